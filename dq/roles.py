@@ -1,0 +1,33 @@
+"""The two roles, as permission code names per app label. The data
+migration and the tests read this one table."""
+
+OPERATORS = "Operators"
+STEWARDS = "Stewards"
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    OPERATORS: [
+        "runs.view_importrun",
+        "runs.add_importrun",
+        "runs.cancel_importrun",
+        "runs.replay_importrun",
+        "dq.view_violation",
+        "ingest.view_source",
+        "ingest.view_externalidmap",
+        "core.view_organization",
+        "core.view_contact",
+    ],
+    STEWARDS: [
+        "runs.view_importrun",
+        "dq.view_violation",
+        "dq.change_violation",
+        "dq.remediate_violation",
+        "dq.view_payload",
+        "dq.view_remediationaudit",
+        "ingest.view_source",
+        "ingest.view_externalidmap",
+        "core.view_organization",
+        "core.change_organization",
+        "core.view_contact",
+        "core.change_contact",
+    ],
+}

@@ -1,0 +1,54 @@
+"""One domain error base; the texts are constants so tests, the admin, the
+API and the CLI all show the same words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ImporterError(Exception):
+    """Base of every error the importer raises on purpose."""
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class FileError(ImporterError):
+    """A problem with the file as a whole: the run fails and writes nothing."""
+
+
+class UsageError(ImporterError):
+    """A caller asked for something that cannot be done (unknown target, ...)."""
+
+
+# File-level messages.
+EMPTY_FILE = "The file is empty."
+NO_HEADER = "The file has no header row."
+BLANK_HEADER = "The header has a blank column name (column {position})."
+DUPLICATE_HEADER = "The header names these columns more than once: {columns}."
+MISSING_COLUMNS = "The file is missing required column(s): {columns}."
+UNDECODABLE = (
+    "The file is not readable text: byte 0x{byte:02x} at byte offset {offset} "
+    "cannot be decoded as {encoding}."
+)
+BINARY_FILE = "This is a {kind} file, not CSV or JSON Lines; export it as CSV and upload that."
+UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv or jsonl."
+TOO_LARGE = "The file is {size:,} bytes, over the limit of {limit:,} bytes."
+UNKNOWN_ENCODING = "Unknown encoding {encoding!r}."
+BAD_DELIMITER = "The delimiter must be a single character, got {delimiter!r}."
+FILE_MISSING = "The stored file for this run is missing."
+
+# Row-level messages for malformed rows.
+WRONG_FIELD_COUNT = "Expected {expected} fields, found {found}."
+NOT_A_JSON_OBJECT = "Line is not a JSON object: {detail}"
+FIELD_TOO_BIG = "A field is longer than {limit:,} characters; the row was not read."
+
+# Added for ingest.readers.
+BAD_CSV_HEADER = "The header row is not valid CSV: {detail}."
+BAD_CSV_ROW = "The row is not valid CSV: {detail}."
+NOT_JSON_LINES = "The file holds a JSON array, not JSON Lines; put one JSON object on each line."

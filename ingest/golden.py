@@ -1,0 +1,35 @@
+"""The golden dataset (fixtures/golden): named scenario files and the
+outcomes each must give, imported in order through the real pipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from ingest import services
+from runs.models import ImportRun
+
+GOLDEN_DIR = Path(settings.BASE_DIR) / "fixtures" / "golden"
+
+
+def manifest(directory: Path = GOLDEN_DIR) -> dict[str, Any]:
+    return json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+
+
+def golden_import_step(step: dict[str, Any], directory: Path = GOLDEN_DIR) -> ImportRun:
+    """Import one step's file in this process and return the finished run."""
+    path = directory / step["file"]
+    with path.open("rb") as handle:
+        run = services.run_create(
+            target=step["target"],
+            source=step["source"],
+            file=handle,
+            filename=path.name,
+            dry_run=step.get("dry_run", False),
+        )
+    services.run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    return run

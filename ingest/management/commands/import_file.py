@@ -1,0 +1,60 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ingest import registry, selectors, services
+from ingest.errors import UsageError
+from runs.models import ImportRun
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class Command(BaseCommand):
+    help = "Import a CSV or JSON Lines file into a target (enqueued, or in-process with --sync)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path")
+        parser.add_argument("--target", required=True, help=f"one of: {', '.join(registry.names())}")
+        parser.add_argument("--source", required=True, help="the source system's slug, e.g. crm")
+        parser.add_argument("--dry-run", action="store_true", help="do everything except writing")
+        parser.add_argument("--format", choices=services.FORMATS)
+        parser.add_argument("--encoding", help="e.g. utf-8, cp1252, utf-16 (default: detected)")
+        parser.add_argument("--delimiter", help="one character, or 'tab' (default: detected)")
+        parser.add_argument("--sync", action="store_true", help="run in this process, not on a worker")
+        parser.add_argument("--json", action="store_true", help="print the run summary as JSON last")
+
+    def handle(self, *args, **options) -> None:
+        path = Path(options["path"])
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}", returncode=EXIT_USAGE)
+        try:
+            with path.open("rb") as handle:
+                run = services.run_create(
+                    target=options["target"],
+                    source=options["source"],
+                    file=handle,
+                    filename=path.name,
+                    dry_run=options["dry_run"],
+                    format=options["format"],
+                    encoding=options["encoding"],
+                    delimiter=options["delimiter"],
+                )
+        except UsageError as exc:
+            raise CommandError(exc.message, returncode=EXIT_USAGE) from None
+        if run.status == ImportRun.Status.QUEUED:
+            if options["sync"]:
+                services.run_execute(run_id=run.pk)
+            else:
+                services.run_enqueue(run=run)
+        run.refresh_from_db()
+        summary = selectors.run_summary(run=run)
+        if options["json"]:
+            self.stdout.write(json.dumps(summary))
+        else:
+            self.stdout.write(selectors.run_summary_text(run=run))
+        if run.status == ImportRun.Status.FAILED:
+            if not options["json"]:
+                self.stderr.write(f"Run {run.pk} failed: {run.error_message}")
+            raise SystemExit(EXIT_FAILED)

@@ -1,0 +1,331 @@
+"""The row pipeline for one chunk: validate → dedupe in file → resolve
+references → resolve identity → survivorship merge → write.
+
+Every row leaves with exactly one outcome (inserted, updated, unchanged,
+skipped, quarantined) and, when valid, one dedupe decision (inserted,
+resolved, skipped). A chunk is a few thousand rows; every database look-up is
+one query per chunk and every write one statement per batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from ingest import fields as rules
+from ingest import resolve, survivorship
+from ingest.readers import ReadRow
+from ingest.registry import Target
+from ingest.seen import SeenKeys, key64
+from ingest.models import Source
+from ingest.writers import IdMapWriter, RecordWriter, fields_by_attname
+
+INSERTED = "inserted"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+SKIPPED = "skipped"
+QUARANTINED = "quarantined"
+OUTCOMES = (INSERTED, UPDATED, UNCHANGED, SKIPPED, QUARANTINED)
+
+DECISION_INSERTED = "inserted"
+DECISION_RESOLVED = "resolved"
+DECISION_SKIPPED = "skipped"
+DECISIONS = (DECISION_INSERTED, DECISION_RESOLVED, DECISION_SKIPPED)
+
+MATCHED_BY_ID_MAP = "external_id"
+MATCHED_BY_NATURAL_KEY = "natural_key"
+MATCHED_IN_FILE = "in_file"
+
+
+class Record:
+    """A core record as the chunk sees it: loaded, or new and not yet inserted."""
+
+    __slots__ = ("id", "values", "provenance", "is_new", "dirty")
+
+    def __init__(self, id: int | None, values: dict[str, Any], provenance: dict[str, Any]) -> None:
+        self.id = id
+        self.values = values
+        self.provenance = provenance
+        self.is_new = id is None
+        self.dirty = False
+
+
+@dataclass(slots=True)
+class Row:
+    """One row's journey through the pipeline and its explicit result."""
+
+    number: int
+    payload: dict[str, str]
+    external_id: str = ""
+    clean: dict[str, Any] | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    payload_hash: str = ""
+    outcome: str | None = None
+    decision: str | None = None
+    matched_by: str = ""
+    record: Record | None = None
+    changed_fields: list[str] = field(default_factory=list)
+
+    def quarantine(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        self.outcome = QUARANTINED
+
+    def skip(self) -> None:
+        self.outcome = SKIPPED
+        self.decision = DECISION_SKIPPED
+
+
+@dataclass
+class Counts:
+    rows_total: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    resolved: int = 0
+
+    def add_rows(self, rows: Sequence[Row]) -> Counts:
+        for row in rows:
+            self.rows_total += 1
+            setattr(self, row.outcome, getattr(self, row.outcome) + 1)
+            if row.decision == DECISION_RESOLVED:
+                self.resolved += 1
+        return self
+
+    def add(self, other: Counts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def payload_hash(target: Target, payload: dict[str, str]) -> str:
+    """Hash of the trimmed values of the target's fields, in field order:
+    the same row with other whitespace or column order hashes the same."""
+    text = "\x1f".join((payload.get(name) or "").strip() for name in target.field_names)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class ChunkProcessor:
+    """Runs chunks of one run through the pipeline. Holds what must outlive a
+    chunk: the in-file duplicate tracker and the compiled writers."""
+
+    def __init__(self, *, target: Target, source: Source, run_id: int, imported_at: dt.datetime) -> None:
+        self.target = target
+        self.model: type[models.Model] = target.model
+        self.source_id = source.pk
+        self.source_slug = source.slug
+        self.run_id = run_id
+        self.imported_at = survivorship.timestamp(imported_at)
+        self.seen = SeenKeys()
+        self.data_fields = [(f.name, f.column) for f in target.data_fields]
+        self.attnames = [column for _, column in self.data_fields]
+        model_fields = fields_by_attname(self.model)
+        self.defaults = {column: model_fields[column].get_default() for column in self.attnames}
+        self.record_writer = RecordWriter(
+            self.model, [*self.attnames, "natural_key", "provenance", "created_at", "modified_at"]
+        )
+        self.id_map_writer = IdMapWriter()
+
+    # The steps, in order.
+
+    def process(self, read_rows: Sequence[ReadRow], *, write: bool = True) -> list[Row]:
+        rows = [self.validate(read_row) for read_row in read_rows]
+        valid = [row for row in rows if row.outcome is None]
+        valid = self.dedupe_in_file(valid)
+        valid = self.resolve_references(valid)
+        valid = self.resolve_identity(valid)
+        self.merge(valid)
+        if write:
+            self.write(valid)
+        return rows
+
+    def validate(self, read_row: ReadRow) -> Row:
+        row = Row(number=read_row.number, payload=read_row.values)
+        external_id = (read_row.values.get(self.target.external_id_field) or "").strip()
+        row.external_id = external_id[:255]
+        if read_row.error is not None:
+            row.quarantine([rules.error("", rules.MALFORMED_ROW, read_row.error)])
+            return row
+        clean, errors = rules.validate_row(self.target.fields, read_row.values)
+        if errors:
+            row.quarantine(errors)
+            return row
+        row.clean = clean
+        row.payload_hash = payload_hash(self.target, read_row.values)
+        return row
+
+    def dedupe_in_file(self, rows: list[Row]) -> list[Row]:
+        """An exact repeat of an earlier row is skipped; the same external id
+        with other values is quarantined as duplicate_in_file."""
+        keys = [key64(row.external_id) for row in rows]
+        earlier = self.seen.lookup(keys)
+        in_chunk: dict[int, tuple[int, int]] = {}
+        kept = []
+        for row, key, seen in zip(rows, keys, earlier):
+            hash64 = int(row.payload_hash[:16], 16)
+            seen = seen or in_chunk.get(key)
+            if seen is None:
+                in_chunk[key] = (hash64, row.number)
+                kept.append(row)
+            elif seen[0] == hash64:
+                row.skip()
+                row.matched_by = MATCHED_IN_FILE
+            else:
+                message = rules.MSG_DUPLICATE_IN_FILE.format(
+                    external_id=row.external_id, first_row=seen[1]
+                )
+                row.quarantine(
+                    [rules.error(self.target.external_id_field, rules.DUPLICATE_IN_FILE, message)]
+                )
+        self.seen.add(list(in_chunk), [v[0] for v in in_chunk.values()], [v[1] for v in in_chunk.values()])
+        return kept
+
+    def resolve_references(self, rows: list[Row]) -> list[Row]:
+        """Turn each reference's external id into the referenced record's id,
+        through the id map of the same source; unknown ones quarantine the row."""
+        for reference in self.target.references:
+            values = {row.clean[reference.name] for row in rows if row.clean[reference.name]}
+            found = resolve.id_map_lookup(
+                source_id=self.source_id, target=reference.target, external_ids=values
+            )
+            kept = []
+            for row in rows:
+                value = row.clean[reference.name]
+                if value is None:
+                    kept.append(row)
+                elif value in found:
+                    row.clean[reference.name] = found[value].record_id
+                    kept.append(row)
+                else:
+                    message = rules.MSG_UNKNOWN_REFERENCE.format(target=reference.target, value=value)
+                    row.quarantine([rules.error(reference.name, rules.UNKNOWN_REFERENCE, message)])
+            rows = kept
+        return rows
+
+    def resolve_identity(self, rows: list[Row]) -> list[Row]:
+        """Find each row's record: through the id map, else through the
+        natural key (existing records first, then records new in this chunk),
+        else a new record. Rows whose payload hash equals the mapped one are
+        skipped."""
+        mappings = resolve.id_map_lookup(
+            source_id=self.source_id, target=self.target.name, external_ids=(r.external_id for r in rows)
+        )
+        kept = []
+        for row in rows:
+            mapping = mappings.get(row.external_id)
+            if mapping is not None and mapping.payload_hash == row.payload_hash:
+                row.skip()
+                row.matched_by = MATCHED_BY_ID_MAP
+            else:
+                kept.append(row)
+        rows = kept
+
+        natural_keys = [self.target.natural_key(row.clean) for row in rows]
+        by_natural_key = resolve.natural_key_lookup(
+            model=self.model, keys=(key for key in natural_keys if key)
+        )
+        wanted_ids = {mappings[r.external_id].record_id for r in rows if r.external_id in mappings}
+        wanted_ids.update(by_natural_key.values())
+        loaded = resolve.records_load(model=self.model, ids=wanted_ids, attnames=self.attnames)
+
+        records: dict[int, Record] = {}
+        new_by_key: dict[str, Record] = {}
+
+        def existing(record_id: int) -> Record | None:
+            if record_id not in records and record_id in loaded:
+                values, provenance = loaded[record_id]
+                records[record_id] = Record(record_id, values, provenance)
+            return records.get(record_id)
+
+        for row, key in zip(rows, natural_keys):
+            mapping = mappings.get(row.external_id)
+            record = existing(mapping.record_id) if mapping else None
+            if record is not None:
+                row.matched_by = MATCHED_BY_ID_MAP
+            else:
+                if key and key in by_natural_key:
+                    record = existing(by_natural_key[key])
+                    row.matched_by = MATCHED_BY_NATURAL_KEY
+                if record is None and key and key in new_by_key:
+                    record = new_by_key[key]
+                    row.matched_by = MATCHED_BY_NATURAL_KEY
+                if record is None:
+                    record = Record(None, dict(self.defaults), {})
+                    row.decision = DECISION_INSERTED
+                    if key:
+                        new_by_key[key] = record
+            row.record = record
+            row.decision = row.decision or DECISION_RESOLVED
+        return rows
+
+    def merge(self, rows: list[Row]) -> None:
+        """Apply survivorship row by row, in file order."""
+        timestamp_field = self.target.timestamp_field
+        for row in rows:
+            record = row.record
+            stamp = row.clean.get(timestamp_field) if timestamp_field else None
+            origin = {
+                "source": self.source_slug,
+                "run": self.run_id,
+                "at": survivorship.timestamp(stamp) if stamp else self.imported_at,
+                "manual": False,
+            }
+            incoming = {column: row.clean[name] for name, column in self.data_fields}
+            changed, touched = survivorship.merge(
+                record.values, record.provenance, incoming, origin=origin
+            )
+            row.changed_fields = changed
+            record.dirty = record.dirty or touched
+            if row.decision == DECISION_INSERTED:
+                row.outcome = INSERTED
+            else:
+                row.outcome = UPDATED if changed else UNCHANGED
+
+    def write(self, rows: list[Row]) -> None:
+        """Insert new records, overwrite changed ones, then upsert the id map."""
+        now = dt.datetime.now(dt.timezone.utc)
+        new = list({id(r.record): r.record for r in rows if r.record.is_new}.values())
+        changed = list(
+            {id(r.record): r.record for r in rows if not r.record.is_new and r.record.dirty}.values()
+        )
+        if new:
+            ids = self.record_writer.insert([self._record_row(record, now) for record in new])
+            for record, record_id in zip(new, ids, strict=True):
+                record.id = record_id
+        if changed:
+            self.record_writer.update(
+                [(record.id, *self._record_row(record, now)) for record in changed]
+            )
+        self.id_map_writer.upsert(
+            [
+                (
+                    self.source_id,
+                    self.target.name,
+                    row.external_id,
+                    row.record.id,
+                    row.payload_hash,
+                    self.run_id,
+                    self.run_id,
+                )
+                for row in rows
+            ]
+        )
+
+    def _record_row(self, record: Record, now: dt.datetime) -> tuple:
+        named_values = {name: record.values[column] for name, column in self.data_fields}
+        return (
+            *(record.values[column] for column in self.attnames),
+            self.target.natural_key(named_values),
+            record.provenance,
+            now,
+            now,
+        )
+

@@ -1,0 +1,813 @@
+"""Streaming readers for CSV and JSON Lines files of records.
+
+``open_reader`` checks the file as a whole up front -- size, binary content,
+encoding (the whole file is decoded once, block by block), format, delimiter
+and header -- and raises ``FileError`` for anything wrong with it, so that a
+run either fails before it writes anything or reads the file to its end.
+Iterating the returned ``Reader`` then yields one ``ReadRow`` per record;
+a record that cannot be read properly becomes a row with ``error`` set (the
+pipeline quarantines it) instead of an exception.
+
+Memory stays flat whatever the file size: files are read in blocks, rows are
+yielded one at a time, and no physical line is held in memory beyond a cap
+derived from ``max_field_chars``.
+
+Behaviour worth knowing (see the tests for each):
+
+* Row numbers (CSV) count records the way a spreadsheet numbers rows: the
+  header is row 1, a record with quoted newlines is one row, and blank
+  records are skipped but still numbered.
+* A stray, unbalanced quote makes the csv module read on into one field.
+  Reading is strict, so that field ends as exactly one malformed row: at the
+  next quote (text after it is an error), at the end of the file ("not
+  closed"), or once it grows past ``max_field_chars`` (``FIELD_TOO_BIG``,
+  reading resumes at the next line). Rows swallowed by it are not read.
+* A field over ``max_field_chars`` makes its row ``FIELD_TOO_BIG`` and
+  reading resumes at the next physical line, so a huge field on one line
+  costs exactly its row. If the huge field is quoted and spans several
+  lines, its remaining lines are read as rows of their own (usually
+  malformed, but not always): the csv module cannot resynchronise there.
+* The csv module has no per-reader field limit, so reading a CSV file sets
+  the process-wide ``csv.field_size_limit`` to ``max_field_chars``.
+* JSON numbers are kept as their source text ("1.50" stays "1.50", a
+  5000-digit integer stays as written) rather than being converted to float
+  or int and back, which would round them or, for huge ints, fail.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import re
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from ingest import errors
+from ingest.errors import FileError
+
+# Files are read (and validated) in blocks of this size.
+BLOCK_SIZE = 1 << 20
+# Magic bytes, BOMs and NUL patterns are looked for in this much of the start.
+HEAD_SIZE = 64 * 1024
+
+CSV = "csv"
+JSONL = "jsonl"
+_FORMAT_BY_EXTENSION = {
+    ".csv": CSV,
+    ".txt": CSV,
+    ".tsv": CSV,
+    ".jsonl": JSONL,
+    ".ndjson": JSONL,
+    ".json": JSONL,
+}
+_DELIMITERS = (",", ";", "\t", "|")
+_TAB_SPELLINGS = ("\\t", "tab")
+
+# The encoding name reported when a file is neither UTF-8 nor cp1252.
+_FALLBACK_NAME = "UTF-8 or cp1252"
+
+_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
+    (codecs.BOM_UTF32_LE, "utf-32", "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32", "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be"),
+)
+
+_SIGNATURES = (
+    (b"PK\x03\x04", "ZIP (for example Excel .xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "Microsoft Office 97-2003 (for example Excel .xls)"),
+    (b"%PDF", "PDF"),
+    (b"\x89PNG", "PNG image"),
+    (b"GIF8", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"\x1f\x8b", "gzip-compressed"),
+)
+# Control bytes that text practically never contains (tab, newlines, form
+# feed and vertical tab excluded).
+_CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
+
+_SEPARATOR_RUN = re.compile(r"[\s.\-_]+")
+_VISIBLE = re.compile(r"[^\s\ufeff]")
+
+# A line that strict csv parsing always rejects, whatever state the parser is
+# in at the start of a line (a new record, or inside a quoted field).
+_CSV_POISON_LINE = '"x"x'
+# Bounds on what a JSONL file can make the reader remember (keys per file).
+_MAX_CACHED_KEYS = 10_000
+_MAX_UNKNOWN_COLUMNS = 1_000
+
+
+@dataclass(slots=True)
+class ReadRow:
+    """One record as read from the file, before any validation."""
+
+    number: int
+    values: dict[str, str]
+    error: str | None = None
+
+
+class Reader:
+    """The rows of a checked file; iterate it (more than once if needed).
+
+    Each iteration opens the file again, so a reader that is never iterated
+    holds no file open; ``close`` closes the files of unfinished iterations.
+    """
+
+    def __init__(
+        self,
+        *,
+        format: str,
+        encoding: str,
+        delimiter: str | None,
+        columns: list[str],
+        unknown_columns: list[str],
+        rows: Callable[[], Iterator[ReadRow]],
+    ) -> None:
+        self.format = format
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.columns = columns
+        self.unknown_columns = unknown_columns
+        self._rows = rows
+        self._iterations: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._closed = False
+
+    def __iter__(self) -> Iterator[ReadRow]:
+        if self._closed:
+            raise ValueError("The reader is closed.")
+        rows = self._rows()
+        self._iterations.add(rows)
+        return rows
+
+    def close(self) -> None:
+        self._closed = True
+        for rows in list(self._iterations):
+            rows.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Reader {self.format} encoding={self.encoding!r} "
+            f"delimiter={self.delimiter!r} columns={self.columns!r}>"
+        )
+
+
+def open_reader(
+    path: str | os.PathLike[str],
+    *,
+    fields: Sequence[str],
+    required: Sequence[str] = (),
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    max_bytes: int | None = None,
+    max_field_chars: int = 1_000_000,
+    skip_rows: int = 0,
+) -> Reader:
+    """Check the file at ``path`` and return a reader for its rows.
+
+    Every problem with the file as a whole raises ``FileError`` here, before
+    a row is read; see the module docstring for what rows look like.
+    """
+    if max_field_chars < 1 or skip_rows < 0:
+        raise ValueError("max_field_chars must be positive and skip_rows not negative")
+    path = os.fspath(path)
+    chosen_format = _format_argument(format)
+    delimiter = _delimiter_argument(delimiter)
+    explicit_encoding = _encoding_argument(encoding)
+
+    head = _read_head(path, max_bytes)
+    _reject_signature(head)
+    encoding, first_char = _decide_encoding(path, head, explicit_encoding)
+    chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
+    source = _Source(path, encoding)
+    if chosen_format == CSV:
+        return _open_csv(source, fields, required, delimiter, max_field_chars, skip_rows)
+    if first_char == "[":
+        raise FileError(errors.NOT_JSON_LINES)
+    return _open_jsonl(source, fields, max_field_chars, skip_rows)
+
+
+def normalize_header(name: str) -> str:
+    """The key a header cell or JSON key is matched on: "External ID",
+    "external-id" and "EXTERNAL_ID" all become "external_id"."""
+    return _SEPARATOR_RUN.sub("_", name.strip().lower())
+
+
+# --- Arguments -------------------------------------------------------------
+
+
+def _format_argument(format: str | None) -> str | None:
+    if format is None:
+        return None
+    if format.strip().lower() in (CSV, JSONL):
+        return format.strip().lower()
+    raise FileError(errors.UNSUPPORTED_FORMAT.format(format=format))
+
+
+def _delimiter_argument(delimiter: str | None) -> str | None:
+    """Accept one character, spelling a tab as "\\t" or "tab" too; quotes and
+    line breaks cannot delimit fields."""
+    if delimiter is None:
+        return None
+    if delimiter.lower() in _TAB_SPELLINGS:
+        return "\t"
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise FileError(errors.BAD_DELIMITER.format(delimiter=delimiter))
+    return delimiter
+
+
+def _encoding_argument(encoding: str | None) -> str | None:
+    """The canonical name of a text codec (e.g. "UTF8" -> "utf-8")."""
+    if encoding is None:
+        return None
+    try:
+        # Constructing a wrapper is how io itself rejects non-text codecs
+        # such as rot13 or base64.
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise FileError(errors.UNKNOWN_ENCODING.format(encoding=encoding)) from None
+
+
+# --- Whole-file checks -----------------------------------------------------
+
+
+def _read_head(path: str, max_bytes: int | None) -> bytes:
+    """The first bytes of the file, after checking that it exists, is not
+    empty and is not over ``max_bytes``."""
+    try:
+        size = os.stat(path).st_size
+        if max_bytes is not None and size > max_bytes:
+            raise FileError(errors.TOO_LARGE.format(size=size, limit=max_bytes))
+        if size == 0:
+            raise FileError(errors.EMPTY_FILE)
+        with open(path, "rb") as file:
+            return file.read(HEAD_SIZE)
+    except FileNotFoundError:
+        raise FileError(errors.FILE_MISSING) from None
+
+
+def _reject_signature(head: bytes) -> None:
+    """Spreadsheets, archives, PDFs and images are common wrong uploads; name
+    them rather than report undecodable bytes."""
+    for signature, kind in _SIGNATURES:
+        if head.startswith(signature):
+            raise FileError(errors.BINARY_FILE.format(kind=kind))
+
+
+def _decide_encoding(path: str, head: bytes, explicit: str | None) -> tuple[str, str]:
+    """Pick the encoding and check that the whole file decodes with it.
+
+    Returns the encoding and the first visible character; a file without
+    one is empty, and that is raised here too.
+    """
+    encoding = explicit or _encoding_from_bom(head) or _utf16_from_nul_pattern(head)
+    if encoding is None:
+        _reject_nul_heavy(head)
+        encoding, first_char = _utf8_or_cp1252(path, head)
+    else:
+        if not _is_wide_unicode(encoding):
+            _reject_nul_heavy(head)
+        first_char = _scan_text(path, head, encoding, encoding)
+    if first_char is None:
+        raise FileError(errors.EMPTY_FILE)
+    return encoding, first_char
+
+
+def _is_wide_unicode(encoding: str) -> bool:
+    """UTF-16 and UTF-32 text is full of NUL bytes."""
+    return encoding.startswith(("utf-16", "utf-32"))
+
+
+def _encoding_from_bom(head: bytes) -> str | None:
+    for bom, encoding, _ in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    return None
+
+
+def _utf16_from_nul_pattern(head: bytes) -> str | None:
+    """UTF-16 without a BOM: mostly-Latin text has a NUL in every other byte,
+    at odd offsets for little-endian, at even ones for big-endian."""
+    sample = head[: min(len(head), 4096) // 2 * 2]
+    half = len(sample) // 2
+    if not half:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd * 10 >= half * 4 and even * 10 <= odd:
+        return "utf-16-le"
+    if even * 10 >= half * 4 and odd * 10 <= even:
+        return "utf-16-be"
+    return None
+
+
+def _reject_nul_heavy(head: bytes) -> None:
+    """Binary data has NULs and many other control bytes; a text file with a
+    few NULs in it is still read (the validator quarantines those rows)."""
+    if b"\0" not in head:
+        return
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls >= 8 and controls * 20 > len(head):
+        raise FileError(errors.BINARY_FILE.format(kind="binary"))
+
+
+def _utf8_or_cp1252(path: str, head: bytes) -> tuple[str, str | None]:
+    """UTF-8 if the whole file is valid UTF-8, else cp1252 (Excel on Windows)."""
+    try:
+        return "utf-8", _scan_text(path, head, "utf-8", "utf-8")
+    except FileError:
+        return "cp1252", _scan_text(path, head, "cp1252", _FALLBACK_NAME)
+
+
+def _scan_text(path: str, head: bytes, encoding: str, name: str) -> str | None:
+    """Decode the whole file block by block, raising UNDECODABLE (under
+    ``name``) at the first bad byte; return the first visible character.
+
+    The BOM is skipped and the file decoded with the plain codec, so that
+    reported offsets are offsets in the file.
+    """
+    codec, start = _codec_after_bom(encoding, head)
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    first_char = None
+    with open(path, "rb") as file:
+        file.seek(start)
+        offset = start
+        while True:
+            block = file.read(BLOCK_SIZE)
+            final = not block
+            pending = _pending_bytes(decoder)
+            try:
+                text = decoder.decode(block, final=final)
+            except UnicodeDecodeError as exc:
+                bad = max(offset - pending + exc.start, 0)
+                raise FileError(
+                    errors.UNDECODABLE.format(byte=exc.object[exc.start], offset=bad, encoding=name)
+                ) from None
+            if first_char is None:
+                first_char = _first_visible(text)
+            offset += len(block)
+            del block, text  # before the next read: one block and its text in memory at a time
+            if final:
+                return first_char
+
+
+def _first_visible(text: str) -> str | None:
+    """The first character that is neither whitespace nor a BOM."""
+    match = _VISIBLE.search(text)
+    return match.group() if match else None
+
+
+def _codec_after_bom(encoding: str, head: bytes) -> tuple[str, int]:
+    """The codec that decodes what follows the BOM, and the BOM's length."""
+    for bom, bom_encoding, codec in _BOMS:
+        if bom_encoding == encoding and head.startswith(bom):
+            return codec, len(bom)
+    return encoding, 0
+
+
+def _pending_bytes(decoder: codecs.IncrementalDecoder) -> int:
+    """How many bytes of earlier blocks the decoder still holds (a sequence
+    split across blocks); error positions count from those."""
+    state = decoder.getstate()
+    return len(state[0]) if isinstance(state, tuple) and isinstance(state[0], bytes) else 0
+
+
+def _format_from_name(path: str) -> str | None:
+    return _FORMAT_BY_EXTENSION.get(os.path.splitext(path)[1].lower())
+
+
+def _format_from_content(first_char: str | None) -> str:
+    return JSONL if first_char == "{" else CSV
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    path: str
+    encoding: str
+
+    def open(self, newline: str | None) -> io.TextIOWrapper:
+        return open(self.path, encoding=self.encoding, newline=newline, buffering=BLOCK_SIZE)
+
+
+class _CappedLines:
+    """The physical lines of a text stream, none longer than ``cap``.
+
+    A longer line is read through and dropped, and ``replacement`` is yielded
+    in its place, so one huge line never sits in memory whole. ``oversized``
+    counts the replacements.
+    """
+
+    def __init__(self, text: io.TextIOWrapper, cap: int, replacement: str | None) -> None:
+        self.oversized = 0
+        self._text = text
+        self._cap = cap
+        self._replacement = replacement
+
+    def __iter__(self) -> Iterator[str | None]:
+        readline, cap = self._text.readline, self._cap
+        while True:
+            line = readline(cap)
+            if not line:
+                return
+            if len(line) == cap and line[-1] not in "\r\n":
+                self._drain_line()
+                self.oversized += 1
+                yield self._replacement
+            else:
+                yield line
+
+    def _drain_line(self) -> None:
+        readline, cap = self._text.readline, self._cap
+        while len(piece := readline(cap)) == cap and piece[-1] not in "\r\n":
+            pass
+
+
+# --- CSV -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _CsvLayout:
+    """Where the data starts and how its cells map onto target fields."""
+
+    delimiter: str
+    header_records: int  # records before the data: blank ones, then the header
+    width: int  # header cells, not counting trailing blank ones
+    names: tuple[str, ...]  # target field of each mapped cell, in file order
+    positions: tuple[int, ...]  # index of each mapped cell
+    pick: Callable[[list[str]], Sequence[str]] | None  # mapped cells of a row; None: all cells
+
+    def values(self, row: list[str]) -> dict[str, str]:
+        return dict(zip(self.names, row if self.pick is None else self.pick(row)))
+
+    def partial_values(self, row: list[str]) -> dict[str, str]:
+        """The values of the cells a short row has."""
+        return {name: row[i] for name, i in zip(self.names, self.positions) if i < len(row)}
+
+
+def _open_csv(
+    source: _Source,
+    fields: Sequence[str],
+    required: Sequence[str],
+    delimiter: str | None,
+    max_field_chars: int,
+    skip_rows: int,
+) -> Reader:
+    delimiter = delimiter or _sniff_delimiter(source, max_field_chars)
+    cells, header_records = _read_header(source, delimiter, max_field_chars)
+    names, positions, unknown = _map_header(cells, fields, required)
+    layout = _CsvLayout(
+        delimiter=delimiter,
+        header_records=header_records,
+        width=len(cells),
+        names=tuple(names),
+        positions=tuple(positions),
+        pick=_cell_picker(positions, len(cells)),
+    )
+    return Reader(
+        format=CSV,
+        encoding=source.encoding,
+        delimiter=delimiter,
+        columns=names,
+        unknown_columns=unknown,
+        rows=lambda: _csv_rows(source, layout, max_field_chars, skip_rows),
+    )
+
+
+def _csv_line_cap(max_field_chars: int) -> int:
+    """Longest physical line held in memory: room for several maximal fields."""
+    return 4 * max_field_chars + 65_536
+
+
+def _csv_reader(lines: _CappedLines, delimiter: str, max_field_chars: int) -> Any:
+    """A strict reader: malformed quoting raises csv.Error (one bad row)
+    instead of being silently patched up."""
+    csv.field_size_limit(max_field_chars)  # fields of up to this many characters are read
+    return csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+
+
+def _sniff_delimiter(source: _Source, max_field_chars: int) -> str:
+    """The candidate found most often outside quotes in the header line;
+    a comma when none is, or on a tie."""
+    with source.open(newline="") as text:
+        for line in _CappedLines(text, _csv_line_cap(max_field_chars), replacement=""):
+            if line.strip(' \t\r\n"' + "".join(_DELIMITERS)):
+                break
+        else:
+            return ","
+    if line.startswith("\ufeff"):
+        line = line[1:]
+    unquoted = "".join(line.split('"')[::2])
+    counts = sorted(((unquoted.count(d), d) for d in _DELIMITERS), reverse=True)
+    (best, delimiter), (runner_up, _) = counts[0], counts[1]
+    return delimiter if best > runner_up else ","
+
+
+def _read_header(source: _Source, delimiter: str, max_field_chars: int) -> tuple[list[str], int]:
+    """The trimmed header cells without trailing blank ones, and how many
+    records (leading blank ones included) precede the data."""
+    with source.open(newline="") as text:
+        lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
+        reader = _csv_reader(lines, delimiter, max_field_chars)
+        records = 0
+        try:
+            for cells in reader:
+                records += 1
+                # A BOM is left in the text when "utf-8" is given for a UTF-8-BOM file.
+                cells = [cell.replace("\ufeff", "").strip() for cell in cells]
+                if any(cells):
+                    break
+            else:
+                raise FileError(errors.NO_HEADER)
+        except csv.Error as exc:
+            detail = _csv_error_detail(exc, lines.oversized > 0, max_field_chars)
+            raise FileError(errors.BAD_CSV_HEADER.format(detail=detail)) from None
+    while not cells[-1]:
+        cells.pop()
+    return cells, records
+
+
+def _map_header(
+    cells: list[str], fields: Sequence[str], required: Sequence[str]
+) -> tuple[list[str], list[int], list[str]]:
+    """Target field names and positions of the mapped cells, and the unknown
+    header names; raises for blank, duplicate and missing columns."""
+    field_by_key = {normalize_header(field): field for field in fields}
+    names: list[str] = []
+    positions: list[int] = []
+    unknown: list[str] = []
+    cells_by_name: dict[str, list[str]] = {}
+    for position, cell in enumerate(cells):
+        if not cell:
+            raise FileError(errors.BLANK_HEADER.format(position=position + 1))
+        name = field_by_key.get(normalize_header(cell))
+        if name is None:
+            unknown.append(cell)
+            continue
+        cells_by_name.setdefault(name, []).append(cell)
+        if len(cells_by_name[name]) == 1:
+            names.append(name)
+            positions.append(position)
+    duplicates = [cell for same in cells_by_name.values() if len(same) > 1 for cell in same]
+    if duplicates:
+        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(duplicates)))
+    missing = [field for field in required if field not in cells_by_name]
+    if missing:
+        raise FileError(errors.MISSING_COLUMNS.format(columns=", ".join(missing)))
+    return names, positions, unknown
+
+
+def _cell_picker(positions: list[int], width: int) -> Callable[[list[str]], Sequence[str]] | None:
+    """A C-level getter of the mapped cells, or None when every cell is mapped
+    in order (the row itself is then zipped with the names)."""
+    if positions == list(range(width)):
+        return None
+    if not positions:
+        return lambda row: ()
+    if len(positions) == 1:
+        return itemgetter(positions[0], positions[0])  # a tuple; zip with one name uses one
+    return itemgetter(*positions)
+
+
+def _csv_rows(
+    source: _Source, layout: _CsvLayout, max_field_chars: int, skip_rows: int
+) -> Iterator[ReadRow]:
+    with source.open(newline="") as text:
+        lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
+        reader = _csv_reader(lines, layout.delimiter, max_field_chars)
+        number = _skip_records(reader, layout.header_records + skip_rows)
+        yield from _csv_records(reader, lines, number, layout, max_field_chars)
+
+
+def _skip_records(reader: Iterator[list[str]], count: int) -> int:
+    """Skip ``count`` records (malformed ones included); return how many there were."""
+    skipped = 0
+    while skipped < count:
+        try:
+            next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            pass
+        skipped += 1
+    return skipped
+
+
+def _csv_records(
+    reader: Iterator[list[str]],
+    lines: _CappedLines,
+    number: int,
+    layout: _CsvLayout,
+    max_field_chars: int,
+) -> Iterator[ReadRow]:
+    """The hot loop: a regular row costs a length check, a truth test and a
+    dict; everything else (blank or ragged rows) goes to ``_irregular_row``."""
+    names, width, pick = layout.names, layout.width, layout.pick
+    oversized = lines.oversized
+    while True:
+        try:
+            for row in reader:
+                number += 1
+                if len(row) == width and (row[0] or any(row)):
+                    yield ReadRow(number, dict(zip(names, row if pick is None else pick(row))))
+                elif (irregular := _irregular_row(number, row, layout)) is not None:
+                    yield irregular
+            return
+        except csv.Error as exc:
+            # One bad record; the csv reader resumes at the next physical line.
+            number += 1
+            replaced_line = lines.oversized > oversized
+            oversized = lines.oversized
+            yield ReadRow(number, {}, _csv_error_message(exc, replaced_line, max_field_chars))
+
+
+def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow | None:
+    """A row with another cell count, or a blank one (None: skip it).
+
+    Extra cells that are empty (trailing delimiters, or cells under trailing
+    blank header cells) are ignored.
+    """
+    if not any(row) or (len(row) == 1 and row[0].isspace()):
+        return None
+    found = len(row)
+    while found > layout.width and not row[found - 1]:
+        found -= 1
+    if found == layout.width:
+        return ReadRow(number, layout.values(row))
+    message = errors.WRONG_FIELD_COUNT.format(expected=layout.width, found=found)
+    return ReadRow(number, layout.partial_values(row), message)
+
+
+def _csv_error_message(exc: csv.Error, replaced_line: bool, max_field_chars: int) -> str:
+    """The row error for a record the csv module rejected; ``replaced_line``
+    says an over-long line was replaced by the poison line."""
+    if replaced_line or _is_field_limit(exc):
+        return errors.FIELD_TOO_BIG.format(limit=max_field_chars)
+    return errors.BAD_CSV_ROW.format(detail=_csv_error_detail(exc, False, max_field_chars))
+
+
+def _csv_error_detail(exc: csv.Error, replaced_line: bool, max_field_chars: int) -> str:
+    """The csv module's complaint in the words of the person who made the file."""
+    if replaced_line or _is_field_limit(exc):
+        return f"a value is longer than {max_field_chars:,} characters"
+    message = str(exc)
+    if message == "unexpected end of data":
+        return "a quoted value is not closed before the end of the file (a stray quote?)"
+    if message.endswith("expected after '\"'"):
+        return "there is text after the closing quote of a quoted value"
+    return message
+
+
+def _is_field_limit(exc: csv.Error) -> bool:
+    return str(exc).startswith("field larger than field limit")
+
+
+# --- JSON Lines ------------------------------------------------------------
+
+
+class _JsonLiteral(str):
+    """A JSON number (or NaN/Infinity) kept as its source text."""
+
+    __slots__ = ()
+
+
+class _JsonObject(list):
+    """A JSON object as its (key, value) pairs in file order, repeated keys
+    kept: the last of several keys for one field wins, whatever their case."""
+
+    __slots__ = ()
+
+
+_JSON_DECODER = json.JSONDecoder(
+    object_pairs_hook=_JsonObject,
+    parse_int=_JsonLiteral,
+    parse_float=_JsonLiteral,
+    parse_constant=_JsonLiteral,
+    strict=False,  # accept raw control characters (tabs, NULs) inside strings
+)
+
+
+class _JsonKeys:
+    """Maps JSON keys onto target fields, recording the keys seen.
+
+    ``columns`` and ``unknown`` are the reader's lists; they fill up as the
+    file is read.
+    """
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.columns: list[str] = []
+        self.unknown: list[str] = []
+        self._field_by_key = {normalize_header(field): field for field in fields}
+        self._cache: dict[str, str | None] = {}
+
+    def field(self, key: str) -> str | None:
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        field = self._field_by_key.get(normalize_header(key))
+        if field is None:
+            name = key.strip()
+            if name not in self.unknown and len(self.unknown) < _MAX_UNKNOWN_COLUMNS:
+                self.unknown.append(name)
+        elif field not in self.columns:
+            self.columns.append(field)
+        if len(self._cache) < _MAX_CACHED_KEYS:
+            self._cache[key] = field
+        return field
+
+
+def _open_jsonl(source: _Source, fields: Sequence[str], max_field_chars: int, skip_rows: int) -> Reader:
+    keys = _JsonKeys(fields)
+    return Reader(
+        format=JSONL,
+        encoding=source.encoding,
+        delimiter=None,
+        columns=keys.columns,
+        unknown_columns=keys.unknown,
+        rows=lambda: _jsonl_rows(source, keys, max_field_chars, skip_rows),
+    )
+
+
+def _jsonl_rows(source: _Source, keys: _JsonKeys, max_field_chars: int, skip_rows: int) -> Iterator[ReadRow]:
+    """One row per non-blank line; a line over ``max_field_chars`` is not parsed."""
+    too_big = errors.FIELD_TOO_BIG.format(limit=max_field_chars)
+    with source.open(newline=None) as text:
+        for number, line in enumerate(_CappedLines(text, max_field_chars + 1, replacement=None), 1):
+            if number <= skip_rows:
+                continue
+            if line is None:
+                yield ReadRow(number, {}, too_big)
+                continue
+            if number == 1:
+                line = line.removeprefix("\ufeff")  # left by an explicit "utf-8" on a BOM file
+            if line and not line.isspace():
+                yield _jsonl_row(number, line, keys)
+
+
+def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
+    try:
+        obj = _JSON_DECODER.decode(line)
+        if type(obj) is not _JsonObject:
+            return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=f"found {_json_kind(obj)}"))
+        values = {}
+        for key, value in obj:
+            if (field := keys.field(key)) is not None:
+                values[field] = _json_text(value)
+        return ReadRow(number, values)
+    except json.JSONDecodeError as exc:
+        detail = f"{exc.msg} (column {exc.colno})"
+    except RecursionError:
+        detail = "it is nested too deeply"
+    return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=detail))
+
+
+def _json_text(value: Any) -> str:
+    """A JSON value as the raw string the validator expects."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is _JsonLiteral:
+        return str(value)  # a plain str with the number's source text
+    if value is None:
+        return ""
+    if kind is bool:
+        return "true" if value else "false"
+    return _nested_json(value)  # the validator rejects objects and arrays
+
+
+def _nested_json(value: Any) -> str:
+    """Serialize a parsed object or array again, numbers as they were written."""
+    if isinstance(value, _JsonLiteral):
+        return str(value)
+    if isinstance(value, _JsonObject):
+        return "{" + ", ".join(f"{_json_dumps(k)}: {_nested_json(v)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_nested_json, value)) + "]"
+    return _json_dumps(value)
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, _JsonLiteral):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else json.dumps(value)

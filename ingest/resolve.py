@@ -1,0 +1,52 @@
+"""Identity look-ups, one query per chunk each: the id map, natural keys,
+references to other targets and the current state of matched records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+from ingest.models import ExternalIdMap
+
+
+@dataclass(slots=True)
+class Mapping:
+    record_id: int
+    payload_hash: str
+
+
+def id_map_lookup(*, source_id: int, target: str, external_ids: Iterable[str]) -> dict[str, Mapping]:
+    wanted = set(external_ids)
+    if not wanted:
+        return {}
+    rows = ExternalIdMap.objects.filter(
+        source_id=source_id, target=target, external_id__in=wanted
+    ).values_list("external_id", "record_id", "payload_hash")
+    return {external_id: Mapping(record_id, payload_hash) for external_id, record_id, payload_hash in rows}
+
+
+def natural_key_lookup(*, model: type[models.Model], keys: Iterable[str]) -> dict[str, int]:
+    """natural key -> id of the oldest record that has it (deterministic when
+    hand edits made several records share a key)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    found: dict[str, int] = {}
+    rows = model.objects.filter(natural_key__in=wanted).order_by("id").values_list("natural_key", "id")
+    for key, record_id in rows:
+        found.setdefault(key, record_id)
+    return found
+
+
+def records_load(
+    *, model: type[models.Model], ids: Iterable[int], attnames: Sequence[str]
+) -> dict[int, tuple[dict[str, Any], dict[str, Any]]]:
+    """id -> (values by attname, provenance) for the records that exist."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = model.objects.filter(pk__in=wanted).values_list("id", "provenance", *attnames)
+    return {row[0]: (dict(zip(attnames, row[2:])), row[1] or {}) for row in rows}

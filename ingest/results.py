@@ -1,0 +1,75 @@
+"""The run's results file: one line per row with its outcome and dedupe
+decision (the decision ledger); for a dry run also the would-be record
+values, so an operator sees exactly what the import would write.
+
+Cells that a spreadsheet would run as a formula are prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Sequence
+from typing import IO, Any
+
+from ingest.pipeline import INSERTED, QUARANTINED, Row
+
+HEADER = [
+    "row_number",
+    "external_id",
+    "outcome",
+    "decision",
+    "matched_by",
+    "record_id",
+    "changed_fields",
+    "error_codes",
+]
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+class Ledger:
+    def __init__(self, *, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self.file: IO[str] = tempfile.NamedTemporaryFile(
+            "w+", encoding="utf-8", newline="", suffix=".csv", delete=False
+        )
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(HEADER + (["values"] if dry_run else []))
+
+    def chunk_done(self, rows: Sequence[Row]) -> None:
+        writerow = self.writer.writerow
+        for row in rows:
+            record = row.record
+            record_id = "" if record is None or (self.dry_run and row.outcome == INSERTED) else record.id
+            line = [
+                row.number,
+                safe_cell(row.external_id),
+                row.outcome,
+                row.decision or "",
+                row.matched_by,
+                record_id,
+                " ".join(row.changed_fields),
+                " ".join(sorted({e["code"] for e in row.errors})) if row.outcome == QUARANTINED else "",
+            ]
+            if self.dry_run:
+                values = record.values if record is not None and row.changed_fields else ""
+                line.append(json.dumps(values, default=_json_default, ensure_ascii=False) if values else "")
+            writerow(line)
+
+    def close(self) -> str:
+        self.file.close()
+        return self.file.name

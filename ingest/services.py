@@ -1,0 +1,255 @@
+"""Writes around import runs. Admin, API, CLI and jobs call these; they never
+re-implement them."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import uuid
+from typing import IO, Any
+
+import django_rq
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.utils import timezone
+
+from ingest import errors, registry, runner, survivorship
+from ingest.errors import FileError, ImporterError, UsageError
+from ingest.models import Source
+from runs.models import ImportRun
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAME = "imports"
+RULESET_VERSION = "1"
+FORMATS = ("csv", "jsonl")
+
+BAD_SOURCE = "A source must be a slug (letters, digits, - and _), got {slug!r}."
+CANNOT_CANCEL = "Run {run_id} is {status}; only queued or running runs can be cancelled."
+NOT_DRY_RUN = "Run {run_id} is not a finished dry run."
+NO_FILE_TO_REPLAY = "Run {run_id} has no stored file to replay."
+CRASHED = "The import stopped on an unexpected error ({error}); see the worker log for details."
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+_SAFE_EXTENSION = re.compile(r"\.[a-z0-9]{1,8}")
+
+
+def source_get_or_create(*, slug: str) -> Source:
+    slug = (slug or "").strip()
+    if not _SLUG.fullmatch(slug) or len(slug) > 64:
+        raise UsageError(BAD_SOURCE.format(slug=slug))
+    source, _ = Source.objects.get_or_create(slug=slug.lower(), defaults={"name": slug})
+    return source
+
+
+def _stored_name(original_filename: str) -> str:
+    """A server-side name: never the client's, but keep a harmless extension."""
+    extension = os.path.splitext(original_filename)[1].lower()
+    if not _SAFE_EXTENSION.fullmatch(extension):
+        extension = ""
+    return f"{uuid.uuid4().hex}{extension}"
+
+
+def _hash_file(handle: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1024 * 1024), b""):
+        digest.update(block)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+def run_create(
+    *,
+    target: str,
+    source: str,
+    file: IO[bytes],
+    filename: str,
+    dry_run: bool = False,
+    created_by: AbstractBaseUser | None = None,
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    kind: str = ImportRun.Kind.UPLOAD,
+    parent_run: ImportRun | None = None,
+    extra_params: dict[str, Any] | None = None,
+) -> ImportRun:
+    """Store the file under a server-side name with its sha256 and create a
+    queued run. A file over the size limit gives a failed run, nothing stored."""
+    target_spec = registry.get(target)
+    if format and format not in FORMATS:
+        raise UsageError(errors.UNSUPPORTED_FORMAT.format(format=format))
+    source_obj = source_get_or_create(slug=source)
+    file.seek(0, os.SEEK_END)
+    size = file.tell()
+    file.seek(0)
+    run = ImportRun(
+        target=target_spec.name,
+        source=source_obj,
+        kind=kind,
+        dry_run=dry_run,
+        original_filename=os.path.basename(filename)[:255],
+        file_size=size,
+        created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+        parent_run=parent_run,
+        ingest_params_json={
+            "target": target_spec.name,
+            "source": source_obj.slug,
+            "format": format or "",
+            "encoding": encoding or "",
+            "delimiter": delimiter or "",
+            "ruleset_version": RULESET_VERSION,
+            "survivorship_policy_version": survivorship.POLICY_VERSION,
+            "code_version": settings.IMPORTER_CODE_VERSION,
+            **(extra_params or {}),
+        },
+    )
+    if size > settings.IMPORTER_MAX_UPLOAD_BYTES:
+        run.status = ImportRun.Status.FAILED
+        run.error_message = errors.TOO_LARGE.format(size=size, limit=settings.IMPORTER_MAX_UPLOAD_BYTES)
+        run.finished_at = timezone.now()
+        run.save()
+        return run
+    run.file_sha256 = _hash_file(file)
+    run.ingest_params_json["file_sha256"] = run.file_sha256
+    run.file.save(_stored_name(filename), File(file), save=False)
+    run.save()
+    return run
+
+
+def run_enqueue(*, run: ImportRun) -> None:
+    """Put the run on the imports queue once the surrounding transaction has
+    committed (a worker must find the run). Without Redis the job runs
+    in-process at that moment."""
+    if run.status != ImportRun.Status.QUEUED:
+        return
+
+    def enqueue() -> None:
+        queue = get_queue()
+        job = queue.enqueue("ingest.jobs.execute_run", run.pk, job_id=f"import-run-{run.pk}-{uuid.uuid4().hex[:8]}")
+        ImportRun.objects.filter(pk=run.pk, job_id="").update(job_id=job.id)
+
+    transaction.on_commit(enqueue)
+
+
+def get_queue() -> Any:
+    if settings.IMPORTER_SYNC_JOBS:
+        import fakeredis
+
+        return django_rq.get_queue(QUEUE_NAME, is_async=False, connection=fakeredis.FakeStrictRedis())
+    return django_rq.get_queue(QUEUE_NAME)
+
+
+def run_start(*, run_id: int) -> ImportRun | None:
+    """Claim a queued run for this worker (compare-and-set); None when it is
+    no longer queued (cancelled, or taken by another worker)."""
+    now = timezone.now()
+    claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
+        status=ImportRun.Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return None
+    return ImportRun.objects.get(pk=run_id)
+
+
+def run_execute(*, run_id: int) -> ImportRun | None:
+    """Claim and import a run; every outcome, including a crash, ends with the
+    run in a finished state and its message kept."""
+    run = run_start(run_id=run_id)
+    if run is None:
+        logger.info("run %s is not queued any more; nothing to do", run_id)
+        return None
+    try:
+        rows = runner.read_file(run)
+        counts, cancelled = runner.import_rows(run, rows)
+    except FileError as exc:
+        return run_mark_failed(run_id=run.pk, message=exc.message)
+    except ImporterError as exc:
+        return run_mark_failed(run_id=run.pk, message=exc.message)
+    except Exception as exc:
+        logger.exception("run %s crashed", run.pk)
+        return run_mark_failed(run_id=run.pk, message=CRASHED.format(error=type(exc).__name__))
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=runner.finished_status(counts, cancelled=cancelled),
+        rows_total=counts.rows_total,
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    logger.info(
+        "run %s %s: %s rows, %s inserted, %s updated, %s unchanged, %s skipped, %s quarantined",
+        run.pk, run.status, run.rows_total, run.inserted, run.updated, run.unchanged, run.skipped,
+        run.quarantined,
+    )
+    return run
+
+
+def run_mark_failed(*, run_id: int, message: str) -> ImportRun:
+    ImportRun.objects.filter(pk=run_id).exclude(status__in=ImportRun.FINISHED).update(
+        status=ImportRun.Status.FAILED, error_message=message, finished_at=timezone.now()
+    )
+    run = ImportRun.objects.get(pk=run_id)
+    logger.warning("run %s failed: %s", run_id, run.error_message)
+    return run
+
+
+def run_cancel(*, run: ImportRun) -> ImportRun:
+    """A queued run is cancelled at once; a running one stops cleanly after
+    its current chunk (rows already committed stay)."""
+    cancelled = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.QUEUED).update(
+        status=ImportRun.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now()
+    )
+    if not cancelled:
+        requested = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.RUNNING).update(
+            cancel_requested=True
+        )
+        if not requested:
+            run.refresh_from_db()
+            raise UsageError(CANNOT_CANCEL.format(run_id=run.pk, status=run.status))
+    run.refresh_from_db()
+    return run
+
+
+def run_replay(
+    *, run: ImportRun, created_by: AbstractBaseUser | None = None, dry_run: bool | None = None,
+    kind: str = ImportRun.Kind.REPLAY,
+) -> ImportRun:
+    """A new run of the same stored file with the same parameters."""
+    if not run.file:
+        raise UsageError(NO_FILE_TO_REPLAY.format(run_id=run.pk))
+    params = {key: value for key, value in run.ingest_params_json.items() if key != "detected"}
+    params["replay_of"] = run.pk
+    params["code_version"] = settings.IMPORTER_CODE_VERSION
+    replay = ImportRun.objects.create(
+        target=run.target,
+        source_id=run.source_id,
+        kind=kind,
+        dry_run=run.dry_run if dry_run is None else dry_run,
+        file=run.file.name,
+        original_filename=run.original_filename,
+        file_size=run.file_size,
+        file_sha256=run.file_sha256,
+        ingest_params_json=params,
+        parent_run=run,
+        created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+    )
+    run_enqueue(run=replay)
+    return replay
+
+
+def run_for_real(*, run: ImportRun, created_by: AbstractBaseUser | None = None) -> ImportRun:
+    """Enqueue the same stored file as a standard run after a dry run."""
+    if not run.dry_run or run.status not in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL):
+        raise UsageError(NOT_DRY_RUN.format(run_id=run.pk))
+    return run_replay(run=run, created_by=created_by, dry_run=False, kind=ImportRun.Kind.UPLOAD)
+
+
+def run_import_bytes(
+    *, target: str, source: str, content: bytes, filename: str, **kwargs: Any
+) -> ImportRun:
+    """Create and enqueue a run from bytes in memory (tests, golden data)."""
+    run = run_create(target=target, source=source, file=ContentFile(content), filename=filename, **kwargs)
+    run_enqueue(run=run)
+    return run

@@ -1,0 +1,110 @@
+import datetime as dt
+
+import pytest
+
+from core.targets import OrganizationTarget
+from ingest import fields
+from ingest.registry import get
+
+ORG = get("organization")
+
+
+def check(payload):
+    clean, errors = fields.validate_row(ORG.fields, {"external_id": "X", "name": "N", "country": "DE", **payload})
+    return clean, [(e["field"], e["code"]) for e in errors]
+
+
+@pytest.mark.parametrize(
+    "payload, expected",
+    [
+        ({"country": " de "}, "DE"),
+        ({"country": "us"}, "US"),
+    ],
+)
+def test_country_any_case(payload, expected):
+    clean, errors = check(payload)
+    assert errors == [] and clean["country"] == expected
+
+
+@pytest.mark.parametrize(
+    "phone, country, expected",
+    [
+        ("+44 20 7946 0958", "GB", "+442079460958"),
+        ("+1 (415) 555-0132", "US", "+14155550132"),
+        ("+49.30.1234567", "DE", "+49301234567"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("01 42 68 53 00", "FR", "+33142685300"),
+    ],
+)
+def test_phone_is_stored_in_e164(phone, country, expected):
+    clean, errors = check({"phone": phone, "country": country})
+    assert errors == [] and clean["phone"] == expected
+
+
+@pytest.mark.parametrize("phone", ["+12 34", "+1234567890123456", "+44 20 7946 095x", "hello", "12"])
+def test_bad_phones_are_invalid_format(phone):
+    assert check({"phone": phone})[1] == [("phone", "invalid_format")]
+
+
+def test_national_phone_without_a_valid_country_is_invalid_format():
+    assert check({"phone": "020 7946 0958", "country": "XX"})[1] == [
+        ("country", "invalid_choice"),
+        ("phone", "invalid_format"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "payload, error",
+    [
+        ({"name": ""}, ("name", "required")),
+        ({"name": "   "}, ("name", "required")),
+        ({"external_id": ""}, ("external_id", "required")),
+        ({"name": "x" * 201}, ("name", "too_long")),
+        ({"email": "nope"}, ("email", "invalid_format")),
+        ({"website": "ftp//x"}, ("website", "invalid_format")),
+        ({"country": "Germany"}, ("country", "too_long")),
+        ({"country": "XX"}, ("country", "invalid_choice")),
+        ({"employees": "12a"}, ("employees", "invalid_format")),
+        ({"employees": "1.5"}, ("employees", "invalid_format")),
+        ({"employees": "-1"}, ("employees", "out_of_range")),
+        ({"employees": "99999999999"}, ("employees", "out_of_range")),
+        ({"founded": "31/12/2020"}, ("founded", "invalid_format")),
+        ({"founded": "2020-02-30"}, ("founded", "invalid_format")),
+        ({"founded": "2999-01-01"}, ("founded", "out_of_range")),
+        ({"updated_at": "yesterday"}, ("updated_at", "invalid_format")),
+        ({"name": "Nul\x00Byte"}, ("name", "invalid_format")),
+    ],
+)
+def test_each_rule(payload, error):
+    assert check(payload)[1] == [error]
+
+
+def test_every_error_of_a_row_is_reported():
+    _, errors = check({"name": "", "country": "ZZ", "email": "bad", "employees": "many"})
+    assert errors == [
+        ("name", "required"),
+        ("country", "invalid_choice"),
+        ("email", "invalid_format"),
+        ("employees", "invalid_format"),
+    ]
+
+
+def test_values_are_trimmed_and_typed():
+    clean, errors = check(
+        {"name": "  Acme  ", "employees": " 42 ", "founded": "2001-02-03", "updated_at": "2024-05-01T12:00:00+02:00"}
+    )
+    assert errors == []
+    assert clean["name"] == "Acme" and clean["employees"] == 42
+    assert clean["founded"] == dt.date(2001, 2, 3)
+    assert clean["updated_at"] == dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def test_field_specs_describe_the_target():
+    spec = ORG.spec()
+    assert spec["name"] == "organization"
+    employees = next(f for f in spec["fields"] if f["name"] == "employees")
+    assert employees == {
+        "name": "employees", "type": "integer", "required": False,
+        "constraints": {"max_length": 32, "min_value": 0, "max_value": 2147483647}, "help_text": "",
+    }
+    assert isinstance(get("organization"), OrganizationTarget)

@@ -1,0 +1,124 @@
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from core.models import Organization
+from dq.models import Violation
+from ingest import golden
+from ingest.models import ExternalIdMap
+from runs.models import ImportRun
+
+CLEAN = golden.GOLDEN_DIR / "01_organizations_clean.csv"
+SUMMARY_KEYS = {
+    "run_id", "status", "dry_run", "rows_total", "inserted", "updated", "unchanged", "skipped",
+    "quarantined", "duration_s",
+}
+
+
+def run_command(*args):
+    out = io.StringIO()
+    err = io.StringIO()
+    code = 0
+    try:
+        call_command("import_file", *args, stdout=out, stderr=err)
+    except SystemExit as exc:
+        code = exc.code
+    except CommandError as exc:
+        code = exc.returncode
+        err.write(str(exc))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_sync_json_prints_the_summary_last():
+    code, out, _ = run_command(str(CLEAN), "--target", "organization", "--source", "crm", "--sync", "--json")
+    assert code == 0
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert set(summary) == SUMMARY_KEYS
+    assert summary["status"] == "succeeded"
+    assert summary["inserted"] == 5 and summary["rows_total"] == 5
+    assert summary["dry_run"] is False
+    assert summary["duration_s"] >= 0
+    assert Organization.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_dry_run_writes_nothing_to_core_and_keeps_results(tmp_path):
+    code, out, _ = run_command(
+        str(CLEAN), "--target", "organization", "--source", "crm", "--sync", "--json", "--dry-run"
+    )
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and summary["dry_run"] is True and summary["inserted"] == 5
+    assert Organization.objects.count() == 0
+    assert ExternalIdMap.objects.count() == 0
+    run = ImportRun.objects.get(pk=summary["run_id"])
+    results = run.results_file.read().decode()
+    lines = results.strip().splitlines()
+    assert lines[0].startswith("row_number,external_id,outcome")
+    assert len(lines) == 6 and all(",inserted," in line for line in lines[1:])
+    assert "Northwind Logistics GmbH" in results
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "The file is empty."),
+        (b"PK\x03\x04" + bytes(200), "not CSV or JSON Lines"),
+        (b"external_id,name\nA,B\n", "missing required column(s): country"),
+        (b"external_id,name,name,country\n", "more than once"),
+    ],
+)
+def test_file_level_problems_fail_the_run_and_write_nothing(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    code, out, err = run_command(str(path), "--target", "organization", "--source", "crm", "--sync", "--json")
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 1
+    assert summary["status"] == "failed"
+    run = ImportRun.objects.get(pk=summary["run_id"])
+    assert message in run.error_message
+    assert "Traceback" not in out + err
+    assert Organization.objects.count() == 0 and Violation.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_over_the_size_limit_fails_without_storing(tmp_path, settings):
+    settings.IMPORTER_MAX_UPLOAD_BYTES = 100
+    code, out, err = run_command(str(CLEAN), "--target", "organization", "--source", "crm", "--sync")
+    assert code == 1
+    run = ImportRun.objects.get()
+    assert run.status == "failed" and "over the limit of 100 bytes" in run.error_message
+    assert not run.file
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--target", "nope", "--source", "crm"], "Unknown target 'nope'"),
+        (["--target", "organization", "--source", "not a slug"], "must be a slug"),
+    ],
+)
+def test_usage_errors_exit_2(args, message):
+    code, _, err = run_command(str(CLEAN), *args, "--sync")
+    assert code == 2
+    assert message in err
+    assert ImportRun.objects.count() == 0
+
+
+def test_missing_file_and_missing_options_exit_2():
+    manage = Path(settings.BASE_DIR) / "manage.py"
+    missing = subprocess.run(
+        [sys.executable, manage, "import_file", "/no/such/file.csv", "--target", "organization", "--source", "x"],
+        capture_output=True, text=True,
+    )
+    assert missing.returncode == 2 and "No such file" in missing.stderr
+    usage = subprocess.run([sys.executable, manage, "import_file", str(CLEAN)], capture_output=True, text=True)
+    assert usage.returncode == 2 and "--target" in usage.stderr

@@ -1,0 +1,701 @@
+"""Tests for ingest.readers: encodings, CSV dialects, malformed input, JSON
+Lines, whole-file errors and flat memory. Files are written to tmp_path."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import random
+import tracemalloc
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingest import errors
+from ingest.errors import FileError
+from ingest.readers import ReadRow, normalize_header, open_reader
+
+FIELDS = ["external_id", "name", "country", "registration_number"]
+
+
+def write(tmp_path, content: str | bytes, name: str = "data.csv", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+    return path
+
+
+def read(path, **options) -> list[ReadRow]:
+    options.setdefault("fields", FIELDS)
+    with open_reader(path, **options) as reader:
+        return list(reader)
+
+
+def values(rows: list[ReadRow]) -> list[dict[str, str]]:
+    return [row.values for row in rows]
+
+
+def file_error(path, **options) -> str:
+    options.setdefault("fields", FIELDS)
+    with pytest.raises(FileError) as info:
+        open_reader(path, **options)
+    return str(info.value)
+
+
+# --- Encodings -------------------------------------------------------------
+
+SAMPLE = "external_id,name,country\nA1,Société Générale,FR\nA2,Müller & Söhne,DE\n"
+SAMPLE_VALUES = [
+    {"external_id": "A1", "name": "Société Générale", "country": "FR"},
+    {"external_id": "A2", "name": "Müller & Söhne", "country": "DE"},
+]
+
+
+@pytest.mark.parametrize(
+    "raw, expected_encoding",
+    [
+        (SAMPLE.encode("utf-8"), "utf-8"),
+        (SAMPLE.encode("utf-8-sig"), "utf-8-sig"),
+        (SAMPLE.encode("utf-16"), "utf-16"),  # with BOM
+        (SAMPLE.encode("utf-16-be"), "utf-16-be"),
+        (SAMPLE.encode("utf-16-le"), "utf-16-le"),
+        (SAMPLE.encode("utf-32"), "utf-32"),
+        (SAMPLE.encode("cp1252"), "cp1252"),
+    ],
+)
+def test_encodings_are_detected(tmp_path, raw, expected_encoding):
+    with open_reader(write(tmp_path, raw), fields=FIELDS) as reader:
+        assert reader.encoding == expected_encoding
+        assert reader.columns == ["external_id", "name", "country"]
+        rows = list(reader)
+    assert values(rows) == SAMPLE_VALUES
+    assert [row.number for row in rows] == [2, 3]
+
+
+def test_utf16_big_endian_with_bom(tmp_path):
+    raw = codecs.BOM_UTF16_BE + SAMPLE.encode("utf-16-be")
+    with open_reader(write(tmp_path, raw), fields=FIELDS) as reader:
+        assert reader.encoding == "utf-16"
+        assert values(reader) == SAMPLE_VALUES
+
+
+def test_cp1252_excel_export_with_semicolons(tmp_path):
+    text = "Name;Contact\r\nSociété Générale;Müller\r\n„Zürich“ – 5 €;Øre\r\n"
+    path = write(tmp_path, text, encoding="cp1252")
+    with open_reader(path, fields=["name", "contact"]) as reader:
+        assert (reader.encoding, reader.delimiter) == ("cp1252", ";")
+        assert values(reader) == [
+            {"name": "Société Générale", "contact": "Müller"},
+            {"name": "„Zürich“ – 5 €", "contact": "Øre"},
+        ]
+
+
+def test_bytes_undefined_in_cp1252_are_reported_with_their_offset(tmp_path):
+    raw = "name\nCafé\n".encode("cp1252") + b"bad \x81 byte\n"
+    message = file_error(write(tmp_path, raw))
+    offset = raw.index(b"\x81")
+    assert message == errors.UNDECODABLE.format(byte=0x81, offset=offset, encoding="UTF-8 or cp1252")
+    assert f"byte offset {offset} " in message
+
+
+def test_undecodable_offset_is_exact_across_blocks(tmp_path):
+    # "é" (2 bytes) is split across the first 1 MiB block boundary; the bad
+    # byte sits in the second block.
+    head = b"name\n" + b"a" * ((1 << 20) - 6) + "é".encode() + b"\n"
+    raw = head + b"ok\nbad\xffbyte\n"
+    message = file_error(write(tmp_path, raw), encoding="utf-8")
+    offset = raw.index(b"\xff")
+    assert offset > 1 << 20
+    assert message == errors.UNDECODABLE.format(byte=0xFF, offset=offset, encoding="utf-8")
+
+
+def test_explicit_encoding_is_used_and_validated(tmp_path):
+    path = write(tmp_path, "name\nÅsa\n", encoding="latin-1")
+    with open_reader(path, fields=FIELDS, encoding="Latin-1") as reader:
+        assert reader.encoding == "iso8859-1"
+        assert values(reader) == [{"name": "Åsa"}]
+    message = file_error(write(tmp_path, b"name\n\xe9\n", "b.csv"), encoding="utf-8")
+    assert message == errors.UNDECODABLE.format(byte=0xE9, offset=5, encoding="utf-8")
+
+
+def test_explicit_utf8_on_a_bom_file_ignores_the_bom(tmp_path):
+    path = write(tmp_path, SAMPLE.encode("utf-8-sig"))
+    with open_reader(path, fields=FIELDS, encoding="utf-8") as reader:
+        assert reader.columns == ["external_id", "name", "country"]
+        assert values(reader) == SAMPLE_VALUES
+
+
+def test_truncated_utf16_is_undecodable(tmp_path):
+    raw = SAMPLE.encode("utf-16") + b"x"
+    message = file_error(write(tmp_path, raw))
+    assert message == errors.UNDECODABLE.format(byte=ord("x"), offset=len(raw) - 1, encoding="utf-16")
+
+
+@pytest.mark.parametrize("encoding", ["no-such-codec", "rot13"])
+def test_unknown_encoding(tmp_path, encoding):
+    path = write(tmp_path, SAMPLE)
+    assert file_error(path, encoding=encoding) == errors.UNKNOWN_ENCODING.format(encoding=encoding)
+
+
+# --- Whole-file errors -----------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [b"", b"  \r\n\t\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n \n", b"\xff\xfe"])
+def test_empty_files(tmp_path, content):
+    assert file_error(write(tmp_path, content)) == errors.EMPTY_FILE
+
+
+def test_only_delimiters_is_no_header(tmp_path):
+    assert file_error(write(tmp_path, ",,,\n\n , ,\n")) == errors.NO_HEADER
+
+
+def test_header_only_file_yields_no_rows(tmp_path):
+    with open_reader(write(tmp_path, "external_id,name\n"), fields=FIELDS) as reader:
+        assert reader.columns == ["external_id", "name"]
+        assert list(reader) == []
+
+
+@pytest.mark.parametrize(
+    "content, kind",
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50, "ZIP (for example Excel .xlsx)"),
+        (b"\xd0\xcf\x11\xe0" + b"\x00" * 50, "Microsoft Office 97-2003 (for example Excel .xls)"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
+        (b"GIF89a\x01\x00", "GIF image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG image"),
+        (b"\x1f\x8b\x08\x00", "gzip-compressed"),
+    ],
+)
+def test_binary_files_are_named(tmp_path, content, kind):
+    assert file_error(write(tmp_path, content, "upload.csv")) == errors.BINARY_FILE.format(kind=kind)
+
+
+def test_random_bytes_with_nuls_are_binary(tmp_path):
+    noise = random.Random(7).randbytes(20_000)
+    raw = b"\x00\x01\x02\x00" + noise + b"\x00" * 100
+    assert file_error(write(tmp_path, raw)) == errors.BINARY_FILE.format(kind="binary")
+
+
+def test_too_large(tmp_path):
+    path = write(tmp_path, SAMPLE)
+    size = os.path.getsize(path)
+    assert file_error(path, max_bytes=size - 1) == errors.TOO_LARGE.format(size=size, limit=size - 1)
+    assert len(read(path, max_bytes=size)) == 2
+
+
+def test_missing_file(tmp_path):
+    assert file_error(tmp_path / "gone.csv") == errors.FILE_MISSING
+
+
+def test_file_errors_are_raised_before_any_row(tmp_path):
+    # The undecodable byte is at the very end: open_reader must still raise.
+    raw = ("external_id\n" + "x\n" * 100_000).encode() + b"\x81\x8d"
+    with pytest.raises(FileError):
+        open_reader(write(tmp_path, raw), fields=FIELDS)
+
+
+# --- CSV dialect -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_detected(tmp_path, delimiter):
+    name = '"a, b; c|d"' if delimiter != "\t" else "a, b; c|d"
+    text = delimiter.join(["External ID", "Name", "Note"]) + "\n" + delimiter.join(["1", name, "x"]) + "\n"
+    with open_reader(write(tmp_path, text), fields=FIELDS) as reader:
+        assert reader.delimiter == delimiter
+        assert values(reader) == [{"external_id": "1", "name": "a, b; c|d"}]
+
+
+def test_delimiters_inside_quotes_do_not_count(tmp_path):
+    path = write(tmp_path, '"name, with, commas";external_id\nx;1\n')
+    with open_reader(path, fields=FIELDS) as reader:
+        assert reader.delimiter == ";"
+
+
+def test_comma_wins_a_tie(tmp_path):
+    with open_reader(write(tmp_path, "name;a,external_id|b\n"), fields=FIELDS) as reader:
+        assert reader.delimiter == ","
+
+
+@pytest.mark.parametrize(
+    "given, used", [(";", ";"), ("\t", "\t"), ("\\t", "\t"), ("tab", "\t"), ("TAB", "\t")]
+)
+def test_explicit_delimiter_overrides_detection(tmp_path, given, used):
+    path = write(tmp_path, f"external_id{used}name,x\n1{used}a,b\n")
+    with open_reader(path, fields=FIELDS, delimiter=given) as reader:
+        assert reader.delimiter == used
+        assert values(reader) == [{"external_id": "1"}]
+        assert reader.unknown_columns == ["name,x"]
+
+
+@pytest.mark.parametrize("delimiter", ["", ";;", '"', "\n"])
+def test_bad_delimiter(tmp_path, delimiter):
+    message = file_error(write(tmp_path, SAMPLE), delimiter=delimiter)
+    assert message == errors.BAD_DELIMITER.format(delimiter=delimiter)
+
+
+def test_quoted_newlines_and_doubled_quotes(tmp_path):
+    text = 'external_id,name\r\n1,"two\r\nlines"\r\n2,"say ""hi"""\r\n3,"a\nb\nc"\r\n4,plain\r\n'
+    rows = read(write(tmp_path, text))
+    assert [(row.number, row.values["name"]) for row in rows] == [
+        (2, "two\r\nlines"),
+        (3, 'say "hi"'),
+        (4, "a\nb\nc"),
+        (5, "plain"),
+    ]
+
+
+def test_blank_records_are_skipped_but_numbered(tmp_path):
+    text = "\n\nexternal_id,name\n1,a\n\n,\n   \n2,b\n"
+    rows = read(write(tmp_path, text))
+    assert [(row.number, row.values) for row in rows] == [
+        (4, {"external_id": "1", "name": "a"}),
+        (8, {"external_id": "2", "name": "b"}),
+    ]
+
+
+def test_ragged_rows(tmp_path):
+    text = "external_id,name,country\n1,a\n2,b,DE,extra\n3,c,FR\n"
+    rows = read(write(tmp_path, text))
+    assert rows == [
+        ReadRow(2, {"external_id": "1", "name": "a"}, errors.WRONG_FIELD_COUNT.format(expected=3, found=2)),
+        ReadRow(
+            3,
+            {"external_id": "2", "name": "b", "country": "DE"},
+            errors.WRONG_FIELD_COUNT.format(expected=3, found=4),
+        ),
+        ReadRow(4, {"external_id": "3", "name": "c", "country": "FR"}),
+    ]
+
+
+def test_trailing_empty_cells_are_ignored(tmp_path):
+    # Excel exports a column that once held something as a blank header cell.
+    text = "external_id,name,,,\n1,a,,,\n2,b\n3,c,,,,,,\n4,d,,x,\n"
+    with open_reader(write(tmp_path, text), fields=FIELDS) as reader:
+        assert reader.columns == ["external_id", "name"]
+        assert reader.unknown_columns == []
+        rows = list(reader)
+    assert rows == [
+        ReadRow(2, {"external_id": "1", "name": "a"}),
+        ReadRow(3, {"external_id": "2", "name": "b"}),
+        ReadRow(4, {"external_id": "3", "name": "c"}),
+        ReadRow(5, {"external_id": "4", "name": "d"}, errors.WRONG_FIELD_COUNT.format(expected=2, found=4)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "header", ["External ID", "external-id", "EXTERNAL_ID", " External  ID ", "external.id"]
+)
+def test_header_names_are_normalized(tmp_path, header):
+    assert normalize_header(header) == "external_id"
+    rows = read(write(tmp_path, f"{header},Registration Number\n1,HRB 1\n"))
+    assert values(rows) == [{"external_id": "1", "registration_number": "HRB 1"}]
+
+
+def test_values_are_not_trimmed(tmp_path):
+    rows = read(write(tmp_path, "external_id,name\n 1 ,\t a \n"))
+    assert values(rows) == [{"external_id": " 1 ", "name": "\t a "}]
+
+
+def test_unknown_columns_are_reported_and_dropped(tmp_path):
+    text = "Notes ,external_id,Colour,name\nx,1,red,a\ny,2,blue\n"
+    with open_reader(write(tmp_path, text), fields=FIELDS) as reader:
+        assert reader.columns == ["external_id", "name"]
+        assert reader.unknown_columns == ["Notes", "Colour"]
+        rows = list(reader)
+    assert rows == [
+        ReadRow(2, {"external_id": "1", "name": "a"}),
+        ReadRow(3, {"external_id": "2"}, errors.WRONG_FIELD_COUNT.format(expected=4, found=3)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a,external_id,b\n1,2,3\n", {"external_id": "2"}),
+        ("name,a,b\n1,2,3\n", {"name": "1"}),
+        ("a,b\n1,2\n", {}),
+        ("country,name\nDE,x\n", {"country": "DE", "name": "x"}),
+    ],
+)
+def test_mapped_columns_in_any_order(tmp_path, text, expected):
+    assert values(read(write(tmp_path, text))) == [expected]
+
+
+def test_duplicate_header(tmp_path):
+    message = file_error(write(tmp_path, "External ID,name,external_id,Name\n"))
+    assert message == errors.DUPLICATE_HEADER.format(columns="External ID, external_id, name, Name")
+
+
+def test_blank_header_cell(tmp_path):
+    assert file_error(write(tmp_path, "external_id, ,name\n")) == errors.BLANK_HEADER.format(position=2)
+
+
+def test_missing_required_columns_in_the_order_given(tmp_path):
+    message = file_error(write(tmp_path, "name\nx\n"), required=["external_id", "name", "country"])
+    assert message == errors.MISSING_COLUMNS.format(columns="external_id, country")
+
+
+def test_header_with_an_unclosed_quote(tmp_path):
+    message = file_error(write(tmp_path, 'external_id,"name\n1,2\n'))
+    assert message.startswith("The header row is not valid CSV: a quoted value is not closed")
+
+
+def test_nul_byte_in_a_cell_is_kept(tmp_path):
+    rows = read(write(tmp_path, "external_id,name\n1,a\x00b\n2,c\n"))
+    assert values(rows) == [{"external_id": "1", "name": "a\x00b"}, {"external_id": "2", "name": "c"}]
+
+
+def test_crlf_and_no_final_newline(tmp_path):
+    rows = read(write(tmp_path, "external_id,name\r\n1,a\r\n2,b"))
+    assert values(rows) == [{"external_id": "1", "name": "a"}, {"external_id": "2", "name": "b"}]
+
+
+# --- Huge fields and stray quotes -----------------------------------------------
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_10_mb_field_quarantines_exactly_its_row(tmp_path, quoted):
+    huge = "x" * 10_000_000
+    huge = f'"{huge}"' if quoted else huge
+    text = f"external_id,name\n1,a\n2,{huge}\n3,c\n4,d\n"
+    rows = read(write(tmp_path, text))
+    assert rows == [
+        ReadRow(2, {"external_id": "1", "name": "a"}),
+        ReadRow(3, {}, errors.FIELD_TOO_BIG.format(limit=1_000_000)),
+        ReadRow(4, {"external_id": "3", "name": "c"}),
+        ReadRow(5, {"external_id": "4", "name": "d"}),
+    ]
+
+
+def test_a_field_over_the_limit_in_a_short_line(tmp_path):
+    rows = read(write(tmp_path, "external_id,name\n1,a\n2," + "y" * 101 + "\n3,c\n"), max_field_chars=100)
+    assert [(row.number, row.error) for row in rows] == [
+        (2, None),
+        (3, errors.FIELD_TOO_BIG.format(limit=100)),
+        (4, None),
+    ]
+
+
+def test_stray_quote_reaching_the_end_is_one_malformed_row(tmp_path):
+    # The csv module reads everything after the quote into one field; strict
+    # parsing reports that as one malformed row instead of a quiet, odd value.
+    text = 'external_id,name\n1,a\n2,"b\n3,c\n4,d\n'
+    rows = read(write(tmp_path, text))
+    assert [row.number for row in rows] == [2, 3]
+    assert rows[1].values == {}
+    assert rows[1].error == errors.BAD_CSV_ROW.format(
+        detail="a quoted value is not closed before the end of the file (a stray quote?)"
+    )
+
+
+AFTER_CLOSING_QUOTE = "there is text after the closing quote of a quoted value"
+
+
+def test_stray_quote_closed_by_a_later_quote_resumes_after_that_line(tmp_path):
+    text = 'external_id,name\n1,"a\n2,b\n3,"c"\n4,d\n'
+    rows = read(write(tmp_path, text))
+    assert rows == [
+        ReadRow(2, {}, errors.BAD_CSV_ROW.format(detail=AFTER_CLOSING_QUOTE)),
+        ReadRow(3, {"external_id": "4", "name": "d"}),
+    ]
+
+
+def test_stray_quote_stops_at_the_field_limit(tmp_path):
+    lines = [f"{i},name {i}" for i in range(2, 200)]
+    text = 'external_id,name\n1,"oops\n' + "\n".join(lines) + "\n"
+    rows = read(write(tmp_path, text), max_field_chars=100)
+    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100))
+    # Reading resumed at the line where the field passed the limit: the lines
+    # in between are lost inside the bad row, the rest are read.
+    assert all(row.error is None for row in rows[1:])
+    assert len(rows) > 150
+    assert rows[-1].values == {"external_id": "199", "name": "name 199"}
+
+
+def test_huge_quoted_field_over_several_lines_is_a_known_limit(tmp_path):
+    # The csv module cannot resynchronise inside a quoted field: the lines of
+    # the field after the one where it passed the limit are read as rows.
+    text = 'external_id,name\n1,"' + "a" * 60 + "\n" + "b" * 60 + "\n" + 'c",end\n2,x\n'
+    rows = read(write(tmp_path, text), max_field_chars=100)
+    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100))
+    assert rows[1] == ReadRow(3, {"external_id": 'c"', "name": "end"})
+    assert rows[2] == ReadRow(4, {"external_id": "2", "name": "x"})
+
+
+def test_header_over_the_field_limit(tmp_path):
+    message = file_error(write(tmp_path, "external_id," + "n" * 200 + "\n1,2\n"), max_field_chars=100)
+    assert message == errors.BAD_CSV_HEADER.format(detail="a value is longer than 100 characters")
+    message = file_error(write(tmp_path, "external_id," + "n" * 500 + "\n1,2\n"), max_field_chars=100)
+    assert message == errors.BAD_CSV_HEADER.format(detail="a value is longer than 100 characters")
+
+
+def test_text_after_a_closing_quote_is_malformed(tmp_path):
+    rows = read(write(tmp_path, 'external_id,name\n1,"a"b\n2,c\n'))
+    assert [(row.number, row.error is None) for row in rows] == [(2, False), (3, True)]
+
+
+# --- Resuming ----------------------------------------------------------------
+
+
+def test_skip_rows_keeps_row_numbers(tmp_path):
+    text = "external_id\n1\n\n3\n4\n5\n"
+    path = write(tmp_path, text)
+    assert [row.number for row in read(path)] == [2, 4, 5, 6]
+    assert [row.number for row in read(path, skip_rows=2)] == [4, 5, 6]
+    assert [row.number for row in read(path, skip_rows=3)] == [5, 6]
+    assert read(path, skip_rows=50) == []
+
+
+def test_skip_rows_over_malformed_rows(tmp_path):
+    path = write(tmp_path, 'external_id,name\n1,"a"b\n2,"x' + "x" * 200 + '"\n3,c\n')
+    assert [row.number for row in read(path, max_field_chars=100, skip_rows=2)] == [4]
+
+
+# --- Reader object -------------------------------------------------------------
+
+
+def test_reader_can_be_iterated_again_and_closed(tmp_path):
+    reader = open_reader(write(tmp_path, SAMPLE), fields=FIELDS)
+    assert values(reader) == values(reader) == SAMPLE_VALUES
+    rows = iter(reader)
+    next(rows)
+    reader.close()
+    assert list(rows) == []
+    with pytest.raises(ValueError):
+        iter(reader)
+
+
+# --- JSON Lines ----------------------------------------------------------------
+
+
+def jsonl(tmp_path, *lines: str, name: str = "data.jsonl"):
+    return write(tmp_path, "\n".join(lines) + "\n", name)
+
+
+def test_jsonl_valid(tmp_path):
+    path = jsonl(
+        tmp_path,
+        '{"external_id": "A1", "Name": " Acme ", "country": "DE", "colour": "red"}',
+        '{"External ID": "A2", "employees": 5, "name": null}',
+    )
+    with open_reader(path, fields=FIELDS + ["employees"]) as reader:
+        assert (reader.format, reader.encoding, reader.delimiter) == ("jsonl", "utf-8", None)
+        rows = list(reader)
+        assert reader.columns == ["external_id", "name", "country", "employees"]
+        assert reader.unknown_columns == ["colour"]
+    assert rows == [
+        ReadRow(1, {"external_id": "A1", "name": " Acme ", "country": "DE"}),
+        ReadRow(2, {"external_id": "A2", "employees": "5", "name": ""}),
+    ]
+
+
+def test_jsonl_value_conversion(tmp_path):
+    fields = ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+    huge = "9" * 5000  # beyond Python's 4300-digit int/str conversion limit
+    line = (
+        f'{{"a": true, "b": false, "c": 1.50, "d": 1e3, "e": NaN, "f": -Infinity, "g": {huge}, '
+        '"h": {"x": [1, 2.0, "s", null]}, "i": [true]}'
+    )
+    (row,) = read(jsonl(tmp_path, line), fields=fields)
+    assert row.error is None
+    assert row.values == {
+        "a": "true",
+        "b": "false",
+        "c": "1.50",
+        "d": "1e3",
+        "e": "NaN",
+        "f": "-Infinity",
+        "g": huge,
+        "h": '{"x": [1, 2.0, "s", null]}',
+        "i": "[true]",
+    }
+    assert all(type(value) is str for value in row.values.values())
+
+
+def test_jsonl_malformed_lines(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    path = jsonl(
+        tmp_path,
+        '{"external_id": "1"}',
+        '{"external_id": "2",',
+        "[1, 2]",
+        '"text"',
+        "42",
+        "null",
+        deep,
+        '{"external_id": ' + deep + "}",
+        '{"external_id": "9"}',
+    )
+    rows = read(path)
+    assert [row.number for row in rows] == list(range(1, 10))
+    assert [row.error is None for row in rows] == [True] + [False] * 7 + [True]
+    assert rows[1].error.startswith("Line is not a JSON object: Expecting")
+    assert rows[2].error == errors.NOT_A_JSON_OBJECT.format(detail="found an array")
+    assert rows[3].error == errors.NOT_A_JSON_OBJECT.format(detail="found a string")
+    assert rows[4].error == errors.NOT_A_JSON_OBJECT.format(detail="found a number")
+    assert rows[5].error == errors.NOT_A_JSON_OBJECT.format(detail="found null")
+    assert rows[6].error == errors.NOT_A_JSON_OBJECT.format(detail="it is nested too deeply")
+    assert rows[7].error == errors.NOT_A_JSON_OBJECT.format(detail="it is nested too deeply")
+    assert all(row.values == {} for row in rows[1:8])
+
+
+def test_jsonl_duplicate_keys_last_wins(tmp_path):
+    rows = read(jsonl(tmp_path, '{"name": "first", "Name": "second", "name": "third"}'))
+    assert values(rows) == [{"name": "third"}]
+
+
+def test_jsonl_nested_values_are_written_back_as_read(tmp_path):
+    line = '{"name": {"b": 1, "b": 2.50, "c": [NaN, {}], "d": "é"}}'
+    assert values(read(jsonl(tmp_path, line))) == [{"name": '{"b": 1, "b": 2.50, "c": [NaN, {}], "d": "é"}'}]
+
+
+def test_jsonl_bom_under_explicit_utf8(tmp_path):
+    path = write(tmp_path, '{"name": "a"}\n', "x.jsonl", "utf-8-sig")
+    assert values(read(path, encoding="utf-8")) == [{"name": "a"}]
+
+
+def test_jsonl_blank_lines_are_skipped_but_numbered(tmp_path):
+    path = write(tmp_path, '\n{"name": "a"}\r\n  \n\n{"name": "b"}', "data.ndjson")
+    assert [(row.number, row.values) for row in read(path)] == [(2, {"name": "a"}), (5, {"name": "b"})]
+
+
+def test_jsonl_line_too_long_is_not_parsed(tmp_path):
+    long_line = json.dumps({"name": "x" * 200})
+    path = jsonl(tmp_path, '{"name": "a"}', long_line, '{"name": "c"}')
+    rows = read(path, max_field_chars=100)
+    assert rows == [
+        ReadRow(1, {"name": "a"}),
+        ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100)),
+        ReadRow(3, {"name": "c"}),
+    ]
+
+
+def test_jsonl_skip_rows(tmp_path):
+    path = jsonl(tmp_path, '{"name": "a"}', "", '{"name": "c"}', '{"name": "d"}')
+    assert [row.number for row in read(path, skip_rows=2)] == [3, 4]
+
+
+def test_jsonl_with_bom_and_utf16(tmp_path):
+    text = '{"name": "Zoë"}\n'
+    for encoding in ("utf-8-sig", "utf-16"):
+        assert values(read(write(tmp_path, text, "x.jsonl", encoding))) == [{"name": "Zoë"}]
+
+
+def test_json_array_is_not_json_lines(tmp_path):
+    path = write(tmp_path, '[\n  {"name": "a"}\n]\n', "data.json")
+    assert file_error(path) == errors.NOT_JSON_LINES
+
+
+def test_jsonl_does_not_check_required_columns(tmp_path):
+    rows = read(jsonl(tmp_path, '{"name": "a"}'), required=["external_id"])
+    assert values(rows) == [{"name": "a"}]
+
+
+# --- Format detection --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("a.csv", '{"name": "x"}\n', "csv"),  # the extension wins
+        ("a.TSV", "name\tcountry\n", "csv"),
+        ("a.txt", "name\n", "csv"),
+        ("a.ndjson", '{"name": "x"}\n', "jsonl"),
+        ("a.json", '{"name": "x"}\n', "jsonl"),
+        ("a.dat", '\n  {"name": "x"}\n', "jsonl"),
+        ("a.dat", "name\nx\n", "csv"),
+        ("noextension", '{"name": "x"}\n', "jsonl"),
+    ],
+)
+def test_format_detection(tmp_path, name, content, expected):
+    with open_reader(write(tmp_path, content, name), fields=FIELDS) as reader:
+        assert reader.format == expected
+
+
+def test_explicit_format(tmp_path):
+    path = write(tmp_path, '{"name": "x"}\n', "upload.csv")
+    assert values(read(path, format="JSONL")) == [{"name": "x"}]
+    assert file_error(path, format="xlsx") == errors.UNSUPPORTED_FORMAT.format(format="xlsx")
+
+
+# --- Memory and speed --------------------------------------------------------------
+
+
+def test_memory_stays_flat_on_a_50_mb_file(tmp_path):
+    row = "1,Example Company {i} GmbH,DE," + "n" * 980 + "\n"
+    block = "".join(row.format(i=i) for i in range(1000)).encode()
+    path = tmp_path / "big.csv"
+    with open(path, "wb") as file:
+        file.write(b"external_id,name,country,notes\n")
+        while file.tell() < 50_000_000:
+            file.write(block)
+    tracemalloc.start()
+    try:
+        count = 0
+        with open_reader(path, fields=FIELDS) as reader:
+            for read_row in reader:
+                count += 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count > 45_000
+    assert read_row.values["country"] == "DE"
+    assert peak < 3_000_000, f"peak {peak:,} bytes"  # 1 MiB blocks and their text
+
+
+# --- Properties --------------------------------------------------------------------
+
+FUZZ_PIECES = [b",", b";", b'"', b"\n", b"\r", b" ", b"a", b"name", b"external_id", b"\x00", b"\xff", b"\xfe"]
+FUZZ_PIECES += [b"\xc3\xa9", b"\xe9", b"\x81", b"{", b"}", b"[", b":", b"1", b"\xef\xbb\xbf", b"\t", b"|"]
+
+
+def fuzz_bytes():
+    return st.binary(max_size=300) | st.lists(st.sampled_from(FUZZ_PIECES), max_size=80).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    content=fuzz_bytes(),
+    name=st.sampled_from(["f.csv", "f.jsonl", "f.dat"]),
+    limit=st.sampled_from([3, 1000]),
+)
+def test_any_bytes_either_fail_as_a_file_or_read(tmp_path, content, name, limit):
+    path = write(tmp_path, content, name)
+    try:
+        reader = open_reader(path, fields=FIELDS, max_field_chars=limit)
+    except FileError:
+        return
+    with reader:
+        for row in reader:
+            assert isinstance(row.number, int) and row.number >= 1
+            assert all(isinstance(v, str) for v in row.values.values())
+
+
+CELL = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from('\t\r\n",;| '),
+    max_size=20,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(CELL, min_size=3, max_size=3).filter(any), max_size=15),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+)
+def test_rows_written_by_csv_writer_read_back_unchanged(tmp_path, rows, delimiter):
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(["external_id", "name", "country"])
+    writer.writerows(rows)
+    path = write(tmp_path, buffer.getvalue())
+    with open_reader(path, fields=FIELDS) as reader:
+        assert reader.delimiter == delimiter
+        read_back = list(reader)
+    assert all(row.error is None for row in read_back)
+    assert [list(row.values.values()) for row in read_back] == rows
+    assert [row.number for row in read_back] == list(range(2, len(rows) + 2))
