@@ -148,6 +148,13 @@ class Email(Field):
 
 
 _url_validator = URLValidator(schemes=["http", "https"])
+# Plain ASCII URLs this pattern accepts are valid for URLValidator too; it
+# costs a microsecond where URLValidator costs ~80. Anything else (IDN, IPs)
+# goes to URLValidator.
+_PLAIN_URL = re.compile(
+    r"https?://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?::[0-9]{1,5})?(?:[/?#][!-~]*)?",
+    re.IGNORECASE,
+)
 
 
 class URL(Field):
@@ -158,6 +165,8 @@ class URL(Field):
         super().__init__(name, **kwargs)
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> str:
+        if _PLAIN_URL.fullmatch(raw):
+            return raw
         try:
             _url_validator(raw)
         except ValidationError:

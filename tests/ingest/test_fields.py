@@ -108,3 +108,30 @@ def test_field_specs_describe_the_target():
         "constraints": {"max_length": 32, "min_value": 0, "max_value": 2147483647}, "help_text": "",
     }
     assert isinstance(get("organization"), OrganizationTarget)
+
+
+@pytest.mark.parametrize(
+    "url, valid",
+    [
+        ("https://www.example.com", True),
+        ("http://example.co.uk:8080/path?q=1#x", True),
+        ("https://bücher.example", True),
+        ("https://-bad.example", False),
+        ("https://example", False),
+        ("https://exa mple.com", False),
+        ("ftp://example.com", False),
+        ("www.example.com", False),
+    ],
+)
+def test_urls_agree_with_djangos_validator(url, valid):
+    from django.core.exceptions import ValidationError
+    from django.core.validators import URLValidator
+
+    errors = check({"website": url})[1]
+    assert (errors == []) is valid
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+        django_valid = True
+    except ValidationError:
+        django_valid = False
+    assert django_valid is valid
