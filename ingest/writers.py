@@ -36,6 +36,23 @@ def batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield rows[start : start + size]
 
 
+def shaped_batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Batches of ``size`` rows, the remainder in powers of two: a handful of
+    statement shapes, so SQLite's statement cache holds a few compiled
+    statements instead of one large one per chunk length (which cost both
+    compile time and hundreds of MB)."""
+    start = 0
+    while len(rows) - start >= size:
+        yield rows[start : start + size]
+        start += size
+    step = 1 << (size.bit_length() - 1)
+    while start < len(rows):
+        while step > len(rows) - start:
+            step >>= 1
+        yield rows[start : start + step]
+        start += step
+
+
 def _adapter(field: models.Field) -> Adapter:
     """How a Python value of this model field becomes a query parameter."""
     ops = connection.ops
@@ -60,7 +77,7 @@ class TableWriter:
         self.table = quote(meta.db_table)
         self.column_list = ", ".join(quote(field.column) for field in fields)
         self.row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        self.batch_size = max(1, max_query_params() // len(fields) - 1)
+        self.batch_size = min(256, max(1, max_query_params() // len(fields) - 1))
         self.unnest = connection.vendor == "postgresql"
         if self.unnest:
             names = [f"c{index}" for index in range(len(fields))]
@@ -83,7 +100,7 @@ class TableWriter:
         """INSERT the rows in batches; return what ``suffix`` RETURNs, if anything."""
         returned: list[tuple] = []
         with _cursor() as cursor:
-            for batch in batches(rows, self.batch_size):
+            for batch in (batches if self.unnest else shaped_batches)(rows, self.batch_size):
                 if self.unnest:
                     sql = f"INSERT INTO {self.table} ({self.column_list}) {self.unnest_select}{suffix}"
                     params = [[_as_text(value) for value in column] for column in zip(*batch)]
