@@ -9,7 +9,6 @@ rolled back at the end; its quarantined rows and counters are written after.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import logging
 import os
@@ -160,7 +159,3 @@ def finished_status(counts: Counts, *, cancelled: bool) -> str:
         return ImportRun.Status.PARTIAL
     return ImportRun.Status.SUCCEEDED
 
-
-def elapsed(run: ImportRun) -> float:
-    started = run.started_at or timezone.now()
-    return (timezone.now() - started) / dt.timedelta(seconds=1)

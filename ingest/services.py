@@ -13,7 +13,7 @@ from typing import IO, Any
 import django_rq
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile, File
+from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -245,11 +245,3 @@ def run_for_real(*, run: ImportRun, created_by: AbstractBaseUser | None = None) 
         raise UsageError(NOT_DRY_RUN.format(run_id=run.pk))
     return run_replay(run=run, created_by=created_by, dry_run=False, kind=ImportRun.Kind.UPLOAD)
 
-
-def run_import_bytes(
-    *, target: str, source: str, content: bytes, filename: str, **kwargs: Any
-) -> ImportRun:
-    """Create and enqueue a run from bytes in memory (tests, golden data)."""
-    run = run_create(target=target, source=source, file=ContentFile(content), filename=filename, **kwargs)
-    run_enqueue(run=run)
-    return run

@@ -135,3 +135,31 @@ def test_urls_agree_with_djangos_validator(url, valid):
     except ValidationError:
         django_valid = False
     assert django_valid is valid
+
+
+@pytest.mark.parametrize(
+    "email, valid",
+    [
+        ("info@example.com", True),
+        ("First.Last+tag@Sub.Example.CO.UK", True),
+        ("o'brien@example.ie", True),
+        ("user@bücher.example", True),
+        ("a..b@example.com", False),
+        (".a@example.com", False),
+        ("a@-example.com", False),
+        ("a@example", False),
+        ("info(at)example.com", False),
+        ("a@b@example.com", False),
+    ],
+)
+def test_emails_agree_with_djangos_validator(email, valid):
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    assert (check({"email": email})[1] == []) is valid
+    try:
+        validate_email(email)
+        django_valid = True
+    except ValidationError:
+        django_valid = False
+    assert django_valid is valid
