@@ -146,3 +146,5 @@ LOGGING = {
 # Recorded on every run so a replay can tell which code made its decisions.
 IMPORTER_CODE_VERSION = os.environ.get("IMPORTER_CODE_VERSION") or __import__("importer_project").__version__
 RQ = {"WORKER_CLASS": "ingest.worker.ImportWorker"}
+# django-rq's queue pages need Redis: show them only when there is one.
+RQ_SHOW_ADMIN_LINK = not IMPORTER_SYNC_JOBS
