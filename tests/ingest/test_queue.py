@@ -61,3 +61,17 @@ def test_a_rqworker_process_executes_the_enqueued_run():
     run.refresh_from_db()
     assert run.status == ImportRun.Status.SUCCEEDED, (run.error_message, worker.stderr[-2000:])
     assert run.inserted == 5
+
+
+def test_the_golden_dataset_through_the_queue_and_a_worker():
+    for step in golden.manifest()["steps"]:
+        path = golden.GOLDEN_DIR / step["file"]
+        with path.open("rb") as handle:
+            run = services.run_create(
+                target=step["target"], source=step["source"], file=handle, filename=path.name,
+                dry_run=step.get("dry_run", False),
+            )
+        services.run_enqueue(run=run)
+        django_rq.get_worker("imports").work(burst=True)
+        run.refresh_from_db()
+        assert {key: getattr(run, key) for key in step["expect"]} == step["expect"], step["name"]
