@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test worker bench venv migrate clean
+.PHONY: demo test worker venv migrate clean
 
 venv: $(STAMP)
 
