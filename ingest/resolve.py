@@ -35,9 +35,11 @@ def natural_key_lookup(*, model: type[models.Model], keys: Iterable[str]) -> dic
     if not wanted:
         return {}
     found: dict[str, int] = {}
-    rows = model.objects.filter(natural_key__in=wanted).order_by("id").values_list("natural_key", "id")
+    # No ORDER BY: SQLite would then walk the primary key instead of the index.
+    rows = model.objects.filter(natural_key__in=wanted).order_by().values_list("natural_key", "id")
     for key, record_id in rows:
-        found.setdefault(key, record_id)
+        if key not in found or record_id < found[key]:
+            found[key] = record_id
     return found
 
 

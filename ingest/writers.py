@@ -13,6 +13,7 @@ reads them with ``unnest``: a short statement whatever the batch size (a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -59,7 +60,8 @@ def _adapter(field: models.Field) -> Adapter:
     if isinstance(field, models.JSONField):
         return lambda value: ops.adapt_json_value(value, field.encoder)
     if isinstance(field, models.DateTimeField):
-        return ops.adapt_datetimefield_value
+        # Every row of a chunk carries the same created/modified time.
+        return functools.lru_cache(maxsize=4)(ops.adapt_datetimefield_value)
     if isinstance(field, models.DateField):
         return ops.adapt_datefield_value
     return None
