@@ -5,9 +5,9 @@ The same statements run on SQLite and PostgreSQL:
 - changed records: ``INSERT … ON CONFLICT (id) DO UPDATE SET …``;
 - the id map: ``INSERT … ON CONFLICT (source, target, external_id) DO UPDATE``.
 
-On PostgreSQL the rows travel as one text array per column and the statement
-reads them with ``unnest``: a short statement whatever the batch size (a
-60,000-placeholder VALUES list costs more to parse on the client than to run).
+On PostgreSQL the rows travel as one binary text array per column and the
+statement reads them with ``unnest``: a short statement whatever the batch
+size, with no per-placeholder work on the client.
 """
 
 from __future__ import annotations
@@ -79,16 +79,17 @@ class TableWriter:
         self.table = quote(meta.db_table)
         self.column_list = ", ".join(quote(field.column) for field in fields)
         self.row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        self.batch_size = min(256, max(1, max_query_params() // len(fields) - 1))
         self.unnest = connection.vendor == "postgresql"
-        if self.unnest:
-            names = [f"c{index}" for index in range(len(fields))]
+        if not self.unnest:
+            self.batch_size = min(256, max(1, max_query_params() // len(fields) - 1))
+        else:
+            aliases = [f"c{index}" for index in range(len(fields))]
             self.unnest_select = (
                 "SELECT "
-                + ", ".join(f"u.{name}::{field.db_type(connection)}" for name, field in zip(names, fields))
+                + ", ".join(f"u.{name}::{field.db_type(connection)}" for name, field in zip(aliases, fields))
                 + " FROM unnest("
                 + ", ".join(["%b::text[]"] * len(fields))
-                + f") WITH ORDINALITY AS u({', '.join(names)}, ordinality) ORDER BY u.ordinality"
+                + f") WITH ORDINALITY AS u({', '.join(aliases)}, ordinality) ORDER BY u.ordinality"
             )
             self.batch_size = 20_000
 
@@ -120,9 +121,10 @@ class TableWriter:
 
 
 def _cursor() -> Any:
-    """On PostgreSQL, a server-side-binding psycopg cursor on Django's own
-    connection (same transaction): Django's client-side cursor renders every
-    array element through Python regexes, which costs more than the insert."""
+    """On PostgreSQL, a plain psycopg cursor on Django's own connection (same
+    transaction), which can send the arrays in binary (``%b``): in text form
+    every quote of the JSON provenance is escaped through a Python regex,
+    which cost more than the insert itself."""
     if connection.vendor == "postgresql":
         import psycopg
 
