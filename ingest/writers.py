@@ -74,7 +74,6 @@ class TableWriter:
         quote = connection.ops.quote_name
         meta = model._meta
         fields = [meta.get_field(name) for name in names]
-        self.fields = fields
         self.adapters: list[Adapter] = [_adapter(field) for field in fields]
         self.table = quote(meta.db_table)
         self.column_list = ", ".join(quote(field.column) for field in fields)

@@ -65,12 +65,7 @@ def test_a_rqworker_process_executes_the_enqueued_run():
 
 def test_the_golden_dataset_through_the_queue_and_a_worker():
     for step in golden.manifest()["steps"]:
-        path = golden.GOLDEN_DIR / step["file"]
-        with path.open("rb") as handle:
-            run = services.run_create(
-                target=step["target"], source=step["source"], file=handle, filename=path.name,
-                dry_run=step.get("dry_run", False),
-            )
+        run = golden.golden_run_create(step)
         services.run_enqueue(run=run)
         django_rq.get_worker("imports").work(burst=True)
         run.refresh_from_db()
