@@ -1,6 +1,18 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("runs.api_urls")),
+    path("", include("dq.api_urls")),
+    path("", include("ingest.api_urls")),
+]
 
 urlpatterns = [
+    path("admin/imports/", include("dq.admin_urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("django_prometheus.urls")),
 ]
