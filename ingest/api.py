@@ -1,0 +1,85 @@
+"""``targets/``: what each target accepts, and validation of one payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ParseError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from importer_project.api import HasAnyPermission
+from ingest import registry
+from ingest.errors import UsageError
+from ingest.validation import errors_by_field, validate_payload
+from ingest.models import Source
+
+ROLE_PERMISSIONS = ("runs.view_importrun", "dq.view_violation")
+
+
+class FieldSpecSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    required = serializers.BooleanField()
+    constraints = serializers.DictField()
+    help_text = serializers.CharField()
+
+
+class TargetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    verbose_name = serializers.CharField()
+    fields = FieldSpecSerializer(many=True)
+
+
+ValidationResult = inline_serializer(
+    "ValidationResult",
+    {
+        "valid": serializers.BooleanField(),
+        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+    },
+)
+
+
+class TargetViewSet(viewsets.ViewSet):
+    permission_classes = [HasAnyPermission]
+    required_any_permissions = ROLE_PERMISSIONS
+    lookup_field = "name"
+    lookup_value_regex = r"[\w-]+"
+    pagination_class = None
+
+    def _target(self, name: str) -> registry.Target:
+        try:
+            return registry.get(name)
+        except UsageError as exc:
+            raise NotFound(exc.message) from None
+
+    @extend_schema(responses=TargetSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        return Response([target.spec() for target in registry.all_targets()])
+
+    @extend_schema(responses=TargetSerializer)
+    def retrieve(self, request: Request, name: str) -> Response:
+        return Response(self._target(name).spec())
+
+    @extend_schema(
+        request={"application/json": {"type": "object", "additionalProperties": True}},
+        responses={200: ValidationResult, 400: OpenApiResponse(description="The body is not a JSON object.")},
+        description=(
+            "Validate one row payload with the pipeline's own rules. Pass ``?source=SLUG`` to also "
+            "check references against that source's known records."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def validate(self, request: Request, name: str) -> Response:
+        target = self._target(name)
+        if not isinstance(request.data, dict):
+            raise ParseError("The body must be a JSON object of field names to values.")
+        source_id = None
+        if slug := request.query_params.get("source"):
+            source_id = Source.objects.filter(slug=slug).values_list("pk", flat=True).first()
+        payload: dict[str, Any] = dict(request.data)
+        errors = validate_payload(target=target.name, payload=payload, source_id=source_id)
+        return Response({"valid": not errors, "errors": errors_by_field(errors)})
