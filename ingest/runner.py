@@ -79,6 +79,11 @@ def read_file(run: ImportRun) -> Iterator[ReadRow]:
     return rows()
 
 
+def sink_for(run: ImportRun, *, target: registry.Target, source: Source) -> Sink:
+    """Where the run's quarantined rows go."""
+    return ViolationSink(run_id=run.pk, target=target.name, source_id=source.pk)
+
+
 def import_rows(run: ImportRun, rows: Iterable[ReadRow], *, sink: Sink | None = None) -> tuple[Counts, bool]:
     """Import the rows into the run's target. Returns the counts and whether
     the run was cancelled on the way."""
@@ -87,7 +92,7 @@ def import_rows(run: ImportRun, rows: Iterable[ReadRow], *, sink: Sink | None = 
     processor = ChunkProcessor(
         target=target, source=source, run_id=run.pk, imported_at=run.started_at or timezone.now()
     )
-    sink = sink or ViolationSink(run_id=run.pk, target=target.name, source_id=source.pk)
+    sink = sink or sink_for(run, target=target, source=source)
     if run.dry_run:
         sink = SpooledSink(sink)
     ledger = Ledger(dry_run=run.dry_run)

@@ -178,20 +178,27 @@ def run_execute(*, run_id: int) -> ImportRun | None:
         finished_at=timezone.now(),
     )
     run.refresh_from_db()
+    run_finished(run=run)
+    return run
+
+
+def run_finished(*, run: ImportRun) -> None:
+    """Called exactly once, by whoever moved the run into a finished state:
+    the one place for what follows a run (log line, metrics, remediation)."""
     logger.info(
         "run %s %s: %s rows, %s inserted, %s updated, %s unchanged, %s skipped, %s quarantined",
         run.pk, run.status, run.rows_total, run.inserted, run.updated, run.unchanged, run.skipped,
         run.quarantined,
     )
-    return run
 
 
 def run_mark_failed(*, run_id: int, message: str) -> ImportRun:
-    ImportRun.objects.filter(pk=run_id).exclude(status__in=ImportRun.FINISHED).update(
+    marked = ImportRun.objects.filter(pk=run_id).exclude(status__in=ImportRun.FINISHED).update(
         status=ImportRun.Status.FAILED, error_message=message, finished_at=timezone.now()
     )
     run = ImportRun.objects.get(pk=run_id)
-    logger.warning("run %s failed: %s", run_id, run.error_message)
+    if marked:
+        run_finished(run=run)
     return run
 
 
@@ -201,14 +208,16 @@ def run_cancel(*, run: ImportRun) -> ImportRun:
     cancelled = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.QUEUED).update(
         status=ImportRun.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now()
     )
-    if not cancelled:
-        requested = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.RUNNING).update(
-            cancel_requested=True
-        )
-        if not requested:
-            run.refresh_from_db()
-            raise UsageError(CANNOT_CANCEL.format(run_id=run.pk, status=run.status))
+    if cancelled:
+        run.refresh_from_db()
+        run_finished(run=run)
+        return run
+    requested = ImportRun.objects.filter(pk=run.pk, status=ImportRun.Status.RUNNING).update(
+        cancel_requested=True
+    )
     run.refresh_from_db()
+    if not requested:
+        raise UsageError(CANNOT_CANCEL.format(run_id=run.pk, status=run.status))
     return run
 
 
