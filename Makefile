@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test worker venv migrate clean
+.PHONY: demo test e2e worker venv migrate clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: migrate
 
 test: venv
 	$(PYTHON) -m pytest
+
+# Browser journeys only (Debian's chromium; `make test` runs them too when it is installed).
+e2e: venv
+	$(PYTHON) -m pytest tests/e2e
 
 worker: venv
 	$(PYTHON) manage.py rqworker imports

@@ -1,0 +1,85 @@
+"""Browser tests: Playwright drives Debian's chromium against a live server.
+
+Every page a journey opens is watched: a console error or a 5xx answer fails
+the test. Screenshots land in docs/screenshots/ when IMPORTER_SCREENSHOTS=1.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+# Playwright's sync API runs an event loop in this thread; the tests still
+# talk to the database synchronously, which is safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "e2e-pass-123"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without chromium the browser tests are skipped, except under CI
+    (IMPORTER_REQUIRE_SERVICES=1), where that is an error."""
+    if os.path.exists(CHROMIUM):
+        return
+    e2e = [item for item in items if "tests/e2e/" in str(item.fspath)]
+    if e2e and os.environ.get("IMPORTER_REQUIRE_SERVICES") == "1":
+        raise pytest.UsageError(f"browser tests need chromium at {CHROMIUM}")
+    for item in e2e:
+        item.add_marker(pytest.mark.skip(reason=f"needs chromium at {CHROMIUM}"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+    }
+
+
+@pytest.fixture
+def watched_page(page, live_server):
+    """A page whose console errors and 5xx answers fail the test."""
+    problems: list[str] = []
+
+    def on_console(msg):
+        # A refused page (403) is logged by the browser as a failed load;
+        # that is an expected answer, not a script error.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            problems.append(f"console: {msg.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on(
+        "response",
+        lambda response: response.status >= 500 and problems.append(f"{response.status} {response.url}"),
+    )
+    page.set_default_timeout(15_000)
+    page.base_url = live_server.url
+    yield page
+    assert not problems, problems
+
+
+def make_user(username: str, role: str | None, *, superuser: bool = False) -> User:
+    user = User.objects.create_user(username, password=PASSWORD, is_staff=True, is_superuser=superuser)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def log_in(page, username: str) -> None:
+    page.goto(f"{page.base_url}/admin/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+
+
+def screenshot(page, name: str) -> None:
+    if os.environ.get("IMPORTER_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
