@@ -27,45 +27,63 @@ def import_text(text: str, *, source: str = "crm", target: str = "organization",
     return run
 
 
-def core_state(*, keep_provenance: tuple[str, ...] | None = None) -> dict[str, Any]:
+def core_state(
+    *,
+    keep_provenance: tuple[str, ...] | None = None,
+    run_labels: dict[int, Any] | None = None,
+    frozen_time: bool = False,
+) -> dict[str, Any]:
     """Every core record (ids replaced by their rank in insertion order, so two
     runs of the same imports compare equal) and every id mapping.
 
-    Provenance run ids become run ranks and import times the run they came
-    from (the times of stamped rows stay as they are); with
-    ``keep_provenance`` only those provenance keys are kept.
+    Provenance run ids become ``run_labels[id]`` (default: the run's rank).
+    Unless ``frozen_time``, import times become the run they came from
+    ("run<rank>"; the times of stamped rows stay as they are) and the
+    records' created/modified times are left out. With ``keep_provenance``
+    only those provenance keys are kept.
     """
-    run_rank = {pk: rank for rank, pk in enumerate(ImportRun.objects.order_by("pk").values_list("pk", flat=True))}
-    run_times = {
-        timestamp(run.started_at): f"run{run_rank[run.pk]}" for run in ImportRun.objects.exclude(started_at=None)
+    run_ids = list(ImportRun.objects.order_by("pk").values_list("pk", flat=True))
+    labels = run_labels if run_labels is not None else {pk: rank for rank, pk in enumerate(run_ids)}
+    run_times = {}
+    if not frozen_time:
+        run_times = {
+            timestamp(run.started_at): f"run{run_ids.index(run.pk)}"
+            for run in ImportRun.objects.exclude(started_at=None)
+        }
+    skip = {"id"} if frozen_time else SKIP_COLUMNS
+    ranks = {
+        name: {pk: rank for rank, pk in enumerate(model.objects.order_by("pk").values_list("pk", flat=True))}
+        for name, model in MODELS.items()
     }
     state: dict[str, Any] = {}
-    ranks: dict[str, dict[int, int]] = {}
-    for name, model in MODELS.items():
-        ranks[name] = {pk: rank for rank, pk in enumerate(model.objects.order_by("pk").values_list("pk", flat=True))}
     for name, model in MODELS.items():
         records = []
         for row in model.objects.order_by("pk").values():
-            record = {key: value for key, value in row.items() if key not in SKIP_COLUMNS}
-            if "organization_id" in record and record["organization_id"] is not None:
+            record = {key: _plain(value) for key, value in row.items() if key not in skip}
+            if record.get("organization_id") is not None:
                 record["organization_id"] = ranks["organization"][record["organization_id"]]
             record["provenance"] = {
-                field: _normal_origin(origin, run_rank, run_times, keep_provenance)
+                field: _normal_origin(origin, labels, run_times, keep_provenance)
                 for field, origin in sorted(record["provenance"].items())
             }
             records.append(record)
         state[name] = records
     state["id_map"] = sorted(
-        (m.source.slug, m.target, m.external_id, ranks[m.target][m.record_id], m.payload_hash)
+        [m.source.slug, m.target, m.external_id, ranks[m.target][m.record_id], m.payload_hash]
         for m in ExternalIdMap.objects.select_related("source")
     )
     return state
 
 
-def _normal_origin(origin, run_rank, run_times, keep):
+def _plain(value: Any) -> Any:
+    """Dates as ISO text, so a state compares equal to its JSON form."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _normal_origin(origin, labels, run_times, keep):
     origin = dict(origin)
     if "run" in origin:
-        origin["run"] = run_rank.get(origin["run"], origin["run"])
+        origin["run"] = labels.get(origin["run"], origin["run"])
     if origin.get("at") in run_times:
         origin["at"] = run_times[origin["at"]]
     if keep is not None:
