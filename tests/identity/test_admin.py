@@ -177,3 +177,17 @@ def test_a_contact_edit_of_its_organization_is_manual(steward):
     import_text("external_id,organization_external_id,last_name\nC1,A,Smith-Jones\n", target="contact")
     contact.refresh_from_db()
     assert (contact.organization_id, contact.last_name) == (beta.pk, "Smith-Jones")
+
+
+@pytest.mark.django_db
+def test_a_record_added_by_hand_is_found_by_its_natural_key_and_stays_manual(steward):
+    data = {"name": "Hand Made GmbH", "country": "DE", "registration_number": "HRB 7", "website": "", "email": "",
+            "phone": "", "industry": "", "employees": "", "founded": ""}
+    assert steward.post(reverse("admin:core_organization_add"), data).status_code == 302
+    organization = Organization.objects.get()
+    assert organization.natural_key == "DE:HRB7"
+    assert organization.provenance["name"]["manual"] is True
+    run = import_text(HEADER + "A,Imported Name,DE,hrb7,+49301234567\n")
+    assert (run.inserted, run.resolved) == (0, 1)
+    organization.refresh_from_db()
+    assert (organization.name, organization.phone) == ("Hand Made GmbH", "+49301234567")
