@@ -180,10 +180,11 @@ def test_a_contact_edit_of_its_organization_is_manual(steward):
 
 
 @pytest.mark.django_db
-def test_a_record_added_by_hand_is_found_by_its_natural_key_and_stays_manual(steward):
+def test_a_record_added_by_hand_is_found_by_its_natural_key_and_stays_manual(admin_client):
+    """Stewards change records; adding one takes core.add_organization (here a superuser)."""
     data = {"name": "Hand Made GmbH", "country": "DE", "registration_number": "HRB 7", "website": "", "email": "",
             "phone": "", "industry": "", "employees": "", "founded": ""}
-    assert steward.post(reverse("admin:core_organization_add"), data).status_code == 302
+    assert admin_client.post(reverse("admin:core_organization_add"), data).status_code == 302
     organization = Organization.objects.get()
     assert organization.natural_key == "DE:HRB7"
     assert organization.provenance["name"]["manual"] is True
