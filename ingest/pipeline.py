@@ -1,5 +1,6 @@
 """The row pipeline for one chunk: validate → dedupe in file → resolve
-references → resolve identity → survivorship merge → write.
+references → resolve identity and survivorship merge (row by row, in file
+order) → write.
 
 Every row leaves with exactly one outcome (inserted, updated, unchanged,
 skipped, quarantined) and, when valid, one dedupe decision (inserted,
