@@ -134,3 +134,21 @@ def test_without_sync_the_replay_is_enqueued_for_a_worker():
     replay = ImportRun.objects.get(pk=summary["run_id"])
     assert (replay.status, replay.skipped, replay.inserted) == ("partial", 4, 0)
     queue.empty()
+
+
+@pytest.mark.django_db
+def test_the_cli_records_what_a_deterministic_replay_needs(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text(ROWS)
+    call_command(
+        "import_file", str(path), "--target", "organization", "--source", "crm", "--sync", "--json",
+        "--encoding", "utf-8", "--delimiter", ",", "--format", "csv", stdout=io.StringIO(),
+    )
+    run = ImportRun.objects.get()
+    params = run.ingest_params_json
+    assert {key: params[key] for key in ("target", "source", "format", "encoding", "delimiter")} == {
+        "target": "organization", "source": "crm", "format": "csv", "encoding": "utf-8", "delimiter": ",",
+    }
+    assert params["file_sha256"] == run.file_sha256 and len(run.file_sha256) == 64
+    for key in ("ruleset_version", "survivorship_policy_version", "code_version"):
+        assert params[key], key
