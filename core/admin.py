@@ -1,22 +1,113 @@
-from django.contrib import admin
+"""The golden records' admin. A steward's edit makes the edited fields
+manual (imports leave them alone), an action releases that, and each
+record's page shows every field's lineage. Logic lives in ingest.identity."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 
 from core.models import Contact, Organization
+from core.targets import normalize_email, normalize_registration_number
+from ingest import identity
+from ingest.errors import ImporterError
+
+RULE_LABELS = {
+    "manual": "manual: set by hand, imports leave it alone",
+    "most_recent": "most recent",
+    "non_null": "non-null: filled an empty field",
+}
+
+
+class GoldenRecordAdmin(admin.ModelAdmin):
+    readonly_fields = ["natural_key", "lineage", "created_at", "modified_at"]
+    actions = ["release_manual_override"]
+    show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        """Every field the steward changed becomes manual (survivorship)."""
+        fields = [obj._meta.get_field(name).attname for name in form.changed_data]
+        identity.record_save_by_hand(record=obj, fields=fields, actor=request.user.get_username())
+
+    @admin.action(description="Release manual override (imports may update these records again)",
+                  permissions=["change"])
+    def release_manual_override(self, request: HttpRequest, queryset: QuerySet) -> None:
+        released = 0
+        for record in queryset:
+            released += bool(identity.record_release_manual(record=record))
+        self.message_user(
+            request, f"Released the manual fields of {released} of {queryset.count()} record(s).", messages.SUCCESS
+        )
+
+    @admin.display(description="Lineage (who set each field, and the rule that made it win)")
+    def lineage(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "-"
+        try:
+            rows = identity.record_lineage(record=obj)
+        except ImporterError as exc:
+            return exc.message
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.field,
+                    "" if row.value is None else row.value,
+                    row.actor if row.manual or row.rule == "manual" else row.source,
+                    self._run_link(row.run_id),
+                    row.at,
+                    RULE_LABELS.get(row.rule, row.rule) + (" (released)" if row.rule == "manual" and not row.manual else ""),
+                )
+                for row in rows
+            ),
+        )
+        return format_html(
+            '<table class="lineage"><thead><tr><th>field</th><th>value</th><th>source / steward</th>'
+            "<th>run</th><th>time</th><th>rule</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
+
+    @staticmethod
+    def _run_link(run_id: int | None) -> str:
+        if run_id is None:
+            return ""
+        try:
+            return format_html('<a href="{}">run {}</a>', reverse("admin:runs_importrun_change", args=[run_id]), run_id)
+        except NoReverseMatch:
+            return f"run {run_id}"
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(GoldenRecordAdmin):
     list_display = ["name", "country", "registration_number", "email", "phone", "employees", "modified_at"]
     list_filter = ["country", "industry"]
     search_fields = ["name", "registration_number", "email", "natural_key"]
-    readonly_fields = ["natural_key", "provenance", "created_at", "modified_at"]
-    show_full_result_count = False
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        """Also find a registration number however it is written ('hrb 123-45'
+        finds HRB12345), with the helper the importer's dedupe uses."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = normalize_registration_number(search_term.strip())
+        if number:
+            results = results | queryset.filter(natural_key__endswith=f":{number}")
+        return results, may_have_duplicates
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(GoldenRecordAdmin):
     list_display = ["last_name", "first_name", "email", "organization", "title", "modified_at"]
     search_fields = ["last_name", "first_name", "email", "natural_key"]
     list_select_related = ["organization"]
     raw_id_fields = ["organization"]
-    readonly_fields = ["natural_key", "provenance", "created_at", "modified_at"]
-    show_full_result_count = False
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        """An e-mail finds its contact in any case, as the importer's dedupe does."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        email = normalize_email(search_term)
+        if "@" in email:
+            results = results | queryset.filter(natural_key=email)
+        return results, may_have_duplicates

@@ -25,6 +25,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "dq.view_remediationaudit",
         "ingest.view_source",
         "ingest.view_externalidmap",
+        "ingest.repoint_externalidmap",
+        "ingest.view_idmapaudit",
         "core.view_organization",
         "core.change_organization",
         "core.view_contact",

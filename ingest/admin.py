@@ -1,6 +1,32 @@
-from django.contrib import admin
+"""Sources, the external id map and its audit. A mapping is never edited in
+a form: a steward re-points it through its own audited view."""
 
-from ingest.models import ExternalIdMap, Source
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
+
+from ingest import identity, registry
+from ingest.errors import ImporterError
+from ingest.models import ExternalIdMap, IdMapAudit, Source
+
+REPOINT_PERMISSION = "ingest.repoint_externalidmap"
+
+
+def record_link(target: str, record_id: int) -> str:
+    """A link to a core record's admin page (plain text when it has none)."""
+    try:
+        meta = registry.get(target).model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record_id])
+    except (ImporterError, NoReverseMatch):
+        return f"{target} {record_id}"
+    return format_html('<a href="{}">{} {}</a>', url, target, record_id)
 
 
 @admin.register(Source)
@@ -9,14 +35,101 @@ class SourceAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
 
 
+class RepointForm(forms.Form):
+    record_id = forms.IntegerField(min_value=1, label="New record id")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
 @admin.register(ExternalIdMap)
 class ExternalIdMapAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "source", "target", "record_id", "last_run"]
+    list_display = ["external_id", "source", "target", "record", "last_run"]
     list_filter = ["target", "source"]
     search_fields = ["external_id"]
     list_select_related = ["source"]
     raw_id_fields = ["first_run", "last_run"]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        """Never through the form: a move goes through the audited re-point view."""
+        return False
+
+    @admin.display(description="record")
+    def record(self, obj: ExternalIdMap) -> str:
+        return record_link(obj.target, obj.record_id)
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:object_id>/repoint/",
+                self.admin_site.admin_view(self.repoint_view),
+                name="ingest_externalidmap_repoint",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_repoint": request.user.has_perm(REPOINT_PERMISSION)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def repoint_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """GET: the form; POST: move the mapping (ingest.identity.id_map_repoint)."""
+        if not request.user.has_perm(REPOINT_PERMISSION):
+            raise PermissionDenied
+        mapping = get_object_or_404(ExternalIdMap.objects.select_related("source"), pk=object_id)
+        form = RepointForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                identity.id_map_repoint(
+                    mapping=mapping,
+                    record_id=form.cleaned_data["record_id"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except ImporterError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    f"{mapping.source.slug}/{mapping.external_id} now points to {mapping.target} {mapping.record_id}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:ingest_externalidmap_change", args=[mapping.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Re-point {mapping.source.slug}/{mapping.external_id}",
+            "mapping": mapping,
+            "current_record": record_link(mapping.target, mapping.record_id),
+            "audits": mapping.audits.select_related("actor")[:20],
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/ingest/externalidmap/repoint.html", context)
+
+
+@admin.register(IdMapAudit)
+class IdMapAuditAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "source", "target", "external_id", "old_record", "new_record", "actor", "reason"]
+    list_filter = ["target", "source"]
+    search_fields = ["external_id", "reason"]
+    list_select_related = ["source", "actor"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="from")
+    def old_record(self, obj: IdMapAudit) -> str:
+        return record_link(obj.target, obj.old_record_id)
+
+    @admin.display(description="to")
+    def new_record(self, obj: IdMapAudit) -> str:
+        return record_link(obj.target, obj.new_record_id)

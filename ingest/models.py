@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -33,6 +34,7 @@ class ExternalIdMap(models.Model):
 
     class Meta:
         verbose_name = "external id map"
+        permissions = [("repoint_externalidmap", "Can re-point an external id to another record")]
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "target", "external_id"], name="ingest_externalidmap_unique_key"
@@ -42,3 +44,30 @@ class ExternalIdMap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id}/{self.target}/{self.external_id} -> {self.record_id}"
+
+
+class IdMapAudit(models.Model):
+    """One steward re-pointing a mapping to another record: who, when, why,
+    from which record to which. Kept when the mapping itself is deleted."""
+
+    mapping = models.ForeignKey(
+        ExternalIdMap, null=True, blank=True, on_delete=models.SET_NULL, related_name="audits"
+    )
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
+    target = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=255)
+    old_record_id = models.BigIntegerField()
+    new_record_id = models.BigIntegerField()
+    reason = models.TextField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "id map audit entry"
+        verbose_name_plural = "id map audit"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}/{self.target}/{self.external_id}: {self.old_record_id} -> {self.new_record_id}"

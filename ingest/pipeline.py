@@ -1,5 +1,6 @@
 """The row pipeline for one chunk: validate → dedupe in file → resolve
-references → resolve identity → survivorship merge → write.
+references → resolve identity and survivorship merge (row by row, in file
+order) → write.
 
 Every row leaves with exactly one outcome (inserted, updated, unchanged,
 skipped, quarantined) and, when valid, one dedupe decision (inserted,
@@ -45,7 +46,7 @@ MATCHED_IN_FILE = "in_file"
 class Record:
     """A core record as the chunk sees it: loaded, or new and not yet inserted."""
 
-    __slots__ = ("id", "values", "provenance", "is_new", "dirty")
+    __slots__ = ("id", "values", "provenance", "is_new", "dirty", "key", "sequence")
 
     def __init__(self, id: int | None, values: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.id = id
@@ -53,6 +54,12 @@ class Record:
         self.provenance = provenance
         self.is_new = id is None
         self.dirty = False
+        self.key: str | None = None  # its natural key as the chunk last saw it
+        self.sequence = 0  # for a new record, the row number that created it
+
+    def rank(self) -> tuple[int, int]:
+        """Oldest first: existing records by id, then new ones in row order."""
+        return (1, self.sequence) if self.is_new else (0, self.id)
 
 
 @dataclass(slots=True)
@@ -68,6 +75,7 @@ class Row:
     outcome: str | None = None
     decision: str | None = None
     matched_by: str = ""
+    matched_key: str = ""
     record: Record | None = None
     changed_fields: list[str] = field(default_factory=list)
 
@@ -142,7 +150,6 @@ class ChunkProcessor:
         valid = self.dedupe_in_file(valid)
         valid = self.resolve_references(valid)
         valid = self.resolve_identity(valid)
-        self.merge(valid)
         if write:
             self.write(valid)
         return rows
@@ -178,6 +185,7 @@ class ChunkProcessor:
             elif seen[0] == hash64:
                 row.skip()
                 row.matched_by = MATCHED_IN_FILE
+                row.matched_key = row.external_id
             else:
                 message = rules.MSG_DUPLICATE_IN_FILE.format(
                     external_id=row.external_id, first_row=seen[1]
@@ -211,10 +219,14 @@ class ChunkProcessor:
         return rows
 
     def resolve_identity(self, rows: list[Row]) -> list[Row]:
-        """Find each row's record: through the id map, else through the
-        natural key (existing records first, then records new in this chunk),
-        else a new record. Rows whose payload hash equals the mapped one are
-        skipped."""
+        """Find each row's record and merge the row into it: through the id
+        map, else through the natural key, else a new record. Rows whose
+        payload hash equals the mapped one are skipped.
+
+        Resolution and merge go row by row in file order because a merge can
+        move a record's natural key: a later row must find the record where
+        the earlier rows left it, exactly as if every row were its own chunk
+        (the result must not depend on the chunk size)."""
         mappings = resolve.id_map_lookup(
             source_id=self.source_id, target=self.target.name, external_ids=(r.external_id for r in rows)
         )
@@ -224,70 +236,93 @@ class ChunkProcessor:
             if mapping is not None and mapping.payload_hash == row.payload_hash:
                 row.skip()
                 row.matched_by = MATCHED_BY_ID_MAP
+                row.matched_key = row.external_id
             else:
                 kept.append(row)
         rows = kept
 
         natural_keys = [self.target.natural_key(row.clean) for row in rows]
-        by_natural_key = resolve.natural_key_lookup(
+        ids_by_key = resolve.natural_key_lookup(
             model=self.model, keys=(key for key in natural_keys if key)
         )
         wanted_ids = {mappings[r.external_id].record_id for r in rows if r.external_id in mappings}
-        wanted_ids.update(by_natural_key.values())
+        for ids in ids_by_key.values():
+            wanted_ids.update(ids)
         loaded = resolve.records_load(model=self.model, ids=wanted_ids, attnames=self.attnames)
 
         records: dict[int, Record] = {}
-        new_by_key: dict[str, Record] = {}
 
         def existing(record_id: int) -> Record | None:
             if record_id not in records and record_id in loaded:
                 values, provenance = loaded[record_id]
-                records[record_id] = Record(record_id, values, provenance)
+                record = records[record_id] = Record(record_id, values, provenance)
+                record.key = self._natural_key(record)
             return records.get(record_id)
+
+        # Who holds each natural key a row asks about, as the rows go by.
+        holders: dict[str, list[Record]] = {key: [] for key in natural_keys if key}
+        for key, ids in ids_by_key.items():
+            for record_id in ids:
+                record = existing(record_id)
+                if record is not None:
+                    record.key = key
+                    holders[key].append(record)
 
         for row, key in zip(rows, natural_keys):
             mapping = mappings.get(row.external_id)
             record = existing(mapping.record_id) if mapping else None
             if record is not None:
                 row.matched_by = MATCHED_BY_ID_MAP
+                row.matched_key = row.external_id
+            elif key and holders[key]:
+                # The oldest holder: existing records by id, then new ones in row order.
+                record = min(holders[key], key=Record.rank)
+                row.matched_by = MATCHED_BY_NATURAL_KEY
+                row.matched_key = key
             else:
-                if key and key in by_natural_key:
-                    record = existing(by_natural_key[key])
-                    row.matched_by = MATCHED_BY_NATURAL_KEY
-                if record is None and key and key in new_by_key:
-                    record = new_by_key[key]
-                    row.matched_by = MATCHED_BY_NATURAL_KEY
-                if record is None:
-                    record = Record(None, dict(self.defaults), {})
-                    row.decision = DECISION_INSERTED
-                    if key:
-                        new_by_key[key] = record
+                record = Record(None, dict(self.defaults), {})
+                record.sequence = row.number
+                row.decision = DECISION_INSERTED
             row.record = record
             row.decision = row.decision or DECISION_RESOLVED
+            self._merge_row(row)
+            if row.decision == DECISION_INSERTED or row.changed_fields:
+                self._track_key(record, holders)
         return rows
 
-    def merge(self, rows: list[Row]) -> None:
-        """Apply survivorship row by row, in file order."""
+    def _track_key(self, record: Record, holders: dict[str, list[Record]]) -> None:
+        """Move the record to the holders of its natural key as it now stands."""
+        key = self._natural_key(record)
+        if key == record.key:
+            return
+        if record in holders.get(record.key, ()):
+            holders[record.key].remove(record)
+        record.key = key
+        if key in holders:
+            holders[key].append(record)
+
+    def _natural_key(self, record: Record) -> str | None:
+        return self.target.natural_key({name: record.values[column] for name, column in self.data_fields})
+
+    def _merge_row(self, row: Row) -> None:
+        """Apply survivorship to one row's record."""
         timestamp_field = self.target.timestamp_field
-        for row in rows:
-            record = row.record
-            stamp = row.clean.get(timestamp_field) if timestamp_field else None
-            origin = {
-                "source": self.source_slug,
-                "run": self.run_id,
-                "at": survivorship.timestamp(stamp) if stamp else self.imported_at,
-                "manual": False,
-            }
-            incoming = {column: row.clean[name] for name, column in self.data_fields}
-            changed, touched = survivorship.merge(
-                record.values, record.provenance, incoming, origin=origin
-            )
-            row.changed_fields = changed
-            record.dirty = record.dirty or touched
-            if row.decision == DECISION_INSERTED:
-                row.outcome = INSERTED
-            else:
-                row.outcome = UPDATED if changed else UNCHANGED
+        record = row.record
+        stamp = row.clean.get(timestamp_field) if timestamp_field else None
+        origin = {
+            "source": self.source_slug,
+            "run": self.run_id,
+            "at": survivorship.timestamp(stamp) if stamp else self.imported_at,
+            "manual": False,
+        }
+        incoming = {column: row.clean[name] for name, column in self.data_fields}
+        changed, touched = survivorship.merge(record.values, record.provenance, incoming, origin=origin)
+        row.changed_fields = changed
+        record.dirty = record.dirty or touched
+        if row.decision == DECISION_INSERTED:
+            row.outcome = INSERTED
+        else:
+            row.outcome = UPDATED if changed else UNCHANGED
 
     def write(self, rows: list[Row]) -> None:
         """Insert new records, overwrite changed ones, then upsert the id map."""

@@ -28,18 +28,20 @@ def id_map_lookup(*, source_id: int, target: str, external_ids: Iterable[str]) -
     return {external_id: Mapping(record_id, payload_hash) for external_id, record_id, payload_hash in rows}
 
 
-def natural_key_lookup(*, model: type[models.Model], keys: Iterable[str]) -> dict[str, int]:
-    """natural key -> id of the oldest record that has it (deterministic when
-    hand edits made several records share a key)."""
+def natural_key_lookup(*, model: type[models.Model], keys: Iterable[str]) -> dict[str, list[int]]:
+    """natural key -> ids of the records that have it, oldest first. Usually
+    one; several when hand edits or merges made records share a key, and the
+    pipeline then needs the next oldest once the oldest moves away."""
     wanted = set(keys)
     if not wanted:
         return {}
-    found: dict[str, int] = {}
+    found: dict[str, list[int]] = {}
     # No ORDER BY: SQLite would then walk the primary key instead of the index.
     rows = model.objects.filter(natural_key__in=wanted).order_by().values_list("natural_key", "id")
     for key, record_id in rows:
-        if key not in found or record_id < found[key]:
-            found[key] = record_id
+        found.setdefault(key, []).append(record_id)
+    for ids in found.values():
+        ids.sort()
     return found
 
 

@@ -223,9 +223,10 @@ def run_cancel(*, run: ImportRun) -> ImportRun:
 
 def run_replay(
     *, run: ImportRun, created_by: AbstractBaseUser | None = None, dry_run: bool | None = None,
-    kind: str = ImportRun.Kind.REPLAY,
+    kind: str = ImportRun.Kind.REPLAY, enqueue: bool = True,
 ) -> ImportRun:
-    """A new run of the same stored file with the same parameters."""
+    """A new run of the same stored file with the same parameters. With
+    ``enqueue=False`` the caller executes it (``replay_run --sync``)."""
     if not run.file:
         raise UsageError(NO_FILE_TO_REPLAY.format(run_id=run.pk))
     params = {key: value for key, value in run.ingest_params_json.items() if key != "detected"}
@@ -244,7 +245,8 @@ def run_replay(
         parent_run=run,
         created_by=created_by if created_by is not None and created_by.is_authenticated else None,
     )
-    run_enqueue(run=replay)
+    if enqueue:
+        run_enqueue(run=replay)
     return replay
 
 

@@ -1,0 +1,145 @@
+"""Identity and survivorship outside the pipeline: a steward's hand edits of
+core records (which become manual fields), releasing them, each field's
+lineage, and re-pointing an external id mapping (audited).
+
+Admin and CLI call these; the survivorship rules themselves live in
+ingest/survivorship.py, the one module the pipeline uses too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.utils import timezone
+
+from ingest import registry, survivorship
+from ingest.errors import UsageError
+from ingest.models import ExternalIdMap, IdMapAudit
+from ingest.registry import Target
+
+NOT_A_TARGET = "{model} is not filled by any import target."
+NO_SUCH_RECORD = "There is no {target} record with id {record_id}."
+SAME_RECORD = "The external id already points to record {record_id}."
+REASON_REQUIRED = "Say why the mapping moves (the reason is kept in the audit)."
+MAPPING_MOVED = "The mapping changed meanwhile (it now points to record {record_id}); reload and try again."
+
+
+def target_for_model(model: type[models.Model]) -> Target:
+    for target in registry.all_targets():
+        if target.model is model:
+            return target
+    raise UsageError(NOT_A_TARGET.format(model=model.__name__))
+
+
+def natural_key_of(record: models.Model) -> str | None:
+    """The record's natural key, derived from its values the way the pipeline does."""
+    target = target_for_model(type(record))
+    return target.natural_key({field.name: getattr(record, field.column) for field in target.data_fields})
+
+
+def survivorship_columns(model: type[models.Model]) -> list[str]:
+    """The record's fields that imports fill (attnames, as provenance keys them)."""
+    return [field.column for field in target_for_model(model).data_fields]
+
+
+def record_save_by_hand(*, record: models.Model, fields: Iterable[str], actor: str) -> list[str]:
+    """Save a record a steward edited: the edited import fields become manual
+    (imports leave them alone until released) and the natural key follows
+    the new values. ``fields`` are attnames; returns those marked manual."""
+    columns = set(survivorship_columns(type(record)))
+    manual = [field for field in fields if field in columns]
+    provenance = dict(record.provenance or {})
+    survivorship.mark_manual(provenance, manual, actor=actor, at=timezone.now())
+    record.provenance = provenance
+    record.natural_key = natural_key_of(record)
+    record.save()
+    return manual
+
+
+def record_release_manual(*, record: models.Model, fields: list[str] | None = None) -> list[str]:
+    """Let imports update the record's manual fields again (all when None).
+    The current value keeps its time, so the next newer import wins."""
+    provenance = dict(record.provenance or {})
+    released = survivorship.release_manual(provenance, fields)
+    if released:
+        type(record).objects.filter(pk=record.pk).update(provenance=provenance, modified_at=timezone.now())
+        record.provenance = provenance
+    return released
+
+
+@dataclass(frozen=True)
+class FieldLineage:
+    """Who set one field's current value and which survivorship rule made it win."""
+
+    field: str
+    value: Any
+    source: str
+    run_id: int | None
+    at: str
+    rule: str
+    manual: bool
+    actor: str
+
+
+def record_lineage(*, record: models.Model) -> list[FieldLineage]:
+    lineage = []
+    provenance = record.provenance or {}
+    for column in survivorship_columns(type(record)):
+        origin = provenance.get(column, {})
+        lineage.append(
+            FieldLineage(
+                field=column,
+                value=getattr(record, column),
+                source=origin.get("source", ""),
+                run_id=origin.get("run"),
+                at=origin.get("at", ""),
+                rule=origin.get("rule", ""),
+                manual=bool(origin.get("manual")),
+                actor=origin.get("actor", ""),
+            )
+        )
+    return lineage
+
+
+def id_map_repoint(
+    *, mapping: ExternalIdMap, record_id: int, reason: str, actor: AbstractBaseUser | None
+) -> IdMapAudit:
+    """Point an external id at another record of the same target, and audit it.
+
+    The payload hash is cleared, so the next row for this external id is
+    merged into the new record instead of being skipped as already seen.
+    Compare-and-set on the old record id: two stewards cannot both move it.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise UsageError(REASON_REQUIRED)
+    if record_id == mapping.record_id:
+        raise UsageError(SAME_RECORD.format(record_id=record_id))
+    model = registry.get(mapping.target).model
+    if not model.objects.filter(pk=record_id).exists():
+        raise UsageError(NO_SUCH_RECORD.format(target=mapping.target, record_id=record_id))
+    old_record_id = mapping.record_id
+    with transaction.atomic():
+        moved = ExternalIdMap.objects.filter(pk=mapping.pk, record_id=old_record_id).update(
+            record_id=record_id, payload_hash=""
+        )
+        if not moved:
+            current = ExternalIdMap.objects.filter(pk=mapping.pk).values_list("record_id", flat=True).first()
+            raise UsageError(MAPPING_MOVED.format(record_id=current))
+        audit = IdMapAudit.objects.create(
+            mapping=mapping,
+            source_id=mapping.source_id,
+            target=mapping.target,
+            external_id=mapping.external_id,
+            old_record_id=old_record_id,
+            new_record_id=record_id,
+            reason=reason,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+        )
+    mapping.record_id = record_id
+    mapping.payload_hash = ""
+    return audit

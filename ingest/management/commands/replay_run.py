@@ -1,0 +1,46 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ingest import selectors, services
+from ingest.errors import UsageError
+from runs.models import ImportRun
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+NO_SUCH_RUN = "No import run with id {run_id}."
+
+
+class Command(BaseCommand):
+    help = (
+        "Replay a run: a new run of the same stored file with the same recorded parameters "
+        "(target, source, format, encoding, delimiter). Exit codes as import_file."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("run_id", type=int)
+        parser.add_argument("--dry-run", action="store_true", help="replay as a dry run (writes nothing)")
+        parser.add_argument("--sync", action="store_true", help="run in this process, not on a worker")
+        parser.add_argument("--json", action="store_true", help="print the run summary as JSON last")
+
+    def handle(self, *args, **options) -> None:
+        run = ImportRun.objects.filter(pk=options["run_id"]).first()
+        if run is None:
+            raise CommandError(NO_SUCH_RUN.format(run_id=options["run_id"]), returncode=EXIT_USAGE)
+        try:
+            replay = services.run_replay(
+                run=run, dry_run=True if options["dry_run"] else None, enqueue=not options["sync"]
+            )
+        except UsageError as exc:
+            raise CommandError(exc.message, returncode=EXIT_USAGE) from None
+        if options["sync"]:
+            services.run_execute(run_id=replay.pk)
+        replay.refresh_from_db()
+        if options["json"]:
+            self.stdout.write(json.dumps(selectors.run_summary(run=replay)))
+        else:
+            self.stdout.write(selectors.run_summary_text(run=replay))
+        if replay.status == ImportRun.Status.FAILED:
+            if not options["json"]:
+                self.stderr.write(f"Run {replay.pk} failed: {replay.error_message}")
+            raise SystemExit(EXIT_FAILED)
