@@ -138,19 +138,20 @@ class ImporterCollector:
         yield from (jobs, oldest)
 
 
-_redis_connection: Any = None
+_redis_connections: dict[str, Any] = {}
 
 
 def _rq_queue_state() -> tuple[int, float]:
     """(jobs waiting, age of the oldest in seconds), with short timeouts so a
     Redis that hangs cannot hold the scrape."""
-    global _redis_connection
     import redis
     from rq import Queue
 
-    if _redis_connection is None:
-        _redis_connection = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-    queue = Queue("imports", connection=_redis_connection)
+    connection = _redis_connections.get(settings.REDIS_URL)
+    if connection is None:
+        connection = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        _redis_connections[settings.REDIS_URL] = connection
+    queue = Queue("imports", connection=connection)
     depth = queue.count
     age = 0.0
     for job_id in queue.get_job_ids(0, 1):

@@ -56,6 +56,17 @@ REMEDIATION = Counter(
     ["outcome"],
 )
 
+REMEDIATION_OUTCOMES = ("requeued", "resolved", "failed", "ignored")
+
+# Label sets known in advance exist (at 0) from the start, in every process:
+# a scrape shows them before the first event, and rate() sees the first one.
+for _dry_run in ("true", "false"):
+    RUNS_ENQUEUED.labels(dry_run=_dry_run)
+for _status in ImportRun.FINISHED:
+    RUNS_FINISHED.labels(status=str(_status))
+for _outcome in REMEDIATION_OUTCOMES:
+    REMEDIATION.labels(outcome=_outcome)
+
 
 def source_label(source_id: int, slug: str) -> str:
     """The slug for the first IMPORTER_METRICS_MAX_SOURCES sources, else
