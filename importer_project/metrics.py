@@ -180,6 +180,8 @@ class _ScrapeRegistry:
 
 
 def scrape() -> bytes:
+    import ingest.metrics  # noqa: F401 - defines (registers) the importer's metrics in this process
+
     if multiprocess_dir():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
