@@ -1,9 +1,7 @@
 """deploy/prometheus/alerts.yml: valid, every alert unit-tested with
 `promtool test rules`, and every metric it reads exposed by /metrics."""
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,17 +15,6 @@ from ingest import metrics
 PROMETHEUS_DIR = Path(settings.BASE_DIR) / "deploy" / "prometheus"
 RULES = PROMETHEUS_DIR / "alerts.yml"
 RULE_TESTS = [PROMETHEUS_DIR / "alerts_test.yml", PROMETHEUS_DIR / "alerts_baseline_test.yml"]
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    """promtool from Debian's `prometheus` package; CI (IMPORTER_REQUIRE_SERVICES=1) must have it."""
-    path = shutil.which("promtool")
-    if path is None:
-        if os.environ.get("IMPORTER_REQUIRE_SERVICES") == "1":
-            pytest.fail("promtool is missing (apt-get install prometheus), and CI requires it")
-        pytest.skip("needs promtool (apt-get install prometheus)")
-    return path
 
 
 def rules() -> list[dict]:
