@@ -112,6 +112,7 @@ def run_create(
         run.error_message = errors.TOO_LARGE.format(size=size, limit=settings.IMPORTER_MAX_UPLOAD_BYTES)
         run.finished_at = timezone.now()
         run.save()
+        run_finished(run=run)
         return run
     run.file_sha256 = _hash_file(file)
     run.ingest_params_json["file_sha256"] = run.file_sha256

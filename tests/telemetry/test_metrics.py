@@ -169,3 +169,34 @@ def test_the_work_horse_identifier_names_the_worker(monkeypatch):
     assert wiring._process_identifier() == "horse4242"
     monkeypatch.setattr(wiring, "_horse", (os.getpid() + 1, 4242))  # a later fork is not that horse
     assert wiring._process_identifier() == os.getpid()
+
+
+def test_an_upload_over_the_size_limit_is_counted_and_logged_as_failed(settings, caplog):
+    """It is created failed, without a job: run_create calls run_finished itself."""
+    import io
+    import logging
+
+    settings.IMPORTER_MAX_UPLOAD_BYTES = 10
+    caplog.set_level(logging.INFO, logger="importer.runs")
+    failed_before = value("importer_runs_finished_total", status="failed")
+    run = services.run_create(target="organization", source="crm", file=io.BytesIO(b"x" * 11), filename="big.csv")
+    assert run.status == "failed"
+    assert value("importer_runs_finished_total", status="failed") == failed_before + 1
+    assert [r.status for r in caplog.records if getattr(r, "run_id", None) == run.pk] == ["failed"]
+
+
+def test_the_scrape_answers_when_the_database_is_down(client, monkeypatch):
+    from django.db import OperationalError
+
+    from ingest import telemetry_selectors
+
+    def down():
+        raise OperationalError("could not connect")
+
+    monkeypatch.setattr(telemetry_selectors, "backlog_by_status", down)
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    page = Scrape(response.content.decode())
+    assert page.value("importer_telemetry_up", part="database") == 0
+    assert page.value("importer_runs_active") is None
+    assert page.value("importer_runs_finished_total", status="failed") is not None  # the counters still answer
