@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min
 
 from dq.models import Violation
+from ingest import registry
 from ingest.metrics import OTHER_SOURCE
 from ingest.models import Source
 from runs.models import ImportRun
@@ -27,8 +28,10 @@ def backlog_by_status() -> dict[str, tuple[int, datetime | None]]:
 
 
 def open_violations_by_target() -> dict[str, int]:
+    """Every registered target, 0 when its inbox is empty (a gauge that
+    vanishes would leave the last value on graphs)."""
     rows = Violation.objects.filter(status=Violation.Status.OPEN).order_by().values_list("target").annotate(n=Count("id"))
-    return dict(rows)
+    return {name: 0 for name in registry.names()} | dict(rows)
 
 
 def last_success_by_source() -> dict[str, datetime]:

@@ -99,6 +99,7 @@ def test_scrape_time_gauges_read_the_backlog_and_the_inbox(client):
     assert page.value("importer_violations_open", target="organization") == Violation.objects.filter(
         status="open"
     ).count() == 10
+    assert page.value("importer_violations_open", target="contact") == 0
     last = ImportRun.objects.filter(status="partial").get().finished_at.timestamp()
     assert page.value("importer_source_last_success_timestamp_seconds", source="crm") == pytest.approx(last)
     assert page.value("importer_telemetry_up", part="database") == 1
