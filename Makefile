@@ -3,6 +3,8 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# Web and workers share it so /metrics sums every process (README "Telemetry").
+METRICS_DIR ?= $(CURDIR)/prometheus_multiproc
 
 .PHONY: demo test e2e worker venv migrate clean
 
@@ -18,9 +20,10 @@ migrate: venv
 	$(PYTHON) manage.py migrate --noinput
 
 demo: migrate
-	$(PYTHON) manage.py load_golden --if-empty
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(PYTHON) manage.py metrics_reset
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(PYTHON) manage.py load_golden --if-empty
 	$(PYTHON) manage.py create_demo_users
-	DEBUG=1 $(PYTHON) manage.py runserver 127.0.0.1:8000
+	DEBUG=1 PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(PYTHON) manage.py runserver 127.0.0.1:8000
 
 test: venv
 	$(PYTHON) -m pytest
@@ -30,7 +33,7 @@ e2e: venv
 	$(PYTHON) -m pytest tests/e2e
 
 worker: venv
-	$(PYTHON) manage.py rqworker imports
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(PYTHON) manage.py rqworker imports
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media prometheus_multiproc

@@ -100,6 +100,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+# Query and connection metrics on /metrics: django-prometheus's wrappers of
+# the same backends (same vendor, features and options).
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -140,16 +147,29 @@ RQ_QUEUES = {
     },
 }
 
+# One JSON object per log line (importer_project/logging.py): run state
+# changes carry run id, target, source, counts and durations as fields.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"json": {"()": "importer_project.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "rq.worker": {"level": os.environ.get("RQ_LOG_LEVEL", "WARNING")},
     },
 }
+
+# Prometheus. With PROMETHEUS_MULTIPROC_DIR set, every process (web, RQ work
+# horses) writes its metrics there and /metrics sums them: set it whenever
+# jobs run in other processes (REDIS_URL). Unset: this process's metrics only.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if PROMETHEUS_MULTIPROC_DIR:
+    from importer_project.metrics import use_multiprocess_values
+
+    PROMETHEUS_MULTIPROC_DIR = use_multiprocess_values(PROMETHEUS_MULTIPROC_DIR)
+# Sources beyond the first N (by creation) share the metric label "other".
+IMPORTER_METRICS_MAX_SOURCES = env_int("IMPORTER_METRICS_MAX_SOURCES", 50)
 
 # Recorded on every run so a replay can tell which code made its decisions.
 IMPORTER_CODE_VERSION = os.environ.get("IMPORTER_CODE_VERSION") or __import__("importer_project").__version__

@@ -17,7 +17,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from ingest import errors, registry, runner, survivorship
+from ingest import errors, metrics, registry, runner, survivorship
 from ingest.errors import FileError, ImporterError, UsageError
 from ingest.models import Source
 from runs.models import ImportRun
@@ -112,6 +112,7 @@ def run_create(
         run.error_message = errors.TOO_LARGE.format(size=size, limit=settings.IMPORTER_MAX_UPLOAD_BYTES)
         run.finished_at = timezone.now()
         run.save()
+        run_finished(run=run)
         return run
     run.file_sha256 = _hash_file(file)
     run.ingest_params_json["file_sha256"] = run.file_sha256
@@ -129,7 +130,9 @@ def run_enqueue(*, run: ImportRun) -> None:
 
     def enqueue() -> None:
         queue = get_queue()
-        job = queue.enqueue("ingest.jobs.execute_run", run.pk, job_id=f"import-run-{run.pk}-{uuid.uuid4().hex[:8]}")
+        job_id = f"import-run-{run.pk}-{uuid.uuid4().hex[:8]}"
+        metrics.observe_run_enqueued(run, job_id=job_id)
+        job = queue.enqueue("ingest.jobs.execute_run", run.pk, job_id=job_id)
         ImportRun.objects.filter(pk=run.pk, job_id="").update(job_id=job.id)
 
     transaction.on_commit(enqueue)
@@ -152,7 +155,9 @@ def run_start(*, run_id: int) -> ImportRun | None:
     )
     if not claimed:
         return None
-    return ImportRun.objects.get(pk=run_id)
+    run = ImportRun.objects.select_related("source").get(pk=run_id)
+    metrics.observe_run_started(run)
+    return run
 
 
 def run_execute(*, run_id: int) -> ImportRun | None:
@@ -185,11 +190,7 @@ def run_execute(*, run_id: int) -> ImportRun | None:
 def run_finished(*, run: ImportRun) -> None:
     """Called exactly once, by whoever moved the run into a finished state:
     the one place for what follows a run (log line, metrics, remediation)."""
-    logger.info(
-        "run %s %s: %s rows, %s inserted, %s updated, %s unchanged, %s skipped, %s quarantined",
-        run.pk, run.status, run.rows_total, run.inserted, run.updated, run.unchanged, run.skipped,
-        run.quarantined,
-    )
+    metrics.observe_run_finished(run)
 
 
 def run_mark_failed(*, run_id: int, message: str) -> ImportRun:

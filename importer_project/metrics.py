@@ -1,0 +1,195 @@
+"""Metrics wiring: prometheus_client multiprocess mode, the gauges computed
+at scrape time, and the /metrics view.
+
+Multiprocess mode (PROMETHEUS_MULTIPROC_DIR set): every process writes its
+counters to mmap files in that directory and /metrics sums the files, so
+what RQ work horses and every web process count appears in one scrape.
+
+RQ forks a new work horse for every job. With prometheus_client's default
+(one set of files per pid) the directory would grow by a few files per job,
+and every scrape reads them all. A work horse therefore writes to files named
+after its worker ("horse<worker pid>"): a worker runs one horse at a time,
+each new horse reads the previous horse's values and adds to them.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from collections.abc import Iterator
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, values
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+logger = logging.getLogger(__name__)
+
+_horse: tuple[int, int] | None = None  # (horse pid, worker pid) inside an RQ work horse
+
+
+def _process_identifier() -> int | str:
+    pid = os.getpid()
+    if _horse is not None and _horse[0] == pid:
+        return f"horse{_horse[1]}"  # no "_": the collector splits file names on it
+    return pid
+
+
+def use_multiprocess_values(directory: str) -> str:
+    """Switch prometheus_client to multiprocess values in `directory`
+    (created if missing). Called from settings, before any metric exists."""
+    directory = os.path.abspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
+    return directory
+
+
+def become_work_horse(worker_pid: int) -> None:
+    """Called first thing in a forked RQ work horse (ingest.worker)."""
+    global _horse
+    _horse = (os.getpid(), worker_pid)
+
+
+def multiprocess_dir() -> str:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def reset_multiprocess_dir(directory: str) -> int:
+    """Delete the metric files (run it before web and workers start: a
+    running process keeps writing to the file it opened). Returns how many."""
+    removed = 0
+    for path in glob.glob(os.path.join(directory, "*.db")):
+        os.remove(path)
+        removed += 1
+    return removed
+
+
+class ImporterCollector:
+    """Gauges read at scrape time from the database and, with REDIS_URL, the
+    RQ queue. A service that is down turns its `importer_telemetry_up`
+    gauge to 0; the scrape itself never fails."""
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "importer_telemetry_up", "1 when the scrape could read this part (database, redis).", labels=["part"]
+        )
+        try:
+            yield from self._database()
+            up.add_metric(["database"], 1)
+        except Exception as exc:  # noqa: BLE001 - a scrape must answer even without a database
+            logger.warning("metrics: database gauges unavailable (%s)", type(exc).__name__)
+            up.add_metric(["database"], 0)
+        if settings.REDIS_URL:
+            try:
+                yield from self._redis()
+                up.add_metric(["redis"], 1)
+            except Exception as exc:  # noqa: BLE001 - Redis down must not break the scrape
+                logger.warning("metrics: queue gauges unavailable (%s)", type(exc).__name__)
+                up.add_metric(["redis"], 0)
+        yield up
+
+    def _database(self) -> Iterator[Metric]:
+        from ingest.telemetry_selectors import backlog_by_status, last_success_by_source, open_violations_by_target
+
+        # Evaluate everything before yielding: a failure yields nothing half-way.
+        now = timezone.now()
+        backlog = backlog_by_status()
+        violations = open_violations_by_target()
+        last_success = last_success_by_source()
+
+        runs = GaugeMetricFamily("importer_runs_active", "Runs queued or running, by status.", labels=["status"])
+        oldest = GaugeMetricFamily(
+            "importer_runs_oldest_age_seconds",
+            "Age of the oldest run in this status (created for queued, started for running); 0 when none.",
+            labels=["status"],
+        )
+        for status, (count, since) in backlog.items():
+            runs.add_metric([status], count)
+            oldest.add_metric([status], (now - since).total_seconds() if since else 0.0)
+        open_gauge = GaugeMetricFamily(
+            "importer_violations_open", "Quarantined rows waiting in the DQ inbox, by target.", labels=["target"]
+        )
+        for target, count in violations.items():
+            open_gauge.add_metric([target], count)
+        success = GaugeMetricFamily(
+            "importer_source_last_success_timestamp_seconds",
+            "When a standard run of this source last finished succeeded or partial (Unix time).",
+            labels=["source"],
+        )
+        for source, finished_at in last_success.items():
+            success.add_metric([source], finished_at.timestamp())
+        yield from (runs, oldest, open_gauge, success)
+
+    def _redis(self) -> Iterator[Metric]:
+        depth, age = _rq_queue_state()
+        jobs = GaugeMetricFamily("importer_rq_queue_jobs", "Jobs waiting on the RQ imports queue.")
+        jobs.add_metric([], depth)
+        oldest = GaugeMetricFamily(
+            "importer_rq_oldest_job_age_seconds", "Age of the oldest job waiting on the imports queue; 0 when none."
+        )
+        oldest.add_metric([], age)
+        yield from (jobs, oldest)
+
+
+_redis_connections: dict[str, Any] = {}
+
+
+def _rq_queue_state() -> tuple[int, float]:
+    """(jobs waiting, age of the oldest in seconds), with short timeouts so a
+    Redis that hangs cannot hold the scrape."""
+    import redis
+    from rq import Queue
+
+    connection = _redis_connections.get(settings.REDIS_URL)
+    if connection is None:
+        connection = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        _redis_connections[settings.REDIS_URL] = connection
+    queue = Queue("imports", connection=connection)
+    depth = queue.count
+    age = 0.0
+    for job_id in queue.get_job_ids(0, 1):
+        job = queue.fetch_job(job_id)
+        if job is not None and job.enqueued_at is not None:
+            enqueued = job.enqueued_at
+            if enqueued.tzinfo is None:
+                enqueued = enqueued.replace(tzinfo=dt_timezone.utc)
+            age = max((timezone.now() - enqueued).total_seconds(), 0.0)
+    return depth, age
+
+
+COLLECTOR = ImporterCollector()
+
+
+class _ScrapeRegistry:
+    """What one scrape exposes: the process's (or all processes') metrics
+    and the scrape-time gauges."""
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.base.collect()
+        yield from COLLECTOR.collect()
+
+
+def scrape() -> bytes:
+    import ingest.metrics  # noqa: F401 - defines (registers) the importer's metrics in this process
+
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(_ScrapeRegistry(registry))
+    return generate_latest(_ScrapeRegistry(REGISTRY))
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """/metrics, for Prometheus (django-prometheus's view, plus the
+    scrape-time gauges, in multiprocess mode when configured)."""
+    return HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,57 @@
+"""Reads for the gauges /metrics computes at scrape time
+(importer_project.metrics.ImporterCollector). Each is one grouped query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count, Max, Min
+
+from dq.models import Violation
+from ingest import registry
+from ingest.metrics import OTHER_SOURCE
+from ingest.models import Source
+from runs.models import ImportRun
+
+ACTIVE = {ImportRun.Status.QUEUED: "created_at", ImportRun.Status.RUNNING: "started_at"}
+
+
+def backlog_by_status() -> dict[str, tuple[int, datetime | None]]:
+    """{queued|running: (count, oldest created_at / started_at)}, both
+    statuses always present so the gauges drop to 0 rather than vanish."""
+    backlog: dict[str, tuple[int, datetime | None]] = {}
+    for status, since_field in ACTIVE.items():
+        row = ImportRun.objects.filter(status=status).aggregate(count=Count("id"), since=Min(since_field))
+        backlog[str(status)] = (row["count"], row["since"])
+    return backlog
+
+
+def open_violations_by_target() -> dict[str, int]:
+    """Every registered target, 0 when its inbox is empty (a gauge that
+    vanishes would leave the last value on graphs)."""
+    rows = Violation.objects.filter(status=Violation.Status.OPEN).order_by().values_list("target").annotate(n=Count("id"))
+    return {name: 0 for name in registry.names()} | dict(rows)
+
+
+def last_success_by_source() -> dict[str, datetime]:
+    """The last succeeded or partial standard run per source label (the first
+    IMPORTER_METRICS_MAX_SOURCES sources by id keep their slug, later ones
+    share "other", as in ingest.metrics.source_label)."""
+    finished = (
+        ImportRun.objects.filter(
+            dry_run=False, status__in=(ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL)
+        )
+        .order_by()
+        .values_list("source_id")
+        .annotate(last=Max("finished_at"))
+    )
+    last_by_id = {source_id: last for source_id, last in finished if last is not None}
+    limit = settings.IMPORTER_METRICS_MAX_SOURCES
+    named = dict(Source.objects.order_by("pk").values_list("pk", "slug")[:limit])
+    result: dict[str, datetime] = {}
+    for source_id, last in last_by_id.items():
+        label = named.get(source_id, OTHER_SOURCE)
+        if label not in result or last > result[label]:
+            result[label] = last
+    return result
