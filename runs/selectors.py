@@ -37,17 +37,29 @@ def _duration() -> ExpressionWrapper:
 
 def run_duration_percentiles(*, queryset: QuerySet[ImportRun]) -> dict[float, timedelta | None]:
     """p50/p95 of finished runs' durations (started → finished), interpolated
-    like ``percentile_cont``. PostgreSQL computes them in one aggregate; other
-    databases fetch just the two neighbouring values per percentile with
-    ORDER BY … LIMIT 2 OFFSET k (a sort in the database, nothing in Python
-    beyond the interpolation)."""
+    like ``percentile_cont``: PostgreSQL computes them itself, other
+    databases through a sort with OFFSET."""
     timed = queryset.filter(started_at__isnull=False, finished_at__isnull=False).order_by()
     if connection.vendor == "postgresql":
-        aggregates = {f"p{int(p * 100)}": PercentileCont(_duration(), p, output_field=DurationField()) for p in PERCENTILES}
-        row = timed.aggregate(**aggregates)
-        return {p: row[f"p{int(p * 100)}"] for p in PERCENTILES}
-    durations = timed.annotate(duration=_duration()).order_by("duration").values_list("duration", flat=True)
+        return percentiles_postgresql(timed)
+    return percentiles_portable(timed)
+
+
+def percentiles_postgresql(timed: QuerySet[ImportRun]) -> dict[float, timedelta | None]:
+    """One aggregate query with percentile_cont per percentile."""
+    aggregates = {
+        f"p{index}": PercentileCont(_duration(), p, output_field=DurationField())
+        for index, p in enumerate(PERCENTILES)
+    }
+    row = timed.aggregate(**aggregates)
+    return {p: row[f"p{index}"] for index, p in enumerate(PERCENTILES)}
+
+
+def percentiles_portable(timed: QuerySet[ImportRun]) -> dict[float, timedelta | None]:
+    """A count, then per percentile the two neighbouring durations with
+    ORDER BY duration LIMIT 2 OFFSET k; Python only interpolates between them."""
     total = timed.count()
+    durations = timed.annotate(duration=_duration()).order_by("duration").values_list("duration", flat=True)
     result: dict[float, timedelta | None] = {}
     for p in PERCENTILES:
         if not total:
