@@ -33,16 +33,16 @@ def test_a_dry_run_upload_runs_and_links_to_the_run(operator_client, operator):
     # A real commit, as in production: the job runs in-process (no REDIS_URL)
     # or is enqueued for a worker (REDIS_URL) once the run is committed.
     response = upload(operator_client)
+    run = ImportRun.objects.get()
+    run_page = reverse("admin:runs_importrun_change", args=[run.pk])
+    assert response.redirect_chain == [(run_page, 302)]
+    assert f'Dry run <a href="{run_page}">run {run.pk}</a> of orgs.csv is' in response.content.decode()
     if not settings.IMPORTER_SYNC_JOBS:
         django_rq.get_worker("imports").work(burst=True)
-        response = operator_client.get(response.redirect_chain[-1][0])
-    run = ImportRun.objects.get()
-    assert response.redirect_chain[0][0] == reverse("admin:runs_importrun_change", args=[run.pk])
+    run.refresh_from_db()
     assert (run.dry_run, run.created_by, run.original_filename) == (True, operator, "orgs.csv")
     assert run.status == ImportRun.Status.PARTIAL and (run.inserted, run.quarantined) == (1, 2)
-    html = response.content.decode()
-    assert f'Dry run <a href="{reverse("admin:runs_importrun_change", args=[run.pk])}">run {run.pk}</a>' in html
-    assert "Run for real" in html
+    assert "Run for real" in operator_client.get(run_page).content.decode()
 
 
 def test_options_reach_the_run(operator_client, django_capture_on_commit_callbacks):
