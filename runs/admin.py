@@ -25,6 +25,7 @@ from django.utils.safestring import mark_safe
 
 from ingest import services
 from ingest.errors import ImporterError
+from ingest.models import Source
 from runs import selectors, views
 from runs.filters import CreatedByFilter, CreatedFilter, HasQuarantinedFilter, TargetFilter
 from runs.forms import UploadForm
@@ -232,8 +233,9 @@ class ImportRunAdmin(admin.ModelAdmin):
         """The upload form; saving calls the same services as the CLI and API."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = UploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        bound = request.method == "POST"
+        form = UploadForm(request.POST if bound else None, request.FILES if bound else None)
+        if bound and form.is_valid():
             data = form.cleaned_data
             upload = data["file"]
             try:
@@ -258,15 +260,10 @@ class ImportRunAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": "Upload a file",
             "form": form,
-            "sources": list(self._source_slugs()),
+            "sources": Source.objects.order_by("slug").values_list("slug", flat=True)[:200],
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/runs/importrun/upload.html", context)
-
-    def _source_slugs(self):
-        from ingest.models import Source
-
-        return Source.objects.order_by("slug").values_list("slug", flat=True)[:200]
 
     # --- the run's page ----------------------------------------------------------
 
