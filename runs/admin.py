@@ -61,7 +61,8 @@ def status_badge(run: ImportRun) -> str:
 
 def violations_url(**params: Any) -> str:
     """A link into the DQ inbox with the contract's query parameters."""
-    return f"{reverse('admin:dq_violation_changelist')}?{urlencode(params)}"
+    inbox = reverse("admin:dq_violation_changelist")
+    return f"{inbox}?{urlencode(params)}" if params else inbox
 
 
 @admin.register(ImportRun)
@@ -169,7 +170,9 @@ class ImportRunAdmin(admin.ModelAdmin):
         summary["duration_p95_display"] = format_duration(summary["duration_p95"])
         for row in summary["by_status"]:
             row["url"] = changelist.get_query_string({"status__exact": row["status"]}, ["status__exact", "p"])
-        context = {"summary": summary, "open_violations_url": violations_url()}
+        # The inbox filters by one run at most: link it only when the counts match.
+        filtered = changelist.has_active_filters or bool(changelist.query)
+        context = {"summary": summary, "open_violations_url": None if filtered else violations_url()}
         return TemplateResponse(request, "admin/runs/importrun/summary_cards.html", context)
 
     # --- actions ------------------------------------------------------------

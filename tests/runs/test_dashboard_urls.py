@@ -112,3 +112,11 @@ def test_json_and_summary_need_the_view_permission(client, dashboard):
     assert client.get(reverse("admin:runs_importrun_progress")).status_code == 403
     assert client.get(reverse("admin:runs_importrun_summary")).status_code == 403
     assert client.get(reverse("admin:runs_importrun_changelist")).status_code == 403
+
+
+def test_open_violations_link_into_the_inbox_only_when_the_counts_match(admin_client, dashboard):
+    summary = reverse("admin:runs_importrun_summary")
+    inbox = reverse("admin:dq_violation_changelist")
+    assert f'href="{inbox}"' in admin_client.get(summary).content.decode()
+    assert f'href="{inbox}"' not in admin_client.get(summary, {"status__exact": "partial"}).content.decode()
+    assert f'href="{inbox}"' not in admin_client.get(summary, {"q": "orgs"}).content.decode()
