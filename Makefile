@@ -37,3 +37,10 @@ worker: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media prometheus_multiproc
+
+# The runs dashboard's list at 1,000 and 100,000 runs on PostgreSQL (see README
+# "Runs dashboard"); makes and drops the database test_<name of BENCH_DATABASE_URL>.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/importer_bench
+.PHONY: bench-dashboard
+bench-dashboard: venv
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PYTHON) bench/dashboard.py

@@ -1,18 +1,352 @@
-from django.contrib import admin
+"""The runs dashboard: the operators' list, upload form, read-only run page
+and actions. Thin: reads come from runs.selectors, writes from
+ingest.services; the views behind the buttons live in runs.views."""
 
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import zipfile
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from ingest import services
+from ingest.errors import ImporterError
+from ingest.models import Source
+from runs import selectors, views
+from runs.filters import CreatedByFilter, CreatedFilter, HasQuarantinedFilter, TargetFilter
+from runs.forms import UploadForm
 from runs.models import ImportRun
+from runs.pagination import CappedCountPaginator
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+DRY_RUN_BADGE = mark_safe('<span class="run-badge run-badge--dry">DRY RUN</span>')
+
+
+def format_duration(value: timedelta | float | None) -> str:
+    """1.2 s, 3 min 05 s, 2 h 04 min: a person reads it at a glance."""
+    if value is None:
+        return "—"
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def status_badge(run: ImportRun) -> str:
+    """The status as a coloured badge that also says its word (colour is
+    never the only signal); the live-progress script finds runs by it."""
+    return format_html(
+        '<span class="run-badge run-badge--{}" data-run-id="{}" data-finished="{}">{}</span>',
+        run.status, run.pk, "1" if run.is_finished else "0", run.get_status_display(),
+    )
+
+
+def violations_url(**params: Any) -> str:
+    """A link into the DQ inbox with the contract's query parameters."""
+    inbox = reverse("admin:dq_violation_changelist")
+    return f"{inbox}?{urlencode(params)}" if params else inbox
 
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "target", "source", "status", "dry_run", "kind", "rows_total", "inserted", "updated",
-        "unchanged", "skipped", "quarantined", "created_at",
+        "id", "target", "source", "status_display", "dry_run_display", "kind", "rows_total", "inserted",
+        "updated", "skipped", "quarantined", "progress", "duration", "created_by", "created_at",
     ]
-    list_filter = ["status", "target", "source", "dry_run", "kind"]
+    list_display_links = ["id"]
+    list_filter = [
+        "status", TargetFilter, "source", "dry_run", "kind", CreatedFilter, HasQuarantinedFilter, CreatedByFilter,
+    ]
     search_fields = ["=id", "original_filename", "=file_sha256"]
+    search_help_text = "A run id, part of a file name, or a file's sha256."
     list_select_related = ["source", "created_by"]
+    # At 100,000 runs: no second COUNT(*) of the whole table, no facet counts,
+    # sorting only on indexed columns.
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by = ["id", "created_at"]
+    list_per_page = 50
+    actions = ["cancel_runs", "replay_runs", "download_results"]
+    fieldsets = [
+        ("Run", {"fields": [
+            "status_display", "dry_run_display", "kind", "target", "source", "created_by", "parent_link",
+        ]}),
+        ("Rows", {"fields": [
+            "rows_total", "rows_processed", "inserted", "updated", "unchanged", "skipped", "quarantined", "resolved",
+        ]}),
+        ("Timing", {"fields": ["created_at", "started_at", "finished_at", "waited", "duration", "heartbeat_at"]}),
+        ("File", {"fields": ["original_filename", "file_size_display", "file_sha256", "file_download",
+                             "results_download"]}),
+        ("Ingest parameters", {"fields": ["params_display"]}),
+        ("Failure", {"fields": ["error_message"]}),
+    ]
+    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    # --- permissions --------------------------------------------------------
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportRun | None = None) -> bool:
+        return False  # a run is a record of what happened; it changes only through services
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("runs.cancel_importrun")
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("runs.replay_importrun")
+
+    # --- list ---------------------------------------------------------------
+
+    @admin.display(description="status")
+    def status_display(self, run: ImportRun) -> str:
+        return status_badge(run)
+
+    @admin.display(description="dry run")
+    def dry_run_display(self, run: ImportRun) -> str:
+        return DRY_RUN_BADGE if run.dry_run else ""
+
+    @admin.display(description="progress")
+    def progress(self, run: ImportRun) -> str:
+        if run.status == ImportRun.Status.RUNNING:
+            # rows_total is known only at the end: an indeterminate bar and the count so far.
+            return format_html(
+                '<progress aria-label="run {} progress"></progress> <span class="run-rows">{} rows</span>',
+                run.pk, f"{run.rows_processed:,}",
+            )
+        if run.status == ImportRun.Status.QUEUED:
+            return "waiting"
+        return ""
+
+    @admin.display(description="duration")
+    def duration(self, run: ImportRun) -> str:
+        return format_duration(run.duration_s)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        """Search by run id, file name or sha256, with lookups the indexes
+        can serve (the default ``=id`` would compare id as upper-cased text)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q(original_filename__icontains=term)
+        if term.isdigit():
+            condition |= Q(pk=int(term))
+        if _SHA256.fullmatch(term):
+            condition = Q(file_sha256=term.lower())
+        return queryset.filter(condition), False
+
+    def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0,
+                      allow_empty_first_page: bool = True) -> CappedCountPaginator:
+        return CappedCountPaginator(queryset, per_page, orphans, allow_empty_first_page)
+
+    def summary_view(self, request: HttpRequest) -> HttpResponse:
+        """The summary cards for the list's current filters (same query
+        string as the list), built from the changelist's filtered queryset.
+        The list page loads them separately, so a hundred thousand runs to
+        aggregate never slow the list itself down."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("These filters are not valid.")
+        summary = selectors.run_summary(queryset=changelist.queryset)
+        summary["duration_p50_display"] = format_duration(summary["duration_p50"])
+        summary["duration_p95_display"] = format_duration(summary["duration_p95"])
+        for row in summary["by_status"]:
+            row["url"] = changelist.get_query_string({"status__exact": row["status"]}, ["status__exact", "p"])
+        # The inbox filters by one run at most: link it only when the counts match.
+        filtered = changelist.has_active_filters or bool(changelist.query)
+        context = {"summary": summary, "open_violations_url": None if filtered else violations_url()}
+        return TemplateResponse(request, "admin/runs/importrun/summary_cards.html", context)
+
+    # --- actions ------------------------------------------------------------
+
+    @admin.action(description="Cancel selected queued or running runs", permissions=["cancel"])
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[ImportRun]) -> None:
+        cancelled = stopping = refused = 0
+        for run in queryset:
+            try:
+                run = services.run_cancel(run=run)
+            except ImporterError:
+                refused += 1
+                continue
+            if run.status == ImportRun.Status.CANCELLED:
+                cancelled += 1
+            else:
+                stopping += 1
+        self.message_user(
+            request,
+            f"{cancelled} run(s) cancelled, {stopping} will stop after their current chunk, "
+            f"{refused} already finished (left alone).",
+            messages.SUCCESS if not refused else messages.WARNING,
+        )
+
+    @admin.action(description="Replay selected runs", permissions=["replay"])
+    def replay_runs(self, request: HttpRequest, queryset: QuerySet[ImportRun]) -> None:
+        replayed, refused = [], 0
+        for run in queryset:
+            try:
+                replayed.append(services.run_replay(run=run, created_by=request.user))
+            except ImporterError:
+                refused += 1
+        links = format_html_join(", ", "{}", ((views.run_link(run),) for run in replayed)) or "none"
+        self.message_user(
+            request,
+            format_html("{} run(s) replayed: {}. {} without a stored file (left alone).", len(replayed), links, refused),
+            messages.SUCCESS if not refused else messages.WARNING,
+        )
+
+    @admin.action(description="Download results of selected runs", permissions=["view"])
+    def download_results(self, request: HttpRequest, queryset: QuerySet[ImportRun]) -> HttpResponse | None:
+        """One run: its results CSV. Several: a zip of them."""
+        runs = [run for run in queryset.exclude(results_file="") if run.results_file.storage.exists(run.results_file.name)]
+        if not runs:
+            self.message_user(request, "None of the selected runs has a results file.", messages.WARNING)
+            return None
+        if len(runs) == 1:
+            return FileResponse(
+                runs[0].results_file.open("rb"), as_attachment=True, filename=f"run-{runs[0].pk}-results.csv"
+            )
+        spool = tempfile.TemporaryFile()
+        with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
+            for run in runs:
+                archive.write(run.results_file.path, f"run-{run.pk}-results.csv")
+        spool.seek(0)
+        return FileResponse(spool, as_attachment=True, filename="run-results.zip")
+
+    # --- upload (the add form) -------------------------------------------------
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None):
+        """The upload form; saving calls the same services as the CLI and API."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        bound = request.method == "POST"
+        form = UploadForm(request.POST if bound else None, request.FILES if bound else None)
+        if bound and form.is_valid():
+            data = form.cleaned_data
+            upload = data["file"]
+            try:
+                run = services.run_create(
+                    target=data["target"], source=data["source"], file=upload, filename=upload.name,
+                    dry_run=data["dry_run"], created_by=request.user, format=data["format"] or None,
+                    encoding=data["encoding"] or None, delimiter=data["delimiter"] or None,
+                )
+            except ImporterError as exc:
+                form.add_error(None, exc.message)
+            else:
+                services.run_enqueue(run=run)
+                run.refresh_from_db()
+                kind = "Dry run" if run.dry_run else "Run"
+                self.message_user(
+                    request, format_html("{} {} of {} is {}.", kind, views.run_link(run), run.original_filename, run.status),
+                    messages.ERROR if run.status == ImportRun.Status.FAILED else messages.SUCCESS,
+                )
+                return HttpResponseRedirect(views.run_url(run))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Upload a file",
+            "form": form,
+            "sources": Source.objects.order_by("slug").values_list("slug", flat=True)[:200],
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/runs/importrun/upload.html", context)
+
+    # --- the run's page ----------------------------------------------------------
+
+    @admin.display(description="parent run")
+    def parent_link(self, run: ImportRun) -> str:
+        return views.run_link(run.parent_run) if run.parent_run_id else "—"
+
+    @admin.display(description="waited in queue")
+    def waited(self, run: ImportRun) -> str:
+        return format_duration(run.started_at - run.created_at) if run.started_at else "—"
+
+    @admin.display(description="file size")
+    def file_size_display(self, run: ImportRun) -> str:
+        return filesizeformat(run.file_size) if run.file_size is not None else "—"
+
+    @admin.display(description="stored file")
+    def file_download(self, run: ImportRun) -> str:
+        if not run.file:
+            return "—"
+        return format_html('<a href="{}">Download {}</a>', reverse("admin:runs_importrun_file", args=[run.pk]),
+                           run.original_filename or "the file")
+
+    @admin.display(description="results")
+    def results_download(self, run: ImportRun) -> str:
+        if not run.results_file:
+            return "—"
+        label = "Download the dry run's results (CSV)" if run.dry_run else "Download results (CSV)"
+        return format_html('<a href="{}">{}</a>', reverse("admin:runs_importrun_results", args=[run.pk]), label)
+
+    @admin.display(description="parameters")
+    def params_display(self, run: ImportRun) -> str:
+        params = run.ingest_params_json or {}
+        return format_html(
+            '<dl class="run-params">{}</dl>',
+            format_html_join("", "<dt>{}</dt><dd>{}</dd>", (
+                (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+                for key, value in sorted(params.items())
+            )),
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: ImportRun | None = None):
+        if obj is not None and not obj.error_message:
+            return [fieldset for fieldset in self.fieldsets if fieldset[0] != "Failure"]
+        return self.fieldsets
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRun]:
+        return super().get_queryset(request).select_related("source", "created_by", "parent_run")
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra = {}
+        if run is not None and self.has_view_permission(request, run):
+            breakdown = selectors.run_violation_breakdown(run=run)
+            for row in breakdown:
+                row["open_url"] = violations_url(run=run.pk, code=row["code"], field=row["field"])
+                row["all_url"] = violations_url(run=run.pk, code=row["code"], field=row["field"], status="all")
+            user = request.user
+            extra = {
+                "run": run,
+                "breakdown": breakdown,
+                "violations_url": violations_url(run=run.pk, status="all"),
+                "child_runs": run.child_runs.select_related("source").order_by("-created_at", "-id")[:50],
+                "can_run_for_real": user.has_perm("runs.add_importrun") and run.dry_run
+                and run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL),
+                "can_cancel": self.has_cancel_permission(request) and not run.is_finished,
+                "can_replay": self.has_replay_permission(request) and bool(run.file),
+            }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    # --- URLs ---------------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        custom = [
+            path("progress/", wrap(views.run_progress_view), name="runs_importrun_progress"),
+            path("summary/", wrap(self.summary_view), name="runs_importrun_summary"),
+            path("<int:pk>/file/", wrap(views.run_file_download), name="runs_importrun_file"),
+            path("<int:pk>/results/", wrap(views.run_results_download), name="runs_importrun_results"),
+            path("<int:pk>/run-for-real/", wrap(views.run_for_real_view), name="runs_importrun_run_for_real"),
+            path("<int:pk>/cancel/", wrap(views.run_cancel_view), name="runs_importrun_cancel"),
+            path("<int:pk>/replay/", wrap(views.run_replay_view), name="runs_importrun_replay"),
+        ]
+        return custom + super().get_urls()

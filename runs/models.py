@@ -69,10 +69,19 @@ class ImportRun(models.Model):
             ("cancel_importrun", "Can cancel import runs"),
             ("replay_importrun", "Can replay import runs"),
         ]
+        # The dashboard list: newest first (created_at, id), alone and behind
+        # each of its equality filters, so a filtered page is an index range.
         indexes = [
-            models.Index(fields=["status", "-created_at"], name="runs_status_created"),
-            models.Index(fields=["target", "-created_at"], name="runs_target_created"),
-            models.Index(fields=["source", "-created_at"], name="runs_source_created"),
+            models.Index(fields=["-created_at", "-id"], name="runs_created_id"),
+            models.Index(fields=["status", "-created_at", "-id"], name="runs_status_created"),
+            models.Index(fields=["target", "-created_at", "-id"], name="runs_target_created"),
+            models.Index(fields=["source", "-created_at", "-id"], name="runs_source_created"),
+            models.Index(fields=["kind", "-created_at", "-id"], name="runs_kind_created"),
+            models.Index(fields=["dry_run", "-created_at", "-id"], name="runs_dry_run_created"),
+            models.Index(fields=["created_by", "-created_at", "-id"], name="runs_created_by_created"),
+            models.Index(
+                fields=["-created_at", "-id"], condition=models.Q(quarantined__gt=0), name="runs_quarantined_created"
+            ),
             models.Index(fields=["file_sha256"], name="runs_sha256"),
         ]
 

@@ -1,0 +1,45 @@
+"""The upload form: the admin's "add import run" page. It only checks what a
+person typed; creating and enqueueing the run is ingest.services' job."""
+
+from __future__ import annotations
+
+import codecs
+
+from django import forms
+
+from ingest import errors, registry, services
+
+AUTO = ""
+DELIMITER_CHOICES = [(AUTO, "Detect"), (",", "Comma ,"), (";", "Semicolon ;"), ("\t", "Tab"), ("|", "Pipe |")]
+FORMAT_CHOICES = [(AUTO, "Detect from the file"), *((name, name.upper()) for name in services.FORMATS)]
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(help_text="CSV or JSON Lines.")
+    target = forms.ChoiceField(choices=(), help_text="The kind of record the file holds.")
+    source = forms.SlugField(
+        max_length=64, widget=forms.TextInput(attrs={"list": "run-sources"}), help_text="The source system's slug (letters, digits, - and _); created on first use."
+    )
+    dry_run = forms.BooleanField(
+        required=False, initial=True,
+        help_text="Validate and count everything but write nothing; then choose \u201cRun for real\u201d.",
+    )
+    encoding = forms.CharField(
+        required=False, max_length=32, help_text="Optional, e.g. cp1252; detected when empty."
+    )
+    delimiter = forms.ChoiceField(required=False, choices=DELIMITER_CHOICES, help_text="CSV only.")
+    format = forms.ChoiceField(required=False, choices=FORMAT_CHOICES)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Read at form time, not import time: targets register on app load.
+        self.fields["target"].choices = [(name, name) for name in registry.names()]
+
+    def clean_encoding(self) -> str:
+        encoding = self.cleaned_data["encoding"].strip()
+        if encoding:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise forms.ValidationError(errors.UNKNOWN_ENCODING.format(encoding=encoding)) from None
+        return encoding

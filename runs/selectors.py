@@ -1,0 +1,158 @@
+"""Reads for the runs dashboard: summary cards, the violations breakdown of a
+run, live progress. Aggregates run in the database, never in Python loops,
+so they cost the same whether a filter matches ten runs or a hundred thousand.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from dq.models import Violation
+from runs.models import ImportRun
+
+PERCENTILES = (0.5, 0.95)
+PROGRESS_MAX_IDS = 200
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate ``percentile_cont(f) WITHIN GROUP
+    (ORDER BY expr)``: the interpolated percentile, computed by the database."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def _duration() -> ExpressionWrapper:
+    return ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+
+
+def run_duration_percentiles(*, queryset: QuerySet[ImportRun]) -> dict[float, timedelta | None]:
+    """p50/p95 of finished runs' durations (started → finished), interpolated
+    like ``percentile_cont``: PostgreSQL computes them itself, other
+    databases through a sort with OFFSET."""
+    timed = queryset.filter(started_at__isnull=False, finished_at__isnull=False).order_by()
+    if connection.vendor == "postgresql":
+        return percentiles_postgresql(timed)
+    return percentiles_portable(timed)
+
+
+def percentiles_postgresql(timed: QuerySet[ImportRun]) -> dict[float, timedelta | None]:
+    """One aggregate query with percentile_cont per percentile."""
+    aggregates = {
+        f"p{index}": PercentileCont(_duration(), p, output_field=DurationField())
+        for index, p in enumerate(PERCENTILES)
+    }
+    row = timed.aggregate(**aggregates)
+    return {p: row[f"p{index}"] for index, p in enumerate(PERCENTILES)}
+
+
+def percentiles_portable(timed: QuerySet[ImportRun]) -> dict[float, timedelta | None]:
+    """A count, then per percentile the two neighbouring durations with
+    ORDER BY duration LIMIT 2 OFFSET k; Python only interpolates between them."""
+    total = timed.count()
+    durations = timed.annotate(duration=_duration()).order_by("duration").values_list("duration", flat=True)
+    result: dict[float, timedelta | None] = {}
+    for p in PERCENTILES:
+        if not total:
+            result[p] = None
+            continue
+        position = (total - 1) * p
+        low = math.floor(position)
+        values = list(durations[low:low + 2])
+        if len(values) == 1 or position == low:
+            result[p] = values[0]
+        else:
+            result[p] = values[0] + (values[1] - values[0]) * (position - low)
+    return result
+
+
+def run_summary(*, queryset: QuerySet[ImportRun]) -> dict[str, Any]:
+    """The summary cards for a (filtered) run queryset: runs by status, dry
+    runs, rows imported and quarantined in one aggregate query; the duration
+    percentiles; open violations of those runs."""
+    counts = {f"status_{status}": Count("pk", filter=Q(status=status)) for status in ImportRun.Status.values}
+    row = queryset.order_by().aggregate(
+        total=Count("pk"),
+        dry_runs=Count("pk", filter=Q(dry_run=True)),
+        rows_imported=Coalesce(Sum(F("inserted") + F("updated"), filter=Q(dry_run=False)), 0),
+        rows_quarantined=Coalesce(Sum("quarantined"), 0),
+        **counts,
+    )
+    percentiles = run_duration_percentiles(queryset=queryset)
+    if queryset.query.where:
+        violations = Violation.objects.filter(run__in=queryset.order_by().values("pk"))
+    else:
+        violations = Violation.objects.all()
+    return {
+        "total": row["total"],
+        "by_status": [
+            {"status": status, "label": label, "count": row[f"status_{status}"]}
+            for status, label in ImportRun.Status.choices
+        ],
+        "dry_runs": row["dry_runs"],
+        "rows_imported": row["rows_imported"],
+        "rows_quarantined": row["rows_quarantined"],
+        "duration_p50": percentiles[0.5],
+        "duration_p95": percentiles[0.95],
+        "open_violations": violations.filter(status=Violation.Status.OPEN).count(),
+    }
+
+
+def run_violation_breakdown(*, run: ImportRun) -> list[dict[str, Any]]:
+    """Violations of one run counted by (rule code, field), all and open,
+    most frequent first. Each violation's ``errors`` is a JSON list; the database unnests it
+    (jsonb_array_elements on PostgreSQL, json_each on SQLite) and groups."""
+    if connection.vendor == "postgresql":
+        sql = """
+            SELECT e.value ->> 'code' AS code, e.value ->> 'field' AS field, COUNT(*) AS n,
+                   SUM(CASE WHEN v.status = %s THEN 1 ELSE 0 END) AS n_open
+            FROM dq_violation v, jsonb_array_elements(v.errors) AS e(value)
+            WHERE v.run_id = %s GROUP BY 1, 2 ORDER BY n DESC, code, field
+        """
+    else:
+        sql = """
+            SELECT json_extract(e.value, '$.code') AS code, json_extract(e.value, '$.field') AS field,
+                   COUNT(*) AS n, SUM(CASE WHEN v.status = %s THEN 1 ELSE 0 END) AS n_open
+            FROM dq_violation v, json_each(v.errors) AS e
+            WHERE v.run_id = %s GROUP BY 1, 2 ORDER BY n DESC, code, field
+        """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Violation.Status.OPEN, run.pk])
+        return [
+            {"code": code or "", "field": field or "", "count": n, "open": n_open or 0}
+            for code, field, n, n_open in cursor.fetchall()
+        ]
+
+
+def run_progress(*, ids: list[int]) -> list[dict[str, Any]]:
+    """What the list's live progress needs for a few runs, in one query."""
+    rows = ImportRun.objects.filter(pk__in=ids[:PROGRESS_MAX_IDS]).values(
+        "pk", "status", "rows_processed", "rows_total", "inserted", "updated", "unchanged", "skipped",
+        "quarantined", "started_at", "finished_at",
+    )
+    labels = dict(ImportRun.Status.choices)
+    return [
+        {
+            "id": row["pk"],
+            "status": row["status"],
+            "status_label": str(labels[row["status"]]),
+            "finished": row["status"] in ImportRun.FINISHED,
+            "rows_processed": row["rows_processed"],
+            "rows_total": row["rows_total"],
+            "inserted": row["inserted"],
+            "updated": row["updated"],
+            "unchanged": row["unchanged"],
+            "skipped": row["skipped"],
+            "quarantined": row["quarantined"],
+        }
+        for row in rows
+    ]

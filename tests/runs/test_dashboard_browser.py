@@ -1,0 +1,62 @@
+"""The dashboard's scripts in a real browser (Playwright + Debian's
+chromium): the summary cards arrive, and a running row turns into a finished
+one without a page reload."""
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from runs.models import ImportRun
+from tests.runs.conftest import make_run
+
+# Playwright's sync API runs an event loop in this thread; the test talks to
+# the database synchronously, which is safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("IMPORTER_REQUIRE_SERVICES") != "1",
+                       reason=f"needs chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]}
+
+
+def test_cards_load_and_a_running_row_updates_in_place(page, live_server):
+    get_user_model().objects.create_superuser("boss", "boss@example.com", "boss-pass-123")
+    run = make_run(status=ImportRun.Status.RUNNING, rows_processed=2000, started_at=timezone.now())
+    make_run(status=ImportRun.Status.FAILED, started_at=timezone.now(), finished_at=timezone.now())
+    problems = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("response", lambda response: response.status >= 500 and problems.append(response.url))
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/runs/importrun/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "boss-pass-123")
+    page.click("input[type=submit]")
+
+    page.wait_for_selector(".run-cards")
+    assert "runs by status" in page.inner_text("#run-summary").lower()
+    badge = page.locator(f'.run-badge[data-run-id="{run.pk}"]')
+    assert badge.inner_text() == "Running"
+    row = badge.locator("xpath=ancestor::tr")
+    assert "2,000 rows" in row.locator(".field-progress").inner_text()
+
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.SUCCEEDED, rows_processed=2500, rows_total=2500, inserted=2500,
+        finished_at=timezone.now(),
+    )
+    page.wait_for_function(
+        f'document.querySelector(\'.run-badge[data-run-id="{run.pk}"]\').textContent === "Succeeded"',
+        timeout=15000,
+    )
+    assert row.locator(".field-inserted").inner_text() == "2,500"
+    assert problems == []
