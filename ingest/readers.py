@@ -50,6 +50,7 @@ from typing import Any
 
 from ingest import errors
 from ingest.errors import FileError
+from ingest.fields import MALFORMED_ROW, TOO_LONG
 
 # Files are read (and validated) in blocks of this size.
 BLOCK_SIZE = 1 << 20
@@ -99,9 +100,19 @@ _VISIBLE = re.compile(r"[^\s\ufeff]")
 # A line that strict csv parsing always rejects, whatever state the parser is
 # in at the start of a line (a new record, or inside a quoted field).
 _CSV_POISON_LINE = '"x"x'
+# A cell ="..." (Excel's text formula) is read as the text inside; lines
+# without this mark skip the check.
+_EXCEL_TEXT_MARK = '="'
+_EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
 # Bounds on what a JSONL file can make the reader remember (keys per file).
 _MAX_CACHED_KEYS = 10_000
 _MAX_UNKNOWN_COLUMNS = 1_000
+# Column names are shown in messages and kept on the run: at most this long,
+# with NUL (which PostgreSQL cannot store) made visible.
+_MAX_SHOWN_NAME = 200
+NUL_MARK = "\u2400"
+# A JSON escape of a UTF-16 surrogate; a lone one cannot be stored as UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(slots=True)
@@ -111,6 +122,9 @@ class ReadRow:
     number: int
     values: dict[str, str]
     error: str | None = None
+    # The rule code the pipeline quarantines an ``error`` row under: a field
+    # over ``max_field_chars`` is too_long, anything else malformed_row.
+    code: str = MALFORMED_ROW
 
 
 class Reader:
@@ -198,6 +212,13 @@ def open_reader(
     if first_char == "[":
         raise FileError(errors.NOT_JSON_LINES)
     return _open_jsonl(source, fields, max_field_chars, skip_rows)
+
+
+def shown_name(name: str) -> str:
+    """A column name or JSON key as it may appear in a message or on the run:
+    NUL made visible, truncated to a readable length."""
+    name = name.replace("\0", NUL_MARK)
+    return name if len(name) <= _MAX_SHOWN_NAME else name[: _MAX_SHOWN_NAME - 1] + "\u2026"
 
 
 def normalize_header(name: str) -> str:
@@ -410,14 +431,19 @@ class _CappedLines:
     counts the replacements.
     """
 
-    def __init__(self, text: io.TextIOWrapper, cap: int, replacement: str | None) -> None:
+    def __init__(
+        self, text: io.TextIOWrapper, cap: int, replacement: str | None, watch: str | None = None
+    ) -> None:
         self.oversized = 0
+        # Set when a line holding ``watch`` was read; the consumer resets it.
+        self.watched = False
         self._text = text
         self._cap = cap
         self._replacement = replacement
+        self._watch = watch
 
     def __iter__(self) -> Iterator[str | None]:
-        readline, cap = self._text.readline, self._cap
+        readline, cap, watch = self._text.readline, self._cap, self._watch
         while True:
             line = readline(cap)
             if not line:
@@ -427,6 +453,8 @@ class _CappedLines:
                 self.oversized += 1
                 yield self._replacement
             else:
+                if watch is not None and watch in line:
+                    self.watched = True
                 yield line
 
     def _drain_line(self) -> None:
@@ -554,7 +582,8 @@ def _map_header(
             raise FileError(errors.BLANK_HEADER.format(position=position + 1))
         name = field_by_key.get(normalize_header(cell))
         if name is None:
-            unknown.append(cell)
+            if len(unknown) < _MAX_UNKNOWN_COLUMNS:
+                unknown.append(shown_name(cell))
             continue
         cells_by_name.setdefault(name, []).append(cell)
         if len(cells_by_name[name]) == 1:
@@ -562,7 +591,7 @@ def _map_header(
             positions.append(position)
     duplicates = [cell for same in cells_by_name.values() if len(same) > 1 for cell in same]
     if duplicates:
-        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(duplicates)))
+        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(map(shown_name, duplicates))))
     missing = [field for field in required if field not in cells_by_name]
     if missing:
         raise FileError(errors.MISSING_COLUMNS.format(columns=", ".join(missing)))
@@ -585,9 +614,12 @@ def _csv_rows(
     source: _Source, layout: _CsvLayout, max_field_chars: int, skip_rows: int
 ) -> Iterator[ReadRow]:
     with source.open(newline="") as text:
-        lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
+        lines = _CappedLines(
+            text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE, watch=_EXCEL_TEXT_MARK
+        )
         reader = _csv_reader(lines, layout.delimiter, max_field_chars)
         number = _skip_records(reader, layout.header_records + skip_rows)
+        lines.watched = False
         yield from _csv_records(reader, lines, number, layout, max_field_chars)
 
 
@@ -620,6 +652,9 @@ def _csv_records(
         try:
             for row in reader:
                 number += 1
+                if lines.watched:
+                    lines.watched = False
+                    row = [_unwrap_excel_text(cell) for cell in row]
                 if len(row) == width and (row[0] or any(row)):
                     yield ReadRow(number, dict(zip(names, row if pick is None else pick(row))))
                 elif (irregular := _irregular_row(number, row, layout)) is not None:
@@ -630,7 +665,16 @@ def _csv_records(
             number += 1
             replaced_line = lines.oversized > oversized
             oversized = lines.oversized
-            yield ReadRow(number, {}, _csv_error_message(exc, replaced_line, max_field_chars))
+            too_big = replaced_line or _is_field_limit(exc)
+            message = _csv_error_message(exc, replaced_line, max_field_chars)
+            yield ReadRow(number, {}, message, TOO_LONG if too_big else MALFORMED_ROW)
+
+
+def _unwrap_excel_text(cell: str) -> str:
+    """``="0123"`` is how files made for Excel keep leading zeros: Excel shows
+    the text 0123, so that is the value read. Other formulas stay as written."""
+    match = _EXCEL_TEXT.fullmatch(cell)
+    return match.group(1).replace('""', '"') if match else cell
 
 
 def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow | None:
@@ -719,7 +763,7 @@ class _JsonKeys:
             pass
         field = self._field_by_key.get(normalize_header(key))
         if field is None:
-            name = key.strip()
+            name = shown_name(key.strip())
             if name not in self.unknown and len(self.unknown) < _MAX_UNKNOWN_COLUMNS:
                 self.unknown.append(name)
         elif field not in self.columns:
@@ -749,7 +793,7 @@ def _jsonl_rows(source: _Source, keys: _JsonKeys, max_field_chars: int, skip_row
             if number <= skip_rows:
                 continue
             if line is None:
-                yield ReadRow(number, {}, too_big)
+                yield ReadRow(number, {}, too_big, TOO_LONG)
                 continue
             if number == 1:
                 line = line.removeprefix("\ufeff")  # left by an explicit "utf-8" on a BOM file
@@ -762,6 +806,8 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
         obj = _JSON_DECODER.decode(line)
         if type(obj) is not _JsonObject:
             return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=f"found {_json_kind(obj)}"))
+        if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
+            return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE))
         values = {}
         for key, value in obj:
             if (field := keys.field(key)) is not None:
@@ -772,6 +818,16 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
     except RecursionError:
         detail = "it is nested too deeply"
     return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=detail))
+
+
+def _has_lone_surrogate(obj: _JsonObject) -> bool:
+    """A \\ud800-style escape without its pair decodes to text that cannot
+    be encoded as UTF-8, so no database could store it."""
+    try:
+        _nested_json(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _json_text(value: Any) -> str:

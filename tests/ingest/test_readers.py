@@ -366,7 +366,7 @@ def test_a_10_mb_field_quarantines_exactly_its_row(tmp_path, quoted):
     rows = read(write(tmp_path, text))
     assert rows == [
         ReadRow(2, {"external_id": "1", "name": "a"}),
-        ReadRow(3, {}, errors.FIELD_TOO_BIG.format(limit=1_000_000)),
+        ReadRow(3, {}, errors.FIELD_TOO_BIG.format(limit=1_000_000), "too_long"),
         ReadRow(4, {"external_id": "3", "name": "c"}),
         ReadRow(5, {"external_id": "4", "name": "d"}),
     ]
