@@ -409,7 +409,7 @@ def test_stray_quote_stops_at_the_field_limit(tmp_path):
     lines = [f"{i},name {i}" for i in range(2, 200)]
     text = 'external_id,name\n1,"oops\n' + "\n".join(lines) + "\n"
     rows = read(write(tmp_path, text), max_field_chars=100)
-    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100))
+    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
     # Reading resumed at the line where the field passed the limit: the lines
     # in between are lost inside the bad row, the rest are read.
     assert all(row.error is None for row in rows[1:])
@@ -422,7 +422,7 @@ def test_huge_quoted_field_over_several_lines_is_a_known_limit(tmp_path):
     # the field after the one where it passed the limit are read as rows.
     text = 'external_id,name\n1,"' + "a" * 60 + "\n" + "b" * 60 + "\n" + 'c",end\n2,x\n'
     rows = read(write(tmp_path, text), max_field_chars=100)
-    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100))
+    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
     assert rows[1] == ReadRow(3, {"external_id": 'c"', "name": "end"})
     assert rows[2] == ReadRow(4, {"external_id": "2", "name": "x"})
 
@@ -570,7 +570,7 @@ def test_jsonl_line_too_long_is_not_parsed(tmp_path):
     rows = read(path, max_field_chars=100)
     assert rows == [
         ReadRow(1, {"name": "a"}),
-        ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100)),
+        ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long"),
         ReadRow(3, {"name": "c"}),
     ]
 
