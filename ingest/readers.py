@@ -734,6 +734,9 @@ class _JsonObject(list):
     __slots__ = ()
 
 
+# A field takes one value; an object or array in its place is a malformed row.
+_NESTED = (_JsonObject, list)
+
 _JSON_DECODER = json.JSONDecoder(
     object_pairs_hook=_JsonObject,
     parse_int=_JsonLiteral,
@@ -809,9 +812,14 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
         if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
             return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE))
         values = {}
+        nested = []
         for key, value in obj:
             if (field := keys.field(key)) is not None:
+                if type(value) in _NESTED:
+                    nested.append(field)
                 values[field] = _json_text(value)
+        if nested:
+            return ReadRow(number, values, errors.NESTED_JSON_VALUE.format(fields=", ".join(nested)))
         return ReadRow(number, values)
     except json.JSONDecodeError as exc:
         detail = f"{exc.msg} (column {exc.colno})"
@@ -841,7 +849,7 @@ def _json_text(value: Any) -> str:
         return ""
     if kind is bool:
         return "true" if value else "false"
-    return _nested_json(value)  # the validator rejects objects and arrays
+    return _nested_json(value)  # kept as read; the row is malformed (see _NESTED)
 
 
 def _nested_json(value: Any) -> str:
