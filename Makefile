@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test worker venv migrate clean
+.PHONY: demo test worker venv migrate clean check-deploy
 
 venv: $(STAMP)
 
@@ -24,6 +24,12 @@ demo: migrate
 
 test: venv
 	$(PYTHON) -m pytest
+
+# Django's deployment checklist with production-like settings (CI runs it).
+check-deploy: venv
+	DEBUG=0 HTTPS=1 ALLOWED_HOSTS=importer.example.com \
+	SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(PYTHON) manage.py check --deploy --fail-level WARNING
 
 worker: venv
 	$(PYTHON) manage.py rqworker imports
