@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.test import Client
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from core.models import Organization
 from dq.models import RemediationAudit, Violation
@@ -207,3 +207,42 @@ def test_permission_matrix(role):
 def test_every_role_has_an_expectation_in_every_row():
     for case in MATRIX:
         assert set(case.expect) == set(ROLES), case.name
+
+
+# --- Downloads ------------------------------------------------------------------
+# Stored files leave only through views that check permissions and answer
+# attachments. The dashboard and API branches add these views; a row whose URL
+# name is not on this branch is skipped, naming it. Expectations follow the
+# roles contract: the uploaded file holds every payload value, so only roles
+# with dq.view_payload get it; the results ledger holds outcomes and ids.
+
+
+@dataclass(frozen=True)
+class Download:
+    name: str
+    url_name: str
+    args: Callable[[World], list[Any]]
+    expect: dict[str, int]
+
+
+DOWNLOADS = [
+    Download("uploaded file (admin)", "admin:runs_importrun_file", lambda w: [w.run.pk], admin_roles(STEWARD)),
+    Download("results file (admin)", "admin:runs_importrun_results", lambda w: [w.run.pk], admin_roles(*BOTH)),
+    Download("results file (API)", "run-results", lambda w: [w.run.pk], api_roles(*BOTH)),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("download", DOWNLOADS, ids=[d.name for d in DOWNLOADS])
+@pytest.mark.parametrize("role", ROLES)
+def test_downloads_are_attachments_for_permitted_roles_only(role, download):
+    try:
+        reverse(download.url_name, args=[1])
+    except NoReverseMatch:
+        pytest.skip(f"{download.url_name} is not on this branch")
+    world = make_world()
+    response = client_for(role).get(reverse(download.url_name, args=download.args(world)))
+    assert response.status_code == download.expect[role]
+    if response.status_code == 200:
+        assert response["Content-Disposition"].startswith("attachment")
+        assert response.get("X-Content-Type-Options") == "nosniff"
