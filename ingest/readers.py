@@ -18,20 +18,28 @@ Behaviour worth knowing (see the tests for each):
   header is row 1, a record with quoted newlines is one row, and blank
   records are skipped but still numbered.
 * A stray, unbalanced quote makes the csv module read on into one field.
-  Reading is strict, so that field ends as exactly one malformed row: at the
-  next quote (text after it is an error), at the end of the file ("not
-  closed"), or once it grows past ``max_field_chars`` (``FIELD_TOO_BIG``,
-  reading resumes at the next line). Rows swallowed by it are not read.
-* A field over ``max_field_chars`` makes its row ``FIELD_TOO_BIG`` and
-  reading resumes at the next physical line, so a huge field on one line
-  costs exactly its row. If the huge field is quoted and spans several
-  lines, its remaining lines are read as rows of their own (usually
-  malformed, but not always): the csv module cannot resynchronise there.
+  Reading is strict, so that field ends in an error: at the next quote
+  (text after it), at the end of the file ("not closed"), or once it grows
+  past ``max_field_chars``. The record becomes one malformed row and reading
+  starts again on the line after the quote's line, so the lines it swallowed
+  are read as rows (the file is read again up to there; at most
+  ``_MAX_RESYNCS`` times per file, after which they stay swallowed).
+* A field over ``max_field_chars`` makes its row ``FIELD_TOO_BIG`` (rule
+  code too_long) without being held in memory, and reading resumes at the
+  next line, so a huge field on one line costs exactly its row. If the huge
+  field is quoted and spans several lines, its other lines are read as rows
+  of their own (usually malformed).
+* A CSV cell ``="0123"`` (Excel's way to keep leading zeros) is read as the
+  text Excel shows, ``0123``; other formulas are read as written.
 * The csv module has no per-reader field limit, so reading a CSV file sets
   the process-wide ``csv.field_size_limit`` to ``max_field_chars``.
 * JSON numbers are kept as their source text ("1.50" stays "1.50", a
   5000-digit integer stays as written) rather than being converted to float
   or int and back, which would round them or, for huge ints, fail.
+* A JSON object or array where one value belongs, and a lone UTF-16
+  surrogate escape (which no database can store), make the line malformed.
+* Column names and JSON keys kept on the run or shown in messages have NUL
+  made visible (``shown_name``): PostgreSQL refuses NUL in text and JSON.
 """
 
 from __future__ import annotations
@@ -39,11 +47,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import os
 import re
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -104,6 +113,9 @@ _CSV_POISON_LINE = '"x"x'
 # without this mark skip the check.
 _EXCEL_TEXT_MARK = '="'
 _EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
+# Each resync after a stray quote reads the file again up to that point:
+# at most this many per file, then swallowed lines stay in their bad row.
+_MAX_RESYNCS = 100
 # Bounds on what a JSONL file can make the reader remember (keys per file).
 _MAX_CACHED_KEYS = 10_000
 _MAX_UNKNOWN_COLUMNS = 1_000
@@ -613,14 +625,36 @@ def _cell_picker(positions: list[int], width: int) -> Callable[[list[str]], Sequ
 def _csv_rows(
     source: _Source, layout: _CsvLayout, max_field_chars: int, skip_rows: int
 ) -> Iterator[ReadRow]:
-    with source.open(newline="") as text:
-        lines = _CappedLines(
-            text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE, watch=_EXCEL_TEXT_MARK
-        )
-        reader = _csv_reader(lines, layout.delimiter, max_field_chars)
-        number = _skip_records(reader, layout.header_records + skip_rows)
-        lines.watched = False
-        yield from _csv_records(reader, lines, number, layout, max_field_chars)
+    """The data rows; a record that cannot be read costs only its first line
+    (see ``_csv_records``): reading starts again on the line after it, up to
+    ``_MAX_RESYNCS`` times per file."""
+    first_row = layout.header_records + skip_rows + 1
+    skip_lines, number = 0, None
+    for resyncs in range(_MAX_RESYNCS + 1):
+        with source.open(newline="") as text:
+            lines = _CappedLines(
+                text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE, watch=_EXCEL_TEXT_MARK
+            )
+            line_iter = iter(lines)
+            for _ in itertools.islice(line_iter, skip_lines):
+                pass
+            reader = _csv_reader(line_iter, layout.delimiter, max_field_chars)
+            if number is None:
+                number = _skip_records(reader, layout.header_records)
+            lines.watched = False
+            records = _csv_records(reader, lines, number, layout, max_field_chars, resync=resyncs < _MAX_RESYNCS)
+            while True:
+                try:
+                    row = next(records)
+                except StopIteration as stop:
+                    resume = stop.value
+                    break
+                if row.number >= first_row:
+                    yield row
+        if resume is None:
+            return
+        lines_read, number = resume
+        skip_lines += lines_read
 
 
 def _skip_records(reader: Iterator[list[str]], count: int) -> int:
@@ -638,20 +672,31 @@ def _skip_records(reader: Iterator[list[str]], count: int) -> int:
 
 
 def _csv_records(
-    reader: Iterator[list[str]],
+    reader: Any,
     lines: _CappedLines,
     number: int,
     layout: _CsvLayout,
     max_field_chars: int,
-) -> Iterator[ReadRow]:
+    resync: bool,
+) -> Generator[ReadRow, None, tuple[int, int] | None]:
     """The hot loop: a regular row costs a length check, a truth test and a
-    dict; everything else (blank or ragged rows) goes to ``_irregular_row``."""
+    dict; everything else (blank or ragged rows) goes to ``_irregular_row``.
+
+    A record the csv module rejects after reading several lines (a stray
+    quote swallows the lines up to the next quote) is one malformed row;
+    with ``resync`` the generator then returns (lines read up to the end of
+    that record's first line, rows numbered so far) for reading to start
+    again on the next line, so no swallowed line is lost. Returns None at
+    the end of the file.
+    """
     names, width, pick = layout.names, layout.width, layout.pick
     oversized = lines.oversized
+    record_end = reader.line_num  # the physical line the last record ended on
     while True:
         try:
             for row in reader:
                 number += 1
+                record_end = reader.line_num
                 if lines.watched:
                     lines.watched = False
                     row = [_unwrap_excel_text(cell) for cell in row]
@@ -659,7 +704,7 @@ def _csv_records(
                     yield ReadRow(number, dict(zip(names, row if pick is None else pick(row))))
                 elif (irregular := _irregular_row(number, row, layout)) is not None:
                     yield irregular
-            return
+            return None
         except csv.Error as exc:
             # One bad record; the csv reader resumes at the next physical line.
             number += 1
@@ -668,6 +713,9 @@ def _csv_records(
             too_big = replaced_line or _is_field_limit(exc)
             message = _csv_error_message(exc, replaced_line, max_field_chars)
             yield ReadRow(number, {}, message, TOO_LONG if too_big else MALFORMED_ROW)
+            if resync and reader.line_num > record_end + 1:
+                return record_end + 1, number
+            record_end = reader.line_num
 
 
 def _unwrap_excel_text(cell: str) -> str:

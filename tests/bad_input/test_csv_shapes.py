@@ -41,27 +41,29 @@ def test_ragged_rows_are_malformed_and_the_rest_imported(run_bytes):
     assert ended.names() == ["Acme", "Delta"]  # trailing empty cells are no extra fields
 
 
-def test_a_stray_quote_ends_as_one_malformed_row(run_bytes):
+def test_a_stray_quote_costs_only_its_line(run_bytes):
     # The quote opens a value that the next quote closes; the text after it
-    # makes that record malformed, and reading resumes on the next line.
+    # makes that record malformed. Reading starts again on the line after
+    # the stray quote, so the lines it swallowed are imported.
     text = HEADER + '1,"Acme,DE\n2,Beta,FR\n3,"Gamma",FR\n4,Delta,FR\n'
     ended = run_bytes(text.encode())
-    assert (ended.status, ended.counts) == ("partial", (2, 1, 1))
+    assert (ended.status, ended.counts) == ("partial", (4, 3, 1))
     assert ended.codes() == [(2, rules.MALFORMED_ROW)]
     assert ended.messages() == [
         errors.BAD_CSV_ROW.format(detail="there is text after the closing quote of a quoted value")
     ]
-    assert ended.names() == ["Delta"]
+    assert ended.names() == ["Beta", "Gamma", "Delta"]
 
 
-def test_a_stray_quote_never_closed_is_one_malformed_row(run_bytes):
+def test_a_stray_quote_never_closed_costs_only_its_line(run_bytes):
     ended = run_bytes((HEADER + '1,Acme,DE\n2,"Beta,FR\n3,Gamma,FR\n').encode())
-    assert (ended.status, ended.counts) == ("partial", (2, 1, 1))
+    assert (ended.status, ended.counts) == ("partial", (3, 2, 1))
     assert ended.messages() == [
         errors.BAD_CSV_ROW.format(
             detail="a quoted value is not closed before the end of the file (a stray quote?)"
         )
     ]
+    assert ended.names() == ["Acme", "Gamma"]
 
 
 def test_a_quote_inside_an_unquoted_value_is_kept(run_bytes):
