@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from tests.security.test_permission_matrix import STEWARD, client_for, make_world
+from tests.security.roles import STEWARD, client_for, make_world
 
 
 def csrf_client(role: str) -> Client:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from dq.models import Violation
 from ingest import services
 from runs.models import ImportRun
-from tests.security.test_permission_matrix import OPERATOR, STEWARD, client_for
+from tests.security.roles import OPERATOR, STEWARD, client_for
 
 SECRET = "Geheim-Muster-4711"  # stands for a personal value in a row
 
