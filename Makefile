@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # Web and workers share it so /metrics sums every process (README "Telemetry").
 METRICS_DIR ?= $(CURDIR)/prometheus_multiproc
 
-.PHONY: demo test e2e worker venv migrate clean
+.PHONY: demo test e2e worker venv migrate clean check-deploy
 
 venv: $(STAMP)
 
@@ -31,6 +31,12 @@ test: venv
 # Browser journeys only (Debian's chromium; `make test` runs them too when it is installed).
 e2e: venv
 	$(PYTHON) -m pytest tests/e2e
+
+# Django's deployment checklist with production-like settings (CI runs it).
+check-deploy: venv
+	DEBUG=0 HTTPS=1 ALLOWED_HOSTS=importer.example.com \
+	SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	$(PYTHON) manage.py check --deploy --fail-level WARNING
 
 worker: venv
 	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(PYTHON) manage.py rqworker imports

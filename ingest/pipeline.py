@@ -159,7 +159,7 @@ class ChunkProcessor:
         external_id = (read_row.values.get(self.target.external_id_field) or "").strip()
         row.external_id = external_id[:255]
         if read_row.error is not None:
-            row.quarantine([rules.error("", rules.MALFORMED_ROW, read_row.error)])
+            row.quarantine([rules.error("", read_row.code, read_row.error)])
             return row
         clean, errors = rules.validate_row(self.target.fields, read_row.values)
         if errors:

@@ -15,10 +15,12 @@ NUL_MARK = "\u2400"
 
 
 def storable(payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: value.replace("\x00", NUL_MARK) if isinstance(value, str) and "\x00" in value else value
-        for key, value in payload.items()
-    }
+    return {key: storable_text(value) if isinstance(value, str) else value for key, value in payload.items()}
+
+
+def storable_text(value: str) -> str:
+    """The text with NUL made visible: PostgreSQL rejects NUL in text and JSON."""
+    return value.replace("\x00", NUL_MARK) if "\x00" in value else value
 
 
 class Sink(Protocol):
@@ -46,7 +48,7 @@ class ViolationSink:
                     target=self.target,
                     source_id=self.source_id,
                     row_number=number,
-                    external_id=external_id,
+                    external_id=storable_text(external_id),
                     payload=storable(payload),
                     errors=errors,
                     codes=",".join(sorted({error["code"] for error in errors}))[:255],

@@ -18,20 +18,28 @@ Behaviour worth knowing (see the tests for each):
   header is row 1, a record with quoted newlines is one row, and blank
   records are skipped but still numbered.
 * A stray, unbalanced quote makes the csv module read on into one field.
-  Reading is strict, so that field ends as exactly one malformed row: at the
-  next quote (text after it is an error), at the end of the file ("not
-  closed"), or once it grows past ``max_field_chars`` (``FIELD_TOO_BIG``,
-  reading resumes at the next line). Rows swallowed by it are not read.
-* A field over ``max_field_chars`` makes its row ``FIELD_TOO_BIG`` and
-  reading resumes at the next physical line, so a huge field on one line
-  costs exactly its row. If the huge field is quoted and spans several
-  lines, its remaining lines are read as rows of their own (usually
-  malformed, but not always): the csv module cannot resynchronise there.
+  Reading is strict, so that field ends in an error: at the next quote
+  (text after it), at the end of the file ("not closed"), or once it grows
+  past ``max_field_chars``. The record becomes one malformed row and reading
+  starts again on the line after the quote's line, so the lines it swallowed
+  are read as rows (the file is read again up to there; at most
+  ``_MAX_RESYNCS`` times per file, after which they stay swallowed).
+* A field over ``max_field_chars`` makes its row ``FIELD_TOO_BIG`` (rule
+  code too_long) without being held in memory, and reading resumes at the
+  next line, so a huge field on one line costs exactly its row. If the huge
+  field is quoted and spans several lines, its other lines are read as rows
+  of their own (usually malformed).
+* A CSV cell ``="0123"`` (Excel's way to keep leading zeros) is read as the
+  text Excel shows, ``0123``; other formulas are read as written.
 * The csv module has no per-reader field limit, so reading a CSV file sets
   the process-wide ``csv.field_size_limit`` to ``max_field_chars``.
 * JSON numbers are kept as their source text ("1.50" stays "1.50", a
   5000-digit integer stays as written) rather than being converted to float
   or int and back, which would round them or, for huge ints, fail.
+* A JSON object or array where one value belongs, and a lone UTF-16
+  surrogate escape (which no database can store), make the line malformed.
+* Column names and JSON keys kept on the run or shown in messages have NUL
+  made visible (``shown_name``): PostgreSQL refuses NUL in text and JSON.
 """
 
 from __future__ import annotations
@@ -39,17 +47,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import os
 import re
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
 from ingest import errors
 from ingest.errors import FileError
+from ingest.fields import MALFORMED_ROW, TOO_LONG
 
 # Files are read (and validated) in blocks of this size.
 BLOCK_SIZE = 1 << 20
@@ -99,9 +109,22 @@ _VISIBLE = re.compile(r"[^\s\ufeff]")
 # A line that strict csv parsing always rejects, whatever state the parser is
 # in at the start of a line (a new record, or inside a quoted field).
 _CSV_POISON_LINE = '"x"x'
+# A cell ="..." (Excel's text formula) is read as the text inside; lines
+# without this mark skip the check.
+_EXCEL_TEXT_MARK = '="'
+_EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
+# Each resync after a stray quote reads the file again up to that point:
+# at most this many per file, then swallowed lines stay in their bad row.
+_MAX_RESYNCS = 100
 # Bounds on what a JSONL file can make the reader remember (keys per file).
 _MAX_CACHED_KEYS = 10_000
 _MAX_UNKNOWN_COLUMNS = 1_000
+# Column names are shown in messages and kept on the run: at most this long,
+# with NUL (which PostgreSQL cannot store) made visible.
+_MAX_SHOWN_NAME = 200
+NUL_MARK = "\u2400"
+# A JSON escape of a UTF-16 surrogate; a lone one cannot be stored as UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(slots=True)
@@ -111,6 +134,9 @@ class ReadRow:
     number: int
     values: dict[str, str]
     error: str | None = None
+    # The rule code the pipeline quarantines an ``error`` row under: a field
+    # over ``max_field_chars`` is too_long, anything else malformed_row.
+    code: str = MALFORMED_ROW
 
 
 class Reader:
@@ -198,6 +224,13 @@ def open_reader(
     if first_char == "[":
         raise FileError(errors.NOT_JSON_LINES)
     return _open_jsonl(source, fields, max_field_chars, skip_rows)
+
+
+def shown_name(name: str) -> str:
+    """A column name or JSON key as it may appear in a message or on the run:
+    NUL made visible, truncated to a readable length."""
+    name = name.replace("\0", NUL_MARK)
+    return name if len(name) <= _MAX_SHOWN_NAME else name[: _MAX_SHOWN_NAME - 1] + "\u2026"
 
 
 def normalize_header(name: str) -> str:
@@ -410,14 +443,19 @@ class _CappedLines:
     counts the replacements.
     """
 
-    def __init__(self, text: io.TextIOWrapper, cap: int, replacement: str | None) -> None:
+    def __init__(
+        self, text: io.TextIOWrapper, cap: int, replacement: str | None, watch: str | None = None
+    ) -> None:
         self.oversized = 0
+        # Set when a line holding ``watch`` was read; the consumer resets it.
+        self.watched = False
         self._text = text
         self._cap = cap
         self._replacement = replacement
+        self._watch = watch
 
     def __iter__(self) -> Iterator[str | None]:
-        readline, cap = self._text.readline, self._cap
+        readline, cap, watch = self._text.readline, self._cap, self._watch
         while True:
             line = readline(cap)
             if not line:
@@ -427,6 +465,8 @@ class _CappedLines:
                 self.oversized += 1
                 yield self._replacement
             else:
+                if watch is not None and watch in line:
+                    self.watched = True
                 yield line
 
     def _drain_line(self) -> None:
@@ -554,7 +594,8 @@ def _map_header(
             raise FileError(errors.BLANK_HEADER.format(position=position + 1))
         name = field_by_key.get(normalize_header(cell))
         if name is None:
-            unknown.append(cell)
+            if len(unknown) < _MAX_UNKNOWN_COLUMNS:
+                unknown.append(shown_name(cell))
             continue
         cells_by_name.setdefault(name, []).append(cell)
         if len(cells_by_name[name]) == 1:
@@ -562,7 +603,7 @@ def _map_header(
             positions.append(position)
     duplicates = [cell for same in cells_by_name.values() if len(same) > 1 for cell in same]
     if duplicates:
-        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(duplicates)))
+        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(map(shown_name, duplicates))))
     missing = [field for field in required if field not in cells_by_name]
     if missing:
         raise FileError(errors.MISSING_COLUMNS.format(columns=", ".join(missing)))
@@ -584,11 +625,36 @@ def _cell_picker(positions: list[int], width: int) -> Callable[[list[str]], Sequ
 def _csv_rows(
     source: _Source, layout: _CsvLayout, max_field_chars: int, skip_rows: int
 ) -> Iterator[ReadRow]:
-    with source.open(newline="") as text:
-        lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
-        reader = _csv_reader(lines, layout.delimiter, max_field_chars)
-        number = _skip_records(reader, layout.header_records + skip_rows)
-        yield from _csv_records(reader, lines, number, layout, max_field_chars)
+    """The data rows; a record that cannot be read costs only its first line
+    (see ``_csv_records``): reading starts again on the line after it, up to
+    ``_MAX_RESYNCS`` times per file."""
+    first_row = layout.header_records + skip_rows + 1
+    skip_lines, number = 0, None
+    for resyncs in range(_MAX_RESYNCS + 1):
+        with source.open(newline="") as text:
+            lines = _CappedLines(
+                text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE, watch=_EXCEL_TEXT_MARK
+            )
+            line_iter = iter(lines)
+            for _ in itertools.islice(line_iter, skip_lines):
+                pass
+            reader = _csv_reader(line_iter, layout.delimiter, max_field_chars)
+            if number is None:
+                number = _skip_records(reader, layout.header_records)
+            lines.watched = False
+            records = _csv_records(reader, lines, number, layout, max_field_chars, resync=resyncs < _MAX_RESYNCS)
+            while True:
+                try:
+                    row = next(records)
+                except StopIteration as stop:
+                    resume = stop.value
+                    break
+                if row.number >= first_row:
+                    yield row
+        if resume is None:
+            return
+        lines_read, number = resume
+        skip_lines += lines_read
 
 
 def _skip_records(reader: Iterator[list[str]], count: int) -> int:
@@ -606,31 +672,57 @@ def _skip_records(reader: Iterator[list[str]], count: int) -> int:
 
 
 def _csv_records(
-    reader: Iterator[list[str]],
+    reader: Any,
     lines: _CappedLines,
     number: int,
     layout: _CsvLayout,
     max_field_chars: int,
-) -> Iterator[ReadRow]:
+    resync: bool,
+) -> Generator[ReadRow, None, tuple[int, int] | None]:
     """The hot loop: a regular row costs a length check, a truth test and a
-    dict; everything else (blank or ragged rows) goes to ``_irregular_row``."""
+    dict; everything else (blank or ragged rows) goes to ``_irregular_row``.
+
+    A record the csv module rejects after reading several lines (a stray
+    quote swallows the lines up to the next quote) is one malformed row;
+    with ``resync`` the generator then returns (lines read up to the end of
+    that record's first line, rows numbered so far) for reading to start
+    again on the next line, so no swallowed line is lost. Returns None at
+    the end of the file.
+    """
     names, width, pick = layout.names, layout.width, layout.pick
     oversized = lines.oversized
+    record_end = reader.line_num  # the physical line the last record ended on
     while True:
         try:
             for row in reader:
                 number += 1
+                record_end = reader.line_num
+                if lines.watched:
+                    lines.watched = False
+                    row = [_unwrap_excel_text(cell) for cell in row]
                 if len(row) == width and (row[0] or any(row)):
                     yield ReadRow(number, dict(zip(names, row if pick is None else pick(row))))
                 elif (irregular := _irregular_row(number, row, layout)) is not None:
                     yield irregular
-            return
+            return None
         except csv.Error as exc:
             # One bad record; the csv reader resumes at the next physical line.
             number += 1
             replaced_line = lines.oversized > oversized
             oversized = lines.oversized
-            yield ReadRow(number, {}, _csv_error_message(exc, replaced_line, max_field_chars))
+            too_big = replaced_line or _is_field_limit(exc)
+            message = _csv_error_message(exc, replaced_line, max_field_chars)
+            yield ReadRow(number, {}, message, TOO_LONG if too_big else MALFORMED_ROW)
+            if resync and reader.line_num > record_end + 1:
+                return record_end + 1, number
+            record_end = reader.line_num
+
+
+def _unwrap_excel_text(cell: str) -> str:
+    """``="0123"`` is how files made for Excel keep leading zeros: Excel shows
+    the text 0123, so that is the value read. Other formulas stay as written."""
+    match = _EXCEL_TEXT.fullmatch(cell)
+    return match.group(1).replace('""', '"') if match else cell
 
 
 def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow | None:
@@ -690,6 +782,9 @@ class _JsonObject(list):
     __slots__ = ()
 
 
+# A field takes one value; an object or array in its place is a malformed row.
+_NESTED = (_JsonObject, list)
+
 _JSON_DECODER = json.JSONDecoder(
     object_pairs_hook=_JsonObject,
     parse_int=_JsonLiteral,
@@ -719,7 +814,7 @@ class _JsonKeys:
             pass
         field = self._field_by_key.get(normalize_header(key))
         if field is None:
-            name = key.strip()
+            name = shown_name(key.strip())
             if name not in self.unknown and len(self.unknown) < _MAX_UNKNOWN_COLUMNS:
                 self.unknown.append(name)
         elif field not in self.columns:
@@ -749,7 +844,7 @@ def _jsonl_rows(source: _Source, keys: _JsonKeys, max_field_chars: int, skip_row
             if number <= skip_rows:
                 continue
             if line is None:
-                yield ReadRow(number, {}, too_big)
+                yield ReadRow(number, {}, too_big, TOO_LONG)
                 continue
             if number == 1:
                 line = line.removeprefix("\ufeff")  # left by an explicit "utf-8" on a BOM file
@@ -762,16 +857,33 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
         obj = _JSON_DECODER.decode(line)
         if type(obj) is not _JsonObject:
             return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=f"found {_json_kind(obj)}"))
+        if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
+            return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE))
         values = {}
+        nested = []
         for key, value in obj:
             if (field := keys.field(key)) is not None:
+                if type(value) in _NESTED:
+                    nested.append(field)
                 values[field] = _json_text(value)
+        if nested:
+            return ReadRow(number, values, errors.NESTED_JSON_VALUE.format(fields=", ".join(nested)))
         return ReadRow(number, values)
     except json.JSONDecodeError as exc:
         detail = f"{exc.msg} (column {exc.colno})"
     except RecursionError:
         detail = "it is nested too deeply"
     return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=detail))
+
+
+def _has_lone_surrogate(obj: _JsonObject) -> bool:
+    """A \\ud800-style escape without its pair decodes to text that cannot
+    be encoded as UTF-8, so no database could store it."""
+    try:
+        _nested_json(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _json_text(value: Any) -> str:
@@ -785,7 +897,7 @@ def _json_text(value: Any) -> str:
         return ""
     if kind is bool:
         return "true" if value else "false"
-    return _nested_json(value)  # the validator rejects objects and arrays
+    return _nested_json(value)  # kept as read; the row is malformed (see _NESTED)
 
 
 def _nested_json(value: Any) -> str:

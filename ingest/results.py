@@ -27,11 +27,17 @@ HEADER = [
     "changed_fields",
     "error_codes",
 ]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's list, their full-width forms (which some spreadsheet locales also
+# read as formulas), and a line break.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_LEADING_BLANKS = " \t\r\n\u00a0\u3000"
 
 
 def safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """A cell a spreadsheet shows as text, never runs: a text value that
+    starts (after any blanks) like a formula gets a leading quote. Every CSV
+    export calls this on every cell that may hold file or user data."""
+    if isinstance(value, str) and value.lstrip(_LEADING_BLANKS).startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
@@ -58,7 +64,7 @@ class Ledger:
             record_id = "" if record is None or (self.dry_run and row.outcome == INSERTED) else record.id
             line = [
                 row.number,
-                safe_cell(row.external_id),
+                safe_cell(row.external_id),  # the only cell from the file (values are JSON: "{...")
                 row.outcome,
                 row.decision or "",
                 row.matched_by,

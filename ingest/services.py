@@ -36,6 +36,7 @@ CRASHED = "The import stopped on an unexpected error ({error}); see the worker l
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _SAFE_EXTENSION = re.compile(r"\.[a-z0-9]{1,8}")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def source_get_or_create(*, slug: str) -> Source:
@@ -52,6 +53,15 @@ def _stored_name(original_filename: str) -> str:
     if not _SAFE_EXTENSION.fullmatch(extension):
         extension = ""
     return f"{uuid.uuid4().hex}{extension}"
+
+
+def _display_name(filename: str) -> str:
+    """The client's file name, kept for display only: its last path part
+    (/ or \\), without control characters (PostgreSQL refuses NUL; line
+    breaks would forge log lines) or undecodable bytes of a CLI path, at
+    most 255 characters."""
+    name = re.split(r"[\\/]", filename)[-1].encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL_CHARACTERS.sub("", name)[:255]
 
 
 def _hash_file(handle: IO[bytes]) -> str:
@@ -91,7 +101,7 @@ def run_create(
         source=source_obj,
         kind=kind,
         dry_run=dry_run,
-        original_filename=os.path.basename(filename)[:255],
+        original_filename=_display_name(filename),
         file_size=size,
         created_by=created_by if created_by is not None and created_by.is_authenticated else None,
         parent_run=parent_run,

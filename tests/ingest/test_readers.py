@@ -366,7 +366,7 @@ def test_a_10_mb_field_quarantines_exactly_its_row(tmp_path, quoted):
     rows = read(write(tmp_path, text))
     assert rows == [
         ReadRow(2, {"external_id": "1", "name": "a"}),
-        ReadRow(3, {}, errors.FIELD_TOO_BIG.format(limit=1_000_000)),
+        ReadRow(3, {}, errors.FIELD_TOO_BIG.format(limit=1_000_000), "too_long"),
         ReadRow(4, {"external_id": "3", "name": "c"}),
         ReadRow(5, {"external_id": "4", "name": "d"}),
     ]
@@ -381,27 +381,33 @@ def test_a_field_over_the_limit_in_a_short_line(tmp_path):
     ]
 
 
-def test_stray_quote_reaching_the_end_is_one_malformed_row(tmp_path):
+def test_stray_quote_reaching_the_end_costs_only_its_line(tmp_path):
     # The csv module reads everything after the quote into one field; strict
-    # parsing reports that as one malformed row instead of a quiet, odd value.
+    # parsing reports that as a malformed row, and reading starts again on
+    # the next line, so the lines it swallowed are read as rows.
     text = 'external_id,name\n1,a\n2,"b\n3,c\n4,d\n'
     rows = read(write(tmp_path, text))
-    assert [row.number for row in rows] == [2, 3]
-    assert rows[1].values == {}
-    assert rows[1].error == errors.BAD_CSV_ROW.format(
-        detail="a quoted value is not closed before the end of the file (a stray quote?)"
-    )
+    assert rows == [
+        ReadRow(2, {"external_id": "1", "name": "a"}),
+        ReadRow(3, {}, errors.BAD_CSV_ROW.format(
+            detail="a quoted value is not closed before the end of the file (a stray quote?)"
+        )),
+        ReadRow(4, {"external_id": "3", "name": "c"}),
+        ReadRow(5, {"external_id": "4", "name": "d"}),
+    ]
 
 
 AFTER_CLOSING_QUOTE = "there is text after the closing quote of a quoted value"
 
 
-def test_stray_quote_closed_by_a_later_quote_resumes_after_that_line(tmp_path):
+def test_stray_quote_closed_by_a_later_quote_costs_only_its_line(tmp_path):
     text = 'external_id,name\n1,"a\n2,b\n3,"c"\n4,d\n'
     rows = read(write(tmp_path, text))
     assert rows == [
         ReadRow(2, {}, errors.BAD_CSV_ROW.format(detail=AFTER_CLOSING_QUOTE)),
-        ReadRow(3, {"external_id": "4", "name": "d"}),
+        ReadRow(3, {"external_id": "2", "name": "b"}),
+        ReadRow(4, {"external_id": "3", "name": "c"}),
+        ReadRow(5, {"external_id": "4", "name": "d"}),
     ]
 
 
@@ -409,22 +415,40 @@ def test_stray_quote_stops_at_the_field_limit(tmp_path):
     lines = [f"{i},name {i}" for i in range(2, 200)]
     text = 'external_id,name\n1,"oops\n' + "\n".join(lines) + "\n"
     rows = read(write(tmp_path, text), max_field_chars=100)
-    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100))
-    # Reading resumed at the line where the field passed the limit: the lines
-    # in between are lost inside the bad row, the rest are read.
+    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
+    # Reading starts again on the line after the bad one: no line is lost.
     assert all(row.error is None for row in rows[1:])
-    assert len(rows) > 150
-    assert rows[-1].values == {"external_id": "199", "name": "name 199"}
+    assert [row.values["external_id"] for row in rows[1:]] == [str(i) for i in range(2, 200)]
 
 
-def test_huge_quoted_field_over_several_lines_is_a_known_limit(tmp_path):
-    # The csv module cannot resynchronise inside a quoted field: the lines of
-    # the field after the one where it passed the limit are read as rows.
+def test_huge_quoted_field_over_several_lines(tmp_path):
+    # A quoted field over the limit costs its first line; its other lines
+    # are read as rows of their own (usually malformed).
     text = 'external_id,name\n1,"' + "a" * 60 + "\n" + "b" * 60 + "\n" + 'c",end\n2,x\n'
     rows = read(write(tmp_path, text), max_field_chars=100)
-    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100))
-    assert rows[1] == ReadRow(3, {"external_id": 'c"', "name": "end"})
-    assert rows[2] == ReadRow(4, {"external_id": "2", "name": "x"})
+    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
+    assert rows[1] == ReadRow(3, {"external_id": "b" * 60}, errors.WRONG_FIELD_COUNT.format(expected=2, found=1))
+    assert rows[2] == ReadRow(4, {"external_id": 'c"', "name": "end"})
+    assert rows[3] == ReadRow(5, {"external_id": "2", "name": "x"})
+
+
+def test_resync_keeps_skip_rows_and_numbers(tmp_path):
+    text = 'external_id,name\n1,"a\n2,b\n3,"c"\n4,d\n'
+    path = write(tmp_path, text)
+    everything = read(path)
+    assert read(path, skip_rows=2) == everything[2:]
+
+
+def test_resyncs_are_bounded(tmp_path, monkeypatch):
+    from ingest import readers
+
+    monkeypatch.setattr(readers, "_MAX_RESYNCS", 1)
+    text = 'external_id,name\n1,"a\n2,b\n3,"c\n4,d\n5,"e"\n6,f\n'
+    rows = read(write(tmp_path, text))
+    # The first stray quote costs its line; the second, past the bound,
+    # swallows the lines up to the next quote.
+    assert [(row.number, row.error is None) for row in rows] == [(2, False), (3, True), (4, False), (5, True)]
+    assert rows[-1].values == {"external_id": "6", "name": "f"}
 
 
 def test_header_over_the_field_limit(tmp_path):
@@ -502,7 +526,7 @@ def test_jsonl_value_conversion(tmp_path):
         '"h": {"x": [1, 2.0, "s", null]}, "i": [true]}'
     )
     (row,) = read(jsonl(tmp_path, line), fields=fields)
-    assert row.error is None
+    assert row.error == errors.NESTED_JSON_VALUE.format(fields="h, i")  # values kept for the steward
     assert row.values == {
         "a": "true",
         "b": "false",
@@ -570,7 +594,7 @@ def test_jsonl_line_too_long_is_not_parsed(tmp_path):
     rows = read(path, max_field_chars=100)
     assert rows == [
         ReadRow(1, {"name": "a"}),
-        ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100)),
+        ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long"),
         ReadRow(3, {"name": "c"}),
     ]
 

@@ -1,0 +1,99 @@
+"""Catalogue: JSON Lines oddities, through the real pipeline."""
+
+import json
+
+import pytest
+
+from core.models import Organization
+from ingest import errors
+from ingest import fields as rules
+from ingest.readers import NUL_MARK, open_reader
+from runs.models import ImportRun
+
+
+def lines(*objects: str) -> bytes:
+    return ("\n".join(objects) + "\n").encode()
+
+
+GOOD = '{"external_id": "1", "name": "Acme", "country": "DE"}'
+
+
+def test_deep_nesting_is_one_malformed_row(run_bytes):
+    deep = "[" * 100_000 + "]" * 100_000
+    ended = run_bytes(lines(GOOD, '{"external_id": "2", "name": ' + deep + "}", deep), filename="f.jsonl")
+    assert (ended.status, ended.counts) == ("partial", (3, 1, 2))
+    assert ended.codes() == [(2, rules.MALFORMED_ROW), (3, rules.MALFORMED_ROW)]
+    assert set(ended.messages()) == {errors.NOT_A_JSON_OBJECT.format(detail="it is nested too deeply")}
+
+
+def test_an_object_where_a_value_belongs_is_malformed_and_kept(run_bytes):
+    row = '{"external_id": "2", "name": {"first": "A"}, "country": ["DE"]}'
+    ended = run_bytes(lines(GOOD, row), filename="f.jsonl")
+    assert (ended.status, ended.counts) == ("partial", (2, 1, 1))
+    assert ended.messages() == [errors.NESTED_JSON_VALUE.format(fields="name, country")]
+    assert ended.violations[0].payload == {"external_id": "2", "name": '{"first": "A"}', "country": '["DE"]'}
+
+
+@pytest.mark.parametrize(
+    "employees, code",
+    [
+        ("1" + "0" * 5000, rules.TOO_LONG),  # past Python's 4,300-digit int limit: no crash
+        ("99999999999", rules.OUT_OF_RANGE),
+        ("1e400", rules.INVALID_FORMAT),  # would be float('inf')
+        ("NaN", rules.INVALID_FORMAT),
+        ("Infinity", rules.INVALID_FORMAT),
+        ("-Infinity", rules.INVALID_FORMAT),
+        ("1.5", rules.INVALID_FORMAT),
+    ],
+)
+def test_huge_numbers_and_nan_are_quarantined(run_bytes, employees, code):
+    row = '{"external_id": "1", "name": "Acme", "country": "DE", "employees": %s}' % employees
+    ended = run_bytes(lines(row), filename="f.jsonl")
+    assert (ended.status, ended.counts) == ("partial", (1, 0, 1))
+    assert ended.codes() == [(1, code)]
+    assert ended.violations[0].payload["employees"] == employees  # as written, not rounded
+
+
+def test_numbers_are_kept_as_written(run_bytes):
+    row = '{"external_id": 10, "name": "Acme", "country": "DE", "employees": 1500}'
+    ended = run_bytes(lines(row), filename="f.jsonl")
+    assert ended.status == "succeeded"
+    assert Organization.objects.get().employees == 1500
+
+
+def test_duplicate_keys_the_last_wins(run_bytes):
+    row = '{"external_id": "1", "name": "First", "country": "DE", "Name": "Last"}'
+    ended = run_bytes(lines(row), filename="f.jsonl")
+    assert (ended.status, ended.names()) == ("succeeded", ["Last"])
+
+
+def test_broken_lines_are_malformed_rows_and_blank_lines_skipped(run_bytes):
+    ended = run_bytes(lines(GOOD, "", '{"external_id": "2",', "[1]", "null"), filename="f.jsonl")
+    assert (ended.status, ended.counts) == ("partial", (4, 1, 3))
+    assert [number for number, _ in ended.codes()] == [3, 4, 5]
+
+
+def test_a_json_array_file_fails_with_advice(run_bytes):
+    ended = run_bytes(json.dumps([{"external_id": "1"}]).encode(), filename="f.json")
+    assert (ended.status, ended.run.error_message) == (ImportRun.Status.FAILED, errors.NOT_JSON_LINES)
+
+
+def test_a_lone_surrogate_escape_is_a_malformed_row_not_a_crash(run_bytes):
+    rows = [GOOD, '{"external_id": "2\\ud800", "name": "B", "country": "FR", "x\\udc00": 1}']
+    rows.append('{"external_id": "3", "name": "\\ud83d\\ude00 Smile", "country": "FR"}')  # a valid pair
+    ended = run_bytes(lines(*rows), filename="f.jsonl")
+    assert (ended.status, ended.counts) == ("partial", (3, 2, 1))
+    assert ended.messages() == [errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE)]
+    assert ended.names() == ["Acme", "\U0001f600 Smile"]
+
+
+def test_nul_in_values_and_keys(run_bytes):
+    rows = ['{"external_id": "1", "name": "A\\u0000B", "country": "DE", "n\\u0000te": "x"}']
+    ended = run_bytes(lines(*rows), filename="f.jsonl")
+    assert (ended.status, ended.counts) == ("partial", (1, 0, 1))
+    assert ended.messages() == [rules.MSG_NUL]
+    assert ended.violations[0].payload["name"] == f"A{NUL_MARK}B"
+    # JSONL keys are learnt while reading; the reader shows the unknown one NUL-free.
+    with open_reader(ended.run.file.path, fields=["external_id", "name", "country"]) as reader:
+        list(reader)
+        assert reader.unknown_columns == [f"n{NUL_MARK}te"]
