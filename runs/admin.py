@@ -65,6 +65,9 @@ def violations_url(**params: Any) -> str:
     return f"{inbox}?{urlencode(params)}" if params else inbox
 
 
+PAYLOAD_PERMISSION = "dq.view_payload"
+
+
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
     list_display = [
@@ -308,9 +311,16 @@ class ImportRunAdmin(admin.ModelAdmin):
         )
 
     def get_fieldsets(self, request: HttpRequest, obj: ImportRun | None = None):
+        fieldsets = self.fieldsets
         if obj is not None and not obj.error_message:
-            return [fieldset for fieldset in self.fieldsets if fieldset[0] != "Failure"]
-        return self.fieldsets
+            fieldsets = [fieldset for fieldset in fieldsets if fieldset[0] != "Failure"]
+        if not request.user.has_perm(PAYLOAD_PERMISSION):
+            # The stored file holds every row's values: only for who may see payloads.
+            fieldsets = [
+                (name, {**options, "fields": [f for f in options["fields"] if f != "file_download"]})
+                for name, options in fieldsets
+            ]
+        return fieldsets
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRun]:
         return super().get_queryset(request).select_related("source", "created_by", "parent_run")

@@ -46,8 +46,10 @@ def _attachment(request: HttpRequest, run: ImportRun, field: str, filename: str,
 
 
 def run_file_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """The stored upload, as an attachment (MEDIA is never served publicly)."""
+    """The stored upload, as an attachment (MEDIA is never served publicly).
+    It holds every row's values, so it needs the payload permission too."""
     _require(request, "runs.view_importrun")
+    _require(request, "dq.view_payload")
     run = get_object_or_404(ImportRun, pk=pk)
     return _attachment(request, run, "file", run.original_filename or f"run-{run.pk}", FILE_MISSING)
 

@@ -115,7 +115,10 @@ def test_stewards_have_no_cancel_or_replay(client, steward):
 
 def test_downloads_are_attachments_behind_permissions(operator_client, client, steward):
     run = imported_run(dry_run=True)
-    response = operator_client.get(url("file", run))
+    # The stored file holds every row's values: payload permission needed.
+    assert operator_client.get(url("file", run)).status_code == 403
+    client.force_login(steward)
+    response = client.get(url("file", run))
     assert response["Content-Disposition"] == 'attachment; filename="orgs.csv"'
     assert b"".join(response.streaming_content).startswith(b"external_id,name,country")
     response = operator_client.get(url("results", run))
