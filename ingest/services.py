@@ -17,7 +17,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from ingest import errors, registry, runner, survivorship
+from ingest import errors, quarantine, registry, runner, survivorship
 from ingest.errors import FileError, ImporterError, UsageError
 from ingest.models import Source
 from runs.models import ImportRun
@@ -190,6 +190,8 @@ def run_finished(*, run: ImportRun) -> None:
         run.pk, run.status, run.rows_total, run.inserted, run.updated, run.unchanged, run.skipped,
         run.quarantined,
     )
+    if run.kind == ImportRun.Kind.REMEDIATION:
+        quarantine.remediation_run_finished(run=run)
 
 
 def run_mark_failed(*, run_id: int, message: str) -> ImportRun:
