@@ -126,12 +126,13 @@ class ViolationAdmin(admin.ModelAdmin):
     def ignore_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         form = forms.IgnoreForm(request.POST if "reason" in request.POST else None)
         if form.is_bound and form.is_valid():
+            wanted = queryset.count()
             count = self._selected_or_error(
                 request,
                 lambda: services.violations_ignore(violations=queryset, reason=form.cleaned_data["reason"], actor=request.user),
             )
             if count is not None:
-                skipped = queryset.count() - count
+                skipped = wanted - count
                 self.message_user(request, f"Ignored {count} violation(s); {skipped} were not open and stayed as they were.")
             return None
         return self._confirmation(request, queryset, "ignore_selected", "Ignore violations", form)

@@ -277,7 +277,7 @@ def violations_set_field(
     audits: list[RemediationAudit] = []
     now = timezone.now()
     with transaction.atomic():
-        for violation in candidates.select_for_update().only("pk", "payload", "status").iterator():
+        for violation in candidates.select_related(None).select_for_update().only("pk", "payload").iterator():
             old = (violation.payload or {}).get(field_name)
             if old == value:
                 continue
