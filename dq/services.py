@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
@@ -50,6 +51,7 @@ REASON_REQUIRED = "Give a reason for ignoring."
 REASON_TOO_LONG = "Keep the reason under {limit} characters."
 NOT_IGNORED = "Violation {pk} is {status}; only ignored violations can be reopened."
 TOO_MANY = "This action is limited to {limit:,} violations at a time; narrow the filter."
+BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
 ONE_TARGET = "Select violations of one target to set a field (found: {targets})."
 
 MAX_PER_ACTION = 100_000
@@ -293,3 +295,16 @@ def violations_set_field(
         Violation.objects.bulk_update(changed, ["payload", "updated_at"], batch_size=500)
         RemediationAudit.objects.bulk_create(audits, batch_size=500)
     return [v.pk for v in changed]
+
+
+def audit_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: Any = None) -> int:
+    """Scrub payload values (before/after → null) from audit rows older than
+    the retention period; who, when, action and outcome stay. Returns how
+    many rows were (or, in a dry run, would be) scrubbed."""
+    if older_than_days < 0:
+        raise UsageError(BAD_RETENTION.format(days=older_than_days))
+    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    old = RemediationAudit.objects.filter(created_at__lt=cutoff).exclude(before__isnull=True, after__isnull=True)
+    if dry_run:
+        return old.count()
+    return old.update(before=None, after=None)
