@@ -1,6 +1,10 @@
 """Shared objects for the DQ tests: users in each role and runs with violations."""
 
+import contextlib
+
+import django_rq
 import pytest
+from rq import SimpleWorker
 from django.contrib.auth.models import Group, User
 
 from dq.roles import OPERATORS, STEWARDS
@@ -51,12 +55,24 @@ def violation_at(run, row_number: int) -> Violation:
 
 @pytest.fixture
 def on_commit(django_capture_on_commit_callbacks, settings):
-    """Run on-commit callbacks (the test's transaction never commits).
-    django-rq's default commit mode would defer the enqueue once more while
-    the test's atomic block is open; run_enqueue already waits for the
-    commit, so "auto" is what it means."""
+    """A context manager that runs the on-commit callbacks at its end (the
+    test's transaction never commits) and so enqueues the runs; with Redis,
+    an in-process RQ worker then drains the imports queue (in-process, so
+    it sees this test's uncommitted rows). django-rq's default commit mode
+    would defer the enqueue once more while the test's atomic block is
+    open; run_enqueue already waits for the commit, so "auto" is meant."""
     settings.RQ = {**settings.RQ, "COMMIT_MODE": "auto"}
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+    if not settings.IMPORTER_SYNC_JOBS:
+        django_rq.get_queue("imports").empty()
+
+    @contextlib.contextmanager
+    def run_jobs():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        if not settings.IMPORTER_SYNC_JOBS:
+            django_rq.get_worker("imports", worker_class=SimpleWorker).work(burst=True)
+
+    return run_jobs
 
 
 @pytest.fixture
