@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
@@ -19,6 +21,22 @@ from dq.models import RemediationAudit, Violation
 from ingest.errors import UsageError
 
 REMEDIATE = "dq.remediate_violation"
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP + 1 rows (``SELECT COUNT(*) FROM (... LIMIT
+    n)``): a full COUNT of a million open violations costs more than the
+    page itself. Past the cap the list says "10,000+" and pages stop there;
+    filters narrow the list."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > COUNT_CAP
 SEARCH_HELP = "External id (exact or prefix); with payload permission, also text inside the payload."
 
 
@@ -53,12 +71,16 @@ class ViolationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0,
+                      allow_empty_first_page: bool = True) -> Paginator:
+        return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page)
+
     def has_remediate_permission(self, request: HttpRequest) -> bool:
         return can_remediate(request.user)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Violation]:
         run_id = filters.run_id_param(request.GET.get("run")) if request.GET.get("run") else None
-        return selectors.violations_inbox(run_id=run_id)
+        return selectors.violations_inbox(run_id=run_id).defer("payload")
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         """External id (exact or prefix, on its index); payload text only for

@@ -43,7 +43,7 @@ class Violation(models.Model):
         help_text="The remediation run that last took this row (requeue).",
     )
     action_token = models.CharField(
-        max_length=32, blank=True, default="", db_index=True,
+        max_length=32, blank=True, default="",
         help_text="Set by the compare-and-set of a steward action, so the action finds exactly the rows it changed.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -63,6 +63,7 @@ class Violation(models.Model):
             models.Index(fields=["external_id"], name="dq_violation_external_id"),
             models.Index(fields=["dry_run", "status", "-id"], name="dq_violation_inbox"),
             models.Index(fields=["run", "status", "-id"], name="dq_violation_run_status"),
+            models.Index(fields=["action_token"], name="dq_violation_action_token"),
         ]
 
     def __str__(self) -> str:

@@ -38,7 +38,8 @@ def payload_for(user: AbstractBaseUser, payload: dict[str, Any] | None) -> dict[
 def violations_inbox(*, run_id: int | None = None) -> QuerySet[Violation]:
     """The inbox's rows: standard runs' violations; a dry run's only when
     asking for that run (the dashboard links there)."""
-    queryset = Violation.objects.select_related("source", "run", "assignee")
+    # Not the run: a remediation run's parameters hold thousands of ids.
+    queryset = Violation.objects.select_related("source", "assignee")
     if run_id is None:
         return queryset.filter(dry_run=False)
     return queryset.filter(run_id=run_id)
