@@ -32,11 +32,15 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.order_by()[: COUNT_CAP + 1].count()
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def cap(self) -> int:
+        return COUNT_CAP
 
     @property
     def capped(self) -> bool:
-        return self.count > COUNT_CAP
+        return self.count > self.cap
 SEARCH_HELP = "External id (exact or prefix); with payload permission, also text inside the payload."
 
 

@@ -240,3 +240,14 @@ def test_the_stats_endpoint(steward_client, client, rules_run, requeue, steward)
     assert steward_client.get(url, {"since": "garbage"}).status_code == 400
     client.logout()
     assert client.get(url).status_code == 302  # to the admin login
+
+
+def test_the_count_is_capped(steward_client, rules_run, monkeypatch):
+    monkeypatch.setattr("dq.admin.COUNT_CAP", 3)
+    response = steward_client.get(CHANGELIST)
+    assert response.context["cl"].paginator.capped
+    assert "More than 3 violations (narrow the filters)" in response.content.decode()
+    monkeypatch.setattr("dq.admin.COUNT_CAP", 10)
+    response = steward_client.get(CHANGELIST)
+    assert not response.context["cl"].paginator.capped
+    assert "10 violations" in response.content.decode()
