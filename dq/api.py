@@ -8,12 +8,15 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -84,8 +87,15 @@ class ViolationSerializer(serializers.ModelSerializer):
 
 FIELD_ERRORS = {
     "type": "object",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-    "description": "{field: [messages]} in the pipeline's own words (row-level errors: non_field_errors).",
+    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+    "description": "{field: [messages]} in the pipeline's own words (row-level errors: non_field_errors), "
+    "or {detail: message} for a domain error.",
+}
+NESTED_ERRORS = {
+    "type": "object",
+    "additionalProperties": {},
+    "description": "DRF validation errors by field (list items and nested objects by index or key), "
+    "or {detail: message}.",
 }
 DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
 ERROR_RESPONSES = {
@@ -94,30 +104,63 @@ ERROR_RESPONSES = {
 }
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string", "nullable": True}})
+class PayloadField(serializers.DictField):
+    """Any JSON object here; the values are checked by dq.services.payload_check,
+    so every error comes back flat, {field: [message]}, in the pipeline's words."""
+
+
 class PayloadPatchSerializer(serializers.Serializer):
-    payload = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, allow_null=True, max_length=1_000_000),
-        help_text="Field values to change; merged into the current payload.",
-    )
+    payload = PayloadField(help_text="Field values to change (text or null); merged into the current payload.")
+
+
+class StrictText(serializers.CharField):
+    """Text only: DRF's CharField would turn 0 into "0"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictInteger(serializers.IntegerField):
+    """A JSON integer only (not "1", 1.0 or true)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class IgnoreSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=services.MAX_REASON, help_text="Why the row will not be imported.")
+    reason = StrictText(max_length=services.MAX_REASON, help_text="Why the row will not be imported.")
 
 
-class BulkFilterSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer):
+    """Unknown keys are an error, not silently ignored (a typo in a filter
+    must not requeue everything else)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class BulkFilterSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Violation.Status.choices, required=False)
-    run = serializers.IntegerField(required=False, min_value=1)
-    target = serializers.CharField(required=False, max_length=64)
-    source = serializers.CharField(required=False, max_length=64)
+    run = StrictInteger(required=False, min_value=1)
+    target = StrictText(required=False, min_length=1, max_length=64)
+    source = StrictText(required=False, min_length=1, max_length=64)
     rule = serializers.ChoiceField(choices=list(rules.RULE_CODES), required=False)
-    field = serializers.CharField(required=False, max_length=64)
+    field = StrictText(required=False, min_length=1, max_length=64)
 
 
-class BulkRequeueSerializer(serializers.Serializer):
+class BulkRequeueSerializer(StrictSerializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=services.MAX_PER_ACTION,
-        allow_empty=False,
+        child=StrictInteger(min_value=1, max_value=2**63 - 1), required=False, min_length=1,
+        max_length=services.MAX_PER_ACTION,
     )
     filter = BulkFilterSerializer(required=False, help_text="The list's filters; only open violations are requeued.")
 
@@ -125,6 +168,32 @@ class BulkRequeueSerializer(serializers.Serializer):
         if ("ids" in data) == ("filter" in data):
             raise ValidationError({"non_field_errors": [BULK_NEEDS_ONE]})
         return data
+
+
+def _bulk_request_schema() -> dict[str, Any]:
+    """Exactly one of ids or filter (DRF serializers cannot say that in OpenAPI)."""
+    filter_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "status": {"type": "string", "enum": list(Violation.Status.values)},
+            "run": {"type": "integer", "minimum": 1},
+            "target": {"type": "string", "minLength": 1, "maxLength": 64},
+            "source": {"type": "string", "minLength": 1, "maxLength": 64},
+            "rule": {"type": "string", "enum": list(rules.RULE_CODES)},
+            "field": {"type": "string", "minLength": 1, "maxLength": 64},
+        },
+    }
+    ids_schema = {
+        "type": "array", "minItems": 1, "maxItems": services.MAX_PER_ACTION,
+        "items": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    }
+    return {
+        "oneOf": [
+            {"type": "object", "required": ["ids"], "additionalProperties": False, "properties": {"ids": ids_schema}},
+            {"type": "object", "required": ["filter"], "additionalProperties": False, "properties": {"filter": filter_schema}},
+        ]
+    }
 
 
 RequeueResultSerializer = inline_serializer(
@@ -144,14 +213,27 @@ def requeue_response(result: services.RequeueResult) -> Response:
     )
 
 
+class ViolationSchema(AutoSchema):
+    """The bodies of PATCH, ignore and bulk requeue are required (an empty
+    request is a 400), which the schema must say."""
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        body = super()._get_request_body(direction)
+        if body and getattr(self.view, "action", None) in ("partial_update", "ignore", "bulk_requeue"):
+            body["required"] = True
+        return body
+
+
 class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Quarantined rows. Reading needs dq.view_violation; payload values are
     masked without dq.view_payload; writes need the Stewards' permissions."""
 
     serializer_class = ViolationSerializer
     filterset_class = ViolationFilter
-    lookup_value_regex = r"[0-9]+"
     http_method_names = ["get", "patch", "post", "head", "options"]
+    lookup_value_regex = r"[^/]+"  # a bad id reaches the view: a JSON 404, not the site's HTML one
+    parser_classes = [JSONParser]
+    schema = ViolationSchema()
     permission_classes = [ModelPermissions]
 
     def get_permissions(self) -> list[BasePermission]:
@@ -167,7 +249,7 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         description="Violations, newest first (cursor pages). Without ``run``, dry runs' violations are left out.",
-        responses={200: ViolationSerializer(many=True), 400: OpenApiResponse(FIELD_ERRORS), **ERROR_RESPONSES},
+        responses={200: ViolationSerializer(many=True), 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
@@ -238,8 +320,8 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         operation_id="v1_violations_bulk_requeue",
-        request=BulkRequeueSerializer,
-        responses={202: RequeueResultSerializer, 400: OpenApiResponse(FIELD_ERRORS), **ERROR_RESPONSES},
+        request={"application/json": _bulk_request_schema()},
+        responses={202: RequeueResultSerializer, 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
         description="Requeue many violations, by ids or by the list's filters (open ones only; "
         f"at most {services.MAX_PER_ACTION:,}). One remediation run per target and source.",
     )
@@ -281,7 +363,9 @@ class RemediationStatsView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "since", str, description="ISO date or date-time, or a number of days like 7d (default 30d)."
+                "since", OpenApiTypes.DATETIME,
+                description="Start of the period: an ISO 8601 date-time (a date, or a number of days "
+                "back like 7d, are accepted too). Default: the last 30 days.",
             )
         ],
         responses={200: StatsSerializer, 400: OpenApiResponse(DETAIL), **ERROR_RESPONSES},

@@ -88,14 +88,6 @@ class IgnoreForm(forms.Form):
     )
 
 
-class ActionForm(forms.Form):
-    """The hidden fields that carry an admin action's selection through its
-    confirmation page (like delete_selected)."""
-
-    action = forms.CharField(widget=forms.HiddenInput)
-    select_across = forms.CharField(widget=forms.HiddenInput, required=False)
-
-
 class SetFieldForm(forms.Form):
     field_name = forms.ChoiceField(label="Field")
     value = forms.CharField(required=False, max_length=10_000, help_text="Leave empty to clear the field.")

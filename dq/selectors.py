@@ -57,9 +57,9 @@ def field_filter(field_name: str) -> Q:
 def parse_since(value: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
     """``?since=`` as an ISO date/date-time or ``Nd`` (days back); default 30 days."""
     now = now or timezone.now()
-    value = (value or "").strip()
-    if not value:
+    if value is None:
         return now - dt.timedelta(days=DEFAULT_STATS_DAYS)
+    value = value.strip()
     if value.endswith("d") and value[:-1].isdigit():
         return now - dt.timedelta(days=min(int(value[:-1]), 36500))
     try:

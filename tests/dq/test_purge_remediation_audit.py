@@ -7,7 +7,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from dq import services
-from dq.models import RemediationAudit, Violation
+from dq.models import RemediationAudit
 from tests.dq.conftest import violation_at
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,6 @@ operators read (values masked), stewards read and fix."""
 import pytest
 from rest_framework.test import APIClient
 
-from dq.models import Violation
 from dq.selectors import MASK
 from ingest import fields as rules
 from runs.models import ImportRun
@@ -149,3 +148,14 @@ def test_the_schema_documents_the_violation_endpoints(as_steward):
         assert path in schema["paths"], path
     patch = schema["paths"]["/api/v1/violations/{id}/"]["patch"]
     assert {"200", "400", "401", "403", "404"} <= set(patch["responses"])
+
+
+def test_bulk_requeue_refuses_unknown_keys(as_steward, rules_run):
+    for body in ({"ids": [1], "extra": 1}, {"filter": {"rule": "required", "colour": "red"}}):
+        response = as_steward.post(API + "requeue/", body, format="json")
+        assert response.status_code == 400, body
+    response = as_steward.post(
+        API + "requeue/", {"filter": {"field": 0, "rule": "required", "run": 1, "source": "0", "target": "0"}},
+        format="json",
+    )
+    assert response.status_code == 400 and "field" in response.json()["filter"]
