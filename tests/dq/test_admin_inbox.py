@@ -247,7 +247,15 @@ def test_the_count_is_capped(steward_client, rules_run, monkeypatch):
     response = steward_client.get(CHANGELIST)
     assert response.context["cl"].paginator.capped
     assert "More than 3 violations (narrow the filters)" in response.content.decode()
+    assert "Select all violations matching the filter (more than 3)" in response.content.decode()
     monkeypatch.setattr("dq.admin.COUNT_CAP", 10)
     response = steward_client.get(CHANGELIST)
     assert not response.context["cl"].paginator.capped
     assert "10 violations" in response.content.decode()
+
+
+def test_a_malformed_rows_page_shows_its_row_error(steward_client, rules_run):
+    violation = violation_at(rules_run, 8)  # too few fields
+    page = steward_client.get(change_url(violation)).content.decode()
+    assert violation.errors[0]["field"] == "" and violation.errors[0]["message"] in page
+    assert 'name="field__name"' in page  # and it can be fixed field by field
