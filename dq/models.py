@@ -86,6 +86,9 @@ class RemediationAudit(models.Model):
         help_text="The remediation run of a requeue or of its result.",
     )
     reason = models.TextField(blank=True, default="")
+    time_to_fix_s = models.FloatField(
+        null=True, blank=True, help_text="On a 'resolved' result: seconds from the violation found to resolved."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

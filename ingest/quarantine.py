@@ -126,11 +126,12 @@ class RemediationSink:
         index = row.number - 1
         return self.violation_ids[index] if 0 <= index < len(self.violation_ids) else None
 
-    def _claim(self, ids: list[int]) -> set[int]:
-        return set(
+    def _claim(self, ids: list[int]) -> dict[int, Any]:
+        """The violations among ``ids`` still requeued for this run → when found."""
+        return dict(
             Violation.objects.filter(
                 pk__in=ids, status=Violation.Status.REQUEUED, remediation_run_id=self.run_id
-            ).values_list("pk", flat=True)
+            ).values_list("pk", "created_at")
         )
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
@@ -155,7 +156,10 @@ class RemediationSink:
         )
         RemediationAudit.objects.bulk_create(
             [
-                RemediationAudit(violation_id=vid, action=RESULT, outcome=RESOLVED, run_id=self.run_id)
+                RemediationAudit(
+                    violation_id=vid, action=RESULT, outcome=RESOLVED, run_id=self.run_id,
+                    time_to_fix_s=(now - resolved[vid]).total_seconds(),
+                )
                 for vid in sorted(resolved)
             ]
             + [
