@@ -1,20 +1,277 @@
-from django.contrib import admin
+"""The DQ inbox (ViolationAdmin) and the audit log. Thin: filters in
+dq/filters.py, the editor in dq/editor.py, every write in dq/services.py."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
+
+from dq import editor, filters, forms, selectors, services
 from dq.models import RemediationAudit, Violation
+from ingest.errors import UsageError
+
+REMEDIATE = "dq.remediate_violation"
+COUNT_CAP = 10_000
+CARDS_CACHE_KEY = "dq:inbox-cards"
+CARDS_CACHE_SECONDS = 60
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP + 1 rows (``SELECT COUNT(*) FROM (... LIMIT
+    n)``): a full COUNT of a million open violations costs more than the
+    page itself. Past the cap the list says "10,000+" and pages stop there;
+    filters narrow the list."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def cap(self) -> int:
+        return COUNT_CAP
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+SEARCH_HELP = "External id (exact or prefix); with payload permission, also text inside the payload."
+
+
+def can_remediate(user: Any) -> bool:
+    return user.has_perm("dq.change_violation") and user.has_perm(REMEDIATE)
 
 
 @admin.register(Violation)
 class ViolationAdmin(admin.ModelAdmin):
-    list_display = ["id", "target", "source", "run", "row_number", "external_id", "codes", "status", "created_at"]
-    list_filter = ["status", "target", "source"]
+    list_display = [
+        "id", "target", "source", "run_link", "row_number", "external_id", "code_badges", "first_error", "age",
+        "status", "assignee",
+    ]
+    list_display_links = ["id"]
+    list_filter = [
+        filters.StatusFilter, filters.TargetFilter, "source", filters.CodeFilter, filters.FieldFilter,
+        filters.RunFilter, filters.AgeFilter, filters.AssigneeFilter,
+    ]
     search_fields = ["external_id"]
-    list_select_related = ["source", "run"]
-    raw_id_fields = ["run", "resolved_by_run", "assignee"]
+    search_help_text = SEARCH_HELP
+    ordering = ["-id"]
+    list_per_page = 50
     show_full_result_count = False
+    actions = ["requeue_selected", "ignore_selected", "set_field_value", "assign_to_me"]
+    change_list_template = "admin/dq/violation/change_list.html"
+
+    # Access: anyone with view sees the inbox; writes only through the editor and actions.
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0,
+                      allow_empty_first_page: bool = True) -> Paginator:
+        return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page)
+
+    def has_remediate_permission(self, request: HttpRequest) -> bool:
+        return can_remediate(request.user)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Violation]:
+        run_id = filters.run_id_param(request.GET.get("run")) if request.GET.get("run") else None
+        return selectors.violations_inbox(run_id=run_id).defer("payload")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        """External id (exact or prefix, on its index); payload text only for
+        those allowed to see payloads (a match would reveal a value)."""
+        in_payload = selectors.can_view_payload(request.user)
+        return selectors.violations_search(queryset, term=search_term, in_payload=in_payload), False
+
+    # Columns.
+
+    @admin.display(description="run", ordering="run_id")
+    def run_link(self, obj: Violation) -> str:
+        url = reverse("admin:runs_importrun_change", args=[obj.run_id])
+        label = f"{obj.run_id} (dry run)" if obj.dry_run else str(obj.run_id)
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description="rules")
+    def code_badges(self, obj: Violation) -> str:
+        return format_html_join(
+            " ", '<span class="dq-badge dq-badge-{}">{}</span>', ((code, code) for code in obj.codes.split(",") if code)
+        )
+
+    @admin.display(description="first error")
+    def first_error(self, obj: Violation) -> str:
+        if not obj.errors:
+            return ""
+        error = obj.errors[0]
+        return f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, obj: Violation) -> str:
+        return timesince(obj.created_at, timezone.now()).split(",")[0]
+
+    # Views.
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        return editor.editor_view(self, request, object_id)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Summary cards of the last 30 days above the list, cached for a
+        minute (counting a busy month's audit rows takes about a second)."""
+        extra_context = extra_context or {}
+        if self.has_view_permission(request):
+            extra_context["remediation_stats"] = cache.get_or_set(
+                CARDS_CACHE_KEY,
+                lambda: selectors.remediation_stats(since=selectors.parse_since(None), breakdown=False),
+                CARDS_CACHE_SECONDS,
+            )
+            extra_context["stats_url"] = reverse("dq_remediation_stats")
+        return super().changelist_view(request, extra_context=extra_context)
+
+    # Actions: one service call each, then a toast with counts.
+
+    def _selected_or_error(self, request: HttpRequest, call: Any) -> Any:
+        try:
+            return call()
+        except UsageError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return None
+
+    @admin.action(description="Requeue selected violations", permissions=["remediate"])
+    def requeue_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        result = self._selected_or_error(
+            request, lambda: services.violations_requeue(violations=queryset, actor=request.user)
+        )
+        if result is not None:
+            self.message_user(request, requeue_message(result), messages.SUCCESS if result.requeued else messages.WARNING)
+
+    @admin.action(description="Ignore selected violations…", permissions=["remediate"])
+    def ignore_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        form = forms.IgnoreForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            wanted = queryset.count()
+            count = self._selected_or_error(
+                request,
+                lambda: services.violations_ignore(violations=queryset, reason=form.cleaned_data["reason"], actor=request.user),
+            )
+            if count is not None:
+                skipped = wanted - count
+                self.message_user(request, f"Ignored {count} violation(s); {skipped} were not open and stayed as they were.")
+            return None
+        return self._confirmation(request, queryset, "ignore_selected", "Ignore violations", form)
+
+    @admin.action(description="Set field value…", permissions=["remediate"])
+    def set_field_value(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        targets = list(queryset.order_by().values_list("target", flat=True).distinct()[:2])
+        if len(targets) != 1:
+            self.message_user(request, services.ONE_TARGET.format(targets=", ".join(sorted(targets))), messages.ERROR)
+            return None
+        form = forms.SetFieldForm(request.POST if "field_name" in request.POST else None, target=targets[0])
+        preview = None
+        if form.is_bound and form.is_valid():
+            field_name, value = form.cleaned_data["field_name"], form.cleaned_data["value"]
+            if not form.cleaned_data["confirm"]:
+                preview = self._selected_or_error(
+                    request,
+                    lambda: services.violations_set_field_preview(violations=queryset, field_name=field_name, value=value),
+                )
+                form = forms.SetFieldForm(
+                    initial={**form.cleaned_data, "confirm": True}, target=targets[0]
+                )
+            else:
+                changed = self._selected_or_error(
+                    request,
+                    lambda: services.violations_set_field(
+                        violations=queryset, field_name=field_name, value=value, actor=request.user
+                    ),
+                )
+                if changed is None:
+                    return None
+                text = f"Set {field_name} on {len(changed)} violation(s)."
+                if form.cleaned_data["requeue"] and changed:
+                    result = services.violations_requeue(violations=Violation.objects.filter(pk__in=changed), actor=request.user)
+                    text += " " + requeue_message(result)
+                self.message_user(request, text, messages.SUCCESS)
+                return None
+        return self._confirmation(request, queryset, "set_field_value", "Set a field value", form, preview=preview)
+
+    @admin.action(description="Assign selected violations to me", permissions=["remediate"])
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = self._selected_or_error(
+            request, lambda: services.violations_assign(violations=queryset, assignee=request.user)
+        )
+        if count is not None:
+            self.message_user(request, f"Assigned {count} violation(s) to you.")
+
+    def _confirmation(
+        self, request: HttpRequest, queryset: QuerySet, action: str, title: str, form: Any, preview: int | None = None
+    ) -> TemplateResponse:
+        """The intermediate page of a two-step action; it posts back to the
+        same filtered changelist URL, so "select all N" still means the filter."""
+        select_across = request.POST.get("select_across") == "1"
+        return TemplateResponse(
+            request,
+            "admin/dq/violation/action_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "form": form,
+                "action": action,
+                "select_across": "1" if select_across else "0",
+                "selected": request.POST.getlist(forms.SELECTED),
+                "count": queryset.count(),
+                "preview": preview,
+                "post_url": request.get_full_path(),
+            },
+        )
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+def requeue_message(result: services.RequeueResult) -> str:
+    runs = ", ".join(str(run.pk) for run in result.runs) or "none"
+    text = f"Requeued {result.requeued} violation(s) in remediation run(s) {runs}."
+    if result.not_requeued:
+        text += f" {result.not_requeued} were not open (or from a dry run) and were left alone."
+    return text
 
 
 @admin.register(RemediationAudit)
 class RemediationAuditAdmin(admin.ModelAdmin):
-    list_display = ["violation", "action", "actor", "outcome", "created_at"]
-    list_filter = ["action"]
-    raw_id_fields = ["violation", "actor"]
+    list_display = ["id", "violation", "action", "actor", "outcome", "run", "created_at"]
+    list_filter = ["action", "outcome"]
+    raw_id_fields = ["violation", "actor", "run"]
+    list_select_related = ["actor"]
+    ordering = ["-id"]
+    show_full_result_count = False
+    readonly_fields = ["violation", "actor", "action", "before", "after", "outcome", "run", "reason", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        """Before/after are payload values: only for those who may see them."""
+        fields = list(self.readonly_fields)
+        if not selectors.can_view_payload(request.user):
+            fields = [name for name in fields if name not in ("before", "after")]
+        return fields

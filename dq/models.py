@@ -22,6 +22,13 @@ class Violation(models.Model):
     codes = models.CharField(
         max_length=255, blank=True, default="", help_text="Rule codes, comma separated, for filters."
     )
+    error_fields = models.CharField(
+        max_length=512, blank=True, default="",
+        help_text="Fields with errors, comma separated and comma wrapped (',email,phone,'), for filters.",
+    )
+    dry_run = models.BooleanField(
+        default=False, help_text="Found by a dry run: read-only, shown only when filtering by its run."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -29,6 +36,15 @@ class Violation(models.Model):
     ignore_reason = models.TextField(blank=True, default="")
     resolved_by_run = models.ForeignKey(
         "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    remediation_run = models.ForeignKey(
+        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="remediated_violations",
+        help_text="The remediation run that last took this row (requeue).",
+    )
+    action_token = models.CharField(
+        max_length=32, blank=True, default="",
+        help_text="Set by the compare-and-set of a steward action, so the action finds exactly the rows it changed.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -45,6 +61,9 @@ class Violation(models.Model):
             models.Index(fields=["target", "status"], name="dq_violation_target_status"),
             models.Index(fields=["source", "status"], name="dq_violation_source_status"),
             models.Index(fields=["external_id"], name="dq_violation_external_id"),
+            models.Index(fields=["dry_run", "status", "-id"], name="dq_violation_inbox"),
+            models.Index(fields=["run", "status", "-id"], name="dq_violation_run_status"),
+            models.Index(fields=["action_token"], name="dq_violation_action_token"),
         ]
 
     def __str__(self) -> str:
@@ -62,10 +81,19 @@ class RemediationAudit(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     outcome = models.CharField(max_length=64, blank=True, default="")
+    run = models.ForeignKey(
+        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The remediation run of a requeue or of its result.",
+    )
+    reason = models.TextField(blank=True, default="")
+    time_to_fix_s = models.FloatField(
+        null=True, blank=True, help_text="On a 'resolved' result: seconds from the violation found to resolved."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["action", "created_at"], name="dq_audit_action_created")]
 
     def __str__(self) -> str:
         return f"{self.action} on violation {self.violation_id}"

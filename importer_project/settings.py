@@ -152,6 +152,9 @@ IMPORTER_CHUNK_SIZE = env_int("IMPORTER_CHUNK_SIZE", 2000)
 # A single field longer than this quarantines its row instead of being read.
 IMPORTER_MAX_FIELD_CHARS = env_int("IMPORTER_MAX_FIELD_CHARS", 1_000_000)
 
+# DQ: days an audit row keeps its payload values (purge_remediation_audit).
+DQ_AUDIT_RETENTION_DAYS = env_int("DQ_AUDIT_RETENTION_DAYS", 90)
+
 # Jobs. Without REDIS_URL the queue runs jobs in-process (ASYNC False).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 IMPORTER_SYNC_JOBS = not REDIS_URL

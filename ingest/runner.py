@@ -24,7 +24,7 @@ from ingest import registry
 from ingest.errors import FILE_MISSING, FileError
 from ingest.models import Source
 from ingest.pipeline import ChunkProcessor, Counts
-from ingest.quarantine import Sink, SpooledSink, ViolationSink
+from ingest.quarantine import RemediationSink, Sink, SpooledSink, ViolationSink
 from ingest.readers import ReadRow, open_reader
 from ingest.results import Ledger
 from runs.models import ImportRun
@@ -80,8 +80,11 @@ def read_file(run: ImportRun) -> Iterator[ReadRow]:
 
 
 def sink_for(run: ImportRun, *, target: registry.Target, source: Source) -> Sink:
-    """Where the run's quarantined rows go."""
-    return ViolationSink(run_id=run.pk, target=target.name, source_id=source.pk)
+    """Where the run's quarantined rows go: a remediation run updates the
+    violations it requeued instead of creating new ones."""
+    if run.kind == ImportRun.Kind.REMEDIATION:
+        return RemediationSink(run=run)
+    return ViolationSink(run_id=run.pk, target=target.name, source_id=source.pk, dry_run=run.dry_run)
 
 
 def import_rows(run: ImportRun, rows: Iterable[ReadRow], *, sink: Sink | None = None) -> tuple[Counts, bool]:

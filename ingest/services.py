@@ -17,7 +17,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from ingest import errors, metrics, registry, runner, survivorship
+from ingest import errors, metrics, quarantine, registry, runner, survivorship
 from ingest.errors import FileError, ImporterError, UsageError
 from ingest.models import Source
 from runs.models import ImportRun
@@ -201,6 +201,8 @@ def run_finished(*, run: ImportRun) -> None:
     """Called exactly once, by whoever moved the run into a finished state:
     the one place for what follows a run (log line, metrics, remediation)."""
     metrics.observe_run_finished(run)
+    if run.kind == ImportRun.Kind.REMEDIATION:
+        quarantine.remediation_run_finished(run=run)
 
 
 def run_mark_failed(*, run_id: int, message: str) -> ImportRun:

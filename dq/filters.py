@@ -1,0 +1,150 @@
+"""The inbox's filters. Their URL parameters are a contract (the runs
+dashboard links here): ``?run=ID``, ``&code=RULE``, ``&field=NAME``,
+``&status=open|requeued|resolved|ignored|all`` (no ``status``: open)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dq.models import Violation
+from dq.selectors import code_filter, field_filter
+from ingest import fields as rules
+from ingest import registry
+
+ALL = "all"
+
+
+def run_id_param(value: str | None) -> int | None:
+    """The ``run`` parameter as an id; anything else is a bad link, not a 500."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise IncorrectLookupParameters(f"run must be a run id, got {value!r}") from None
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Opens on open violations; ``status=all`` shows every status."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [*Violation.Status.choices, (ALL, "All")]
+
+    def value(self) -> str:
+        return super().value() or Violation.Status.OPEN
+
+    def choices(self, changelist: Any):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == ALL:
+            return queryset
+        if value not in Violation.Status.values:
+            raise IncorrectLookupParameters(f"unknown status {value!r}")
+        return queryset.filter(status=value)
+
+
+class TargetFilter(admin.SimpleListFilter):
+    title = "target"
+    parameter_name = "target"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in registry.names()]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(target=self.value()) if self.value() else queryset
+
+
+class CodeFilter(admin.SimpleListFilter):
+    title = "rule code"
+    parameter_name = "code"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, code) for code in rules.RULE_CODES]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(code_filter(self.value())) if self.value() else queryset
+
+
+class FieldFilter(admin.SimpleListFilter):
+    title = "field with errors"
+    parameter_name = "field"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        names = sorted({name for target in registry.all_targets() for name in target.field_names})
+        return [(name, name) for name in names]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(field_filter(self.value())) if self.value() else queryset
+
+
+class RunFilter(admin.SimpleListFilter):
+    """Only shown when set (there are too many runs to list); a dry run's
+    violations appear only through it."""
+
+    title = "run"
+    parameter_name = "run"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        run_id = run_id_param(request.GET.get(self.parameter_name))
+        return [(str(run_id), f"Run {run_id}")] if run_id is not None else []
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        run_id = run_id_param(self.value())
+        return queryset.filter(run_id=run_id) if run_id is not None else queryset
+
+
+AGES = {
+    "1d": ("Today", 0, 1),
+    "7d": ("1 to 7 days", 1, 7),
+    "30d": ("7 to 30 days", 7, 30),
+    "old": ("Older than 30 days", 30, None),
+}
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [(key, label) for key, (label, _, _) in AGES.items()]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        if self.value() not in AGES:
+            return queryset
+        _, newest, oldest = AGES[self.value()]
+        now = timezone.now()
+        queryset = queryset.filter(created_at__lte=now - dt.timedelta(days=newest))
+        if oldest is not None:
+            queryset = queryset.filter(created_at__gt=now - dt.timedelta(days=oldest))
+        return queryset
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    title = "assigned"
+    parameter_name = "assigned"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("me", "Assigned to me"), ("nobody", "Nobody")]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        if self.value() == "me":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        return queryset

@@ -1,0 +1,154 @@
+"""Reads for the DQ inbox: masking of payload values and remediation stats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter, defaultdict
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from dq.models import RemediationAudit, Violation
+from ingest.quarantine import FAILED, RESOLVED, RESULT
+
+MASK = "•••"
+PAYLOAD_PERMISSION = "dq.view_payload"
+DEFAULT_STATS_DAYS = 30
+BAD_SINCE = "Give since as an ISO date or date-time (for example 2026-01-31), or a number of days like 7d."
+
+
+def can_view_payload(user: AbstractBaseUser) -> bool:
+    return user.has_perm(PAYLOAD_PERMISSION)
+
+
+def mask_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
+    """Field names stay (a steward's colleague can see what is wrong where),
+    values do not: payloads can hold personal data."""
+    return {key: (MASK if value not in (None, "") else value) for key, value in (payload or {}).items()}
+
+
+def payload_for(user: AbstractBaseUser, payload: dict[str, Any] | None) -> dict[str, Any]:
+    return dict(payload or {}) if can_view_payload(user) else mask_payload(payload)
+
+
+def violations_inbox(*, run_id: int | None = None) -> QuerySet[Violation]:
+    """The inbox's rows: standard runs' violations; a dry run's only when
+    asking for that run (the dashboard links there)."""
+    # Not the run: a remediation run's parameters hold thousands of ids.
+    queryset = Violation.objects.select_related("source", "assignee")
+    if run_id is None:
+        return queryset.filter(dry_run=False)
+    return queryset.filter(run_id=run_id)
+
+
+def code_filter(code: str) -> Q:
+    """Match one rule code in the comma-separated ``codes`` column."""
+    return Q(codes=code) | Q(codes__startswith=f"{code},") | Q(codes__endswith=f",{code}") | Q(codes__contains=f",{code},")
+
+
+def field_filter(field_name: str) -> Q:
+    return Q(error_fields__contains=f",{field_name},")
+
+
+def parse_since(value: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
+    """``?since=`` as an ISO date/date-time or ``Nd`` (days back); default 30 days."""
+    now = now or timezone.now()
+    if value is None:
+        return now - dt.timedelta(days=DEFAULT_STATS_DAYS)
+    value = value.strip()
+    if value.endswith("d") and value[:-1].isdigit():
+        return now - dt.timedelta(days=min(int(value[:-1]), 36500))
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(BAD_SINCE) from None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.timezone.utc)
+    return parsed
+
+
+def _outcome(action: str, outcome: str) -> str | None:
+    if action == "requeue":
+        return "requeued"
+    if action == "ignore":
+        return "ignored"
+    if action == RESULT:
+        return {RESOLVED: "resolved", FAILED: "failed_again"}.get(outcome)
+    return None
+
+
+OUTCOMES = ("requeued", "resolved", "failed_again", "ignored")
+
+
+def _summary(counts: Counter) -> dict[str, Any]:
+    done = counts["resolved"] + counts["failed_again"]
+    return {
+        **{name: counts[name] for name in OUTCOMES},
+        "success_rate": round(counts["resolved"] / done, 4) if done else None,
+    }
+
+
+def remediation_stats(*, since: dt.datetime, breakdown: bool = True) -> dict[str, Any]:
+    """Counts by outcome (requeued, resolved, failed again, ignored), success
+    rate (resolved / results), median time to fix (violation found →
+    resolved), for audit rows since ``since``; with ``breakdown``, also by
+    target, source and rule (a join over the period's audit rows: the JSON
+    endpoints ask for it, the inbox's cards do not)."""
+    audits = RemediationAudit.objects.filter(created_at__gte=since, action__in=["requeue", "ignore", RESULT])
+    total: Counter = Counter()
+    for row in audits.values("action", "outcome").annotate(n=Count("id")).order_by():
+        outcome = _outcome(row["action"], row["outcome"])
+        if outcome is not None:
+            total[outcome] += row["n"]
+    ages = list(
+        audits.filter(action=RESULT, outcome=RESOLVED, time_to_fix_s__isnull=False)
+        .values_list("time_to_fix_s", flat=True)
+        .iterator()
+    )
+    stats = {
+        "since": since.isoformat(),
+        **_summary(total),
+        "median_time_to_fix_s": round(statistics.median(ages), 1) if ages else None,
+    }
+    if breakdown:
+        stats.update(_breakdown(audits))
+    return stats
+
+
+def _breakdown(audits: QuerySet[RemediationAudit]) -> dict[str, Any]:
+    grouped = audits.values(
+        "action", "outcome", target=F("violation__target"), source=F("violation__source__slug"),
+        codes=F("violation__codes"),
+    ).annotate(n=Count("id")).order_by()
+    by: dict[str, dict[str, Counter]] = {"target": defaultdict(Counter), "source": defaultdict(Counter), "rule": defaultdict(Counter)}
+    for row in grouped:
+        outcome = _outcome(row["action"], row["outcome"])
+        if outcome is None:
+            continue
+        by["target"][row["target"]][outcome] += row["n"]
+        by["source"][row["source"]][outcome] += row["n"]
+        for code in filter(None, (row["codes"] or "").split(",")):
+            by["rule"][code][outcome] += row["n"]
+    return {
+        "by_target": {key: _summary(value) for key, value in sorted(by["target"].items())},
+        "by_source": {key: _summary(value) for key, value in sorted(by["source"].items())},
+        "by_rule": {key: _summary(value) for key, value in sorted(by["rule"].items())},
+    }
+
+def violations_search(queryset: QuerySet[Violation], *, term: str, in_payload: bool) -> QuerySet[Violation]:
+    """External id (exact or prefix, on its index) and, when allowed, text
+    anywhere in the payload, case-insensitive. On PostgreSQL that is
+    ``UPPER(payload::text) LIKE``, which a trigram index on the same
+    expression (migration 0005) serves at a million rows."""
+    term = term.strip()[:200]
+    if not term:
+        return queryset
+    match = Q(external_id=term) | Q(external_id__startswith=term)
+    if in_payload:
+        queryset = queryset.annotate(payload_text=Cast("payload", TextField()))
+        match |= Q(payload_text__icontains=term)
+    return queryset.filter(match)

@@ -1,0 +1,310 @@
+"""Steward actions on violations: edit, requeue, ignore, reopen, bulk set.
+
+Admin, API and commands call these; they never re-implement them. Every
+status change is a compare-and-set (``filter(status=...).update(...)``), so a
+double submit changes a row once, and every action writes a RemediationAudit
+row per violation it changed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import groupby
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dq.models import RemediationAudit, Violation
+from ingest import registry
+from ingest import services as ingest_services
+from ingest.errors import UsageError
+from ingest.metrics import REMEDIATION
+from ingest.validation import validate_payload
+from runs.models import ImportRun
+
+# Audit actions (a remediation run's own results are ingest.quarantine.RESULT).
+EDIT = "edit"
+REQUEUE = "requeue"
+IGNORE = "ignore"
+REOPEN = "reopen"
+BULK_EDIT = "bulk_edit"
+ASSIGN = "assign"
+
+# Messages (the admin, the API and the tests show these words).
+NOT_EDITABLE = "Violation {pk} is {status}; only open violations can be edited."
+DRY_RUN_READ_ONLY = (
+    "Violation {pk} comes from dry run {run_id}: it is read-only. Import the file for real to fix its rows."
+)
+NOT_A_PAYLOAD = "The payload must be a JSON object of field names to text values."
+UNKNOWN_FIELD = "Unknown field for target {target}."
+NOT_TEXT = "Enter a text value (or null)."
+PAYLOAD_INVALID = "The payload has errors; nothing was saved."
+REASON_REQUIRED = "Give a reason for ignoring."
+REASON_TOO_LONG = "Keep the reason under {limit} characters."
+NOT_IGNORED = "Violation {pk} is {status}; only ignored violations can be reopened."
+TOO_MANY = "This action is limited to {limit:,} violations at a time; narrow the filter."
+BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
+ONE_TARGET = "Select violations of one target to set a field (found: {targets})."
+
+MAX_PER_ACTION = 100_000
+MAX_REASON = 2000
+
+
+class PayloadInvalid(UsageError):
+    """The payload breaks the target's rules; ``errors`` is [{field, code, message}]."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__(PAYLOAD_INVALID)
+        self.errors = errors
+
+
+@dataclass
+class RequeueResult:
+    requeued: int = 0
+    not_requeued: int = 0
+    runs: list[ImportRun] = field(default_factory=list)
+
+
+def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _check_editable(violation: Violation) -> None:
+    if violation.dry_run:
+        raise UsageError(DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
+    if violation.status != Violation.Status.OPEN:
+        raise UsageError(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+
+
+def payload_check(*, target: str, payload: Any) -> dict[str, str]:
+    """The payload as the pipeline will read it (text values for the target's
+    own fields), or PayloadInvalid with every error in the pipeline's words.
+    References are not checked here: the referenced record may still arrive,
+    and the requeue decides."""
+    if not isinstance(payload, Mapping):
+        raise UsageError(NOT_A_PAYLOAD)
+    spec = registry.get(target)
+    errors: list[dict[str, str]] = []
+    clean: dict[str, str] = {}
+    for name, value in payload.items():
+        if name not in spec.field_names:
+            errors.append({"field": str(name), "code": "unknown_field", "message": UNKNOWN_FIELD.format(target=target)})
+        elif value is not None and not isinstance(value, str):
+            errors.append({"field": name, "code": "invalid_format", "message": NOT_TEXT})
+        else:
+            clean[name] = value or ""
+    if errors:
+        raise PayloadInvalid(errors)
+    errors = validate_payload(target=target, payload=clean)
+    if errors:
+        raise PayloadInvalid(errors)
+    return clean
+
+
+def violation_edit(*, violation: Violation, payload: Any, actor: AbstractBaseUser | None) -> Violation:
+    """Replace an open violation's payload with a valid one (audited). The
+    errors stay until a requeue runs the row through the pipeline again."""
+    _check_editable(violation)
+    clean = payload_check(target=violation.target, payload=payload)
+    before = violation.payload
+    changed = Violation.objects.filter(pk=violation.pk, status=Violation.Status.OPEN).update(
+        payload=clean, updated_at=timezone.now()
+    )
+    if not changed:
+        violation.refresh_from_db()
+        raise UsageError(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+    RemediationAudit.objects.create(
+        violation=violation, actor=_actor(actor), action=EDIT, before=before, after=clean, outcome="saved"
+    )
+    violation.refresh_from_db()
+    return violation
+
+
+def _check_size(violations: QuerySet[Violation]) -> None:
+    if violations.count() > MAX_PER_ACTION:
+        raise UsageError(TOO_MANY.format(limit=MAX_PER_ACTION))
+
+
+def _claim(violations: QuerySet[Violation], *, from_status: str, **changes: Any) -> list[Violation]:
+    """Compare-and-set over many rows: move those still in ``from_status``
+    (and not from a dry run), marked with a fresh token so this action finds
+    exactly the rows it changed, even when another submit races it."""
+    token = uuid.uuid4().hex
+    Violation.objects.filter(
+        pk__in=violations.order_by().values("pk"), status=from_status, dry_run=False
+    ).update(action_token=token, updated_at=timezone.now(), **changes)
+    return list(Violation.objects.filter(action_token=token).order_by("target", "source_id", "run_id", "row_number", "pk"))
+
+
+def _jsonl(target: registry.Target, payloads: Iterable[dict[str, Any]]) -> io.BytesIO:
+    """One payload per line, every field of the target present (a JSONL file
+    with missing keys would read them as empty anyway; this keeps it explicit)."""
+    lines = (
+        json.dumps({name: payload.get(name) or "" for name in target.field_names}, ensure_ascii=False)
+        for payload in payloads
+    )
+    return io.BytesIO(("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def violations_requeue(*, violations: QuerySet[Violation], actor: AbstractBaseUser | None) -> RequeueResult:
+    """Send open violations through the pipeline again: one remediation run
+    per (target, source) of this action, whose row N is
+    ``ingest_params_json["violation_ids"][N-1]``. Rows already requeued (a
+    double submit), resolved, ignored or from a dry run are left alone."""
+    _check_size(violations)
+    wanted = violations.count()
+    result = RequeueResult()
+    with transaction.atomic():
+        claimed = _claim(violations, from_status=Violation.Status.OPEN, status=Violation.Status.REQUEUED)
+        for (target_name, source_id), group in groupby(claimed, key=lambda v: (v.target, v.source_id)):
+            group = list(group)
+            run = _remediation_run(target_name=target_name, group=group, actor=actor)
+            Violation.objects.filter(pk__in=[v.pk for v in group]).update(remediation_run=run)
+            RemediationAudit.objects.bulk_create(
+                [
+                    RemediationAudit(
+                        violation=v, actor=_actor(actor), action=REQUEUE, before=v.payload, run=run,
+                        outcome="requeued",
+                    )
+                    for v in group
+                ],
+                batch_size=500,
+            )
+            if run.is_finished:  # refused at creation (e.g. over the size limit): release at once
+                ingest_services.run_finished(run=run)
+            else:
+                ingest_services.run_enqueue(run=run)
+            result.runs.append(run)
+        result.requeued = len(claimed)
+        result.not_requeued = max(wanted - len(claimed), 0)
+    if claimed:
+        REMEDIATION.labels(outcome="requeued").inc(len(claimed))
+    return result
+
+
+def _remediation_run(*, target_name: str, group: list[Violation], actor: AbstractBaseUser | None) -> ImportRun:
+    target = registry.get(target_name)
+    source = group[0].source
+    original_runs = sorted({v.run_id for v in group})
+    return ingest_services.run_create(
+        target=target.name,
+        source=source.slug,
+        file=_jsonl(target, (v.payload for v in group)),
+        filename=f"remediation-{target.name}-{source.slug}.jsonl",
+        format="jsonl",
+        created_by=_actor(actor),
+        kind=ImportRun.Kind.REMEDIATION,
+        parent_run=group[0].run if len(original_runs) == 1 else None,
+        extra_params={"violation_ids": [v.pk for v in group], "original_runs": original_runs},
+    )
+
+
+def violations_ignore(*, violations: QuerySet[Violation], reason: str, actor: AbstractBaseUser | None) -> int:
+    """Close open violations without importing them; the reason is kept."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise UsageError(REASON_REQUIRED)
+    if len(reason) > MAX_REASON:
+        raise UsageError(REASON_TOO_LONG.format(limit=MAX_REASON))
+    _check_size(violations)
+    with transaction.atomic():
+        claimed = _claim(violations, from_status=Violation.Status.OPEN, status=Violation.Status.IGNORED, ignore_reason=reason)
+        RemediationAudit.objects.bulk_create(
+            [
+                RemediationAudit(violation=v, actor=_actor(actor), action=IGNORE, outcome="ignored", reason=reason)
+                for v in claimed
+            ],
+            batch_size=500,
+        )
+    if claimed:
+        REMEDIATION.labels(outcome="ignored").inc(len(claimed))
+    return len(claimed)
+
+
+def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) -> Violation:
+    """Undo an ignore."""
+    changed = Violation.objects.filter(pk=violation.pk, status=Violation.Status.IGNORED).update(
+        status=Violation.Status.OPEN, ignore_reason="", updated_at=timezone.now()
+    )
+    violation.refresh_from_db()
+    if not changed:
+        raise UsageError(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
+    RemediationAudit.objects.create(violation=violation, actor=_actor(actor), action=REOPEN, outcome="reopened")
+    return violation
+
+
+def violations_assign(*, violations: QuerySet[Violation], assignee: AbstractBaseUser | None) -> int:
+    """Take (or release, with None) violations."""
+    _check_size(violations)
+    return Violation.objects.filter(pk__in=violations.order_by().values("pk")).update(
+        assignee=_actor(assignee), updated_at=timezone.now()
+    )
+
+
+def _set_field_candidates(violations: QuerySet[Violation], field_name: str) -> QuerySet[Violation]:
+    targets = sorted(set(violations.order_by().values_list("target", flat=True).distinct()))
+    if len(targets) > 1:
+        raise UsageError(ONE_TARGET.format(targets=", ".join(targets)))
+    if targets and field_name not in registry.get(targets[0]).field_names:
+        raise UsageError(UNKNOWN_FIELD.format(target=targets[0]))
+    return violations.filter(status=Violation.Status.OPEN, dry_run=False)
+
+
+def violations_set_field_preview(*, violations: QuerySet[Violation], field_name: str, value: str) -> int:
+    """How many of these violations the bulk edit would change (open ones
+    whose payload holds another value for the field)."""
+    _check_size(violations)
+    candidates = _set_field_candidates(violations, field_name)
+    return sum(
+        1 for payload in candidates.values_list("payload", flat=True).iterator() if (payload or {}).get(field_name) != value
+    )
+
+
+def violations_set_field(
+    *, violations: QuerySet[Violation], field_name: str, value: str, actor: AbstractBaseUser | None
+) -> list[int]:
+    """Set one payload field on many open violations (audited per row).
+    Returns the ids of the rows that changed, for an optional requeue."""
+    _check_size(violations)
+    candidates = _set_field_candidates(violations, field_name)
+    changed: list[Violation] = []
+    audits: list[RemediationAudit] = []
+    now = timezone.now()
+    with transaction.atomic():
+        for violation in candidates.select_related(None).select_for_update().only("pk", "payload").iterator():
+            old = (violation.payload or {}).get(field_name)
+            if old == value:
+                continue
+            violation.payload = {**(violation.payload or {}), field_name: value}
+            violation.updated_at = now
+            changed.append(violation)
+            audits.append(
+                RemediationAudit(
+                    violation=violation, actor=_actor(actor), action=BULK_EDIT,
+                    before={field_name: old}, after={field_name: value}, outcome="saved",
+                )
+            )
+        Violation.objects.bulk_update(changed, ["payload", "updated_at"], batch_size=500)
+        RemediationAudit.objects.bulk_create(audits, batch_size=500)
+    return [v.pk for v in changed]
+
+
+def audit_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: Any = None) -> int:
+    """Scrub payload values (before/after → null) from audit rows older than
+    the retention period; who, when, action and outcome stay. Returns how
+    many rows were (or, in a dry run, would be) scrubbed."""
+    if older_than_days < 0:
+        raise UsageError(BAD_RETENTION.format(days=older_than_days))
+    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    old = RemediationAudit.objects.filter(created_at__lt=cutoff).exclude(before__isnull=True, after__isnull=True)
+    if dry_run:
+        return old.count()
+    return old.update(before=None, after=None)

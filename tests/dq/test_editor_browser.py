@@ -1,0 +1,61 @@
+"""The editor's live validation in a real browser (Chromium through
+Playwright) against a live server: the JS posts to the validate endpoint with
+the session and CSRF token and shows the backend's messages beside fields."""
+
+import shutil
+
+import pytest
+
+from dq.models import Violation
+from ingest import fields as rules
+from tests.dq.conftest import import_step, make_user, violation_at
+from dq.roles import STEWARDS
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.skip("needs the chromium package (CI installs it)")
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")  # Playwright's loop runs in this thread
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def test_live_validation_shows_the_backends_messages_beside_the_field(live_server, browser_page):
+    page = browser_page
+    make_user("steward", STEWARDS)
+    import_step("01_organizations_clean.csv")
+    violation = violation_at(import_step("02_organizations_rules.csv"), 4)  # bad e-mail
+
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "steward")
+    page.fill("#id_password", "pw-steward")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/dq/violation/{violation.pk}/change/")
+
+    # Focus starts in the field in error, whose message is beside it.
+    assert page.evaluate("document.activeElement.name") == "field__email"
+    assert page.inner_text("#err-email").strip() == rules.MSG_EMAIL
+
+    page.fill("input[name=field__email]", "info@example.org")
+    page.wait_for_selector("#dq-live:has-text('No errors')", timeout=10_000)
+    assert page.inner_text("#err-email").strip() == ""
+
+    page.fill("input[name=field__country]", "XX")
+    page.wait_for_selector(f"#err-country:has-text('{rules.MSG_COUNTRY[:20]}')", timeout=10_000)
+    assert page.get_attribute("input[name=field__country]", "aria-invalid") == "true"
+
+    page.fill("input[name=field__country]", "de")
+    page.wait_for_selector("#dq-live:has-text('No errors')", timeout=10_000)
+    page.click("input[name=_save]")
+    page.wait_for_selector("text=Saved the payload", timeout=10_000)
+    assert Violation.objects.get(pk=violation.pk).payload["email"] == "info@example.org"
