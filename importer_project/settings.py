@@ -192,7 +192,9 @@ IMPORTER_METRICS_MAX_SOURCES = env_int("IMPORTER_METRICS_MAX_SOURCES", 50)
 
 # Recorded on every run so a replay can tell which code made its decisions.
 IMPORTER_CODE_VERSION = os.environ.get("IMPORTER_CODE_VERSION") or __import__("importer_project").__version__
-RQ = {"WORKER_CLASS": "ingest.worker.ImportWorker"}
+# COMMIT_MODE auto: run_enqueue already waits for the commit (on_commit), so
+# django-rq must enqueue at once and hand back the job.
+RQ = {"WORKER_CLASS": "ingest.worker.ImportWorker", "COMMIT_MODE": "auto"}
 # django-rq's queue pages need Redis: show them only when there is one.
 RQ_SHOW_ADMIN_LINK = not IMPORTER_SYNC_JOBS
 

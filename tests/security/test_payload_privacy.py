@@ -70,11 +70,6 @@ def test_the_log_line_of_a_crashed_run_does_not_carry_the_row(caplog, monkeypatc
     assert SECRET not in run.error_message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the stock ViolationAdmin of this branch shows the payload; the inbox branch masks it "
-    "without dq.view_payload: remove this marker when it is merged",
-)
 @pytest.mark.django_db
 def test_operators_do_not_see_payload_values_on_the_violation_page():
     run = run_file(f"external_id,name,country\n1,{SECRET},XX\n".encode())

@@ -82,7 +82,8 @@ MATRIX = [
     Case("add organization", admin_url("core.organization", "add"), admin_roles()),
     Case("add source", admin_url("ingest.source", "add"), admin_roles()),
     Case("delete run", admin_url("runs.importrun", "delete", "run"), admin_roles()),
-    Case("delete violation", admin_url("dq.violation", "delete", "violation"), admin_roles()),
+    # A violation is the record of a bad row: nobody deletes it, the superuser neither.
+    Case("delete violation", admin_url("dq.violation", "delete", "violation"), admin_roles() | {SUPERUSER: 403}),
     Case("delete organization", admin_url("core.organization", "delete", "organization"), admin_roles()),
     Case("delete source", admin_url("ingest.source", "delete", "source"), admin_roles()),
     # Admin mutations (POST): only Stewards change core records.
