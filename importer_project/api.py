@@ -1,11 +1,13 @@
-"""Plumbing shared by every API module: permissions and pagination (errors
-are in api_errors: DRF's views module must not be imported from here)."""
+"""Plumbing shared by every API module: permissions, pagination and bounded
+request bodies (errors are in api_errors: DRF's views module must not be
+imported from here)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import pagination, permissions
+from django.conf import settings
+from rest_framework import exceptions, pagination, parsers, permissions
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -38,3 +40,72 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = "-id"
+
+
+class ActionPermissions(ModelPermissions):
+    """Model permissions, plus ``action_permissions`` on a viewset: extra
+    permissions an action needs (``{"cancel": ["runs.cancel_importrun"]}``),
+    for actions that are neither plain reads nor plain writes."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        action = getattr(view, "action", None)
+        extra = getattr(view, "action_permissions", {}).get(action)
+        if extra is None:
+            return super().has_permission(request, view)
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return user.has_perms(extra)
+
+
+# --- Bounded request bodies ---------------------------------------------------
+
+BODY_TOO_LARGE = "The request body is {size:,} bytes, over the limit of {limit:,} bytes."
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+def content_length(request: Any) -> int:
+    """The declared body size (0 when absent or unreadable: Django then reads nothing)."""
+    meta = request.META
+    try:
+        return max(0, int(meta.get("CONTENT_LENGTH") or meta.get("HTTP_CONTENT_LENGTH") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def check_content_length(request: Any, limit: int) -> None:
+    """Refuse a body by its declared size, before a byte of it is read."""
+    size = content_length(request)
+    if size > limit:
+        raise BodyTooLarge(BODY_TOO_LARGE.format(size=size, limit=limit))
+
+
+class _BoundedParser:
+    """DRF's parsers read the whole stream whatever its size (Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE only guards ``request.body``): check the
+    declared length first. A view may raise its bound with ``max_body_bytes``."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        context = parser_context or {}
+        view, request = context.get("view"), context.get("request")
+        limit = getattr(view, "max_body_bytes", None) or settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request is not None:
+            check_content_length(request, limit)
+        return super().parse(stream, media_type, parser_context)  # type: ignore[misc]
+
+
+class BoundedJSONParser(_BoundedParser, parsers.JSONParser):
+    pass
+
+
+class BoundedFormParser(_BoundedParser, parsers.FormParser):
+    pass
+
+
+class BoundedMultiPartParser(_BoundedParser, parsers.MultiPartParser):
+    pass

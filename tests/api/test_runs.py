@@ -1,0 +1,244 @@
+"""runs/: upload, list with filters, detail, cancel, replay, results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from urllib.parse import quote
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from rest_framework.throttling import ScopedRateThrottle
+
+from core.models import Organization
+from ingest import errors, registry
+from runs.models import ImportRun
+from tests.api.conftest import CSV, finished_run, queued_run
+
+pytestmark = pytest.mark.django_db
+
+RUNS = "/api/v1/runs/"
+
+
+def upload(client, content: bytes = CSV, **fields):
+    form = {"file": SimpleUploadedFile("orgs.csv", content, "text/csv"), "target": "organization", "source": "crm"}
+    form.update(fields)
+    return client.post(RUNS, form, format="multipart")
+
+
+# Committed for real: the job is enqueued when the upload's transaction commits.
+committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@committed
+def test_an_operator_uploads_a_dry_run_and_gets_202_with_the_finished_run(api):
+    client = api("operator")
+    response = upload(client, dry_run="true")
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert response["Location"] == reverse("run-detail", kwargs={"pk": body["id"]})
+    # Without Redis the job runs in-process at commit: the answer is already final.
+    assert body["status"] == "partial" and body["dry_run"] is True
+    assert (body["rows_total"], body["inserted"], body["quarantined"]) == (3, 1, 2)
+    assert body["percent"] == 100.0 and body["has_results"] is True
+    assert body["created_by"] == client.user.username and body["source"] == "crm"
+    assert Organization.objects.count() == 0
+
+
+def test_an_upload_passes_format_encoding_and_delimiter_to_the_run(api):
+    response = upload(api("operator"), content=CSV.replace(b",", b";"), format="csv", encoding="UTF8", delimiter=";")
+    assert response.status_code == 202, response.json()
+    params = ImportRun.objects.get(pk=response.json()["id"]).ingest_params_json
+    assert (params["format"], params["encoding"], params["delimiter"]) == ("csv", "utf-8", ";")
+
+
+@pytest.mark.parametrize(
+    "fields, field, message",
+    [
+        ({"target": "planet"}, "target", registry.UNKNOWN_TARGET.format(name="planet", choices="contact, organization")),
+        ({"encoding": "klingon"}, "encoding", errors.UNKNOWN_ENCODING.format(encoding="klingon")),
+        ({"delimiter": ";;"}, "delimiter", errors.BAD_DELIMITER.format(delimiter=";;")),
+    ],
+)
+def test_bad_upload_fields_are_400_in_the_pipelines_words(api, fields, field, message):
+    response = upload(api("operator"), **fields)
+    assert response.status_code == 400
+    assert response.json()[field] == [message]
+    assert not ImportRun.objects.exists()
+
+
+def test_a_bad_source_slug_is_400_with_detail(api):
+    response = upload(api("operator"), source="not a slug!")
+    assert response.status_code == 400
+    assert "source must be a slug" in response.json()["detail"]
+
+
+def test_an_upload_without_a_file_is_400(api):
+    response = api("operator").post(RUNS, {"target": "organization", "source": "crm"}, format="multipart")
+    assert response.status_code == 400 and "file" in response.json()
+
+
+def test_a_json_upload_is_415(api):
+    response = api("operator").post(RUNS, {"target": "organization"}, format="json")
+    assert response.status_code == 415 and "detail" in response.json()
+
+
+def test_a_file_over_the_limit_is_413_json_and_stores_nothing(api, settings, tmp_path):
+    settings.IMPORTER_MAX_UPLOAD_BYTES = 10
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # stream to a temporary file, as a big upload would
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    (tmp_path / "uploads").mkdir()
+    response = upload(api("operator"))
+    assert response.status_code == 413
+    assert response.json() == {"detail": errors.TOO_LARGE.format(size=len(CSV), limit=10)}
+    assert not ImportRun.objects.exists()
+    assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_a_body_over_the_limit_is_refused_by_content_length_before_it_is_read(api, settings, monkeypatch):
+    settings.IMPORTER_MAX_UPLOAD_BYTES = 10
+
+    def must_not_parse(*args, **kwargs):
+        raise AssertionError("the body was read")
+
+    monkeypatch.setattr("rest_framework.parsers.MultiPartParser.parse", must_not_parse)
+    response = upload(api("operator"), content=b"x" * 100_000)
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith("The request body is ")
+
+
+def test_a_json_body_over_the_data_upload_limit_is_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    run = finished_run()
+    response = api("operator").post(f"{RUNS}{run.pk}/replay/", {"dry_run": True, "pad": "x" * 200}, format="json")
+    assert response.status_code == 413 and "detail" in response.json()
+
+
+def test_uploads_are_throttled_per_user(api, monkeypatch):
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "uploads", "2/minute")
+    client = api("operator")
+    assert [upload(client).status_code for _ in range(3)] == [202, 202, 429]
+    assert "detail" in upload(client).json()
+    # Other users and other endpoints are not affected.
+    assert upload(api("operator")).status_code == 202
+    assert client.get(RUNS).status_code == 200
+
+
+def test_the_list_filters_by_every_documented_filter(api):
+    partial = finished_run(dry_run=True)
+    clean = finished_run(dry_run=False, content=b"external_id,name,country\nB-1,Beta,FR\n")
+    queued = queued_run()
+    client = api("operator")
+
+    def ids(query: str) -> set[int]:
+        response = client.get(f"{RUNS}?{query}")
+        assert response.status_code == 200, response.json()
+        return {run["id"] for run in response.json()["results"]}
+
+    assert ids("status=partial") == {partial.pk}
+    assert ids("status=partial&status=queued") == {partial.pk, queued.pk}
+    assert ids("dry_run=false") == {clean.pk, queued.pk}
+    assert ids("has_quarantined=true") == {partial.pk}
+    assert ids("has_quarantined=false") == {clean.pk, queued.pk}
+    assert ids("source=crm&target=organization&kind=upload") == {partial.pk, clean.pk, queued.pk}
+    assert ids("source=erp") == set()
+    created = quote(ImportRun.objects.get(pk=clean.pk).created_at.isoformat())
+    assert ids(f"created_after={created}") >= {clean.pk, queued.pk}
+    assert partial.pk in ids(f"created_before={created}")
+    assert client.get(f"{RUNS}?status=nope").status_code == 400
+    assert client.get(f"{RUNS}?created_after=yesterday").status_code == 400
+
+
+def test_the_list_is_ordered_and_paged_by_cursor_without_a_count(api, django_assert_max_num_queries):
+    runs = [finished_run() for _ in range(3)]
+    client = api("operator")
+    first = client.get(f"{RUNS}?page_size=2").json()
+    assert "count" not in first
+    assert [run["id"] for run in first["results"]] == [runs[2].pk, runs[1].pk]
+    second = client.get(first["next"]).json()
+    assert [run["id"] for run in second["results"]] == [runs[0].pk]
+    ordered = client.get(f"{RUNS}?ordering=id").json()
+    assert [run["id"] for run in ordered["results"]] == [run.pk for run in runs]
+    assert client.get(f"{RUNS}?cursor=garbage").status_code == 404
+
+
+def test_the_detail_shows_counters_and_progress(api):
+    run = queued_run()
+    client = api("steward")
+    body = client.get(f"{RUNS}{run.pk}/").json()
+    assert (body["status"], body["rows_processed"], body["percent"]) == ("queued", 0, 0.0)
+    ImportRun.objects.filter(pk=run.pk).update(status="running", rows_processed=2)
+    body = client.get(f"{RUNS}{run.pk}/").json()
+    assert (body["rows_processed"], body["percent"]) == (2, None)
+    assert client.get(f"{RUNS}999999/").status_code == 404
+
+
+def test_cancel_a_queued_run_then_cancel_again_is_400(api):
+    run = queued_run()
+    client = api("operator")
+    response = client.post(f"{RUNS}{run.pk}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    again = client.post(f"{RUNS}{run.pk}/cancel/")
+    assert again.status_code == 400
+    assert again.json() == {"detail": f"Run {run.pk} is cancelled; only queued or running runs can be cancelled."}
+
+
+@committed
+def test_replay_makes_a_new_run_and_may_turn_a_dry_run_real(api):
+    run = finished_run(dry_run=True)
+    client = api("operator")
+    response = client.post(f"{RUNS}{run.pk}/replay/", {"dry_run": False}, format="json")
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert body["parent_run"] == run.pk and body["kind"] == "replay" and body["dry_run"] is False
+    assert body["status"] == "partial" and Organization.objects.count() == 1
+    default = client.post(f"{RUNS}{run.pk}/replay/")
+    assert default.status_code == 202 and default.json()["dry_run"] is True
+    assert client.post(f"{RUNS}{run.pk}/replay/", {"dry_run": "maybe"}, format="json").status_code == 400
+
+
+def test_results_give_the_dry_run_would_be_upserts_as_an_attachment(api):
+    run = finished_run(dry_run=True)
+    response = api("operator").get(f"{RUNS}{run.pk}/results/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"] == f'attachment; filename="run-{run.pk}-results.csv"'
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    inserted = [line for line in lines if line["outcome"] == "inserted"]
+    assert [line["external_id"] for line in inserted] == ["A-1"]
+    assert json.loads(inserted[0]["values"])["name"] == "Acme"
+
+
+def test_results_of_a_run_without_results_are_404_json(api):
+    run = queued_run()
+    response = api("operator").get(f"{RUNS}{run.pk}/results/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"Run {run.pk} has no results file (yet)."}
+    assert api("operator").get(f"{RUNS}{run.pk}/results/?kind=nope").status_code == 400
+
+
+def violations_csv(client, run) -> list[dict[str, str]]:
+    response = client.get(f"{RUNS}{run.pk}/results/?kind=violations")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="run-{run.pk}-violations.csv"'
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_violations_csv_is_formula_safe_and_shows_payloads_only_to_stewards(api):
+    run = finished_run(dry_run=True)
+    steward_rows = violations_csv(api("steward"), run)
+    assert [row["row_number"] for row in steward_rows] == ["3", "4"]
+    assert steward_rows[0]["error_codes"] == "invalid_format required"
+    payload_cell = steward_rows[0]["payload"]
+    assert json.loads(payload_cell)["email"] == "=cmd|' /C calc'!A0"  # inside JSON: not a formula
+    operator_rows = violations_csv(api("operator"), run)
+    assert "payload" not in operator_rows[0]
+    assert operator_rows[0]["errors"].startswith("name: ")
+
+
+def test_every_violation_cell_that_looks_like_a_formula_is_quoted(api):
+    run = finished_run(dry_run=True, content=b"external_id,name,country\n=1+1,,DE\n")
+    rows = violations_csv(api("superuser"), run)
+    assert rows[0]["external_id"] == "'=1+1"
