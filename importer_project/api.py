@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
+from django import forms
 from django.conf import settings
-from rest_framework import exceptions, pagination, parsers, permissions
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, pagination, parsers, permissions, serializers
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -33,6 +37,9 @@ class HasAnyPermission(permissions.BasePermission):
         return any(user.has_perm(perm) for perm in getattr(view, "required_any_permissions", ()))
 
 
+BAD_PAGE_SIZE = "A page size is a whole number from 1 to {limit}."
+
+
 class CursorPagination(pagination.CursorPagination):
     """Keyset pages: as fast on page 1,000 as on page 1, and no COUNT(*)."""
 
@@ -40,6 +47,25 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = "-id"
+
+    def get_page_size(self, request: Any) -> int:
+        """A bad ``page_size`` is the caller's mistake to hear about (DRF
+        silently falls back to the default)."""
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [BAD_PAGE_SIZE.format(limit=self.max_page_size)]}
+            )
+        return int(value)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
 
 class ActionPermissions(ModelPermissions):
@@ -109,3 +135,53 @@ class BoundedFormParser(_BoundedParser, parsers.FormParser):
 
 class BoundedMultiPartParser(_BoundedParser, parsers.MultiPartParser):
     pass
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` only (JSON booleans, or those words in a form):
+    DRF's field also takes "0", "yes", "on", …, which the schema's boolean
+    does not promise."""
+
+    def to_internal_value(self, data: Any) -> bool | None:
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in ("true", "false"):
+            return data.lower() == "true"
+        if self.allow_null and data in ("", "null", None):
+            return None
+        self.fail("invalid", input=data)
+
+
+class _StrictBooleanFormField(forms.Field):
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.Filter):
+    """A query-string boolean that is ``true`` or ``false``; anything else is
+    a 400 (django-filter's own silently ignores what it cannot read)."""
+
+    field_class = _StrictBooleanFormField
+
+
+EMPTY_FILTER = "Give a value, or leave the parameter out."
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A filter given with an empty value (``?status=``) is a 400, not
+    silently no filter; text filters take empty text as text."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name, filter_ in self.filters.items():
+            if isinstance(filter_, django_filters.CharFilter) or name not in self.data:
+                continue
+            if "" in self.data.getlist(name) and name not in self.form.errors:
+                self.form.add_error(name, EMPTY_FILTER)
+                valid = False
+        return valid

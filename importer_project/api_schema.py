@@ -46,6 +46,13 @@ def error_response(code: str, description: str | None = None) -> OpenApiResponse
 
 
 class ImporterAutoSchema(AutoSchema):
+    def _map_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
+        """A form that refuses unknown fields (``reject_unknown_fields``) says so."""
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and getattr(serializer, "reject_unknown_fields", False):
+            schema["additionalProperties"] = False
+        return schema
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":

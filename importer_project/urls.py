@@ -16,3 +16,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("django_prometheus.urls")),
 ]
+
+handler404 = "importer_project.api_errors.not_found"

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
+from importer_project.api import StrictBooleanFilter, StrictFilterSet
 from runs.models import ImportRun
 
 
-class RunFilter(django_filters.FilterSet):
+class RunFilter(StrictFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=ImportRun.Status.choices)
     target = django_filters.CharFilter()
     source = django_filters.CharFilter(field_name="source__slug", help_text="The source's slug.")
-    dry_run = django_filters.BooleanFilter()
+    dry_run = StrictBooleanFilter()
     kind = django_filters.ChoiceFilter(choices=ImportRun.Kind.choices)
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    has_quarantined = django_filters.BooleanFilter(
+    has_quarantined = StrictBooleanFilter(
         method="filter_has_quarantined", help_text="Runs with (true) or without (false) quarantined rows."
     )
 
@@ -26,7 +25,6 @@ class RunFilter(django_filters.FilterSet):
         model = ImportRun
         fields = ["status", "target", "source", "dry_run", "kind"]
 
-    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_has_quarantined(self, queryset: QuerySet[ImportRun], name: str, value: bool | None) -> QuerySet[ImportRun]:
         if value is None:
             return queryset

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingest import readers, registry
+from importer_project.api import StrictBooleanField
+from ingest import registry
 from ingest.errors import ImporterError
 from ingest.services import FORMATS
+
+SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
+UNKNOWN_FIELDS = "Unknown field(s): {names}."
 from runs.models import ImportRun
 
 
@@ -49,44 +54,60 @@ class ImportRunSerializer(serializers.ModelSerializer):
         return bool(run.results_file)
 
 
-def _reader_check(check: Any, value: str | None) -> Any:
-    """Run one of the reader's own argument checks, so a bad value is a 400
-    now, in the reader's words, instead of a failed run later."""
-    try:
-        return check(value)
-    except ImporterError as exc:
-        raise serializers.ValidationError(exc.message) from None
+# The API takes these by name; the CLI accepts any Python text codec.
+ENCODINGS = (
+    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1", "iso-8859-15",
+    "ascii", "cp850", "mac-roman",
+)
+DELIMITERS = (",", ";", "|", ":", "\t", "tab")
 
 
-class RunCreateSerializer(serializers.Serializer):
-    """The multipart form of an upload."""
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class UploadField(serializers.FileField):
+    """An empty file is refused now rather than failing its run later."""
 
-    file = serializers.FileField(allow_empty_file=True, use_url=False)
-    target = serializers.CharField(max_length=64, help_text="A target name, see `targets/`.")
-    source = serializers.CharField(max_length=64, help_text="The source system's slug; created on first use.")
-    dry_run = serializers.BooleanField(default=False)
-    format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="Default: detected.")
-    encoding = serializers.CharField(
-        max_length=40, required=False, help_text="e.g. utf-8, cp1252, utf-16. Default: detected."
-    )
-    delimiter = serializers.CharField(
-        max_length=3, required=False, trim_whitespace=False, help_text="One character, or 'tab'. Default: detected."
-    )
 
-    def validate_target(self, value: str) -> str:
+class TargetField(serializers.ChoiceField):
+    """A registered target's name; choices are read when the form is made,
+    after every app's targets.py has registered."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=registry.names(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
         try:
-            return registry.get(value).name
+            return registry.get(str(data)).name
         except ImporterError as exc:
             raise serializers.ValidationError(exc.message) from None
 
-    def validate_encoding(self, value: str) -> str:
-        return _reader_check(readers._encoding_argument, value)
 
-    def validate_delimiter(self, value: str) -> str:
-        return _reader_check(readers._delimiter_argument, value)
+class RunCreateSerializer(serializers.Serializer):
+    """The multipart form of an upload. A misspelt field (``dryrun``) is an
+    error, not silently a real run."""
+
+    reject_unknown_fields = True
+
+    file = UploadField(use_url=False, help_text="The CSV or JSON Lines file (not empty).")
+    target = TargetField(help_text="A target name, see `targets/`.")
+    source = serializers.RegexField(
+        SOURCE_SLUG, max_length=64, help_text="The source system's slug; created on first use.",
+        error_messages={"invalid": "A source is a slug: letters, digits, - and _."},
+    )
+    dry_run = StrictBooleanField(default=False)
+    format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="Default: detected.")
+    encoding = serializers.ChoiceField(choices=ENCODINGS, required=False, help_text="Default: detected.")
+    delimiter = serializers.ChoiceField(
+        choices=DELIMITERS, required=False, help_text="Default: detected from the header."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({"non_field_errors": [UNKNOWN_FIELDS.format(names=", ".join(map(repr, unknown)))]})
+        return attrs
 
 
 class RunReplaySerializer(serializers.Serializer):
-    dry_run = serializers.BooleanField(
+    dry_run = StrictBooleanField(
         required=False, allow_null=True, default=None, help_text="Default: the same as the replayed run."
     )

@@ -32,7 +32,7 @@ def make_user(role: str):
     if role == "anonymous":
         return None
     user = get_user_model().objects.create_user(
-        username=f"{role}-{uuid.uuid4().hex[:6]}", password="pw-unused-123", is_superuser=role == "superuser"
+        username=f"{role}-{uuid.uuid4().hex[:6]}", password=None, is_superuser=role == "superuser"
     )
     group = {"operator": OPERATORS, "steward": STEWARDS}.get(role)
     if group:
