@@ -15,7 +15,7 @@ from tests.api.conftest import make_user
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 # Bounded: a few dozen examples per operation keeps the whole run well under a minute.
-EXAMPLES = 25
+EXAMPLES = 20
 
 
 @pytest.fixture
