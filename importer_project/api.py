@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import datetime as dt
+
 import django_filters
+import django_filters.fields
 from django import forms
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -185,3 +188,21 @@ class StrictFilterSet(django_filters.FilterSet):
                 self.form.add_error(name, EMPTY_FILTER)
                 valid = False
         return valid
+
+
+class _UtcDateTimeFormField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value: Any) -> Any:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(dt.timezone.utc)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("The date and time is out of range.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time, compared in UTC: PostgreSQL refuses offsets
+    beyond ±15:59 that ISO 8601 (and Python) allow."""
+
+    field_class = _UtcDateTimeFormField

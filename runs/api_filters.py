@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from importer_project.api import StrictBooleanFilter, StrictFilterSet
+from importer_project.api import StrictBooleanFilter, StrictFilterSet, UtcDateTimeFilter
 from runs.models import ImportRun
 
 
@@ -15,8 +15,8 @@ class RunFilter(StrictFilterSet):
     source = django_filters.CharFilter(field_name="source__slug", help_text="The source's slug.")
     dry_run = StrictBooleanFilter()
     kind = django_filters.ChoiceFilter(choices=ImportRun.Kind.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     has_quarantined = StrictBooleanFilter(
         method="filter_has_quarantined", help_text="Runs with (true) or without (false) quarantined rows."
     )

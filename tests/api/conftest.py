@@ -66,3 +66,14 @@ def finished_run(*, dry_run: bool = True, content: bytes = CSV) -> ImportRun:
 
 def queued_run() -> ImportRun:
     return services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
+
+
+def work_queued_jobs() -> None:
+    """With Redis, run what the request enqueued in a burst worker, as a
+    `manage.py rqworker` would; without, the jobs already ran in-process."""
+    from django.conf import settings
+
+    if not settings.IMPORTER_SYNC_JOBS:
+        import django_rq
+
+        django_rq.get_worker("imports").work(burst=True)
