@@ -139,7 +139,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         finally:
             upload.close()  # a temporary upload file is deleted on close
         run.refresh_from_db()  # without Redis the job has already run
-        location = reverse("run-detail", kwargs={"pk": run.pk})
+        location = request.build_absolute_uri(reverse("run-detail", kwargs={"pk": run.pk}))
         return Response(self.get_serializer(run).data, status=202, headers={"Location": location})
 
     @extend_schema(
@@ -167,7 +167,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         with transaction.atomic():
             replay = run_replay(run=run, created_by=request.user, dry_run=form.validated_data["dry_run"])
         replay.refresh_from_db()
-        location = reverse("run-detail", kwargs={"pk": replay.pk})
+        location = request.build_absolute_uri(reverse("run-detail", kwargs={"pk": replay.pk}))
         return Response(self.get_serializer(replay).data, status=202, headers={"Location": location})
 
     @extend_schema(

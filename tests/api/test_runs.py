@@ -40,7 +40,7 @@ def test_an_operator_uploads_a_dry_run_and_gets_202_with_the_finished_run(api):
     assert response.json()["status"] in ("queued", "partial")  # partial: ran in-process (no Redis)
     work_queued_jobs()
     body = client.get(response["Location"]).json()
-    assert response["Location"] == reverse("run-detail", kwargs={"pk": body["id"]})
+    assert response["Location"] == "http://testserver" + reverse("run-detail", kwargs={"pk": body["id"]})
     assert body["status"] == "partial" and body["dry_run"] is True
     assert (body["rows_total"], body["inserted"], body["quarantined"]) == (3, 1, 2)
     assert body["percent"] == 100.0 and body["has_results"] is True
