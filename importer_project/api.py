@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import exceptions, pagination, parsers, permissions, serializers
+from rest_framework import exceptions, filters, pagination, parsers, permissions, serializers
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -206,3 +206,30 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     beyond ±15:59 that ISO 8601 (and Python) allow."""
 
     field_class = _UtcDateTimeFormField
+
+
+BAD_ORDERING = "Order by one of: {choices}."
+
+
+class StrictOrderingFilter(filters.OrderingFilter):
+    """``?ordering=`` with a field it cannot order by is a 400 (DRF's own
+    filter ignores it), and the schema lists the choices."""
+
+    def _choices(self, view: Any) -> list[str]:
+        fields = [name for name, _ in self.get_valid_fields(view.get_queryset(), view, {"request": view.request})]
+        return [prefix + name for name in fields for prefix in ("", "-")]
+
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> Any:
+        params = request.query_params.get(self.ordering_param)
+        if params is not None:
+            terms = [term.strip() for term in params.split(",")]
+            choices = self._choices(view)
+            if not all(term in choices for term in terms):
+                raise exceptions.ValidationError({self.ordering_param: [BAD_ORDERING.format(choices=", ".join(choices))]})
+        return super().get_ordering(request, queryset, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "string", "enum": self._choices(view)}
+        return parameters

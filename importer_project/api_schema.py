@@ -45,7 +45,22 @@ def error_response(code: str, description: str | None = None) -> OpenApiResponse
     return OpenApiResponse(response=body, description=description or ERROR_DESCRIPTIONS[code])
 
 
+# Django's form fields refuse NUL characters (PostgreSQL cannot store them).
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
 class ImporterAutoSchema(AutoSchema):
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        """Free-text query parameters say what the forms behind them refuse."""
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            if parameter["in"] == "query" and schema.get("type") == "string" and not (
+                {"enum", "format", "pattern"} & set(schema)
+            ):
+                schema["pattern"] = NO_NUL_PATTERN
+        return parameters
+
     def _map_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
         """A form that refuses unknown fields (``reject_unknown_fields``) says so."""
         schema = super()._map_serializer(serializer, direction, bypass_extensions)

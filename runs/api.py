@@ -17,12 +17,18 @@ from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, filters, mixins, throttling, viewsets
+from rest_framework import exceptions, mixins, throttling, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from importer_project.api import ActionPermissions, BodyTooLarge, BoundedMultiPartParser, check_content_length
+from importer_project.api import (
+    ActionPermissions,
+    BodyTooLarge,
+    BoundedMultiPartParser,
+    StrictOrderingFilter,
+    check_content_length,
+)
 from importer_project.api_schema import error_response
 from ingest import errors
 from ingest.services import run_cancel, run_create, run_enqueue, run_replay
@@ -60,7 +66,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     serializer_class = ImportRunSerializer
     permission_classes = [ActionPermissions]
     action_permissions = {"cancel": ["runs.cancel_importrun"], "replay": ["runs.replay_importrun"]}
-    filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = RunFilter
     ordering_fields = ["id", "created_at", "rows_total", "quarantined"]
     ordering = ["-id"]
@@ -94,6 +100,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        """``results/`` answers CSV whatever the Accept header asks; its errors are JSON."""
+        return super().perform_content_negotiation(request, force=force or self.action == "results")
 
     def get_throttles(self) -> list[Any]:
         if self.action == "create":

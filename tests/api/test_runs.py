@@ -162,6 +162,10 @@ def test_the_list_is_ordered_and_paged_by_cursor_without_a_count(api, django_ass
     ordered = client.get(f"{RUNS}?ordering=id").json()
     assert [run["id"] for run in ordered["results"]] == [run.pk for run in runs]
     assert client.get(f"{RUNS}?cursor=garbage").status_code == 404
+    by_size = client.get(f"{RUNS}?ordering=-rows_total,id").json()
+    assert [run["id"] for run in by_size["results"]] == [run.pk for run in runs]
+    bad = client.get(f"{RUNS}?ordering=password")
+    assert bad.status_code == 400 and "-created_at" in bad.json()["ordering"][0]
 
 
 def test_the_detail_shows_counters_and_progress(api):
@@ -218,6 +222,10 @@ def test_results_of_a_run_without_results_are_404_json(api):
     assert response.status_code == 404
     assert response.json() == {"detail": f"Run {run.pk} has no results file (yet)."}
     assert api("operator").get(f"{RUNS}{run.pk}/results/?kind=nope").status_code == 400
+    asked_for_csv = api("operator").get(f"{RUNS}{run.pk}/results/", HTTP_ACCEPT="text/csv")
+    assert asked_for_csv.status_code == 404 and asked_for_csv["Content-Type"] == "application/json"
+    done = finished_run()
+    assert api("operator").get(f"{RUNS}{done.pk}/results/", HTTP_ACCEPT="text/csv").status_code == 200
 
 
 def violations_csv(client, run) -> list[dict[str, str]]:
