@@ -22,13 +22,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from importer_project.api import (
-    ActionPermissions,
-    BodyTooLarge,
-    BoundedMultiPartParser,
-    StrictOrderingFilter,
-    check_content_length,
-)
+from importer_project.api import ActionPermissions, BodyTooLarge, BoundedMultiPartParser, check_content_length
+from importer_project.api_filters import StrictOrderingFilter
 from importer_project.api_schema import error_response
 from ingest import errors
 from ingest.services import run_cancel, run_create, run_enqueue, run_replay
