@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, settings
-
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import positive_data_acceptance
 
 from importer_project.wsgi import application
 from tests.api.conftest import make_user
@@ -26,6 +26,13 @@ OPERATIONS = sum(
     for method in operations
 )
 EXAMPLES = max(8, 180 // max(OPERATIONS, 1))
+
+
+# Every check runs everywhere, except "schema-valid data is accepted" outside
+# these paths: elsewhere a schema-valid request may rightly be a 400 that no
+# schema can express (a payload breaking a pipeline rule, an unknown run id in
+# a filter). runs/ and targets/ document their inputs exactly.
+POSITIVE_DATA_STRICT = ("/api/v1/runs/", "/api/v1/targets/")
 
 
 @pytest.fixture
@@ -55,4 +62,7 @@ def token_header(db, keep_test_connection) -> dict[str, str]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_every_operation_conforms_to_the_schema(case, token_header):
-    case.call_and_validate(headers=token_header)
+    excluded = []
+    if not case.operation.path.startswith(POSITIVE_DATA_STRICT):
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(headers=token_header, excluded_checks=excluded)
