@@ -35,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     "403": "Authenticated, but without the permission this needs (or a missing CSRF token).",
     "404": "No such object (or, on a list, an invalid cursor).",
     "413": "The request body is over the size limit.",
+    "415": "The body is not in a media type this operation takes.",
     "429": "Too many requests in this scope; retry after `Retry-After` seconds.",
 }
 
@@ -74,7 +75,7 @@ class ImporterAutoSchema(AutoSchema):
             return responses
         codes = ["400", "401", "403", "404"]
         if self.method in ("POST", "PUT", "PATCH"):
-            codes.append("413")
+            codes += ["413", "415"]
         if self.view.get_throttles():
             codes.append("429")
         for code in codes:
