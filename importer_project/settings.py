@@ -209,8 +209,27 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "importer_project.api.CursorPagination",
     "EXCEPTION_HANDLER": "importer_project.api_errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "importer_project.api_schema.ImporterAutoSchema",
+    # Parsers that refuse a body by its Content-Length before reading it.
+    "DEFAULT_PARSER_CLASSES": [
+        "importer_project.api.BoundedJSONParser",
+        "importer_project.api.BoundedFormParser",
+        "importer_project.api.BoundedMultiPartParser",
+    ],
+    # Uploads per user (or client IP): ScopedRateThrottle on POST runs/.
+    "DEFAULT_THROTTLE_RATES": {"uploads": os.environ.get("IMPORTER_UPLOAD_RATE", "60/minute")},
 }
+# The throttle counts in the default cache: with REDIS_URL, Redis, so every
+# web process (on every machine) counts the same uploads; without it, each
+# process counts its own (fine for the embedded single-process mode).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "importer",
+        }
+    }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Importer API",
     "DESCRIPTION": "Upload files of records, watch runs, fix quarantined rows.",
@@ -219,6 +238,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No calls to validator.swagger.io: the docs work with no outside network.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Tags from the first path segment after the prefix: runs, violations, targets, …
+    "SCHEMA_PATH_PREFIX": r"/api/v1/",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Runs and violations both have a "status" choice set: name their schema

@@ -18,3 +18,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("metrics", metrics_view, name="prometheus-django-metrics"),
 ]
+
+handler404 = "importer_project.api_errors.not_found"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError
@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from importer_project.api import HasAnyPermission
+from importer_project.api_schema import error_response
 from ingest import registry
 from ingest.errors import UsageError
 from ingest.validation import errors_by_field, validate_payload
@@ -56,17 +57,28 @@ class TargetViewSet(viewsets.ViewSet):
         except UsageError as exc:
             raise NotFound(exc.message) from None
 
-    @extend_schema(responses=TargetSerializer(many=True))
+    @extend_schema(summary="List targets with their field specs", responses=TargetSerializer(many=True))
     def list(self, request: Request) -> Response:
         return Response([target.spec() for target in registry.all_targets()])
 
-    @extend_schema(responses=TargetSerializer)
+    @extend_schema(
+        summary="One target's field specs",
+        responses={200: TargetSerializer, 404: error_response("404", "No such target.")},
+    )
     def retrieve(self, request: Request, name: str) -> Response:
         return Response(self._target(name).spec())
 
     @extend_schema(
+        summary="Validate one row payload",
         request={"application/json": {"type": "object", "additionalProperties": True}},
-        responses={200: ValidationResult, 400: OpenApiResponse(description="The body is not a JSON object.")},
+        parameters=[
+            OpenApiParameter("source", str, required=False, description="A source slug: also check references."),
+        ],
+        responses={
+            200: ValidationResult,
+            400: error_response("400", "The body is not a JSON object."),
+            404: error_response("404", "No such target."),
+        },
         description=(
             "Validate one row payload with the pipeline's own rules. Pass ``?source=SLUG`` to also "
             "check references against that source's known records."

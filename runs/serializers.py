@@ -1,0 +1,113 @@
+"""Input and output shapes of the runs API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from importer_project.api import StrictBooleanField
+from ingest import registry
+from ingest.errors import ImporterError
+from ingest.services import FORMATS
+
+SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
+UNKNOWN_FIELDS = "Unknown field(s): {names}."
+from runs.models import ImportRun
+
+
+class ImportRunSerializer(serializers.ModelSerializer):
+    """A run with its counters and progress, as integrations poll it."""
+
+    source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    duration_s = serializers.FloatField(read_only=True, allow_null=True)
+    percent = serializers.SerializerMethodField(
+        help_text="Share of rows processed, 0-100; null while the row count is not known yet."
+    )
+    has_results = serializers.SerializerMethodField(help_text="Whether `results/` has a file to download.")
+
+    class Meta:
+        model = ImportRun
+        fields = [
+            "id", "target", "source", "kind", "status", "dry_run", "original_filename", "file_size",
+            "file_sha256", "ingest_params_json", "rows_total", "rows_processed", "percent", "inserted",
+            "updated", "unchanged", "skipped", "quarantined", "resolved", "error_message",
+            "cancel_requested", "parent_run", "created_by", "created_at", "started_at", "finished_at",
+            "duration_s", "has_results",
+        ]
+        read_only_fields = fields
+
+    def get_percent(self, run: ImportRun) -> float | None:
+        """The pipeline streams the file and learns the row count only at the
+        end, so progress is known for finished runs (and trivially for queued)."""
+        if run.is_finished:
+            return 100.0
+        if run.status == ImportRun.Status.QUEUED:
+            return 0.0
+        if run.rows_total:
+            return round(min(100.0, 100.0 * run.rows_processed / run.rows_total), 1)
+        return None
+
+    def get_has_results(self, run: ImportRun) -> bool:
+        return bool(run.results_file)
+
+
+# The API takes these by name; the CLI accepts any Python text codec.
+ENCODINGS = (
+    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1", "iso-8859-15",
+    "ascii", "cp850", "mac-roman",
+)
+DELIMITERS = (",", ";", "|", ":", "\t", "tab")
+
+
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class UploadField(serializers.FileField):
+    """An empty file is refused now rather than failing its run later."""
+
+
+class TargetField(serializers.ChoiceField):
+    """A registered target's name; choices are read when the form is made,
+    after every app's targets.py has registered."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=registry.names(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            return registry.get(str(data)).name
+        except ImporterError as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+
+class RunCreateSerializer(serializers.Serializer):
+    """The multipart form of an upload. A misspelt field (``dryrun``) is an
+    error, not silently a real run."""
+
+    reject_unknown_fields = True
+
+    file = UploadField(use_url=False, help_text="The CSV or JSON Lines file (not empty).")
+    target = TargetField(help_text="A target name, see `targets/`.")
+    source = serializers.RegexField(
+        SOURCE_SLUG, max_length=64, help_text="The source system's slug; created on first use.",
+        error_messages={"invalid": "A source is a slug: letters, digits, - and _."},
+    )
+    dry_run = StrictBooleanField(default=False)
+    format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="Default: detected.")
+    encoding = serializers.ChoiceField(choices=ENCODINGS, required=False, help_text="Default: detected.")
+    delimiter = serializers.ChoiceField(
+        choices=DELIMITERS, required=False, help_text="Default: detected from the header."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({"non_field_errors": [UNKNOWN_FIELDS.format(names=", ".join(map(repr, unknown)))]})
+        return attrs
+
+
+class RunReplaySerializer(serializers.Serializer):
+    dry_run = StrictBooleanField(
+        required=False, allow_null=True, default=None, help_text="Default: the same as the replayed run."
+    )

@@ -1,0 +1,289 @@
+"""runs/: upload, list with filters, detail, cancel, replay, results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from urllib.parse import quote
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from rest_framework.throttling import ScopedRateThrottle
+
+from core.models import Organization
+from ingest import errors, registry
+from runs.models import ImportRun
+from tests.api.conftest import CSV, finished_run, queued_run, work_queued_jobs
+
+pytestmark = pytest.mark.django_db
+
+RUNS = "/api/v1/runs/"
+
+
+def upload(client, content: bytes = CSV, **fields):
+    form = {"file": SimpleUploadedFile("orgs.csv", content, "text/csv"), "target": "organization", "source": "crm"}
+    form.update(fields)
+    return client.post(RUNS, form, format="multipart")
+
+
+# Committed for real: the job is enqueued when the upload's transaction commits.
+committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@committed
+def test_an_operator_uploads_a_dry_run_and_gets_202_with_the_finished_run(api):
+    client = api("operator")
+    response = upload(client, dry_run="true")
+    assert response.status_code == 202, response.json()
+    assert response.json()["status"] in ("queued", "partial")  # partial: ran in-process (no Redis)
+    work_queued_jobs()
+    body = client.get(response["Location"]).json()
+    assert response["Location"] == "http://testserver" + reverse("run-detail", kwargs={"pk": body["id"]})
+    assert body["status"] == "partial" and body["dry_run"] is True
+    assert (body["rows_total"], body["inserted"], body["quarantined"]) == (3, 1, 2)
+    assert body["percent"] == 100.0 and body["has_results"] is True
+    assert body["created_by"] == client.user.username and body["source"] == "crm"
+    assert Organization.objects.count() == 0
+
+
+def test_an_upload_passes_format_encoding_and_delimiter_to_the_run(api):
+    response = upload(api("operator"), content=CSV.replace(b",", b";"), format="csv", encoding="cp1252", delimiter=";")
+    assert response.status_code == 202, response.json()
+    params = ImportRun.objects.get(pk=response.json()["id"]).ingest_params_json
+    assert (params["format"], params["encoding"], params["delimiter"]) == ("csv", "cp1252", ";")
+
+
+@pytest.mark.parametrize(
+    "fields, field, message",
+    [
+        ({"target": "planet"}, "target", registry.UNKNOWN_TARGET.format(name="planet", choices="contact, organization")),
+        ({"encoding": "klingon"}, "encoding", '"klingon" is not a valid choice.'),
+        ({"delimiter": ";;"}, "delimiter", '";;" is not a valid choice.'),
+        ({"source": "not a slug!"}, "source", "A source is a slug: letters, digits, - and _."),
+    ],
+)
+def test_bad_upload_fields_are_400_in_the_pipelines_words(api, fields, field, message):
+    response = upload(api("operator"), **fields)
+    assert response.status_code == 400
+    assert response.json()[field] == [message]
+    assert not ImportRun.objects.exists()
+
+
+def test_an_upload_without_a_file_is_400(api):
+    response = api("operator").post(RUNS, {"target": "organization", "source": "crm"}, format="multipart")
+    assert response.status_code == 400 and "file" in response.json()
+
+
+def test_a_json_upload_is_415(api):
+    response = api("operator").post(RUNS, {"target": "organization"}, format="json")
+    assert response.status_code == 415 and "detail" in response.json()
+
+
+def test_a_file_over_the_limit_is_413_json_and_stores_nothing(api, settings, tmp_path):
+    settings.IMPORTER_MAX_UPLOAD_BYTES = 10
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # stream to a temporary file, as a big upload would
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    (tmp_path / "uploads").mkdir()
+    response = upload(api("operator"))
+    assert response.status_code == 413
+    assert response.json() == {"detail": errors.TOO_LARGE.format(size=len(CSV), limit=10)}
+    assert not ImportRun.objects.exists()
+    assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_a_body_over_the_limit_is_refused_by_content_length_before_it_is_read(api, settings, monkeypatch):
+    settings.IMPORTER_MAX_UPLOAD_BYTES = 10
+
+    def must_not_parse(*args, **kwargs):
+        raise AssertionError("the body was read")
+
+    monkeypatch.setattr("rest_framework.parsers.MultiPartParser.parse", must_not_parse)
+    response = upload(api("operator"), content=b"x" * 100_000)
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith("The request body is ")
+
+
+def test_a_json_body_over_the_data_upload_limit_is_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    run = finished_run()
+    response = api("operator").post(f"{RUNS}{run.pk}/replay/", {"dry_run": True, "pad": "x" * 200}, format="json")
+    assert response.status_code == 413 and "detail" in response.json()
+
+
+def test_uploads_are_throttled_per_user(api, monkeypatch):
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "uploads", "2/minute")
+    client = api("operator")
+    assert [upload(client).status_code for _ in range(3)] == [202, 202, 429]
+    assert "detail" in upload(client).json()
+    # Other users and other endpoints are not affected.
+    assert upload(api("operator")).status_code == 202
+    assert client.get(RUNS).status_code == 200
+
+
+def test_the_list_filters_by_every_documented_filter(api):
+    partial = finished_run(dry_run=True)
+    clean = finished_run(dry_run=False, content=b"external_id,name,country\nB-1,Beta,FR\n")
+    queued = queued_run()
+    client = api("operator")
+
+    def ids(query: str) -> set[int]:
+        response = client.get(f"{RUNS}?{query}")
+        assert response.status_code == 200, response.json()
+        return {run["id"] for run in response.json()["results"]}
+
+    assert ids("status=partial") == {partial.pk}
+    assert ids("status=partial&status=queued") == {partial.pk, queued.pk}
+    assert ids("dry_run=false") == {clean.pk, queued.pk}
+    assert ids("has_quarantined=true") == {partial.pk}
+    assert ids("has_quarantined=false") == {clean.pk, queued.pk}
+    assert ids("source=crm&target=organization&kind=upload") == {partial.pk, clean.pk, queued.pk}
+    assert ids("source=erp") == set()
+    created = quote(ImportRun.objects.get(pk=clean.pk).created_at.isoformat())
+    assert ids(f"created_after={created}") >= {clean.pk, queued.pk}
+    assert partial.pk in ids(f"created_before={created}")
+    assert client.get(f"{RUNS}?status=nope").status_code == 400
+    assert client.get(f"{RUNS}?created_after=yesterday").status_code == 400
+    # ISO 8601 allows offsets PostgreSQL does not (beyond ±15:59): compared in UTC.
+    assert ids(f"created_after={quote('1962-01-27T20:03:49-18:07')}") == {partial.pk, clean.pk, queued.pk}
+    assert client.get(f"{RUNS}?created_after={quote('0001-01-01T00:00:00+01:00')}").status_code == 400
+    assert client.get(f"{RUNS}?target=a%00b").status_code == 400
+
+
+def test_the_list_is_ordered_and_paged_by_cursor_without_a_count(api, django_assert_max_num_queries):
+    runs = [finished_run() for _ in range(3)]
+    client = api("operator")
+    first = client.get(f"{RUNS}?page_size=2").json()
+    assert "count" not in first
+    assert [run["id"] for run in first["results"]] == [runs[2].pk, runs[1].pk]
+    second = client.get(first["next"]).json()
+    assert [run["id"] for run in second["results"]] == [runs[0].pk]
+    ordered = client.get(f"{RUNS}?ordering=id").json()
+    assert [run["id"] for run in ordered["results"]] == [run.pk for run in runs]
+    assert client.get(f"{RUNS}?cursor=garbage").status_code == 404
+    by_size = client.get(f"{RUNS}?ordering=-rows_total,id").json()
+    assert [run["id"] for run in by_size["results"]] == [run.pk for run in runs]
+    bad = client.get(f"{RUNS}?ordering=password")
+    assert bad.status_code == 400 and "-created_at" in bad.json()["ordering"][0]
+
+
+def test_the_detail_shows_counters_and_progress(api):
+    run = queued_run()
+    client = api("steward")
+    body = client.get(f"{RUNS}{run.pk}/").json()
+    assert (body["status"], body["rows_processed"], body["percent"]) == ("queued", 0, 0.0)
+    ImportRun.objects.filter(pk=run.pk).update(status="running", rows_processed=2)
+    body = client.get(f"{RUNS}{run.pk}/").json()
+    assert (body["rows_processed"], body["percent"]) == (2, None)
+    assert client.get(f"{RUNS}999999/").status_code == 404
+
+
+def test_cancel_a_queued_run_then_cancel_again_is_400(api):
+    run = queued_run()
+    client = api("operator")
+    response = client.post(f"{RUNS}{run.pk}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    again = client.post(f"{RUNS}{run.pk}/cancel/")
+    assert again.status_code == 400
+    assert again.json() == {"detail": f"Run {run.pk} is cancelled; only queued or running runs can be cancelled."}
+
+
+@committed
+def test_replay_makes_a_new_run_and_may_turn_a_dry_run_real(api):
+    run = finished_run(dry_run=True)
+    client = api("operator")
+    response = client.post(f"{RUNS}{run.pk}/replay/", {"dry_run": False}, format="json")
+    assert response.status_code == 202, response.json()
+    work_queued_jobs()
+    body = client.get(response["Location"]).json()
+    assert body["parent_run"] == run.pk and body["kind"] == "replay" and body["dry_run"] is False
+    assert body["status"] == "partial" and Organization.objects.count() == 1
+    default = client.post(f"{RUNS}{run.pk}/replay/")
+    assert default.status_code == 202 and default.json()["dry_run"] is True
+    assert client.post(f"{RUNS}{run.pk}/replay/", {"dry_run": "maybe"}, format="json").status_code == 400
+
+
+def test_results_give_the_dry_run_would_be_upserts_as_an_attachment(api):
+    run = finished_run(dry_run=True)
+    response = api("operator").get(f"{RUNS}{run.pk}/results/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"] == f'attachment; filename="run-{run.pk}-results.csv"'
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    inserted = [line for line in lines if line["outcome"] == "inserted"]
+    assert [line["external_id"] for line in inserted] == ["A-1"]
+    assert json.loads(inserted[0]["values"])["name"] == "Acme"
+
+
+def test_results_of_a_run_without_results_are_404_json(api):
+    run = queued_run()
+    response = api("operator").get(f"{RUNS}{run.pk}/results/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"Run {run.pk} has no results file (yet)."}
+    assert api("operator").get(f"{RUNS}{run.pk}/results/?kind=nope").status_code == 400
+    asked_for_csv = api("operator").get(f"{RUNS}{run.pk}/results/", HTTP_ACCEPT="text/csv")
+    assert asked_for_csv.status_code == 404 and asked_for_csv["Content-Type"] == "application/json"
+    done = finished_run()
+    assert api("operator").get(f"{RUNS}{done.pk}/results/", HTTP_ACCEPT="text/csv").status_code == 200
+
+
+def violations_csv(client, run) -> list[dict[str, str]]:
+    response = client.get(f"{RUNS}{run.pk}/results/?kind=violations")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="run-{run.pk}-violations.csv"'
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_violations_csv_is_formula_safe_and_shows_payloads_only_to_stewards(api):
+    run = finished_run(dry_run=True)
+    steward_rows = violations_csv(api("steward"), run)
+    assert [row["row_number"] for row in steward_rows] == ["3", "4"]
+    assert steward_rows[0]["error_codes"] == "invalid_format required"
+    payload_cell = steward_rows[0]["payload"]
+    assert json.loads(payload_cell)["email"] == "=cmd|' /C calc'!A0"  # inside JSON: not a formula
+    operator_rows = violations_csv(api("operator"), run)
+    assert "payload" not in operator_rows[0]
+    assert operator_rows[0]["errors"].startswith("name: ")
+
+
+def test_every_violation_cell_that_looks_like_a_formula_is_quoted(api):
+    run = finished_run(dry_run=True, content=b"external_id,name,country\n=1+1,,DE\n")
+    rows = violations_csv(api("superuser"), run)
+    assert rows[0]["external_id"] == "'=1+1"
+
+
+def test_strict_query_and_form_values_are_400(api):
+    client = api("operator")
+    for query in ("created_before=", "status=", "dry_run=1", "has_quarantined=null", "page_size=0", "page_size=501"):
+        response = client.get(f"{RUNS}?{query}")
+        assert response.status_code == 400, query
+    assert client.get(f"{RUNS}?source=&page_size=500").status_code == 200
+    assert upload(client, dry_run="1").status_code == 400
+    response = upload(client, dryrun="true")
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Unknown field(s): 'dryrun'."]}
+
+
+def test_an_empty_file_is_400(api):
+    response = upload(api("operator"), content=b"")
+    assert response.status_code == 400 and response.json()["file"] == ["The submitted file is empty."]
+
+
+def test_a_form_field_over_the_data_upload_limit_is_413_json(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = upload(api("operator"), source="s" * 200)
+    assert response.status_code == 413 and "detail" in response.json()
+
+
+@pytest.mark.redis
+def test_upload_throttle_counts_are_kept_in_redis_for_every_web_process(api, settings, monkeypatch):
+    import redis
+
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "uploads", "1/minute")
+    client = api("operator")
+    assert [upload(client).status_code for _ in range(2)] == [202, 429]
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = redis.Redis.from_url(settings.REDIS_URL).keys(f"{prefix}:*throttle_uploads_{client.user.pk}")
+    assert len(keys) == 1

@@ -1,0 +1,92 @@
+"""The OpenAPI schema and its Swagger UI."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+
+def test_the_schema_validates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert "/api/v1/runs/{id}/results/" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_every_operation_documents_its_errors():
+    schema = Client().get("/api/schema/?format=json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            assert {"400", "401", "403", "404"} <= codes, (method, path)
+            assert any(code.startswith("2") for code in codes), (method, path)
+            if method in ("post", "put", "patch"):
+                assert {"413", "415"} <= codes, (method, path)
+    upload = schema["paths"]["/api/v1/runs/"]["post"]["responses"]
+    assert {"202", "413", "429"} <= set(upload)
+
+
+def test_swagger_ui_uses_only_local_assets():
+    response = Client().get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+    assert urls, html[:500]
+    assert all(not url.startswith(("http:", "https:", "//")) for url in urls), urls
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    assert '"validatorUrl": null' in html  # Swagger UI would otherwise call validator.swagger.io
+
+
+@pytest.mark.django_db
+def test_the_sidecar_assets_are_served_locally(settings):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
+
+
+def test_swagger_ui_renders_in_a_browser_with_no_outside_network(monkeypatch):
+    """Chromium loads /api/docs/; every request is answered by Django (static
+    files from the finders) and any request to another host is refused."""
+    import shutil
+    from urllib.parse import parse_qsl, urlsplit
+
+    from django.contrib.staticfiles import finders
+
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.skip("needs the chromium package (CI installs it)")
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")  # Playwright's loop runs in this thread
+    client = Client(HTTP_HOST="localhost")
+    outside: list[str] = []
+
+    def answer(route, request):
+        url = urlsplit(request.url)
+        if url.hostname != "localhost":
+            outside.append(request.url)
+            return route.abort()
+        if url.path.startswith("/static/"):
+            found = finders.find(url.path.removeprefix("/static/"))
+            if not found:
+                return route.fulfill(status=404, body="")
+            return route.fulfill(status=200, path=found)
+        response = client.get(url.path, dict(parse_qsl(url.query)))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return route.fulfill(status=response.status_code, headers=dict(response.items()), body=body)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.route("**/*", answer)
+            page.goto("http://localhost/api/docs/")
+            page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+            assert "Importer API" in page.inner_text(".swagger-ui .info .title")
+            page.wait_for_selector("text=/api/v1/runs/", timeout=15_000)
+        finally:
+            browser.close()
+    assert outside == []
