@@ -1,6 +1,13 @@
 import os
+import shutil
 
 import pytest
+
+# Browser tests: Playwright (pytest-playwright's `page` fixture) drives Debian's
+# chromium. Its sync API runs an event loop in the test's thread; the tests
+# still talk to the database synchronously, which is safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 ON_REDIS = bool(os.environ.get("REDIS_URL"))
@@ -12,11 +19,24 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+    }
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark tests that need a real service, and skip them when it is absent,
     except under CI (IMPORTER_REQUIRE_SERVICES=1), where a skip is a failure."""
     require = os.environ.get("IMPORTER_REQUIRE_SERVICES") == "1"
     for item in items:
+        if "page" in getattr(item, "fixturenames", ()) and not os.path.exists(CHROMIUM):
+            if require:
+                raise pytest.UsageError(f"{item.nodeid} needs chromium at {CHROMIUM}, and CI requires it")
+            item.add_marker(pytest.mark.skip(reason=f"needs chromium at {CHROMIUM}"))
         for marker, available, variable in (
             ("postgres", ON_POSTGRES, "DATABASE_URL=postgres://…"),
             ("redis", ON_REDIS, "REDIS_URL"),

@@ -2,8 +2,6 @@
 Playwright) against a live server: the JS posts to the validate endpoint with
 the session and CSRF token and shows the backend's messages beside fields."""
 
-import shutil
-
 import pytest
 
 from dq.models import Violation
@@ -14,24 +12,7 @@ from dq.roles import STEWARDS
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-@pytest.fixture
-def browser_page(monkeypatch):
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.skip("needs the chromium package (CI installs it)")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")  # Playwright's loop runs in this thread
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
-
-
-def test_live_validation_shows_the_backends_messages_beside_the_field(live_server, browser_page):
-    page = browser_page
+def test_live_validation_shows_the_backends_messages_beside_the_field(live_server, page):
     make_user("steward", STEWARDS)
     import_step("01_organizations_clean.csv")
     violation = violation_at(import_step("02_organizations_rules.csv"), 4)  # bad e-mail

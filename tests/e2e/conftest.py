@@ -5,40 +5,13 @@ the test. Screenshots land in docs/screenshots/ when IMPORTER_SCREENSHOTS=1.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 
-# Playwright's sync API runs an event loop in this thread; the tests still
-# talk to the database synchronously, which is safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "e2e-pass-123"
-
-
-def pytest_collection_modifyitems(config, items):
-    """Without chromium the browser tests are skipped, except under CI
-    (IMPORTER_REQUIRE_SERVICES=1), where that is an error."""
-    if os.path.exists(CHROMIUM):
-        return
-    e2e = [item for item in items if "tests/e2e/" in str(item.fspath)]
-    if e2e and os.environ.get("IMPORTER_REQUIRE_SERVICES") == "1":
-        raise pytest.UsageError(f"browser tests need chromium at {CHROMIUM}")
-    for item in e2e:
-        item.add_marker(pytest.mark.skip(reason=f"needs chromium at {CHROMIUM}"))
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-    }
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 chromium): the summary cards arrive, and a running row turns into a finished
 one without a page reload."""
 
-import os
-import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -12,22 +10,8 @@ from django.utils import timezone
 from runs.models import ImportRun
 from tests.runs.conftest import make_run
 
-# Playwright's sync API runs an event loop in this thread; the test talks to
-# the database synchronously, which is safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("IMPORTER_REQUIRE_SERVICES") != "1",
-                       reason=f"needs chromium at {CHROMIUM}"),
-]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]}
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_cards_load_and_a_running_row_updates_in_place(page, live_server):
