@@ -33,3 +33,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.change_contact",
     ],
 }
+
+
+def ensure_role_groups() -> None:
+    """Create the role groups with their permissions if they are missing (the
+    data migration does this once; a flushed test database needs it again)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for codename in codenames:
+            app_label, name = codename.split(".")
+            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=name))

@@ -19,6 +19,19 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _role_groups(request):
+    """Transactional tests (live server, real workers) start from a flushed
+    database: give them back the role groups the data migration made."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (marker.kwargs.get("transaction") or "transaction" in marker.args)
+    if transactional or "live_server" in request.fixturenames or "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        from dq.roles import ensure_role_groups
+
+        ensure_role_groups()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {

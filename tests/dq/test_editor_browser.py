@@ -9,7 +9,7 @@ from ingest import fields as rules
 from tests.dq.conftest import import_step, make_user, violation_at
 from dq.roles import STEWARDS
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_live_validation_shows_the_backends_messages_beside_the_field(live_server, page):
