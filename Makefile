@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test worker venv migrate clean
+.PHONY: demo test worker venv migrate clean bench
 
 venv: $(STAMP)
 
@@ -30,3 +30,8 @@ worker: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media
+
+# Side-by-side benchmark (this project, django-import-export, COPY floor); see bench/run.py.
+# BENCH_SIZES=10000,100000 shortens it; BENCH_PG_URL picks the PostgreSQL database it recreates.
+bench: venv
+	$(PYTHON) bench/run.py
