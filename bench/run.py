@@ -20,7 +20,7 @@ table in README.md between the bench markers.
 Environment: BENCH_SIZES=10000,100000 · BENCH_DATABASES=postgresql,sqlite ·
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/importer_bench; the
 database and ``<name>_template`` are dropped and re-created) ·
-BENCH_PEER_MAX_ROWS=100000 · BENCH_DIR (data files, default /tmp/importer-bench).
+BENCH_PEER_MAX_ROWS=100000 · BENCH_PEER_DATABASES (default: all) · BENCH_DIR (data files, default /tmp/importer-bench).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class Measurement:
     mode: str
     seconds: float
     rss_mb: float
+    cpu_s: float
     summary: dict
 
     @property
@@ -74,10 +75,10 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[dict, float]:
-    """Run a subprocess; return its last stdout line as JSON and its own peak
-    RSS in MB (``os.wait4`` gives this child's rusage, not the maximum over
-    all children that RUSAGE_CHILDREN would give)."""
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[dict, float, float]:
+    """Run a subprocess; return its last stdout line as JSON, its own peak
+    RSS in MB and its CPU seconds (``os.wait4`` gives this child's rusage, not
+    the maximum over all children that RUSAGE_CHILDREN would give)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(process.pid, 0)
@@ -87,7 +88,7 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[dict, float]:
         stdout, stderr = out.read(), err.read()
     if code != 0:
         raise RuntimeError(f"{' '.join(args)} exited {code}:\n{stderr[-3000:]}")
-    return json.loads(stdout.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+    return json.loads(stdout.strip().splitlines()[-1]), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 class Databases:
@@ -164,12 +165,12 @@ def data_files(directory: Path, rows: int) -> tuple[Path, Path]:
 
 def measure_project(dbs: Databases, database: str, rows: int, base: Path, changed: Path) -> list[Measurement]:
     def one(mode: str, path: Path, *extra: str) -> Measurement:
-        summary, rss = run_measured(
+        summary, rss, cpu = run_measured(
             [PYTHON, MANAGE, "import_file", str(path), "--target", "organization", "--source", "bench",
              "--sync", "--json", *extra],
             dbs.env(database),
         )
-        return Measurement(database, rows, PROJECT, mode, summary["duration_s"], rss, summary)
+        return Measurement(database, rows, PROJECT, mode, summary["duration_s"], rss, cpu, summary)
 
     dbs.fresh(database)
     results = [one("fresh", base), one("same file again", base), one("10% changed", changed)]
@@ -182,10 +183,10 @@ def measure_peer(dbs: Databases, database: str, rows: int, base: Path) -> list[M
     results = []
     for mode, extra in (("fresh", []), ("dry run", ["--dry-run"])):
         dbs.fresh(database)
-        summary, rss = run_measured(
+        summary, rss, cpu = run_measured(
             [PYTHON, MANAGE, "bench_peer", str(base), *extra], dbs.env(database, bench_settings=True)
         )
-        results.append(Measurement(database, rows, PEER, mode, summary["duration_s"], rss, summary))
+        results.append(Measurement(database, rows, PEER, mode, summary["duration_s"], rss, cpu, summary))
     return results
 
 
@@ -193,10 +194,10 @@ def measure_floor(dbs: Databases, rows: int, base: Path) -> list[Measurement]:
     dbs.fresh(POSTGRESQL)
     results = []
     for mode in ("fresh", "same file again"):
-        summary, rss = run_measured(
+        summary, rss, cpu = run_measured(
             [PYTHON, MANAGE, "bench_floor", str(base)], dbs.env(POSTGRESQL, bench_settings=True)
         )
-        results.append(Measurement(POSTGRESQL, rows, FLOOR, mode, summary["duration_s"], rss, summary))
+        results.append(Measurement(POSTGRESQL, rows, FLOOR, mode, summary["duration_s"], rss, cpu, summary))
     return results
 
 
@@ -211,15 +212,15 @@ def reference(results: list[Measurement], m: Measurement, tool: str) -> Measurem
 
 def table(results: list[Measurement]) -> str:
     lines = [
-        "| database | rows | tool, mode | seconds | rows/s | peak RSS MB | rows/s vs peer | time vs floor |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        "| database | rows | tool, mode | seconds | rows/s | peak RSS MB | process CPU s | rows/s vs peer | time vs floor |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for m in results:
         peer = reference(results, m, PEER) if m.tool == PROJECT else None
         floor = reference(results, m, FLOOR) if m.tool == PROJECT else None
         lines.append(
             f"| {m.database} | {m.rows:,} | {m.tool}, {m.mode} | {m.seconds:.2f} | {m.rows_per_s:,.0f} "
-            f"| {m.rss_mb:.0f} | {f'{m.rows_per_s / peer.rows_per_s:.0f}×' if peer else ''} "
+            f"| {m.rss_mb:.0f} | {m.cpu_s:.1f} | {f'{m.rows_per_s / peer.rows_per_s:.0f}×' if peer else ''} "
             f"| {f'{m.seconds / floor.seconds:.1f}×' if floor else ''} |"
         )
     return "\n".join(lines)
@@ -288,7 +289,9 @@ def write_outputs(results: list[Measurement], sizes: list[int], elapsed: float) 
         f"(sizes {sizes_text}; {elapsed / 60:.0f} min): {machine()}.\n"
         "Organization CSV from `generate_dataset --seed 1` (2% invalid rows); a fresh database per\n"
         "measurement; seconds = the timed import section each tool reports; peak RSS = the\n"
-        "subprocess's ru_maxrss (Django start-up included). \"rows/s vs peer\" compares with the\n"
+        "subprocess's ru_maxrss (Django start-up included); process CPU s = its user + system\n"
+        "time, start-up included (the machine is shared: wall time includes waiting for a core,\n"
+        "CPU time does not). \"rows/s vs peer\" compares with the\n"
         "peer's same mode (else its fresh import); \"time vs floor\" divides by the floor's time.\n\n"
         f"{text}\n"
     )
@@ -310,6 +313,7 @@ def main() -> None:
     if unknown:
         sys.exit(f"BENCH_DATABASES: unknown {', '.join(sorted(unknown))}; use postgresql and/or sqlite")
     peer_max = int(os.environ.get("BENCH_PEER_MAX_ROWS", "100000"))
+    peer_databases = env_list("BENCH_PEER_DATABASES", ",".join(databases))
     data_dir = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "importer-bench"))
     started = dt.datetime.now()
     results: list[Measurement] = []
@@ -322,7 +326,7 @@ def main() -> None:
                 base, changed = data_files(data_dir, rows)
                 for database in databases:
                     steps = [lambda: measure_project(dbs, database, rows, base, changed)]
-                    if rows <= peer_max:
+                    if rows <= peer_max and database in peer_databases:
                         steps.append(lambda: measure_peer(dbs, database, rows, base))
                     if database == POSTGRESQL:
                         steps.append(lambda: measure_floor(dbs, rows, base))
@@ -331,7 +335,7 @@ def main() -> None:
                             results.append(m)
                             print(
                                 f"{m.database:10} {m.rows:>9,} {m.tool}, {m.mode}: {m.seconds:.2f} s, "
-                                f"{m.rows_per_s:,.0f} rows/s, {m.rss_mb:.0f} MB",
+                                f"{m.rows_per_s:,.0f} rows/s, {m.rss_mb:.0f} MB, {m.cpu_s:.1f} CPU s",
                                 flush=True,
                             )
         finally:

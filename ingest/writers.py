@@ -118,15 +118,19 @@ class TableWriter:
         self.column_list = ", ".join(self.columns)
         self.stage = quote(f"importer_stage_{meta.db_table}")
         if not self.postgresql:
-            self.adapters: list[Adapter] = [_adapter(field) for field in fields]
+            adapters = [_adapter(field) for field in fields]
+            # Only the columns that need it (JSON, dates) are adapted.
+            self.adapted = [(index, adapter) for index, adapter in enumerate(adapters) if adapter]
             self.row_placeholder = "(" + ", ".join(["?"] * len(fields)) + ")"
             self.batch_size = min(256, max(1, max_query_params() // len(fields) - 1))
 
     def adapt(self, row: Sequence[Any]) -> list[Any]:
-        return [
-            value if adapter is None or value is None else adapter(value)
-            for value, adapter in zip(row, self.adapters)
-        ]
+        values = list(row)
+        for index, adapter in self.adapted:
+            value = values[index]
+            if value is not None:
+                values[index] = adapter(value)
+        return values
 
     def execute(self, rows: Sequence[Sequence[Any]], suffix: str) -> list[tuple]:
         """SQLite: INSERT the rows in batches; return what ``suffix`` RETURNs, if anything."""
