@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # Web and workers share it so /metrics sums every process (README "Telemetry").
 METRICS_DIR ?= $(CURDIR)/prometheus_multiproc
 
-.PHONY: demo test e2e worker venv migrate clean check-deploy
+.PHONY: demo test e2e worker venv migrate clean check-deploy bench
 
 venv: $(STAMP)
 
@@ -50,3 +50,8 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/importer_bench
 .PHONY: bench-dashboard
 bench-dashboard: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PYTHON) bench/dashboard.py
+
+# Side-by-side benchmark (this project, django-import-export, COPY floor); see bench/run.py.
+# BENCH_SIZES=10000,100000 shortens it; BENCH_PG_URL picks the PostgreSQL database it recreates.
+bench: venv
+	$(PYTHON) bench/run.py

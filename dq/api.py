@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from dq import selectors, services
 from dq.models import Violation
 from importer_project.api import HasAnyPermission, ModelPermissions
+from importer_project.api_filters import IdFilter, StrictFilterSet
 from ingest import fields as rules
 from ingest.validation import errors_by_field
 
@@ -40,9 +41,9 @@ class CanRemediate(BasePermission):
         return bool(user and user.is_authenticated and all(user.has_perm(p) for p in REMEDIATE_PERMISSIONS))
 
 
-class ViolationFilter(django_filters.FilterSet):
+class ViolationFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=Violation.Status.choices)
-    run = django_filters.NumberFilter(field_name="run_id")
+    run = IdFilter(field_name="run_id")
     target = django_filters.CharFilter()
     source = django_filters.CharFilter(field_name="source__slug")
     rule = django_filters.ChoiceFilter(

@@ -32,6 +32,19 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = _StrictBooleanFormField
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+class IdFilter(django_filters.NumberFilter):
+    """A primary key: a whole number that fits a bigint, else a 400 (a wild
+    number must not reach the database)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 EMPTY_FILTER = "Give a value, or leave the parameter out."
 
 

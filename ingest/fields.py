@@ -10,8 +10,10 @@ Fields are built once per target and reused for every row: anything costly
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import phonenumbers
@@ -337,36 +339,78 @@ def error(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
+RowCheck = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[dict[str, str]], list[str] | None]]
+
+
+def compile_row_check(fields: Sequence[Field]) -> RowCheck:
+    """Build, once per target, the function that validates a row.
+
+    Per field it binds the name, limits and ``clean`` method into a tuple (no
+    attribute look-ups or type checks per row) and skips the call for plain
+    text, whose ``clean`` returns its input. Besides the cleaned values and
+    errors it returns the trimmed raw values in field order (None when a value
+    was not a string), so the pipeline hashes the payload without trimming it
+    a second time.
+    """
+    plans = [
+        (
+            field.name,
+            field.required,
+            field.max_length if field.max_length is not None else sys.maxsize,
+            None if type(field).clean is Field.clean else field.clean,
+        )
+        for field in fields
+    ]
+
+    def check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]], list[str] | None]:
+        clean: dict[str, Any] = {}
+        errors: list[dict[str, str]] = []
+        trimmed: list[str] | None = []
+        get = payload.get
+        for name, required, max_length, clean_value in plans:
+            raw = get(name)
+            if raw.__class__ is not str:
+                trimmed = None
+                if raw is not None:
+                    raw = str(raw)
+            raw = raw.strip() if raw else ""
+            if trimmed is not None:
+                trimmed.append(raw)
+            if not raw:
+                clean[name] = None
+                if required:
+                    errors.append(error(name, REQUIRED, MSG_REQUIRED))
+                continue
+            if len(raw) > max_length:
+                clean[name] = None
+                errors.append(error(name, TOO_LONG, MSG_TOO_LONG.format(limit=max_length, length=len(raw))))
+                continue
+            if "\x00" in raw:
+                clean[name] = None
+                errors.append(error(name, INVALID_FORMAT, MSG_NUL))
+                continue
+            if clean_value is None:
+                clean[name] = raw
+                continue
+            try:
+                clean[name] = clean_value(raw, clean)
+            except FieldError as exc:
+                clean[name] = None
+                errors.append(error(name, exc.code, exc.message))
+        return clean, errors, trimmed
+
+    return check
+
+
+@functools.lru_cache(maxsize=64)
+def _row_check(fields: tuple[Field, ...]) -> RowCheck:
+    return compile_row_check(fields)
+
+
 def validate_row(
-    fields: list[Field], payload: Mapping[str, Any]
+    fields: Sequence[Field], payload: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Trim and clean every field of one row; return the cleaned values and
     every error found (not just the first)."""
-    clean: dict[str, Any] = {}
-    errors: list[dict[str, str]] = []
-    for field in fields:
-        raw = payload.get(field.name)
-        if raw is not None and not isinstance(raw, str):
-            raw = str(raw)
-        raw = raw.strip() if raw else ""
-        if not raw:
-            clean[field.name] = None
-            if field.required:
-                errors.append(error(field.name, REQUIRED, MSG_REQUIRED))
-            continue
-        if field.max_length is not None and len(raw) > field.max_length:
-            clean[field.name] = None
-            errors.append(
-                error(field.name, TOO_LONG, MSG_TOO_LONG.format(limit=field.max_length, length=len(raw)))
-            )
-            continue
-        if "\x00" in raw:
-            clean[field.name] = None
-            errors.append(error(field.name, INVALID_FORMAT, MSG_NUL))
-            continue
-        try:
-            clean[field.name] = field.clean(raw, clean)
-        except FieldError as exc:
-            clean[field.name] = None
-            errors.append(error(field.name, exc.code, exc.message))
+    clean, errors, _ = _row_check(tuple(fields))(payload)
     return clean, errors

@@ -24,7 +24,7 @@ from ingest.readers import ReadRow
 from ingest.registry import Target
 from ingest.seen import SeenKeys, key64
 from ingest.models import Source
-from ingest.writers import IdMapWriter, RecordWriter, fields_by_attname
+from ingest.writers import IdMapWriter, ProvenanceJSON, RecordWriter, fields_by_attname
 
 INSERTED = "inserted"
 UPDATED = "updated"
@@ -117,8 +117,12 @@ class Counts:
 def payload_hash(target: Target, payload: dict[str, str]) -> str:
     """Hash of the trimmed values of the target's fields, in field order:
     the same row with other whitespace or column order hashes the same."""
-    text = "\x1f".join((payload.get(name) or "").strip() for name in target.field_names)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return trimmed_hash([(payload.get(name) or "").strip() for name in target.field_names])
+
+
+def trimmed_hash(trimmed: Sequence[str]) -> str:
+    """``payload_hash`` of values already trimmed, in field order."""
+    return hashlib.blake2b("\x1f".join(trimmed).encode(), digest_size=16).hexdigest()
 
 
 class ChunkProcessor:
@@ -137,6 +141,9 @@ class ChunkProcessor:
         self.attnames = [column for _, column in self.data_fields]
         model_fields = fields_by_attname(self.model)
         self.defaults = {column: model_fields[column].get_default() for column in self.attnames}
+        # A new record starts empty, so its first row can skip survivorship's checks.
+        self.fill_new_records = all(survivorship.is_empty(value) for value in self.defaults.values())
+        self.check_row = rules.compile_row_check(target.fields)
         self.record_writer = RecordWriter(
             self.model, [*self.attnames, "natural_key", "provenance", "created_at", "modified_at"]
         )
@@ -161,12 +168,14 @@ class ChunkProcessor:
         if read_row.error is not None:
             row.quarantine([rules.error("", read_row.code, read_row.error)])
             return row
-        clean, errors = rules.validate_row(self.target.fields, read_row.values)
+        clean, errors, trimmed = self.check_row(read_row.values)
         if errors:
             row.quarantine(errors)
             return row
         row.clean = clean
-        row.payload_hash = payload_hash(self.target, read_row.values)
+        row.payload_hash = (
+            trimmed_hash(trimmed) if trimmed is not None else payload_hash(self.target, read_row.values)
+        )
         return row
 
     def dedupe_in_file(self, rows: list[Row]) -> list[Row]:
@@ -315,8 +324,13 @@ class ChunkProcessor:
             "at": survivorship.timestamp(stamp) if stamp else self.imported_at,
             "manual": False,
         }
-        incoming = {column: row.clean[name] for name, column in self.data_fields}
-        changed, touched = survivorship.merge(record.values, record.provenance, incoming, origin=origin)
+        clean = row.clean
+        incoming = {column: clean[name] for name, column in self.data_fields}
+        if self.fill_new_records and record.is_new and not record.provenance:
+            changed = survivorship.fill_new(record.values, record.provenance, incoming, origin=origin)
+            touched = True
+        else:
+            changed, touched = survivorship.merge(record.values, record.provenance, incoming, origin=origin)
         row.changed_fields = changed
         record.dirty = record.dirty or touched
         if row.decision == DECISION_INSERTED:
@@ -331,13 +345,14 @@ class ChunkProcessor:
         changed = list(
             {id(r.record): r.record for r in rows if not r.record.is_new and r.record.dirty}.values()
         )
+        provenance_json = ProvenanceJSON()
         if new:
-            ids = self.record_writer.insert([self._record_row(record, now) for record in new])
+            ids = self.record_writer.insert([self._record_row(record, now, provenance_json) for record in new])
             for record, record_id in zip(new, ids, strict=True):
                 record.id = record_id
         if changed:
             self.record_writer.update(
-                [(record.id, *self._record_row(record, now)) for record in changed]
+                [(record.id, *self._record_row(record, now, provenance_json)) for record in changed]
             )
         self.id_map_writer.upsert(
             [
@@ -354,12 +369,13 @@ class ChunkProcessor:
             ]
         )
 
-    def _record_row(self, record: Record, now: dt.datetime) -> tuple:
-        named_values = {name: record.values[column] for name, column in self.data_fields}
+    def _record_row(self, record: Record, now: dt.datetime, provenance_json: ProvenanceJSON) -> tuple:
+        values = record.values
+        named_values = {name: values[column] for name, column in self.data_fields}
         return (
-            *(record.values[column] for column in self.attnames),
+            *(values[column] for column in self.attnames),
             self.target.natural_key(named_values),
-            record.provenance,
+            provenance_json(record.provenance),
             now,
             now,
         )

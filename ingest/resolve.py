@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+import json
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 
 from ingest.models import ExternalIdMap
 
@@ -18,13 +19,33 @@ class Mapping:
     payload_hash: str
 
 
+def _in_list(vendor: str) -> str:
+    """``IN`` over one parameter holding every value: one statement shape
+    whatever the chunk holds (SQLite keeps one compiled statement, PostgreSQL
+    one plan), and no per-value work in the ORM."""
+    return "= ANY(%s)" if vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
+
+
+def _values_param(vendor: str, values: Iterable[Any]) -> Any:
+    return list(values) if vendor == "postgresql" else json.dumps(list(values))
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def id_map_lookup(*, source_id: int, target: str, external_ids: Iterable[str]) -> dict[str, Mapping]:
     wanted = set(external_ids)
     if not wanted:
         return {}
-    rows = ExternalIdMap.objects.filter(
-        source_id=source_id, target=target, external_id__in=wanted
-    ).values_list("external_id", "record_id", "payload_hash")
+    vendor = connection.vendor
+    rows = _fetch(
+        f"SELECT external_id, record_id, payload_hash FROM {_table(ExternalIdMap)}"
+        f" WHERE source_id = %s AND target = %s AND external_id {_in_list(vendor)}",
+        [source_id, target, _values_param(vendor, wanted)],
+    )
     return {external_id: Mapping(record_id, payload_hash) for external_id, record_id, payload_hash in rows}
 
 
@@ -35,9 +56,13 @@ def natural_key_lookup(*, model: type[models.Model], keys: Iterable[str]) -> dic
     wanted = set(keys)
     if not wanted:
         return {}
+    vendor = connection.vendor
     found: dict[str, list[int]] = {}
     # No ORDER BY: SQLite would then walk the primary key instead of the index.
-    rows = model.objects.filter(natural_key__in=wanted).order_by().values_list("natural_key", "id")
+    rows = _fetch(
+        f"SELECT natural_key, id FROM {_table(model)} WHERE natural_key {_in_list(vendor)}",
+        [_values_param(vendor, wanted)],
+    )
     for key, record_id in rows:
         found.setdefault(key, []).append(record_id)
     for ids in found.values():
@@ -48,9 +73,30 @@ def natural_key_lookup(*, model: type[models.Model], keys: Iterable[str]) -> dic
 def records_load(
     *, model: type[models.Model], ids: Iterable[int], attnames: Sequence[str]
 ) -> dict[int, tuple[dict[str, Any], dict[str, Any]]]:
-    """id -> (values by attname, provenance) for the records that exist."""
+    """id -> (values by attname, provenance) for the records that exist.
+
+    Raw SQL: the columns of this model come back as Python values already
+    (integers, text, dates through the drivers' type adapters); only the
+    provenance JSON is parsed here."""
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = model.objects.filter(pk__in=wanted).values_list("id", "provenance", *attnames)
-    return {row[0]: (dict(zip(attnames, row[2:])), row[1] or {}) for row in rows}
+    vendor = connection.vendor
+    quote = connection.ops.quote_name
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    columns = ", ".join(quote(fields[attname].column) for attname in attnames)
+    rows = _fetch(
+        f"SELECT id, provenance, {columns} FROM {_table(model)} WHERE id {_in_list(vendor)}",
+        [_values_param(vendor, wanted)],
+    )
+    loaded = {}
+    for row in rows:
+        provenance = row[1]
+        if isinstance(provenance, (str, bytes)):
+            provenance = json.loads(provenance)
+        loaded[row[0]] = (dict(zip(attnames, row[2:])), provenance or {})
+    return loaded
+
+
+def _table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)

@@ -48,6 +48,10 @@ def _json_default(value: Any) -> str:
     raise TypeError(type(value).__name__)
 
 
+# One encoder for every row: json.dumps with options builds a new one per call.
+_encode_values = json.JSONEncoder(default=_json_default, ensure_ascii=False).encode
+
+
 class Ledger:
     def __init__(self, *, dry_run: bool) -> None:
         self.dry_run = dry_run
@@ -75,7 +79,7 @@ class Ledger:
             ]
             if self.dry_run:
                 values = record.values if record is not None and row.changed_fields else ""
-                line.append(json.dumps(values, default=_json_default, ensure_ascii=False) if values else "")
+                line.append(_encode_values(values) if values else "")
             writerow(line)
 
     def close(self) -> str:

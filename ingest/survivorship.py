@@ -46,6 +46,9 @@ def merge(
     at = origin["at"]
     changed_fields: list[str] = []
     touched = False
+    # One provenance entry per rule, shared by the fields it covers: entries
+    # are replaced, never edited in place, and writers serialize each once.
+    entries: dict[str, dict[str, Any]] = {}
     for field, value in incoming.items():
         if is_empty(value):
             continue
@@ -64,9 +67,32 @@ def merge(
             changed_fields.append(field)
         elif seen is not None and seen.get("at", "") >= at:
             continue
-        provenance[field] = {**origin, "rule": rule}
+        entry = entries.get(rule)
+        if entry is None:
+            entry = entries[rule] = {**origin, "rule": rule}
+        provenance[field] = entry
         touched = True
     return changed_fields, touched
+
+
+def fill_new(
+    current: dict[str, Any],
+    provenance: dict[str, dict[str, Any]],
+    incoming: dict[str, Any],
+    *,
+    origin: dict[str, Any],
+) -> list[str]:
+    """``merge`` for a record that has no values and no provenance yet (a new
+    record's first row): every non-empty incoming value fills its field by
+    the non-null rule. Same result as ``merge``, without its per-field checks."""
+    entry = {**origin, "rule": RULE_NON_NULL}
+    changed_fields = []
+    for field, value in incoming.items():
+        if value is not None and value != "":
+            current[field] = value
+            provenance[field] = entry
+            changed_fields.append(field)
+    return changed_fields
 
 
 def mark_manual(

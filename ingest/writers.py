@@ -1,22 +1,26 @@
-"""Set-based writes: one multi-row statement per batch, no ORM object per row.
+"""Set-based writes: no ORM object per row, a few statements per chunk.
 
-The same statements run on SQLite and PostgreSQL:
-- new records: ``INSERT … VALUES (…), (…) RETURNING id``;
-- changed records: ``INSERT … ON CONFLICT (id) DO UPDATE SET …``;
-- the id map: ``INSERT … ON CONFLICT (source, target, external_id) DO UPDATE``.
+PostgreSQL, through psycopg 3 on Django's own connection (same transaction):
+- new records: ids drawn from the table's sequence in one query, then
+  ``COPY`` straight into the table;
+- changed records and the id map: ``COPY`` into a temporary staging table,
+  then one ``INSERT … SELECT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT
+  FROM`` (rows whose values did not change are not rewritten).
 
-On PostgreSQL the rows travel as one binary text array per column and the
-statement reads them with ``unnest``: a short statement whatever the batch
-size, with no per-placeholder work on the client.
+SQLite: multi-row ``INSERT … VALUES (…), (…)`` statements on the raw sqlite3
+cursor (``RETURNING id`` for new records, ``ON CONFLICT … DO UPDATE`` for the
+rest), in a few batch shapes so the statement cache stays small.
+
+JSON values may arrive already serialized as ``JSONText`` (the pipeline
+serializes provenance with ``ProvenanceJSON``); they are passed through.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -30,11 +34,6 @@ def max_query_params() -> int:
     if connection.vendor == "sqlite":
         return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     return 60_000
-
-
-def batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def shaped_batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -54,11 +53,49 @@ def shaped_batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         start += step
 
 
+class JSONText(str):
+    """A JSON document already serialized: writers store it as it is."""
+
+
+class ProvenanceJSON:
+    """Serializes provenance for one chunk, to the same text as
+    ``json.dumps(provenance)``, cheaply in the common case: survivorship gives
+    all the fields a row set by one rule the same entry, so a new record's
+    provenance is one entry repeated. Its JSON is then that entry's JSON
+    (dumped once per row) joined with the field names' fixed pieces (built
+    once per field set), in C; anything else goes to ``json.dumps``."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[dict[str, Any], str]] = {}
+        self._pieces: dict[tuple[str, ...], list[str]] = {}
+
+    def __call__(self, provenance: dict[str, Any]) -> JSONText:
+        entries = list(provenance.values())
+        if not entries or entries.count(entries[0]) != len(entries):
+            return JSONText(json.dumps(provenance))
+        entry = entries[0]
+        hit = self._entries.get(id(entry))
+        if hit is None or hit[0] is not entry:
+            hit = self._entries[id(entry)] = (entry, json.dumps(entry))
+        names = tuple(provenance)
+        pieces = self._pieces.get(names)
+        if pieces is None:
+            keys = [json.dumps(name) + ": " for name in names]
+            pieces = self._pieces[names] = ["{" + keys[0], *(", " + key for key in keys[1:]), "}"]
+        return JSONText(hit[1].join(pieces))
+
+
 def _adapter(field: models.Field) -> Adapter:
-    """How a Python value of this model field becomes a query parameter."""
+    """How a Python value of this model field becomes a SQLite parameter."""
     ops = connection.ops
     if isinstance(field, models.JSONField):
-        return lambda value: ops.adapt_json_value(value, field.encoder)
+
+        def adapt_json(value: Any) -> str:
+            if isinstance(value, JSONText):
+                return str(value)
+            return ops.adapt_json_value(value, field.encoder)
+
+        return adapt_json
     if isinstance(field, models.DateTimeField):
         # Every row of a chunk carries the same created/modified time.
         return functools.lru_cache(maxsize=4)(ops.adapt_datetimefield_value)
@@ -68,85 +105,96 @@ def _adapter(field: models.Field) -> Adapter:
 
 
 class TableWriter:
-    """Multi-row INSERT statements for some columns of one model's table."""
+    """Writes rows of some columns of one model's table: multi-row INSERT
+    statements on SQLite, COPY on PostgreSQL."""
 
     def __init__(self, model: type[models.Model], names: Sequence[str]) -> None:
         quote = connection.ops.quote_name
         meta = model._meta
         fields = [meta.get_field(name) for name in names]
-        self.adapters: list[Adapter] = [_adapter(field) for field in fields]
+        self.postgresql = connection.vendor == "postgresql"
         self.table = quote(meta.db_table)
-        self.column_list = ", ".join(quote(field.column) for field in fields)
-        self.row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        self.unnest = connection.vendor == "postgresql"
-        if not self.unnest:
+        self.columns = [quote(field.column) for field in fields]
+        self.column_list = ", ".join(self.columns)
+        self.stage = quote(f"importer_stage_{meta.db_table}")
+        if not self.postgresql:
+            adapters = [_adapter(field) for field in fields]
+            # Only the columns that need it (JSON, dates) are adapted.
+            self.adapted = [(index, adapter) for index, adapter in enumerate(adapters) if adapter]
+            self.row_placeholder = "(" + ", ".join(["?"] * len(fields)) + ")"
             self.batch_size = min(256, max(1, max_query_params() // len(fields) - 1))
-        else:
-            aliases = [f"c{index}" for index in range(len(fields))]
-            self.unnest_select = (
-                "SELECT "
-                + ", ".join(f"u.{name}::{field.db_type(connection)}" for name, field in zip(aliases, fields))
-                + " FROM unnest("
-                + ", ".join(["%b::text[]"] * len(fields))
-                + f") WITH ORDINALITY AS u({', '.join(aliases)}, ordinality) ORDER BY u.ordinality"
-            )
-            self.batch_size = 20_000
 
     def adapt(self, row: Sequence[Any]) -> list[Any]:
-        return [
-            value if adapter is None or value is None else adapter(value)
-            for value, adapter in zip(row, self.adapters)
-        ]
+        values = list(row)
+        for index, adapter in self.adapted:
+            value = values[index]
+            if value is not None:
+                values[index] = adapter(value)
+        return values
 
     def execute(self, rows: Sequence[Sequence[Any]], suffix: str) -> list[tuple]:
-        """INSERT the rows in batches; return what ``suffix`` RETURNs, if anything."""
+        """SQLite: INSERT the rows in batches; return what ``suffix`` RETURNs, if anything."""
         returned: list[tuple] = []
-        with _cursor() as cursor:
-            for batch in (batches if self.unnest else shaped_batches)(rows, self.batch_size):
-                if self.unnest:
-                    sql = f"INSERT INTO {self.table} ({self.column_list}) {self.unnest_select}{suffix}"
-                    params = [[_as_text(value) for value in column] for column in zip(*batch)]
-                else:
-                    sql = (
-                        f"INSERT INTO {self.table} ({self.column_list}) VALUES "
-                        + ", ".join([self.row_placeholder] * len(batch))
-                        + suffix
-                    )
-                    params = [value for row in batch for value in self.adapt(row)]
-                cursor.execute(sql, params)
+        cursor = connection.connection.cursor()
+        try:
+            for batch in shaped_batches(rows, self.batch_size):
+                sql = (
+                    f"INSERT INTO {self.table} ({self.column_list}) VALUES "
+                    + ", ".join([self.row_placeholder] * len(batch))
+                    + suffix
+                )
+                cursor.execute(sql, [value for row in batch for value in self.adapt(row)])
                 if "RETURNING" in suffix:
                     returned.extend(cursor.fetchall())
+        finally:
+            cursor.close()
         return returned
 
+    def copy(self, cursor: Any, rows: Iterable[Sequence[Any]], table: str | None = None) -> None:
+        """PostgreSQL: COPY the rows into the table (or a staging table)."""
+        with cursor.copy(f"COPY {table or self.table} ({self.column_list}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
 
-def _cursor() -> Any:
-    """On PostgreSQL, a plain psycopg cursor on Django's own connection (same
-    transaction), which can send the arrays in binary (``%b``): in text form
-    every quote of the JSON provenance is escaped through a Python regex,
-    which cost more than the insert itself."""
-    if connection.vendor == "postgresql":
-        import psycopg
+    def stage_and_insert(self, rows: Sequence[Sequence[Any]], suffix: str) -> None:
+        """PostgreSQL: COPY the rows into a temporary table shaped like these
+        columns, then INSERT … SELECT them with ``suffix`` (ON CONFLICT …)."""
+        with _pg_cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} ON COMMIT DROP AS "
+                f"SELECT {self.column_list} FROM {self.table} WITH NO DATA"
+            )
+            cursor.execute(f"TRUNCATE {self.stage}")
+            self.copy(cursor, rows, self.stage)
+            cursor.execute(
+                f"INSERT INTO {self.table} ({self.column_list}) "
+                f"SELECT {self.column_list} FROM {self.stage}{suffix}"
+            )
 
-        connection.ensure_connection()
-        return psycopg.Cursor(connection.connection)
-    return connection.cursor()
 
+def _pg_cursor() -> Any:
+    """A plain psycopg cursor on Django's own connection (same transaction),
+    for COPY, which Django's cursor wrapper does not offer."""
+    import psycopg
 
-def _as_text(value: Any) -> str | None:
-    """A value as PostgreSQL reads it back from text (for unnest)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def fields_by_attname(model: type[models.Model]) -> dict[str, models.Field]:
     return {field.attname: field for field in model._meta.concrete_fields}
+
+
+def _set_changed(columns: Sequence[str], table: str) -> str:
+    """``SET c = excluded.c, … WHERE (old) IS DISTINCT FROM (new)``: a row whose
+    values are all equal is not rewritten."""
+    return (
+        " DO UPDATE SET "
+        + ", ".join(f"{column} = excluded.{column}" for column in columns)
+        + f" WHERE ({', '.join(f'{table}.{column}' for column in columns)})"
+        + f" IS DISTINCT FROM ({', '.join(f'excluded.{column}' for column in columns)})"
+    )
 
 
 class RecordWriter:
@@ -160,21 +208,38 @@ class RecordWriter:
         self.attnames = list(attnames)
         self.inserter = TableWriter(model, names)
         self.upserter = TableWriter(model, ["id", *names])
+        self.id_field = model._meta.pk
         updatable = [
             quote(model._meta.get_field(name).column) for name in names if name != "created_at"
         ]
-        self.update_suffix = (
-            " ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{column} = excluded.{column}" for column in updatable)
+        self.update_suffix = " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
+            f"{column} = excluded.{column}" for column in updatable
         )
 
     def insert(self, rows: Sequence[Sequence[Any]]) -> list[int]:
         """Insert new records; return their ids in the order given."""
-        return [row[0] for row in self.inserter.execute(rows, " RETURNING id")]
+        if not rows:
+            return []
+        if not self.inserter.postgresql:
+            return [row[0] for row in self.inserter.execute(rows, " RETURNING id")]
+        table = self.inserter.table
+        with _pg_cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, self.id_field.column, len(rows)],
+            )
+            ids = sorted(record_id for (record_id,) in cursor.fetchall())
+            self.upserter.copy(cursor, ((record_id, *row) for record_id, row in zip(ids, rows)))
+        return ids
 
     def update(self, rows: Sequence[Sequence[Any]]) -> None:
         """Overwrite existing records; each row starts with the record's id."""
-        self.upserter.execute(rows, self.update_suffix)
+        if not rows:
+            return
+        if self.upserter.postgresql:
+            self.upserter.stage_and_insert(rows, self.update_suffix)
+        else:
+            self.upserter.execute(rows, self.update_suffix)
 
 
 class IdMapWriter:
@@ -186,11 +251,17 @@ class IdMapWriter:
             ExternalIdMap,
             ["source", "target", "external_id", "record_id", "payload_hash", "first_run", "last_run"],
         )
-        self.suffix = (
-            " ON CONFLICT (source_id, target, external_id) DO UPDATE SET "
-            "record_id = excluded.record_id, payload_hash = excluded.payload_hash, "
-            "last_run_id = excluded.last_run_id"
-        )
+        conflict = " ON CONFLICT (source_id, target, external_id)"
+        updated = ["record_id", "payload_hash", "last_run_id"]
+        if self.writer.postgresql:
+            self.suffix = conflict + _set_changed(updated, self.writer.table)
+        else:
+            self.suffix = conflict + " DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updated)
 
     def upsert(self, rows: Sequence[Sequence[Any]]) -> None:
-        self.writer.execute(rows, self.suffix)
+        if not rows:
+            return
+        if self.writer.postgresql:
+            self.writer.stage_and_insert(rows, self.suffix)
+        else:
+            self.writer.execute(rows, self.suffix)

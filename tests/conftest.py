@@ -27,8 +27,17 @@ def _role_groups(request):
     transactional = marker is not None and (marker.kwargs.get("transaction") or "transaction" in marker.args)
     if transactional or "live_server" in request.fixturenames or "transactional_db" in request.fixturenames:
         request.getfixturevalue("transactional_db")
+        from django.apps import apps
+        from django.contrib.auth.management import create_permissions
+        from django.contrib.contenttypes.management import create_contenttypes
+
         from dq.roles import ensure_role_groups
 
+        # A flush after a serialized-rollback test skips post_migrate: the
+        # content types and permissions may be gone too.
+        for app_config in apps.get_app_configs():
+            create_contenttypes(app_config, verbosity=0)
+            create_permissions(app_config, verbosity=0)
         ensure_role_groups()
 
 
