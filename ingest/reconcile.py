@@ -58,8 +58,7 @@ def reconcile_runs(*, now: dt.datetime | None = None) -> ReconcileReport:
     report = ReconcileReport()
     _resume_stale_partitions(stale_before, report)
     _requeue_stale_plans(stale_before, report)
-    if not settings.IMPORTER_SYNC_JOBS:
-        _reenqueue_lost_jobs(stale_before, report)
+    _reenqueue_lost_jobs(stale_before, report)
     if report:
         logger.warning("reconciled runs: %s", report)
     return report
@@ -107,10 +106,12 @@ def _requeue_stale_plans(stale_before: dt.datetime, report: ReconcileReport) -> 
 
 
 def _job_is_live(job_id: str, connection) -> bool:
+    """Without Redis (jobs run in-process) a job lives only while its
+    process does: a run still queued after its enqueue was lost with it."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
-    if not job_id:
+    if not job_id or settings.IMPORTER_SYNC_JOBS:
         return False
     try:
         return Job.fetch(job_id, connection=connection).get_status() in _LIVE_JOB_STATES
