@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test worker venv migrate clean
+.PHONY: demo test worker venv migrate clean bench-scaleout
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ test: venv
 
 worker: venv
 	$(PYTHON) manage.py rqworker imports
+
+# 1, 2 and 4 rqworker processes on one 1M-row import (needs DATABASE_URL=postgres://…, REDIS_URL).
+bench-scaleout: venv
+	$(PYTHON) bench/scaleout.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media
