@@ -111,8 +111,10 @@ def measure(path: Path, *, workers: int, partitions: int) -> dict:
         started = time.monotonic()
         services.run_enqueue(run=run)
         peak = 0
+        loads = []
         while not ImportRun.objects.filter(pk=run.pk, status__in=ImportRun.FINISHED).exists():
             peak = max(peak, horse_rss_kb(processes))
+            loads.append(os.getloadavg()[0])
             time.sleep(0.2)
         seconds = time.monotonic() - started
     finally:
@@ -132,6 +134,7 @@ def measure(path: Path, *, workers: int, partitions: int) -> dict:
         "inserted": run.inserted,
         "quarantined": run.quarantined,
         "peak_rss_mb": peak / 1024,
+        "load": sum(loads) / max(len(loads), 1),
     }
 
 
@@ -146,21 +149,29 @@ def main() -> None:
         result = measure(path, workers=workers, partitions=partitions)
         results.append(result)
         print(f"{workers} worker(s), {partitions} partition(s): {result['seconds']:.1f} s, "
-              f"{result['rows_per_s']:,.0f} rows/s, peak RSS {result['peak_rss_mb']:.0f} MB", flush=True)
-    base = next(r for r in results if r["workers"] == 1 and r["partitions"] == PARTITIONS)
+              f"{result['rows_per_s']:,.0f} rows/s, peak RSS {result['peak_rss_mb']:.0f} MB, "
+              f"load {result['load']:.1f}", flush=True)
+        write_results(results)
+
+
+def write_results(results: list[dict]) -> None:
+    base = results[0]
     lines = [
         f"# Scale-out: {ROWS:,} organization rows (2% invalid), fresh import",
         "",
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} CPU cores ({platform.machine()}), "
         f"PostgreSQL + Redis, real `manage.py rqworker` processes; `make bench-scaleout`.",
         "",
-        "| workers | partitions | seconds | rows/s | speed-up vs 1 worker | peak RSS per horse |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "Speed-up is against one worker with one partition (no partitioning). Load is the",
+        "machine's mean 1-minute load average during the measurement (other work included).",
+        "",
+        "| workers | partitions | seconds | rows/s | speed-up | peak RSS per horse | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['workers']} | {r['partitions']} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} | "
-            f"{base['seconds'] / r['seconds']:.2f}× | {r['peak_rss_mb']:.0f} MB |"
+            f"{base['seconds'] / r['seconds']:.2f}× | {r['peak_rss_mb']:.0f} MB | {r['load']:.1f} |"
         )
     text = "\n".join(lines) + "\n"
     RESULTS.write_text(text)

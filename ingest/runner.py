@@ -265,6 +265,7 @@ def _standard_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
             if not chunk:
                 continue
         if _should_stop(run):
+            sink.finish()
             return True
         with transaction.atomic():
             results = processor.process(chunk)
