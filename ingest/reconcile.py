@@ -86,7 +86,7 @@ def _resume_stale_partitions(stale_before: dt.datetime, report: ReconcileReport)
         ).update(status=RunPartition.Status.PENDING, job_id="", heartbeat_at=timezone.now())
         if released:
             report.resumed_partitions.append((run_id, index))
-            services._enqueue_partition(run_id, index)
+            services.partition_enqueue_job(run_id, index)
 
 
 def _requeue_stale_plans(stale_before: dt.datetime, report: ReconcileReport) -> None:
@@ -102,7 +102,7 @@ def _requeue_stale_plans(stale_before: dt.datetime, report: ReconcileReport) -> 
         ).update(status=ImportRun.Status.QUEUED, job_id="", heartbeat_at=timezone.now())
         if requeued:
             report.requeued_runs.append(run_id)
-            services._enqueue_run(run_id)
+            services.run_enqueue_job(run_id)
 
 
 def _job_is_live(job_id: str, connection) -> bool:
@@ -135,7 +135,7 @@ def _reenqueue_lost_jobs(stale_before: dt.datetime, report: ReconcileReport) -> 
             heartbeat_at=timezone.now()
         ):
             report.reenqueued_jobs.append(job_id or f"run {run_id}")
-            services._enqueue_run(run_id)
+            services.run_enqueue_job(run_id)
     pending = RunPartition.objects.filter(
         status=RunPartition.Status.PENDING, run__status=ImportRun.Status.RUNNING, run__partitions__gt=0
     ).exclude(heartbeat_at__gte=stale_before)
@@ -146,4 +146,4 @@ def _reenqueue_lost_jobs(stale_before: dt.datetime, report: ReconcileReport) -> 
             heartbeat_at=timezone.now()
         ):
             report.reenqueued_jobs.append(job_id or f"run {run_id} partition {index}")
-            services._enqueue_partition(run_id, index)
+            services.partition_enqueue_job(run_id, index)

@@ -131,15 +131,17 @@ def run_enqueue(*, run: ImportRun) -> None:
     in-process at that moment."""
     if run.status != ImportRun.Status.QUEUED:
         return
-    transaction.on_commit(lambda: _enqueue_run(run.pk))
+    transaction.on_commit(lambda: run_enqueue_job(run.pk))
 
 
-def _enqueue_run(run_id: int) -> None:
+def run_enqueue_job(run_id: int) -> None:
+    """A new job for a run (also the reconciler's, for a lost one)."""
     job = get_queue().enqueue("ingest.jobs.execute_run", run_id, job_id=_job_id(f"import-run-{run_id}"))
     ImportRun.objects.filter(pk=run_id).update(job_id=job.id)
 
 
-def _enqueue_partition(run_id: int, index: int) -> None:
+def partition_enqueue_job(run_id: int, index: int) -> None:
+    """A job for one partition of a planned run (also the reconciler's)."""
     job = get_queue().enqueue(
         "ingest.jobs.execute_partition", run_id, index, job_id=_job_id(f"import-run-{run_id}-p{index}")
     )
@@ -159,6 +161,9 @@ def get_queue() -> Any:
 
 
 LEASE_BUSY = "busy"
+LEASE_POLL_SECONDS = 0.5
+# Deadlocks PostgreSQL broke up in one partition, each retried from its checkpoint.
+CHUNK_RETRIES = 5
 
 
 def run_start(*, run_id: int) -> ImportRun | None:
@@ -209,9 +214,6 @@ def _claim_when_free(run_id: int) -> ImportRun | None:
     return claimed
 
 
-LEASE_POLL_SECONDS = 0.5
-
-
 def run_execute(*, run_id: int) -> ImportRun | None:
     """Claim a run, check its file and split it into partition jobs; a
     single partition (small files, dry runs) runs right here. Every outcome,
@@ -241,7 +243,7 @@ def run_execute(*, run_id: int) -> ImportRun | None:
     if partitions == 1:
         return run_execute_partition(run_id=run.pk, index=0) or ImportRun.objects.get(pk=run.pk)
     for index in range(partitions):
-        transaction.on_commit(functools.partial(_enqueue_partition, run.pk, index))
+        transaction.on_commit(functools.partial(partition_enqueue_job, run.pk, index))
     return ImportRun.objects.get(pk=run.pk)
 
 
@@ -276,9 +278,6 @@ def run_execute_partition(*, run_id: int, index: int) -> ImportRun | None:
                 logger.exception("run %s crashed", run.pk)
                 return run_mark_failed(run_id=run.pk, message=CRASHED.format(error=type(exc).__name__))
     return _partition_done(run=run, part=part, cancelled=cancelled)
-
-
-CHUNK_RETRIES = 5
 
 
 def _partition_done(*, run: ImportRun, part: RunPartition, cancelled: bool) -> ImportRun | None:
