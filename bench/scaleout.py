@@ -13,7 +13,8 @@ compared with). Peak RSS is the largest resident set seen of any work horse
 
 Needs DATABASE_URL (PostgreSQL; its tables are emptied) and REDIS_URL.
 Environment: BENCH_SCALEOUT_ROWS, BENCH_SCALEOUT_WORKERS=1,2,4,
-IMPORTER_PARTITIONS=4, BENCH_DIR (default /tmp/importer-bench).
+IMPORTER_PARTITIONS=4, BENCH_SCALEOUT_BASELINE=0 (skip the one-partition
+line), BENCH_DIR (default /tmp/importer-bench).
 Prints a table and writes bench/SCALEOUT.md.
 """
 
@@ -48,6 +49,8 @@ WORKER_COUNTS = [int(n) for n in os.environ.get("BENCH_SCALEOUT_WORKERS", "1,2,4
 PARTITIONS = int(os.environ.get("IMPORTER_PARTITIONS", "4"))
 DATA_DIR = Path(os.environ.get("BENCH_DIR", "/tmp/importer-bench"))
 RESULTS = ROOT / "bench" / "SCALEOUT.md"
+# Also one worker on one partition (no partitioning); BENCH_SCALEOUT_BASELINE=0 skips it.
+BASELINE = os.environ.get("BENCH_SCALEOUT_BASELINE", "1") != "0"
 
 
 def dataset() -> Path:
@@ -143,7 +146,8 @@ def main() -> None:
         raise SystemExit("bench/scaleout.py needs DATABASE_URL=postgres://… and REDIS_URL")
     call_command("migrate", verbosity=0)
     path = dataset()
-    plans = [(1, 1)] + [(workers, PARTITIONS) for workers in WORKER_COUNTS]
+    plans = [(1, 1)] if BASELINE else []
+    plans += [(workers, PARTITIONS) for workers in WORKER_COUNTS]
     results = []
     for workers, partitions in plans:
         result = measure(path, workers=workers, partitions=partitions)
@@ -162,7 +166,7 @@ def write_results(results: list[dict]) -> None:
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} CPU cores ({platform.machine()}), "
         f"PostgreSQL + Redis, real `manage.py rqworker` processes; `make bench-scaleout`.",
         "",
-        "Speed-up is against one worker with one partition (no partitioning). Load is the",
+        "Speed-up is against the first line. Load is the",
         "machine's mean 1-minute load average during the measurement (other work included).",
         "",
         "| workers | partitions | seconds | rows/s | speed-up | peak RSS per horse | load |",
