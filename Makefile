@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # Web and workers share it so /metrics sums every process (README "Telemetry").
 METRICS_DIR ?= $(CURDIR)/prometheus_multiproc
 
-.PHONY: demo test e2e worker venv migrate clean check-deploy bench
+.PHONY: demo test e2e worker venv migrate clean check-deploy bench bench-scaleout
 
 venv: $(STAMP)
 
@@ -40,6 +40,10 @@ check-deploy: venv
 
 worker: venv
 	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(PYTHON) manage.py rqworker imports
+
+# 1, 2 and 4 rqworker processes on one 1M-row import (needs DATABASE_URL=postgres://…, REDIS_URL).
+bench-scaleout: venv
+	$(PYTHON) bench/scaleout.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media prometheus_multiproc

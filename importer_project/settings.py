@@ -166,6 +166,19 @@ RQ_QUEUES = {
     },
 }
 
+# Crash safety and scale-out (README "Workers and scaling", "Crash safety").
+# A running run's worker writes a heartbeat this often; the reconciler gives
+# up on it after IMPORTER_STALE_SECONDS and resumes it from its checkpoint,
+# at most IMPORTER_MAX_ATTEMPTS times. Workers reconcile every
+# IMPORTER_RECONCILE_SECONDS. Files of IMPORTER_PARTITION_MIN_BYTES or more
+# are split into IMPORTER_PARTITIONS partition jobs (by external id).
+IMPORTER_HEARTBEAT_SECONDS = env_int("IMPORTER_HEARTBEAT_SECONDS", 10)
+IMPORTER_STALE_SECONDS = env_int("IMPORTER_STALE_SECONDS", 60)
+IMPORTER_RECONCILE_SECONDS = env_int("IMPORTER_RECONCILE_SECONDS", 30)
+IMPORTER_MAX_ATTEMPTS = env_int("IMPORTER_MAX_ATTEMPTS", 3)
+IMPORTER_PARTITIONS = env_int("IMPORTER_PARTITIONS", 4)
+IMPORTER_PARTITION_MIN_BYTES = env_int("IMPORTER_PARTITION_MIN_BYTES", 32 * 1024 * 1024)
+
 # One JSON object per log line (importer_project/logging.py): run state
 # changes carry run id, target, source, counts and durations as fields.
 LOGGING = {

@@ -53,13 +53,17 @@ _encode_values = json.JSONEncoder(default=_json_default, ensure_ascii=False).enc
 
 
 class Ledger:
-    def __init__(self, *, dry_run: bool) -> None:
+    def __init__(self, *, dry_run: bool, file: IO[str] | None = None) -> None:
+        """``file``: append to this open text file (a partition's ledger,
+        resumed after a crash) instead of a new temporary file; the header
+        is written only at its start."""
         self.dry_run = dry_run
-        self.file: IO[str] = tempfile.NamedTemporaryFile(
+        self.file: IO[str] = file if file is not None else tempfile.NamedTemporaryFile(
             "w+", encoding="utf-8", newline="", suffix=".csv", delete=False
         )
         self.writer = csv.writer(self.file)
-        self.writer.writerow(HEADER + (["values"] if dry_run else []))
+        if self.file.tell() == 0:
+            self.writer.writerow(HEADER + (["values"] if dry_run else []))
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
         writerow = self.writer.writerow

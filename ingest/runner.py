@@ -1,22 +1,39 @@
-"""Runs a claimed ImportRun: streams its rows through the pipeline chunk by
-chunk and keeps the run's counters and status true.
+"""Runs the partitions of a claimed ImportRun: streams the rows through the
+pipeline chunk by chunk, with a checkpoint that commits with every chunk.
 
-A standard run commits each chunk together with the run's counters, so a
-crash loses at most the chunk under way and ``rows_processed`` is a
-checkpoint. A dry run does the same work inside one transaction that is
-rolled back at the end; its quarantined rows and counters are written after.
+A run is split into ``run.partitions`` partition jobs (one for small files
+and dry runs). A row belongs to the partition its external id hashes to, so
+every row with the same external id is imported by one job, in file order,
+and each job's in-file duplicate tracker sees all of them.
+
+Crash safety. PostgreSQL holds the truth: a standard partition commits each
+chunk's writes, violations, results-ledger length and checkpoint (the last
+row number done) in one transaction, together with the run's counters
+(F() increments, so parallel partitions add up). A resumed partition reads
+its file again, replays the rows up to the checkpoint through the pipeline
+without writing (the in-file duplicate tracker is rebuilt exactly as it
+was), and carries on after it. ``attempt`` fences a worker that was given
+up for dead and comes back: its next checkpoint matches nothing and its
+chunk rolls back. A dry run is one transaction, rolled back; resumed, it
+starts again.
 """
 
 from __future__ import annotations
 
+import csv
+import heapq
 import itertools
 import logging
 import os
+import tempfile
+import threading
 from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,15 +42,27 @@ from ingest.errors import FILE_MISSING, FileError
 from ingest.models import Source
 from ingest.pipeline import ChunkProcessor, Counts
 from ingest.quarantine import RemediationSink, Sink, SpooledSink, ViolationSink
-from ingest.readers import ReadRow, open_reader
+from ingest.readers import Reader, ReadRow, open_reader
 from ingest.results import Ledger
-from runs.models import ImportRun
+from ingest.seen import key64
+from runs.models import ImportRun, RunPartition
 
 logger = logging.getLogger(__name__)
+
+# SQLSTATEs after which a chunk can simply be tried again.
+RETRYABLE_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
 
 
 class _Rollback(Exception):
     """Raised at the end of a dry run to undo its writes."""
+
+
+class LostLease(Exception):
+    """The reconciler gave this partition to another worker: stop at once."""
+
+
+class RunStopped(Exception):
+    """The run was finished elsewhere (failed, or cancelled while queued)."""
 
 
 def chunked(rows: Iterable[ReadRow], size: int) -> Iterator[list[ReadRow]]:
@@ -42,18 +71,24 @@ def chunked(rows: Iterable[ReadRow], size: int) -> Iterator[list[ReadRow]]:
         yield chunk
 
 
-def cancel_requested(run: ImportRun) -> bool:
-    return ImportRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+def is_retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure PostgreSQL broke up: the chunk
+    rolled back and may be tried again."""
+    cause = exc.__cause__ or exc
+    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def read_file(run: ImportRun) -> Iterator[ReadRow]:
-    """Open the run's stored file (file-level problems raise FileError here,
-    before any row is read) and note what was detected on the run."""
+# --- The file ----------------------------------------------------------------
+
+
+def run_reader(run: ImportRun) -> Reader:
+    """Open the run's stored file; file-level problems raise FileError here,
+    before any row is read. Every worker machine must see MEDIA_ROOT."""
     target = registry.get(run.target)
     params = run.ingest_params_json
     if not run.file or not os.path.exists(run.file.path):
         raise FileError(FILE_MISSING)
-    reader = open_reader(
+    return open_reader(
         run.file.path,
         fields=target.field_names,
         required=target.required_names,
@@ -63,6 +98,11 @@ def read_file(run: ImportRun) -> Iterator[ReadRow]:
         max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES,
         max_field_chars=settings.IMPORTER_MAX_FIELD_CHARS,
     )
+
+
+def note_detected(run: ImportRun, reader: Reader) -> None:
+    """Keep what the reader detected on the run (a replay uses the same)."""
+    params = run.ingest_params_json
     params["detected"] = {
         "format": reader.format,
         "encoding": reader.encoding,
@@ -72,11 +112,29 @@ def read_file(run: ImportRun) -> Iterator[ReadRow]:
     }
     ImportRun.objects.filter(pk=run.pk).update(ingest_params_json=params)
 
-    def rows() -> Iterator[ReadRow]:
-        with reader:
-            yield from reader
 
-    return rows()
+def plan_partitions(run: ImportRun) -> int:
+    """How many partition jobs: one for dry runs (one transaction) and small
+    files (a job's start-up would cost more than it saves)."""
+    if run.dry_run or (run.file_size or 0) < settings.IMPORTER_PARTITION_MIN_BYTES:
+        return 1
+    return max(1, settings.IMPORTER_PARTITIONS)
+
+
+def partition_of(external_id: str, partitions: int) -> int:
+    """The partition of an external id, trimmed as the pipeline trims it."""
+    if partitions == 1:
+        return 0
+    return key64(external_id.strip()[:255]) % partitions
+
+
+def partition_rows(rows: Iterable[ReadRow], *, field: str, partitions: int, index: int) -> Iterator[ReadRow]:
+    if partitions == 1:
+        yield from rows
+        return
+    for row in rows:
+        if partition_of(row.values.get(field) or "", partitions) == index:
+            yield row
 
 
 def sink_for(run: ImportRun, *, target: registry.Target, source: Source) -> Sink:
@@ -87,65 +145,173 @@ def sink_for(run: ImportRun, *, target: registry.Target, source: Source) -> Sink
     return ViolationSink(run_id=run.pk, target=target.name, source_id=source.pk, dry_run=run.dry_run)
 
 
-def import_rows(run: ImportRun, rows: Iterable[ReadRow], *, sink: Sink | None = None) -> tuple[Counts, bool]:
-    """Import the rows into the run's target. Returns the counts and whether
-    the run was cancelled on the way."""
+# --- Heartbeat ---------------------------------------------------------------
+
+
+class Heartbeat:
+    """Touches the run's (and the partition's) heartbeat every
+    IMPORTER_HEARTBEAT_SECONDS from a thread with its own connection, so a
+    long chunk, a lock wait or a dry run's one long transaction never looks
+    like a dead worker. Off on SQLite: one process writes there at a time,
+    and the chunks' own commits beat."""
+
+    def __init__(self, *, run_id: int, partition_id: int | None = None, attempt: int | None = None) -> None:
+        self.run_id = run_id
+        self.partition_id = partition_id
+        self.attempt = attempt
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if connection.vendor != "sqlite":
+            self._thread = threading.Thread(target=self._beat, name=f"heartbeat-run-{self.run_id}", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(settings.IMPORTER_HEARTBEAT_SECONDS):
+                try:
+                    touch(run_id=self.run_id, partition_id=self.partition_id, attempt=self.attempt)
+                except DatabaseError:
+                    logger.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
+        finally:
+            connections.close_all()
+
+
+def touch(*, run_id: int, partition_id: int | None = None, attempt: int | None = None) -> None:
+    now = timezone.now()
+    ImportRun.objects.filter(pk=run_id).update(heartbeat_at=now)
+    if partition_id is not None:
+        RunPartition.objects.filter(pk=partition_id, attempt=attempt).update(heartbeat_at=now)
+
+
+# --- One partition -------------------------------------------------------------
+
+
+def ledger_path(run_id: int, index: int) -> Path:
+    """A partition's results ledger, on MEDIA_ROOT (shared by every worker)."""
+    return Path(settings.MEDIA_ROOT) / "results" / "parts" / f"run-{run_id}" / f"part-{index}.csv"
+
+
+def _open_ledger(part: RunPartition) -> tuple[IO[str], Path]:
+    """The partition's ledger, cut back to its checkpoint (lines written by
+    a chunk that then rolled back are dropped)."""
+    path = ledger_path(part.run_id, part.index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        os.truncate(path, part.ledger_bytes)
+    handle = open(path, "a", encoding="utf-8", newline="")
+    return handle, path
+
+
+def _checkpoint(part: RunPartition, *, last_row_number: int, rows: int, ledger_bytes: int) -> None:
+    """Inside the chunk's transaction: fails (LostLease) when this worker no
+    longer owns the partition, which rolls the chunk back."""
+    moved = RunPartition.objects.filter(
+        pk=part.pk, attempt=part.attempt, status=RunPartition.Status.RUNNING
+    ).update(
+        last_row_number=last_row_number,
+        rows_processed=F("rows_processed") + rows,
+        ledger_bytes=ledger_bytes,
+        heartbeat_at=timezone.now(),
+    )
+    if not moved:
+        raise LostLease
+
+
+def _should_stop(run: ImportRun) -> bool:
+    """True when a cancel was requested; RunStopped when the run is no
+    longer running (failed by another partition, or by the reconciler)."""
+    status, cancel = ImportRun.objects.filter(pk=run.pk).values_list("status", "cancel_requested").get()
+    if status != ImportRun.Status.RUNNING:
+        raise RunStopped
+    return cancel
+
+
+def import_partition(run: ImportRun, part: RunPartition, *, sink: Sink | None = None) -> bool:
+    """Import one partition from its checkpoint on. Returns whether it
+    stopped on a cancel request."""
     target = registry.get(run.target)
     source = Source.objects.get(pk=run.source_id)
     processor = ChunkProcessor(
         target=target, source=source, run_id=run.pk, imported_at=run.started_at or timezone.now()
     )
     sink = sink or sink_for(run, target=target, source=source)
-    if run.dry_run:
-        sink = SpooledSink(sink)
-    ledger = Ledger(dry_run=run.dry_run)
-    counts = Counts()
-    cancelled = False
+    reader = run_reader(run)
+    handle, _ = _open_ledger(part)
+    ledger = Ledger(dry_run=run.dry_run, file=handle)
+    rows = partition_rows(reader, field=target.external_id_field, partitions=run.partitions, index=part.index)
     chunks = chunked(rows, settings.IMPORTER_CHUNK_SIZE)
     try:
-        if run.dry_run:
-            try:
-                with transaction.atomic():
-                    for chunk in chunks:
-                        if cancel_requested(run):
-                            cancelled = True
-                            break
-                        results = processor.process(chunk)
-                        sink.chunk_done(results)
-                        ledger.chunk_done(results)
-                        counts.add_rows(results)
-                    raise _Rollback
-            except _Rollback:
-                pass
-            with transaction.atomic():
-                sink.finish()
-                _save_counts(run, counts)
-        else:
+        with reader:
+            if run.dry_run:
+                return _dry_run(run, part, processor, SpooledSink(sink), ledger, handle, chunks)
+            return _standard_run(run, part, processor, sink, ledger, handle, chunks)
+    finally:
+        handle.close()
+
+
+def _standard_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
+    for chunk in chunks:
+        done = [row for row in chunk if row.number <= part.last_row_number]
+        if done:
+            # Committed before a crash: rebuild the duplicate tracker only.
+            processor.process(done, write=False)
+            touch(run_id=run.pk, partition_id=part.pk, attempt=part.attempt)
+            chunk = chunk[len(done):]
+            if not chunk:
+                continue
+        if _should_stop(run):
+            sink.finish()
+            return True
+        with transaction.atomic():
+            results = processor.process(chunk)
+            sink.chunk_done(results)
+            ledger.chunk_done(results)
+            handle.flush()
+            _checkpoint(part, last_row_number=chunk[-1].number, rows=len(chunk), ledger_bytes=handle.tell())
+            _add_counts(run, Counts().add_rows(results))
+        part.last_row_number = chunk[-1].number
+        part.ledger_bytes = handle.tell()
+    sink.finish()
+    return False
+
+
+def _dry_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
+    counts = Counts()
+    cancelled = False
+    try:
+        with transaction.atomic():
             for chunk in chunks:
-                if cancel_requested(run):
+                if _should_stop(run):
                     cancelled = True
                     break
-                with transaction.atomic():
-                    results = processor.process(chunk)
-                    sink.chunk_done(results)
-                    chunk_counts = Counts().add_rows(results)
-                    _add_counts(run, chunk_counts)
+                results = processor.process(chunk)
+                sink.chunk_done(results)
                 ledger.chunk_done(results)
-                counts.add(chunk_counts)
-            sink.finish()
-    finally:
-        path = ledger.close()
-    try:
-        with open(path, "rb") as handle:
-            run.results_file.save(f"run-{run.pk}-results.csv", File(handle), save=False)
-        ImportRun.objects.filter(pk=run.pk).update(results_file=run.results_file.name)
-    finally:
-        os.unlink(path)
-    return counts, cancelled
+                counts.add_rows(results)
+            raise _Rollback
+    except _Rollback:
+        pass
+    handle.flush()
+    with transaction.atomic():
+        _checkpoint(part, last_row_number=0, rows=counts.rows_total, ledger_bytes=handle.tell())
+        sink.finish()
+        ImportRun.objects.filter(pk=run.pk).update(
+            **counts.as_dict(), rows_processed=counts.rows_total, heartbeat_at=timezone.now()
+        )
+    return cancelled
 
 
 def _add_counts(run: ImportRun, counts: Counts) -> None:
-    """Add one committed chunk's counts to the run: its checkpoint."""
+    """Add one committed chunk's counts to the run (atomically: partitions
+    of one run commit in parallel)."""
     increments = {name: F(name) + value for name, value in counts.as_dict().items() if value}
     ImportRun.objects.filter(pk=run.pk).update(
         **increments,
@@ -154,16 +320,44 @@ def _add_counts(run: ImportRun, counts: Counts) -> None:
     )
 
 
-def _save_counts(run: ImportRun, counts: Counts) -> None:
-    ImportRun.objects.filter(pk=run.pk).update(
-        **counts.as_dict(), rows_processed=counts.rows_total, heartbeat_at=timezone.now()
-    )
+# --- The end of a run ----------------------------------------------------------
 
 
-def finished_status(counts: Counts, *, cancelled: bool) -> str:
-    if cancelled:
+def finished_status(run: ImportRun) -> str:
+    if run.cancel_requested:
         return ImportRun.Status.CANCELLED
-    if counts.quarantined:
+    if run.quarantined:
         return ImportRun.Status.PARTIAL
     return ImportRun.Status.SUCCEEDED
 
+
+def save_results(run: ImportRun) -> None:
+    """Merge the partitions' ledgers, each in row order, into the run's
+    results file, then remove them."""
+    paths = [ledger_path(run.pk, index) for index in range(run.partitions)]
+    paths = [path for path in paths if path.exists()]
+    if not paths:
+        return
+    handles = [open(path, encoding="utf-8", newline="") for path in paths]
+    try:
+        readers = [csv.reader(handle) for handle in handles]
+        headers = [next(reader, None) for reader in readers]
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", suffix=".csv", delete=False) as out:
+            writer = csv.writer(out)
+            writer.writerow(next(header for header in headers if header))
+            writer.writerows(heapq.merge(*readers, key=lambda line: int(line[0])))
+    finally:
+        for handle in handles:
+            handle.close()
+    try:
+        with open(out.name, "rb") as merged:
+            run.results_file.save(f"run-{run.pk}-results.csv", File(merged), save=False)
+        ImportRun.objects.filter(pk=run.pk).update(results_file=run.results_file.name)
+    finally:
+        os.unlink(out.name)
+    for path in paths:
+        path.unlink()
+    try:
+        paths[0].parent.rmdir()
+    except OSError:
+        pass

@@ -3,10 +3,13 @@ re-implement them."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import logging
 import os
 import re
+import time
 import uuid
 from typing import IO, Any
 
@@ -15,12 +18,14 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ingest import errors, metrics, quarantine, registry, runner, survivorship
-from ingest.errors import FileError, ImporterError, UsageError
+from ingest import errors, locks, metrics, quarantine, registry, runner, survivorship
+from ingest.errors import ImporterError, UsageError
 from ingest.models import Source
-from runs.models import ImportRun
+from runs.models import ImportRun, RunPartition
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +144,30 @@ def run_enqueue(*, run: ImportRun) -> None:
         return
 
     def enqueue() -> None:
-        queue = get_queue()
-        job_id = f"import-run-{run.pk}-{uuid.uuid4().hex[:8]}"
-        metrics.observe_run_enqueued(run, job_id=job_id)
-        job = queue.enqueue("ingest.jobs.execute_run", run.pk, job_id=job_id)
-        ImportRun.objects.filter(pk=run.pk, job_id="").update(job_id=job.id)
+        job_id = _job_id(f"import-run-{run.pk}")
+        metrics.observe_run_enqueued(run, job_id=job_id)  # before: in-process, the job runs right away
+        run_enqueue_job(run.pk, job_id=job_id)
 
     transaction.on_commit(enqueue)
+
+
+def run_enqueue_job(run_id: int, *, job_id: str | None = None) -> None:
+    """A new job for a run (also the reconciler's, for a lost one)."""
+    job_id = job_id or _job_id(f"import-run-{run_id}")
+    get_queue().enqueue("ingest.jobs.execute_run", run_id, job_id=job_id)
+    ImportRun.objects.filter(pk=run_id).update(job_id=job_id)
+
+
+def partition_enqueue_job(run_id: int, index: int) -> None:
+    """A job for one partition of a planned run (also the reconciler's)."""
+    job = get_queue().enqueue(
+        "ingest.jobs.execute_partition", run_id, index, job_id=_job_id(f"import-run-{run_id}-p{index}")
+    )
+    RunPartition.objects.filter(run_id=run_id, index=index).update(job_id=job.id)
+
+
+def _job_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def get_queue() -> Any:
@@ -156,13 +178,41 @@ def get_queue() -> Any:
     return django_rq.get_queue(QUEUE_NAME)
 
 
+LEASE_BUSY = "busy"
+LEASE_POLL_SECONDS = 0.5
+# Deadlocks PostgreSQL broke up in one partition, each retried from its checkpoint.
+CHUNK_RETRIES = 5
+
+
 def run_start(*, run_id: int) -> ImportRun | None:
     """Claim a queued run for this worker (compare-and-set); None when it is
-    no longer queued (cancelled, or taken by another worker)."""
-    now = timezone.now()
-    claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
-        status=ImportRun.Status.RUNNING, started_at=now, heartbeat_at=now
-    )
+    no longer queued (cancelled, or taken by another worker) or while
+    another run of the same source and target is running."""
+    claimed = _claim(run_id)
+    return claimed if isinstance(claimed, ImportRun) else None
+
+
+def _claim(run_id: int) -> ImportRun | str | None:
+    """The claim, under the (source, target) lease: two runs of one source
+    into one target never run at once, so the second of two identical
+    uploads sees the first one's id map and skips every row."""
+    with transaction.atomic():
+        key = ImportRun.objects.filter(pk=run_id).values_list("source_id", "target").first()
+        if key is None:
+            return None
+        locks.run_lease(*key)
+        busy = ImportRun.objects.filter(
+            source_id=key[0], target=key[1], status=ImportRun.Status.RUNNING
+        ).exclude(pk=run_id)
+        if busy.exists():
+            return LEASE_BUSY
+        now = timezone.now()
+        claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
+            status=ImportRun.Status.RUNNING,
+            started_at=Coalesce(F("started_at"), Value(now)),
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+        )
     if not claimed:
         return None
     run = ImportRun.objects.select_related("source").get(pk=run_id)
@@ -170,30 +220,117 @@ def run_start(*, run_id: int) -> ImportRun | None:
     return run
 
 
+def _claim_when_free(run_id: int) -> ImportRun | None:
+    """Wait while another run of the same source and target runs. The wait
+    beats the queued run's heartbeat (the reconciler leaves it alone) and
+    reconciles now and then, so a dead holder cannot block it for ever."""
+    from ingest import reconcile
+
+    last_reconcile = time.monotonic()
+    while (claimed := _claim(run_id)) == LEASE_BUSY:
+        ImportRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+        if time.monotonic() - last_reconcile >= settings.IMPORTER_RECONCILE_SECONDS:
+            reconcile.reconcile_runs()
+            last_reconcile = time.monotonic()
+        time.sleep(LEASE_POLL_SECONDS)
+    return claimed
+
+
 def run_execute(*, run_id: int) -> ImportRun | None:
-    """Claim and import a run; every outcome, including a crash, ends with the
-    run in a finished state and its message kept."""
-    run = run_start(run_id=run_id)
+    """Claim a run, check its file and split it into partition jobs; a
+    single partition (small files, dry runs) runs right here. Every outcome,
+    including a crash, ends with the run in a finished state and its message
+    kept; a dead worker's run is resumed by the reconciler."""
+    run = _claim_when_free(run_id)
     if run is None:
         logger.info("run %s is not queued any more; nothing to do", run_id)
         return None
     try:
-        rows = runner.read_file(run)
-        counts, cancelled = runner.import_rows(run, rows)
-    except FileError as exc:
-        return run_mark_failed(run_id=run.pk, message=exc.message)
+        with runner.Heartbeat(run_id=run.pk):
+            reader = runner.run_reader(run)
+            reader.close()
+            runner.note_detected(run, reader)
     except ImporterError as exc:
         return run_mark_failed(run_id=run.pk, message=exc.message)
     except Exception as exc:
         logger.exception("run %s crashed", run.pk)
         return run_mark_failed(run_id=run.pk, message=CRASHED.format(error=type(exc).__name__))
-    ImportRun.objects.filter(pk=run.pk).update(
-        status=runner.finished_status(counts, cancelled=cancelled),
-        rows_total=counts.rows_total,
-        finished_at=timezone.now(),
+    partitions = runner.plan_partitions(run)
+    with transaction.atomic():
+        RunPartition.objects.bulk_create(
+            [RunPartition(run=run, index=index, heartbeat_at=timezone.now()) for index in range(partitions)],
+            ignore_conflicts=True,
+        )
+        ImportRun.objects.filter(pk=run.pk).update(partitions=partitions, heartbeat_at=timezone.now())
+    if partitions == 1:
+        return run_execute_partition(run_id=run.pk, index=0) or ImportRun.objects.get(pk=run.pk)
+    for index in range(partitions):
+        transaction.on_commit(functools.partial(partition_enqueue_job, run.pk, index))
+    return ImportRun.objects.get(pk=run.pk)
+
+
+def run_execute_partition(*, run_id: int, index: int) -> ImportRun | None:
+    """Claim one partition of a running run (compare-and-set, so a job
+    delivered twice runs once) and import it from its checkpoint; the last
+    partition to finish finishes the run. None when there was nothing to do."""
+    claimed = RunPartition.objects.filter(
+        run_id=run_id, index=index, status=RunPartition.Status.PENDING,
+        run__status=ImportRun.Status.RUNNING,
+    ).update(status=RunPartition.Status.RUNNING, attempt=F("attempt") + 1, heartbeat_at=timezone.now())
+    if not claimed:
+        logger.info("run %s partition %s is not pending; nothing to do", run_id, index)
+        return None
+    part = RunPartition.objects.get(run_id=run_id, index=index)
+    run = ImportRun.objects.get(pk=run_id)
+    with runner.Heartbeat(run_id=run.pk, partition_id=part.pk, attempt=part.attempt):
+        for retry in itertools.count():
+            try:
+                cancelled = runner.import_partition(run, part)
+                break
+            except (runner.LostLease, runner.RunStopped):
+                logger.warning("run %s partition %s: taken over or stopped elsewhere", run_id, index)
+                return None
+            except ImporterError as exc:
+                return run_mark_failed(run_id=run.pk, message=exc.message)
+            except Exception as exc:
+                if runner.is_retryable(exc) and retry < CHUNK_RETRIES:
+                    logger.warning("run %s partition %s: %s; resuming from its checkpoint", run_id, index, exc)
+                    part.refresh_from_db()
+                    continue
+                logger.exception("run %s crashed", run.pk)
+                return run_mark_failed(run_id=run.pk, message=CRASHED.format(error=type(exc).__name__))
+    return _partition_done(run=run, part=part, cancelled=cancelled)
+
+
+def _partition_done(*, run: ImportRun, part: RunPartition, cancelled: bool) -> ImportRun | None:
+    """Count the partition done; the one that completes the count finishes
+    the run (exactly once, whatever order partitions end in)."""
+    with transaction.atomic():
+        done = RunPartition.objects.filter(
+            pk=part.pk, attempt=part.attempt, status=RunPartition.Status.RUNNING
+        ).update(status=RunPartition.Status.DONE, finished_at=timezone.now())
+        if not done:
+            return None
+        ImportRun.objects.filter(pk=run.pk).update(partitions_done=F("partitions_done") + 1)
+        # The row is locked by the update above until commit: counts are exact.
+        last = ImportRun.objects.filter(pk=run.pk, partitions_done__gte=F("partitions")).exists()
+    if not last:
+        return ImportRun.objects.get(pk=run.pk)
+    return run_finish(run_id=run.pk)
+
+
+def run_finish(*, run_id: int) -> ImportRun:
+    """Move a run whose partitions are all done to its finished status."""
+    run = ImportRun.objects.get(pk=run_id)
+    runner.save_results(run)
+    status = runner.finished_status(run)
+    rows_total = run.inserted + run.updated + run.unchanged + run.skipped + run.quarantined
+    finished = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.RUNNING).update(
+        status=status, rows_total=rows_total, finished_at=timezone.now()
     )
     run.refresh_from_db()
-    run_finished(run=run)
+    if finished:
+        run_finished(run=run)
     return run
 
 
@@ -206,11 +343,20 @@ def run_finished(*, run: ImportRun) -> None:
 
 
 def run_mark_failed(*, run_id: int, message: str) -> ImportRun:
+    """Fail a run that is not finished yet (compare-and-set: once). Rows its
+    chunks committed stay, and are counted; a replay completes the run."""
     marked = ImportRun.objects.filter(pk=run_id).exclude(status__in=ImportRun.FINISHED).update(
-        status=ImportRun.Status.FAILED, error_message=message, finished_at=timezone.now()
+        status=ImportRun.Status.FAILED,
+        error_message=message,
+        finished_at=timezone.now(),
+        rows_total=F("inserted") + F("updated") + F("unchanged") + F("skipped") + F("quarantined"),
     )
     run = ImportRun.objects.get(pk=run_id)
     if marked:
+        try:
+            runner.save_results(run)
+        except Exception:  # the results file is a convenience; the failure must be recorded
+            logger.exception("run %s: could not save the results of its committed rows", run_id)
         run_finished(run=run)
     return run
 

@@ -1,16 +1,59 @@
 """The RQ worker class for import jobs (settings.RQ["WORKER_CLASS"])."""
 
-import os
+from __future__ import annotations
 
+import logging
+import os
+import time
+
+from django.conf import settings
 from django.db import connections
 from rq.worker import Worker
 
 from importer_project.metrics import become_work_horse
 
+logger = logging.getLogger(__name__)
+
 
 class ImportWorker(Worker):
-    """Closes the parent's database connections before forking a work horse:
-    a forked child must never share the parent's database socket."""
+    """An RQ worker that also keeps import runs on track: it runs the
+    reconciler (ingest/reconcile.py) when it starts and every
+    IMPORTER_RECONCILE_SECONDS after, idle or busy, so a run whose worker
+    died is resumed within IMPORTER_STALE_SECONDS + IMPORTER_RECONCILE_SECONDS
+    as long as any worker lives.
+
+    It closes the parent's database connections before forking a work
+    horse: a forked child must never share the parent's database socket."""
+
+    _reconciled_at = float("-inf")
+    _parent_pid: int | None = None
+
+    def bootstrap(self, *args, **kwargs):
+        super().bootstrap(*args, **kwargs)
+        self._parent_pid = os.getpid()
+        self.reconcile()
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """Wake up while idle often enough to reconcile on time."""
+        return max(1, min(super().dequeue_timeout, settings.IMPORTER_RECONCILE_SECONDS))
+
+    def heartbeat(self, *args, **kwargs):
+        """RQ calls this while idle and while it watches a work horse."""
+        super().heartbeat(*args, **kwargs)
+        if time.monotonic() - self._reconciled_at >= settings.IMPORTER_RECONCILE_SECONDS:
+            self.reconcile()
+
+    def reconcile(self) -> None:
+        if os.getpid() != self._parent_pid:
+            return  # never from a work horse: its job is its business
+        self._reconciled_at = time.monotonic()
+        from ingest import reconcile
+
+        try:
+            reconcile.reconcile_runs()
+        except Exception:  # a failed pass must not kill the worker; the next one retries
+            logger.exception("reconciling runs failed")
 
     def fork_work_horse(self, job, queue):
         connections.close_all()

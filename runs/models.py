@@ -63,6 +63,15 @@ class ImportRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
+    # Crash safety and scale-out (ingest/runner.py, ingest/reconcile.py).
+    partitions = models.PositiveSmallIntegerField(
+        default=0, help_text="Partition jobs the run was split into (0 until planned)."
+    )
+    partitions_done = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the run was claimed; a re-queue after a lost worker adds one."
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [
@@ -97,3 +106,33 @@ class ImportRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class RunPartition(models.Model):
+    """One partition job of a run: the rows whose external id hashes to
+    ``index``, in file order. Its checkpoint (the last committed row number
+    and the results-ledger length) commits with each chunk, and ``attempt``
+    fences a worker that was given up for dead: its next chunk rolls back."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    last_row_number = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    ledger_bytes = models.BigIntegerField(default=0)
+    job_id = models.CharField(max_length=64, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="runs_partition_unique")]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="runs_partition_status")]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} partition {self.index} ({self.status})"

@@ -112,10 +112,10 @@ def test_one_remediation_run_per_target_and_source(db, steward, requeue):
 
 
 def test_a_failed_remediation_run_puts_its_violations_back_to_open(rules_run, steward, monkeypatch, requeue):
-    def crash(run, rows, sink=None):
+    def crash(run, part, sink=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("ingest.runner.import_rows", crash)
+    monkeypatch.setattr("ingest.runner.import_partition", crash)
     violation = violation_at(rules_run, 3)
     result = requeue(Violation.objects.filter(pk=violation.pk), steward)
     result.runs[0].refresh_from_db()

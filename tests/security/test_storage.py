@@ -93,11 +93,6 @@ def test_a_file_level_failure_leaves_no_temporary_file(own_tempdir):
     assert files_under(own_tempdir) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/runner.import_rows skips unlinking its results ledger (a delete=False temporary "
-    "file) when a chunk raises; the runner's owner fixes it: remove this marker then",
-)
 @pytest.mark.django_db
 def test_a_crashed_run_leaves_no_temporary_file(own_tempdir, monkeypatch):
     def explode(self, rows, write=True):

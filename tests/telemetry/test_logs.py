@@ -72,10 +72,10 @@ def test_a_crash_quoting_row_values_reaches_neither_rq_nor_the_log(monkeypatch, 
     """The job catches the crash and marks the run failed with the exception's
     type only; RQ sees a job that finished, so it stores no exception text."""
 
-    def crash(run, rows):
+    def crash(run, part, sink=None):
         raise ValueError(f"could not write {SECRET}")
 
-    monkeypatch.setattr(runner, "import_rows", crash)
+    monkeypatch.setattr(runner, "import_partition", crash)
     log_file = tmp_path / "services.log"
     handler = logging.FileHandler(log_file)
     handler.setFormatter(JsonFormatter())

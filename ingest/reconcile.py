@@ -1,0 +1,149 @@
+"""The reconciler: finds runs whose worker died or whose job Redis lost, and
+puts them back on track. Every worker runs it when it starts and every
+IMPORTER_RECONCILE_SECONDS (ingest/worker.py); `manage.py reconcile_runs`
+runs it by hand or from cron.
+
+- A running partition without a heartbeat for IMPORTER_STALE_SECONDS lost
+  its worker: it goes back to pending (a new ``attempt`` fences the old
+  worker out) and is enqueued again; it resumes from its checkpoint.
+- A run that died while being planned (running, no partitions yet) goes
+  back to queued and is enqueued again.
+- After IMPORTER_MAX_ATTEMPTS the run is failed with WORKER_DIED instead;
+  `replay_run` completes it (its committed rows are skipped as unchanged).
+- A queued run, or a pending partition, whose job is not on the queue any
+  more (Redis restarted, flushed, or the job failed before it started) is
+  enqueued again.
+
+Every change is a compare-and-set on what was read, so reconcilers running
+on several workers at once do each thing once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from ingest import services
+from runs.models import ImportRun, RunPartition
+
+logger = logging.getLogger(__name__)
+
+WORKER_DIED = (
+    "The worker died while importing this run (no heartbeat for {seconds} s; tried {attempts} times). "
+    "Rows committed before it died stay; replay the run to complete it."
+)
+
+# Job states in which the job will still run (or is running).
+_LIVE_JOB_STATES = ("queued", "started", "deferred", "scheduled")
+
+
+@dataclass
+class ReconcileReport:
+    resumed_partitions: list[tuple[int, int]] = field(default_factory=list)
+    requeued_runs: list[int] = field(default_factory=list)
+    reenqueued_jobs: list[str] = field(default_factory=list)
+    failed_runs: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.resumed_partitions or self.requeued_runs or self.reenqueued_jobs or self.failed_runs)
+
+
+def reconcile_runs(*, now: dt.datetime | None = None) -> ReconcileReport:
+    now = now or timezone.now()
+    stale_before = now - dt.timedelta(seconds=settings.IMPORTER_STALE_SECONDS)
+    report = ReconcileReport()
+    _resume_stale_partitions(stale_before, report)
+    _requeue_stale_plans(stale_before, report)
+    _reenqueue_lost_jobs(stale_before, report)
+    if report:
+        logger.warning("reconciled runs: %s", report)
+    return report
+
+
+def _worker_died(run_id: int, attempts: int, report: ReconcileReport) -> None:
+    message = WORKER_DIED.format(seconds=settings.IMPORTER_STALE_SECONDS, attempts=attempts)
+    run = services.run_mark_failed(run_id=run_id, message=message)
+    if run.error_message == message:
+        report.failed_runs.append(run_id)
+
+
+def _resume_stale_partitions(stale_before: dt.datetime, report: ReconcileReport) -> None:
+    stale = RunPartition.objects.filter(
+        status=RunPartition.Status.RUNNING,
+        heartbeat_at__lt=stale_before,
+        run__status=ImportRun.Status.RUNNING,
+    ).values_list("pk", "run_id", "index", "attempt", "heartbeat_at")
+    for pk, run_id, index, attempt, heartbeat_at in stale:
+        if attempt >= settings.IMPORTER_MAX_ATTEMPTS:
+            _worker_died(run_id, attempt, report)
+            continue
+        released = RunPartition.objects.filter(
+            pk=pk, status=RunPartition.Status.RUNNING, attempt=attempt, heartbeat_at=heartbeat_at
+        ).update(status=RunPartition.Status.PENDING, job_id="", heartbeat_at=timezone.now())
+        if released:
+            report.resumed_partitions.append((run_id, index))
+            services.partition_enqueue_job(run_id, index)
+
+
+def _requeue_stale_plans(stale_before: dt.datetime, report: ReconcileReport) -> None:
+    stale = ImportRun.objects.filter(
+        status=ImportRun.Status.RUNNING, partitions=0, heartbeat_at__lt=stale_before
+    ).values_list("pk", "attempts", "heartbeat_at")
+    for run_id, attempts, heartbeat_at in stale:
+        if attempts >= settings.IMPORTER_MAX_ATTEMPTS:
+            _worker_died(run_id, attempts, report)
+            continue
+        requeued = ImportRun.objects.filter(
+            pk=run_id, status=ImportRun.Status.RUNNING, partitions=0, heartbeat_at=heartbeat_at
+        ).update(status=ImportRun.Status.QUEUED, job_id="", heartbeat_at=timezone.now())
+        if requeued:
+            report.requeued_runs.append(run_id)
+            services.run_enqueue_job(run_id)
+
+
+def _job_is_live(job_id: str, connection) -> bool:
+    """Without Redis (jobs run in-process) a job lives only while its
+    process does: a run still queued after its enqueue was lost with it."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    if not job_id or settings.IMPORTER_SYNC_JOBS:
+        return False
+    try:
+        return Job.fetch(job_id, connection=connection).get_status() in _LIVE_JOB_STATES
+    except NoSuchJobError:
+        return False
+
+
+def _reenqueue_lost_jobs(stale_before: dt.datetime, report: ReconcileReport) -> None:
+    """Queued runs and pending partitions whose job is gone. Only those quiet
+    for IMPORTER_STALE_SECONDS: a fresh one may be between commit and
+    enqueue, and a run waiting for its (source, target) lease beats its
+    heartbeat while its job is started."""
+    connection = services.get_queue().connection
+    queued = ImportRun.objects.filter(status=ImportRun.Status.QUEUED, created_at__lt=stale_before).exclude(
+        heartbeat_at__gte=stale_before
+    )
+    for run_id, job_id in queued.values_list("pk", "job_id"):
+        if _job_is_live(job_id, connection):
+            continue
+        if ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED, job_id=job_id).update(
+            heartbeat_at=timezone.now()
+        ):
+            report.reenqueued_jobs.append(job_id or f"run {run_id}")
+            services.run_enqueue_job(run_id)
+    pending = RunPartition.objects.filter(
+        status=RunPartition.Status.PENDING, run__status=ImportRun.Status.RUNNING, run__partitions__gt=0
+    ).exclude(heartbeat_at__gte=stale_before)
+    for pk, run_id, index, job_id in pending.values_list("pk", "run_id", "index", "job_id"):
+        if _job_is_live(job_id, connection):
+            continue
+        if RunPartition.objects.filter(pk=pk, status=RunPartition.Status.PENDING, job_id=job_id).update(
+            heartbeat_at=timezone.now()
+        ):
+            report.reenqueued_jobs.append(job_id or f"run {run_id} partition {index}")
+            services.partition_enqueue_job(run_id, index)
