@@ -8,6 +8,7 @@ import csv
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 from core.models import Organization
 from dq.roles import OPERATORS
@@ -53,10 +54,13 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
     page.get_by_role("button", name="Upload").click()
 
     # The run's page, with its DRY RUN badge and a toast saying so.
+    page.wait_for_url("**/admin/runs/importrun/*/change/")
     run = ImportRun.objects.get()
     assert run.dry_run
     assert page.url.endswith(f"/admin/runs/importrun/{run.pk}/change/")
-    assert f"Started run {run.pk} of {DRY_RUN_FILE.name} as a dry run; it is" in page.locator(".messagelist").inner_text()
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"Started run {run.pk} of {DRY_RUN_FILE.name} as a dry run; it is"
+    )
     assert page.locator(".run-badge--dry", has_text="DRY RUN").first.is_visible()
 
     # The dashboard lists it; the row's badge reaches its finished state
@@ -103,12 +107,13 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
 
     # Run for real: a new run, not a dry one, that imports the rows.
     page.get_by_role("button", name="Run for real").click()
+    page.wait_for_url(lambda url: not url.endswith(f"/importrun/{run.pk}/change/"))
     real = ImportRun.objects.exclude(pk=run.pk).get()
     assert not real.dry_run and real.parent_run_id == run.pk
     assert page.url.endswith(f"/admin/runs/importrun/{real.pk}/change/")
-    assert f"Run {run.pk} started for real as run {real.pk}" in page.locator(".messagelist").inner_text()
+    expect(page.locator(".messagelist")).to_contain_text(f"Run {run.pk} started for real as run {real.pk}")
     run_jobs()
     page.reload()
     assert page.locator(".field-status_display .run-badge").inner_text() == "Partial"
-    assert page.locator("#content-main .run-badge--dry").count() == 0
+    expect(page.locator("#content-main .run-badge--dry")).to_have_count(0)
     assert Organization.objects.count() == 3
