@@ -78,3 +78,14 @@ def run_jobs(settings):
 
     yield drain
     queue.empty()
+
+
+UNLABELLED_JS = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter((el) => el.type !== 'hidden' && el.type !== 'submit' && el.type !== 'button' && el.offsetParent !== null)
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+  .map((el) => el.outerHTML.slice(0, 160))"""
+
+
+def assert_inputs_labelled(page) -> None:
+    """Every visible input on the page has a label a screen reader can say."""
+    assert page.evaluate(UNLABELLED_JS) == [], page.url

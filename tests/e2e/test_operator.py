@@ -14,7 +14,7 @@ from core.models import Organization
 from dq.roles import OPERATORS
 from ingest import golden
 from runs.models import ImportRun
-from tests.e2e.conftest import log_in, make_user, screenshot
+from tests.e2e.conftest import assert_inputs_labelled, log_in, make_user, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,6 +44,7 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
     page.wait_for_selector(".run-cards")
     assert "0 runs in all" in card(page, "Runs by status")
     assert figure(page, "Dry runs") == "0"
+    assert_inputs_labelled(page)
 
     # Upload with "dry run" checked (it is the default: make sure it stays so).
     page.get_by_role("link", name="Upload a file").click()
@@ -51,6 +52,7 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
     page.get_by_label("Target").select_option("organization")
     page.get_by_label("Source").fill("crm")
     page.get_by_label("Dry run").check()
+    assert_inputs_labelled(page)
     page.get_by_role("button", name="Upload").click()
 
     # The run's page, with its DRY RUN badge and a toast saying so.

@@ -11,7 +11,7 @@ from dq.models import Violation
 from dq.roles import STEWARDS
 from ingest import fields as rules
 from tests.dq.conftest import import_step
-from tests.e2e.conftest import log_in, make_user, screenshot
+from tests.e2e.conftest import assert_inputs_labelled, log_in, make_user, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,6 +37,7 @@ def test_steward_fixes_a_row_in_the_editor_and_requeues_it(watched_page, run_job
     page.get_by_role("link", name="All violations of this run in the DQ inbox").click()
     page.wait_for_url(f"**/admin/dq/violation/?run={rules_run.pk}&status=all")
     expect(page.locator("#result_list tbody tr")).to_have_count(10)
+    assert_inputs_labelled(page)
     row = inbox_row(page, "ORG-103")
     assert "email" in row.locator(".field-first_error").inner_text()
     row.locator(".field-id a").click()
@@ -45,6 +46,7 @@ def test_steward_fixes_a_row_in_the_editor_and_requeues_it(watched_page, run_job
     assert page.evaluate("document.activeElement.name") == "field__email"
     assert page.locator("#err-email").inner_text().strip() == rules.MSG_EMAIL
     screenshot(page, "inbox_editor")
+    assert_inputs_labelled(page)
 
     # Another bad value: the live validation says so inline.
     email = page.get_by_label("email", exact=True)
@@ -89,6 +91,7 @@ def test_steward_bulk_sets_a_field_on_several_rows_and_requeues_them(watched_pag
     page.get_by_role("button", name="Go").click()
 
     # Choose the field and value; preview; confirm with a requeue.
+    assert_inputs_labelled(page)
     page.get_by_label("Field").select_option("country")
     page.get_by_label("Value").fill("DE")
     page.get_by_label("Requeue the changed rows afterwards").check()
