@@ -255,9 +255,10 @@ class ImportRunAdmin(admin.ModelAdmin):
             else:
                 services.run_enqueue(run=run)
                 run.refresh_from_db()
-                kind = "Dry run" if run.dry_run else "Run"
+                as_dry_run = " as a dry run" if run.dry_run else ""
                 self.message_user(
-                    request, format_html("{} {} of {} is {}.", kind, views.run_link(run), run.original_filename, run.status),
+                    request,
+                    format_html("Started {} of {}{}; it is {}.", views.run_link(run), run.original_filename, as_dry_run, run.status),
                     messages.ERROR if run.status == ImportRun.Status.FAILED else messages.SUCCESS,
                 )
                 return HttpResponseRedirect(views.run_url(run))

@@ -27,18 +27,28 @@ def _role_groups(request):
     transactional = marker is not None and (marker.kwargs.get("transaction") or "transaction" in marker.args)
     if transactional or "live_server" in request.fixturenames or "transactional_db" in request.fixturenames:
         request.getfixturevalue("transactional_db")
-        from django.apps import apps
-        from django.contrib.auth.management import create_permissions
-        from django.contrib.contenttypes.management import create_contenttypes
-
         from dq.roles import ensure_role_groups
 
-        # A flush after a serialized-rollback test skips post_migrate: the
-        # content types and permissions may be gone too.
-        for app_config in apps.get_app_configs():
-            create_contenttypes(app_config, verbosity=0)
-            create_permissions(app_config, verbosity=0)
+        _restore_permissions()
         ensure_role_groups()
+
+
+def _restore_permissions() -> None:
+    """A serialized_rollback test (tests/api/test_runs.py) ends with a flush
+    that skips post_migrate, so the next transactional test would start with
+    no content types or permissions at all: make them again."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.management import create_contenttypes
+    from django.contrib.contenttypes.models import ContentType
+
+    if Permission.objects.exists():
+        return
+    ContentType.objects.clear_cache()
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
 
 
 @pytest.fixture(scope="session")

@@ -56,3 +56,36 @@ def screenshot(page, name: str) -> None:
     if os.environ.get("IMPORTER_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def run_jobs(settings):
+    """Run the jobs the journey enqueued, in both modes: without REDIS_URL
+    they already ran in-process at enqueue time; with it they wait on the
+    real Redis queue, and an in-process burst worker drains it (in this
+    process, so it reaches the live server's test database, SQLite too)."""
+    if settings.IMPORTER_SYNC_JOBS:
+        yield lambda: None
+        return
+    import django_rq
+    from rq import SimpleWorker
+
+    queue = django_rq.get_queue("imports")
+    queue.empty()
+
+    def drain() -> None:
+        django_rq.get_worker("imports", worker_class=SimpleWorker).work(burst=True)
+
+    yield drain
+    queue.empty()
+
+
+UNLABELLED_JS = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter((el) => el.type !== 'hidden' && el.type !== 'submit' && el.type !== 'button' && el.offsetParent !== null)
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+  .map((el) => el.outerHTML.slice(0, 160))"""
+
+
+def assert_inputs_labelled(page) -> None:
+    """Every visible input on the page has a label a screen reader can say."""
+    assert page.evaluate(UNLABELLED_JS) == [], page.url

@@ -36,7 +36,7 @@ def test_a_dry_run_upload_runs_and_links_to_the_run(operator_client, operator):
     run = ImportRun.objects.get()
     run_page = reverse("admin:runs_importrun_change", args=[run.pk])
     assert response.redirect_chain == [(run_page, 302)]
-    assert f'Dry run <a href="{run_page}">run {run.pk}</a> of orgs.csv is' in response.content.decode()
+    assert f'Started <a href="{run_page}">run {run.pk}</a> of orgs.csv as a dry run; it is' in response.content.decode()
     if not settings.IMPORTER_SYNC_JOBS:
         django_rq.get_worker("imports").work(burst=True)
     run.refresh_from_db()
