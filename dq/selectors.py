@@ -54,6 +54,9 @@ def field_filter(field_name: str) -> Q:
     return Q(error_fields__contains=f",{field_name},")
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def parse_since(value: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
     """``?since=`` as an ISO date/date-time or ``Nd`` (days back); default 30 days."""
     now = now or timezone.now()
@@ -68,7 +71,13 @@ def parse_since(value: str | None, *, now: dt.datetime | None = None) -> dt.date
         raise ValueError(BAD_SINCE) from None
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, dt.timezone.utc)
-    return parsed
+    try:
+        parsed = parsed.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise ValueError(BAD_SINCE) from None
+    # Nothing happened before the epoch; a far-past date means "everything"
+    # (and odd ancient offsets never reach the database).
+    return max(parsed, EPOCH)
 
 
 def _outcome(action: str, outcome: str) -> str | None:
