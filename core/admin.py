@@ -5,6 +5,7 @@ record's page shows every field's lineage. Logic lives in ingest.identity."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -86,6 +87,8 @@ class OrganizationAdmin(GoldenRecordAdmin):
     list_display = ["name", "country", "registration_number", "email", "phone", "employees", "modified_at"]
     list_filter = ["country", "industry"]
     search_fields = ["name", "registration_number", "email", "natural_key"]
+    # A website typed without a scheme gets https:// (Django 6's default, today).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
         """Also find a registration number however it is written ('hrb 123-45'

@@ -271,6 +271,7 @@ def _standard_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
             sink.finish()
             return True
         with transaction.atomic():
+            _commit_without_waiting_for_disk()
             results = processor.process(chunk)
             sink.chunk_done(results)
             ledger.chunk_done(results)
@@ -281,6 +282,18 @@ def _standard_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
         part.ledger_bytes = handle.tell()
     sink.finish()
     return False
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """On PostgreSQL, this chunk's commit does not wait for its WAL flush
+    (about a quarter of a fresh import's time). Safe here: the chunk's rows,
+    violations, id map, counters and checkpoint commit as one transaction, so
+    a database crash can only lose the last few chunks whole, checkpoint
+    included, and the reconciler resumes the run from the checkpoint that
+    survived. Nothing outside the database is told a chunk is durable."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _dry_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
