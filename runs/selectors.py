@@ -103,7 +103,8 @@ def run_summary(*, queryset: QuerySet[ImportRun]) -> dict[str, Any]:
         "rows_quarantined": row["rows_quarantined"],
         "duration_p50": percentiles[0.5],
         "duration_p95": percentiles[0.95],
-        "open_violations": violations.filter(status=Violation.Status.OPEN).count(),
+        # As the inbox counts them: a dry run's rows are not waiting for anyone.
+        "open_violations": violations.filter(status=Violation.Status.OPEN, dry_run=False).count(),
     }
 
 

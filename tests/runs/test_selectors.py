@@ -54,13 +54,17 @@ def test_one_run_is_its_own_percentiles():
 
 def test_summary_for_a_filtered_queryset(django_assert_max_num_queries):
     kept = finished_run(4, status=ImportRun.Status.PARTIAL, inserted=5, updated=2, quarantined=3)
-    finished_run(2, dry_run=True, inserted=100, quarantined=1)
+    dry = finished_run(2, dry_run=True, inserted=100, quarantined=1)
     finished_run(6, status=ImportRun.Status.FAILED)
     make_run(target="contact", status=ImportRun.Status.SUCCEEDED, inserted=1000)
     violation(kept, [{"field": "name", "code": "required", "message": "x"}])
     violation(kept, [{"field": "name", "code": "required", "message": "x"}], status=Violation.Status.RESOLVED)
     other = make_run(target="contact")
     violation(other, [{"field": "email", "code": "invalid_format", "message": "x"}])
+    # A dry run's rows wait for nobody: not counted as open, as in the inbox.
+    Violation.objects.filter(pk=violation(dry, [{"field": "name", "code": "required", "message": "x"}]).pk).update(
+        dry_run=True
+    )
 
     with django_assert_max_num_queries(7):
         summary = selectors.run_summary(queryset=ImportRun.objects.filter(target="organization"))
