@@ -156,7 +156,7 @@ class ChunkProcessor:
         valid = [row for row in rows if row.outcome is None]
         valid = self.dedupe_in_file(valid)
         valid = self.resolve_references(valid)
-        valid = self.resolve_identity(valid)
+        valid = self.resolve_identity(valid, lock=write)
         if write:
             self.write(valid)
         return rows
@@ -227,7 +227,7 @@ class ChunkProcessor:
             rows = kept
         return rows
 
-    def resolve_identity(self, rows: list[Row]) -> list[Row]:
+    def resolve_identity(self, rows: list[Row], *, lock: bool = False) -> list[Row]:
         """Find each row's record and merge the row into it: through the id
         map, else through the natural key, else a new record. Rows whose
         payload hash equals the mapped one are skipped.
@@ -235,7 +235,11 @@ class ChunkProcessor:
         Resolution and merge go row by row in file order because a merge can
         move a record's natural key: a later row must find the record where
         the earlier rows left it, exactly as if every row were its own chunk
-        (the result must not depend on the chunk size)."""
+        (the result must not depend on the chunk size).
+
+        With ``lock`` (a chunk that will write), the chunk first locks its
+        natural keys, so a concurrent writer of the same new key (another
+        partition, another source) waits for this one and then finds its record."""
         mappings = resolve.id_map_lookup(
             source_id=self.source_id, target=self.target.name, external_ids=(r.external_id for r in rows)
         )
@@ -251,6 +255,8 @@ class ChunkProcessor:
         rows = kept
 
         natural_keys = [self.target.natural_key(row.clean) for row in rows]
+        if lock:
+            resolve.lock_natural_keys(target=self.target.name, keys=(key for key in natural_keys if key))
         ids_by_key = resolve.natural_key_lookup(
             model=self.model, keys=(key for key in natural_keys if key)
         )

@@ -49,6 +49,25 @@ def id_map_lookup(*, source_id: int, target: str, external_ids: Iterable[str]) -
     return {external_id: Mapping(record_id, payload_hash) for external_id, record_id, payload_hash in rows}
 
 
+def lock_natural_keys(*, target: str, keys: Iterable[str]) -> None:
+    """PostgreSQL: hold a transaction-level advisory lock on each natural key
+    until commit, taken in sorted order so that two lock sets never wait on
+    each other in a cycle. Two transactions that would each insert a record
+    for the same new key (partitions of one run, runs of two sources) then
+    take turns, and the second one's look-up finds the first one's record.
+    SQLite needs none: it has one writer at a time."""
+    if connection.vendor != "postgresql":
+        return
+    wanted = sorted({f"{target}:{key}" for key in keys})
+    if not wanted:
+        return
+    _fetch(
+        "SELECT count(pg_advisory_xact_lock(h)) FROM "
+        "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS ordered",
+        [wanted],
+    )
+
+
 def natural_key_lookup(*, model: type[models.Model], keys: Iterable[str]) -> dict[str, list[int]]:
     """natural key -> ids of the records that have it, oldest first. Usually
     one; several when hand edits or merges made records share a key, and the
