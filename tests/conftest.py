@@ -51,6 +51,17 @@ def _restore_permissions() -> None:
         create_permissions(app_config, verbosity=0)
 
 
+@pytest.fixture
+def empty_imports_queue():
+    """For tests with real workers: the imports queue starts and ends empty."""
+    import django_rq
+
+    queue = django_rq.get_queue("imports")
+    queue.empty()
+    yield queue
+    queue.empty()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {

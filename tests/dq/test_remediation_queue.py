@@ -10,15 +10,11 @@ from dq.models import Violation
 from runs.models import ImportRun
 from tests.dq.conftest import import_step, violation_at
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    queue = django_rq.get_queue("imports")
-    queue.empty()
-    yield
-    queue.empty()
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("empty_imports_queue"),
+]
 
 
 def test_a_requeue_is_imported_by_a_worker_and_resolves_the_violation():

@@ -15,7 +15,11 @@ from core.models import Organization
 from ingest import golden, services
 from runs.models import ImportRun
 
-pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("empty_imports_queue"),
+]
 
 CLEAN = golden.GOLDEN_DIR / "01_organizations_clean.csv"
 
@@ -27,14 +31,6 @@ def enqueue_clean_file():
     run.refresh_from_db()
     assert run.status == ImportRun.Status.QUEUED and run.job_id
     return run
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    queue = django_rq.get_queue("imports")
-    queue.empty()
-    yield
-    queue.empty()
 
 
 def test_a_burst_worker_executes_the_enqueued_run():

@@ -13,7 +13,6 @@ import io
 import os
 import time
 
-import django_rq
 import pytest
 
 from ingest import datagen, services
@@ -22,7 +21,12 @@ from tests.reliability.helpers import (
     WorkerProcess, core_checksum, counters, create_run, wait_for, wipe_imports, worker_env,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("empty_imports_queue"),
+]
 
 ROWS = int(os.environ.get("IMPORTER_CHAOS_ROWS", "100000"))
 KILL_AT = (0.15, 0.45, 0.75)  # shares of the rows committed when a worker is killed
@@ -39,14 +43,6 @@ def dataset(rows: int) -> bytes:
     out = io.StringIO()
     datagen.generate_organizations(out, rows=rows, seed=11, invalid_rate=0.02)
     return out.getvalue().encode()
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    queue = django_rq.get_queue("imports")
-    queue.empty()
-    yield
-    queue.empty()
 
 
 def finished(run_id: int, timeout: float = 900) -> ImportRun:

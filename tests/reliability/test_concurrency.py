@@ -16,15 +16,12 @@ from ingest.models import ExternalIdMap
 from runs.models import ImportRun
 from tests.reliability.helpers import WorkerProcess, create_run, wait_for, worker_env
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    queue = django_rq.get_queue("imports")
-    queue.empty()
-    yield
-    queue.empty()
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("empty_imports_queue"),
+]
 
 
 @pytest.fixture

@@ -2,12 +2,12 @@ import datetime
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from dq.models import Violation
-from dq.roles import OPERATORS, ROLE_PERMISSIONS, STEWARDS
+from dq.roles import OPERATORS, STEWARDS
 from ingest import services
 from ingest.models import Source
 from runs.models import ImportRun
@@ -52,22 +52,10 @@ def violation(run: ImportRun, errors, status=Violation.Status.OPEN) -> Violation
     )
 
 
-def role_group(role: str) -> Group:
-    """The role's group as dq/0003 makes it; rebuilt from dq.roles when a
-    transactional test has flushed the database (flush keeps permissions,
-    not data-migration rows)."""
-    group, created = Group.objects.get_or_create(name=role)
-    if created:
-        for codename in ROLE_PERMISSIONS[role]:
-            app_label, name = codename.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=name))
-    return group
-
-
 def user_with_role(role: str | None, username: str):
     user = get_user_model().objects.create_user(username=username, password="pw", is_staff=True)
     if role:
-        user.groups.add(role_group(role))
+        user.groups.add(Group.objects.get(name=role))  # tests/conftest.py restores groups after a flush
     return user
 
 

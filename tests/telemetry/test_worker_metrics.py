@@ -17,7 +17,12 @@ from ingest import golden
 from runs.models import ImportRun
 from tests.telemetry.scrape import Scrape
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("empty_imports_queue"),
+]
 
 STEPS = golden.manifest()["steps"][:5]  # clean, repeat, rules, dry run, the same for real
 ENQUEUE = """
@@ -39,16 +44,6 @@ def env(tmp_path):
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    import django_rq
-
-    queue = django_rq.get_queue("imports")
-    queue.empty()
-    yield
-    queue.empty()
 
 
 def manage(env, *args: str) -> subprocess.CompletedProcess:
