@@ -143,9 +143,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 run_enqueue(run=run)
         finally:
             upload.close()  # a temporary upload file is deleted on close
-        run.refresh_from_db()  # without Redis the job has already run
-        location = request.build_absolute_uri(reverse("run-detail", kwargs={"pk": run.pk}))
-        return Response(self.get_serializer(run).data, status=202, headers={"Location": location})
+        return self._accepted(run)  # without Redis the job has already run
 
     @extend_schema(
         summary="Cancel a run",
@@ -171,9 +169,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         form.is_valid(raise_exception=True)
         with transaction.atomic():
             replay = run_replay(run=run, created_by=request.user, dry_run=form.validated_data["dry_run"])
-        replay.refresh_from_db()
-        location = request.build_absolute_uri(reverse("run-detail", kwargs={"pk": replay.pk}))
-        return Response(self.get_serializer(replay).data, status=202, headers={"Location": location})
+        return self._accepted(replay)
+
+    def _accepted(self, run: ImportRun) -> Response:
+        """202 with the new run as it stands now and its URL in Location."""
+        run.refresh_from_db()
+        location = self.request.build_absolute_uri(reverse("run-detail", kwargs={"pk": run.pk}))
+        return Response(self.get_serializer(run).data, status=202, headers={"Location": location})
 
     @extend_schema(
         summary="Download a run's results as CSV",

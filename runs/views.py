@@ -6,6 +6,7 @@ goes back to the run's page)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -69,20 +70,28 @@ def _mutation(request: HttpRequest, pk: int, permission: str) -> ImportRun | Htt
     return run
 
 
-def run_for_real_view(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _mutation(request, pk, "runs.add_importrun")
+def _new_run_view(
+    request: HttpRequest, pk: int, permission: str, start: Callable[..., ImportRun], message: str
+) -> HttpResponse:
+    """POST: start a new run from this one (``start`` is the service), then
+    go to the new run with ``message`` (run, link to the new run, its status)."""
+    run = _mutation(request, pk, permission)
     if isinstance(run, HttpResponse):
         return run
     try:
-        new_run = services.run_for_real(run=run, created_by=request.user)
+        new_run = start(run=run, created_by=request.user)
     except ImporterError as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect(run_url(run))
     new_run.refresh_from_db()
-    messages.success(
-        request, format_html("Run {} started for real as {} ({}).", run.pk, run_link(new_run), new_run.status)
-    )
+    messages.success(request, format_html(message, run.pk, run_link(new_run), new_run.status))
     return HttpResponseRedirect(run_url(new_run))
+
+
+def run_for_real_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _new_run_view(
+        request, pk, "runs.add_importrun", services.run_for_real, "Run {} started for real as {} ({})."
+    )
 
 
 def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -102,17 +111,7 @@ def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def run_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _mutation(request, pk, "runs.replay_importrun")
-    if isinstance(run, HttpResponse):
-        return run
-    try:
-        replay = services.run_replay(run=run, created_by=request.user)
-    except ImporterError as exc:
-        messages.error(request, exc.message)
-        return HttpResponseRedirect(run_url(run))
-    replay.refresh_from_db()
-    messages.success(request, format_html("Run {} replayed as {} ({}).", run.pk, run_link(replay), replay.status))
-    return HttpResponseRedirect(run_url(replay))
+    return _new_run_view(request, pk, "runs.replay_importrun", services.run_replay, "Run {} replayed as {} ({}).")
 
 
 def run_progress_view(request: HttpRequest) -> JsonResponse:
