@@ -49,12 +49,17 @@ class Command(BaseCommand):
             else:
                 services.run_enqueue(run=run)
         run.refresh_from_db()
-        summary = selectors.run_summary(run=run)
-        if options["json"]:
-            self.stdout.write(json.dumps(summary))
-        else:
-            self.stdout.write(selectors.run_summary_text(run=run))
-        if run.status == ImportRun.Status.FAILED:
-            if not options["json"]:
-                self.stderr.write(f"Run {run.pk} failed: {run.error_message}")
-            raise SystemExit(EXIT_FAILED)
+        report(self, run, as_json=options["json"])
+
+
+def report(command: BaseCommand, run: ImportRun, *, as_json: bool) -> None:
+    """Print the run's summary (as the last stdout line with ``--json``);
+    a failed run exits with EXIT_FAILED. Shared with replay_run."""
+    if as_json:
+        command.stdout.write(json.dumps(selectors.run_summary(run=run)))
+    else:
+        command.stdout.write(selectors.run_summary_text(run=run))
+    if run.status == ImportRun.Status.FAILED:
+        if not as_json:
+            command.stderr.write(f"Run {run.pk} failed: {run.error_message}")
+        raise SystemExit(EXIT_FAILED)

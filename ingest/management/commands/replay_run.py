@@ -1,13 +1,10 @@
-import json
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ingest import selectors, services
+from ingest import services
 from ingest.errors import UsageError
+from ingest.management.commands.import_file import EXIT_USAGE, report
 from runs.models import ImportRun
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 NO_SUCH_RUN = "No import run with id {run_id}."
 
 
@@ -36,11 +33,4 @@ class Command(BaseCommand):
         if options["sync"]:
             services.run_execute(run_id=replay.pk)
         replay.refresh_from_db()
-        if options["json"]:
-            self.stdout.write(json.dumps(selectors.run_summary(run=replay)))
-        else:
-            self.stdout.write(selectors.run_summary_text(run=replay))
-        if replay.status == ImportRun.Status.FAILED:
-            if not options["json"]:
-                self.stderr.write(f"Run {replay.pk} failed: {replay.error_message}")
-            raise SystemExit(EXIT_FAILED)
+        report(self, replay, as_json=options["json"])
