@@ -24,7 +24,8 @@ def test_live_validation_shows_the_backends_messages_beside_the_field(live_serve
     page.goto(f"{live_server.url}/admin/dq/violation/{violation.pk}/change/")
 
     # Focus starts in the field in error, whose message is beside it.
-    assert page.evaluate("document.activeElement.name") == "field__email"
+    # The editor's script moves focus once the page has loaded: wait for it.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'field__email'")
     assert page.inner_text("#err-email").strip() == rules.MSG_EMAIL
 
     page.fill("input[name=field__email]", "info@example.org")

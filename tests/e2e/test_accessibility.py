@@ -35,7 +35,8 @@ def test_a_steward_fixes_and_saves_a_row_with_the_keyboard_alone(watched_page, b
     page.goto(f"{page.base_url}/admin/dq/violation/{bad_email_violation.pk}/change/")
 
     # Focus starts in the field in error: type over it, no mouse.
-    assert page.evaluate("document.activeElement.name") == "field__email"
+    # The editor's script moves focus once the page has loaded: wait for it.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'field__email'")
     page.keyboard.press("Control+A")
     page.keyboard.type("keys@example.org")
     expect(page.locator("#dq-live")).to_contain_text("No errors")

@@ -43,7 +43,8 @@ def test_steward_fixes_a_row_in_the_editor_and_requeues_it(watched_page, run_job
     row.locator(".field-id a").click()
 
     # The editor: focus on the field in error, the backend's message beside it.
-    assert page.evaluate("document.activeElement.name") == "field__email"
+    # The editor's script moves focus once the page has loaded: wait for it.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'field__email'")
     assert page.locator("#err-email").inner_text().strip() == rules.MSG_EMAIL
     screenshot(page, "inbox_editor")
     assert_inputs_labelled(page)
