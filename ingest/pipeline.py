@@ -24,7 +24,8 @@ from ingest.readers import ReadRow
 from ingest.registry import Target
 from ingest.seen import SeenKeys, key64
 from ingest.models import Source
-from ingest.writers import IdMapWriter, ProvenanceJSON, RecordWriter, fields_by_attname
+from ingest.provenance import Dumps
+from ingest.writers import IdMapWriter, RecordWriter, fields_by_attname
 
 INSERTED = "inserted"
 UPDATED = "updated"
@@ -351,7 +352,7 @@ class ChunkProcessor:
         changed = list(
             {id(r.record): r.record for r in rows if not r.record.is_new and r.record.dirty}.values()
         )
-        provenance_json = ProvenanceJSON()
+        provenance_json = Dumps()
         if new:
             ids = self.record_writer.insert([self._record_row(record, now, provenance_json) for record in new])
             for record, record_id in zip(new, ids, strict=True):
@@ -375,7 +376,7 @@ class ChunkProcessor:
             ]
         )
 
-    def _record_row(self, record: Record, now: dt.datetime, provenance_json: ProvenanceJSON) -> tuple:
+    def _record_row(self, record: Record, now: dt.datetime, provenance_json: Dumps) -> tuple:
         values = record.values
         named_values = {name: values[column] for name, column in self.data_fields}
         return (
