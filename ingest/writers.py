@@ -18,7 +18,6 @@ serializes provenance with ``ingest.provenance.Dumps``); they are passed through
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
