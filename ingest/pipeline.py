@@ -130,8 +130,11 @@ class ChunkProcessor:
     """Runs chunks of one run through the pipeline. Holds what must outlive a
     chunk: the in-file duplicate tracker and the compiled writers."""
 
-    def __init__(self, *, target: Target, source: Source, run_id: int, imported_at: dt.datetime) -> None:
+    def __init__(
+        self, *, target: Target, source: Source, run_id: int, imported_at: dt.datetime, dry_run: bool = False
+    ) -> None:
         self.target = target
+        self.dry_run = dry_run
         self.model: type[models.Model] = target.model
         self.source_id = source.pk
         self.source_slug = source.slug
@@ -346,7 +349,8 @@ class ChunkProcessor:
             row.outcome = UPDATED if changed else UNCHANGED
 
     def write(self, rows: list[Row]) -> None:
-        """Insert new records, overwrite changed ones, then upsert the id map."""
+        """Insert new records, overwrite changed ones, then upsert the id map
+        (not in a dry run)."""
         now = dt.datetime.now(dt.timezone.utc)
         new = list({id(r.record): r.record for r in rows if r.record.is_new}.values())
         changed = list(
@@ -361,6 +365,11 @@ class ChunkProcessor:
             self.record_writer.update(
                 [(record.id, *self._record_row(record, now, provenance_json)) for record in changed]
             )
+        if self.dry_run:
+            # A dry run rolls back, and nothing in it reads its own mappings:
+            # a later row with the same external id stops at the in-file
+            # duplicate check, before any id-map look-up.
+            return
         self.id_map_writer.upsert(
             [
                 (

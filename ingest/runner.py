@@ -240,7 +240,11 @@ def import_partition(run: ImportRun, part: RunPartition, *, sink: Sink | None = 
     target = registry.get(run.target)
     source = Source.objects.get(pk=run.source_id)
     processor = ChunkProcessor(
-        target=target, source=source, run_id=run.pk, imported_at=run.started_at or timezone.now()
+        target=target,
+        source=source,
+        run_id=run.pk,
+        imported_at=run.started_at or timezone.now(),
+        dry_run=run.dry_run,
     )
     sink = sink or sink_for(run, target=target, source=source)
     reader = run_reader(run)
