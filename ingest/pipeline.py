@@ -387,10 +387,12 @@ class ChunkProcessor:
 
     def _record_row(self, record: Record, now: dt.datetime, provenance_json: Dumps) -> tuple:
         values = record.values
-        named_values = {name: values[column] for name, column in self.data_fields}
+        # A new record's key was worked out from its values as they now stand
+        # (_track_key); an existing one's may have been read from its row.
+        key = record.key if record.is_new else self._natural_key(record)
         return (
             *(values[column] for column in self.attnames),
-            self.target.natural_key(named_values),
+            key,
             provenance_json(record.provenance),
             now,
             now,
