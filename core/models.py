@@ -3,18 +3,21 @@ core/targets.py by the ingest pipeline, or edited by hand in the admin."""
 
 from django.db import models
 
+from ingest.provenance import ProvenanceField
+
 
 class GoldenRecord(models.Model):
     """Fields every golden record shares.
 
     ``provenance`` keeps, per field, who set the current value:
-    ``{field: {"source": slug, "run": id, "at": iso-timestamp, "manual": bool}}``.
-    Survivorship (ingest/survivorship.py) reads and writes it.
+    ``{field: {"source": slug, "run": id, "at": iso-timestamp, "manual": bool, "rule": …}}``.
+    Survivorship (ingest/survivorship.py) reads and writes it; it is stored
+    with each distinct entry once (ingest/provenance.py).
     ``natural_key`` is the normalized dedupe key, derived on every write.
     """
 
     natural_key = models.CharField(max_length=300, null=True, blank=True, editable=False)
-    provenance = models.JSONField(default=dict, blank=True, editable=False)
+    provenance = ProvenanceField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
 

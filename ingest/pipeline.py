@@ -24,7 +24,8 @@ from ingest.readers import ReadRow
 from ingest.registry import Target
 from ingest.seen import SeenKeys, key64
 from ingest.models import Source
-from ingest.writers import IdMapWriter, ProvenanceJSON, RecordWriter, fields_by_attname
+from ingest.provenance import Dumps
+from ingest.writers import IdMapWriter, RecordWriter, fields_by_attname
 
 INSERTED = "inserted"
 UPDATED = "updated"
@@ -129,8 +130,11 @@ class ChunkProcessor:
     """Runs chunks of one run through the pipeline. Holds what must outlive a
     chunk: the in-file duplicate tracker and the compiled writers."""
 
-    def __init__(self, *, target: Target, source: Source, run_id: int, imported_at: dt.datetime) -> None:
+    def __init__(
+        self, *, target: Target, source: Source, run_id: int, imported_at: dt.datetime, dry_run: bool = False
+    ) -> None:
         self.target = target
+        self.dry_run = dry_run
         self.model: type[models.Model] = target.model
         self.source_id = source.pk
         self.source_slug = source.slug
@@ -345,13 +349,14 @@ class ChunkProcessor:
             row.outcome = UPDATED if changed else UNCHANGED
 
     def write(self, rows: list[Row]) -> None:
-        """Insert new records, overwrite changed ones, then upsert the id map."""
+        """Insert new records, overwrite changed ones, then upsert the id map
+        (not in a dry run)."""
         now = dt.datetime.now(dt.timezone.utc)
         new = list({id(r.record): r.record for r in rows if r.record.is_new}.values())
         changed = list(
             {id(r.record): r.record for r in rows if not r.record.is_new and r.record.dirty}.values()
         )
-        provenance_json = ProvenanceJSON()
+        provenance_json = Dumps()
         if new:
             ids = self.record_writer.insert([self._record_row(record, now, provenance_json) for record in new])
             for record, record_id in zip(new, ids, strict=True):
@@ -360,6 +365,11 @@ class ChunkProcessor:
             self.record_writer.update(
                 [(record.id, *self._record_row(record, now, provenance_json)) for record in changed]
             )
+        if self.dry_run:
+            # A dry run rolls back, and nothing in it reads its own mappings:
+            # a later row with the same external id stops at the in-file
+            # duplicate check, before any id-map look-up.
+            return
         self.id_map_writer.upsert(
             [
                 (
@@ -375,12 +385,14 @@ class ChunkProcessor:
             ]
         )
 
-    def _record_row(self, record: Record, now: dt.datetime, provenance_json: ProvenanceJSON) -> tuple:
+    def _record_row(self, record: Record, now: dt.datetime, provenance_json: Dumps) -> tuple:
         values = record.values
-        named_values = {name: values[column] for name, column in self.data_fields}
+        # A new record's key was worked out from its values as they now stand
+        # (_track_key); an existing one's may have been read from its row.
+        key = record.key if record.is_new else self._natural_key(record)
         return (
             *(values[column] for column in self.attnames),
-            self.target.natural_key(named_values),
+            key,
             provenance_json(record.provenance),
             now,
             now,

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import connection, models
 
+from ingest import provenance
 from ingest.models import ExternalIdMap
 
 
@@ -96,7 +97,7 @@ def records_load(
 
     Raw SQL: the columns of this model come back as Python values already
     (integers, text, dates through the drivers' type adapters); only the
-    provenance JSON is parsed here."""
+    provenance JSON is parsed here (``ingest.provenance.loads``)."""
     wanted = set(ids)
     if not wanted:
         return {}
@@ -110,10 +111,7 @@ def records_load(
     )
     loaded = {}
     for row in rows:
-        provenance = row[1]
-        if isinstance(provenance, (str, bytes)):
-            provenance = json.loads(provenance)
-        loaded[row[0]] = (dict(zip(attnames, row[2:])), provenance or {})
+        loaded[row[0]] = (dict(zip(attnames, row[2:])), provenance.loads(row[1]))
     return loaded
 
 

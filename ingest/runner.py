@@ -240,7 +240,11 @@ def import_partition(run: ImportRun, part: RunPartition, *, sink: Sink | None = 
     target = registry.get(run.target)
     source = Source.objects.get(pk=run.source_id)
     processor = ChunkProcessor(
-        target=target, source=source, run_id=run.pk, imported_at=run.started_at or timezone.now()
+        target=target,
+        source=source,
+        run_id=run.pk,
+        imported_at=run.started_at or timezone.now(),
+        dry_run=run.dry_run,
     )
     sink = sink or sink_for(run, target=target, source=source)
     reader = run_reader(run)
@@ -351,6 +355,24 @@ def save_results(run: ImportRun) -> None:
     paths = [path for path in paths if path.exists()]
     if not paths:
         return
+    if len(paths) == 1:  # already in row order
+        _store_results(run, paths[0])
+    else:
+        merged = _merge_ledgers(paths)
+        try:
+            _store_results(run, merged)
+        finally:
+            os.unlink(merged)
+    for path in paths:
+        path.unlink()
+    try:
+        paths[0].parent.rmdir()
+    except OSError:
+        pass
+
+
+def _merge_ledgers(paths: list[Path]) -> Path:
+    """One temporary file with the ledgers' lines merged in row order."""
     handles = [open(path, encoding="utf-8", newline="") for path in paths]
     try:
         readers = [csv.reader(handle) for handle in handles]
@@ -362,15 +384,10 @@ def save_results(run: ImportRun) -> None:
     finally:
         for handle in handles:
             handle.close()
-    try:
-        with open(out.name, "rb") as merged:
-            run.results_file.save(f"run-{run.pk}-results.csv", File(merged), save=False)
-        ImportRun.objects.filter(pk=run.pk).update(results_file=run.results_file.name)
-    finally:
-        os.unlink(out.name)
-    for path in paths:
-        path.unlink()
-    try:
-        paths[0].parent.rmdir()
-    except OSError:
-        pass
+    return Path(out.name)
+
+
+def _store_results(run: ImportRun, path: Path) -> None:
+    with open(path, "rb") as results:
+        run.results_file.save(f"run-{run.pk}-results.csv", File(results), save=False)
+    ImportRun.objects.filter(pk=run.pk).update(results_file=run.results_file.name)

@@ -7,7 +7,10 @@ the row number. Hashes are 64-bit blake2b: a collision among a million ids has
 odds of about 1 in 30 million.
 
 Levels of sorted arrays are merged like a binary counter (an LSM tree), so
-adding a chunk costs O(n log n) overall and a look-up O(log² n).
+adding a chunk costs O(n log n) overall and a look-up O(log² n). Levels stop
+merging at ``MAX_MERGED`` entries: merging two big levels holds both and the
+result at once, which at a million rows was the run's memory peak; a few
+more levels to search cost well under a millisecond per chunk.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import numpy as np
 
 def key64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+MAX_MERGED = 1 << 18  # entries: 5 MB a level
 
 
 class SeenKeys:
@@ -56,7 +62,11 @@ class SeenKeys:
             np.fromiter(rows, dtype=np.uint32, count=len(keys)),
         )
         self._levels.append(_sorted(level))
-        while len(self._levels) > 1 and len(self._levels[-1][0]) >= len(self._levels[-2][0]):
+        while (
+            len(self._levels) > 1
+            and len(self._levels[-1][0]) >= len(self._levels[-2][0])
+            and len(self._levels[-1][0]) + len(self._levels[-2][0]) <= MAX_MERGED
+        ):
             newer = self._levels.pop()
             older = self._levels.pop()
             self._levels.append(_merged(older, newer))

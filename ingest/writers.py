@@ -12,13 +12,12 @@ cursor (``RETURNING id`` for new records, ``ON CONFLICT … DO UPDATE`` for the
 rest), in a few batch shapes so the statement cache stays small.
 
 JSON values may arrive already serialized as ``JSONText`` (the pipeline
-serializes provenance with ``ProvenanceJSON``); they are passed through.
+serializes provenance with ``ingest.provenance.Dumps``); they are passed through.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 from django.db import connection, models
 
 from ingest.models import ExternalIdMap
+from ingest.provenance import JSONText
 
 Adapter = Callable[[Any], Any] | None
 
@@ -51,38 +51,6 @@ def shaped_batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
             step >>= 1
         yield rows[start : start + step]
         start += step
-
-
-class JSONText(str):
-    """A JSON document already serialized: writers store it as it is."""
-
-
-class ProvenanceJSON:
-    """Serializes provenance for one chunk, to the same text as
-    ``json.dumps(provenance)``, cheaply in the common case: survivorship gives
-    all the fields a row set by one rule the same entry, so a new record's
-    provenance is one entry repeated. Its JSON is then that entry's JSON
-    (dumped once per row) joined with the field names' fixed pieces (built
-    once per field set), in C; anything else goes to ``json.dumps``."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[dict[str, Any], str]] = {}
-        self._pieces: dict[tuple[str, ...], list[str]] = {}
-
-    def __call__(self, provenance: dict[str, Any]) -> JSONText:
-        entries = list(provenance.values())
-        if not entries or entries.count(entries[0]) != len(entries):
-            return JSONText(json.dumps(provenance))
-        entry = entries[0]
-        hit = self._entries.get(id(entry))
-        if hit is None or hit[0] is not entry:
-            hit = self._entries[id(entry)] = (entry, json.dumps(entry))
-        names = tuple(provenance)
-        pieces = self._pieces.get(names)
-        if pieces is None:
-            keys = [json.dumps(name) + ": " for name in names]
-            pieces = self._pieces[names] = ["{" + keys[0], *(", " + key for key in keys[1:]), "}"]
-        return JSONText(hit[1].join(pieces))
 
 
 def _adapter(field: models.Field) -> Adapter:

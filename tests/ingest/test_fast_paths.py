@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest import survivorship
-from ingest.writers import ProvenanceJSON
+from ingest import provenance as stored
 
 ORIGIN = {"source": "crm", "run": 7, "at": "2024-05-01T12:00:00.000000+00:00", "manual": False}
 FIELDS = ["name", "country", "registration_number", "website", "employees", "founded"]
@@ -31,20 +31,37 @@ def test_fill_new_matches_merge_on_an_empty_record(incoming):
         max_size=6,
     )
 )
-def test_provenance_json_is_json_dumps(layout):
+def test_provenance_dumps_is_json_dumps_of_the_stored_form(layout):
     entries = {
         "shared": {**ORIGIN, "rule": "non_null"},
         "other": {**ORIGIN, "rule": "most_recent", "at": "2020-01-01T00:00:00.000000+00:00"},
         "manual": {"manual": True, "actor": "ä\"s", "at": ORIGIN["at"], "rule": "manual"},
     }
     provenance = {field: entries[kind] for field, kind in layout.items()}
-    serialize = ProvenanceJSON()
-    assert serialize(provenance) == json.dumps(provenance)
-    assert serialize(provenance) == json.dumps(provenance)  # cached pieces and entries
-    assert json.loads(serialize(provenance)) == provenance
+    serialize = stored.Dumps()
+    assert serialize(provenance) == json.dumps(stored.compact(provenance))
+    assert serialize(provenance) == json.dumps(stored.compact(provenance))  # cached pieces and entries
+    assert stored.loads(serialize(provenance)) == provenance
 
 
 def test_merge_shares_one_entry_per_rule():
     provenance = {}
     survivorship.merge({"a": "", "b": ""}, provenance, {"a": "x", "b": "y"}, origin=ORIGIN)
     assert provenance["a"] is provenance["b"]
+
+
+def test_stored_provenance_keeps_each_entry_once_and_shares_it_again():
+    entry = {**ORIGIN, "rule": "non_null"}
+    other = {**ORIGIN, "rule": "most_recent"}
+    provenance = {"name": entry, "country": entry, "website": other, "email": dict(entry)}
+    kept = stored.compact(provenance)
+    assert kept == {"entries": [entry, other], "fields": {"name": 0, "country": 0, "website": 1, "email": 0}}
+    expanded = stored.expand(json.loads(json.dumps(kept)))
+    assert expanded == provenance
+    assert expanded["name"] is expanded["country"] is expanded["email"]
+
+
+def test_provenance_stored_per_field_is_read_as_it_is():
+    legacy = {"name": {**ORIGIN, "rule": "non_null"}}
+    assert stored.loads(json.dumps(legacy)) == legacy
+    assert stored.loads(None) == {} and stored.loads("{}") == {}

@@ -163,3 +163,24 @@ def test_emails_agree_with_djangos_validator(email, valid):
     except ValidationError:
         django_valid = False
     assert django_valid is valid
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["info@example.com", "INFO@EXAMPLE.COM", "a@\u212aelvin.example", "\u017fam@example.com", "https://www.example.com",
+     "HTTPS://WWW.EXAMPLE.COM", "https://\u212a.example", "a@b", "https://example"],
+)
+def test_ascii_patterns_accept_only_what_the_plain_patterns_accept(value):
+    for ascii_pattern, plain_pattern in ((fields._ASCII_EMAIL, fields._PLAIN_EMAIL), (fields._ASCII_URL, fields._PLAIN_URL)):
+        if ascii_pattern.fullmatch(value):
+            assert plain_pattern.fullmatch(value) and value.isascii()
+
+
+def test_utc_today_is_the_current_utc_date(monkeypatch):
+    assert fields.utc_today() == dt.datetime.now(dt.timezone.utc).date()
+    midnight = dt.datetime(2031, 1, 2, tzinfo=dt.timezone.utc).timestamp()
+    monkeypatch.setattr(fields.time, "time", lambda: midnight - 0.5)
+    assert fields.utc_today() == dt.date(2031, 1, 1)
+    monkeypatch.setattr(fields.time, "time", lambda: midnight)
+    assert fields.utc_today() == dt.date(2031, 1, 2)
+    assert check({"founded": "2031-01-02"})[1] == []

@@ -27,3 +27,16 @@ def test_merged_levels_stay_sorted_and_keep_every_entry():
             assert (level_keys[1:] >= level_keys[:-1]).all()
     assert len(seen) == len(added)
     assert seen.lookup(list(added)) == list(added.values())
+
+
+def test_levels_stop_merging_at_the_cap_and_look_ups_still_see_every_level(monkeypatch):
+    from ingest import seen as module
+
+    monkeypatch.setattr(module, "MAX_MERGED", 256)
+    seen = SeenKeys()
+    for chunk in range(20):
+        keys = list(range(chunk * 100, chunk * 100 + 100))
+        seen.add(keys, keys, [k + 1 for k in keys])
+    assert max(len(level[0]) for level in seen._levels) <= 256
+    assert len(seen._levels) > 3
+    assert seen.lookup([0, 1234, 1999, 2000]) == [(0, 1), (1234, 1235), (1999, 2000), None]
