@@ -157,6 +157,16 @@ class TableWriter:
             for row in rows:
                 write_row(row)
 
+    def upsert(self, rows: Sequence[Sequence[Any]], suffix: str) -> None:
+        """INSERT the rows with ``suffix`` (ON CONFLICT …): staged through COPY
+        on PostgreSQL, multi-row INSERT statements on SQLite."""
+        if not rows:
+            return
+        if self.postgresql:
+            self.stage_and_insert(rows, suffix)
+        else:
+            self.execute(rows, suffix)
+
     def stage_and_insert(self, rows: Sequence[Sequence[Any]], suffix: str) -> None:
         """PostgreSQL: COPY the rows into a temporary table shaped like these
         columns, then INSERT … SELECT them with ``suffix`` (ON CONFLICT …)."""
@@ -234,12 +244,7 @@ class RecordWriter:
 
     def update(self, rows: Sequence[Sequence[Any]]) -> None:
         """Overwrite existing records; each row starts with the record's id."""
-        if not rows:
-            return
-        if self.upserter.postgresql:
-            self.upserter.stage_and_insert(rows, self.update_suffix)
-        else:
-            self.upserter.execute(rows, self.update_suffix)
+        self.upserter.upsert(rows, self.update_suffix)
 
 
 class IdMapWriter:
@@ -259,9 +264,4 @@ class IdMapWriter:
             self.suffix = conflict + " DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updated)
 
     def upsert(self, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        if self.writer.postgresql:
-            self.writer.stage_and_insert(rows, self.suffix)
-        else:
-            self.writer.execute(rows, self.suffix)
+        self.writer.upsert(rows, self.suffix)
