@@ -78,6 +78,7 @@ class Row:
     matched_key: str = ""
     record: Record | None = None
     changed_fields: list[str] = field(default_factory=list)
+    mapped: bool = False  # the id map had its external id at look-up
 
     def quarantine(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
@@ -246,6 +247,7 @@ class ChunkProcessor:
         kept = []
         for row in rows:
             mapping = mappings.get(row.external_id)
+            row.mapped = mapping is not None
             if mapping is not None and mapping.payload_hash == row.payload_hash:
                 row.skip()
                 row.matched_by = MATCHED_BY_ID_MAP
@@ -345,7 +347,9 @@ class ChunkProcessor:
             row.outcome = UPDATED if changed else UNCHANGED
 
     def write(self, rows: list[Row]) -> None:
-        """Insert new records, overwrite changed ones, then upsert the id map."""
+        """Insert new records, overwrite changed ones, then write the id map:
+        external ids it did not have at look-up are inserted straight, the
+        others upserted (see ``IdMapWriter.insert`` for why that is safe)."""
         now = dt.datetime.now(dt.timezone.utc)
         new = list({id(r.record): r.record for r in rows if r.record.is_new}.values())
         changed = list(
@@ -360,20 +364,14 @@ class ChunkProcessor:
             self.record_writer.update(
                 [(record.id, *self._record_row(record, now, provenance_json)) for record in changed]
             )
-        self.id_map_writer.upsert(
-            [
-                (
-                    self.source_id,
-                    self.target.name,
-                    row.external_id,
-                    row.record.id,
-                    row.payload_hash,
-                    self.run_id,
-                    self.run_id,
-                )
-                for row in rows
-            ]
-        )
+        source_id, target, run_id = self.source_id, self.target.name, self.run_id
+        mappings: tuple[list[tuple], list[tuple]] = ([], [])
+        for row in rows:
+            mappings[row.mapped].append(
+                (source_id, target, row.external_id, row.record.id, row.payload_hash, run_id, run_id)
+            )
+        self.id_map_writer.insert(mappings[False])
+        self.id_map_writer.upsert(mappings[True])
 
     def _record_row(self, record: Record, now: dt.datetime, provenance_json: ProvenanceJSON) -> tuple:
         values = record.values

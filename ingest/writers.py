@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 
 from ingest.models import ExternalIdMap
 
@@ -265,3 +265,42 @@ class IdMapWriter:
 
     def upsert(self, rows: Sequence[Sequence[Any]]) -> None:
         self.writer.upsert(rows, self.suffix)
+
+    def insert(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Mappings for external ids the chunk's look-up did not find: COPY
+        (PostgreSQL) or plain INSERT (SQLite) straight into the table, without
+        the staging table and ON CONFLICT of ``upsert``.
+
+        Nothing else adds a mapping for the same (source, target, external id)
+        between that look-up and this write: a run holds its (source, target)
+        lease (``services._claim``: one running run per pair, remediation runs
+        and replays included, since they are runs claimed the same way), the
+        partitions of a run split the external ids between them, the chunks
+        of a partition commit one after the other (a dry run's in one
+        transaction, which sees its own writes), a resumed partition does not
+        write the rows before its checkpoint, and stewards only re-point or
+        delete mappings. One window remains: a run failed by another partition
+        or by the reconciler frees the lease while a partition of it may still
+        commit its current chunk. So the insert runs in a savepoint, and should
+        the unique key refuse it, the rows are upserted as before."""
+        if not rows:
+            return
+        try:
+            with transaction.atomic():
+                if self.writer.postgresql:
+                    with _pg_cursor() as cursor:
+                        self.writer.copy(cursor, rows)
+                else:
+                    self.writer.execute(rows, "")
+        except Exception as exc:
+            if not _is_unique_violation(exc):
+                raise
+            self.upsert(rows)
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    """A unique key refused the row (psycopg, sqlite3 or Django's wrapper of either)."""
+    cause = exc.__cause__ if isinstance(exc, IntegrityError) and exc.__cause__ else exc
+    if getattr(cause, "sqlstate", None) == "23505":
+        return True
+    return isinstance(cause, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(cause)
