@@ -11,6 +11,8 @@ def test_shaped_batches_cover_every_row_in_order_with_few_shapes():
     assert shapes <= {256, 128, 64, 32, 16, 8, 4, 2, 1}
 
 
+import json
+
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
@@ -176,3 +178,53 @@ def test_deleting_a_run_nulls_the_id_maps_run_pointers_and_a_source_with_mapping
     with pytest.raises(ProtectedError):
         Source.objects.get(slug="crm").delete()
     assert ExternalIdMap.objects.count() == 4
+
+
+EDGE_TEXTS = ["tab\there", "new\nline\r\nend", "back\\slash \\N \\t", "Zürich Straße 東京 😀", "", "\\", "'quoted' \"double\""]
+
+
+@pytest.mark.django_db
+def test_edge_values_round_trip_through_record_and_id_map_writes():
+    """NULLs, tabs, newlines, backslashes, non-ASCII text, JSON, dates and
+    datetimes come back as written (COPY on PostgreSQL, INSERT on SQLite),
+    for inserts, staged updates and id-map inserts and upserts."""
+    import datetime as dt
+
+    from ingest.models import Source
+    from ingest.writers import IdMapWriter, JSONText, RecordWriter
+
+    names = ["name", "country", "registration_number", "website", "email", "phone", "industry", "employees",
+             "founded", "natural_key", "provenance", "created_at", "modified_at"]
+    writer = RecordWriter(Organization, names)
+    stamp = dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=dt.timezone.utc)
+    provenance = {"name": {"source": "s\t\n\\ ü", "run": 1, "at": stamp.isoformat(), "manual": False, "x": None}}
+
+    def row(text, number):
+        return (text, "DE", text[::-1], "", text[:3], "+49", text * 2, number, dt.date(1900 + number % 200, 1, 31) if number % 2 else None,
+                text if number % 3 else None, JSONText(json.dumps(provenance)) if number % 2 else provenance,
+                stamp, stamp + dt.timedelta(microseconds=number))
+
+    rows = [row(text, number) for number, text in enumerate(EDGE_TEXTS, start=1)]
+    ids = writer.insert(rows)
+
+    def stored():
+        by_id = {o.pk: o for o in Organization.objects.filter(pk__in=ids)}
+        return [tuple(getattr(by_id[pk], name) for name in names) for pk in ids]
+
+    def expected(rows):
+        return [(*r[:10], provenance, *r[11:]) for r in rows]
+
+    assert stored() == expected(rows)
+    changed = [row(text + "\t2\\", number + 1) for number, text in enumerate(EDGE_TEXTS, start=1)]
+    writer.update([(pk, *r) for pk, r in zip(ids, changed)])
+    assert stored() == expected(changed)
+
+    source = Source.objects.create(slug="edge")
+    id_map = IdMapWriter()
+    id_map.insert([(source.pk, "organization", text or "-", pk, "h", None, None) for text, pk in zip(EDGE_TEXTS, ids)])
+    id_map.upsert([(source.pk, "organization", text or "-", pk + 1, "h\t2", None, None)
+                   for text, pk in zip(EDGE_TEXTS, ids)])
+    assert dict(ExternalIdMap.objects.values_list("external_id", "record_id")) == {
+        text or "-": pk + 1 for text, pk in zip(EDGE_TEXTS, ids)
+    }
+    assert set(ExternalIdMap.objects.values_list("payload_hash", flat=True)) == {"h\t2"}
