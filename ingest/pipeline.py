@@ -365,13 +365,14 @@ class ChunkProcessor:
                 [(record.id, *self._record_row(record, now, provenance_json)) for record in changed]
             )
         source_id, target, run_id = self.source_id, self.target.name, self.run_id
-        mappings: tuple[list[tuple], list[tuple]] = ([], [])
+        new_mappings: list[tuple] = []
+        known_mappings: list[tuple] = []
         for row in rows:
-            mappings[row.mapped].append(
+            (known_mappings if row.mapped else new_mappings).append(
                 (source_id, target, row.external_id, row.record.id, row.payload_hash, run_id, run_id)
             )
-        self.id_map_writer.insert(mappings[False])
-        self.id_map_writer.upsert(mappings[True])
+        self.id_map_writer.insert(new_mappings)
+        self.id_map_writer.upsert(known_mappings)
 
     def _record_row(self, record: Record, now: dt.datetime, provenance_json: ProvenanceJSON) -> tuple:
         values = record.values
