@@ -79,6 +79,7 @@ class Row:
     matched_key: str = ""
     record: Record | None = None
     changed_fields: list[str] = field(default_factory=list)
+    mapped: bool = False  # the id map had its external id at look-up
 
     def quarantine(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
@@ -250,6 +251,7 @@ class ChunkProcessor:
         kept = []
         for row in rows:
             mapping = mappings.get(row.external_id)
+            row.mapped = mapping is not None
             if mapping is not None and mapping.payload_hash == row.payload_hash:
                 row.skip()
                 row.matched_by = MATCHED_BY_ID_MAP
@@ -349,8 +351,10 @@ class ChunkProcessor:
             row.outcome = UPDATED if changed else UNCHANGED
 
     def write(self, rows: list[Row]) -> None:
-        """Insert new records, overwrite changed ones, then upsert the id map
-        (not in a dry run)."""
+        """Insert new records, overwrite changed ones, then write the id map
+        (not in a dry run): external ids it did not have at look-up are
+        inserted straight, the others upserted (see ``IdMapWriter.insert``
+        for why that is safe)."""
         now = dt.datetime.now(dt.timezone.utc)
         new = list({id(r.record): r.record for r in rows if r.record.is_new}.values())
         changed = list(
@@ -370,20 +374,15 @@ class ChunkProcessor:
             # a later row with the same external id stops at the in-file
             # duplicate check, before any id-map look-up.
             return
-        self.id_map_writer.upsert(
-            [
-                (
-                    self.source_id,
-                    self.target.name,
-                    row.external_id,
-                    row.record.id,
-                    row.payload_hash,
-                    self.run_id,
-                    self.run_id,
-                )
-                for row in rows
-            ]
-        )
+        source_id, target, run_id = self.source_id, self.target.name, self.run_id
+        new_mappings: list[tuple] = []
+        known_mappings: list[tuple] = []
+        for row in rows:
+            (known_mappings if row.mapped else new_mappings).append(
+                (source_id, target, row.external_id, row.record.id, row.payload_hash, run_id, run_id)
+            )
+        self.id_map_writer.insert(new_mappings)
+        self.id_map_writer.upsert(known_mappings)
 
     def _record_row(self, record: Record, now: dt.datetime, provenance_json: Dumps) -> tuple:
         values = record.values

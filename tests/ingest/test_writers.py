@@ -11,6 +11,8 @@ def test_shaped_batches_cover_every_row_in_order_with_few_shapes():
     assert shapes <= {256, 128, 64, 32, 16, 8, 4, 2, 1}
 
 
+import json
+
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
@@ -81,3 +83,148 @@ def test_postgresql_id_map_upsert_leaves_equal_rows_untouched():
     assert after[1:] == before[1:]
     assert ExternalIdMap.objects.get(external_id="A-1").payload_hash == "other-hash"
     assert ExternalIdMap.objects.get(external_id="A-1").first_run_id == run.pk
+
+
+def _mappings():
+    return {
+        m.external_id: (m.record_id, m.payload_hash, m.first_run_id, m.last_run_id)
+        for m in ExternalIdMap.objects.all()
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chunk_size", [1, 1000])
+def test_a_reimport_inserts_new_mappings_and_updates_changed_ones(settings, chunk_size):
+    """New external ids go straight in; mapped ones are upserted (first_run kept)."""
+    settings.IMPORTER_CHUNK_SIZE = chunk_size
+    first = _import(BASE)
+    before = _mappings()
+    assert {key: value[2:] for key, value in before.items()} == {
+        key: (first.pk, first.pk) for key in ("A-1", "A-2", "A-3")
+    }
+    second = _import(CHANGED)
+    after = _mappings()
+    assert after["A-2"] == before["A-2"]  # skipped: same payload, not rewritten
+    for key in ("A-1", "A-3"):
+        assert after[key][0] == before[key][0]
+        assert after[key][1] != before[key][1]
+        assert after[key][2:] == (first.pk, second.pk)
+    assert after["A-4"][2:] == (second.pk, second.pk)
+    assert after["A-4"][0] == Organization.objects.get(name="Delta").pk
+    assert ExternalIdMap.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_mapping_repointed_by_a_steward_is_updated_by_the_next_import():
+    from ingest import identity
+
+    _import(BASE)
+    other = Organization.objects.create(name="Other", country="DE", provenance={})
+    mapping = ExternalIdMap.objects.get(external_id="A-1")
+    identity.id_map_repoint(mapping=mapping, record_id=other.pk, reason="same company", actor=None)
+    run = _import(BASE)
+    assert (run.updated, run.skipped) == (1, 2)
+    mapping.refresh_from_db()
+    assert mapping.record_id == other.pk
+    assert mapping.payload_hash != ""
+    assert mapping.last_run_id == run.pk
+    assert ExternalIdMap.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_mapping_whose_record_was_deleted_points_at_the_new_record():
+    _import(BASE)
+    Organization.objects.filter(name="Acme").delete()
+    run = _import(CHANGED)
+    assert run.inserted == 2  # Acme again, and Delta
+    assert ExternalIdMap.objects.get(external_id="A-1").record_id == Organization.objects.get(name="Acme").pk
+
+
+@pytest.mark.django_db
+def test_new_mappings_that_exist_after_all_are_upserted():
+    """The straight insert of new mappings falls back to the upsert when the
+    unique key refuses it (a mapping committed by someone else meanwhile),
+    in the same transaction."""
+    from django.db import transaction
+
+    from ingest.writers import IdMapWriter
+
+    run = _import(BASE)
+    row = ExternalIdMap.objects.values_list(
+        "source_id", "target", "external_id", "record_id", "payload_hash", "first_run_id", "last_run_id"
+    ).get(external_id="A-1")
+    fresh = (row[0], row[1], "A-9", 99, "h9", run.pk, run.pk)
+    with transaction.atomic():
+        IdMapWriter().insert([fresh, row[:3] + (42, "other-hash", run.pk, run.pk)])
+        assert ExternalIdMap.objects.count() == 4  # the transaction is still usable
+    assert _mappings()["A-1"] == (42, "other-hash", run.pk, run.pk)
+    assert _mappings()["A-9"] == (99, "h9", run.pk, run.pk)
+
+
+@pytest.mark.django_db
+def test_deleting_a_run_nulls_the_id_maps_run_pointers_and_a_source_with_mappings_is_protected():
+    """The id map's foreign keys have no database constraint; Django applies on_delete."""
+    from django.db.models import ProtectedError
+
+    from ingest.models import Source
+
+    first = _import(BASE)
+    second = _import(CHANGED)
+    first.delete()
+    assert _mappings()["A-1"][2:] == (None, second.pk)
+    assert _mappings()["A-2"][2:] == (None, None)  # skipped by the second run
+    second.delete()
+    assert {value[2:] for value in _mappings().values()} == {(None, None)}
+    with pytest.raises(ProtectedError):
+        Source.objects.get(slug="crm").delete()
+    assert ExternalIdMap.objects.count() == 4
+
+
+EDGE_TEXTS = ["tab\there", "new\nline\r\nend", "back\\slash \\N \\t", "Zürich Straße 東京 😀", "", "\\", "'quoted' \"double\""]
+
+
+@pytest.mark.django_db
+def test_edge_values_round_trip_through_record_and_id_map_writes():
+    """NULLs, tabs, newlines, backslashes, non-ASCII text, JSON, dates and
+    datetimes come back as written (COPY on PostgreSQL, INSERT on SQLite),
+    for inserts, staged updates and id-map inserts and upserts."""
+    import datetime as dt
+
+    from ingest.models import Source
+    from ingest.writers import IdMapWriter, JSONText, RecordWriter
+
+    names = ["name", "country", "registration_number", "website", "email", "phone", "industry", "employees",
+             "founded", "natural_key", "provenance", "created_at", "modified_at"]
+    writer = RecordWriter(Organization, names)
+    stamp = dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=dt.timezone.utc)
+    provenance = {"name": {"source": "s\t\n\\ ü", "run": 1, "at": stamp.isoformat(), "manual": False, "x": None}}
+
+    def row(text, number):
+        return (text, "DE", text[::-1], "", text[:3], "+49", text * 2, number, dt.date(1900 + number % 200, 1, 31) if number % 2 else None,
+                text if number % 3 else None, JSONText(json.dumps(provenance)) if number % 2 else provenance,
+                stamp, stamp + dt.timedelta(microseconds=number))
+
+    rows = [row(text, number) for number, text in enumerate(EDGE_TEXTS, start=1)]
+    ids = writer.insert(rows)
+
+    def stored():
+        by_id = {o.pk: o for o in Organization.objects.filter(pk__in=ids)}
+        return [tuple(getattr(by_id[pk], name) for name in names) for pk in ids]
+
+    def expected(rows):
+        return [(*r[:10], provenance, *r[11:]) for r in rows]
+
+    assert stored() == expected(rows)
+    changed = [row(text + "\t2\\", number + 1) for number, text in enumerate(EDGE_TEXTS, start=1)]
+    writer.update([(pk, *r) for pk, r in zip(ids, changed)])
+    assert stored() == expected(changed)
+
+    source = Source.objects.create(slug="edge")
+    id_map = IdMapWriter()
+    id_map.insert([(source.pk, "organization", text or "-", pk, "h", None, None) for text, pk in zip(EDGE_TEXTS, ids)])
+    id_map.upsert([(source.pk, "organization", text or "-", pk + 1, "h\t2", None, None)
+                   for text, pk in zip(EDGE_TEXTS, ids)])
+    assert dict(ExternalIdMap.objects.values_list("external_id", "record_id")) == {
+        text or "-": pk + 1 for text, pk in zip(EDGE_TEXTS, ids)
+    }
+    assert set(ExternalIdMap.objects.values_list("payload_hash", flat=True)) == {"h\t2"}
