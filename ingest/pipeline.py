@@ -157,31 +157,61 @@ class ChunkProcessor:
     # The steps, in order.
 
     def process(self, read_rows: Sequence[ReadRow], *, write: bool = True) -> list[Row]:
-        rows = [self.validate(read_row) for read_row in read_rows]
+        rows = [self.read(read_row) for read_row in read_rows]
+        mappings = resolve.id_map_lookup(
+            source_id=self.source_id,
+            target=self.target.name,
+            external_ids=(row.external_id for row in rows if row.outcome is None),
+        )
+        for row in rows:
+            if row.outcome is None:
+                self.validate(row, mappings.get(row.external_id))
         valid = [row for row in rows if row.outcome is None]
         valid = self.dedupe_in_file(valid)
         valid = self.resolve_references(valid)
-        valid = self.resolve_identity(valid, lock=write)
+        valid = self.resolve_identity(valid, mappings, lock=write)
         if write:
             self.write(valid)
         return rows
 
-    def validate(self, read_row: ReadRow) -> Row:
+    def read(self, read_row: ReadRow) -> Row:
         row = Row(number=read_row.number, payload=read_row.values)
         external_id = (read_row.values.get(self.target.external_id_field) or "").strip()
         row.external_id = external_id[:255]
         if read_row.error is not None:
             row.quarantine([rules.error("", read_row.code, read_row.error)])
-            return row
-        clean, errors, trimmed = self.check_row(read_row.values)
+        return row
+
+    def validate(self, row: Row, mapping: resolve.Mapping | None) -> None:
+        """Check the row's values. A row whose values hash as those last
+        imported for its external id is not checked again: it was valid then
+        and is skipped (no work), so it only needs its hash; ``clean`` stays
+        None. This is what makes re-importing an unchanged file cheap."""
+        if mapping is not None:
+            trimmed = self._trimmed(row.payload)
+            if trimmed is not None and trimmed_hash(trimmed) == mapping.payload_hash:
+                row.payload_hash = mapping.payload_hash
+                return
+        clean, errors, trimmed = self.check_row(row.payload)
         if errors:
             row.quarantine(errors)
-            return row
+            return
         row.clean = clean
-        row.payload_hash = (
-            trimmed_hash(trimmed) if trimmed is not None else payload_hash(self.target, read_row.values)
-        )
-        return row
+        row.payload_hash = trimmed_hash(trimmed) if trimmed is not None else payload_hash(self.target, row.payload)
+
+    def _trimmed(self, payload: dict[str, Any]) -> list[str] | None:
+        """The payload's values trimmed, in field order, as the row check
+        hashes them; None when one is not text (the check then decides)."""
+        trimmed = []
+        for name in self.target.field_names:
+            raw = payload.get(name)
+            if raw is None:
+                trimmed.append("")
+            elif raw.__class__ is str:
+                trimmed.append(raw.strip())
+            else:
+                return None
+        return trimmed
 
     def dedupe_in_file(self, rows: list[Row]) -> list[Row]:
         """An exact repeat of an earlier row is skipped; the same external id
@@ -212,15 +242,17 @@ class ChunkProcessor:
 
     def resolve_references(self, rows: list[Row]) -> list[Row]:
         """Turn each reference's external id into the referenced record's id,
-        through the id map of the same source; unknown ones quarantine the row."""
+        through the id map of the same source; unknown ones quarantine the row.
+        Rows unchanged since their last import (not checked: ``clean`` is
+        None) pass as they are: they will be skipped."""
         for reference in self.target.references:
-            values = {row.clean[reference.name] for row in rows if row.clean[reference.name]}
+            values = {row.clean[reference.name] for row in rows if row.clean and row.clean[reference.name]}
             found = resolve.id_map_lookup(
                 source_id=self.source_id, target=reference.target, external_ids=values
             )
             kept = []
             for row in rows:
-                value = row.clean[reference.name]
+                value = row.clean[reference.name] if row.clean else None
                 if value is None:
                     kept.append(row)
                 elif value in found:
@@ -232,7 +264,9 @@ class ChunkProcessor:
             rows = kept
         return rows
 
-    def resolve_identity(self, rows: list[Row], *, lock: bool = False) -> list[Row]:
+    def resolve_identity(
+        self, rows: list[Row], mappings: dict[str, resolve.Mapping], *, lock: bool = False
+    ) -> list[Row]:
         """Find each row's record and merge the row into it: through the id
         map, else through the natural key, else a new record. Rows whose
         payload hash equals the mapped one are skipped.
@@ -244,10 +278,8 @@ class ChunkProcessor:
 
         With ``lock`` (a chunk that will write), the chunk first locks its
         natural keys, so a concurrent writer of the same new key (another
-        partition, another source) waits for this one and then finds its record."""
-        mappings = resolve.id_map_lookup(
-            source_id=self.source_id, target=self.target.name, external_ids=(r.external_id for r in rows)
-        )
+        partition, another source) waits for this one and then finds its record.
+        ``mappings``: the id map's entries for the chunk's external ids."""
         kept = []
         for row in rows:
             mapping = mappings.get(row.external_id)

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,3 +67,25 @@ def test_provenance_stored_per_field_is_read_as_it_is():
     legacy = {"name": {**ORIGIN, "rule": "non_null"}}
     assert stored.loads(json.dumps(legacy)) == legacy
     assert stored.loads(None) == {} and stored.loads("{}") == {}
+
+
+@pytest.mark.django_db
+def test_a_row_imported_before_with_the_same_values_is_skipped_without_being_checked_again(monkeypatch):
+    from ingest import fields as rules
+    from tests.identity.helpers import import_text
+
+    header = "external_id,name,country,email,updated_at\n"
+    first = import_text(header + "A,Acme,DE,a@acme.de,2024-01-01T00:00:00Z\nB,Beta,FR,,\n")
+    assert first.inserted == 2
+    checked = []
+    compile_row_check = rules.compile_row_check
+
+    def counting(fields):
+        check = compile_row_check(fields)
+        return lambda payload: checked.append(payload["external_id"]) or check(payload)
+
+    monkeypatch.setattr(rules, "compile_row_check", counting)
+    # A: other whitespace only (same trimmed values); B: a new value; C: new.
+    again = import_text(header + " A , Acme ,DE,a@acme.de ,2024-01-01T00:00:00Z\nB,Beta,FR,b@beta.fr,\nC,Gamma,IT,,\n")
+    assert (again.skipped, again.updated, again.inserted) == (1, 1, 1)
+    assert checked == ["B", "C"]
