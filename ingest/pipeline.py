@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
@@ -71,14 +71,14 @@ class Row:
     payload: dict[str, str]
     external_id: str = ""
     clean: dict[str, Any] | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: Sequence[dict[str, str]] = ()
     payload_hash: str = ""
     outcome: str | None = None
     decision: str | None = None
     matched_by: str = ""
     matched_key: str = ""
     record: Record | None = None
-    changed_fields: list[str] = field(default_factory=list)
+    changed_fields: Sequence[str] = ()
     mapped: bool = False  # the id map had its external id at look-up
 
     def quarantine(self, errors: list[dict[str, str]]) -> None:
