@@ -169,7 +169,10 @@ class ChunkProcessor:
         valid = [row for row in rows if row.outcome is None]
         valid = self.dedupe_in_file(valid)
         valid = self.resolve_references(valid)
-        valid = self.resolve_identity(valid, mappings, lock=write)
+        # A dry run never commits, so no other writer can meet its records,
+        # and one transaction holding every key of a large file would
+        # overflow PostgreSQL's lock table.
+        valid = self.resolve_identity(valid, mappings, lock=write and not self.dry_run)
         if write:
             self.write(valid)
         return rows

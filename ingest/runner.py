@@ -50,7 +50,11 @@ from runs.models import ImportRun, RunPartition
 logger = logging.getLogger(__name__)
 
 # SQLSTATEs after which a chunk can simply be tried again.
-RETRYABLE_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
+# Deadlock detected, serialization failure, and out of shared memory: the
+# lock table is full (each chunk holds an advisory lock per natural key until
+# it commits, see resolve.lock_natural_keys), which passes once the other
+# partitions' chunks commit.
+RETRYABLE_SQLSTATES = ("40P01", "40001", "53200")
 
 
 class _Rollback(Exception):

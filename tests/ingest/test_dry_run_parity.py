@@ -46,3 +46,42 @@ def test_a_dry_run_decides_what_the_import_then_does():
         assert decisions(dry) == decisions(real)
         counts = ("rows_total", "inserted", "updated", "unchanged", "skipped", "quarantined")
         assert [getattr(dry, name) for name in counts] == [getattr(real, name) for name in counts]
+
+
+@pytest.mark.django_db
+def test_a_dry_run_takes_no_natural_key_locks(monkeypatch):
+    """One transaction holding a lock per natural key of a whole file
+    overflowed PostgreSQL's lock table at 100k rows; a dry run never
+    commits, so no other writer can meet its records anyway."""
+    from ingest import resolve
+
+    locked = []
+    monkeypatch.setattr(resolve, "lock_natural_keys", lambda *, target, keys: locked.append(list(keys)))
+    import_text(FIRST, dry_run=True)
+    assert locked == []
+    import_text(FIRST)
+    assert locked and any(locked)
+
+
+class _LockTableFull(Exception):
+    sqlstate = "53200"
+
+
+@pytest.mark.django_db
+def test_a_chunk_that_finds_the_lock_table_full_is_tried_again(monkeypatch):
+    from ingest import pipeline, services
+
+    monkeypatch.setattr(services, "CHUNK_RETRY_PAUSE_S", 0)
+    process = pipeline.ChunkProcessor.process
+    calls = []
+
+    def full_once(self, read_rows, *, write=True):
+        calls.append(write)
+        if len(calls) == 2:  # the second chunk, once
+            raise _LockTableFull("out of shared memory")
+        return process(self, read_rows, write=write)
+
+    monkeypatch.setattr(pipeline.ChunkProcessor, "process", full_once)
+    run = import_text(FIRST)
+    assert run.status == "partial" and run.rows_total == 9
+    assert run.inserted + run.updated + run.unchanged + run.skipped + run.quarantined == 9
