@@ -1,4 +1,5 @@
-"""The row pipeline for one chunk: validate → dedupe in file → resolve
+"""The row pipeline for one chunk: read → look up the id map → validate
+(except rows unchanged since their last import) → dedupe in file → resolve
 references → resolve identity and survivorship merge (row by row, in file
 order) → write.
 
@@ -158,11 +159,9 @@ class ChunkProcessor:
 
     def process(self, read_rows: Sequence[ReadRow], *, write: bool = True) -> list[Row]:
         rows = [self.read(read_row) for read_row in read_rows]
-        mappings = resolve.id_map_lookup(
-            source_id=self.source_id,
-            target=self.target.name,
-            external_ids=(row.external_id for row in rows if row.outcome is None),
-        )
+        # Ids with NUL cannot be sent to PostgreSQL; validation quarantines them.
+        wanted = (row.external_id for row in rows if row.outcome is None and "\x00" not in row.external_id)
+        mappings = resolve.id_map_lookup(source_id=self.source_id, target=self.target.name, external_ids=wanted)
         for row in rows:
             if row.outcome is None:
                 self.validate(row, mappings.get(row.external_id))
@@ -200,7 +199,9 @@ class ChunkProcessor:
             row.quarantine(errors)
             return
         row.clean = clean
-        row.payload_hash = trimmed_hash(trimmed) if trimmed is not None else payload_hash(self.target, row.payload)
+        row.payload_hash = (
+            trimmed_hash(trimmed) if trimmed is not None else payload_hash(self.target, row.payload)
+        )
 
     def _trimmed(self, payload: dict[str, Any]) -> list[str] | None:
         """The payload's values trimmed, in field order, as the row check

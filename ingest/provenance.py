@@ -102,7 +102,8 @@ class Dumps:
         names = tuple(provenance)
         pieces = self._fields.get(names)
         if pieces is None:
-            pieces = self._fields[names] = ('{"entries": [', "], " + json.dumps({"fields": dict.fromkeys(names, 0)})[1:])
+            fields = json.dumps({"fields": dict.fromkeys(names, 0)})
+            pieces = self._fields[names] = ('{"entries": [', "], " + fields[1:])
         return JSONText(pieces[0] + hit[1] + pieces[1])
 
 
