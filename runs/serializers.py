@@ -14,6 +14,7 @@ from ingest.services import FORMATS
 
 SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
 UNKNOWN_FIELDS = "Unknown field(s): {names}."
+REPEATED_FIELD = "Send this field once."
 from runs.models import ImportRun
 
 
@@ -104,6 +105,11 @@ class RunCreateSerializer(serializers.Serializer):
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({"non_field_errors": [UNKNOWN_FIELDS.format(names=", ".join(map(repr, unknown)))]})
+        # A form may repeat a field; which value would win is not the sender's to guess.
+        getlist = getattr(self.initial_data, "getlist", None)
+        repeated = [name for name in self.fields if getlist and len(getlist(name)) > 1]
+        if repeated:
+            raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
         return attrs
 
 

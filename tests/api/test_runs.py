@@ -263,6 +263,9 @@ def test_strict_query_and_form_values_are_400(api):
     response = upload(client, dryrun="true")
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": ["Unknown field(s): 'dryrun'."]}
+    response = upload(client, source=["crm", "erp"])
+    assert response.status_code == 400
+    assert response.json() == {"source": ["Send this field once."]}
 
 
 def test_an_empty_file_is_400(api):
