@@ -159,8 +159,7 @@ class ChunkProcessor:
 
     def process(self, read_rows: Sequence[ReadRow], *, write: bool = True) -> list[Row]:
         rows = [self.read(read_row) for read_row in read_rows]
-        # Ids with NUL cannot be sent to PostgreSQL; validation quarantines them.
-        wanted = (row.external_id for row in rows if row.outcome is None and "\x00" not in row.external_id)
+        wanted = (row.external_id for row in rows if row.outcome is None)
         mappings = resolve.id_map_lookup(source_id=self.source_id, target=self.target.name, external_ids=wanted)
         for row in rows:
             if row.outcome is None:

@@ -38,7 +38,8 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
 
 
 def id_map_lookup(*, source_id: int, target: str, external_ids: Iterable[str]) -> dict[str, Mapping]:
-    wanted = set(external_ids)
+    # No mapping holds a NUL (PostgreSQL refuses it, even as a parameter).
+    wanted = {external_id for external_id in external_ids if "\x00" not in external_id}
     if not wanted:
         return {}
     vendor = connection.vendor
