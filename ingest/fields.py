@@ -440,4 +440,3 @@ def validate_row(
     every error found (not just the first)."""
     clean, errors, _ = _row_check(tuple(fields))(payload)
     return clean, errors
-
