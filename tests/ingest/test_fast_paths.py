@@ -1,5 +1,6 @@
 """The hot path's shortcuts give exactly what the general code gives."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -33,7 +34,7 @@ def test_fill_new_matches_merge_on_an_empty_record(incoming):
         max_size=6,
     )
 )
-def test_provenance_dumps_is_json_dumps_of_the_stored_form(layout):
+def test_provenance_dumps_is_json_of_the_stored_form(layout):
     entries = {
         "shared": {**ORIGIN, "rule": "non_null"},
         "other": {**ORIGIN, "rule": "most_recent", "at": "2020-01-01T00:00:00.000000+00:00"},
@@ -41,9 +42,14 @@ def test_provenance_dumps_is_json_dumps_of_the_stored_form(layout):
     }
     provenance = {field: entries[kind] for field, kind in layout.items()}
     serialize = stored.Dumps()
-    assert serialize(provenance) == json.dumps(stored.compact(provenance))
-    assert serialize(provenance) == json.dumps(stored.compact(provenance))  # cached pieces and entries
+    assert json.loads(serialize(provenance)) == stored.compact(provenance)
+    assert json.loads(serialize(provenance)) == stored.compact(provenance)  # cached pieces and entries
     assert stored.loads(serialize(provenance)) == provenance
+
+
+def test_provenance_entries_orjson_refuses_are_serialized_by_json():
+    huge = {**ORIGIN, "run": 2**70, "rule": "non_null"}
+    assert json.loads(stored.Dumps()({"name": huge})) == {"entries": [huge], "fields": {"name": 0}}
 
 
 def test_merge_shares_one_entry_per_rule():
@@ -89,3 +95,24 @@ def test_a_row_imported_before_with_the_same_values_is_skipped_without_being_che
     again = import_text(header + " A , Acme ,DE,a@acme.de ,2024-01-01T00:00:00Z\nB,Beta,FR,b@beta.fr,\nC,Gamma,IT,,\n")
     assert (again.skipped, again.updated, again.inserted) == (1, 1, 1)
     assert checked == ["B", "C"]
+
+
+def test_dry_run_values_are_json_with_iso_dates_whatever_the_encoder():
+    from ingest.results import _encode_values
+
+    values = {
+        "name": "Núñez \"AS\"\n",
+        "employees": 302,
+        "website": None,
+        "founded": dt.date(2010, 9, 11),
+        "updated_at": dt.datetime(2020, 2, 17, 2, 31, 49, 5, tzinfo=dt.timezone.utc),
+    }
+    expected = {
+        **values,
+        "founded": "2010-09-11",
+        "updated_at": "2020-02-17T02:31:49.000005+00:00",
+    }
+    assert json.loads(_encode_values(values)) == expected
+    assert "Núñez" in _encode_values(values)  # kept readable, not \\u-escaped
+    huge = {"employees": 10**30}  # past orjson's 64 bits: json takes it
+    assert json.loads(_encode_values(huge)) == huge
