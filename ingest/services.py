@@ -237,11 +237,13 @@ def _claim_when_free(run_id: int) -> ImportRun | None:
     return claimed
 
 
-def run_execute(*, run_id: int) -> ImportRun | None:
+def run_execute(*, run_id: int, in_process: bool = False) -> ImportRun | None:
     """Claim a run, check its file and split it into partition jobs; a
-    single partition (small files, dry runs) runs right here. Every outcome,
-    including a crash, ends with the run in a finished state and its message
-    kept; a dead worker's run is resumed by the reconciler."""
+    single partition (small files, dry runs) runs right here. With
+    ``in_process`` (``--sync``) every partition runs right here, one after
+    the other, and the run is finished on return. Every outcome, including a
+    crash, ends with the run in a finished state and its message kept; a dead
+    worker's run is resumed by the reconciler."""
     run = _claim_when_free(run_id)
     if run is None:
         logger.info("run %s is not queued any more; nothing to do", run_id)
@@ -263,8 +265,10 @@ def run_execute(*, run_id: int) -> ImportRun | None:
             ignore_conflicts=True,
         )
         ImportRun.objects.filter(pk=run.pk).update(partitions=partitions, heartbeat_at=timezone.now())
-    if partitions == 1:
-        return run_execute_partition(run_id=run.pk, index=0) or ImportRun.objects.get(pk=run.pk)
+    if partitions == 1 or in_process:
+        for index in range(partitions):
+            run_execute_partition(run_id=run.pk, index=index)
+        return ImportRun.objects.get(pk=run.pk)
     for index in range(partitions):
         transaction.on_commit(functools.partial(partition_enqueue_job, run.pk, index))
     return ImportRun.objects.get(pk=run.pk)

@@ -122,3 +122,31 @@ def test_missing_file_and_missing_options_exit_2():
     assert missing.returncode == 2 and "No such file" in missing.stderr
     usage = subprocess.run([sys.executable, manage, "import_file", str(CLEAN)], capture_output=True, text=True)
     assert usage.returncode == 2 and "--target" in usage.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_runs_every_partition_of_a_large_file_in_this_process(settings, monkeypatch, tmp_path):
+    """--sync means no worker: a file big enough to be split is imported
+    here, partition after partition, and finished when the command returns
+    (with REDIS_URL set, the partitions used to go to the queue instead)."""
+    from ingest import services
+    from runs.models import RunPartition
+
+    settings.IMPORTER_PARTITIONS = 3
+    settings.IMPORTER_PARTITION_MIN_BYTES = 0
+
+    def enqueue(*args):
+        raise AssertionError("--sync enqueued a partition job")
+
+    monkeypatch.setattr(services, "partition_enqueue_job", enqueue)
+    path = tmp_path / "orgs.csv"
+    path.write_text("external_id,name,country\n" + "".join(f"X-{i},Name {i},DE\n" for i in range(30)) + "X-99,,DE\n")
+    code, out, _ = run_command(str(path), "--target", "organization", "--source", "crm", "--sync", "--json")
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert code == 0
+    assert (summary["status"], summary["inserted"], summary["quarantined"]) == ("partial", 30, 1)
+    run = ImportRun.objects.get(pk=summary["run_id"])
+    assert run.partitions == 3
+    assert RunPartition.objects.filter(run=run, status=RunPartition.Status.DONE).count() == 3
+    assert Organization.objects.count() == 30
+    assert run.results_file  # the partitions' ledgers, merged

@@ -45,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
         if run.status == ImportRun.Status.QUEUED:
             if options["sync"]:
-                services.run_execute(run_id=run.pk)
+                services.run_execute(run_id=run.pk, in_process=True)
             else:
                 services.run_enqueue(run=run)
         run.refresh_from_db()

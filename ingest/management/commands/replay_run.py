@@ -31,6 +31,6 @@ class Command(BaseCommand):
         except UsageError as exc:
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
         if options["sync"]:
-            services.run_execute(run_id=replay.pk)
+            services.run_execute(run_id=replay.pk, in_process=True)
         replay.refresh_from_db()
         report(self, replay, as_json=options["json"])
