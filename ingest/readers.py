@@ -29,6 +29,9 @@ Behaviour worth knowing (see the tests for each):
   next line, so a huge field on one line costs exactly its row. If the huge
   field is quoted and spans several lines, its other lines are read as rows
   of their own (usually malformed).
+* A first line ``sep=;`` (Excel's hint, written by tools that export for
+  Excel) sets the delimiter and is skipped; it is still numbered, so the
+  header is then row 2.
 * A CSV cell ``="0123"`` (Excel's way to keep leading zeros) is read as the
   text Excel shows, ``0123``; other formulas are read as written.
 * The csv module has no per-reader field limit, so reading a CSV file sets
@@ -77,6 +80,7 @@ _FORMAT_BY_EXTENSION = {
     ".json": JSONL,
 }
 _DELIMITERS = (",", ";", "\t", "|")
+_EXCEL_SEP_LINE = re.compile(r'"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n)?', re.IGNORECASE)
 _TAB_SPELLINGS = ("\\t", "tab")
 
 # The encoding name reported when a file is neither UTF-8 nor cp1252.
@@ -505,8 +509,9 @@ def _open_csv(
     max_field_chars: int,
     skip_rows: int,
 ) -> Reader:
-    delimiter = delimiter or _sniff_delimiter(source, max_field_chars)
-    cells, header_records = _read_header(source, delimiter, max_field_chars)
+    declared = _declared_delimiter(source)
+    delimiter = delimiter or declared or _sniff_delimiter(source, max_field_chars)
+    cells, header_records = _read_header(source, delimiter, max_field_chars, skip=1 if declared else 0)
     names, positions, unknown = _map_header(cells, fields, required)
     layout = _CsvLayout(
         delimiter=delimiter,
@@ -555,9 +560,19 @@ def _sniff_delimiter(source: _Source, max_field_chars: int) -> str:
     return delimiter if best > runner_up else ","
 
 
-def _read_header(source: _Source, delimiter: str, max_field_chars: int) -> tuple[list[str], int]:
+def _declared_delimiter(source: _Source) -> str | None:
+    """The delimiter of a first line ``sep=X`` (``"sep=X"`` and any case too)."""
+    with source.open(newline="") as text:
+        line = text.readline(16)
+    match = _EXCEL_SEP_LINE.fullmatch(line.removeprefix("\ufeff"))
+    return match.group(1) if match else None
+
+
+def _read_header(
+    source: _Source, delimiter: str, max_field_chars: int, skip: int = 0
+) -> tuple[list[str], int]:
     """The trimmed header cells without trailing blank ones, and how many
-    records (leading blank ones included) precede the data."""
+    records (``skip`` first ones and blank ones included) precede the data."""
     with source.open(newline="") as text:
         lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
         reader = _csv_reader(lines, delimiter, max_field_chars)
@@ -565,6 +580,8 @@ def _read_header(source: _Source, delimiter: str, max_field_chars: int) -> tuple
         try:
             for cells in reader:
                 records += 1
+                if records <= skip:
+                    continue
                 # A BOM is left in the text when "utf-8" is given for a UTF-8-BOM file.
                 cells = [cell.replace("\ufeff", "").strip() for cell in cells]
                 if any(cells):

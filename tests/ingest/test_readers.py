@@ -232,6 +232,38 @@ def test_explicit_delimiter_overrides_detection(tmp_path, given, used):
         assert reader.unknown_columns == ["name,x"]
 
 
+@pytest.mark.parametrize(
+    "first_line, delimiter",
+    [("sep=;", ";"), ('"sep=;"', ";"), ("SEP=|", "|"), ("sep=\t", "\t"), ("sep=,", ","), ("sep=; ", ";")],
+)
+def test_an_excel_sep_line_sets_the_delimiter_and_is_skipped(tmp_path, first_line, delimiter):
+    header = delimiter.join(["External ID", "Name", "Country"])
+    row = delimiter.join(["A1", "Smith, Jones; Co", "GB"]).replace("Smith, Jones; Co", '"Smith, Jones; Co"')
+    path = write(tmp_path, "\ufeff" + first_line + "\r\n" + header + "\r\n" + row + "\r\n")
+    with open_reader(path, fields=FIELDS) as reader:
+        assert reader.delimiter == delimiter
+        assert reader.columns == ["external_id", "name", "country"]
+        rows = list(reader)
+    assert values(rows) == [{"external_id": "A1", "name": "Smith, Jones; Co", "country": "GB"}]
+    assert [row.number for row in rows] == [3]  # the sep line is row 1, the header row 2
+
+
+def test_an_excel_sep_line_under_an_explicit_delimiter_is_still_skipped(tmp_path):
+    path = write(tmp_path, "sep=,\nexternal_id;name\nA1;Acme\n")
+    assert values(read(path, delimiter=";")) == [{"external_id": "A1", "name": "Acme"}]
+
+
+def test_a_header_that_only_starts_like_a_sep_line_is_a_header(tmp_path):
+    path = write(tmp_path, "sep=x,name\nA1,Acme\n")
+    with open_reader(path, fields=["sep=x", "name"]) as reader:
+        assert reader.delimiter == ","
+        assert values(list(reader)) == [{"sep=x": "A1", "name": "Acme"}]
+
+
+def test_a_file_of_only_a_sep_line_has_no_header(tmp_path):
+    assert file_error(write(tmp_path, "sep=;\n")) == errors.NO_HEADER
+
+
 @pytest.mark.parametrize("delimiter", ["", ";;", '"', "\n"])
 def test_bad_delimiter(tmp_path, delimiter):
     message = file_error(write(tmp_path, SAMPLE), delimiter=delimiter)
