@@ -220,7 +220,9 @@ _PHONE_PUNCTUATION = str.maketrans("", "", " .-()\u00a0")
 
 class Phone(Field):
     """Stored as E.164. A number written with ``+`` is accepted by its shape
-    (7–15 digits); a national number is parsed with the row's country."""
+    (7–15 digits), without the ``(0)`` that means "dial 0 only from inside
+    the country" (``+44 (0)20 …`` is +4420…); a national number is parsed
+    with the row's country."""
 
     type_name = "phone"
 
@@ -231,7 +233,7 @@ class Phone(Field):
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> str:
         if raw[0] == "+":
-            digits = raw[1:].translate(_PHONE_PUNCTUATION)
+            digits = raw[1:].replace("(0)", "", 1).translate(_PHONE_PUNCTUATION)
             if digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15:
                 return "+" + digits
             raise FieldError(INVALID_FORMAT, MSG_PHONE)
