@@ -250,7 +250,9 @@ class Phone(Field):
         return e164
 
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# A whole number; a zero fraction ("1200.0", as spreadsheets and float
+# columns write whole numbers) is accepted, as Django's IntegerField does.
+_INTEGER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
 
 
 class Integer(Field):
@@ -265,9 +267,10 @@ class Integer(Field):
         self.max_value = max_value
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> int:
-        if not _INTEGER.fullmatch(raw):
+        match = _INTEGER.fullmatch(raw)
+        if match is None:
             raise FieldError(INVALID_FORMAT, MSG_INTEGER)
-        value = int(raw)
+        value = int(match.group(1))
         if self.min_value is not None and value < self.min_value:
             raise FieldError(OUT_OF_RANGE, MSG_MIN.format(limit=self.min_value))
         if self.max_value is not None and value > self.max_value:

@@ -82,6 +82,7 @@ _FORMAT_BY_EXTENSION = {
 _DELIMITERS = (",", ";", "\t", "|")
 _EXCEL_SEP_LINE = re.compile(r'"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n)?', re.IGNORECASE)
 _TAB_SPELLINGS = ("\\t", "tab")
+_DOS_END_OF_FILE = "\x1a"
 
 # The encoding name reported when a file is neither UTF-8 nor cp1252.
 _FALLBACK_NAME = "UTF-8 or cp1252"
@@ -743,12 +744,13 @@ def _unwrap_excel_text(cell: str) -> str:
 
 
 def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow | None:
-    """A row with another cell count, or a blank one (None: skip it).
+    """A row with another cell count, or a blank one (None: skip it): a
+    line of only blanks, or of only the Ctrl-Z that old DOS tools end files with.
 
     Extra cells that are empty (trailing delimiters, or cells under trailing
     blank header cells) are ignored.
     """
-    if not any(row) or (len(row) == 1 and row[0].isspace()):
+    if not any(row) or (len(row) == 1 and (row[0].isspace() or row[0] == _DOS_END_OF_FILE)):
         return None
     found = len(row)
     while found > layout.width and not row[found - 1]:
@@ -854,7 +856,8 @@ def _open_jsonl(source: _Source, fields: Sequence[str], max_field_chars: int, sk
 
 
 def _jsonl_rows(source: _Source, keys: _JsonKeys, max_field_chars: int, skip_rows: int) -> Iterator[ReadRow]:
-    """One row per non-blank line; a line over ``max_field_chars`` is not parsed."""
+    """One row per non-blank line (a lone Ctrl-Z counts as blank); a line
+    over ``max_field_chars`` is not parsed."""
     too_big = errors.FIELD_TOO_BIG.format(limit=max_field_chars)
     with source.open(newline=None) as text:
         for number, line in enumerate(_CappedLines(text, max_field_chars + 1, replacement=None), 1):
@@ -865,7 +868,7 @@ def _jsonl_rows(source: _Source, keys: _JsonKeys, max_field_chars: int, skip_row
                 continue
             if number == 1:
                 line = line.removeprefix("\ufeff")  # left by an explicit "utf-8" on a BOM file
-            if line and not line.isspace():
+            if line and not line.isspace() and line.strip() != _DOS_END_OF_FILE:
                 yield _jsonl_row(number, line, keys)
 
 

@@ -68,6 +68,9 @@ def test_national_phone_without_a_valid_country_is_invalid_format():
         ({"country": "XX"}, ("country", "invalid_choice")),
         ({"employees": "12a"}, ("employees", "invalid_format")),
         ({"employees": "1.5"}, ("employees", "invalid_format")),
+        ({"employees": "1.01"}, ("employees", "invalid_format")),
+        ({"employees": ".0"}, ("employees", "invalid_format")),
+        ({"employees": "-1.0"}, ("employees", "out_of_range")),
         ({"employees": "-1"}, ("employees", "out_of_range")),
         ({"employees": "99999999999"}, ("employees", "out_of_range")),
         ({"founded": "31/12/2020"}, ("founded", "invalid_format")),
@@ -186,3 +189,9 @@ def test_utc_today_is_the_current_utc_date(monkeypatch):
     monkeypatch.setattr(fields.time, "time", lambda: midnight)
     assert fields.utc_today() == dt.date(2031, 1, 2)
     assert check({"founded": "2031-01-02"})[1] == []
+
+
+@pytest.mark.parametrize("raw, expected", [("1200.0", 1200), ("1200.", 1200), ("+7.000", 7), ("0.0", 0)])
+def test_a_whole_number_with_a_zero_fraction_is_that_number(raw, expected):
+    clean, errors = check({"employees": raw})
+    assert errors == [] and clean["employees"] == expected

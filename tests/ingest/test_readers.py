@@ -290,6 +290,13 @@ def test_blank_records_are_skipped_but_numbered(tmp_path):
     ]
 
 
+def test_the_ctrl_z_that_ends_old_dos_files_is_a_blank_line(tmp_path):
+    rows = read(write(tmp_path, "external_id,name\r\n1,a\r\n\x1a"))
+    assert [(row.number, row.values, row.error) for row in rows] == [(2, {"external_id": "1", "name": "a"}, None)]
+    jsonl_rows = read(write(tmp_path, '{"name": "a"}\r\n\x1a', "data.jsonl"))
+    assert [(row.number, row.values, row.error) for row in jsonl_rows] == [(1, {"name": "a"}, None)]
+
+
 def test_ragged_rows(tmp_path):
     text = "external_id,name,country\n1,a\n2,b,DE,extra\n3,c,FR\n"
     rows = read(write(tmp_path, text))
