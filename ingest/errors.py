@@ -32,6 +32,7 @@ NO_HEADER = "The file has no header row."
 BLANK_HEADER = "The header has a blank column name (column {position})."
 DUPLICATE_HEADER = "The header names these columns more than once: {columns}."
 MISSING_COLUMNS = "The file is missing required column(s): {columns}."
+COLUMN_MAP_ABSENT = "The column map names column(s) the header does not have: {columns}."
 UNDECODABLE = (
     "The file is not readable text: byte 0x{byte:02x} at byte offset {offset} "
     "cannot be decoded as {encoding}."
@@ -54,3 +55,10 @@ BAD_CSV_ROW = "The row is not valid CSV: {detail}."
 NOT_JSON_LINES = "The file holds a JSON array, not JSON Lines; put one JSON object on each line."
 LONE_SURROGATE = "a \\u escape is half of a UTF-16 surrogate pair, which is not text"
 NESTED_JSON_VALUE = "A JSON object or array stands where one value belongs, in field(s): {fields}."
+
+# Column map messages (usage: the run is not created).
+COLUMN_MAP_ENTRY = "Write a column map entry as 'column in the file=field', got {entry!r}."
+COLUMN_MAP_FIELD = "The column map sends {column!r} to {field!r}, which is not a field of {target}; its fields: {fields}."
+COLUMN_MAP_REPEATED = "The column map names the column {column!r} more than once."
+COLUMN_MAP_NOT_OBJECT = "The column map must be a JSON object of column names to field names."
+COLUMN_MAP_NUL = "A column name in the column map holds a NUL character."

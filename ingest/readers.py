@@ -55,7 +55,7 @@ import json
 import os
 import re
 import weakref
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -206,11 +206,14 @@ def open_reader(
     max_bytes: int | None = None,
     max_field_chars: int = 1_000_000,
     skip_rows: int = 0,
+    column_map: Mapping[str, str] | None = None,
 ) -> Reader:
     """Check the file at ``path`` and return a reader for its rows.
 
     Every problem with the file as a whole raises ``FileError`` here, before
     a row is read; see the module docstring for what rows look like.
+    ``column_map``: column names (or JSON keys) of the file → target fields,
+    for columns not named as the fields are; matched as headers are.
     """
     if max_field_chars < 1 or skip_rows < 0:
         raise ValueError("max_field_chars must be positive and skip_rows not negative")
@@ -225,10 +228,10 @@ def open_reader(
     chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
     source = _Source(path, encoding)
     if chosen_format == CSV:
-        return _open_csv(source, fields, required, delimiter, max_field_chars, skip_rows)
+        return _open_csv(source, fields, required, delimiter, max_field_chars, skip_rows, column_map or {})
     if first_char == "[":
         raise FileError(errors.NOT_JSON_LINES)
-    return _open_jsonl(source, fields, max_field_chars, skip_rows)
+    return _open_jsonl(source, fields, max_field_chars, skip_rows, column_map or {})
 
 
 def shown_name(name: str) -> str:
@@ -236,6 +239,14 @@ def shown_name(name: str) -> str:
     NUL made visible, truncated to a readable length."""
     name = name.replace("\0", NUL_MARK)
     return name if len(name) <= _MAX_SHOWN_NAME else name[: _MAX_SHOWN_NAME - 1] + "\u2026"
+
+
+def _field_by_key(fields: Sequence[str], column_map: Mapping[str, str]) -> dict[str, str]:
+    """Target field of each normalized column name: the fields' own names,
+    then the column map's."""
+    by_key = {normalize_header(field): field for field in fields}
+    by_key.update({normalize_header(column): field for column, field in column_map.items()})
+    return by_key
 
 
 def normalize_header(name: str) -> str:
@@ -509,11 +520,12 @@ def _open_csv(
     delimiter: str | None,
     max_field_chars: int,
     skip_rows: int,
+    column_map: Mapping[str, str],
 ) -> Reader:
     declared = _declared_delimiter(source)
     delimiter = delimiter or declared or _sniff_delimiter(source, max_field_chars)
     cells, header_records = _read_header(source, delimiter, max_field_chars, skip=1 if declared else 0)
-    names, positions, unknown = _map_header(cells, fields, required)
+    names, positions, unknown = _map_header(cells, fields, required, column_map)
     layout = _CsvLayout(
         delimiter=delimiter,
         header_records=header_records,
@@ -598,11 +610,16 @@ def _read_header(
 
 
 def _map_header(
-    cells: list[str], fields: Sequence[str], required: Sequence[str]
+    cells: list[str], fields: Sequence[str], required: Sequence[str], column_map: Mapping[str, str]
 ) -> tuple[list[str], list[int], list[str]]:
     """Target field names and positions of the mapped cells, and the unknown
-    header names; raises for blank, duplicate and missing columns."""
-    field_by_key = {normalize_header(field): field for field in fields}
+    header names; raises for blank, duplicate and missing columns, and for
+    column map entries the header does not have."""
+    field_by_key = _field_by_key(fields, column_map)
+    header_keys = {normalize_header(cell) for cell in cells}
+    absent = [column for column in column_map if normalize_header(column) not in header_keys]
+    if absent:
+        raise FileError(errors.COLUMN_MAP_ABSENT.format(columns=", ".join(map(repr, absent))))
     names: list[str] = []
     positions: list[int] = []
     unknown: list[str] = []
@@ -820,10 +837,10 @@ class _JsonKeys:
     file is read.
     """
 
-    def __init__(self, fields: Sequence[str]) -> None:
+    def __init__(self, fields: Sequence[str], column_map: Mapping[str, str]) -> None:
         self.columns: list[str] = []
         self.unknown: list[str] = []
-        self._field_by_key = {normalize_header(field): field for field in fields}
+        self._field_by_key = _field_by_key(fields, column_map)
         self._cache: dict[str, str | None] = {}
 
     def field(self, key: str) -> str | None:
@@ -843,8 +860,10 @@ class _JsonKeys:
         return field
 
 
-def _open_jsonl(source: _Source, fields: Sequence[str], max_field_chars: int, skip_rows: int) -> Reader:
-    keys = _JsonKeys(fields)
+def _open_jsonl(
+    source: _Source, fields: Sequence[str], max_field_chars: int, skip_rows: int, column_map: Mapping[str, str]
+) -> Reader:
+    keys = _JsonKeys(fields, column_map)
     return Reader(
         format=JSONL,
         encoding=source.encoding,

@@ -101,6 +101,7 @@ def run_reader(run: ImportRun) -> Reader:
         delimiter=params.get("delimiter") or None,
         max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES,
         max_field_chars=settings.IMPORTER_MAX_FIELD_CHARS,
+        column_map=params.get("column_map") or None,
     )
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 import django_rq
@@ -22,7 +23,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ingest import errors, locks, metrics, quarantine, registry, runner, survivorship
+from ingest import errors, locks, metrics, quarantine, readers, registry, runner, survivorship
 from ingest.errors import ImporterError, UsageError
 from ingest.models import Source
 from runs.models import ImportRun, RunPartition
@@ -50,6 +51,45 @@ def source_get_or_create(*, slug: str) -> Source:
         raise UsageError(BAD_SOURCE.format(slug=slug))
     source, _ = Source.objects.get_or_create(slug=slug.lower(), defaults={"name": slug})
     return source
+
+
+def column_map_clean(*, target: registry.Target, entries: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+    """An upload's column map, checked: column name in the file → target
+    field, for columns not named as the fields are. Given as a mapping (the
+    API's JSON object) or as ``column=field`` entries (CLI flags, the admin
+    form's lines; split at the last ``=``). Field names are matched as
+    headers are (``Country`` is ``country``)."""
+    if not entries:
+        return {}
+    if isinstance(entries, Mapping):
+        pairs = list(entries.items())
+    else:
+        pairs = []
+        for entry in entries:
+            column, equals, field = str(entry).rpartition("=")
+            if not equals or not column.strip() or not field.strip():
+                raise UsageError(errors.COLUMN_MAP_ENTRY.format(entry=entry))
+            pairs.append((column, field))
+    fields = {readers.normalize_header(name): name for name in target.field_names}
+    cleaned: dict[str, str] = {}
+    seen: set[str] = set()
+    for column, field in pairs:
+        if not isinstance(column, str) or not isinstance(field, str) or not column.strip():
+            raise UsageError(errors.COLUMN_MAP_NOT_OBJECT)
+        if "\x00" in column:  # no header holds one, and PostgreSQL cannot store it
+            raise UsageError(errors.COLUMN_MAP_NUL)
+        column = column.strip()
+        name = fields.get(readers.normalize_header(field))
+        if name is None:
+            raise UsageError(errors.COLUMN_MAP_FIELD.format(
+                column=column, field=field.strip(), target=target.name, fields=", ".join(target.field_names)
+            ))
+        key = readers.normalize_header(column)
+        if key in seen:
+            raise UsageError(errors.COLUMN_MAP_REPEATED.format(column=column))
+        seen.add(key)
+        cleaned[column] = name
+    return cleaned
 
 
 def _stored_name(original_filename: str) -> str:
@@ -91,12 +131,14 @@ def run_create(
     kind: str = ImportRun.Kind.UPLOAD,
     parent_run: ImportRun | None = None,
     extra_params: dict[str, Any] | None = None,
+    column_map: Mapping[str, str] | Iterable[str] | None = None,
 ) -> ImportRun:
     """Store the file under a server-side name with its sha256 and create a
     queued run. A file over the size limit gives a failed run, nothing stored."""
     target_spec = registry.get(target)
     if format and format not in FORMATS:
         raise UsageError(errors.UNSUPPORTED_FORMAT.format(format=format))
+    column_map = column_map_clean(target=target_spec, entries=column_map)
     source_obj = source_get_or_create(slug=source)
     file.seek(0, os.SEEK_END)
     size = file.tell()
@@ -116,6 +158,7 @@ def run_create(
             "format": format or "",
             "encoding": encoding or "",
             "delimiter": delimiter or "",
+            "column_map": column_map,
             "ruleset_version": RULESET_VERSION,
             "survivorship_policy_version": survivorship.POLICY_VERSION,
             "code_version": settings.IMPORTER_CODE_VERSION,

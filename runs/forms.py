@@ -29,11 +29,20 @@ class UploadForm(forms.Form):
     )
     delimiter = forms.ChoiceField(required=False, choices=DELIMITER_CHOICES, help_text="CSV only.")
     format = forms.ChoiceField(required=False, choices=FORMAT_CHOICES)
+    column_map = forms.CharField(
+        required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: for columns not named as the target's fields, one per line, "
+        "like Company Name=name.",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Read at form time, not import time: targets register on app load.
         self.fields["target"].choices = [(name, name) for name in registry.names()]
+
+    def clean_column_map(self) -> list[str]:
+        """The lines of the column map (the service checks them)."""
+        return [line for line in self.cleaned_data["column_map"].splitlines() if line.strip()]
 
     def clean_encoding(self) -> str:
         encoding = self.cleaned_data["encoding"].strip()

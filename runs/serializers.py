@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from importer_project.api import StrictBooleanField
-from ingest import registry
+from ingest import errors, registry
 from ingest.errors import ImporterError
-from ingest.services import FORMATS
+from ingest.services import FORMATS, column_map_clean
 
 SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
 UNKNOWN_FIELDS = "Unknown field(s): {names}."
@@ -100,6 +101,10 @@ class RunCreateSerializer(serializers.Serializer):
     delimiter = serializers.ChoiceField(
         choices=DELIMITERS, required=False, help_text="Default: detected from the header."
     )
+    column_map = serializers.CharField(
+        required=False, allow_blank=True, max_length=10_000,
+        help_text='Columns not named as the target\'s fields, as a JSON object: {"Company Name": "name"}.',
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields))
@@ -110,7 +115,22 @@ class RunCreateSerializer(serializers.Serializer):
         repeated = [name for name in self.fields if getlist and len(getlist(name)) > 1]
         if repeated:
             raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
+        if attrs.get("column_map"):
+            attrs["column_map"] = self._column_map(attrs["column_map"], attrs["target"])
         return attrs
+
+    @staticmethod
+    def _column_map(text: str, target: str) -> dict[str, str]:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise serializers.ValidationError({"column_map": [errors.COLUMN_MAP_NOT_OBJECT]})
+        try:
+            return column_map_clean(target=registry.get(target), entries=value)
+        except ImporterError as exc:
+            raise serializers.ValidationError({"column_map": [exc.message]}) from None
 
 
 class RunReplaySerializer(serializers.Serializer):

@@ -55,6 +55,36 @@ def test_an_upload_passes_format_encoding_and_delimiter_to_the_run(api):
     assert (params["format"], params["encoding"], params["delimiter"]) == ("csv", "cp1252", ";")
 
 
+@committed
+def test_an_upload_with_a_column_map_reads_columns_named_otherwise(api):
+    content = b"ID,Company Name,Country Code\nZ-1,Zed Co,DE\n"
+    response = upload(api("operator"), content=content, column_map='{"ID": "external_id", "Company Name": "name", "Country Code": "country"}')
+    assert response.status_code == 202, response.json()
+    run = ImportRun.objects.get(pk=response.json()["id"])
+    assert run.ingest_params_json["column_map"] == {"ID": "external_id", "Company Name": "name", "Country Code": "country"}
+    work_queued_jobs()
+    run.refresh_from_db()
+    assert (run.status, run.inserted) == ("succeeded", 1)
+    assert Organization.objects.get().name == "Zed Co"
+
+
+@pytest.mark.parametrize(
+    "column_map, message",
+    [
+        ('{"ID": "exid"}', errors.COLUMN_MAP_FIELD.format(
+            column="ID", field="exid", target="organization", fields=", ".join(registry.get("organization").field_names))),
+        ('["ID=external_id"]', errors.COLUMN_MAP_NOT_OBJECT),
+        ('{"ID": ["external_id"]}', errors.COLUMN_MAP_NOT_OBJECT),
+        ("{not json", errors.COLUMN_MAP_NOT_OBJECT),
+    ],
+)
+def test_a_bad_column_map_is_400_on_its_field(api, column_map, message):
+    response = upload(api("operator"), column_map=column_map)
+    assert response.status_code == 400
+    assert response.json() == {"column_map": [message]}
+    assert not ImportRun.objects.exists()
+
+
 @pytest.mark.parametrize(
     "fields, field, message",
     [

@@ -63,6 +63,12 @@ def token_header(db, keep_test_connection) -> dict[str, str]:
 )
 def test_every_operation_conforms_to_the_schema(case, token_header):
     excluded = []
-    if not case.operation.path.startswith(POSITIVE_DATA_STRICT):
+    if not case.operation.path.startswith(POSITIVE_DATA_STRICT) or has_column_map(case):
         excluded.append(positive_data_acceptance)
     case.call_and_validate(headers=token_header, excluded_checks=excluded)
+
+
+def has_column_map(case) -> bool:
+    """An upload's column map is JSON text whose field names depend on the
+    target and whose columns on the file: no schema can say which are valid."""
+    return isinstance(case.body, dict) and "column_map" in case.body

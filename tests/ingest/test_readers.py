@@ -290,6 +290,31 @@ def test_blank_records_are_skipped_but_numbered(tmp_path):
     ]
 
 
+def test_a_column_map_reads_columns_named_otherwise(tmp_path):
+    path = write(tmp_path, "ID,Company Name,Country\nA1,Acme,DE\n")
+    with open_reader(path, fields=FIELDS, column_map={"id": "external_id", "Company Name": "name"}) as reader:
+        assert reader.columns == ["external_id", "name", "country"]
+        assert values(list(reader)) == [{"external_id": "A1", "name": "Acme", "country": "DE"}]
+
+
+def test_a_column_map_applies_to_json_keys(tmp_path):
+    path = write(tmp_path, '{"ID": "A1", "company": "Acme"}\n', "data.jsonl")
+    rows = read(path, column_map={"ID": "external_id", "company": "name"})
+    assert values(rows) == [{"external_id": "A1", "name": "Acme"}]
+
+
+def test_a_column_map_entry_the_header_lacks_fails_the_file(tmp_path):
+    path = write(tmp_path, "ID,name\nA1,Acme\n")
+    message = file_error(path, column_map={"ID": "external_id", "Compnay": "name"})
+    assert message == errors.COLUMN_MAP_ABSENT.format(columns="'Compnay'")
+
+
+def test_a_mapped_column_beside_the_field_s_own_column_is_a_duplicate(tmp_path):
+    path = write(tmp_path, "external_id,name,Company\nA1,Acme,Acme Inc\n")
+    message = file_error(path, column_map={"Company": "name"})
+    assert message == errors.DUPLICATE_HEADER.format(columns="name, Company")
+
+
 def test_the_ctrl_z_that_ends_old_dos_files_is_a_blank_line(tmp_path):
     rows = read(write(tmp_path, "external_id,name\r\n1,a\r\n\x1a"))
     assert [(row.number, row.values, row.error) for row in rows] == [(2, {"external_id": "1", "name": "a"}, None)]

@@ -23,7 +23,7 @@ def upload(client, **fields):
 
 def test_the_form_has_labels_for_every_input(operator_client):
     html = operator_client.get(ADD).content.decode()
-    for name in ("file", "target", "source", "dry_run", "encoding", "delimiter", "format"):
+    for name in ("file", "target", "source", "dry_run", "encoding", "delimiter", "format", "column_map"):
         assert f'<label for="id_{name}"' in html, name
     assert '<option value="organization">' in html and '<option value="contact">' in html
 
@@ -54,6 +54,12 @@ def test_options_reach_the_run(operator_client, django_capture_on_commit_callbac
     assert (params["encoding"], params["delimiter"], params["format"]) == ("cp1252", ";", "csv")
 
 
+def test_the_column_map_lines_reach_the_run(operator_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        upload(operator_client, column_map="ID=external_id\r\n\r\n Company Name = name \r\n")
+    assert ImportRun.objects.get().ingest_params_json["column_map"] == {"ID": "external_id", "Company Name": "name"}
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
@@ -61,6 +67,7 @@ def test_options_reach_the_run(operator_client, django_capture_on_commit_callbac
         ({"source": "not a slug!"}, "Enter a valid"),
         ({"target": "planet"}, "Select a valid choice"),
         ({"file": None}, "This field is required"),
+        ({"column_map": "ID"}, errors.COLUMN_MAP_ENTRY.format(entry="ID")),
     ],
 )
 def test_bad_input_is_a_form_error(operator_client, fields, message):

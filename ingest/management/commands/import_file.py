@@ -22,6 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=services.FORMATS)
         parser.add_argument("--encoding", help="e.g. utf-8, cp1252, utf-16 (default: detected)")
         parser.add_argument("--delimiter", help="one character, or 'tab' (default: detected)")
+        parser.add_argument(
+            "--column", action="append", metavar="COLUMN=FIELD", dest="column_map",
+            help="read the file's column COLUMN as the target's FIELD (repeat for more columns)",
+        )
         parser.add_argument("--sync", action="store_true", help="run in this process, not on a worker")
         parser.add_argument("--json", action="store_true", help="print the run summary as JSON last")
 
@@ -40,6 +44,7 @@ class Command(BaseCommand):
                     format=options["format"],
                     encoding=options["encoding"],
                     delimiter=options["delimiter"],
+                    column_map=options["column_map"],
                 )
         except UsageError as exc:
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
