@@ -16,7 +16,8 @@ Behaviour worth knowing (see the tests for each):
 
 * Row numbers (CSV) count records the way a spreadsheet numbers rows: the
   header is row 1, a record with quoted newlines is one row, and blank
-  records are skipped but still numbered.
+  records are skipped but still numbered. So is a record that repeats the
+  header (files joined end to end).
 * A stray, unbalanced quote makes the csv module read on into one field.
   Reading is strict, so that field ends in an error: at the next quote
   (text after it), at the end of the file ("not closed"), or once it grows
@@ -504,6 +505,21 @@ class _CsvLayout:
     names: tuple[str, ...]  # target field of each mapped cell, in file order
     positions: tuple[int, ...]  # index of each mapped cell
     pick: Callable[[list[str]], Sequence[str]] | None  # mapped cells of a row; None: all cells
+    header: tuple[str, ...]  # the header's cells, trimmed
+    header_starts: frozenset[str]  # a row starting so may repeat the header
+
+    @staticmethod
+    def of(delimiter: str, header_records: int, cells: list[str], names: list[str], positions: list[int]) -> _CsvLayout:
+        return _CsvLayout(
+            delimiter=delimiter,
+            header_records=header_records,
+            width=len(cells),
+            names=tuple(names),
+            positions=tuple(positions),
+            pick=_cell_picker(positions, len(cells)),
+            header=tuple(cells),
+            header_starts=frozenset((cells[0], "\ufeff" + cells[0])),  # a joined file's BOM
+        )
 
     def values(self, row: list[str]) -> dict[str, str]:
         return dict(zip(self.names, row if self.pick is None else self.pick(row)))
@@ -526,14 +542,7 @@ def _open_csv(
     delimiter = delimiter or declared or _sniff_delimiter(source, max_field_chars)
     cells, header_records = _read_header(source, delimiter, max_field_chars, skip=1 if declared else 0)
     names, positions, unknown = _map_header(cells, fields, required, column_map)
-    layout = _CsvLayout(
-        delimiter=delimiter,
-        header_records=header_records,
-        width=len(cells),
-        names=tuple(names),
-        positions=tuple(positions),
-        pick=_cell_picker(positions, len(cells)),
-    )
+    layout = _CsvLayout.of(delimiter, header_records, cells, names, positions)
     return Reader(
         format=CSV,
         encoding=source.encoding,
@@ -724,7 +733,7 @@ def _csv_records(
     again on the next line, so no swallowed line is lost. Returns None at
     the end of the file.
     """
-    names, width, pick = layout.names, layout.width, layout.pick
+    names, width, pick, header_starts = layout.names, layout.width, layout.pick, layout.header_starts
     oversized = lines.oversized
     record_end = reader.line_num  # the physical line the last record ended on
     while True:
@@ -735,7 +744,7 @@ def _csv_records(
                 if lines.watched:
                     lines.watched = False
                     row = [_unwrap_excel_text(cell) for cell in row]
-                if len(row) == width and (row[0] or any(row)):
+                if len(row) == width and (row[0] or any(row)) and row[0] not in header_starts:
                     yield ReadRow(number, dict(zip(names, row if pick is None else pick(row))))
                 elif (irregular := _irregular_row(number, row, layout)) is not None:
                     yield irregular
@@ -761,13 +770,16 @@ def _unwrap_excel_text(cell: str) -> str:
 
 
 def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow | None:
-    """A row with another cell count, or a blank one (None: skip it): a
-    line of only blanks, or of only the Ctrl-Z that old DOS tools end files with.
+    """A row with another cell count, or one to skip (None): a line of only
+    blanks, or of only the Ctrl-Z that old DOS tools end files with, or the
+    header again.
 
     Extra cells that are empty (trailing delimiters, or cells under trailing
     blank header cells) are ignored.
     """
     if not any(row) or (len(row) == 1 and (row[0].isspace() or row[0] == _DOS_END_OF_FILE)):
+        return None
+    if _repeats_header(row, layout):
         return None
     found = len(row)
     while found > layout.width and not row[found - 1]:
@@ -776,6 +788,14 @@ def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow |
         return ReadRow(number, layout.values(row))
     message = errors.WRONG_FIELD_COUNT.format(expected=layout.width, found=found)
     return ReadRow(number, layout.partial_values(row), message)
+
+
+def _repeats_header(row: list[str], layout: _CsvLayout) -> bool:
+    """The header again, as when CSV files are joined end to end."""
+    cells = [cell.replace("\ufeff", "").strip() for cell in row]
+    while len(cells) > layout.width and not cells[-1]:
+        cells.pop()
+    return tuple(cells) == layout.header
 
 
 def _csv_error_message(exc: csv.Error, replaced_line: bool, max_field_chars: int) -> str:

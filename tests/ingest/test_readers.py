@@ -315,6 +315,17 @@ def test_a_mapped_column_beside_the_field_s_own_column_is_a_duplicate(tmp_path):
     assert message == errors.DUPLICATE_HEADER.format(columns="name, Company")
 
 
+def test_the_header_repeated_by_joined_files_is_skipped_but_numbered(tmp_path):
+    first = "\ufeffexternal_id,name\r\n1,a\r\n"
+    second = "\ufeffexternal_id,name\r\n2,b\r\n external_id , name ,\r\nexternal_id,Acme\r\n"
+    rows = read(write(tmp_path, first + second))
+    assert [(row.number, row.values, row.error) for row in rows] == [
+        (2, {"external_id": "1", "name": "a"}, None),
+        (4, {"external_id": "2", "name": "b"}, None),
+        (6, {"external_id": "external_id", "name": "Acme"}, None),  # only starts like the header: a row
+    ]
+
+
 def test_the_ctrl_z_that_ends_old_dos_files_is_a_blank_line(tmp_path):
     rows = read(write(tmp_path, "external_id,name\r\n1,a\r\n\x1a"))
     assert [(row.number, row.values, row.error) for row in rows] == [(2, {"external_id": "1", "name": "a"}, None)]
