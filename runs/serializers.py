@@ -123,7 +123,7 @@ class RunCreateSerializer(serializers.Serializer):
     def _column_map(text: str, target: str) -> dict[str, str]:
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             value = None
         if not isinstance(value, dict):
             raise serializers.ValidationError({"column_map": [errors.COLUMN_MAP_NOT_OBJECT]})

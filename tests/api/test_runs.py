@@ -76,6 +76,7 @@ def test_an_upload_with_a_column_map_reads_columns_named_otherwise(api):
         ('["ID=external_id"]', errors.COLUMN_MAP_NOT_OBJECT),
         ('{"ID": ["external_id"]}', errors.COLUMN_MAP_NOT_OBJECT),
         ("{not json", errors.COLUMN_MAP_NOT_OBJECT),
+        ("[" * 5000 + "]" * 5000, errors.COLUMN_MAP_NOT_OBJECT),
     ],
 )
 def test_a_bad_column_map_is_400_on_its_field(api, column_map, message):
