@@ -16,6 +16,7 @@ from ingest import registry
 FIELD_PREFIX = "field__"
 BAD_JSON = "The raw JSON is not valid JSON: {error}."
 NOT_AN_OBJECT = "The raw JSON must be an object of field names to values."
+TOO_DEEP = "arrays or objects are nested too deeply"
 
 
 def input_name(field_name: str) -> str:
@@ -60,6 +61,8 @@ class PayloadForm(forms.Form):
                 payload = json.loads(data.get("raw_json") or "")
             except ValueError as exc:
                 raise forms.ValidationError({"raw_json": BAD_JSON.format(error=exc)}) from None
+            except RecursionError:
+                raise forms.ValidationError({"raw_json": BAD_JSON.format(error=TOO_DEEP)}) from None
             if not isinstance(payload, dict):
                 raise forms.ValidationError({"raw_json": NOT_AN_OBJECT})
         else:

@@ -83,6 +83,7 @@ class ActionPermissions(ModelPermissions):
 # --- Bounded request bodies ---------------------------------------------------
 
 BODY_TOO_LARGE = "The request body is {size:,} bytes, over the limit of {limit:,} bytes."
+JSON_TOO_DEEP = "JSON parse error - arrays or objects are nested too deeply."
 
 
 class BodyTooLarge(exceptions.APIException):
@@ -122,7 +123,11 @@ class _BoundedParser:
 
 
 class BoundedJSONParser(_BoundedParser, parsers.JSONParser):
-    pass
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:  # arrays or objects nested thousands deep
+            raise exceptions.ParseError(JSON_TOO_DEEP) from None
 
 
 class BoundedFormParser(_BoundedParser, parsers.FormParser):

@@ -51,3 +51,14 @@ def test_a_token_needs_no_csrf_token():
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user('steward')).key}")
     assert client.post(VALIDATE, {"name": "x"}, format="json").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000, "{not json"])
+def test_a_json_body_that_cannot_be_read_is_400_not_500(body):
+    """Broken JSON, or JSON nested deeper than Python's parser recurses."""
+    client = APIClient()
+    client.force_authenticate(make_user("superuser"))
+    response = client.post(VALIDATE, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")

@@ -144,6 +144,10 @@ def test_save_with_the_raw_json(steward_client, rules_run):
     assert Violation.objects.get(pk=violation.pk).payload["email"] == "a@b.example"
     broken = steward_client.post(change_url(violation), {"use_raw_json": "on", "raw_json": "{nope", "_save": "1"})
     assert broken.status_code == 200 and "The raw JSON is not valid JSON" in broken.content.decode()
+    deep = steward_client.post(
+        change_url(violation), {"use_raw_json": "on", "raw_json": "[" * 100_000 + "]" * 100_000, "_save": "1"}
+    )
+    assert deep.status_code == 200 and "nested too deeply" in deep.content.decode()
 
 
 def test_ignore_needs_a_reason_then_reopen(steward_client, rules_run):
