@@ -8,6 +8,7 @@ import time
 
 from django.conf import settings
 from django.db import connections
+from rq.exceptions import StopRequested
 from rq.worker import Worker
 
 from importer_project.metrics import become_work_horse
@@ -52,6 +53,10 @@ class ImportWorker(Worker):
 
         try:
             reconcile.reconcile_runs()
+        except StopRequested:
+            # SIGTERM while idle: RQ's handler raises this wherever the worker
+            # is, here too; swallowed, the worker would run on until killed.
+            raise
         except Exception:  # a failed pass must not kill the worker; the next one retries
             logger.exception("reconciling runs failed")
 
