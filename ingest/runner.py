@@ -33,7 +33,7 @@ from typing import IO
 
 from django.conf import settings
 from django.core.files import File
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -55,6 +55,11 @@ logger = logging.getLogger(__name__)
 # it commits, see resolve.lock_natural_keys), which passes once the other
 # partitions' chunks commit.
 RETRYABLE_SQLSTATES = ("40P01", "40001", "53200")
+# The connection was lost: the server shut down or restarted (57P01-57P03,
+# a failover, an operator's pg_terminate_backend) or the network failed
+# (class 08). The chunk rolled back with the connection; a new connection
+# resumes from the checkpoint.
+CONNECTION_LOST_SQLSTATES = ("57P01", "57P02", "57P03")
 
 
 class _Rollback(Exception):
@@ -76,10 +81,23 @@ def chunked(rows: Iterable[ReadRow], size: int) -> Iterator[list[ReadRow]]:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """A deadlock or serialization failure PostgreSQL broke up: the chunk
-    rolled back and may be tried again."""
+    """A deadlock or serialization failure PostgreSQL broke up, or a lost
+    connection: the chunk rolled back and may be tried again."""
     cause = exc.__cause__ or exc
-    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES or is_connection_lost(exc)
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """The database connection is gone (see CONNECTION_LOST_SQLSTATES); also
+    a connection psycopg found closed, which carries no SQLSTATE."""
+    if connection.vendor != "postgresql":
+        return False
+    cause = exc.__cause__ or exc
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in CONNECTION_LOST_SQLSTATES or sqlstate.startswith("08")
+    pgconn = getattr(connection.connection, "pgconn", None)
+    return isinstance(exc, (OperationalError, InterfaceError)) and (pgconn is None or pgconn.status != 0)
 
 
 # --- The file ----------------------------------------------------------------
@@ -185,6 +203,7 @@ class Heartbeat:
                     touch(run_id=self.run_id, partition_id=self.partition_id, attempt=self.attempt)
                 except DatabaseError:
                     logger.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
+                    connections.close_all()  # a lost connection: the next beat opens a new one
         finally:
             connections.close_all()
 

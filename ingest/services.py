@@ -18,7 +18,7 @@ import django_rq
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -223,9 +223,11 @@ def get_queue() -> Any:
 
 LEASE_BUSY = "busy"
 LEASE_POLL_SECONDS = 0.5
-# Deadlocks PostgreSQL broke up in one partition, each retried from its checkpoint.
-CHUNK_RETRIES = 5
-CHUNK_RETRY_PAUSE_S = 0.1  # doubled at each retry: 0.1 s … 1.6 s
+# Deadlocks PostgreSQL broke up, or lost connections, in one partition, each
+# retried from its checkpoint.
+CHUNK_RETRIES = 8
+CHUNK_RETRY_PAUSE_S = 0.1  # doubled at each retry, at most CHUNK_RETRY_PAUSE_MAX_S: 16 s in all
+CHUNK_RETRY_PAUSE_MAX_S = 5.0
 
 
 def run_start(*, run_id: int) -> ImportRun | None:
@@ -333,6 +335,8 @@ def run_execute_partition(*, run_id: int, index: int) -> ImportRun | None:
     with runner.Heartbeat(run_id=run.pk, partition_id=part.pk, attempt=part.attempt):
         for retry in itertools.count():
             try:
+                if retry:
+                    part.refresh_from_db()  # its checkpoint, as committed
                 cancelled = runner.import_partition(run, part)
                 break
             except (runner.LostLease, runner.RunStopped):
@@ -343,8 +347,10 @@ def run_execute_partition(*, run_id: int, index: int) -> ImportRun | None:
             except Exception as exc:
                 if runner.is_retryable(exc) and retry < CHUNK_RETRIES:
                     logger.warning("run %s partition %s: %s; resuming from its checkpoint", run_id, index, exc)
-                    time.sleep(CHUNK_RETRY_PAUSE_S * 2**retry)  # let the other partitions' chunks commit
-                    part.refresh_from_db()
+                    if runner.is_connection_lost(exc):
+                        connection.close()  # the next query connects again
+                    # Let the other partitions' chunks commit, or the database come back.
+                    time.sleep(min(CHUNK_RETRY_PAUSE_S * 2**retry, CHUNK_RETRY_PAUSE_MAX_S))
                     continue
                 logger.exception("run %s crashed", run.pk)
                 return run_mark_failed(run_id=run.pk, message=CRASHED.format(error=type(exc).__name__))
