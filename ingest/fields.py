@@ -285,7 +285,9 @@ class Integer(Field):
         }
 
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A date, or a date at midnight as database and spreadsheet exports write a
+# date column ("2003-02-01 00:00:00", "2003-02-01T00:00:00.000Z"): the date.
+_ISO_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
 # The current UTC date and the span of time.time() it holds for.
 _utc_day: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
 
@@ -305,18 +307,21 @@ def utc_today() -> dt.date:
 
 
 class Date(Field):
+    """An ISO 8601 date; the same date at midnight with a time is accepted."""
+
     type_name = "date"
 
     def __init__(self, name: str, *, allow_future: bool = True, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault("max_length", 40)
         super().__init__(name, **kwargs)
         self.allow_future = allow_future
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> dt.date:
-        if not _ISO_DATE.fullmatch(raw):
+        match = _ISO_DATE.fullmatch(raw)
+        if match is None:
             raise FieldError(INVALID_FORMAT, MSG_DATE)
         try:
-            value = dt.date.fromisoformat(raw)
+            value = dt.date.fromisoformat(match.group(1))
         except ValueError:
             raise FieldError(INVALID_FORMAT, MSG_DATE) from None
         if not self.allow_future and value > utc_today():

@@ -195,3 +195,16 @@ def test_utc_today_is_the_current_utc_date(monkeypatch):
 def test_a_whole_number_with_a_zero_fraction_is_that_number(raw, expected):
     clean, errors = check({"employees": raw})
     assert errors == [] and clean["employees"] == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["2003-02-01", "2003-02-01 00:00:00", "2003-02-01T00:00:00.000Z", "2003-02-01T00:00", "2003-02-01 00:00:00+02:00"]
+)
+def test_a_date_at_midnight_is_that_date(raw):
+    clean, errors = check({"founded": raw})
+    assert errors == [] and clean["founded"] == dt.date(2003, 2, 1)
+
+
+@pytest.mark.parametrize("raw", ["2003-02-01 13:45:00", "2003-02-01T00:00:01", "01.02.2003", "2003-02-30", "2003-02-01 00:00:00 junk"])
+def test_a_date_with_a_time_of_day_or_another_shape_is_invalid_format(raw):
+    assert check({"founded": raw})[1] == [("founded", "invalid_format")]
