@@ -37,6 +37,9 @@ Behaviour worth knowing (see the tests for each):
   text Excel shows, ``0123``; other formulas are read as written.
 * The csv module has no per-reader field limit, so reading a CSV file sets
   the process-wide ``csv.field_size_limit`` to ``max_field_chars``.
+* A gzip-compressed file (``orgs.csv.gz``) is read as the file inside it,
+  streamed; decompressed, it must stay under ``max_bytes`` too, and a
+  damaged one fails as a whole, before any row is read.
 * JSON numbers are kept as their source text ("1.50" stays "1.50", a
   5000-digit integer stays as written) rather than being converted to float
   or int and back, which would round them or, for huge ints, fail.
@@ -50,16 +53,18 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import itertools
 import json
 import os
 import re
 import weakref
+import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import IO, Any
 
 from ingest import errors
 from ingest.errors import FileError
@@ -80,6 +85,7 @@ _FORMAT_BY_EXTENSION = {
     ".ndjson": JSONL,
     ".json": JSONL,
 }
+_GZIP_MAGIC = b"\x1f\x8b"
 _DELIMITERS = (",", ";", "\t", "|")
 _EXCEL_SEP_LINE = re.compile(r'"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n)?', re.IGNORECASE)
 _TAB_SPELLINGS = ("\\t", "tab")
@@ -103,7 +109,7 @@ _SIGNATURES = (
     (b"\x89PNG", "PNG image"),
     (b"GIF8", "GIF image"),
     (b"\xff\xd8\xff", "JPEG image"),
-    (b"\x1f\x8b", "gzip-compressed"),
+    (b"\x1f\x8b", "doubly gzip-compressed"),  # once is read (see open_reader)
 )
 # Control bytes that text practically never contains (tab, newlines, form
 # feed and vertical tab excluded).
@@ -224,10 +230,13 @@ def open_reader(
     explicit_encoding = _encoding_argument(encoding)
 
     head = _read_head(path, max_bytes)
+    compressed = head.startswith(_GZIP_MAGIC)
+    if compressed:
+        head = _read_head_gzip(path)
     _reject_signature(head)
-    encoding, first_char = _decide_encoding(path, head, explicit_encoding)
+    encoding, first_char = _decide_encoding(path, head, explicit_encoding, compressed, max_bytes)
     chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
-    source = _Source(path, encoding)
+    source = _Source(path, encoding, compressed)
     if chosen_format == CSV:
         return _open_csv(source, fields, required, delimiter, max_field_chars, skip_rows, column_map or {})
     if first_char == "[":
@@ -310,6 +319,22 @@ def _read_head(path: str, max_bytes: int | None) -> bytes:
         raise FileError(errors.FILE_MISSING) from None
 
 
+def _read_head_gzip(path: str) -> bytes:
+    """The first bytes of a gzip-compressed file's content."""
+    try:
+        with gzip.open(path, "rb") as file:
+            head = file.read(HEAD_SIZE)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileError(errors.BAD_GZIP.format(detail=exc)) from None
+    if not head:
+        raise FileError(errors.EMPTY_FILE)
+    return head
+
+
+def _open_binary(path: str, compressed: bool) -> IO[bytes]:
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
 def _reject_signature(head: bytes) -> None:
     """Spreadsheets, archives, PDFs and images are common wrong uploads; name
     them rather than report undecodable bytes."""
@@ -318,8 +343,11 @@ def _reject_signature(head: bytes) -> None:
             raise FileError(errors.BINARY_FILE.format(kind=kind))
 
 
-def _decide_encoding(path: str, head: bytes, explicit: str | None) -> tuple[str, str]:
-    """Pick the encoding and check that the whole file decodes with it.
+def _decide_encoding(
+    path: str, head: bytes, explicit: str | None, compressed: bool = False, max_bytes: int | None = None
+) -> tuple[str, str]:
+    """Pick the encoding and check that the whole file decodes with it
+    (and, compressed, that it decompresses, within ``max_bytes``).
 
     Returns the encoding and the first visible character; a file without
     one is empty, and that is raised here too.
@@ -327,11 +355,11 @@ def _decide_encoding(path: str, head: bytes, explicit: str | None) -> tuple[str,
     encoding = explicit or _encoding_from_bom(head) or _utf16_from_nul_pattern(head)
     if encoding is None:
         _reject_nul_heavy(head)
-        encoding, first_char = _utf8_or_cp1252(path, head)
+        encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes)
     else:
         if not _is_wide_unicode(encoding):
             _reject_nul_heavy(head)
-        first_char = _scan_text(path, head, encoding, encoding)
+        first_char = _scan_text(path, head, encoding, encoding, compressed, max_bytes)
     if first_char is None:
         raise FileError(errors.EMPTY_FILE)
     return encoding, first_char
@@ -374,41 +402,55 @@ def _reject_nul_heavy(head: bytes) -> None:
         raise FileError(errors.BINARY_FILE.format(kind="binary"))
 
 
-def _utf8_or_cp1252(path: str, head: bytes) -> tuple[str, str | None]:
+def _utf8_or_cp1252(
+    path: str, head: bytes, compressed: bool, max_bytes: int | None
+) -> tuple[str, str | None]:
     """UTF-8 if the whole file is valid UTF-8, else cp1252 (Excel on Windows)."""
     try:
-        return "utf-8", _scan_text(path, head, "utf-8", "utf-8")
-    except FileError:
-        return "cp1252", _scan_text(path, head, "cp1252", _FALLBACK_NAME)
+        return "utf-8", _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes)
+    except _Undecodable:
+        return "cp1252", _scan_text(path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes)
 
 
-def _scan_text(path: str, head: bytes, encoding: str, name: str) -> str | None:
+class _Undecodable(FileError):
+    """The file's bytes are not text in the encoding tried."""
+
+
+def _scan_text(
+    path: str, head: bytes, encoding: str, name: str, compressed: bool = False, max_bytes: int | None = None
+) -> str | None:
     """Decode the whole file block by block, raising UNDECODABLE (under
     ``name``) at the first bad byte; return the first visible character.
+    A compressed file is decompressed on the way, within ``max_bytes``.
 
     The BOM is skipped and the file decoded with the plain codec, so that
-    reported offsets are offsets in the file.
+    reported offsets are offsets in the file (in the decompressed content).
     """
     codec, start = _codec_after_bom(encoding, head)
     decoder = codecs.getincrementaldecoder(codec)("strict")
     first_char = None
-    with open(path, "rb") as file:
+    with _open_binary(path, compressed) as file:
         file.seek(start)
         offset = start
         while True:
-            block = file.read(BLOCK_SIZE)
+            try:
+                block = file.read(BLOCK_SIZE)
+            except (OSError, EOFError, zlib.error) as exc:  # a damaged or cut gzip stream
+                raise FileError(errors.BAD_GZIP.format(detail=exc)) from None
             final = not block
             pending = _pending_bytes(decoder)
             try:
                 text = decoder.decode(block, final=final)
             except UnicodeDecodeError as exc:
                 bad = max(offset - pending + exc.start, 0)
-                raise FileError(
+                raise _Undecodable(
                     errors.UNDECODABLE.format(byte=exc.object[exc.start], offset=bad, encoding=name)
                 ) from None
             if first_char is None:
                 first_char = _first_visible(text)
             offset += len(block)
+            if compressed and max_bytes is not None and offset > max_bytes:
+                raise FileError(errors.TOO_LARGE_DECOMPRESSED.format(limit=max_bytes))
             del block, text  # before the next read: one block and its text in memory at a time
             if final:
                 return first_char
@@ -447,8 +489,11 @@ def _format_from_content(first_char: str | None) -> str:
 class _Source:
     path: str
     encoding: str
+    compressed: bool = False
 
     def open(self, newline: str | None) -> io.TextIOWrapper:
+        if self.compressed:
+            return io.TextIOWrapper(gzip.open(self.path, "rb"), encoding=self.encoding, newline=newline)
         return open(self.path, encoding=self.encoding, newline=newline, buffering=BLOCK_SIZE)
 
 

@@ -30,7 +30,7 @@ def xlsx_bytes() -> bytes:
         (xlsx_bytes(), "ZIP (for example Excel .xlsx)"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "Microsoft Office 97-2003 (for example Excel .xls)"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF"),
-        (gzip.compress(HEADER.encode()), "gzip-compressed"),
+        (gzip.compress(gzip.compress(HEADER.encode())), "doubly gzip-compressed"),
         (b"\x89PNG\r\n\x1a\n" + bytes(100), "PNG image"),
         (b"GIF89a" + bytes(50), "GIF image"),
         (b"\xff\xd8\xff\xe0" + bytes(50), "JPEG image"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import json
 import os
@@ -167,11 +168,38 @@ def test_header_only_file_yields_no_rows(tmp_path):
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
         (b"GIF89a\x01\x00", "GIF image"),
         (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG image"),
-        (b"\x1f\x8b\x08\x00", "gzip-compressed"),
     ],
 )
 def test_binary_files_are_named(tmp_path, content, kind):
     assert file_error(write(tmp_path, content, "upload.csv")) == errors.BINARY_FILE.format(kind=kind)
+
+
+def test_a_gzip_compressed_file_is_read_as_the_file_inside(tmp_path):
+    csv_path = write(tmp_path, gzip.compress(("\ufeff" + SAMPLE).encode("utf-8")), "orgs.csv.gz")
+    with open_reader(csv_path, fields=FIELDS) as reader:
+        assert (reader.format, reader.encoding) == ("csv", "utf-8-sig")
+        assert values(list(reader)) == SAMPLE_VALUES
+    cp1252 = write(tmp_path, gzip.compress("external_id;name\nA1;Café\n".encode("cp1252")), "excel.gz")
+    assert values(read(cp1252)) == [{"external_id": "A1", "name": "Café"}]
+    jsonl_path = write(tmp_path, gzip.compress(b'{"external_id": "A1", "name": "Acme"}\n'), "orgs.jsonl.gz")
+    assert values(read(jsonl_path)) == [{"external_id": "A1", "name": "Acme"}]
+
+
+def test_a_damaged_gzip_file_fails_as_a_whole(tmp_path):
+    whole = gzip.compress(SAMPLE.encode() * 2000)
+    message = file_error(write(tmp_path, whole[: len(whole) // 2], "cut.csv.gz"))
+    assert message.startswith("The gzip-compressed file is damaged or cut short (")
+
+
+def test_a_gzip_file_over_the_limit_once_decompressed_fails(tmp_path):
+    bomb = write(tmp_path, gzip.compress(SAMPLE.encode() + b"A9,x,DE\n" * 200_000), "bomb.csv.gz")
+    assert bomb.stat().st_size < 100_000
+    assert file_error(bomb, max_bytes=1_000_000) == errors.TOO_LARGE_DECOMPRESSED.format(limit=1_000_000)
+
+
+def test_a_spreadsheet_inside_gzip_is_still_named(tmp_path):
+    path = write(tmp_path, gzip.compress(b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50), "upload.csv.gz")
+    assert file_error(path) == errors.BINARY_FILE.format(kind="ZIP (for example Excel .xlsx)")
 
 
 def test_random_bytes_with_nuls_are_binary(tmp_path):
