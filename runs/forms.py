@@ -15,7 +15,7 @@ FORMAT_CHOICES = [(AUTO, "Detect from the file"), *((name, name.upper()) for nam
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text="CSV or JSON Lines.")
+    file = forms.FileField(help_text="CSV or JSON Lines, or either gzip-compressed.")
     target = forms.ChoiceField(choices=(), help_text="The kind of record the file holds.")
     source = forms.SlugField(
         max_length=64, widget=forms.TextInput(attrs={"list": "run-sources"}), help_text="The source system's slug (letters, digits, - and _); created on first use."

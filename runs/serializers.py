@@ -89,7 +89,7 @@ class RunCreateSerializer(serializers.Serializer):
 
     reject_unknown_fields = True
 
-    file = UploadField(use_url=False, help_text="The CSV or JSON Lines file (not empty).")
+    file = UploadField(use_url=False, help_text="The CSV or JSON Lines file, or either gzip-compressed (not empty).")
     target = TargetField(help_text="A target name, see `targets/`.")
     source = serializers.RegexField(
         SOURCE_SLUG, max_length=64, help_text="The source system's slug; created on first use.",
