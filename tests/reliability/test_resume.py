@@ -239,3 +239,35 @@ def test_reconcile_runs_command_reports_what_it_did(capsys):
     assert capsys.readouterr().out.strip() == (
         '{"resumed_partitions": [], "requeued_runs": [], "reenqueued_jobs": [], "failed_runs": []}'
     )
+
+
+@pytest.mark.parametrize("kill_after_chunks", [0, 2])
+def test_a_dry_run_killed_midway_starts_again_and_equals_a_clean_dry_run(settings, monkeypatch, kill_after_chunks):
+    """A dry run is one transaction, rolled back: killed, nothing of it
+    stayed (no core rows, no violations, no results), and the resumed job
+    runs it again from the first row."""
+    from dq.models import Violation
+
+    partitioned(settings, 1)
+    clean = services.run_execute(run_id=create_run(org_file(), dry_run=True).pk)
+    clean = ImportRun.objects.get(pk=clean.pk)
+    expected = counters(clean), ledger_lines(clean), Violation.objects.filter(run=clean).count()
+    wipe_imports()
+
+    run = create_run(org_file(), dry_run=True)
+    kill_after(monkeypatch, kill_after_chunks)
+    with pytest.raises(Killed):
+        services.run_execute(run_id=run.pk)
+    monkeypatch.undo()
+    settings.IMPORTER_CHUNK_SIZE = 4
+    settings.IMPORTER_SYNC_JOBS = True
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.RUNNING and run.rows_processed == 0
+    assert not Violation.objects.filter(run=run).exists()
+
+    silence_heartbeats(run.pk)
+    assert reconcile.reconcile_runs().resumed_partitions
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.PARTIAL
+    assert (counters(run), ledger_lines(run), Violation.objects.filter(run=run).count()) == expected
+    assert Organization.objects.count() == 0
