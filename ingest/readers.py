@@ -435,8 +435,10 @@ def _scan_text(
         while True:
             try:
                 block = file.read(BLOCK_SIZE)
-            except (OSError, EOFError, zlib.error) as exc:  # a damaged or cut gzip stream
-                raise FileError(errors.BAD_GZIP.format(detail=exc)) from None
+            except (OSError, EOFError, zlib.error) as exc:
+                if not compressed:
+                    raise
+                raise FileError(errors.BAD_GZIP.format(detail=exc)) from None  # damaged or cut short
             final = not block
             pending = _pending_bytes(decoder)
             try:

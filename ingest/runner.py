@@ -96,8 +96,8 @@ def is_connection_lost(exc: BaseException) -> bool:
     sqlstate = getattr(cause, "sqlstate", None)
     if sqlstate is not None:
         return sqlstate in CONNECTION_LOST_SQLSTATES or sqlstate.startswith("08")
-    pgconn = getattr(connection.connection, "pgconn", None)
-    return isinstance(exc, (OperationalError, InterfaceError)) and (pgconn is None or pgconn.status != 0)
+    raw = connection.connection  # None once Django closed it
+    return isinstance(exc, (OperationalError, InterfaceError)) and (raw is None or raw.closed or raw.broken)
 
 
 # --- The file ----------------------------------------------------------------
