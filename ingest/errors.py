@@ -37,6 +37,10 @@ UNDECODABLE = (
     "The file is not readable text: byte 0x{byte:02x} at byte offset {offset} "
     "cannot be decoded as {encoding}."
 )
+MIXED_ENCODINGS = (
+    " The rest of the file is UTF-8: it mixes two encodings. Save it as UTF-8 in one piece,"
+    " or give the encoding it should be read with."
+)
 BINARY_FILE = "This is a {kind} file, not CSV or JSON Lines; export it as CSV and upload that."
 UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv or jsonl."
 TOO_LARGE = "The file is {size:,} bytes, over the limit of {limit:,} bytes."

@@ -405,11 +405,34 @@ def _reject_nul_heavy(head: bytes) -> None:
 def _utf8_or_cp1252(
     path: str, head: bytes, compressed: bool, max_bytes: int | None
 ) -> tuple[str, str | None]:
-    """UTF-8 if the whole file is valid UTF-8, else cp1252 (Excel on Windows)."""
+    """UTF-8 if the whole file is valid UTF-8, else cp1252 (Excel on Windows).
+
+    A file that is UTF-8 but for a few bytes (text from two sources joined,
+    a hand edit in another editor) is refused at its first bad byte: read as
+    cp1252, every accented letter of its UTF-8 text would turn into two
+    wrong ones ("Ã©" for "é"), on every row, without a word."""
     try:
         return "utf-8", _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes)
-    except _Undecodable:
+    except _Undecodable as not_utf8:
+        if _mostly_utf8(path, compressed):
+            raise FileError(not_utf8.message + errors.MIXED_ENCODINGS) from None
         return "cp1252", _scan_text(path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes)
+
+
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_ASCII = bytes(range(128))
+
+
+def _mostly_utf8(path: str, compressed: bool) -> bool:
+    """Whether most of the file's bytes beyond ASCII form UTF-8 sequences.
+    In cp1252 text they hardly ever do (that would read "Ã©"): its accented
+    letters stand alone, each an invalid UTF-8 byte."""
+    in_sequences = beyond_ascii = 0
+    with _open_binary(path, compressed) as file:
+        while block := file.read(BLOCK_SIZE):
+            beyond_ascii += len(block.translate(None, _ASCII))
+            in_sequences += sum(match.end() - match.start() for match in _UTF8_SEQUENCE.finditer(block))
+    return in_sequences * 2 > beyond_ascii
 
 
 class _Undecodable(FileError):

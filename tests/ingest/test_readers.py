@@ -94,6 +94,27 @@ def test_cp1252_excel_export_with_semicolons(tmp_path):
         ]
 
 
+def test_a_utf8_file_with_a_stray_cp1252_byte_is_refused_not_read_as_mojibake(tmp_path):
+    utf8 = "external_id,name\n" + "".join(f"A{i},Müller Société {i}\n" for i in range(50))
+    stray = "B1,Café\n".encode("cp1252")
+    raw = utf8.encode() + stray
+    offset = len(utf8.encode()) + stray.index(b"\xe9")
+    message = file_error(write(tmp_path, raw))
+    assert message == (
+        errors.UNDECODABLE.format(byte=0xE9, offset=offset, encoding="utf-8") + errors.MIXED_ENCODINGS
+    )
+    with open_reader(write(tmp_path, raw, "forced.csv"), fields=FIELDS, encoding="cp1252") as reader:
+        assert reader.encoding == "cp1252"  # the way out it names: give the encoding
+
+
+def test_cp1252_text_whose_bytes_happen_to_pair_like_utf8_is_still_cp1252(tmp_path):
+    text = "external_id;name\nA1;SOCIÉTÉ\u00a0GÉNÉRALE\nA2;ÉLÉ…\n"  # É+NBSP and É+… pair like UTF-8
+    path = write(tmp_path, text, encoding="cp1252")
+    with open_reader(path, fields=FIELDS) as reader:
+        assert reader.encoding == "cp1252"
+        assert values(list(reader))[0]["name"] == "SOCIÉTÉ\u00a0GÉNÉRALE"
+
+
 def test_bytes_undefined_in_cp1252_are_reported_with_their_offset(tmp_path):
     raw = "name\nCafé\n".encode("cp1252") + b"bad \x81 byte\n"
     message = file_error(write(tmp_path, raw))
