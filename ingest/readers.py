@@ -86,6 +86,8 @@ _FORMAT_BY_EXTENSION = {
     ".json": JSONL,
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+# What reading a damaged or cut gzip stream raises.
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
 _DELIMITERS = (",", ";", "\t", "|")
 _EXCEL_SEP_LINE = re.compile(r'"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n)?', re.IGNORECASE)
 _TAB_SPELLINGS = ("\\t", "tab")
@@ -324,7 +326,7 @@ def _read_head_gzip(path: str) -> bytes:
     try:
         with gzip.open(path, "rb") as file:
             head = file.read(HEAD_SIZE)
-    except (OSError, EOFError, zlib.error) as exc:
+    except _GZIP_ERRORS as exc:
         raise FileError(errors.BAD_GZIP.format(detail=exc)) from None
     if not head:
         raise FileError(errors.EMPTY_FILE)
@@ -458,7 +460,7 @@ def _scan_text(
         while True:
             try:
                 block = file.read(BLOCK_SIZE)
-            except (OSError, EOFError, zlib.error) as exc:
+            except _GZIP_ERRORS as exc:
                 if not compressed:
                     raise
                 raise FileError(errors.BAD_GZIP.format(detail=exc)) from None  # damaged or cut short
@@ -674,8 +676,7 @@ def _read_header(
                 records += 1
                 if records <= skip:
                     continue
-                # A BOM is left in the text when "utf-8" is given for a UTF-8-BOM file.
-                cells = [cell.replace("\ufeff", "").strip() for cell in cells]
+                cells = _trimmed_cells(cells)
                 if any(cells):
                     break
             else:
@@ -860,9 +861,15 @@ def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow |
     return ReadRow(number, layout.partial_values(row), message)
 
 
+def _trimmed_cells(row: list[str]) -> list[str]:
+    """Header cells as matched: trimmed, without a BOM (left in the text when
+    "utf-8" is given for a UTF-8-BOM file, or where joined files met)."""
+    return [cell.replace("\ufeff", "").strip() for cell in row]
+
+
 def _repeats_header(row: list[str], layout: _CsvLayout) -> bool:
     """The header again, as when CSV files are joined end to end."""
-    cells = [cell.replace("\ufeff", "").strip() for cell in row]
+    cells = _trimmed_cells(row)
     while len(cells) > layout.width and not cells[-1]:
         cells.pop()
     return tuple(cells) == layout.header
