@@ -70,6 +70,14 @@ def kill_after(monkeypatch, chunks: int) -> None:
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", process)
 
 
+def worker_back(monkeypatch, settings) -> None:
+    """The kill is over: the import runs as it would on a worker that lives,
+    with the test's settings (those of ``small_chunks``)."""
+    monkeypatch.undo()
+    settings.IMPORTER_CHUNK_SIZE = 4
+    settings.IMPORTER_SYNC_JOBS = True
+
+
 def silence_heartbeats(run_id: int) -> None:
     """Let time pass: the dead worker's heartbeats are over a minute old."""
     old = timezone.now() - dt.timedelta(minutes=10)
@@ -110,9 +118,7 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_equals_a_clean_run(
     # this; a single partition runs inside run_execute.
     with contextlib.suppress(Killed):
         services.run_execute(run_id=run.pk)
-    monkeypatch.undo()
-    settings.IMPORTER_CHUNK_SIZE = 4
-    settings.IMPORTER_SYNC_JOBS = True
+    worker_back(monkeypatch, settings)
     partitioned(settings, partitions)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.RUNNING
@@ -189,8 +195,7 @@ def test_a_run_that_keeps_dying_is_failed_and_a_replay_completes_it(settings, mo
     assert run.status == ImportRun.Status.FAILED
     assert run.error_message.startswith("The worker died")
     assert run.rows_total == run.rows_processed == 8  # what it committed, counted
-    monkeypatch.undo()
-    settings.IMPORTER_CHUNK_SIZE = 4
+    worker_back(monkeypatch, settings)
     replay = services.run_replay(run=run)
     replay = services.run_execute(run_id=replay.pk) or ImportRun.objects.get(pk=replay.pk)
     replay.refresh_from_db()
@@ -203,8 +208,7 @@ def test_a_run_that_died_while_being_planned_is_queued_again(settings, monkeypat
     monkeypatch.setattr(runner, "plan_partitions", lambda run: (_ for _ in ()).throw(Killed()))
     with pytest.raises(Killed):
         services.run_execute(run_id=run.pk)
-    monkeypatch.undo()
-    settings.IMPORTER_CHUNK_SIZE = 4
+    worker_back(monkeypatch, settings)
     run.refresh_from_db()
     assert (run.status, run.partitions, run.attempts) == (ImportRun.Status.RUNNING, 0, 1)
     silence_heartbeats(run.pk)
@@ -258,9 +262,7 @@ def test_a_dry_run_killed_midway_starts_again_and_equals_a_clean_dry_run(setting
     kill_after(monkeypatch, kill_after_chunks)
     with pytest.raises(Killed):
         services.run_execute(run_id=run.pk)
-    monkeypatch.undo()
-    settings.IMPORTER_CHUNK_SIZE = 4
-    settings.IMPORTER_SYNC_JOBS = True
+    worker_back(monkeypatch, settings)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.RUNNING and run.rows_processed == 0
     assert not Violation.objects.filter(run=run).exists()
