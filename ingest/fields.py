@@ -179,6 +179,11 @@ _ASCII_URL = re.compile(_PLAIN_URL.pattern.replace("a-z", "a-zA-Z"))
 
 
 class URL(Field):
+    """An http(s) URL. One written without its scheme (``www.example.com``,
+    as CRM and spreadsheet exports write websites) gets ``https://``, as
+    Django's forms.URLField does; an address with ``@`` in it (an e-mail in
+    the wrong column) does not."""
+
     type_name = "url"
 
     def __init__(self, name: str, **kwargs: Any) -> None:
@@ -188,6 +193,12 @@ class URL(Field):
     def clean(self, raw: str, row: Mapping[str, Any]) -> str:
         if _ASCII_URL.fullmatch(raw) or _PLAIN_URL.fullmatch(raw):
             return raw
+        if "://" not in raw and "@" not in raw:
+            raw = "https://" + raw
+            if self.max_length is not None and len(raw) > self.max_length:
+                raise FieldError(TOO_LONG, MSG_TOO_LONG.format(limit=self.max_length, length=len(raw)))
+            if _ASCII_URL.fullmatch(raw) or _PLAIN_URL.fullmatch(raw):
+                return raw
         try:
             _url_validator(raw)
         except ValidationError:
@@ -253,6 +264,11 @@ class Phone(Field):
 # A whole number; a zero fraction ("1200.0", as spreadsheets and float
 # columns write whole numbers) is accepted, as Django's IntegerField does.
 _INTEGER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
+# The same with its thousands grouped, as a spreadsheet saves a number
+# formatted that way: "1,200", "1,200.00", "12 500" (a space, a no-break or
+# a narrow no-break space), "1'200" (Swiss). One separator throughout, groups
+# of three. "1.200" stays invalid: read as a decimal point, it is 1.2.
+_GROUPED_INTEGER = re.compile(r"([+-]?[0-9]{1,3})([,' \u00a0\u202f])([0-9]{3}(?:\2[0-9]{3})*)(?:\.0*)?")
 
 
 class Integer(Field):
@@ -268,9 +284,12 @@ class Integer(Field):
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> int:
         match = _INTEGER.fullmatch(raw)
-        if match is None:
+        if match is not None:
+            value = int(match.group(1))
+        elif (match := _GROUPED_INTEGER.fullmatch(raw)) is not None:
+            value = int(match.group(1) + match.group(3).replace(match.group(2), ""))
+        else:
             raise FieldError(INVALID_FORMAT, MSG_INTEGER)
-        value = int(match.group(1))
         if self.min_value is not None and value < self.min_value:
             raise FieldError(OUT_OF_RANGE, MSG_MIN.format(limit=self.min_value))
         if self.max_value is not None and value > self.max_value:
@@ -371,6 +390,23 @@ class Reference(Field):
         return {**super().constraints(), "target": self.target}
 
 
+# What trimming takes off a value's ends: what str.strip() takes (Unicode
+# whitespace), and the invisible characters that text copied from web pages
+# and joined files carry: zero-width space, non-joiner and joiner, word
+# joiner, byte order mark.
+_BLANK = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\u200b\u200c\u200d\u2060\ufeff"
+)
+
+
+def trim(value: str) -> str:
+    """The value without surrounding blanks (``_BLANK``): how every value is
+    trimmed before it is checked, hashed or used as an external id."""
+    value = value.strip()
+    return value if value.isascii() else value.strip(_BLANK)
+
+
 def error(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
@@ -409,7 +445,7 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 trimmed = None
                 if raw is not None:
                     raw = str(raw)
-            raw = raw.strip() if raw else ""
+            raw = trim(raw) if raw else ""
             if trimmed is not None:
                 trimmed.append(raw)
             if not raw:

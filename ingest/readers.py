@@ -68,7 +68,7 @@ from typing import IO, Any
 
 from ingest import errors
 from ingest.errors import FileError
-from ingest.fields import MALFORMED_ROW, TOO_LONG
+from ingest.fields import MALFORMED_ROW, TOO_LONG, trim
 
 # Files are read (and validated) in blocks of this size.
 BLOCK_SIZE = 1 << 20
@@ -264,7 +264,7 @@ def _field_by_key(fields: Sequence[str], column_map: Mapping[str, str]) -> dict[
 def normalize_header(name: str) -> str:
     """The key a header cell or JSON key is matched on: "External ID",
     "external-id" and "EXTERNAL_ID" all become "external_id"."""
-    return _SEPARATOR_RUN.sub("_", name.strip().lower())
+    return _SEPARATOR_RUN.sub("_", trim(name).lower())
 
 
 # --- Arguments -------------------------------------------------------------
@@ -864,7 +864,7 @@ def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow |
 def _trimmed_cells(row: list[str]) -> list[str]:
     """Header cells as matched: trimmed, without a BOM (left in the text when
     "utf-8" is given for a UTF-8-BOM file, or where joined files met)."""
-    return [cell.replace("\ufeff", "").strip() for cell in row]
+    return [trim(cell.replace("\ufeff", "")) for cell in row]
 
 
 def _repeats_header(row: list[str], layout: _CsvLayout) -> bool:

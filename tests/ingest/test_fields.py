@@ -125,7 +125,6 @@ def test_field_specs_describe_the_target():
         ("https://example", False),
         ("https://exa mple.com", False),
         ("ftp://example.com", False),
-        ("www.example.com", False),
     ],
 )
 def test_urls_agree_with_djangos_validator(url, valid):
@@ -208,3 +207,60 @@ def test_a_date_at_midnight_is_that_date(raw):
 @pytest.mark.parametrize("raw", ["2003-02-01 13:45:00", "2003-02-01T00:00:01", "01.02.2003", "2003-02-30", "2003-02-01 00:00:00 junk"])
 def test_a_date_with_a_time_of_day_or_another_shape_is_invalid_format(raw):
     assert check({"founded": raw})[1] == [("founded", "invalid_format")]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("www.example.com", "https://www.example.com"),
+        ("Example.co.uk/about?x=1", "https://Example.co.uk/about?x=1"),
+        ("bücher.example", "https://bücher.example"),
+        ("https://www.example.com", "https://www.example.com"),
+    ],
+)
+def test_a_website_without_its_scheme_gets_https(raw, expected):
+    clean, errors = check({"website": raw})
+    assert errors == [] and clean["website"] == expected
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("info@example.com", "invalid_format"),  # an e-mail in the wrong column
+        ("n/a", "invalid_format"),
+        ("www.exa mple.com", "invalid_format"),
+        ("http//example.com", "invalid_format"),
+        ("example", "invalid_format"),
+        ("www." + "a" * 60 + "." + "b" * 60 + "." + "c" * 60 + ".example", "too_long"),  # 200 with https://
+    ],
+)
+def test_what_https_does_not_make_a_url_stays_invalid(raw, code):
+    assert check({"website": raw})[1] == [("website", code)]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("1,200", 1200), ("1,200.00", 1200), ("12 500", 12500), ("1\u00a0234\u00a0567", 1234567),
+     ("1\u202f000", 1000), ("1'200", 1200), ("1,000,000", 1000000), ("+2,500", 2500)],
+)
+def test_a_whole_number_with_its_thousands_grouped_is_that_number(raw, expected):
+    clean, errors = check({"employees": raw})
+    assert errors == [] and clean["employees"] == expected
+
+
+@pytest.mark.parametrize("raw", ["1.200", "1,20", "12,3456", "1,200 300", "1,200.5", ",200", "1,,200"])
+def test_other_separators_and_groupings_are_invalid_format(raw):
+    assert check({"employees": raw})[1] == [("employees", "invalid_format")]
+
+
+def test_a_negative_grouped_number_is_checked_against_the_minimum():
+    assert check({"employees": "-1,000"})[1] == [("employees", "out_of_range")]
+
+
+def test_invisible_characters_around_a_value_are_trimmed_but_not_inside_it():
+    clean, errors = check(
+        {"external_id": "\ufeffX-1\u200b", "name": "\u00a0Ac\u200bme\u2060 ", "country": "\u200bde\u200d"}
+    )
+    assert errors == []
+    assert (clean["external_id"], clean["name"], clean["country"]) == ("X-1", "Ac\u200bme", "DE")
+    assert fields.trim("\u200b \u3000") == "" and fields.trim(" plain ") == "plain"
