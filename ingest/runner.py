@@ -133,6 +133,7 @@ def note_detected(run: ImportRun, reader: Reader) -> None:
         "delimiter": reader.delimiter,
         "columns": reader.columns,
         "unknown_columns": reader.unknown_columns,
+        "header_row": reader.header_row,
     }
     ImportRun.objects.filter(pk=run.pk).update(ingest_params_json=params)
 
