@@ -306,7 +306,9 @@ class Integer(Field):
 
 # A date, or a date at midnight as database and spreadsheet exports write a
 # date column ("2003-02-01 00:00:00", "2003-02-01T00:00:00.000Z"): the date.
-_ISO_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+_ISO_DATE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2}| UTC)?)?", re.IGNORECASE
+)
 # The current UTC date and the span of time.time() it holds for.
 _utc_day: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
 
@@ -352,7 +354,8 @@ class Date(Field):
 
 
 class Timestamp(Field):
-    """An ISO 8601 date-time, normalized to UTC. Naive values count as UTC."""
+    """An ISO 8601 date-time, normalized to UTC. Naive values count as UTC,
+    and so does a trailing " UTC" (as BigQuery and other exports write it)."""
 
     type_name = "datetime"
 
@@ -363,6 +366,8 @@ class Timestamp(Field):
     def clean(self, raw: str, row: Mapping[str, Any]) -> dt.datetime:
         if not raw[:1].isdigit():
             raise FieldError(INVALID_FORMAT, MSG_DATETIME)
+        if raw[-4:].upper() == " UTC":
+            raw = raw[:-4] + "+00:00"
         try:
             value = dt.datetime.fromisoformat(raw)
         except ValueError:

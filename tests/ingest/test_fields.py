@@ -197,7 +197,9 @@ def test_a_whole_number_with_a_zero_fraction_is_that_number(raw, expected):
 
 
 @pytest.mark.parametrize(
-    "raw", ["2003-02-01", "2003-02-01 00:00:00", "2003-02-01T00:00:00.000Z", "2003-02-01T00:00", "2003-02-01 00:00:00+02:00"]
+    "raw",
+    ["2003-02-01", "2003-02-01 00:00:00", "2003-02-01T00:00:00.000Z", "2003-02-01T00:00", "2003-02-01 00:00:00+02:00",
+     "2003-02-01 00:00:00 UTC"],
 )
 def test_a_date_at_midnight_is_that_date(raw):
     clean, errors = check({"founded": raw})
@@ -264,3 +266,21 @@ def test_invisible_characters_around_a_value_are_trimmed_but_not_inside_it():
     assert errors == []
     assert (clean["external_id"], clean["name"], clean["country"]) == ("X-1", "Ac\u200bme", "DE")
     assert fields.trim("\u200b \u3000") == "" and fields.trim(" plain ") == "plain"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("2024-01-10 09:00:00 UTC", dt.datetime(2024, 1, 10, 9, tzinfo=dt.timezone.utc)),
+        ("2024-01-10T09:00:00.000+0000", dt.datetime(2024, 1, 10, 9, tzinfo=dt.timezone.utc)),  # Salesforce
+        ("2024-01-10 10:00:00+01", dt.datetime(2024, 1, 10, 9, tzinfo=dt.timezone.utc)),  # PostgreSQL
+    ],
+)
+def test_timestamps_as_exports_write_them(raw, expected):
+    clean, errors = check({"updated_at": raw})
+    assert errors == [] and clean["updated_at"] == expected
+
+
+@pytest.mark.parametrize("raw", ["2024-01-10 09:00:00 CET", "UTC", "1704877200"])
+def test_other_timestamps_are_invalid_format(raw):
+    assert check({"updated_at": raw})[1] == [("updated_at", "invalid_format")]
