@@ -646,9 +646,14 @@ def _csv_line_cap(max_field_chars: int) -> int:
 
 def _csv_reader(lines: _CappedLines, delimiter: str, max_field_chars: int) -> Any:
     """A strict reader: malformed quoting raises csv.Error (one bad row)
-    instead of being silently patched up."""
+    instead of being silently patched up. Spaces after a delimiter are
+    skipped (values are trimmed anyway), so a value quoted after one
+    (``1, "Acme, Inc", DE``, as people and some tools write CSV) is read
+    as quoted instead of splitting at its comma."""
     csv.field_size_limit(max_field_chars)  # fields of up to this many characters are read
-    return csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    return csv.reader(
+        lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True, skipinitialspace=True
+    )
 
 
 def _sniff_delimiter(source: _Source, max_field_chars: int) -> str:

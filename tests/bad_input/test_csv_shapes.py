@@ -66,6 +66,12 @@ def test_a_stray_quote_never_closed_costs_only_its_line(run_bytes):
     assert ended.names() == ["Acme", "Gamma"]
 
 
+def test_a_value_quoted_after_a_space_is_read_as_quoted(run_bytes):
+    ended = run_bytes(b'external_id, name, country\n1, "Acme, Inc", DE\n2,  " Beta ",FR\n')
+    assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
+    assert ended.names() == ["Acme, Inc", "Beta"]
+
+
 def test_a_quote_inside_an_unquoted_value_is_kept(run_bytes):
     ended = run_bytes((HEADER + '1,The 5" Company,DE\n').encode())
     assert ended.names() == ['The 5" Company']
