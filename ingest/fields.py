@@ -264,11 +264,6 @@ class Phone(Field):
 # A whole number; a zero fraction ("1200.0", as spreadsheets and float
 # columns write whole numbers) is accepted, as Django's IntegerField does.
 _INTEGER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
-# The same with its thousands grouped, as a spreadsheet saves a number
-# formatted that way: "1,200", "1,200.00", "12 500" (a space, a no-break or
-# a narrow no-break space), "1'200" (Swiss). One separator throughout, groups
-# of three. "1.200" stays invalid: read as a decimal point, it is 1.2.
-_GROUPED_INTEGER = re.compile(r"([+-]?[0-9]{1,3})([,' \u00a0\u202f])([0-9]{3}(?:\2[0-9]{3})*)(?:\.0*)?")
 
 
 class Integer(Field):
@@ -284,12 +279,9 @@ class Integer(Field):
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> int:
         match = _INTEGER.fullmatch(raw)
-        if match is not None:
-            value = int(match.group(1))
-        elif (match := _GROUPED_INTEGER.fullmatch(raw)) is not None:
-            value = int(match.group(1) + match.group(3).replace(match.group(2), ""))
-        else:
+        if match is None:
             raise FieldError(INVALID_FORMAT, MSG_INTEGER)
+        value = int(match.group(1))
         if self.min_value is not None and value < self.min_value:
             raise FieldError(OUT_OF_RANGE, MSG_MIN.format(limit=self.min_value))
         if self.max_value is not None and value > self.max_value:

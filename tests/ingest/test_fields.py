@@ -240,23 +240,10 @@ def test_what_https_does_not_make_a_url_stays_invalid(raw, code):
     assert check({"website": raw})[1] == [("website", code)]
 
 
-@pytest.mark.parametrize(
-    "raw, expected",
-    [("1,200", 1200), ("1,200.00", 1200), ("12 500", 12500), ("1\u00a0234\u00a0567", 1234567),
-     ("1\u202f000", 1000), ("1'200", 1200), ("1,000,000", 1000000), ("+2,500", 2500)],
-)
-def test_a_whole_number_with_its_thousands_grouped_is_that_number(raw, expected):
-    clean, errors = check({"employees": raw})
-    assert errors == [] and clean["employees"] == expected
-
-
-@pytest.mark.parametrize("raw", ["1.200", "1,20", "12,3456", "1,200 300", "1,200.5", ",200", "1,,200"])
-def test_other_separators_and_groupings_are_invalid_format(raw):
+@pytest.mark.parametrize("raw", ["1,200", "1.200", "12 500", "1'200"])
+def test_grouped_thousands_are_invalid_format_as_for_djangos_integer_field(raw):
+    # Django's IntegerField refuses them too, and "1,200" or "1.200" is 1.2 in half the world.
     assert check({"employees": raw})[1] == [("employees", "invalid_format")]
-
-
-def test_a_negative_grouped_number_is_checked_against_the_minimum():
-    assert check({"employees": "-1,000"})[1] == [("employees", "out_of_range")]
 
 
 def test_invisible_characters_around_a_value_are_trimmed_but_not_inside_it():
