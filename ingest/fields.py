@@ -442,7 +442,12 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 trimmed = None
                 if raw is not None:
                     raw = str(raw)
-            raw = trim(raw) if raw else ""
+            if raw:
+                raw = raw.strip()  # trim(), inlined: this loop runs for every value of a file
+                if not raw.isascii():
+                    raw = raw.strip(_BLANK)
+            else:
+                raw = ""
             if trimmed is not None:
                 trimmed.append(raw)
             if not raw:

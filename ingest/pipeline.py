@@ -211,7 +211,8 @@ class ChunkProcessor:
             if raw is None:
                 trimmed.append("")
             elif raw.__class__ is str:
-                trimmed.append(rules.trim(raw))
+                raw = raw.strip()  # rules.trim(), inlined
+                trimmed.append(raw if raw.isascii() else rules.trim(raw))
             else:
                 return None
         return trimmed
