@@ -179,6 +179,11 @@ _ASCII_URL = re.compile(_PLAIN_URL.pattern.replace("a-z", "a-zA-Z"))
 
 
 class URL(Field):
+    """An http(s) URL. One written without its scheme (``www.example.com``,
+    as CRM and spreadsheet exports write websites) gets ``https://``, as
+    Django's forms.URLField does; an address with ``@`` in it (an e-mail in
+    the wrong column) does not."""
+
     type_name = "url"
 
     def __init__(self, name: str, **kwargs: Any) -> None:
@@ -188,6 +193,12 @@ class URL(Field):
     def clean(self, raw: str, row: Mapping[str, Any]) -> str:
         if _ASCII_URL.fullmatch(raw) or _PLAIN_URL.fullmatch(raw):
             return raw
+        if "://" not in raw and "@" not in raw:
+            raw = "https://" + raw
+            if self.max_length is not None and len(raw) > self.max_length:
+                raise FieldError(TOO_LONG, MSG_TOO_LONG.format(limit=self.max_length, length=len(raw)))
+            if _ASCII_URL.fullmatch(raw) or _PLAIN_URL.fullmatch(raw):
+                return raw
         try:
             _url_validator(raw)
         except ValidationError:
@@ -287,7 +298,9 @@ class Integer(Field):
 
 # A date, or a date at midnight as database and spreadsheet exports write a
 # date column ("2003-02-01 00:00:00", "2003-02-01T00:00:00.000Z"): the date.
-_ISO_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+_ISO_DATE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2}| UTC)?)?", re.IGNORECASE
+)
 # The current UTC date and the span of time.time() it holds for.
 _utc_day: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
 
@@ -333,7 +346,8 @@ class Date(Field):
 
 
 class Timestamp(Field):
-    """An ISO 8601 date-time, normalized to UTC. Naive values count as UTC."""
+    """An ISO 8601 date-time, normalized to UTC. Naive values count as UTC,
+    and so does a trailing " UTC" (as BigQuery and other exports write it)."""
 
     type_name = "datetime"
 
@@ -344,6 +358,8 @@ class Timestamp(Field):
     def clean(self, raw: str, row: Mapping[str, Any]) -> dt.datetime:
         if not raw[:1].isdigit():
             raise FieldError(INVALID_FORMAT, MSG_DATETIME)
+        if raw[-4:].upper() == " UTC":
+            raw = raw[:-4] + "+00:00"
         try:
             value = dt.datetime.fromisoformat(raw)
         except ValueError:
@@ -369,6 +385,23 @@ class Reference(Field):
 
     def constraints(self) -> dict[str, Any]:
         return {**super().constraints(), "target": self.target}
+
+
+# What trimming takes off a value's ends: what str.strip() takes (Unicode
+# whitespace), and the invisible characters that text copied from web pages
+# and joined files carry: zero-width space, non-joiner and joiner, word
+# joiner, byte order mark.
+_BLANK = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\u200b\u200c\u200d\u2060\ufeff"
+)
+
+
+def trim(value: str) -> str:
+    """The value without surrounding blanks (``_BLANK``): how every value is
+    trimmed before it is checked, hashed or used as an external id."""
+    value = value.strip()
+    return value if value.isascii() else value.strip(_BLANK)
 
 
 def error(field: str, code: str, message: str) -> dict[str, str]:
@@ -409,7 +442,12 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 trimmed = None
                 if raw is not None:
                     raw = str(raw)
-            raw = raw.strip() if raw else ""
+            if raw:
+                raw = raw.strip()  # trim(), inlined: this loop runs for every value of a file
+                if not raw.isascii():
+                    raw = raw.strip(_BLANK)
+            else:
+                raw = ""
             if trimmed is not None:
                 trimmed.append(raw)
             if not raw:

@@ -120,7 +120,7 @@ class Counts:
 def payload_hash(target: Target, payload: dict[str, str]) -> str:
     """Hash of the trimmed values of the target's fields, in field order:
     the same row with other whitespace or column order hashes the same."""
-    return trimmed_hash([(payload.get(name) or "").strip() for name in target.field_names])
+    return trimmed_hash([rules.trim(payload.get(name) or "") for name in target.field_names])
 
 
 def trimmed_hash(trimmed: Sequence[str]) -> str:
@@ -177,7 +177,7 @@ class ChunkProcessor:
 
     def read(self, read_row: ReadRow) -> Row:
         row = Row(number=read_row.number, payload=read_row.values)
-        external_id = (read_row.values.get(self.target.external_id_field) or "").strip()
+        external_id = rules.trim(read_row.values.get(self.target.external_id_field) or "")
         row.external_id = external_id[:255]
         if read_row.error is not None:
             row.quarantine([rules.error("", read_row.code, read_row.error)])
@@ -211,7 +211,8 @@ class ChunkProcessor:
             if raw is None:
                 trimmed.append("")
             elif raw.__class__ is str:
-                trimmed.append(raw.strip())
+                raw = raw.strip()  # rules.trim(), inlined
+                trimmed.append(raw if raw.isascii() else rules.trim(raw))
             else:
                 return None
         return trimmed

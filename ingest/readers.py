@@ -68,7 +68,7 @@ from typing import IO, Any
 
 from ingest import errors
 from ingest.errors import FileError
-from ingest.fields import MALFORMED_ROW, TOO_LONG
+from ingest.fields import MALFORMED_ROW, TOO_LONG, trim
 
 # Files are read (and validated) in blocks of this size.
 BLOCK_SIZE = 1 << 20
@@ -89,6 +89,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # What reading a damaged or cut gzip stream raises.
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 _DELIMITERS = (",", ";", "\t", "|")
+# Title lines may precede the header: it is looked for in this many first records.
+_HEADER_SEARCH_RECORDS = 20
 _EXCEL_SEP_LINE = re.compile(r'"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n)?', re.IGNORECASE)
 _TAB_SPELLINGS = ("\\t", "tab")
 _DOS_END_OF_FILE = "\x1a"
@@ -169,12 +171,14 @@ class Reader:
         columns: list[str],
         unknown_columns: list[str],
         rows: Callable[[], Iterator[ReadRow]],
+        header_row: int | None = None,
     ) -> None:
         self.format = format
         self.encoding = encoding
         self.delimiter = delimiter
         self.columns = columns
         self.unknown_columns = unknown_columns
+        self.header_row = header_row  # CSV: the header's row number
         self._rows = rows
         self._iterations: weakref.WeakSet[Any] = weakref.WeakSet()
         self._closed = False
@@ -264,7 +268,7 @@ def _field_by_key(fields: Sequence[str], column_map: Mapping[str, str]) -> dict[
 def normalize_header(name: str) -> str:
     """The key a header cell or JSON key is matched on: "External ID",
     "external-id" and "EXTERNAL_ID" all become "external_id"."""
-    return _SEPARATOR_RUN.sub("_", name.strip().lower())
+    return _SEPARATOR_RUN.sub("_", trim(name).lower())
 
 
 # --- Arguments -------------------------------------------------------------
@@ -611,8 +615,17 @@ def _open_csv(
     column_map: Mapping[str, str],
 ) -> Reader:
     declared = _declared_delimiter(source)
-    delimiter = delimiter or declared or _sniff_delimiter(source, max_field_chars)
-    cells, header_records = _read_header(source, delimiter, max_field_chars, skip=1 if declared else 0)
+    given = delimiter or declared
+    delimiter = given or _sniff_delimiter(source, max_field_chars)
+    skip = 1 if declared else 0
+    cells, header_records = _read_header(source, delimiter, max_field_chars, skip=skip)
+    field_by_key = _field_by_key(fields, column_map)
+    named = _names_required(cells, field_by_key, required)
+    if named < len(required):
+        candidates = [delimiter] if given else [delimiter, *(d for d in _DELIMITERS if d != delimiter)]
+        below = _header_below(source, candidates, header_records, max_field_chars, field_by_key, required, named)
+        if below is not None:
+            delimiter, cells, header_records = below
     names, positions, unknown = _map_header(cells, fields, required, column_map)
     layout = _CsvLayout.of(delimiter, header_records, cells, names, positions)
     return Reader(
@@ -622,6 +635,7 @@ def _open_csv(
         columns=names,
         unknown_columns=unknown,
         rows=lambda: _csv_rows(source, layout, max_field_chars, skip_rows),
+        header_row=header_records,
     )
 
 
@@ -632,9 +646,14 @@ def _csv_line_cap(max_field_chars: int) -> int:
 
 def _csv_reader(lines: _CappedLines, delimiter: str, max_field_chars: int) -> Any:
     """A strict reader: malformed quoting raises csv.Error (one bad row)
-    instead of being silently patched up."""
+    instead of being silently patched up. Spaces after a delimiter are
+    skipped (values are trimmed anyway), so a value quoted after one
+    (``1, "Acme, Inc", DE``, as people and some tools write CSV) is read
+    as quoted instead of splitting at its comma."""
     csv.field_size_limit(max_field_chars)  # fields of up to this many characters are read
-    return csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    return csv.reader(
+        lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True, skipinitialspace=True
+    )
 
 
 def _sniff_delimiter(source: _Source, max_field_chars: int) -> str:
@@ -687,6 +706,50 @@ def _read_header(
     while not cells[-1]:
         cells.pop()
     return cells, records
+
+
+def _names_required(cells: list[str], field_by_key: Mapping[str, str], required: Sequence[str]) -> int:
+    """How many of the required fields these header cells name."""
+    named = {field_by_key.get(normalize_header(cell)) for cell in cells}
+    return sum(field in named for field in required)
+
+
+def _header_below(
+    source: _Source,
+    delimiters: Sequence[str],
+    start: int,
+    max_field_chars: int,
+    field_by_key: Mapping[str, str],
+    required: Sequence[str],
+    named: int,
+) -> tuple[str, list[str], int] | None:
+    """The header, when lines above it (a report's title, an export date)
+    kept the first line from being it: the first record after ``start``, and
+    among the file's first ``_HEADER_SEARCH_RECORDS``, to name every required field, read
+    with each candidate delimiter in turn; failing that, the one that names
+    the most of them, if more than the first line's ``named`` (its missing
+    columns are then the ones to report). Returns (delimiter, trimmed cells,
+    records up to and including it), or None."""
+    best: tuple[int, str, list[str], int] | None = None
+    for delimiter in delimiters:
+        with source.open(newline="") as text:
+            lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
+            reader = _csv_reader(lines, delimiter, max_field_chars)
+            try:
+                for records, cells in enumerate(itertools.islice(reader, _HEADER_SEARCH_RECORDS), 1):
+                    if records <= start:
+                        continue
+                    cells = _trimmed_cells(cells)
+                    count = _names_required(cells, field_by_key, required)
+                    if count > named and (best is None or count > best[0]):
+                        while not cells[-1]:
+                            cells.pop()
+                        best = (count, delimiter, cells, records)
+                        if count == len(required):
+                            return best[1:]
+            except csv.Error:
+                continue
+    return best[1:] if best is not None else None
 
 
 def _map_header(
@@ -864,7 +927,7 @@ def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow |
 def _trimmed_cells(row: list[str]) -> list[str]:
     """Header cells as matched: trimmed, without a BOM (left in the text when
     "utf-8" is given for a UTF-8-BOM file, or where joined files met)."""
-    return [cell.replace("\ufeff", "").strip() for cell in row]
+    return [trim(cell.replace("\ufeff", "")) for cell in row]
 
 
 def _repeats_header(row: list[str], layout: _CsvLayout) -> bool:

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from ingest import registry
 from ingest.errors import FILE_MISSING, FileError
+from ingest.fields import trim
 from ingest.models import Source
 from ingest.pipeline import ChunkProcessor, Counts
 from ingest.quarantine import RemediationSink, Sink, SpooledSink, ViolationSink
@@ -132,6 +133,7 @@ def note_detected(run: ImportRun, reader: Reader) -> None:
         "delimiter": reader.delimiter,
         "columns": reader.columns,
         "unknown_columns": reader.unknown_columns,
+        "header_row": reader.header_row,
     }
     ImportRun.objects.filter(pk=run.pk).update(ingest_params_json=params)
 
@@ -148,7 +150,7 @@ def partition_of(external_id: str, partitions: int) -> int:
     """The partition of an external id, trimmed as the pipeline trims it."""
     if partitions == 1:
         return 0
-    return key64(external_id.strip()[:255]) % partitions
+    return key64(trim(external_id)[:255]) % partitions
 
 
 def partition_rows(rows: Iterable[ReadRow], *, field: str, partitions: int, index: int) -> Iterator[ReadRow]:

@@ -66,6 +66,12 @@ def test_a_stray_quote_never_closed_costs_only_its_line(run_bytes):
     assert ended.names() == ["Acme", "Gamma"]
 
 
+def test_a_value_quoted_after_a_space_is_read_as_quoted(run_bytes):
+    ended = run_bytes(b'external_id, name, country\n1, "Acme, Inc", DE\n2,  " Beta ",FR\n')
+    assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
+    assert ended.names() == ["Acme, Inc", "Beta"]
+
+
 def test_a_quote_inside_an_unquoted_value_is_kept(run_bytes):
     ended = run_bytes((HEADER + '1,The 5" Company,DE\n').encode())
     assert ended.names() == ['The 5" Company']
@@ -84,6 +90,43 @@ def test_bad_headers_fail_the_run_and_write_nothing(run_bytes, header, message):
     ended = run_bytes((header + "1,Acme,Acme,DE\n").encode())
     assert (ended.status, ended.run.error_message) == (ImportRun.Status.FAILED, message)
     assert (ended.counts, ended.names()) == ((0, 0, 0), [])
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_title_lines_above_the_header_are_skipped_and_numbered(run_bytes, delimiter):
+    # As reporting tools export: a title, the export date, a blank line.
+    text = (
+        "Organizations (CRM export)\nExported 2026-11-01 08:00,,\n\n"
+        "external_id,name,country\n1,Acme,DE\n2,Beta,XX\n"
+    ).replace(",", delimiter)
+    ended = run_bytes(text.encode())
+    assert (ended.status, ended.counts) == ("partial", (2, 1, 1))
+    assert ended.codes() == [(6, rules.INVALID_CHOICE)]  # row numbers count the lines above the header
+    detected = ended.run.ingest_params_json["detected"]
+    assert (detected["delimiter"], detected["header_row"]) == (delimiter, 4)
+    assert ended.names() == ["Acme"]
+
+
+def test_the_header_is_looked_for_only_so_far_down(run_bytes):
+    # Within the file's first 20 records.
+    ended = run_bytes(("title\n" * 20 + HEADER + "1,Acme,DE\n").encode())
+    assert (ended.status, ended.run.error_message) == (
+        ImportRun.Status.FAILED, errors.MISSING_COLUMNS.format(columns="external_id, name, country")
+    )
+    ended = run_bytes(("title\n" * 19 + HEADER + "1,Acme,DE\n").encode())
+    assert (ended.status, ended.counts) == ("succeeded", (1, 1, 0))
+
+
+def test_a_header_below_a_title_that_lacks_a_column_is_the_one_reported(run_bytes):
+    ended = run_bytes(b"Organizations\nexternal_id,company,country\n1,Acme,DE\n")
+    assert (ended.status, ended.run.error_message) == (
+        ImportRun.Status.FAILED, errors.MISSING_COLUMNS.format(columns="name")
+    )
+
+
+def test_a_first_line_missing_a_column_is_still_the_header(run_bytes):
+    ended = run_bytes(b"external_id,country\n1,DE\n2,FR\n")
+    assert ended.run.error_message == errors.MISSING_COLUMNS.format(columns="name")
 
 
 def test_trailing_blank_header_cells_are_ignored(run_bytes):

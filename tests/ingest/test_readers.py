@@ -420,9 +420,11 @@ def test_header_names_are_normalized(tmp_path, header):
     assert values(rows) == [{"external_id": "1", "registration_number": "HRB 1"}]
 
 
-def test_values_are_not_trimmed(tmp_path):
+def test_values_are_not_trimmed_but_for_the_spaces_that_start_them(tmp_path):
+    # Leading spaces are skipped, so that a quote after them opens a quoted
+    # value (validation trims every value anyway); the rest stays as read.
     rows = read(write(tmp_path, "external_id,name\n 1 ,\t a \n"))
-    assert values(rows) == [{"external_id": " 1 ", "name": "\t a "}]
+    assert values(rows) == [{"external_id": "1 ", "name": "\t a "}]
 
 
 def test_unknown_columns_are_reported_and_dropped(tmp_path):
@@ -845,5 +847,11 @@ def test_rows_written_by_csv_writer_read_back_unchanged(tmp_path, rows, delimite
         assert reader.delimiter == delimiter
         read_back = list(reader)
     assert all(row.error is None for row in read_back)
-    assert [list(row.values.values()) for row in read_back] == rows
+
+    def as_read(cell: str) -> str:
+        # Spaces that start an unquoted value are skipped (see _csv_reader).
+        quoted = any(special in cell for special in (delimiter, '"', "\r", "\n"))
+        return cell if quoted else cell.lstrip(" ")
+
+    assert [list(row.values.values()) for row in read_back] == [[as_read(cell) for cell in row] for row in rows]
     assert [row.number for row in read_back] == list(range(2, len(rows) + 2))
