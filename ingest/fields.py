@@ -51,6 +51,7 @@ MSG_URL = "Enter a valid URL."
 MSG_COUNTRY = "Enter a valid ISO 3166-1 alpha-2 country code (for example DE or us)."
 MSG_PHONE = "Enter a valid phone number."
 MSG_PHONE_NO_REGION = "Enter the phone number with its + country code, or give a valid country."
+MSG_PHONE_INTERNATIONAL = "Enter the phone number with its + country code."
 MSG_INTEGER = "Enter a whole number."
 MSG_MIN = "Ensure this value is greater than or equal to {limit}."
 MSG_MAX = "Ensure this value is less than or equal to {limit}."
@@ -248,7 +249,9 @@ class Phone(Field):
             if digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15:
                 return "+" + digits
             raise FieldError(INVALID_FORMAT, MSG_PHONE)
-        region = row.get(self.region_field) if self.region_field else None
+        if not self.region_field:
+            raise FieldError(INVALID_FORMAT, MSG_PHONE_INTERNATIONAL)
+        region = row.get(self.region_field)
         if not region:
             raise FieldError(INVALID_FORMAT, MSG_PHONE_NO_REGION)
         try:

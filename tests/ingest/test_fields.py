@@ -55,6 +55,14 @@ def test_national_phone_without_a_valid_country_is_invalid_format():
     ]
 
 
+def test_a_national_phone_of_a_target_without_a_country_asks_for_the_country_code():
+    contact = get("contact")
+    _, errors = fields.validate_row(contact.fields, {"external_id": "C", "last_name": "L", "phone": "030 1234567"})
+    assert errors == [{"field": "phone", "code": "invalid_format", "message": fields.MSG_PHONE_INTERNATIONAL}]
+    _, errors = fields.validate_row(ORG.fields, {"external_id": "O", "name": "N", "country": "", "phone": "030 1234567"})
+    assert {"field": "phone", "code": "invalid_format", "message": fields.MSG_PHONE_NO_REGION} in errors
+
+
 @pytest.mark.parametrize(
     "payload, error",
     [
