@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 import django_rq
+from redis.exceptions import RedisError
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
@@ -179,6 +180,12 @@ def run_create(
     return run
 
 
+QUEUE_DOWN = (
+    "Run {run_id} stays queued: the queue is unreachable ({error}). "
+    "A worker enqueues it again once the queue is back."
+)
+
+
 def run_enqueue(*, run: ImportRun) -> None:
     """Put the run on the imports queue once the surrounding transaction has
     committed (a worker must find the run). Without Redis the job runs
@@ -189,7 +196,13 @@ def run_enqueue(*, run: ImportRun) -> None:
     def enqueue() -> None:
         job_id = _job_id(f"import-run-{run.pk}")
         metrics.observe_run_enqueued(run, job_id=job_id)  # before: in-process, the job runs right away
-        run_enqueue_job(run.pk, job_id=job_id)
+        try:
+            run_enqueue_job(run.pk, job_id=job_id)
+        except RedisError as exc:
+            # The run and its file are committed: it stays queued, and a
+            # worker's reconciler enqueues it again once Redis answers
+            # (ingest/reconcile.py). The upload is not refused for it.
+            logger.warning(QUEUE_DOWN.format(run_id=run.pk, error=exc))
 
     transaction.on_commit(enqueue)
 

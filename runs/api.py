@@ -17,12 +17,18 @@ from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, throttling, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from importer_project.api import ActionPermissions, BodyTooLarge, BoundedMultiPartParser, check_content_length
+from importer_project.api import (
+    ActionPermissions,
+    BodyTooLarge,
+    BoundedMultiPartParser,
+    UploadThrottle,
+    check_content_length,
+)
 from importer_project.api_filters import StrictOrderingFilter
 from importer_project.api_schema import error_response
 from ingest import errors
@@ -102,7 +108,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_throttles(self) -> list[Any]:
         if self.action == "create":
-            return [throttling.ScopedRateThrottle()]
+            return [UploadThrottle()]
         return super().get_throttles()
 
     @extend_schema(
