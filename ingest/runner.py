@@ -27,7 +27,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -260,7 +260,13 @@ def _should_stop(run: ImportRun) -> bool:
     return cancel
 
 
-def import_partition(run: ImportRun, part: RunPartition, *, sink: Sink | None = None) -> bool:
+# Told the number of rows of each chunk done (read, checked, written or not).
+Progress = Callable[[int], None]
+
+
+def import_partition(
+    run: ImportRun, part: RunPartition, *, sink: Sink | None = None, progress: Progress | None = None
+) -> bool:
     """Import one partition from its checkpoint on. Returns whether it
     stopped on a cancel request."""
     target = registry.get(run.target)
@@ -281,13 +287,13 @@ def import_partition(run: ImportRun, part: RunPartition, *, sink: Sink | None = 
     try:
         with reader:
             if run.dry_run:
-                return _dry_run(run, part, processor, SpooledSink(sink), ledger, handle, chunks)
-            return _standard_run(run, part, processor, sink, ledger, handle, chunks)
+                return _dry_run(run, part, processor, SpooledSink(sink), ledger, handle, chunks, progress)
+            return _standard_run(run, part, processor, sink, ledger, handle, chunks, progress)
     finally:
         handle.close()
 
 
-def _standard_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
+def _standard_run(run, part, processor, sink, ledger, handle, chunks, progress) -> bool:
     for chunk in chunks:
         done = [row for row in chunk if row.number <= part.last_row_number]
         if done:
@@ -310,6 +316,8 @@ def _standard_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
             _add_counts(run, Counts().add_rows(results))
         part.last_row_number = chunk[-1].number
         part.ledger_bytes = handle.tell()
+        if progress is not None:
+            progress(len(chunk))
     sink.finish()
     return False
 
@@ -326,7 +334,7 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _dry_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
+def _dry_run(run, part, processor, sink, ledger, handle, chunks, progress) -> bool:
     counts = Counts()
     cancelled = False
     try:
@@ -339,6 +347,8 @@ def _dry_run(run, part, processor, sink, ledger, handle, chunks) -> bool:
                 sink.chunk_done(results)
                 ledger.chunk_done(results)
                 counts.add_rows(results)
+                if progress is not None:
+                    progress(len(chunk))
             raise _Rollback
     except _Rollback:
         pass

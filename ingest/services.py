@@ -295,13 +295,16 @@ def _claim_when_free(run_id: int) -> ImportRun | None:
     return claimed
 
 
-def run_execute(*, run_id: int, in_process: bool = False) -> ImportRun | None:
+def run_execute(
+    *, run_id: int, in_process: bool = False, progress: runner.Progress | None = None
+) -> ImportRun | None:
     """Claim a run, check its file and split it into partition jobs; a
     single partition (small files, dry runs) runs right here. With
     ``in_process`` (``--sync``) every partition runs right here, one after
     the other, and the run is finished on return. Every outcome, including a
     crash, ends with the run in a finished state and its message kept; a dead
-    worker's run is resumed by the reconciler."""
+    worker's run is resumed by the reconciler. ``progress`` is told the rows
+    of each chunk done here (``import_file --sync`` shows them)."""
     run = _claim_when_free(run_id)
     if run is None:
         logger.info("run %s is not queued any more; nothing to do", run_id)
@@ -325,14 +328,16 @@ def run_execute(*, run_id: int, in_process: bool = False) -> ImportRun | None:
         ImportRun.objects.filter(pk=run.pk).update(partitions=partitions, heartbeat_at=timezone.now())
     if partitions == 1 or in_process:
         for index in range(partitions):
-            run_execute_partition(run_id=run.pk, index=index)
+            run_execute_partition(run_id=run.pk, index=index, progress=progress)
         return ImportRun.objects.get(pk=run.pk)
     for index in range(partitions):
         transaction.on_commit(functools.partial(partition_enqueue_job, run.pk, index))
     return ImportRun.objects.get(pk=run.pk)
 
 
-def run_execute_partition(*, run_id: int, index: int) -> ImportRun | None:
+def run_execute_partition(
+    *, run_id: int, index: int, progress: runner.Progress | None = None
+) -> ImportRun | None:
     """Claim one partition of a running run (compare-and-set, so a job
     delivered twice runs once) and import it from its checkpoint; the last
     partition to finish finishes the run. None when there was nothing to do."""
@@ -350,7 +355,7 @@ def run_execute_partition(*, run_id: int, index: int) -> ImportRun | None:
             try:
                 if retry:
                     part.refresh_from_db()  # its checkpoint, as committed
-                cancelled = runner.import_partition(run, part)
+                cancelled = runner.import_partition(run, part, progress=progress)
                 break
             except (runner.LostLease, runner.RunStopped):
                 logger.warning("run %s partition %s: taken over or stopped elsewhere", run_id, index)

@@ -150,3 +150,23 @@ def test_sync_runs_every_partition_of_a_large_file_in_this_process(settings, mon
     assert RunPartition.objects.filter(run=run, status=RunPartition.Status.DONE).count() == 3
     assert Organization.objects.count() == 30
     assert run.results_file  # the partitions' ledgers, merged
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_sync_shows_the_rows_done_on_stderr_as_it_goes(settings, monkeypatch, tmp_path, dry_run):
+    from ingest.management.commands import import_file
+
+    monkeypatch.setattr(import_file, "PROGRESS_EVERY_S", 0.0)  # a line per chunk
+    settings.IMPORTER_CHUNK_SIZE = 2
+    path = tmp_path / "orgs.csv"
+    path.write_text("external_id,name,country\n" + "".join(f"P-{i},Org {i},DE\n" for i in range(5)))
+    args = [str(path), "--target", "organization", "--source", "crm", "--sync", "--json"]
+    code, out, err = run_command(*args, *(["--dry-run"] if dry_run else []))
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["rows_total"] == 5
+    run_id = ImportRun.objects.get().pk
+    done = [line.split(" rows done")[0] for line in err.splitlines() if " rows done in " in line]
+    assert done == [f"Run {run_id}: 2", f"Run {run_id}: 4", f"Run {run_id}: 5"]
+
+    code, _, err = run_command(*args, "--source", "erp", "-v", "0")
+    assert code == 0 and " rows done in " not in err

@@ -1,4 +1,5 @@
 import json
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -9,6 +10,7 @@ from runs.models import ImportRun
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+PROGRESS_EVERY_S = 5.0
 
 
 class Command(BaseCommand):
@@ -50,11 +52,38 @@ class Command(BaseCommand):
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
         if run.status == ImportRun.Status.QUEUED:
             if options["sync"]:
-                services.run_execute(run_id=run.pk, in_process=True)
+                services.run_execute(run_id=run.pk, in_process=True, progress=progress_for(self, run, options))
             else:
                 services.run_enqueue(run=run)
         run.refresh_from_db()
         report(self, run, as_json=options["json"])
+
+
+class ProgressLines:
+    """A long ``--sync`` import's progress: every ``every_s`` seconds, the
+    rows done so far and the rate, as a line on stderr."""
+
+    def __init__(self, command: BaseCommand, run: ImportRun, *, every_s: float) -> None:
+        self.stderr = command.stderr
+        self.run_id = run.pk
+        self.every_s = every_s
+        self.rows = 0
+        self.started = self.shown_at = time.monotonic()
+
+    def __call__(self, rows: int) -> None:
+        self.rows += rows
+        now = time.monotonic()
+        if now - self.shown_at >= self.every_s:
+            self.shown_at = now
+            elapsed = now - self.started
+            self.stderr.write(
+                f"Run {self.run_id}: {self.rows:,} rows done in {elapsed:.0f} s ({self.rows / elapsed:,.0f} rows/s)"
+            )
+
+
+def progress_for(command: BaseCommand, run: ImportRun, options: dict) -> ProgressLines | None:
+    """Progress lines unless ``-v 0`` asked for quiet."""
+    return ProgressLines(command, run, every_s=PROGRESS_EVERY_S) if options["verbosity"] >= 1 else None
 
 
 def report(command: BaseCommand, run: ImportRun, *, as_json: bool) -> None:

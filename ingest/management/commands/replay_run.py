@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ingest import services
 from ingest.errors import UsageError
-from ingest.management.commands.import_file import EXIT_USAGE, report
+from ingest.management.commands.import_file import EXIT_USAGE, progress_for, report
 from runs.models import ImportRun
 
 NO_SUCH_RUN = "No import run with id {run_id}."
@@ -31,6 +31,6 @@ class Command(BaseCommand):
         except UsageError as exc:
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
         if options["sync"]:
-            services.run_execute(run_id=replay.pk, in_process=True)
+            services.run_execute(run_id=replay.pk, in_process=True, progress=progress_for(self, replay, options))
         replay.refresh_from_db()
         report(self, replay, as_json=options["json"])
