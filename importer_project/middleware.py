@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import get_urlconf, is_valid_path
+
+logger = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "The database is unavailable; try again in a moment."
+RETRY_AFTER_S = 10
 
 
 class APITrailingSlashMiddleware:
@@ -25,3 +32,28 @@ class APITrailingSlashMiddleware:
                 request.path_info = path + "/"
                 request.path = request.path + "/"
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A request that cannot reach the database (a PostgreSQL restart or
+    failover, a dropped connection) answers 503 with Retry-After, in JSON
+    under /api/, instead of a 500: nothing was done, and the same request
+    works once the database is back. Django connects again on the next
+    request by itself."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.error("%s %s: the database is unavailable (%s)", request.method, request.path, exception)
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503)
+        else:
+            response = HttpResponse(DATABASE_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(RETRY_AFTER_S)
+        return response

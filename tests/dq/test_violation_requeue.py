@@ -112,7 +112,7 @@ def test_one_remediation_run_per_target_and_source(db, steward, requeue):
 
 
 def test_a_failed_remediation_run_puts_its_violations_back_to_open(rules_run, steward, monkeypatch, requeue):
-    def crash(run, part, sink=None):
+    def crash(run, part, **options):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("ingest.runner.import_partition", crash)

@@ -72,7 +72,7 @@ def test_a_crash_quoting_row_values_reaches_neither_rq_nor_the_log(monkeypatch, 
     """The job catches the crash and marks the run failed with the exception's
     type only; RQ sees a job that finished, so it stores no exception text."""
 
-    def crash(run, part, sink=None):
+    def crash(run, part, **options):
         raise ValueError(f"could not write {SECRET}")
 
     monkeypatch.setattr(runner, "import_partition", crash)
