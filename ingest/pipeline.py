@@ -343,7 +343,13 @@ class ChunkProcessor:
             row.record = record
             row.decision = row.decision or DECISION_RESOLVED
             self._merge_row(row)
-            if row.decision == DECISION_INSERTED or row.changed_fields:
+            if row.decision == DECISION_INSERTED and self.fill_new_records:
+                # Filled from the row alone (survivorship.fill_new): the
+                # record's natural key is the row's, already worked out.
+                record.key = key
+                if key:
+                    holders[key].append(record)
+            elif row.decision == DECISION_INSERTED or row.changed_fields:
                 self._track_key(record, holders)
         return rows
 
