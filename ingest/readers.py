@@ -1045,8 +1045,8 @@ def _jsonl_rows(source: _Source, keys: _JsonKeys, max_field_chars: int, skip_row
             if line is None:
                 yield ReadRow(number, {}, too_big, TOO_LONG)
                 continue
-            if number == 1:
-                line = line.removeprefix("\ufeff")  # left by an explicit "utf-8" on a BOM file
+            # A BOM: left by an explicit "utf-8" on a BOM file, or where joined files meet.
+            line = line.removeprefix("\ufeff")
             if line and not line.isspace() and line.strip() != _DOS_END_OF_FILE:
                 yield _jsonl_row(number, line, keys)
 

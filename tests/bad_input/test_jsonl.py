@@ -73,6 +73,13 @@ def test_broken_lines_are_malformed_rows_and_blank_lines_skipped(run_bytes):
     assert [number for number, _ in ended.codes()] == [3, 4, 5]
 
 
+def test_files_joined_end_to_end_keep_each_ones_bom_out_of_the_data(run_bytes):
+    second = '{"external_id": "2", "name": "Beta", "country": "FR"}'
+    ended = run_bytes(b"\xef\xbb\xbf" + lines(GOOD) + b"\xef\xbb\xbf" + lines(second), filename="f.jsonl")
+    assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
+    assert ended.names() == ["Acme", "Beta"]
+
+
 def test_a_json_array_file_fails_with_advice(run_bytes):
     ended = run_bytes(json.dumps([{"external_id": "1"}]).encode(), filename="f.json")
     assert (ended.status, ended.run.error_message) == (ImportRun.Status.FAILED, errors.NOT_JSON_LINES)
