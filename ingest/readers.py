@@ -617,8 +617,7 @@ def _open_csv(
     declared = _declared_delimiter(source)
     given = delimiter or declared
     delimiter = given or _sniff_delimiter(source, max_field_chars)
-    skip = 1 if declared else 0
-    cells, header_records = _read_header(source, delimiter, max_field_chars, skip=skip)
+    cells, header_records = _read_header(source, delimiter, max_field_chars, skip=1 if declared else 0)
     field_by_key = _field_by_key(fields, column_map)
     named = _names_required(cells, field_by_key, required)
     if named < len(required):
@@ -724,12 +723,13 @@ def _header_below(
     named: int,
 ) -> tuple[str, list[str], int] | None:
     """The header, when lines above it (a report's title, an export date)
-    kept the first line from being it: the first record after ``start``, and
-    among the file's first ``_HEADER_SEARCH_RECORDS``, to name every required field, read
-    with each candidate delimiter in turn; failing that, the one that names
-    the most of them, if more than the first line's ``named`` (its missing
-    columns are then the ones to report). Returns (delimiter, trimmed cells,
-    records up to and including it), or None."""
+    kept the first line from being it: the first record after ``start``,
+    among the file's first ``_HEADER_SEARCH_RECORDS``, to name every
+    required field, read with each candidate delimiter in turn; failing
+    that, the one that names the most of them, if more than the first
+    line's ``named`` (its missing columns are then the ones to report).
+    Returns (delimiter, trimmed cells, records up to and including it), or
+    None."""
     best: tuple[int, str, list[str], int] | None = None
     for delimiter in delimiters:
         with source.open(newline="") as text:

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 import django_rq
-from redis.exceptions import RedisError
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
@@ -23,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from ingest import errors, locks, metrics, quarantine, readers, registry, runner, survivorship
 from ingest.errors import ImporterError, UsageError

@@ -75,7 +75,7 @@ class ProgressLines:
         now = time.monotonic()
         if now - self.shown_at >= self.every_s:
             self.shown_at = now
-            elapsed = now - self.started
+            elapsed = max(now - self.started, 1e-6)
             self.stderr.write(
                 f"Run {self.run_id}: {self.rows:,} rows done in {elapsed:.0f} s ({self.rows / elapsed:,.0f} rows/s)"
             )
