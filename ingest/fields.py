@@ -192,14 +192,12 @@ class URL(Field):
         super().__init__(name, **kwargs)
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> str:
-        if _ASCII_URL.fullmatch(raw) or _PLAIN_URL.fullmatch(raw):
-            return raw
         if "://" not in raw and "@" not in raw:
             raw = "https://" + raw
             if self.max_length is not None and len(raw) > self.max_length:
                 raise FieldError(TOO_LONG, MSG_TOO_LONG.format(limit=self.max_length, length=len(raw)))
-            if _ASCII_URL.fullmatch(raw) or _PLAIN_URL.fullmatch(raw):
-                return raw
+        if _ASCII_URL.fullmatch(raw) or _PLAIN_URL.fullmatch(raw):
+            return raw
         try:
             _url_validator(raw)
         except ValidationError:

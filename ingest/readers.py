@@ -524,7 +524,7 @@ class _Source:
 
     def open(self, newline: str | None) -> io.TextIOWrapper:
         if self.compressed:
-            return io.TextIOWrapper(gzip.open(self.path, "rb"), encoding=self.encoding, newline=newline)
+            return io.TextIOWrapper(_open_binary(self.path, True), encoding=self.encoding, newline=newline)
         return open(self.path, encoding=self.encoding, newline=newline, buffering=BLOCK_SIZE)
 
 
@@ -625,7 +625,7 @@ def _open_csv(
         below = _header_below(source, candidates, header_records, max_field_chars, field_by_key, required, named)
         if below is not None:
             delimiter, cells, header_records = below
-    names, positions, unknown = _map_header(cells, fields, required, column_map)
+    names, positions, unknown = _map_header(cells, field_by_key, required, column_map)
     layout = _CsvLayout.of(delimiter, header_records, cells, names, positions)
     return Reader(
         format=CSV,
@@ -753,12 +753,12 @@ def _header_below(
 
 
 def _map_header(
-    cells: list[str], fields: Sequence[str], required: Sequence[str], column_map: Mapping[str, str]
+    cells: list[str], field_by_key: Mapping[str, str], required: Sequence[str], column_map: Mapping[str, str]
 ) -> tuple[list[str], list[int], list[str]]:
     """Target field names and positions of the mapped cells, and the unknown
     header names; raises for blank, duplicate and missing columns, and for
-    column map entries the header does not have."""
-    field_by_key = _field_by_key(fields, column_map)
+    column map entries the header does not have. ``field_by_key``: see
+    ``_field_by_key``."""
     header_keys = {normalize_header(cell) for cell in cells}
     absent = [column for column in column_map if normalize_header(column) not in header_keys]
     if absent:
