@@ -41,6 +41,11 @@ MIXED_ENCODINGS = (
     " The rest of the file is UTF-8: it mixes two encodings. Save it as UTF-8 in one piece,"
     " or give the encoding it should be read with."
 )
+NO_BYTE_ORDER_MARK = (
+    " Read as {encoding}, a file must start with a byte-order mark, and this one does not:"
+    " give the byte order instead ({encoding}-le or {encoding}-be)."
+)
+CANNOT_DECODE = "The file is not readable text: it cannot be decoded as {encoding} ({detail})."
 BINARY_FILE = "This is a {kind} file, not CSV or JSON Lines; export it as CSV and upload that."
 UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv or jsonl."
 TOO_LARGE = "The file is {size:,} bytes, over the limit of {limit:,} bytes."

@@ -98,6 +98,9 @@ _DOS_END_OF_FILE = "\x1a"
 # The encoding name reported when a file is neither UTF-8 nor cp1252.
 _FALLBACK_NAME = "UTF-8 or cp1252"
 
+# Codecs that read the byte order from a BOM and refuse a file without one
+# ("UTF-16 stream does not start with BOM").
+_BYTE_ORDER_FROM_BOM = ("utf-16", "utf-32")
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF32_LE, "utf-32", "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32", "utf-32-be"),
@@ -233,7 +236,7 @@ def open_reader(
     path = os.fspath(path)
     chosen_format = _format_argument(format)
     delimiter = _delimiter_argument(delimiter)
-    explicit_encoding = _encoding_argument(encoding)
+    explicit_encoding = encoding_name(encoding)
 
     head = _read_head(path, max_bytes)
     compressed = head.startswith(_GZIP_MAGIC)
@@ -294,8 +297,11 @@ def _delimiter_argument(delimiter: str | None) -> str | None:
     return delimiter
 
 
-def _encoding_argument(encoding: str | None) -> str | None:
-    """The canonical name of a text codec (e.g. "UTF8" -> "utf-8")."""
+def encoding_name(encoding: str | None) -> str | None:
+    """The canonical name of a text codec (e.g. "UTF8" -> "utf-8"); an
+    unknown name, or a codec that does not make text (rot13, base64),
+    raises UNKNOWN_ENCODING. Uploads check the name with it before a run
+    is made."""
     if encoding is None:
         return None
     try:
@@ -456,6 +462,11 @@ def _scan_text(
     reported offsets are offsets in the file (in the decompressed content).
     """
     codec, start = _codec_after_bom(encoding, head)
+    if codec in _BYTE_ORDER_FROM_BOM:  # given by name, without its BOM
+        raise _Undecodable(
+            errors.UNDECODABLE.format(byte=head[0], offset=0, encoding=name)
+            + errors.NO_BYTE_ORDER_MARK.format(encoding=encoding)
+        )
     decoder = codecs.getincrementaldecoder(codec)("strict")
     first_char = None
     with _open_binary(path, compressed) as file:
@@ -477,6 +488,8 @@ def _scan_text(
                 raise _Undecodable(
                     errors.UNDECODABLE.format(byte=exc.object[exc.start], offset=bad, encoding=name)
                 ) from None
+            except UnicodeError as exc:  # a codec that names no position (idna: "label too long")
+                raise _Undecodable(errors.CANNOT_DECODE.format(encoding=name, detail=exc)) from None
             if first_char is None:
                 first_char = _first_visible(text)
             offset += len(block)

@@ -87,3 +87,16 @@ def test_stewards_cannot_upload(client, steward):
     client.force_login(steward)
     assert client.get(ADD).status_code == 403
     assert upload(client).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_utf16_given_for_a_file_without_a_bom_fails_the_run_with_the_offset(operator_client):
+    content = CSV.decode().encode("utf-16-le")
+    upload(operator_client, dry_run=None, encoding="utf-16", file=SimpleUploadedFile("orgs.csv", content))
+    if not settings.IMPORTER_SYNC_JOBS:
+        django_rq.get_worker("imports").work(burst=True)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error_message == errors.UNDECODABLE.format(
+        byte=content[0], offset=0, encoding="utf-16"
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16")
