@@ -64,6 +64,7 @@ def test_the_column_map_lines_reach_the_run(operator_client, django_capture_on_c
     ("fields", "message"),
     [
         ({"encoding": "klingon-8"}, errors.UNKNOWN_ENCODING.format(encoding="klingon-8")),
+        ({"encoding": "rot13"}, errors.UNKNOWN_ENCODING.format(encoding="rot13")),  # a codec, not text
         ({"source": "not a slug!"}, "Enter a valid"),
         ({"target": "planet"}, "Select a valid choice"),
         ({"file": None}, "This field is required"),
