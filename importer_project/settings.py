@@ -153,6 +153,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORTER_CHUNK_SIZE = env_int("IMPORTER_CHUNK_SIZE", 2000)
 # A single field longer than this quarantines its row instead of being read.
 IMPORTER_MAX_FIELD_CHARS = env_int("IMPORTER_MAX_FIELD_CHARS", 1_000_000)
+# A file with more malformed rows than this, and more than half of the rows
+# read so far, fails (one message naming where the damage starts) instead
+# of quarantining each row.
+IMPORTER_MAX_MALFORMED_ROWS = env_int("IMPORTER_MAX_MALFORMED_ROWS", 1000)
 
 # DQ: days an audit row keeps its payload values (purge_remediation_audit).
 DQ_AUDIT_RETENTION_DAYS = env_int("DQ_AUDIT_RETENTION_DAYS", 90)

@@ -41,6 +41,11 @@ MIXED_ENCODINGS = (
     " The rest of the file is UTF-8: it mixes two encodings. Save it as UTF-8 in one piece,"
     " or give the encoding it should be read with."
 )
+NO_BYTE_ORDER_MARK = (
+    " Read as {encoding}, a file must start with a byte-order mark, and this one does not:"
+    " give the byte order instead ({encoding}-le or {encoding}-be)."
+)
+CANNOT_DECODE = "The file is not readable text: it cannot be decoded as {encoding} ({detail})."
 BINARY_FILE = "This is a {kind} file, not CSV or JSON Lines; export it as CSV and upload that."
 UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv or jsonl."
 TOO_LARGE = "The file is {size:,} bytes, over the limit of {limit:,} bytes."
@@ -49,6 +54,24 @@ BAD_GZIP = "The gzip-compressed file is damaged or cut short ({detail})."
 UNKNOWN_ENCODING = "Unknown encoding {encoding!r}."
 BAD_DELIMITER = "The delimiter must be a single character, got {delimiter!r}."
 FILE_MISSING = "The stored file for this run is missing."
+# Too many unreadable rows: the file fails rather than flood the DQ inbox.
+MOSTLY_MALFORMED = (
+    "Most of this file cannot be read: {malformed:,} of its first {rows:,} rows are malformed "
+    "(more than {limit:,} and more than half), so the import stopped instead of quarantining "
+    "each of them. The damage starts at {where}: {hint}. That row: {error}"
+)
+DAMAGE_AT_ROW = "row {row}"
+DAMAGE_AT_ROW_AND_LINE = "row {row} (line {line} of the file)"
+HINT_QUOTES = (
+    "quotes there do not pair up as CSV needs them to (a quote that is never closed, "
+    'or a quote inside a quoted value that is not doubled as "")'
+)
+HINT_FIELD_COUNT = (
+    "rows there have another number of fields than the header (another delimiter, "
+    "or another file joined on?)"
+)
+HINT_TOO_LONG = "a value there runs on past the length limit (a quote that is never closed?)"
+HINT_JSON = "lines there are not JSON objects with one value per field"
 
 # Row-level messages for malformed rows.
 WRONG_FIELD_COUNT = "Expected {expected} fields, found {found}."

@@ -47,6 +47,13 @@ Behaviour worth knowing (see the tests for each):
   surrogate escape (which no database can store), make the line malformed.
 * Column names and JSON keys kept on the run or shown in messages have NUL
   made visible (``shown_name``): PostgreSQL refuses NUL in text and JSON.
+* With ``max_malformed_rows``, a file whose rows are mostly unreadable
+  fails while it is read: once more than that many rows, and more than
+  half of the records read so far, had an ``error``, iterating raises
+  ``FileError`` (MOSTLY_MALFORMED) naming the row and line where that
+  stretch of bad rows starts, instead of yielding a row for each. The
+  count covers the whole file whoever reads it (every partition of a run
+  reads all of it), so every reader of one file stops at the same row.
 """
 
 from __future__ import annotations
@@ -98,6 +105,9 @@ _DOS_END_OF_FILE = "\x1a"
 # The encoding name reported when a file is neither UTF-8 nor cp1252.
 _FALLBACK_NAME = "UTF-8 or cp1252"
 
+# Codecs that read the byte order from a BOM and refuse a file without one
+# ("UTF-16 stream does not start with BOM").
+_BYTE_ORDER_FROM_BOM = ("utf-16", "utf-32")
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF32_LE, "utf-32", "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32", "utf-32-be"),
@@ -132,6 +142,8 @@ _EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')
 # Each resync after a stray quote reads the file again up to that point:
 # at most this many per file, then swallowed lines stay in their bad row.
 _MAX_RESYNCS = 100
+# Readable records that end a stretch of damage (see _Damage).
+_DAMAGE_GAP = 100
 # Bounds on what a JSONL file can make the reader remember (keys per file).
 _MAX_CACHED_KEYS = 10_000
 _MAX_UNKNOWN_COLUMNS = 1_000
@@ -153,6 +165,49 @@ class ReadRow:
     # The rule code the pipeline quarantines an ``error`` row under: a field
     # over ``max_field_chars`` is too_long, anything else malformed_row.
     code: str = MALFORMED_ROW
+
+
+class _Damage:
+    """Counts a file's unreadable rows (those with an ``error``) as they are
+    read, and fails the file once they are more than ``limit`` and more than
+    half of the records read so far: a broken file then costs one clear
+    message, not a violation per line.
+
+    The message names where the damage starts: the first bad row after the
+    last stretch of ``_DAMAGE_GAP`` or more readable records (so a few
+    scattered bad rows earlier in the file do not hide where it went wrong).
+    Only bad rows call ``add``; the readable ones cost nothing here.
+    """
+
+    __slots__ = ("limit", "count", "last", "start")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.last = 0
+        self.start: tuple[int, int, str, str] = (0, 0, "", "")
+
+    def add(self, number: int, line: int, records: int, hint: str, error: str) -> None:
+        """A bad row: its number, the file line it starts on, the data
+        records read so far (it included), what probably went wrong, and its
+        own error message."""
+        if not self.count or number - self.last > _DAMAGE_GAP:
+            self.start = (number, line, hint, error)
+        self.count += 1
+        self.last = number
+        if self.count > self.limit and self.count * 2 > records:
+            row, line, hint, error = self.start
+            at = errors.DAMAGE_AT_ROW if line == row else errors.DAMAGE_AT_ROW_AND_LINE
+            where = at.format(row=row, line=line)
+            raise FileError(
+                errors.MOSTLY_MALFORMED.format(
+                    malformed=self.count, rows=records, limit=self.limit, where=where, hint=hint, error=error
+                )
+            )
+
+
+def _damage(max_malformed_rows: int | None) -> _Damage | None:
+    return None if max_malformed_rows is None else _Damage(max_malformed_rows)
 
 
 class Reader:
@@ -220,11 +275,14 @@ def open_reader(
     max_field_chars: int = 1_000_000,
     skip_rows: int = 0,
     column_map: Mapping[str, str] | None = None,
+    max_malformed_rows: int | None = None,
 ) -> Reader:
     """Check the file at ``path`` and return a reader for its rows.
 
     Every problem with the file as a whole raises ``FileError`` here, before
-    a row is read; see the module docstring for what rows look like.
+    a row is read, except a file of mostly malformed rows (over
+    ``max_malformed_rows``; None: no limit), which can only be known while
+    reading; see the module docstring for what rows look like.
     ``column_map``: column names (or JSON keys) of the file → target fields,
     for columns not named as the fields are; matched as headers are.
     """
@@ -233,7 +291,7 @@ def open_reader(
     path = os.fspath(path)
     chosen_format = _format_argument(format)
     delimiter = _delimiter_argument(delimiter)
-    explicit_encoding = _encoding_argument(encoding)
+    explicit_encoding = encoding_name(encoding)
 
     head = _read_head(path, max_bytes)
     compressed = head.startswith(_GZIP_MAGIC)
@@ -244,10 +302,12 @@ def open_reader(
     chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
     source = _Source(path, encoding, compressed)
     if chosen_format == CSV:
-        return _open_csv(source, fields, required, delimiter, max_field_chars, skip_rows, column_map or {})
+        return _open_csv(
+            source, fields, required, delimiter, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
+        )
     if first_char == "[":
         raise FileError(errors.NOT_JSON_LINES)
-    return _open_jsonl(source, fields, max_field_chars, skip_rows, column_map or {})
+    return _open_jsonl(source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows)
 
 
 def shown_name(name: str) -> str:
@@ -294,8 +354,11 @@ def _delimiter_argument(delimiter: str | None) -> str | None:
     return delimiter
 
 
-def _encoding_argument(encoding: str | None) -> str | None:
-    """The canonical name of a text codec (e.g. "UTF8" -> "utf-8")."""
+def encoding_name(encoding: str | None) -> str | None:
+    """The canonical name of a text codec (e.g. "UTF8" -> "utf-8"); an
+    unknown name, or a codec that does not make text (rot13, base64),
+    raises UNKNOWN_ENCODING. Uploads check the name with it before a run
+    is made."""
     if encoding is None:
         return None
     try:
@@ -456,6 +519,11 @@ def _scan_text(
     reported offsets are offsets in the file (in the decompressed content).
     """
     codec, start = _codec_after_bom(encoding, head)
+    if codec in _BYTE_ORDER_FROM_BOM:  # given by name, without its BOM
+        raise _Undecodable(
+            errors.UNDECODABLE.format(byte=head[0], offset=0, encoding=name)
+            + errors.NO_BYTE_ORDER_MARK.format(encoding=encoding)
+        )
     decoder = codecs.getincrementaldecoder(codec)("strict")
     first_char = None
     with _open_binary(path, compressed) as file:
@@ -477,6 +545,8 @@ def _scan_text(
                 raise _Undecodable(
                     errors.UNDECODABLE.format(byte=exc.object[exc.start], offset=bad, encoding=name)
                 ) from None
+            except UnicodeError as exc:  # a codec that names no position (idna: "label too long")
+                raise _Undecodable(errors.CANNOT_DECODE.format(encoding=name, detail=exc)) from None
             if first_char is None:
                 first_char = _first_visible(text)
             offset += len(block)
@@ -613,6 +683,7 @@ def _open_csv(
     max_field_chars: int,
     skip_rows: int,
     column_map: Mapping[str, str],
+    max_malformed_rows: int | None = None,
 ) -> Reader:
     declared = _declared_delimiter(source)
     given = delimiter or declared
@@ -633,7 +704,7 @@ def _open_csv(
         delimiter=delimiter,
         columns=names,
         unknown_columns=unknown,
-        rows=lambda: _csv_rows(source, layout, max_field_chars, skip_rows),
+        rows=lambda: _csv_rows(source, layout, max_field_chars, skip_rows, _damage(max_malformed_rows)),
         header_row=header_records,
     )
 
@@ -801,7 +872,7 @@ def _cell_picker(positions: list[int], width: int) -> Callable[[list[str]], Sequ
 
 
 def _csv_rows(
-    source: _Source, layout: _CsvLayout, max_field_chars: int, skip_rows: int
+    source: _Source, layout: _CsvLayout, max_field_chars: int, skip_rows: int, damage: _Damage | None = None
 ) -> Iterator[ReadRow]:
     """The data rows; a record that cannot be read costs only its first line
     (see ``_csv_records``): reading starts again on the line after it, up to
@@ -820,7 +891,10 @@ def _csv_rows(
             if number is None:
                 number = _skip_records(reader, layout.header_records)
             lines.watched = False
-            records = _csv_records(reader, lines, number, layout, max_field_chars, resync=resyncs < _MAX_RESYNCS)
+            records = _csv_records(
+                reader, lines, number, layout, max_field_chars, resync=resyncs < _MAX_RESYNCS,
+                damage=damage, line_offset=skip_lines,
+            )
             while True:
                 try:
                     row = next(records)
@@ -856,6 +930,8 @@ def _csv_records(
     layout: _CsvLayout,
     max_field_chars: int,
     resync: bool,
+    damage: _Damage | None = None,
+    line_offset: int = 0,
 ) -> Generator[ReadRow, None, tuple[int, int] | None]:
     """The hot loop: a regular row costs a length check, a truth test and a
     dict; everything else (blank or ragged rows) goes to ``_irregular_row``.
@@ -866,6 +942,9 @@ def _csv_records(
     that record's first line, rows numbered so far) for reading to start
     again on the next line, so no swallowed line is lost. Returns None at
     the end of the file.
+
+    ``damage`` counts the bad rows (see ``_Damage``); ``line_offset``: the
+    file lines before the first one ``reader`` read (a resync's skipped ones).
     """
     names, width, pick, header_starts = layout.names, layout.width, layout.pick, layout.header_starts
     oversized = lines.oversized
@@ -874,14 +953,19 @@ def _csv_records(
         try:
             for row in reader:
                 number += 1
-                record_end = reader.line_num
                 if lines.watched:
                     lines.watched = False
                     row = [_unwrap_excel_text(cell) for cell in row]
                 if len(row) == width and (row[0] or any(row)) and row[0] not in header_starts:
                     yield ReadRow(number, dict(zip(names, row if pick is None else pick(row))))
                 elif (irregular := _irregular_row(number, row, layout)) is not None:
+                    if irregular.error is not None and damage is not None:
+                        damage.add(
+                            number, line_offset + record_end + 1, number - layout.header_records,
+                            errors.HINT_FIELD_COUNT, irregular.error,
+                        )
                     yield irregular
+                record_end = reader.line_num  # after the row: a bad row's record starts after the last end
             return None
         except csv.Error as exc:
             # One bad record; the csv reader resumes at the next physical line.
@@ -890,6 +974,9 @@ def _csv_records(
             oversized = lines.oversized
             too_big = replaced_line or _is_field_limit(exc)
             message = _csv_error_message(exc, replaced_line, max_field_chars)
+            if damage is not None:
+                hint = errors.HINT_TOO_LONG if too_big else errors.HINT_QUOTES
+                damage.add(number, line_offset + record_end + 1, number - layout.header_records, hint, message)
             yield ReadRow(number, {}, message, TOO_LONG if too_big else MALFORMED_ROW)
             if resync and reader.line_num > record_end + 1:
                 return record_end + 1, number
@@ -1021,7 +1108,12 @@ class _JsonKeys:
 
 
 def _open_jsonl(
-    source: _Source, fields: Sequence[str], max_field_chars: int, skip_rows: int, column_map: Mapping[str, str]
+    source: _Source,
+    fields: Sequence[str],
+    max_field_chars: int,
+    skip_rows: int,
+    column_map: Mapping[str, str],
+    max_malformed_rows: int | None = None,
 ) -> Reader:
     keys = _JsonKeys(fields, column_map)
     return Reader(
@@ -1030,25 +1122,32 @@ def _open_jsonl(
         delimiter=None,
         columns=keys.columns,
         unknown_columns=keys.unknown,
-        rows=lambda: _jsonl_rows(source, keys, max_field_chars, skip_rows),
+        rows=lambda: _jsonl_rows(source, keys, max_field_chars, skip_rows, _damage(max_malformed_rows)),
     )
 
 
-def _jsonl_rows(source: _Source, keys: _JsonKeys, max_field_chars: int, skip_rows: int) -> Iterator[ReadRow]:
+def _jsonl_rows(
+    source: _Source, keys: _JsonKeys, max_field_chars: int, skip_rows: int, damage: _Damage | None = None
+) -> Iterator[ReadRow]:
     """One row per non-blank line (a lone Ctrl-Z counts as blank); a line
-    over ``max_field_chars`` is not parsed."""
+    over ``max_field_chars`` is not parsed. ``damage``: see ``_Damage``
+    (records are lines here)."""
     too_big = errors.FIELD_TOO_BIG.format(limit=max_field_chars)
     with source.open(newline=None) as text:
         for number, line in enumerate(_CappedLines(text, max_field_chars + 1, replacement=None), 1):
-            if number <= skip_rows:
-                continue
             if line is None:
-                yield ReadRow(number, {}, too_big, TOO_LONG)
-                continue
-            # A BOM: left by an explicit "utf-8" on a BOM file, or where joined files meet.
-            line = line.removeprefix("\ufeff")
-            if line and not line.isspace() and line.strip() != _DOS_END_OF_FILE:
-                yield _jsonl_row(number, line, keys)
+                row = ReadRow(number, {}, too_big, TOO_LONG)
+            else:
+                # A BOM: left by an explicit "utf-8" on a BOM file, or where joined files meet.
+                line = line.removeprefix("\ufeff")
+                if not line or line.isspace() or line.strip() == _DOS_END_OF_FILE:
+                    continue
+                row = _jsonl_row(number, line, keys)
+            if row.error is not None and damage is not None:
+                hint = errors.HINT_TOO_LONG if line is None else errors.HINT_JSON
+                damage.add(number, number, number, hint, row.error)
+            if number > skip_rows:
+                yield row
 
 
 def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:

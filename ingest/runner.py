@@ -106,7 +106,10 @@ def is_connection_lost(exc: BaseException) -> bool:
 
 def run_reader(run: ImportRun) -> Reader:
     """Open the run's stored file; file-level problems raise FileError here,
-    before any row is read. Every worker machine must see MEDIA_ROOT."""
+    before any row is read, except a file of mostly malformed rows, which
+    raises FileError while it is read (IMPORTER_MAX_MALFORMED_ROWS): from
+    the first chunk, before anything is written, when the damage starts
+    near the top of the file. Every worker machine must see MEDIA_ROOT."""
     target = registry.get(run.target)
     params = run.ingest_params_json
     if not run.file or not os.path.exists(run.file.path):
@@ -121,6 +124,7 @@ def run_reader(run: ImportRun) -> Reader:
         max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES,
         max_field_chars=settings.IMPORTER_MAX_FIELD_CHARS,
         column_map=params.get("column_map") or None,
+        max_malformed_rows=settings.IMPORTER_MAX_MALFORMED_ROWS,
     )
 
 

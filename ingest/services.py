@@ -93,6 +93,19 @@ def column_map_clean(*, target: registry.Target, entries: Mapping[str, str] | It
     return cleaned
 
 
+def encoding_clean(*, encoding: str | None) -> str | None:
+    """An upload's encoding, checked by name as the reader will read it: an
+    unknown one is the caller's mistake (CLI exit 2, a form error), not a
+    failed run."""
+    if not encoding:
+        return None
+    try:
+        readers.encoding_name(encoding)
+    except errors.FileError as exc:
+        raise UsageError(exc.message) from None
+    return encoding
+
+
 def _stored_name(original_filename: str) -> str:
     """A server-side name: never the client's, but keep a harmless extension."""
     extension = os.path.splitext(original_filename)[1].lower()
@@ -140,6 +153,7 @@ def run_create(
     if format and format not in FORMATS:
         raise UsageError(errors.UNSUPPORTED_FORMAT.format(format=format))
     column_map = column_map_clean(target=target_spec, entries=column_map)
+    encoding = encoding_clean(encoding=encoding)
     source_obj = source_get_or_create(slug=source)
     file.seek(0, os.SEEK_END)
     size = file.tell()

@@ -3,11 +3,10 @@ person typed; creating and enqueueing the run is ingest.services' job."""
 
 from __future__ import annotations
 
-import codecs
-
 from django import forms
 
-from ingest import errors, registry, services
+from ingest import registry, services
+from ingest.errors import UsageError
 
 AUTO = ""
 DELIMITER_CHOICES = [(AUTO, "Detect"), (",", "Comma ,"), (";", "Semicolon ;"), ("\t", "Tab"), ("|", "Pipe |")]
@@ -46,9 +45,8 @@ class UploadForm(forms.Form):
 
     def clean_encoding(self) -> str:
         encoding = self.cleaned_data["encoding"].strip()
-        if encoding:
-            try:
-                codecs.lookup(encoding)
-            except LookupError:
-                raise forms.ValidationError(errors.UNKNOWN_ENCODING.format(encoding=encoding)) from None
+        try:
+            services.encoding_clean(encoding=encoding)
+        except UsageError as exc:
+            raise forms.ValidationError(exc.message) from None
         return encoding

@@ -56,6 +56,20 @@ def test_an_upload_passes_format_encoding_and_delimiter_to_the_run(api):
 
 
 @committed
+def test_utf16_given_for_a_file_without_a_bom_fails_the_run_with_the_offset(api):
+    client = api("operator")
+    content = CSV.decode().encode("utf-16-le")
+    response = upload(client, content=content, encoding="utf-16")
+    assert response.status_code == 202, response.json()
+    work_queued_jobs()
+    body = client.get(response["Location"]).json()
+    assert body["status"] == "failed"
+    assert body["error_message"] == errors.UNDECODABLE.format(
+        byte=content[0], offset=0, encoding="utf-16"
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16")
+
+
+@committed
 def test_an_upload_with_a_column_map_reads_columns_named_otherwise(api):
     content = b"ID,Company Name,Country Code\nZ-1,Zed Co,DE\n"
     response = upload(api("operator"), content=content, column_map='{"ID": "external_id", "Company Name": "name", "Country Code": "country"}')

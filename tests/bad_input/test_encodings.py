@@ -64,3 +64,54 @@ def test_line_endings_give_the_same_rows(run_bytes, newline):
     ended = run_bytes(text.encode())
     assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
     assert ended.names() == ["Acme", "Beta"]
+
+
+@pytest.mark.parametrize(
+    "codec, given",
+    [("utf-16-le", "utf-16"), ("utf-16-be", "utf-16"), ("utf-32-le", "utf-32"), ("utf-32-be", "utf-32")],
+)
+def test_utf16_or_utf32_given_for_a_file_without_a_bom_fails_with_the_offset(run_bytes, codec, given):
+    # The codec reads the byte order from the BOM; without one it raised a
+    # bare UnicodeError ("unexpected error"). Now: the undecodable message.
+    content = ROWS.encode(codec)
+    ended = run_bytes(content, encoding=given)
+    assert ended.status == ImportRun.Status.FAILED
+    assert ended.run.error_message == errors.UNDECODABLE.format(
+        byte=content[0], offset=0, encoding=given
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding=given)
+    assert ended.names() == []
+
+
+def test_utf16_given_for_a_utf8_file_fails_with_the_offset(run_bytes):
+    ended = run_bytes(ROWS.encode(), encoding="UTF16")
+    assert ended.run.error_message == errors.UNDECODABLE.format(
+        byte=ord("e"), offset=0, encoding="utf-16"
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16")
+
+
+WIDE = ROWS.encode("utf-32-le")
+
+
+@pytest.mark.parametrize(
+    "content, given, offset",
+    [
+        # An odd byte count: half a character at the end.
+        (ROWS.encode("utf-16-le") + b"x", "utf-16-le", len(ROWS.encode("utf-16-le"))),
+        (codecs.BOM_UTF16_BE + ROWS.encode("utf-16-be") + b"x", "utf-16", 2 + len(ROWS.encode("utf-16-be"))),
+        (WIDE + b"xy", "utf-32-le", len(WIDE)),
+        (WIDE + b"\x00\x00\x11\x00", "utf-32-le", len(WIDE)),  # beyond U+10FFFF
+    ],
+)
+def test_a_wide_encoding_cut_short_or_out_of_range_fails_with_the_offset(run_bytes, content, given, offset):
+    ended = run_bytes(content, encoding=given)
+    assert ended.status == ImportRun.Status.FAILED
+    assert ended.run.error_message == errors.UNDECODABLE.format(byte=content[offset], offset=offset, encoding=given)
+
+
+def test_a_codec_error_without_a_position_is_a_clear_message(run_bytes):
+    # idna is a text codec Python accepts; on a bad label it raises a bare
+    # UnicodeError, which named no offset and crashed the run.
+    ended = run_bytes((HEADER + "1,www.xn--99999.com,DE\n").encode(), encoding="idna")
+    assert ended.status == ImportRun.Status.FAILED
+    prefix = errors.CANNOT_DECODE.split("{detail}")[0].format(encoding="idna")
+    assert ended.run.error_message.startswith(prefix), ended.run.error_message

@@ -104,6 +104,9 @@ def test_over_the_size_limit_fails_without_storing(tmp_path, settings):
     [
         (["--target", "nope", "--source", "crm"], "Unknown target 'nope'"),
         (["--target", "organization", "--source", "not a slug"], "must be a slug"),
+        # An unknown encoding, or a codec that does not make text, made a failed run (exit 1).
+        (["--target", "organization", "--source", "crm", "--encoding", "nope"], "Unknown encoding 'nope'"),
+        (["--target", "organization", "--source", "crm", "--encoding", "rot13"], "Unknown encoding 'rot13'"),
     ],
 )
 def test_usage_errors_exit_2(args, message):

@@ -606,6 +606,107 @@ def test_skip_rows_over_malformed_rows(tmp_path):
     assert [row.number for row in read(path, max_field_chars=100, skip_rows=2)] == [4]
 
 
+# --- A file of mostly malformed rows ------------------------------------------
+
+
+def read_error(path, **options) -> str:
+    """The FileError raised while the rows are read (not when opening)."""
+    options.setdefault("fields", FIELDS)
+    reader = open_reader(path, **options)
+    with pytest.raises(FileError) as info:
+        list(reader)
+    return str(info.value)
+
+
+def mostly_malformed(*, malformed, rows, limit, where, hint, error) -> str:
+    return errors.MOSTLY_MALFORMED.format(
+        malformed=malformed, rows=rows, limit=limit, where=where, hint=hint, error=error
+    )
+
+
+GOOD = "".join(f"{i},Org {i},DE\n" for i in range(1, 10))
+
+
+def test_unpaired_quotes_on_most_lines_fail_the_file_naming_the_row_and_line(tmp_path):
+    # An exporter that does not double the quotes inside quoted values: every
+    # line from the tenth record on is malformed. A quoted newline in row 2
+    # makes line and row numbers differ.
+    text = 'external_id,name,country\nA,"two\nlines",DE\n' + GOOD
+    text += "".join(f'{i},"Screen 27" Monitor",DE\n' for i in range(10, 3000))
+    path = write(tmp_path, text)
+    assert read_error(path, max_malformed_rows=50) == mostly_malformed(
+        malformed=51, rows=61, limit=50,
+        where=errors.DAMAGE_AT_ROW_AND_LINE.format(row=12, line=13), hint=errors.HINT_QUOTES,
+        error=errors.BAD_CSV_ROW.format(detail="there is text after the closing quote of a quoted value"),
+    )
+
+
+def test_a_second_file_joined_on_with_another_delimiter_fails_the_file(tmp_path):
+    text = "external_id,name,country\n" + GOOD + "".join(f"{i};Org {i};DE\n" for i in range(10, 3000))
+    assert read_error(write(tmp_path, text), max_malformed_rows=50) == mostly_malformed(
+        malformed=51, rows=60, limit=50, where=errors.DAMAGE_AT_ROW.format(row=11),
+        hint=errors.HINT_FIELD_COUNT, error=errors.WRONG_FIELD_COUNT.format(expected=3, found=1),
+    )
+
+
+def test_a_few_bad_rows_early_do_not_hide_where_the_damage_starts(tmp_path):
+    # Row 2 is ragged; row 51 has a stray quote whose resync reads the file
+    # again (line numbers carry on across it); row 53 spans two lines; then
+    # 150 good rows (more than the gap that ends a stretch of damage) and
+    # the damage from row 204 (line 205) on.
+    text = "external_id,name,country\n1,x\n" + "".join(f"{i},Org {i},DE\n" for i in range(2, 50))
+    text += '50,"Acme,DE\n51,"Beta",DE\n52,"two\nlines",DE\n' + "".join(f"{i},Org {i},DE\n" for i in range(53, 203))
+    text += "".join(f"{i};Org {i};DE\n" for i in range(203, 1000))
+    assert read_error(write(tmp_path, text), max_malformed_rows=100) == mostly_malformed(
+        malformed=201, rows=401, limit=100, where=errors.DAMAGE_AT_ROW_AND_LINE.format(row=204, line=205),
+        hint=errors.HINT_FIELD_COUNT, error=errors.WRONG_FIELD_COUNT.format(expected=3, found=1),
+    )
+
+
+def test_an_unclosed_quote_with_thousands_of_lines_after_it_costs_one_row(tmp_path):
+    # Reading starts again after the quote's line: one malformed row, not a flood.
+    text = "external_id,name,country\n" + GOOD + '10,"Acme unclosed,DE\n'
+    text += "".join(f"{i},Org {i},DE\n" for i in range(11, 5011))
+    rows = read(write(tmp_path, text), max_malformed_rows=10)
+    assert [row.number for row in rows if row.error] == [11]
+    assert len(rows) == 5010
+
+
+def test_malformed_rows_under_the_limit_or_under_half_are_rows(tmp_path):
+    text = "external_id,name,country\n" + "".join(
+        f"{i},Org {i},DE\n" if i % 3 else f"{i},Org\n" for i in range(1, 3000)
+    )
+    path = write(tmp_path, text)
+    rows = read(path, max_malformed_rows=100)  # 999 malformed: over the limit, a third of the rows
+    assert sum(row.error is not None for row in rows) == 999
+    assert len(read(path, max_malformed_rows=1000)) == len(rows) == 2999  # under the limit
+    assert len(read(path)) == 2999  # no limit
+
+
+def test_the_count_starts_again_with_each_iteration_and_at_the_same_row(tmp_path):
+    text = "external_id,name,country\n" + "".join(f"{i};Org {i};DE\n" for i in range(1, 100))
+    reader = open_reader(write(tmp_path, text), fields=FIELDS, max_malformed_rows=5)
+    messages = []
+    for _ in range(2):
+        rows = iter(reader)
+        with pytest.raises(FileError) as info:
+            for row in rows:
+                assert row.number <= 7  # rows 2-7 came out, then row 8 stopped the file
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert "6 of its first 6 rows" in messages[0]
+
+
+def test_jsonl_lines_that_are_mostly_broken_fail_the_file(tmp_path):
+    lines = ['{"external_id": "%d", "name": "x"}' % i for i in range(1, 10)]
+    lines += ['{"external_id": "%d", "name": "x' % i for i in range(10, 500)]
+    message = read_error(jsonl(tmp_path, *lines), max_malformed_rows=20)
+    assert message == mostly_malformed(
+        malformed=21, rows=30, limit=20, where=errors.DAMAGE_AT_ROW.format(row=10), hint=errors.HINT_JSON,
+        error=errors.NOT_A_JSON_OBJECT.format(detail="Unterminated string starting at (column 31)"),
+    )
+
+
 # --- Reader object -------------------------------------------------------------
 
 

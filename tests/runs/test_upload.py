@@ -64,6 +64,7 @@ def test_the_column_map_lines_reach_the_run(operator_client, django_capture_on_c
     ("fields", "message"),
     [
         ({"encoding": "klingon-8"}, errors.UNKNOWN_ENCODING.format(encoding="klingon-8")),
+        ({"encoding": "rot13"}, errors.UNKNOWN_ENCODING.format(encoding="rot13")),  # a codec, not text
         ({"source": "not a slug!"}, "Enter a valid"),
         ({"target": "planet"}, "Select a valid choice"),
         ({"file": None}, "This field is required"),
@@ -87,3 +88,16 @@ def test_stewards_cannot_upload(client, steward):
     client.force_login(steward)
     assert client.get(ADD).status_code == 403
     assert upload(client).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_utf16_given_for_a_file_without_a_bom_fails_the_run_with_the_offset(operator_client):
+    content = CSV.decode().encode("utf-16-le")
+    upload(operator_client, dry_run=None, encoding="utf-16", file=SimpleUploadedFile("orgs.csv", content))
+    if not settings.IMPORTER_SYNC_JOBS:
+        django_rq.get_worker("imports").work(burst=True)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error_message == errors.UNDECODABLE.format(
+        byte=content[0], offset=0, encoding="utf-16"
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16")
