@@ -96,13 +96,19 @@ class ImporterCollector:
         yield up
 
     def _database(self) -> Iterator[Metric]:
-        from ingest.telemetry_selectors import backlog_by_status, last_success_by_source, open_violations_by_target
+        from ingest.telemetry_selectors import (
+            backlog_by_status,
+            bounded_reads,
+            last_success_by_source,
+            open_violations_by_target,
+        )
 
         # Evaluate everything before yielding: a failure yields nothing half-way.
         now = timezone.now()
-        backlog = backlog_by_status()
-        violations = open_violations_by_target()
-        last_success = last_success_by_source()
+        with bounded_reads():
+            backlog = backlog_by_status()
+            violations = open_violations_by_target()
+            last_success = last_success_by_source()
 
         runs = GaugeMetricFamily("importer_runs_active", "Runs queued or running, by status.", labels=["status"])
         oldest = GaugeMetricFamily(

@@ -202,6 +202,9 @@ if PROMETHEUS_MULTIPROC_DIR:
     from importer_project.metrics import use_multiprocess_values
 
     PROMETHEUS_MULTIPROC_DIR = use_multiprocess_values(PROMETHEUS_MULTIPROC_DIR)
+# /metrics's database reads give up after this many seconds (a locked table
+# must not hold the scrape): importer_telemetry_up{part="database"} is then 0.
+IMPORTER_TELEMETRY_DB_TIMEOUT_S = float(os.environ.get("IMPORTER_TELEMETRY_DB_TIMEOUT_S") or 2)
 # Sources beyond the first N (by creation) share the metric label "other".
 IMPORTER_METRICS_MAX_SOURCES = env_int("IMPORTER_METRICS_MAX_SOURCES", 50)
 
