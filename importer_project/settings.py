@@ -246,6 +246,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "importer",
+            # A Redis that hangs fails fast (importer_project.cache) instead
+            # of holding the request.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 SPECTACULAR_SETTINGS = {
