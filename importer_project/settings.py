@@ -25,9 +25,20 @@ def env_int(name: str, default: int) -> int:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "django-insecure-dev-only-key-set-SECRET_KEY-in-production"
+# The built-in key is public (it is in this file): good for DEBUG=1 only.
+# Without DEBUG every signed value (sessions, password reset links, CSRF)
+# would be forgeable, so the service refuses to start (README "Security").
+DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-key-set-SECRET_KEY-in-production"
+SECRET_KEY_MISSING = (
+    "SECRET_KEY is not set and DEBUG is off: set the SECRET_KEY environment variable to a long random "
+    "value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=1 for development. "
+    "The built-in development key is public and is refused in production."
 )
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(SECRET_KEY_MISSING)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]
