@@ -5,6 +5,14 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 # Web and workers share it so /metrics sums every process (README "Telemetry").
 METRICS_DIR ?= $(CURDIR)/prometheus_multiproc
+# Settings refuse the built-in SECRET_KEY when DEBUG is off, as most targets
+# run: without SECRET_KEY in the environment, a random key for this checkout,
+# kept in .dev-secret-key (ignored by git) so sessions survive restarts.
+DEV_SECRET_KEY_FILE := $(CURDIR)/.dev-secret-key
+ifndef SECRET_KEY
+SECRET_KEY := $(shell test -s $(DEV_SECRET_KEY_FILE) || $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))' > $(DEV_SECRET_KEY_FILE); cat $(DEV_SECRET_KEY_FILE))
+endif
+export SECRET_KEY
 
 .PHONY: demo test e2e worker venv migrate clean check-deploy bench bench-scaleout
 

@@ -17,12 +17,15 @@ import contextlib
 import io
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "importer_project.settings")
+# A throwaway key for this run (settings refuse to start without one when DEBUG is off).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 
 def backend_cpu(pid: int) -> float:

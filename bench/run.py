@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import os
 import platform
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -47,6 +48,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 README = ROOT / "README.md"
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
+# A throwaway key for this run and its subprocesses (settings refuse to start without one when DEBUG is off).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"

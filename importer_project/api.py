@@ -8,8 +8,9 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from redis.exceptions import RedisError
 from rest_framework import exceptions, pagination, parsers, permissions, serializers, throttling
+
+from importer_project.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class UploadThrottle(throttling.ScopedRateThrottle):
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return super().allow_request(request, view)
-        except RedisError as exc:
+        except CACHE_ERRORS as exc:
             logger.warning("Upload not throttled: the cache is unreachable (%s).", exc)
             return True
 

@@ -10,10 +10,14 @@ RQ forks a new work horse for every job. With prometheus_client's default
 and every scrape reads them all. A work horse therefore writes to files named
 after its worker ("horse<worker pid>"): a worker runs one horse at a time,
 each new horse reads the previous horse's values and adds to them.
+When a process ends, it folds its files (and its horses') into archive
+files (importer_project.metrics_archive), so the directory does not grow
+with every `manage.py` call either.
 """
 
 from __future__ import annotations
 
+import atexit
 import glob
 import logging
 import os
@@ -24,10 +28,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, values
+from prometheus_client import REGISTRY, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from importer_project.metrics_archive import directory_lock, fold_process_files
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +54,19 @@ def use_multiprocess_values(directory: str) -> str:
     os.makedirs(directory, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
+    atexit.register(_fold_at_exit, directory)
     return directory
+
+
+def _fold_at_exit(directory: str) -> None:
+    """Registered first, so it runs last: this process's files (and those
+    of its work horses, which end with os._exit and fold nothing) go into
+    the archive. A forked child that exits normally folds its own pid."""
+    pid = os.getpid()
+    try:
+        fold_process_files(directory, (str(pid), f"horse{pid}"))
+    except OSError as exc:  # the directory is gone (metrics_reset, tmp cleanup): nothing to keep
+        logger.warning("metrics: could not fold this process's metric files (%s)", exc)
 
 
 def become_work_horse(worker_pid: int) -> None:
@@ -96,13 +114,19 @@ class ImporterCollector:
         yield up
 
     def _database(self) -> Iterator[Metric]:
-        from ingest.telemetry_selectors import backlog_by_status, last_success_by_source, open_violations_by_target
+        from ingest.telemetry_selectors import (
+            backlog_by_status,
+            bounded_reads,
+            last_success_by_source,
+            open_violations_by_target,
+        )
 
         # Evaluate everything before yielding: a failure yields nothing half-way.
         now = timezone.now()
-        backlog = backlog_by_status()
-        violations = open_violations_by_target()
-        last_success = last_success_by_source()
+        with bounded_reads():
+            backlog = backlog_by_status()
+            violations = open_violations_by_target()
+            last_success = last_success_by_source()
 
         runs = GaugeMetricFamily("importer_runs_active", "Runs queued or running, by status.", labels=["status"])
         oldest = GaugeMetricFamily(
@@ -171,22 +195,26 @@ class _ScrapeRegistry:
     """What one scrape exposes: the process's (or all processes') metrics
     and the scrape-time gauges."""
 
-    def __init__(self, base: Any) -> None:
+    def __init__(self, base: list[Metric]) -> None:
         self.base = base
 
     def collect(self) -> Iterator[Metric]:
-        yield from self.base.collect()
+        yield from self.base
         yield from COLLECTOR.collect()
 
 
 def scrape() -> bytes:
     import ingest.metrics  # noqa: F401 - defines (registers) the importer's metrics in this process
 
-    if multiprocess_dir():
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-        return generate_latest(_ScrapeRegistry(registry))
-    return generate_latest(_ScrapeRegistry(REGISTRY))
+    directory = multiprocess_dir()
+    if directory:
+        # Read the files under the directory's lock (no fold half-way through
+        # the read), and only the files: the gauges' queries run after it.
+        with directory_lock(directory, exclusive=False):
+            base = list(MultiProcessCollector(None, path=directory).collect())
+    else:
+        base = list(REGISTRY.collect())
+    return generate_latest(_ScrapeRegistry(base))
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

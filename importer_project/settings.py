@@ -5,6 +5,7 @@ jobs run synchronously in-process. See README "Configuration".
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -25,9 +26,20 @@ def env_int(name: str, default: int) -> int:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "django-insecure-dev-only-key-set-SECRET_KEY-in-production"
+# The built-in key is public (it is in this file): good for DEBUG=1 only.
+# Without DEBUG every signed value (sessions, password reset links, CSRF)
+# would be forgeable, so the service refuses to start (README "Security").
+DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-key-set-SECRET_KEY-in-production"
+SECRET_KEY_MISSING = (
+    "SECRET_KEY is not set and DEBUG is off: set the SECRET_KEY environment variable to a long random "
+    "value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=1 for development. "
+    "The built-in development key is public and is refused in production."
 )
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(SECRET_KEY_MISSING)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]
@@ -62,6 +74,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "core",
     "ingest",
     "runs",
@@ -80,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "importer_project.urls"
@@ -133,6 +148,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes, README "Security"): after
+# IMPORTER_LOGIN_FAILURE_LIMIT wrong passwords for one username from one IP
+# address, logins for that pair are refused for IMPORTER_LOGIN_COOLOFF_MINUTES
+# (each further try restarts the wait). Covers every session login (the
+# admin's form); API tokens are not logins. Counts live in the database, so
+# every web process and machine shares them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("IMPORTER_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("IMPORTER_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "importer_project.login_lockout.login_locked"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -206,6 +237,9 @@ if PROMETHEUS_MULTIPROC_DIR:
     from importer_project.metrics import use_multiprocess_values
 
     PROMETHEUS_MULTIPROC_DIR = use_multiprocess_values(PROMETHEUS_MULTIPROC_DIR)
+# /metrics's database reads give up after this many seconds (a locked table
+# must not hold the scrape): importer_telemetry_up{part="database"} is then 0.
+IMPORTER_TELEMETRY_DB_TIMEOUT_S = float(os.environ.get("IMPORTER_TELEMETRY_DB_TIMEOUT_S") or 2)
 # Sources beyond the first N (by creation) share the metric label "other".
 IMPORTER_METRICS_MAX_SOURCES = env_int("IMPORTER_METRICS_MAX_SOURCES", 50)
 
@@ -247,6 +281,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "importer",
+            # A Redis that hangs fails fast (importer_project.cache) instead
+            # of holding the request.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 SPECTACULAR_SETTINGS = {

@@ -1,11 +1,16 @@
 """Reads for the gauges /metrics computes at scrape time
-(importer_project.metrics.ImporterCollector). Each is one grouped query."""
+(importer_project.metrics.ImporterCollector). Each is one grouped query,
+run inside bounded_reads() so a locked or slow database cannot hold the
+scrape."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 
 from dq.models import Violation
@@ -15,6 +20,39 @@ from ingest.models import Source
 from runs.models import ImportRun
 
 ACTIVE = {ImportRun.Status.QUEUED: "created_at", ImportRun.Status.RUNNING: "started_at"}
+
+
+@contextmanager
+def bounded_reads() -> Iterator[None]:
+    """Every query inside gives up after IMPORTER_TELEMETRY_DB_TIMEOUT_S
+    (raising django.db.OperationalError) instead of waiting for a lock or a
+    slow plan: /metrics must answer within Prometheus's scrape timeout.
+
+    PostgreSQL: statement_timeout and lock_timeout, SET LOCAL in a
+    transaction of their own, so they end with it and never stay on a
+    pooled connection. SQLite: in WAL mode (settings) readers never wait
+    for a writer, so only the busy timeout matters; it is lowered for the
+    duration and put back."""
+    seconds = settings.IMPORTER_TELEMETRY_DB_TIMEOUT_S
+    if connection.vendor == "postgresql":
+        milliseconds = max(int(seconds * 1000), 1)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+                cursor.execute(f"SET LOCAL lock_timeout = {milliseconds}")
+            yield
+        return
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            previous = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+            cursor.execute(f"PRAGMA busy_timeout = {max(int(seconds * 1000), 1)}")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA busy_timeout = {int(previous)}")
+        return
+    yield
 
 
 def backlog_by_status() -> dict[str, tuple[int, datetime | None]]:
