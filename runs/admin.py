@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 import zipfile
 from datetime import timedelta
@@ -23,12 +24,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from dq.selectors import can_view_payload
 from ingest import services
 from ingest.errors import ImporterError
 from ingest.models import Source
 from runs import selectors, views
 from runs.filters import CreatedByFilter, CreatedFilter, HasQuarantinedFilter, TargetFilter
 from runs.forms import UploadForm
+from runs.exports import csv_lines, masked_results_rows
 from runs.models import ImportRun
 from runs.pagination import CappedCountPaginator
 
@@ -217,19 +220,25 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Download results of selected runs", permissions=["view"])
     def download_results(self, request: HttpRequest, queryset: QuerySet[ImportRun]) -> HttpResponse | None:
-        """One run: its results CSV. Several: a zip of them."""
+        """One run: its results CSV. Several: a zip of them. Personal data
+        masked for users without the payload permission, as on the run's page."""
         runs = [run for run in queryset.exclude(results_file="") if run.results_file.storage.exists(run.results_file.name)]
         if not runs:
             self.message_user(request, "None of the selected runs has a results file.", messages.WARNING)
             return None
         if len(runs) == 1:
-            return FileResponse(
-                runs[0].results_file.open("rb"), as_attachment=True, filename=f"run-{runs[0].pk}-results.csv"
-            )
+            return views.run_results_download(request, runs[0].pk)
+        masked = not can_view_payload(request.user)
         spool = tempfile.TemporaryFile()
         with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
             for run in runs:
-                archive.write(run.results_file.path, f"run-{run.pk}-results.csv")
+                with archive.open(f"run-{run.pk}-results.csv", "w") as entry:
+                    if masked:
+                        for line in csv_lines(masked_results_rows(run.results_file.open("rb"))):
+                            entry.write(line.encode("utf-8"))
+                    else:
+                        with run.results_file.open("rb") as handle:
+                            shutil.copyfileobj(handle, entry)
         spool.seek(0)
         return FileResponse(spool, as_attachment=True, filename="run-results.zip")
 
