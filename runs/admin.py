@@ -36,6 +36,7 @@ from runs.models import ImportRun
 from runs.pagination import CappedCountPaginator
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+FILE_REMOVED = "Deleted after the retention period (IMPORTER_RETAIN_UPLOADS_DAYS)."
 DRY_RUN_BADGE = mark_safe('<span class="run-badge run-badge--dry">DRY RUN</span>')
 
 
@@ -299,7 +300,8 @@ class ImportRunAdmin(admin.ModelAdmin):
     @admin.display(description="stored file")
     def file_download(self, run: ImportRun) -> str:
         if not run.file:
-            return "—"
+            # A sha256 without a file: purge_personal_data deleted it after the retention.
+            return FILE_REMOVED if run.file_sha256 else "—"
         return format_html('<a href="{}">Download {}</a>', reverse("admin:runs_importrun_file", args=[run.pk]),
                            run.original_filename or "the file")
 
@@ -350,7 +352,7 @@ class ImportRunAdmin(admin.ModelAdmin):
                 "breakdown": breakdown,
                 "violations_url": violations_url(run=run.pk, status="all"),
                 "child_runs": run.child_runs.select_related("source").order_by("-created_at", "-id")[:50],
-                "can_run_for_real": user.has_perm("runs.add_importrun") and run.dry_run
+                "can_run_for_real": user.has_perm("runs.add_importrun") and run.dry_run and bool(run.file)
                 and run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL),
                 "can_cancel": self.has_cancel_permission(request) and not run.is_finished,
                 "can_replay": self.has_replay_permission(request) and bool(run.file),
