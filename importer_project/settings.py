@@ -157,6 +157,14 @@ IMPORTER_MAX_FIELD_CHARS = env_int("IMPORTER_MAX_FIELD_CHARS", 1_000_000)
 # DQ: days an audit row keeps its payload values (purge_remediation_audit).
 DQ_AUDIT_RETENTION_DAYS = env_int("DQ_AUDIT_RETENTION_DAYS", 90)
 
+# Retention of personal data (manage.py purge_personal_data, run from cron;
+# README "Retention of personal data"): days after a run finished that its
+# uploaded file and its results file are kept, and days after a violation
+# was resolved or ignored (or its dry run made it) that its payload values are.
+IMPORTER_RETAIN_UPLOADS_DAYS = env_int("IMPORTER_RETAIN_UPLOADS_DAYS", 90)
+IMPORTER_RETAIN_RESULTS_DAYS = env_int("IMPORTER_RETAIN_RESULTS_DAYS", 90)
+IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS = env_int("IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS", 90)
+
 # Jobs. Without REDIS_URL the queue runs jobs in-process (ASYNC False).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 IMPORTER_SYNC_JOBS = not REDIS_URL
