@@ -73,6 +73,10 @@ def _masked_values(cell: str) -> str:
     return json.dumps(mask_payload(values), ensure_ascii=False)
 
 
+def _cell(line: list[str], at: int | None) -> str:
+    return line[at] if at is not None and at < len(line) else ""
+
+
 def masked_results_rows(handle: IO[bytes]) -> Iterator[list[Any]]:
     """The stored results file (``ingest.results.Ledger``) with what may be
     personal data masked, for callers without the payload permission: a dry
@@ -87,11 +91,11 @@ def masked_results_rows(handle: IO[bytes]) -> Iterator[list[Any]]:
         if header is None:
             return
         yield header
-        values_at = header.index("values") if "values" in header else None
-        by_at, key_at = header.index("matched_by"), header.index("matched_key")
+        values_at, by_at, key_at = (header.index(name) if name in header else None
+                                    for name in ("values", "matched_by", "matched_key"))
         for line in reader:
-            if values_at is not None and len(line) > values_at:
+            if _cell(line, values_at):
                 line[values_at] = _masked_values(line[values_at])
-            if len(line) > key_at and line[by_at] == MATCHED_BY_NATURAL_KEY and line[key_at]:
+            if _cell(line, key_at) and _cell(line, by_at) == MATCHED_BY_NATURAL_KEY:
                 line[key_at] = MASK
             yield line

@@ -129,3 +129,16 @@ def test_the_zip_of_several_runs_is_masked_the_same_way(dry_run, role, masked):
             assert lines_of(content)["C-2"]["matched_key"] == MASK
         else:
             assert content == run.results_file.open("rb").read()
+
+
+def test_a_results_file_without_the_masked_columns_passes_through():
+    """A ledger with other columns (or a short last line) is read, not a 500."""
+    from runs.exports import masked_results_rows
+
+    handle = io.BytesIO(b'row_number,external_id,outcome,values\n2,C-2,inserted,"{""email"": ""a@b.c""}"\n3,C-3\n')
+    assert list(masked_results_rows(handle)) == [
+        ["row_number", "external_id", "outcome", "values"],
+        ["2", "C-2", "inserted", json.dumps({"email": MASK}, ensure_ascii=False)],
+        ["3", "C-3"],
+    ]
+    assert handle.closed
