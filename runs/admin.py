@@ -29,9 +29,9 @@ from ingest import services
 from ingest.errors import ImporterError
 from ingest.models import Source
 from runs import selectors, views
+from runs.exports import csv_lines, masked_results_rows
 from runs.filters import CreatedByFilter, CreatedFilter, HasQuarantinedFilter, TargetFilter
 from runs.forms import UploadForm
-from runs.exports import csv_lines, masked_results_rows
 from runs.models import ImportRun
 from runs.pagination import CappedCountPaginator
 

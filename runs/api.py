@@ -20,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dq.selectors import can_view_payload
 from importer_project.api import (
     ActionPermissions,
     BodyTooLarge,
@@ -29,7 +30,6 @@ from importer_project.api import (
 )
 from importer_project.api_filters import StrictOrderingFilter
 from importer_project.api_schema import error_response
-from dq.selectors import can_view_payload
 from ingest import errors
 from ingest.services import run_cancel, run_create, run_enqueue, run_replay
 from runs.api_filters import RunFilter
