@@ -73,7 +73,7 @@ class ViolationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "run", "target", "source", "row_number", "external_id", "payload", "errors", "codes", "status",
             "dry_run", "assignee", "ignore_reason", "resolved_by_run", "resolved_at", "remediation_run",
-            "created_at", "updated_at",
+            "payload_purged_at", "created_at", "updated_at",
         ]
         read_only_fields = fields
 

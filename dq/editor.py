@@ -21,6 +21,7 @@ from ingest.validation import errors_by_field
 
 READ_ONLY_STATUS = "This violation is {status}; only open violations can be edited or requeued."
 NO_PAYLOAD_PERMISSION = "Payload values are hidden: you do not have permission to see them."
+PAYLOAD_PURGED = "The payload's values were removed on {date} after the retention period (purge_personal_data)."
 SAVED = "Saved the payload of violation {pk}. Requeue it to import the row."
 
 
@@ -95,7 +96,8 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         "ignore_form": ignore_form,
         "read_only_reason": read_only_reason,
         "may_remediate": may_remediate,
-        "can_reopen": may_remediate and violation.status == Violation.Status.IGNORED,
+        "can_reopen": may_remediate and violation.status == Violation.Status.IGNORED
+        and violation.payload_purged_at is None,
         "can_ignore": may_remediate and violation.status == Violation.Status.OPEN and not violation.dry_run,
         "view_payload": view_payload,
         "payload": selectors.payload_for(user, violation.payload),
@@ -109,6 +111,8 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
 
 
 def _read_only_reason(violation: Violation, *, may_remediate: bool, view_payload: bool) -> str | None:
+    if violation.payload_purged_at is not None:
+        return PAYLOAD_PURGED.format(date=violation.payload_purged_at.date().isoformat())
     if violation.dry_run:
         return services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id)
     if violation.status != Violation.Status.OPEN:

@@ -46,6 +46,10 @@ class Violation(models.Model):
         max_length=32, blank=True, default="",
         help_text="Set by the compare-and-set of a steward action, so the action finds exactly the rows it changed.",
     )
+    payload_purged_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the payload's values were masked after the retention (purge_personal_data).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

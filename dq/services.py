@@ -19,10 +19,11 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dq.models import RemediationAudit, Violation
+from dq.selectors import mask_payload
 from ingest import registry
 from ingest import services as ingest_services
 from ingest.errors import UsageError
@@ -50,6 +51,10 @@ PAYLOAD_INVALID = "The payload has errors; nothing was saved."
 REASON_REQUIRED = "Give a reason for ignoring."
 REASON_TOO_LONG = "Keep the reason under {limit} characters."
 NOT_IGNORED = "Violation {pk} is {status}; only ignored violations can be reopened."
+PAYLOAD_PURGED = (
+    "Violation {pk}'s payload values were removed on {date} after the retention period; "
+    "it cannot be reopened. Import the row again to bring it back."
+)
 TOO_MANY = "This action is limited to {limit:,} violations at a time; narrow the filter."
 BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
 ONE_TARGET = "Select violations of one target to set a field (found: {targets})."
@@ -230,11 +235,13 @@ def violations_ignore(*, violations: QuerySet[Violation], reason: str, actor: Ab
 
 
 def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) -> Violation:
-    """Undo an ignore."""
-    changed = Violation.objects.filter(pk=violation.pk, status=Violation.Status.IGNORED).update(
-        status=Violation.Status.OPEN, ignore_reason="", updated_at=timezone.now()
-    )
+    """Undo an ignore (not once the payload was purged: there is nothing left to fix)."""
+    changed = Violation.objects.filter(
+        pk=violation.pk, status=Violation.Status.IGNORED, payload_purged_at__isnull=True
+    ).update(status=Violation.Status.OPEN, ignore_reason="", updated_at=timezone.now())
     violation.refresh_from_db()
+    if not changed and violation.payload_purged_at is not None:
+        raise UsageError(PAYLOAD_PURGED.format(pk=violation.pk, date=violation.payload_purged_at.date().isoformat()))
     if not changed:
         raise UsageError(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
     RemediationAudit.objects.create(violation=violation, actor=_actor(actor), action=REOPEN, outcome="reopened")
@@ -308,3 +315,44 @@ def audit_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: An
     if dry_run:
         return old.count()
     return old.update(before=None, after=None)
+
+
+PURGE_BATCH = 1000
+
+
+def _payload_expired(cutoff: Any) -> Q:
+    """Violations nobody will fix any more, past the retention: resolved or
+    ignored (by when that happened), and a dry run's (read-only from the start)."""
+    resolved = Q(status=Violation.Status.RESOLVED) & (
+        Q(resolved_at__lt=cutoff) | Q(resolved_at__isnull=True, updated_at__lt=cutoff)
+    )
+    ignored = Q(status=Violation.Status.IGNORED, updated_at__lt=cutoff)
+    dry_run = Q(dry_run=True, created_at__lt=cutoff)
+    return (resolved | ignored | dry_run) & Q(payload_purged_at__isnull=True)
+
+
+def violations_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: Any = None) -> int:
+    """Mask the payload values of violations resolved or ignored more than
+    ``older_than_days`` ago (and of dry runs that old) with the inbox's own
+    ``mask_payload``, and mark them ``payload_purged_at``. Field names, row
+    number, external id, errors and history stay, so the inbox still shows
+    what was wrong where. Returns how many were (or would be) purged;
+    idempotent. Each batch is locked while it is rewritten, and a reopen
+    refuses a purged row, so no open violation ends up with masked values."""
+    if older_than_days < 0:
+        raise UsageError(BAD_RETENTION.format(days=older_than_days))
+    now = now or timezone.now()
+    expired = Violation.objects.filter(_payload_expired(now - timedelta(days=older_than_days)))
+    if dry_run:
+        return expired.count()
+    purged = 0
+    while True:
+        with transaction.atomic():
+            batch = list(expired.select_for_update().order_by("pk").only("pk", "payload")[:PURGE_BATCH])
+            for violation in batch:
+                violation.payload = mask_payload(violation.payload)
+                violation.payload_purged_at = now
+            Violation.objects.bulk_update(batch, ["payload", "payload_purged_at"])
+        if not batch:
+            return purged
+        purged += len(batch)

@@ -8,15 +8,35 @@ Exception messages are deliberately left out: an exception raised while a
 row is read or validated may quote the row's values (personal data). A line
 with an exception carries the exception's type and the stack (file, line,
 function), which is what finds the bug; the message stays out of the logs.
+
+Query strings can carry personal data too: the admin's search
+(``?q=jane@example.com``) is in runserver's request line and in the
+``request`` Django puts on django.request records. ``RedactQueryFilter``
+(on the handlers in settings.LOGGING) and ``JsonFormatter`` rewrite the
+values of the parameters in ``settings.IMPORTER_LOG_REDACT_PARAMS`` to
+``[redacted]`` (``q=[redacted]``); the other parameters stay, so a line
+still says which page and filters were asked for.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+
+REDACTED = "[redacted]"
+# Parameters whose values may be personal data (a lookup such as
+# email__icontains counts as its field); settings.IMPORTER_LOG_REDACT_PARAMS.
+DEFAULT_REDACT_PARAMS = ("q", "search", "email", "phone", "name", "first_name", "last_name")
+# One name=value pair of a query string: after "?" or "&", up to the next
+# separator, blank or quote (a request's repr quotes its path).
+_QUERY_PAIR = re.compile(r"(?P<head>[?&;](?P<name>[^=&;#?\s'\"<>]+)=)(?P<value>[^&;#\s'\"<>]*)")
 
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _STANDARD = frozenset(
@@ -34,6 +54,49 @@ def exception_summary(exc_info: Any) -> dict[str, Any]:
     }
 
 
+def _redacted_params() -> frozenset[str]:
+    names = getattr(settings, "IMPORTER_LOG_REDACT_PARAMS", DEFAULT_REDACT_PARAMS)
+    return frozenset(name.lower() for name in names)
+
+
+def redact_query(text: str) -> str:
+    """``text`` with the values of personal query parameters replaced by
+    ``[redacted]``, wherever a query string appears in it."""
+    if "=" not in text:
+        return text
+    names = _redacted_params()
+
+    def replace(match: re.Match[str]) -> str:
+        name = unquote_plus(match["name"]).split("__", 1)[0].lower()
+        return match["head"] + REDACTED if name in names and match["value"] else match[0]
+
+    return _QUERY_PAIR.sub(replace, text)
+
+
+def _redact_arg(value: Any) -> Any:
+    return redact_query(value) if isinstance(value, str) else value
+
+
+class RedactQueryFilter(logging.Filter):
+    """Rewrites a record's message and arguments (runserver's request line
+    is its first argument) with ``redact_query``. On a handler it sees the
+    records of every logger that reaches the handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_query(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_arg(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _redact_arg(arg) for key, arg in record.args.items()}
+        return True
+
+
+def _json_value(value: Any) -> str:
+    """An extra that is not JSON (a request: its repr holds the full path) as redacted text."""
+    return redact_query(str(value))
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object on one line."""
 
@@ -42,13 +105,13 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact_query(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                line[key] = value
+                line[key] = redact_query(value) if isinstance(value, str) else value
         if record.exc_info and record.exc_info[0] is not None:
             line.update(exception_summary(record.exc_info))
         if record.stack_info:
             line["stack_info"] = record.stack_info
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return json.dumps(line, default=_json_value, ensure_ascii=False)

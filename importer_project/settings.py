@@ -192,6 +192,14 @@ IMPORTER_MAX_MALFORMED_ROWS = env_int("IMPORTER_MAX_MALFORMED_ROWS", 1000)
 # DQ: days an audit row keeps its payload values (purge_remediation_audit).
 DQ_AUDIT_RETENTION_DAYS = env_int("DQ_AUDIT_RETENTION_DAYS", 90)
 
+# Retention of personal data (manage.py purge_personal_data, run from cron;
+# README "Retention of personal data"): days after a run finished that its
+# uploaded file and its results file are kept, and days after a violation
+# was resolved or ignored (or its dry run made it) that its payload values are.
+IMPORTER_RETAIN_UPLOADS_DAYS = env_int("IMPORTER_RETAIN_UPLOADS_DAYS", 90)
+IMPORTER_RETAIN_RESULTS_DAYS = env_int("IMPORTER_RETAIN_RESULTS_DAYS", 90)
+IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS = env_int("IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS", 90)
+
 # Jobs. Without REDIS_URL the queue runs jobs in-process (ASYNC False).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 IMPORTER_SYNC_JOBS = not REDIS_URL
@@ -218,14 +226,31 @@ IMPORTER_PARTITION_MIN_BYTES = env_int("IMPORTER_PARTITION_MIN_BYTES", 32 * 1024
 
 # One JSON object per log line (importer_project/logging.py): run state
 # changes carry run id, target, source, counts and durations as fields.
+# Values of these query parameters (the admin's search q=, fields that hold
+# personal data) are logged as [redacted]: by every handler here, runserver's
+# request lines (django.server) included. README "Logs and personal data".
+IMPORTER_LOG_REDACT_PARAMS = [
+    name.strip().lower()
+    for name in os.environ.get("IMPORTER_LOG_REDACT_PARAMS", "q,search,email,phone,name,first_name,last_name").split(",")
+    if name.strip()
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "importer_project.logging.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "filters": {"redact_query": {"()": "importer_project.logging.RedactQueryFilter"}},
+    "formatters": {
+        "json": {"()": "importer_project.logging.JsonFormatter"},
+        # Django's own runserver format, kept for the request lines.
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact_query"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact_query"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "rq.worker": {"level": os.environ.get("RQ_LOG_LEVEL", "WARNING")},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
     },
 }
 

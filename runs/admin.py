@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 import zipfile
 from datetime import timedelta
@@ -23,16 +24,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from dq.selectors import can_view_payload
 from ingest import services
 from ingest.errors import ImporterError
 from ingest.models import Source
 from runs import selectors, views
+from runs.exports import csv_lines, masked_results_rows
 from runs.filters import CreatedByFilter, CreatedFilter, HasQuarantinedFilter, TargetFilter
 from runs.forms import UploadForm
 from runs.models import ImportRun
 from runs.pagination import CappedCountPaginator
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+FILE_REMOVED = "Deleted after the retention period (IMPORTER_RETAIN_UPLOADS_DAYS)."
 DRY_RUN_BADGE = mark_safe('<span class="run-badge run-badge--dry">DRY RUN</span>')
 
 
@@ -217,19 +221,25 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Download results of selected runs", permissions=["view"])
     def download_results(self, request: HttpRequest, queryset: QuerySet[ImportRun]) -> HttpResponse | None:
-        """One run: its results CSV. Several: a zip of them."""
+        """One run: its results CSV. Several: a zip of them. Personal data
+        masked for users without the payload permission, as on the run's page."""
         runs = [run for run in queryset.exclude(results_file="") if run.results_file.storage.exists(run.results_file.name)]
         if not runs:
             self.message_user(request, "None of the selected runs has a results file.", messages.WARNING)
             return None
         if len(runs) == 1:
-            return FileResponse(
-                runs[0].results_file.open("rb"), as_attachment=True, filename=f"run-{runs[0].pk}-results.csv"
-            )
+            return views.run_results_download(request, runs[0].pk)
+        masked = not can_view_payload(request.user)
         spool = tempfile.TemporaryFile()
         with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
             for run in runs:
-                archive.write(run.results_file.path, f"run-{run.pk}-results.csv")
+                with archive.open(f"run-{run.pk}-results.csv", "w") as entry:
+                    if masked:
+                        for line in csv_lines(masked_results_rows(run.results_file.open("rb"))):
+                            entry.write(line.encode("utf-8"))
+                    else:
+                        with run.results_file.open("rb") as handle:
+                            shutil.copyfileobj(handle, entry)
         spool.seek(0)
         return FileResponse(spool, as_attachment=True, filename="run-results.zip")
 
@@ -290,7 +300,8 @@ class ImportRunAdmin(admin.ModelAdmin):
     @admin.display(description="stored file")
     def file_download(self, run: ImportRun) -> str:
         if not run.file:
-            return "—"
+            # A sha256 without a file: purge_personal_data deleted it after the retention.
+            return FILE_REMOVED if run.file_sha256 else "—"
         return format_html('<a href="{}">Download {}</a>', reverse("admin:runs_importrun_file", args=[run.pk]),
                            run.original_filename or "the file")
 
@@ -341,7 +352,7 @@ class ImportRunAdmin(admin.ModelAdmin):
                 "breakdown": breakdown,
                 "violations_url": violations_url(run=run.pk, status="all"),
                 "child_runs": run.child_runs.select_related("source").order_by("-created_at", "-id")[:50],
-                "can_run_for_real": user.has_perm("runs.add_importrun") and run.dry_run
+                "can_run_for_real": user.has_perm("runs.add_importrun") and run.dry_run and bool(run.file)
                 and run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL),
                 "can_cancel": self.has_cancel_permission(request) and not run.is_finished,
                 "can_replay": self.has_replay_permission(request) and bool(run.file),

@@ -6,8 +6,6 @@ model permissions plus ``cancel_importrun``/``replay_importrun``.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dq.selectors import can_view_payload
 from importer_project.api import (
     ActionPermissions,
     BodyTooLarge,
@@ -34,7 +33,7 @@ from importer_project.api_schema import error_response
 from ingest import errors
 from ingest.services import run_cancel, run_create, run_enqueue, run_replay
 from runs.api_filters import RunFilter
-from runs.exports import violation_csv_rows
+from runs.exports import csv_lines, masked_results_rows, violation_csv_rows
 from runs.models import ImportRun
 from runs.serializers import ImportRunSerializer, RunCreateSerializer, RunReplaySerializer
 
@@ -43,19 +42,6 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 NO_RESULTS = "Run {run_id} has no results file (yet)."
 NO_VIOLATIONS_PERMISSION = "Listing a run's violations needs the permission to view violations."
 RESULT_KINDS = ("upserts", "violations")
-
-
-class _Echo:
-    """A file-like whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    for row in rows:
-        yield writer.writerow(row)
 
 
 @extend_schema_view(
@@ -188,7 +174,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         summary="Download a run's results as CSV",
         description=(
             "`kind=upserts` (default): the run's results file, one line per row with its outcome "
-            "and dedupe decision; for a dry run also the would-be record values. "
+            "and dedupe decision; for a dry run also the would-be record values (masked, like the "
+            "natural key a row was matched on, for callers who may not view payloads). "
             "`kind=violations`: the run's quarantined rows (payload values only for callers who "
             "may view payloads). Cells a spreadsheet would run as formulas are quoted."
         ),
@@ -208,7 +195,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             if not request.user.has_perm("dq.view_violation"):
                 raise exceptions.PermissionDenied(NO_VIOLATIONS_PERMISSION)
             rows = violation_csv_rows(run=run, include_payload=request.user.has_perm("dq.view_payload"))
-            response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+            response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-violations.csv"'
             return response
         if not run.results_file:
@@ -217,4 +204,9 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             handle = run.results_file.open("rb")
         except FileNotFoundError:
             raise exceptions.NotFound(NO_RESULTS.format(run_id=run.pk)) from None
-        return FileResponse(handle, as_attachment=True, filename=f"run-{run.pk}-results.csv", content_type="text/csv")
+        filename = f"run-{run.pk}-results.csv"
+        if can_view_payload(request.user):
+            return FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv")
+        response = StreamingHttpResponse(csv_lines(masked_results_rows(handle)), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

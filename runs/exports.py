@@ -1,18 +1,24 @@
-"""A run's violations as CSV rows, for ``runs/{id}/results/?kind=violations``.
+"""A run's CSV downloads: its violations (``runs/{id}/results/?kind=violations``)
+and its results file as a caller without the payload permission sees it.
 
 Every cell goes through ``ingest.results.safe_cell``: a payload written by a
 source system must not run as a formula in the spreadsheet that opens it.
 Payload values (possibly personal data) are included only for callers who
-may see them.
+may see them; the others get them masked by the inbox's own helper
+(``dq.selectors.mask_payload``).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from dq.models import Violation
+from dq.selectors import MASK, mask_payload
+from ingest.pipeline import MATCHED_BY_NATURAL_KEY
 from ingest.results import safe_cell
 from runs.models import ImportRun
 
@@ -38,3 +44,58 @@ def violation_csv_rows(*, run: ImportRun, include_payload: bool) -> Iterator[lis
         if include_payload:
             line.append(json.dumps(values[5], ensure_ascii=False, sort_keys=True))
         yield [safe_cell(cell) for cell in line]
+
+
+class _Echo:
+    """A file-like whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterator[list[Any]]) -> Iterator[str]:
+    """CSV text, one line at a time (for a streaming response or a zip entry)."""
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow(row)
+
+
+def _masked_values(cell: str) -> str:
+    """A dry run's would-be record values (a JSON object) with every value masked."""
+    if not cell:
+        return cell
+    try:
+        values = json.loads(cell)
+    except ValueError:
+        return MASK
+    if not isinstance(values, dict):
+        return MASK
+    return json.dumps(mask_payload(values), ensure_ascii=False)
+
+
+def _cell(line: list[str], at: int | None) -> str:
+    return line[at] if at is not None and at < len(line) else ""
+
+
+def masked_results_rows(handle: IO[bytes]) -> Iterator[list[Any]]:
+    """The stored results file (``ingest.results.Ledger``) with what may be
+    personal data masked, for callers without the payload permission: a dry
+    run's ``values`` (names, e-mails, phones of the would-be records) and the
+    natural key a row was matched on (a contact's e-mail). Outcomes, decisions,
+    external ids, record ids, changed field names and rule codes stay, as in
+    the inbox. Closes ``handle`` at the end."""
+    with handle:
+        # Any storage's File iterates over its lines as bytes.
+        reader = csv.reader(codecs.iterdecode(handle, "utf-8"))
+        header = next(reader, None)
+        if header is None:
+            return
+        yield header
+        values_at, by_at, key_at = (header.index(name) if name in header else None
+                                    for name in ("values", "matched_by", "matched_key"))
+        for line in reader:
+            if _cell(line, values_at):
+                line[values_at] = _masked_values(line[values_at])
+            if _cell(line, key_at) and _cell(line, by_at) == MATCHED_BY_NATURAL_KEY:
+                line[key_at] = MASK
+            yield line

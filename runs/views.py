@@ -5,19 +5,22 @@ goes back to the run's page)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html
 
+from dq.selectors import can_view_payload
 from ingest import services
 from ingest.errors import ImporterError
 from runs import selectors
+from runs.exports import csv_lines, masked_results_rows
 from runs.models import ImportRun
 
 FILE_MISSING = "The stored file of run {run_id} is missing."
@@ -38,12 +41,20 @@ def _require(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied
 
 
-def _attachment(request: HttpRequest, run: ImportRun, field: str, filename: str, missing: str) -> HttpResponse:
+def _attachment(
+    request: HttpRequest, run: ImportRun, field: str, filename: str, missing: str, *, masked: bool = False
+) -> HttpResponse:
+    """The stored file as an attachment; ``masked``: a results file with its
+    personal data masked (``runs.exports.masked_results_rows``)."""
     stored = getattr(run, field)
-    if not stored or not os.path.exists(stored.path):
+    if not stored or not stored.storage.exists(stored.name):
         messages.error(request, missing.format(run_id=run.pk))
         return HttpResponseRedirect(run_url(run))
-    return FileResponse(stored.open("rb"), as_attachment=True, filename=filename)
+    if not masked:
+        return FileResponse(stored.open("rb"), as_attachment=True, filename=filename)
+    response = StreamingHttpResponse(csv_lines(masked_results_rows(stored.open("rb"))), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def run_file_download(request: HttpRequest, pk: int) -> HttpResponse:
@@ -56,10 +67,14 @@ def run_file_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def run_results_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """The run's results CSV (a dry run's would-be upserts)."""
+    """The run's results CSV (a dry run's would-be upserts), its personal
+    data masked for users without the payload permission."""
     _require(request, "runs.view_importrun")
     run = get_object_or_404(ImportRun, pk=pk)
-    return _attachment(request, run, "results_file", f"run-{run.pk}-results.csv", NO_RESULTS)
+    return _attachment(
+        request, run, "results_file", f"run-{run.pk}-results.csv", NO_RESULTS,
+        masked=not can_view_payload(request.user),
+    )
 
 
 def _mutation(request: HttpRequest, pk: int, permission: str) -> ImportRun | HttpResponse:
