@@ -4,6 +4,7 @@ with --dry-run, removes nothing more the second time."""
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 
@@ -115,7 +116,12 @@ def test_a_negative_retention_is_a_usage_error_and_removes_nothing(old_data):
 
 def test_from_the_command_line_usage_errors_exit_2_and_a_purge_exits_0(tmp_path):
     """As cron runs it: a new process (on a database of its own, with nothing to remove)."""
-    env = {"PATH": "/usr/bin:/bin", "MEDIA_ROOT": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MEDIA_ROOT": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "SECRET_KEY": os.environ["SECRET_KEY"],  # settings refuse to start without one (DEBUG off)
+    }
     manage = [sys.executable, str(django_settings.BASE_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, capture_output=True)
     for args in (["--uploads-days", "-1"], ["--uploads-days", "soon"], ["--nope"]):
