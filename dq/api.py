@@ -26,6 +26,7 @@ from dq import selectors, services
 from dq.models import Violation
 from importer_project.api import HasAnyPermission, ModelPermissions
 from importer_project.api_filters import IdFilter, StrictFilterSet
+from importer_project.api_schema import error_response
 from ingest import fields as rules
 from ingest.validation import errors_by_field
 
@@ -263,8 +264,9 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=PayloadPatchSerializer,
         responses={
             200: ViolationSerializer,
-            400: OpenApiResponse(FIELD_ERRORS, description="The payload's errors, or {detail} when not editable."),
+            400: OpenApiResponse(FIELD_ERRORS, description="The payload's errors: {field: [messages]}."),
             404: OpenApiResponse(DETAIL),
+            409: error_response("409", "The violation is not open, or comes from a dry run."),
             **ERROR_RESPONSES,
         },
         description="Change payload values of an open violation. The result must pass the target's rules "
@@ -299,8 +301,9 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=IgnoreSerializer,
         responses={
             200: ViolationSerializer,
-            400: OpenApiResponse(FIELD_ERRORS, description="No reason, or {detail} when not open."),
+            400: OpenApiResponse(FIELD_ERRORS, description="No reason."),
             404: OpenApiResponse(DETAIL),
+            409: error_response("409", "The violation is not open, or comes from a dry run."),
             **ERROR_RESPONSES,
         },
     )
@@ -310,13 +313,13 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         body = IgnoreSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if violation.dry_run:
-            raise services.UsageError(services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
+            raise services.StateConflict(services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
         changed = services.violations_ignore(
             violations=Violation.objects.filter(pk=violation.pk), reason=body.validated_data["reason"], actor=request.user
         )
         violation.refresh_from_db()
         if not changed:
-            raise services.UsageError(services.NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+            raise services.StateConflict(services.NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
         return Response(self.get_serializer(violation).data)
 
     @extend_schema(

@@ -25,7 +25,7 @@ from django.utils import timezone
 from dq.models import RemediationAudit, Violation
 from ingest import registry
 from ingest import services as ingest_services
-from ingest.errors import UsageError
+from ingest.errors import StateConflict, UsageError
 from ingest.metrics import REMEDIATION
 from ingest.validation import validate_payload
 from runs.models import ImportRun
@@ -79,9 +79,9 @@ def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
 
 def _check_editable(violation: Violation) -> None:
     if violation.dry_run:
-        raise UsageError(DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
+        raise StateConflict(DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
     if violation.status != Violation.Status.OPEN:
-        raise UsageError(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+        raise StateConflict(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
 
 
 def payload_check(*, target: str, payload: Any) -> dict[str, str]:
@@ -120,7 +120,7 @@ def violation_edit(*, violation: Violation, payload: Any, actor: AbstractBaseUse
     )
     if not changed:
         violation.refresh_from_db()
-        raise UsageError(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+        raise StateConflict(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
     RemediationAudit.objects.create(
         violation=violation, actor=_actor(actor), action=EDIT, before=before, after=clean, outcome="saved"
     )
@@ -236,7 +236,7 @@ def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) ->
     )
     violation.refresh_from_db()
     if not changed:
-        raise UsageError(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
+        raise StateConflict(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
     RemediationAudit.objects.create(violation=violation, actor=_actor(actor), action=REOPEN, outcome="reopened")
     return violation
 

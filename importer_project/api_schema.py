@@ -34,6 +34,7 @@ ERROR_DESCRIPTIONS = {
     "401": "Not authenticated: send `Authorization: Token …` or a session cookie.",
     "403": "Authenticated, but without the permission this needs (or a missing CSRF token).",
     "404": "No such object (or, on a list, an invalid cursor).",
+    "409": "The object's current state does not allow this (a finished run, a violation that is not open).",
     "413": "The request body is over the size limit.",
     "415": "The body is not in a media type this operation takes.",
     "429": "Too many requests in this scope; retry after `Retry-After` seconds.",

@@ -156,7 +156,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         summary="Cancel a run",
         description="A queued run is cancelled at once; a running one stops after its current chunk.",
         request=None,
-        responses={200: ImportRunSerializer, 400: error_response("400", "The run is already finished.")},
+        responses={200: ImportRunSerializer, 409: error_response("409", "The run is already finished.")},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
@@ -167,7 +167,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         summary="Replay a run",
         description="A new run of the same stored file with the same parameters.",
         request=RunReplaySerializer,
-        responses={202: ImportRunSerializer, 400: error_response("400", "The run has no stored file.")},
+        responses={202: ImportRunSerializer, 409: error_response("409", "The run has no stored file.")},
     )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str) -> Response:
