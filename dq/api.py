@@ -67,7 +67,10 @@ class ViolationSerializer(serializers.ModelSerializer):
     source = serializers.CharField(source="source.slug", read_only=True)
     codes = serializers.SerializerMethodField()
     payload = serializers.SerializerMethodField()
-    assignee = serializers.CharField(source="assignee.get_username", read_only=True, default=None)
+    assignee = serializers.CharField(
+        source="assignee.get_username", read_only=True, default=None, allow_null=True,
+        help_text="The username of the steward who took the violation; null when nobody has.",
+    )
 
     class Meta:
         model = Violation

@@ -118,6 +118,16 @@ def test_requeue_one_then_again(as_steward, rules_run, on_commit):
     assert not_open.json() == {"detail": services.NOT_EDITABLE.format(pk=violation.pk, status="resolved")}
 
 
+def test_assignee_is_null_until_someone_takes_the_violation_as_the_schema_says(as_steward, steward, rules_run):
+    """The schema said a string; the API answered null."""
+    violation = violation_at(rules_run, 4)
+    assert as_steward.get(f"{API}{violation.pk}/").json()["assignee"] is None
+    schema = as_steward.get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["Violation"]["properties"]["assignee"]["nullable"] is True
+    services.violations_assign(violations=Violation.objects.filter(pk=violation.pk), assignee=steward)
+    assert as_steward.get(f"{API}{violation.pk}/").json()["assignee"] == steward.get_username()
+
+
 def test_a_dry_runs_violation_is_read_only_409(as_steward, db):
     dry = import_step("03_organizations_dry_run.csv", dry_run=True)
     violation = Violation.objects.get(run=dry)
