@@ -29,7 +29,7 @@ from importer_project.api import (
     UploadThrottle,
     check_content_length,
 )
-from importer_project.api_filters import StrictOrderingFilter
+from importer_project.api_filters import EMPTY_FILTER, StrictOrderingFilter
 from importer_project.api_schema import error_response
 from ingest import errors
 from ingest.services import run_cancel, run_create, run_enqueue, run_replay
@@ -43,6 +43,7 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 NO_RESULTS = "Run {run_id} has no results file (yet)."
 NO_VIOLATIONS_PERMISSION = "Listing a run's violations needs the permission to view violations."
 RESULT_KINDS = ("upserts", "violations")
+BAD_RESULT_KIND = f"Choose one of: {', '.join(RESULT_KINDS)}."
 
 
 class _Echo:
@@ -195,15 +196,19 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         parameters=[OpenApiParameter("kind", str, enum=list(RESULT_KINDS), required=False)],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A CSV attachment."),
+            400: error_response("400", "`kind` is not one of the choices (an empty `kind=` included)."),
+            403: error_response("403", "`kind=violations` without the permission to view violations."),
             404: error_response("404", "No such run, or the run has no results file (yet)."),
         },
     )
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str) -> FileResponse | StreamingHttpResponse:
         run = self.get_object()
-        kind = request.query_params.get("kind") or "upserts"
+        kind = request.query_params.get("kind", "upserts")
+        if kind == "":  # as for every filter: README's rule for empty values
+            raise exceptions.ValidationError({"kind": [EMPTY_FILTER]})
         if kind not in RESULT_KINDS:
-            raise exceptions.ValidationError({"kind": [f"Choose one of: {', '.join(RESULT_KINDS)}."]})
+            raise exceptions.ValidationError({"kind": [BAD_RESULT_KIND]})
         if kind == "violations":
             if not request.user.has_perm("dq.view_violation"):
                 raise exceptions.PermissionDenied(NO_VIOLATIONS_PERMISSION)

@@ -13,7 +13,9 @@ from django.urls import reverse
 from rest_framework.throttling import ScopedRateThrottle
 
 from core.models import Organization
+from importer_project.api_filters import EMPTY_FILTER
 from ingest import errors, registry, services
+from runs.api import BAD_RESULT_KIND
 from runs.models import ImportRun
 from tests.api.conftest import CSV, finished_run, queued_run, work_queued_jobs
 
@@ -254,11 +256,19 @@ def test_results_of_a_run_without_results_are_404_json(api):
     response = api("operator").get(f"{RUNS}{run.pk}/results/")
     assert response.status_code == 404
     assert response.json() == {"detail": f"Run {run.pk} has no results file (yet)."}
-    assert api("operator").get(f"{RUNS}{run.pk}/results/?kind=nope").status_code == 400
+    nope = api("operator").get(f"{RUNS}{run.pk}/results/?kind=nope")
+    assert (nope.status_code, nope.json()) == (400, {"kind": [BAD_RESULT_KIND]})
     asked_for_csv = api("operator").get(f"{RUNS}{run.pk}/results/", HTTP_ACCEPT="text/csv")
     assert asked_for_csv.status_code == 404 and asked_for_csv["Content-Type"] == "application/json"
     done = finished_run()
     assert api("operator").get(f"{RUNS}{done.pk}/results/", HTTP_ACCEPT="text/csv").status_code == 200
+
+
+def test_results_with_an_empty_kind_is_400_as_every_empty_filter(api):
+    """``kind=`` answered the upserts as if no kind were given."""
+    run = finished_run(dry_run=True)
+    response = api("operator").get(f"{RUNS}{run.pk}/results/?kind=")
+    assert (response.status_code, response.json()) == (400, {"kind": [EMPTY_FILTER]})
 
 
 def violations_csv(client, run) -> list[dict[str, str]]:
