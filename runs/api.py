@@ -168,12 +168,16 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         summary="Replay a run",
         description="A new run of the same stored file with the same parameters.",
         request=RunReplaySerializer,
-        responses={202: ImportRunSerializer, 409: error_response("409", "The run has no stored file.")},
+        responses={
+            202: ImportRunSerializer,
+            400: error_response("400", "The body is not a JSON object, or `dry_run` is not a boolean or null."),
+            409: error_response("409", "The run has no stored file."),
+        },
     )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str) -> Response:
         run = self.get_object()
-        form = RunReplaySerializer(data=request.data if isinstance(request.data, dict) else {})
+        form = RunReplaySerializer(data=request.data)  # a body that is not an object is a 400
         form.is_valid(raise_exception=True)
         with transaction.atomic():
             replay = run_replay(run=run, created_by=request.user, dry_run=form.validated_data["dry_run"])

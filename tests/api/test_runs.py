@@ -224,6 +224,15 @@ def test_cancel_a_queued_run_then_cancel_again_is_409(api):
     assert again.json() == {"detail": services.CANNOT_CANCEL.format(run_id=run.pk, status="cancelled")}
 
 
+@pytest.mark.parametrize("body", ["[]", '"x"', "1", "null", '[{"dry_run": true}]'])
+def test_replay_of_a_body_that_is_not_an_object_is_400(api, body):
+    """It was a replay as if no body had been sent."""
+    run = finished_run(dry_run=True)
+    response = api("operator").post(f"{RUNS}{run.pk}/replay/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert not ImportRun.objects.filter(parent_run=run).exists()
+
+
 @committed
 def test_replay_makes_a_new_run_and_may_turn_a_dry_run_real(api):
     run = finished_run(dry_run=True)
