@@ -16,6 +16,7 @@ from ingest.services import FORMATS, column_map_clean
 SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
 UNKNOWN_FIELDS = "Unknown field(s): {names}."
 REPEATED_FIELD = "Send this field once."
+EMPTY_FIELD = "Give a value, or leave the field out."
 from runs.models import ImportRun
 
 
@@ -83,7 +84,26 @@ class TargetField(serializers.ChoiceField):
             raise serializers.ValidationError(exc.message) from None
 
 
-class RunCreateSerializer(serializers.Serializer):
+class FormSerializer(serializers.Serializer):
+    """A form gives each field once and never empty: which of two values
+    would win is not the sender's to guess, and DRF reads an optional field
+    sent empty as left out (``dry_run=`` a real run, ``column_map=`` no
+    map), where the schema allows no empty value. A JSON body has neither."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        getlist = getattr(self.initial_data, "getlist", None)
+        if getlist is None:
+            return attrs
+        repeated = [name for name in self.fields if len(getlist(name)) > 1]
+        if repeated:
+            raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
+        empty = [name for name in self.fields if getlist(name) == [""]]
+        if empty:
+            raise serializers.ValidationError({name: [EMPTY_FIELD] for name in empty})
+        return attrs
+
+
+class RunCreateSerializer(FormSerializer):
     """The multipart form of an upload. A misspelt field (``dryrun``) is an
     error, not silently a real run."""
 
@@ -110,11 +130,7 @@ class RunCreateSerializer(serializers.Serializer):
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({"non_field_errors": [UNKNOWN_FIELDS.format(names=", ".join(map(repr, unknown)))]})
-        # A form may repeat a field; which value would win is not the sender's to guess.
-        getlist = getattr(self.initial_data, "getlist", None)
-        repeated = [name for name in self.fields if getlist and len(getlist(name)) > 1]
-        if repeated:
-            raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
+        attrs = super().validate(attrs)
         if attrs.get("column_map"):
             attrs["column_map"] = self._column_map(attrs["column_map"], attrs["target"])
         return attrs
@@ -133,7 +149,7 @@ class RunCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError({"column_map": [exc.message]}) from None
 
 
-class RunReplaySerializer(serializers.Serializer):
+class RunReplaySerializer(FormSerializer):
     dry_run = StrictBooleanField(
         required=False, allow_null=True, default=None, help_text="Default: the same as the replayed run."
     )

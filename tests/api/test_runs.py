@@ -16,6 +16,7 @@ from core.models import Organization
 from importer_project.api_filters import EMPTY_FILTER
 from ingest import errors, registry, services
 from runs.api import BAD_RESULT_KIND
+from runs.serializers import EMPTY_FIELD
 from runs.models import ImportRun
 from tests.api.conftest import CSV, finished_run, queued_run, work_queued_jobs
 
@@ -318,6 +319,31 @@ def test_strict_query_and_form_values_are_400(api):
     response = upload(client, source=["crm", "erp"])
     assert response.status_code == 400
     assert response.json() == {"source": ["Send this field once."]}
+
+
+@pytest.mark.parametrize("name", ["dry_run", "format", "encoding", "delimiter", "column_map"])
+def test_an_optional_form_field_sent_empty_is_400(api, name):
+    """DRF read it as left out: ``dry_run=`` was a real run, ``column_map=``
+    no map, where the schema allows no empty value."""
+    response = upload(api("operator"), **{name: ""})
+    assert (response.status_code, response.json()) == (400, {name: [EMPTY_FIELD]})
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("dry_run=false&dry_run=true", "application/x-www-form-urlencoded"),  # the last one won
+        ("dry_run=", "application/x-www-form-urlencoded"),  # read as null: the same mode as the run
+        ('{"dry_run": "true"}', "application/json"),  # JSON text, not a JSON boolean
+        ('{"dry_run": ""}', "application/json"),
+    ],
+)
+def test_a_replay_takes_dry_run_once_as_a_boolean_or_null(api, body, content_type):
+    run = finished_run(dry_run=True)
+    response = api("operator").post(f"{RUNS}{run.pk}/replay/", body, content_type=content_type)
+    assert response.status_code == 400, response.json()
+    assert not ImportRun.objects.filter(parent_run=run).exists()
 
 
 def test_an_empty_file_is_400(api):
