@@ -70,6 +70,39 @@ class UploadField(serializers.FileField):
     """An empty file is refused now rather than failing its run later."""
 
 
+COLUMN_MAP_MAX_CHARS = 10_000
+COLUMN_MAP_TOO_LONG = "The column map is longer than {max_length:,} characters."
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class ColumnMapField(serializers.Field):
+    """A JSON object in the form's text (every multipart value is text); the
+    schema says it is an object, so anything else, an empty value included,
+    is a 400. Its entries are checked against the target in the form's
+    ``validate``."""
+
+    default_error_messages = {
+        "not_object": errors.COLUMN_MAP_NOT_OBJECT,
+        "max_length": COLUMN_MAP_TOO_LONG,
+    }
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, str):
+            self.fail("not_object")
+        if len(data) > COLUMN_MAP_MAX_CHARS:
+            self.fail("max_length", max_length=COLUMN_MAP_MAX_CHARS)
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
+            value = None
+        if not isinstance(value, dict):
+            self.fail("not_object")
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class TargetField(serializers.ChoiceField):
     """A registered target's name; choices are read when the form is made,
     after every app's targets.py has registered."""
@@ -121,9 +154,14 @@ class RunCreateSerializer(FormSerializer):
     delimiter = serializers.ChoiceField(
         choices=DELIMITERS, required=False, help_text="Default: detected from the header."
     )
-    column_map = serializers.CharField(
-        required=False, allow_blank=True, max_length=10_000,
-        help_text='Columns not named as the target\'s fields, as a JSON object: {"Company Name": "name"}.',
+    column_map = ColumnMapField(
+        required=False,
+        help_text=(
+            "Columns not named as the target's fields: a JSON object of column name → field name, "
+            'sent as the JSON text of this form field: {"Company Name": "name"}. Each column name '
+            "holds a non-space character and no NUL, once (compared as headers are: case and "
+            "surrounding spaces aside); each field name is one of the target's fields (see `targets/`)."
+        ),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -131,22 +169,12 @@ class RunCreateSerializer(FormSerializer):
         if unknown:
             raise serializers.ValidationError({"non_field_errors": [UNKNOWN_FIELDS.format(names=", ".join(map(repr, unknown)))]})
         attrs = super().validate(attrs)
-        if attrs.get("column_map"):
-            attrs["column_map"] = self._column_map(attrs["column_map"], attrs["target"])
+        if "column_map" in attrs:
+            try:
+                attrs["column_map"] = column_map_clean(target=registry.get(attrs["target"]), entries=attrs["column_map"])
+            except ImporterError as exc:
+                raise serializers.ValidationError({"column_map": [exc.message]}) from None
         return attrs
-
-    @staticmethod
-    def _column_map(text: str, target: str) -> dict[str, str]:
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-            value = None
-        if not isinstance(value, dict):
-            raise serializers.ValidationError({"column_map": [errors.COLUMN_MAP_NOT_OBJECT]})
-        try:
-            return column_map_clean(target=registry.get(target), entries=value)
-        except ImporterError as exc:
-            raise serializers.ValidationError({"column_map": [exc.message]}) from None
 
 
 class RunReplaySerializer(FormSerializer):

@@ -16,7 +16,7 @@ from core.models import Organization
 from importer_project.api_filters import EMPTY_FILTER
 from ingest import errors, registry, services
 from runs.api import BAD_RESULT_KIND
-from runs.serializers import EMPTY_FIELD
+from runs.serializers import COLUMN_MAP_TOO_LONG, EMPTY_FIELD
 from runs.models import ImportRun
 from tests.api.conftest import CSV, finished_run, queued_run, work_queued_jobs
 
@@ -79,6 +79,8 @@ def test_an_upload_with_a_column_map_reads_columns_named_otherwise(api):
         ('["ID=external_id"]', errors.COLUMN_MAP_NOT_OBJECT),
         ('{"ID": ["external_id"]}', errors.COLUMN_MAP_NOT_OBJECT),
         ("{not json", errors.COLUMN_MAP_NOT_OBJECT),
+        ("null", errors.COLUMN_MAP_NOT_OBJECT),
+        ("x" * 10_001, COLUMN_MAP_TOO_LONG.format(max_length=10_000)),
         ("[" * 5000 + "]" * 5000, errors.COLUMN_MAP_NOT_OBJECT),
     ],
 )

@@ -27,6 +27,15 @@ def test_every_operation_documents_its_errors():
     assert {"202", "413", "429"} <= set(upload)
 
 
+def test_an_uploads_column_map_is_a_json_object_in_the_schema():
+    """It was typed as a plain string, so schema-valid text that is not a
+    JSON object was refused and the object's shape went unsaid."""
+    schema = Client().get("/api/schema/?format=json").json()
+    column_map = schema["components"]["schemas"]["RunCreateRequest"]["properties"]["column_map"]
+    assert column_map["type"] == "object"
+    assert column_map["additionalProperties"] == {"type": "string"}
+
+
 def test_swagger_ui_uses_only_local_assets():
     response = Client().get("/api/docs/")
     assert response.status_code == 200
