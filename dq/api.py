@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -28,6 +29,7 @@ from importer_project.api import HasAnyPermission, ModelPermissions
 from importer_project.api_filters import IdFilter, StrictFilterSet
 from importer_project.api_schema import error_response
 from ingest import fields as rules
+from ingest import registry
 from ingest.validation import errors_by_field
 
 REMEDIATE_PERMISSIONS = ("dq.change_violation", "dq.remediate_violation")
@@ -109,14 +111,36 @@ ERROR_RESPONSES = {
 }
 
 
-@extend_schema_field({"type": "object", "additionalProperties": {"type": "string", "nullable": True}})
 class PayloadField(serializers.DictField):
     """Any JSON object here; the values are checked by dq.services.payload_check,
     so every error comes back flat, {field: [message]}, in the pipeline's words."""
 
 
 class PayloadPatchSerializer(serializers.Serializer):
-    payload = PayloadField(help_text="Field values to change (text or null); merged into the current payload.")
+    payload = PayloadField()
+
+
+class PayloadPatchSchema(OpenApiSerializerExtension):
+    """The PATCH body as the view reads it: ``payload`` is required (the
+    view does not read it as a partial form, though drf-spectacular would
+    say so for a PATCH), and its keys are target fields: every registered
+    target's (read when the schema is made) and no others."""
+
+    target_class = PayloadPatchSerializer
+
+    def get_name(self, auto_schema: Any, direction: Any) -> str:
+        return "PayloadPatch"
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        names = sorted({name for target in registry.all_targets() for name in target.field_names})
+        payload = {
+            "type": "object",
+            "properties": {name: {"type": "string", "nullable": True} for name in names},
+            "additionalProperties": False,
+            "description": "Field values to change (text, or null to clear), merged into the current payload; "
+            "each key a field of the violation's target. The merged payload must pass the target's rules.",
+        }
+        return {"type": "object", "properties": {"payload": payload}, "required": ["payload"]}
 
 
 class StrictText(serializers.CharField):

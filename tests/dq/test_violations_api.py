@@ -8,6 +8,7 @@ from dq import services
 from dq.models import Violation
 from dq.selectors import MASK
 from ingest import fields as rules
+from ingest import registry
 from runs.models import ImportRun
 from tests.dq.conftest import import_step, violation_at
 
@@ -126,6 +127,21 @@ def test_assignee_is_null_until_someone_takes_the_violation_as_the_schema_says(a
     assert schema["components"]["schemas"]["Violation"]["properties"]["assignee"]["nullable"] is True
     services.violations_assign(violations=Violation.objects.filter(pk=violation.pk), assignee=steward)
     assert as_steward.get(f"{API}{violation.pk}/").json()["assignee"] == steward.get_username()
+
+
+def test_the_patch_schema_names_the_payload_keys_the_api_takes(as_steward):
+    """The schema took any key in ``payload`` (the API refuses all but the
+    target's fields) and made ``payload`` optional (the API requires it)."""
+    schema = as_steward.get("/api/schema/?format=json").json()
+    body = schema["paths"]["/api/v1/violations/{id}/"]["patch"]["requestBody"]["content"]["application/json"]
+    name = body["schema"]["$ref"].rsplit("/", 1)[-1]
+    component = schema["components"]["schemas"][name]
+    assert component["required"] == ["payload"]
+    payload = component["properties"]["payload"]
+    assert payload["additionalProperties"] is False
+    assert set(payload["properties"]) == {
+        field for target in registry.all_targets() for field in target.field_names
+    }
 
 
 def test_a_dry_runs_violation_is_read_only_409(as_steward, db):
