@@ -27,7 +27,7 @@ from dq import selectors, services
 from dq.models import Violation
 from importer_project.api import HasAnyPermission, ModelPermissions
 from importer_project.api_filters import IdFilter, StrictFilterSet
-from importer_project.api_schema import error_response
+from importer_project.api_schema import TEXT_PATTERN, error_response
 from ingest import fields as rules
 from ingest import registry
 from ingest.validation import errors_by_field
@@ -207,10 +207,10 @@ def _bulk_request_schema() -> dict[str, Any]:
         "properties": {
             "status": {"type": "string", "enum": list(Violation.Status.values)},
             "run": {"type": "integer", "minimum": 1},
-            "target": {"type": "string", "minLength": 1, "maxLength": 64},
-            "source": {"type": "string", "minLength": 1, "maxLength": 64},
+            "target": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
+            "source": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
             "rule": {"type": "string", "enum": list(rules.RULE_CODES)},
-            "field": {"type": "string", "minLength": 1, "maxLength": 64},
+            "field": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
         },
     }
     ids_schema = {
