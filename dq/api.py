@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,7 +27,9 @@ from dq import selectors, services
 from dq.models import Violation
 from importer_project.api import HasAnyPermission, ModelPermissions
 from importer_project.api_filters import IdFilter, StrictFilterSet
+from importer_project.api_schema import TEXT_PATTERN, error_response
 from ingest import fields as rules
+from ingest import registry
 from ingest.validation import errors_by_field
 
 REMEDIATE_PERMISSIONS = ("dq.change_violation", "dq.remediate_violation")
@@ -66,7 +69,10 @@ class ViolationSerializer(serializers.ModelSerializer):
     source = serializers.CharField(source="source.slug", read_only=True)
     codes = serializers.SerializerMethodField()
     payload = serializers.SerializerMethodField()
-    assignee = serializers.CharField(source="assignee.get_username", read_only=True, default=None)
+    assignee = serializers.CharField(
+        source="assignee.get_username", read_only=True, default=None, allow_null=True,
+        help_text="The username of the steward who took the violation; null when nobody has.",
+    )
 
     class Meta:
         model = Violation
@@ -105,14 +111,36 @@ ERROR_RESPONSES = {
 }
 
 
-@extend_schema_field({"type": "object", "additionalProperties": {"type": "string", "nullable": True}})
 class PayloadField(serializers.DictField):
     """Any JSON object here; the values are checked by dq.services.payload_check,
     so every error comes back flat, {field: [message]}, in the pipeline's words."""
 
 
 class PayloadPatchSerializer(serializers.Serializer):
-    payload = PayloadField(help_text="Field values to change (text or null); merged into the current payload.")
+    payload = PayloadField()
+
+
+class PayloadPatchSchema(OpenApiSerializerExtension):
+    """The PATCH body as the view reads it: ``payload`` is required (the
+    view does not read it as a partial form, though drf-spectacular would
+    say so for a PATCH), and its keys are target fields: every registered
+    target's (read when the schema is made) and no others."""
+
+    target_class = PayloadPatchSerializer
+
+    def get_name(self, auto_schema: Any, direction: Any) -> str:
+        return "PayloadPatch"
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        names = sorted({name for target in registry.all_targets() for name in target.field_names})
+        payload = {
+            "type": "object",
+            "properties": {name: {"type": "string", "nullable": True} for name in names},
+            "additionalProperties": False,
+            "description": "Field values to change (text, or null to clear), merged into the current payload; "
+            "each key a field of the violation's target. The merged payload must pass the target's rules.",
+        }
+        return {"type": "object", "properties": {"payload": payload}, "required": ["payload"]}
 
 
 class StrictText(serializers.CharField):
@@ -179,10 +207,10 @@ def _bulk_request_schema() -> dict[str, Any]:
         "properties": {
             "status": {"type": "string", "enum": list(Violation.Status.values)},
             "run": {"type": "integer", "minimum": 1},
-            "target": {"type": "string", "minLength": 1, "maxLength": 64},
-            "source": {"type": "string", "minLength": 1, "maxLength": 64},
+            "target": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
+            "source": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
             "rule": {"type": "string", "enum": list(rules.RULE_CODES)},
-            "field": {"type": "string", "minLength": 1, "maxLength": 64},
+            "field": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
         },
     }
     ids_schema = {
@@ -263,8 +291,9 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=PayloadPatchSerializer,
         responses={
             200: ViolationSerializer,
-            400: OpenApiResponse(FIELD_ERRORS, description="The payload's errors, or {detail} when not editable."),
+            400: OpenApiResponse(FIELD_ERRORS, description="The payload's errors: {field: [messages]}."),
             404: OpenApiResponse(DETAIL),
+            409: error_response("409", "The violation is not open, or comes from a dry run."),
             **ERROR_RESPONSES,
         },
         description="Change payload values of an open violation. The result must pass the target's rules "
@@ -299,8 +328,9 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=IgnoreSerializer,
         responses={
             200: ViolationSerializer,
-            400: OpenApiResponse(FIELD_ERRORS, description="No reason, or {detail} when not open."),
+            400: OpenApiResponse(FIELD_ERRORS, description="No reason."),
             404: OpenApiResponse(DETAIL),
+            409: error_response("409", "The violation is not open, or comes from a dry run."),
             **ERROR_RESPONSES,
         },
     )
@@ -310,13 +340,13 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         body = IgnoreSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if violation.dry_run:
-            raise services.UsageError(services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
+            raise services.StateConflict(services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
         changed = services.violations_ignore(
             violations=Violation.objects.filter(pk=violation.pk), reason=body.validated_data["reason"], actor=request.user
         )
         violation.refresh_from_db()
         if not changed:
-            raise services.UsageError(services.NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+            raise services.StateConflict(services.NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
         return Response(self.get_serializer(violation).data)
 
     @extend_schema(

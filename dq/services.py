@@ -26,7 +26,7 @@ from dq.models import RemediationAudit, Violation
 from dq.selectors import mask_payload
 from ingest import registry
 from ingest import services as ingest_services
-from ingest.errors import UsageError
+from ingest.errors import StateConflict, UsageError
 from ingest.metrics import REMEDIATION
 from ingest.validation import validate_payload
 from runs.models import ImportRun
@@ -84,9 +84,9 @@ def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
 
 def _check_editable(violation: Violation) -> None:
     if violation.dry_run:
-        raise UsageError(DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
+        raise StateConflict(DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
     if violation.status != Violation.Status.OPEN:
-        raise UsageError(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+        raise StateConflict(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
 
 
 def payload_check(*, target: str, payload: Any) -> dict[str, str]:
@@ -125,7 +125,7 @@ def violation_edit(*, violation: Violation, payload: Any, actor: AbstractBaseUse
     )
     if not changed:
         violation.refresh_from_db()
-        raise UsageError(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+        raise StateConflict(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
     RemediationAudit.objects.create(
         violation=violation, actor=_actor(actor), action=EDIT, before=before, after=clean, outcome="saved"
     )
@@ -243,7 +243,7 @@ def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) ->
     if not changed and violation.payload_purged_at is not None:
         raise UsageError(PAYLOAD_PURGED.format(pk=violation.pk, date=violation.payload_purged_at.date().isoformat()))
     if not changed:
-        raise UsageError(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
+        raise StateConflict(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
     RemediationAudit.objects.create(violation=violation, actor=_actor(actor), action=REOPEN, outcome="reopened")
     return violation
 

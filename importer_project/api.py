@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import exceptions, pagination, parsers, permissions, serializers, throttling
+from rest_framework.utils import html
 
 from importer_project.cache import CACHE_ERRORS
 
@@ -164,8 +165,13 @@ class StrictBooleanField(serializers.BooleanField):
     def to_internal_value(self, data: Any) -> bool | None:
         if isinstance(data, bool):
             return data
-        if isinstance(data, str) and data.lower() in ("true", "false"):
-            return data.lower() == "true"
-        if self.allow_null and data in ("", "null", None):
-            return None
+        if self._from_form():  # a form's values are all text: the words stand for the JSON values
+            if isinstance(data, str) and data.lower() in ("true", "false"):
+                return data.lower() == "true"
+            if self.allow_null and data == "null":
+                return None
         self.fail("invalid", input=data)
+
+    def _from_form(self) -> bool:
+        """A JSON body gives its own types: "true" (text) there is not a boolean."""
+        return html.is_html_input(getattr(self.parent, "initial_data", None))

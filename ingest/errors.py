@@ -26,6 +26,13 @@ class UsageError(ImporterError):
     """A caller asked for something that cannot be done (unknown target, ...)."""
 
 
+class StateConflict(UsageError):
+    """A well-formed request that the object's current state refuses (a
+    finished run cancelled, a violation no longer open edited): the API
+    answers 409 Conflict, not 400, since the same request may succeed
+    against another object or later."""
+
+
 # File-level messages.
 EMPTY_FILE = "The file is empty."
 NO_HEADER = "The file has no header row."

@@ -25,7 +25,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from ingest import errors, locks, metrics, quarantine, readers, registry, runner, survivorship
-from ingest.errors import ImporterError, UsageError
+from ingest.errors import ImporterError, StateConflict, UsageError
 from ingest.models import Source
 from runs.models import ImportRun, RunPartition
 
@@ -463,7 +463,7 @@ def run_cancel(*, run: ImportRun) -> ImportRun:
     )
     run.refresh_from_db()
     if not requested:
-        raise UsageError(CANNOT_CANCEL.format(run_id=run.pk, status=run.status))
+        raise StateConflict(CANNOT_CANCEL.format(run_id=run.pk, status=run.status))
     return run
 
 
@@ -474,7 +474,7 @@ def run_replay(
     """A new run of the same stored file with the same parameters. With
     ``enqueue=False`` the caller executes it (``replay_run --sync``)."""
     if not run.file:
-        raise UsageError(NO_FILE_TO_REPLAY.format(run_id=run.pk))
+        raise StateConflict(NO_FILE_TO_REPLAY.format(run_id=run.pk))
     params = {key: value for key, value in run.ingest_params_json.items() if key != "detected"}
     params["replay_of"] = run.pk
     params["code_version"] = settings.IMPORTER_CODE_VERSION
@@ -499,6 +499,6 @@ def run_replay(
 def run_for_real(*, run: ImportRun, created_by: AbstractBaseUser | None = None) -> ImportRun:
     """Enqueue the same stored file as a standard run after a dry run."""
     if not run.dry_run or run.status not in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL):
-        raise UsageError(NOT_DRY_RUN.format(run_id=run.pk))
+        raise StateConflict(NOT_DRY_RUN.format(run_id=run.pk))
     return run_replay(run=run, created_by=created_by, dry_run=False, kind=ImportRun.Kind.UPLOAD)
 

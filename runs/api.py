@@ -28,7 +28,7 @@ from importer_project.api import (
     UploadThrottle,
     check_content_length,
 )
-from importer_project.api_filters import StrictOrderingFilter
+from importer_project.api_filters import EMPTY_FILTER, StrictOrderingFilter
 from importer_project.api_schema import error_response
 from ingest import errors
 from ingest.services import run_cancel, run_create, run_enqueue, run_replay
@@ -42,6 +42,7 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 NO_RESULTS = "Run {run_id} has no results file (yet)."
 NO_VIOLATIONS_PERMISSION = "Listing a run's violations needs the permission to view violations."
 RESULT_KINDS = ("upserts", "violations")
+BAD_RESULT_KIND = f"Choose one of: {', '.join(RESULT_KINDS)}."
 
 
 @extend_schema_view(
@@ -142,7 +143,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         summary="Cancel a run",
         description="A queued run is cancelled at once; a running one stops after its current chunk.",
         request=None,
-        responses={200: ImportRunSerializer, 400: error_response("400", "The run is already finished.")},
+        responses={200: ImportRunSerializer, 409: error_response("409", "The run is already finished.")},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
@@ -153,12 +154,16 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         summary="Replay a run",
         description="A new run of the same stored file with the same parameters.",
         request=RunReplaySerializer,
-        responses={202: ImportRunSerializer, 400: error_response("400", "The run has no stored file.")},
+        responses={
+            202: ImportRunSerializer,
+            400: error_response("400", "The body is not a JSON object, or `dry_run` is not a boolean or null."),
+            409: error_response("409", "The run has no stored file."),
+        },
     )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str) -> Response:
         run = self.get_object()
-        form = RunReplaySerializer(data=request.data if isinstance(request.data, dict) else {})
+        form = RunReplaySerializer(data=request.data)  # a body that is not an object is a 400
         form.is_valid(raise_exception=True)
         with transaction.atomic():
             replay = run_replay(run=run, created_by=request.user, dry_run=form.validated_data["dry_run"])
@@ -182,15 +187,19 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         parameters=[OpenApiParameter("kind", str, enum=list(RESULT_KINDS), required=False)],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A CSV attachment."),
+            400: error_response("400", "`kind` is not one of the choices (an empty `kind=` included)."),
+            403: error_response("403", "`kind=violations` without the permission to view violations."),
             404: error_response("404", "No such run, or the run has no results file (yet)."),
         },
     )
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str) -> FileResponse | StreamingHttpResponse:
         run = self.get_object()
-        kind = request.query_params.get("kind") or "upserts"
+        kind = request.query_params.get("kind", "upserts")
+        if kind == "":  # as for every filter: README's rule for empty values
+            raise exceptions.ValidationError({"kind": [EMPTY_FILTER]})
         if kind not in RESULT_KINDS:
-            raise exceptions.ValidationError({"kind": [f"Choose one of: {', '.join(RESULT_KINDS)}."]})
+            raise exceptions.ValidationError({"kind": [BAD_RESULT_KIND]})
         if kind == "violations":
             if not request.user.has_perm("dq.view_violation"):
                 raise exceptions.PermissionDenied(NO_VIOLATIONS_PERMISSION)

@@ -16,6 +16,7 @@ from ingest.services import FORMATS, column_map_clean
 SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
 UNKNOWN_FIELDS = "Unknown field(s): {names}."
 REPEATED_FIELD = "Send this field once."
+EMPTY_FIELD = "Give a value, or leave the field out."
 from runs.models import ImportRun
 
 
@@ -69,6 +70,39 @@ class UploadField(serializers.FileField):
     """An empty file is refused now rather than failing its run later."""
 
 
+COLUMN_MAP_MAX_CHARS = 10_000
+COLUMN_MAP_TOO_LONG = "The column map is longer than {max_length:,} characters."
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class ColumnMapField(serializers.Field):
+    """A JSON object in the form's text (every multipart value is text); the
+    schema says it is an object, so anything else, an empty value included,
+    is a 400. Its entries are checked against the target in the form's
+    ``validate``."""
+
+    default_error_messages = {
+        "not_object": errors.COLUMN_MAP_NOT_OBJECT,
+        "max_length": COLUMN_MAP_TOO_LONG,
+    }
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, str):
+            self.fail("not_object")
+        if len(data) > COLUMN_MAP_MAX_CHARS:
+            self.fail("max_length", max_length=COLUMN_MAP_MAX_CHARS)
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
+            value = None
+        if not isinstance(value, dict):
+            self.fail("not_object")
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class TargetField(serializers.ChoiceField):
     """A registered target's name; choices are read when the form is made,
     after every app's targets.py has registered."""
@@ -83,7 +117,26 @@ class TargetField(serializers.ChoiceField):
             raise serializers.ValidationError(exc.message) from None
 
 
-class RunCreateSerializer(serializers.Serializer):
+class FormSerializer(serializers.Serializer):
+    """A form gives each field once and never empty: which of two values
+    would win is not the sender's to guess, and DRF reads an optional field
+    sent empty as left out (``dry_run=`` a real run, ``column_map=`` no
+    map), where the schema allows no empty value. A JSON body has neither."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        getlist = getattr(self.initial_data, "getlist", None)
+        if getlist is None:
+            return attrs
+        repeated = [name for name in self.fields if len(getlist(name)) > 1]
+        if repeated:
+            raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
+        empty = [name for name in self.fields if getlist(name) == [""]]
+        if empty:
+            raise serializers.ValidationError({name: [EMPTY_FIELD] for name in empty})
+        return attrs
+
+
+class RunCreateSerializer(FormSerializer):
     """The multipart form of an upload. A misspelt field (``dryrun``) is an
     error, not silently a real run."""
 
@@ -101,39 +154,30 @@ class RunCreateSerializer(serializers.Serializer):
     delimiter = serializers.ChoiceField(
         choices=DELIMITERS, required=False, help_text="Default: detected from the header."
     )
-    column_map = serializers.CharField(
-        required=False, allow_blank=True, max_length=10_000,
-        help_text='Columns not named as the target\'s fields, as a JSON object: {"Company Name": "name"}.',
+    column_map = ColumnMapField(
+        required=False,
+        help_text=(
+            "Columns not named as the target's fields: a JSON object of column name → field name, "
+            'sent as the JSON text of this form field: {"Company Name": "name"}. Each column name '
+            "holds a non-space character and no NUL, once (compared as headers are: case and "
+            "surrounding spaces aside); each field name is one of the target's fields (see `targets/`)."
+        ),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({"non_field_errors": [UNKNOWN_FIELDS.format(names=", ".join(map(repr, unknown)))]})
-        # A form may repeat a field; which value would win is not the sender's to guess.
-        getlist = getattr(self.initial_data, "getlist", None)
-        repeated = [name for name in self.fields if getlist and len(getlist(name)) > 1]
-        if repeated:
-            raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
-        if attrs.get("column_map"):
-            attrs["column_map"] = self._column_map(attrs["column_map"], attrs["target"])
+        attrs = super().validate(attrs)
+        if "column_map" in attrs:
+            try:
+                attrs["column_map"] = column_map_clean(target=registry.get(attrs["target"]), entries=attrs["column_map"])
+            except ImporterError as exc:
+                raise serializers.ValidationError({"column_map": [exc.message]}) from None
         return attrs
 
-    @staticmethod
-    def _column_map(text: str, target: str) -> dict[str, str]:
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-            value = None
-        if not isinstance(value, dict):
-            raise serializers.ValidationError({"column_map": [errors.COLUMN_MAP_NOT_OBJECT]})
-        try:
-            return column_map_clean(target=registry.get(target), entries=value)
-        except ImporterError as exc:
-            raise serializers.ValidationError({"column_map": [exc.message]}) from None
 
-
-class RunReplaySerializer(serializers.Serializer):
+class RunReplaySerializer(FormSerializer):
     dry_run = StrictBooleanField(
         required=False, allow_null=True, default=None, help_text="Default: the same as the replayed run."
     )

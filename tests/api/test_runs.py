@@ -14,8 +14,11 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from core.models import Organization
 from dq.selectors import MASK
-from ingest import errors, registry
+from importer_project.api_filters import EMPTY_FILTER
+from ingest import errors, registry, services
+from runs.api import BAD_RESULT_KIND
 from runs.models import ImportRun
+from runs.serializers import COLUMN_MAP_TOO_LONG, EMPTY_FIELD
 from tests.api.conftest import CSV, finished_run, queued_run, work_queued_jobs
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +94,8 @@ def test_an_upload_with_a_column_map_reads_columns_named_otherwise(api):
         ('["ID=external_id"]', errors.COLUMN_MAP_NOT_OBJECT),
         ('{"ID": ["external_id"]}', errors.COLUMN_MAP_NOT_OBJECT),
         ("{not json", errors.COLUMN_MAP_NOT_OBJECT),
+        ("null", errors.COLUMN_MAP_NOT_OBJECT),
+        ("x" * 10_001, COLUMN_MAP_TOO_LONG.format(max_length=10_000)),
         ("[" * 5000 + "]" * 5000, errors.COLUMN_MAP_NOT_OBJECT),
     ],
 )
@@ -225,14 +230,25 @@ def test_the_detail_shows_counters_and_progress(api):
     assert client.get(f"{RUNS}999999/").status_code == 404
 
 
-def test_cancel_a_queued_run_then_cancel_again_is_400(api):
+def test_cancel_a_queued_run_then_cancel_again_is_409(api):
+    """A well-formed request the run's state refuses is a conflict, not a
+    bad request (schemathesis: a schema-valid request answered 400)."""
     run = queued_run()
     client = api("operator")
     response = client.post(f"{RUNS}{run.pk}/cancel/")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     again = client.post(f"{RUNS}{run.pk}/cancel/")
-    assert again.status_code == 400
-    assert again.json() == {"detail": f"Run {run.pk} is cancelled; only queued or running runs can be cancelled."}
+    assert again.status_code == 409
+    assert again.json() == {"detail": services.CANNOT_CANCEL.format(run_id=run.pk, status="cancelled")}
+
+
+@pytest.mark.parametrize("body", ["[]", '"x"', "1", "null", '[{"dry_run": true}]'])
+def test_replay_of_a_body_that_is_not_an_object_is_400(api, body):
+    """It was a replay as if no body had been sent."""
+    run = finished_run(dry_run=True)
+    response = api("operator").post(f"{RUNS}{run.pk}/replay/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert not ImportRun.objects.filter(parent_run=run).exists()
 
 
 @committed
@@ -269,11 +285,19 @@ def test_results_of_a_run_without_results_are_404_json(api):
     response = api("operator").get(f"{RUNS}{run.pk}/results/")
     assert response.status_code == 404
     assert response.json() == {"detail": f"Run {run.pk} has no results file (yet)."}
-    assert api("operator").get(f"{RUNS}{run.pk}/results/?kind=nope").status_code == 400
+    nope = api("operator").get(f"{RUNS}{run.pk}/results/?kind=nope")
+    assert (nope.status_code, nope.json()) == (400, {"kind": [BAD_RESULT_KIND]})
     asked_for_csv = api("operator").get(f"{RUNS}{run.pk}/results/", HTTP_ACCEPT="text/csv")
     assert asked_for_csv.status_code == 404 and asked_for_csv["Content-Type"] == "application/json"
     done = finished_run()
     assert api("operator").get(f"{RUNS}{done.pk}/results/", HTTP_ACCEPT="text/csv").status_code == 200
+
+
+def test_results_with_an_empty_kind_is_400_as_every_empty_filter(api):
+    """``kind=`` answered the upserts as if no kind were given."""
+    run = finished_run(dry_run=True)
+    response = api("operator").get(f"{RUNS}{run.pk}/results/?kind=")
+    assert (response.status_code, response.json()) == (400, {"kind": [EMPTY_FILTER]})
 
 
 def violations_csv(client, run) -> list[dict[str, str]]:
@@ -314,6 +338,31 @@ def test_strict_query_and_form_values_are_400(api):
     response = upload(client, source=["crm", "erp"])
     assert response.status_code == 400
     assert response.json() == {"source": ["Send this field once."]}
+
+
+@pytest.mark.parametrize("name", ["dry_run", "format", "encoding", "delimiter", "column_map"])
+def test_an_optional_form_field_sent_empty_is_400(api, name):
+    """DRF read it as left out: ``dry_run=`` was a real run, ``column_map=``
+    no map, where the schema allows no empty value."""
+    response = upload(api("operator"), **{name: ""})
+    assert (response.status_code, response.json()) == (400, {name: [EMPTY_FIELD]})
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("dry_run=false&dry_run=true", "application/x-www-form-urlencoded"),  # the last one won
+        ("dry_run=", "application/x-www-form-urlencoded"),  # read as null: the same mode as the run
+        ('{"dry_run": "true"}', "application/json"),  # JSON text, not a JSON boolean
+        ('{"dry_run": ""}', "application/json"),
+    ],
+)
+def test_a_replay_takes_dry_run_once_as_a_boolean_or_null(api, body, content_type):
+    run = finished_run(dry_run=True)
+    response = api("operator").post(f"{RUNS}{run.pk}/replay/", body, content_type=content_type)
+    assert response.status_code == 400, response.json()
+    assert not ImportRun.objects.filter(parent_run=run).exists()
 
 
 def test_an_empty_file_is_400(api):

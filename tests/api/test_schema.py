@@ -23,8 +23,33 @@ def test_every_operation_documents_its_errors():
             assert any(code.startswith("2") for code in codes), (method, path)
             if method in ("post", "put", "patch"):
                 assert {"413", "415"} <= codes, (method, path)
+            assert "503" in codes, (method, path)  # the database unreachable (middleware)
     upload = schema["paths"]["/api/v1/runs/"]["post"]["responses"]
     assert {"202", "413", "429"} <= set(upload)
+
+
+def test_an_uploads_column_map_is_a_json_object_in_the_schema():
+    """It was typed as a plain string, so schema-valid text that is not a
+    JSON object was refused and the object's shape went unsaid."""
+    schema = Client().get("/api/schema/?format=json").json()
+    column_map = schema["components"]["schemas"]["RunCreateRequest"]["properties"]["column_map"]
+    assert column_map["type"] == "object"
+    assert column_map["additionalProperties"] == {"type": "string"}
+
+
+def test_required_text_says_it_refuses_blank_text_and_nul():
+    """DRF trims a text field before it refuses it blank, and refuses NUL:
+    the schema's minLength allowed "   " and "a\x00", which were 400s."""
+    schema = Client().get("/api/schema/?format=json").json()
+    reason = schema["components"]["schemas"]["IgnoreRequest"]["properties"]["reason"]
+    bulk = schema["paths"]["/api/v1/violations/requeue/"]["post"]["requestBody"]["content"]["application/json"]
+    by_filter = next(choice for choice in bulk["schema"]["oneOf"] if "filter" in choice["properties"])
+    target = by_filter["properties"]["filter"]["properties"]["target"]
+    for text_schema in (reason, target):
+        pattern = re.compile(text_schema["pattern"])
+        assert [bool(pattern.search(text)) for text in (" a ", "a b", "   ", "\t\n", "a\x00")] == [
+            True, True, False, False, False,
+        ]
 
 
 def test_swagger_ui_uses_only_local_assets():

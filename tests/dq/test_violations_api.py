@@ -4,8 +4,11 @@ operators read (values masked), stewards read and fix."""
 import pytest
 from rest_framework.test import APIClient
 
+from dq import services
+from dq.models import Violation
 from dq.selectors import MASK
 from ingest import fields as rules
+from ingest import registry
 from runs.models import ImportRun
 from tests.dq.conftest import import_step, violation_at
 
@@ -111,9 +114,44 @@ def test_requeue_one_then_again(as_steward, rules_run, on_commit):
     assert as_steward.get(f"{API}{violation.pk}/").json()["status"] == "resolved"
     again = as_steward.post(f"{API}{violation.pk}/requeue/")
     assert again.json() == {"requeued": 0, "not_requeued": 1, "runs": []}
-    assert as_steward.patch(f"{API}{violation.pk}/", {"payload": {"name": "X"}}, format="json").json() == {
-        "detail": f"Violation {violation.pk} is resolved; only open violations can be edited."
+    not_open = as_steward.patch(f"{API}{violation.pk}/", {"payload": {"name": "X"}}, format="json")
+    assert not_open.status_code == 409  # well-formed; the violation's state refuses it
+    assert not_open.json() == {"detail": services.NOT_EDITABLE.format(pk=violation.pk, status="resolved")}
+
+
+def test_assignee_is_null_until_someone_takes_the_violation_as_the_schema_says(as_steward, steward, rules_run):
+    """The schema said a string; the API answered null."""
+    violation = violation_at(rules_run, 4)
+    assert as_steward.get(f"{API}{violation.pk}/").json()["assignee"] is None
+    schema = as_steward.get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["Violation"]["properties"]["assignee"]["nullable"] is True
+    services.violations_assign(violations=Violation.objects.filter(pk=violation.pk), assignee=steward)
+    assert as_steward.get(f"{API}{violation.pk}/").json()["assignee"] == steward.get_username()
+
+
+def test_the_patch_schema_names_the_payload_keys_the_api_takes(as_steward):
+    """The schema took any key in ``payload`` (the API refuses all but the
+    target's fields) and made ``payload`` optional (the API requires it)."""
+    schema = as_steward.get("/api/schema/?format=json").json()
+    body = schema["paths"]["/api/v1/violations/{id}/"]["patch"]["requestBody"]["content"]["application/json"]
+    name = body["schema"]["$ref"].rsplit("/", 1)[-1]
+    component = schema["components"]["schemas"][name]
+    assert component["required"] == ["payload"]
+    payload = component["properties"]["payload"]
+    assert payload["additionalProperties"] is False
+    assert set(payload["properties"]) == {
+        field for target in registry.all_targets() for field in target.field_names
     }
+
+
+def test_a_dry_runs_violation_is_read_only_409(as_steward, db):
+    dry = import_step("03_organizations_dry_run.csv", dry_run=True)
+    violation = Violation.objects.get(run=dry)
+    expected = {"detail": services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=dry.pk)}
+    patched = as_steward.patch(f"{API}{violation.pk}/", {"payload": {"name": "X"}}, format="json")
+    ignored = as_steward.post(f"{API}{violation.pk}/ignore/", {"reason": "a test row"}, format="json")
+    assert (patched.status_code, patched.json()) == (409, expected)
+    assert (ignored.status_code, ignored.json()) == (409, expected)
 
 
 def test_ignore_needs_a_reason(as_steward, rules_run):
@@ -121,7 +159,9 @@ def test_ignore_needs_a_reason(as_steward, rules_run):
     assert as_steward.post(f"{API}{violation.pk}/ignore/", {}, format="json").status_code == 400
     response = as_steward.post(f"{API}{violation.pk}/ignore/", {"reason": "a test row"}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "ignored"
-    assert as_steward.post(f"{API}{violation.pk}/ignore/", {"reason": "again"}, format="json").status_code == 400
+    again = as_steward.post(f"{API}{violation.pk}/ignore/", {"reason": "again"}, format="json")
+    assert again.status_code == 409  # well-formed, but the violation is no longer open
+    assert again.json() == {"detail": services.NOT_EDITABLE.format(pk=violation.pk, status="ignored")}
 
 
 def test_bulk_requeue_by_ids_and_by_filter(as_steward, rules_run, on_commit):
