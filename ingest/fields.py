@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 import sys
 import time
@@ -21,6 +22,8 @@ import phonenumbers
 import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
+
+logger = logging.getLogger(__name__)
 
 # Rule codes (stable: filters, API and metrics use them).
 REQUIRED = "required"
@@ -46,6 +49,7 @@ RULE_CODES = (
 MSG_REQUIRED = "This field is required."
 MSG_TOO_LONG = "Ensure this value has at most {limit} characters (it has {length})."
 MSG_NUL = "The value contains a NUL character, which cannot be stored."
+MSG_UNREADABLE = "The value could not be read as this field's type."
 MSG_EMAIL = "Enter a valid email address."
 MSG_URL = "Enter a valid URL."
 MSG_COUNTRY = "Enter a valid ISO 3166-1 alpha-2 country code (for example DE or us)."
@@ -58,6 +62,7 @@ MSG_MAX = "Ensure this value is less than or equal to {limit}."
 MSG_DATE = "Enter a valid date as YYYY-MM-DD."
 MSG_FUTURE_DATE = "The date cannot be in the future."
 MSG_DATETIME = "Enter a valid ISO 8601 date and time, for example 2024-05-01T12:00:00Z."
+MSG_DATETIME_RANGE = "The date and time is outside the years 1 to 9999 once converted to UTC."
 MSG_UNKNOWN_REFERENCE = "No {target} with external id {value!r} is known for this source."
 MSG_DUPLICATE_IN_FILE = (
     "External id {external_id!r} appears earlier in this file (row {first_row}) with different values."
@@ -367,7 +372,11 @@ class Timestamp(Field):
             raise FieldError(INVALID_FORMAT, MSG_DATETIME) from None
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+        try:
+            # 0001-01-01T00:00:00+14:00 is in year 0 in UTC, 9999-12-31T23:59:59-05:00 in year 10000.
+            return value.astimezone(dt.timezone.utc)
+        except OverflowError:
+            raise FieldError(OUT_OF_RANGE, MSG_DATETIME_RANGE) from None
 
     def constraints(self) -> dict[str, Any]:
         return super().constraints() | {"format": "ISO 8601"}
@@ -472,6 +481,11 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
             except FieldError as exc:
                 clean[name] = None
                 errors.append(error(name, exc.code, exc.message))
+            except Exception:
+                # A parser's own bug must cost one row, never the run.
+                logger.exception("The check of field %r failed unexpectedly; the row is quarantined.", name)
+                clean[name] = None
+                errors.append(error(name, INVALID_FORMAT, MSG_UNREADABLE))
         return clean, errors, trimmed
 
     return check

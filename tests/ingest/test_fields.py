@@ -279,3 +279,15 @@ def test_timestamps_as_exports_write_them(raw, expected):
 @pytest.mark.parametrize("raw", ["2024-01-10 09:00:00 CET", "UTC", "1704877200"])
 def test_other_timestamps_are_invalid_format(raw):
     assert check({"updated_at": raw})[1] == [("updated_at", "invalid_format")]
+
+
+def full_check(payload):
+    return fields.validate_row(ORG.fields, {"external_id": "X", "name": "N", "country": "DE", **payload})[1]
+
+
+@pytest.mark.parametrize("raw", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-05:00"])
+def test_a_timestamp_outside_the_calendar_in_utc_is_out_of_range(raw):
+    assert full_check({"updated_at": raw}) == [
+        fields.error("updated_at", fields.OUT_OF_RANGE, fields.MSG_DATETIME_RANGE)
+    ]
+
