@@ -153,6 +153,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMPORTER_CHUNK_SIZE = env_int("IMPORTER_CHUNK_SIZE", 2000)
 # A single field longer than this quarantines its row instead of being read.
 IMPORTER_MAX_FIELD_CHARS = env_int("IMPORTER_MAX_FIELD_CHARS", 1_000_000)
+# A timestamp (updated_at) later than now plus this many seconds is
+# out_of_range: a far-future time would win survivorship forever.
+IMPORTER_MAX_FUTURE_SKEW = env_int("IMPORTER_MAX_FUTURE_SKEW", 86400)
 
 # DQ: days an audit row keeps its payload values (purge_remediation_audit).
 DQ_AUDIT_RETENTION_DAYS = env_int("DQ_AUDIT_RETENTION_DAYS", 90)

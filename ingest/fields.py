@@ -20,6 +20,7 @@ from typing import Any
 
 import phonenumbers
 import pycountry
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
@@ -63,6 +64,7 @@ MSG_DATE = "Enter a valid date as YYYY-MM-DD."
 MSG_FUTURE_DATE = "The date cannot be in the future."
 MSG_DATETIME = "Enter a valid ISO 8601 date and time, for example 2024-05-01T12:00:00Z."
 MSG_DATETIME_RANGE = "The date and time is outside the years 1 to 9999 once converted to UTC."
+MSG_FUTURE_DATETIME = "The date and time is in the future (more than {skew} after now)."
 MSG_UNKNOWN_REFERENCE = "No {target} with external id {value!r} is known for this source."
 MSG_DUPLICATE_IN_FILE = (
     "External id {external_id!r} appears earlier in this file (row {first_row}) with different values."
@@ -371,15 +373,30 @@ class Timestamp(Field):
         except ValueError:
             raise FieldError(INVALID_FORMAT, MSG_DATETIME) from None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        try:
-            # 0001-01-01T00:00:00+14:00 is in year 0 in UTC, 9999-12-31T23:59:59-05:00 in year 10000.
-            return value.astimezone(dt.timezone.utc)
-        except OverflowError:
-            raise FieldError(OUT_OF_RANGE, MSG_DATETIME_RANGE) from None
+            value = value.replace(tzinfo=dt.timezone.utc)
+        else:
+            try:
+                # 0001-01-01T00:00:00+14:00 is in year 0 in UTC, 9999-12-31T23:59:59-05:00 in year 10000.
+                value = value.astimezone(dt.timezone.utc)
+            except OverflowError:
+                raise FieldError(OUT_OF_RANGE, MSG_DATETIME_RANGE) from None
+        skew = settings.IMPORTER_MAX_FUTURE_SKEW
+        if value.timestamp() > time.time() + skew:
+            # A far-future time would win survivorship over every later correction.
+            raise FieldError(OUT_OF_RANGE, MSG_FUTURE_DATETIME.format(skew=describe_seconds(skew)))
+        return value
 
     def constraints(self) -> dict[str, Any]:
         return super().constraints() | {"format": "ISO 8601"}
+
+
+def describe_seconds(seconds: int) -> str:
+    """A span as a person says it: "1 day", "6 hours", "90 seconds"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
 class Reference(Field):

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 
 from core.targets import OrganizationTarget
 from ingest import fields
@@ -290,4 +291,43 @@ def test_a_timestamp_outside_the_calendar_in_utc_is_out_of_range(raw):
     assert full_check({"updated_at": raw}) == [
         fields.error("updated_at", fields.OUT_OF_RANGE, fields.MSG_DATETIME_RANGE)
     ]
+
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "raw, ok",
+    [
+        ("2026-06-02T12:00:00Z", True),  # now + one day: the default skew
+        ("2026-06-02T12:00:01Z", False),
+        ("2026-06-02T13:59:59+02:00", True),
+        ("9999-12-31T23:59:59Z", False),
+        ("9999-12-31", False),
+        ("0001-01-01T00:00:00Z", True),
+    ],
+)
+def test_a_timestamp_later_than_now_plus_the_skew_is_out_of_range(raw, ok):
+    with time_machine.travel(NOW, tick=False):
+        errors = full_check({"updated_at": raw})
+    message = fields.MSG_FUTURE_DATETIME.format(skew="1 day")
+    assert errors == ([] if ok else [fields.error("updated_at", fields.OUT_OF_RANGE, message)])
+
+
+def test_the_future_skew_is_a_setting(settings):
+    settings.IMPORTER_MAX_FUTURE_SKEW = 3600
+    with time_machine.travel(NOW, tick=False):
+        assert full_check({"updated_at": "2026-06-01T13:00:00Z"}) == []
+        errors = full_check({"updated_at": "2026-06-01T13:00:01Z"})
+    assert errors == [
+        fields.error("updated_at", fields.OUT_OF_RANGE, fields.MSG_FUTURE_DATETIME.format(skew="1 hour"))
+    ]
+    assert "more than 1 hour after now" in errors[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "seconds, said", [(86400, "1 day"), (172800, "2 days"), (7200, "2 hours"), (60, "1 minute"), (90, "90 seconds")]
+)
+def test_describe_seconds(seconds, said):
+    assert fields.describe_seconds(seconds) == said
 
