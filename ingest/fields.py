@@ -50,6 +50,8 @@ RULE_CODES = (
 MSG_REQUIRED = "This field is required."
 MSG_TOO_LONG = "Ensure this value has at most {limit} characters (it has {length})."
 MSG_NUL = "The value contains a NUL character, which cannot be stored."
+MSG_CONTROL = "The value contains a control character (such as ESC or a line break), which text here cannot hold."
+MSG_SURROGATE = "The value contains half of a UTF-16 surrogate pair (such as \\ud800), which is not text."
 MSG_UNREADABLE = "The value could not be read as this field's type."
 MSG_EMAIL = "Enter a valid email address."
 MSG_URL = "Enter a valid URL."
@@ -435,6 +437,14 @@ def error(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
+# What plain text (names, ids) cannot hold: C0 control characters and DEL.
+# ESC starts terminal escape sequences, and a line break or BEL in a name
+# is never meant. Tabs and line breaks around a value are trimmed first.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Half of a UTF-16 surrogate pair (a JSON "\ud800" without its pair): no
+# database can store it as UTF-8. Only searched for in non-ASCII values.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 RowCheck = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[dict[str, str]], list[str] | None]]
 
 
@@ -443,7 +453,9 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
 
     Per field it binds the name, limits and ``clean`` method into a tuple (no
     attribute look-ups or type checks per row) and skips the call for plain
-    text, whose ``clean`` returns its input. Besides the cleaned values and
+    text, whose ``clean`` returns its input; plain text is searched for
+    control characters instead, which no parser would refuse. A lone
+    surrogate is looked for in non-ASCII values only. Besides the cleaned values and
     errors it returns the trimmed raw values in field order (None when a value
     was not a string), so the pipeline hashes the payload without trimming it
     a second time.
@@ -457,6 +469,8 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
         )
         for field in fields
     ]
+    control = _CONTROL.search
+    surrogate = _SURROGATE.search
 
     def check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]], list[str] | None]:
         clean: dict[str, Any] = {}
@@ -469,10 +483,12 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 trimmed = None
                 if raw is not None:
                     raw = str(raw)
+            half_pair = None
             if raw:
                 raw = raw.strip()  # trim(), inlined: this loop runs for every value of a file
                 if not raw.isascii():
                     raw = raw.strip(_BLANK)
+                    half_pair = surrogate(raw)
             else:
                 raw = ""
             if trimmed is not None:
@@ -486,12 +502,21 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 clean[name] = None
                 errors.append(error(name, TOO_LONG, MSG_TOO_LONG.format(limit=max_length, length=len(raw))))
                 continue
+            if half_pair is not None:
+                clean[name] = None
+                errors.append(error(name, INVALID_FORMAT, MSG_SURROGATE))
+                continue
+            if clean_value is None:
+                # Plain text: no parser below would refuse a control character.
+                if control(raw) is None:
+                    clean[name] = raw
+                else:
+                    clean[name] = None
+                    errors.append(error(name, INVALID_FORMAT, MSG_NUL if "\x00" in raw else MSG_CONTROL))
+                continue
             if "\x00" in raw:
                 clean[name] = None
                 errors.append(error(name, INVALID_FORMAT, MSG_NUL))
-                continue
-            if clean_value is None:
-                clean[name] = raw
                 continue
             try:
                 clean[name] = clean_value(raw, clean)

@@ -331,3 +331,30 @@ def test_the_future_skew_is_a_setting(settings):
 def test_describe_seconds(seconds, said):
     assert fields.describe_seconds(seconds) == said
 
+
+@pytest.mark.parametrize("name", ["Acme\x1b[31mCorp", "Bell\x07", "Line\nbreak", "Car\rriage", "Tab\tinside", "Del\x7f"])
+def test_control_characters_inside_text_are_invalid_format(name):
+    assert full_check({"name": name}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)]
+
+
+def test_control_characters_around_text_are_trimmed():
+    assert full_check({"name": "\tAcme\r\n"}) == []
+
+
+def test_control_characters_in_an_external_id_are_invalid_format():
+    assert full_check({"external_id": "X\x1b1"}) == [
+        fields.error("external_id", fields.INVALID_FORMAT, fields.MSG_CONTROL)
+    ]
+
+
+def test_nul_inside_text_keeps_its_own_message():
+    assert full_check({"name": "Acme\x00Corp"}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_NUL)]
+
+
+@pytest.mark.parametrize("field", ["name", "email", "updated_at", "country", "phone"])
+def test_a_lone_surrogate_is_invalid_format_in_any_field(field):
+    assert full_check({field: "X\ud800"}) == [fields.error(field, fields.INVALID_FORMAT, fields.MSG_SURROGATE)]
+
+
+def test_a_surrogate_pair_written_as_one_character_is_text():
+    assert full_check({"name": "Acme \U0001f600"}) == []
