@@ -96,7 +96,9 @@ def payload_check(*, target: str, payload: Any) -> dict[str, str]:
     clean: dict[str, str] = {}
     for name, value in payload.items():
         if name not in spec.field_names:
-            errors.append({"field": str(name), "code": "unknown_field", "message": UNKNOWN_FIELD.format(target=target)})
+            # A key may hold a lone surrogate ("X\\ud800"), which no response can encode: spell it out.
+            shown = str(name).encode("utf-8", "backslashreplace").decode("utf-8")
+            errors.append({"field": shown, "code": "unknown_field", "message": UNKNOWN_FIELD.format(target=target)})
         elif value is not None and not isinstance(value, str):
             errors.append({"field": name, "code": "invalid_format", "message": NOT_TEXT})
         else:

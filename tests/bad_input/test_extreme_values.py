@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from core.models import Organization
 from dq.models import Violation
 from ingest import fields as rules
+from dq import services
 from ingest import services as ingest_services
 from runs.models import ImportRun
 from tests.bad_input.conftest import import_bytes
@@ -124,3 +125,11 @@ def test_validate_and_patch_both_refuse_a_lone_surrogate(as_steward, open_violat
     open_violation.refresh_from_db()
     assert open_violation.payload == before
 
+
+def test_patch_names_an_unknown_field_with_a_lone_surrogate_without_failing(as_steward, open_violation):
+    response = as_steward.generic(
+        "PATCH", f"/api/v1/violations/{open_violation.pk}/", '{"payload": {"X\\ud800": "a"}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"X\\ud800": [services.UNKNOWN_FIELD.format(target="organization")]}
