@@ -357,7 +357,10 @@ class Date(Field):
 
 class Timestamp(Field):
     """An ISO 8601 date-time, normalized to UTC. Naive values count as UTC,
-    and so does a trailing " UTC" (as BigQuery and other exports write it)."""
+    and so does a trailing " UTC" (as BigQuery and other exports write it).
+    Not later than now plus ``IMPORTER_MAX_FUTURE_SKEW`` seconds: the most
+    recent ``updated_at`` wins survivorship, so a far-future one would win
+    against every later correction."""
 
     type_name = "datetime"
 
