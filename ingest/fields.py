@@ -22,6 +22,7 @@ import phonenumbers
 import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
 from django.core.validators import EmailValidator, URLValidator
 
 logger = logging.getLogger(__name__)
@@ -385,14 +386,50 @@ class Timestamp(Field):
                 value = value.astimezone(dt.timezone.utc)
             except OverflowError:
                 raise FieldError(OUT_OF_RANGE, MSG_DATETIME_RANGE) from None
-        skew = settings.IMPORTER_MAX_FUTURE_SKEW
-        if value.timestamp() > time.time() + skew:
+        # latest_allowed(), inlined: this runs for every timestamp of a file.
+        now = time.time()
+        start, latest = _latest_allowed
+        if not start <= now < start + 1.0:
+            start, latest = _latest_allowed_at(now)
+        if value > latest:
             # A far-future time would win survivorship over every later correction.
+            skew = settings.IMPORTER_MAX_FUTURE_SKEW
             raise FieldError(OUT_OF_RANGE, MSG_FUTURE_DATETIME.format(skew=describe_seconds(skew)))
         return value
 
     def constraints(self) -> dict[str, Any]:
         return super().constraints() | {"format": "ISO 8601"}
+
+
+# The latest timestamp accepted (now + IMPORTER_MAX_FUTURE_SKEW, to the
+# second), and the second of time.time() it holds for: a datetime is made
+# once a second, not once a value (reading a Django setting alone costs
+# half a microsecond).
+_NEVER = float("-inf")
+_latest_allowed: tuple[float, dt.datetime] = (_NEVER, dt.datetime.max.replace(tzinfo=dt.timezone.utc))
+
+
+def _latest_allowed_at(now: float) -> tuple[float, dt.datetime]:
+    """The latest timestamp accepted in the second ``now`` falls in."""
+    global _latest_allowed
+    start = now // 1.0
+    try:
+        latest = dt.datetime.fromtimestamp(start, dt.timezone.utc) + dt.timedelta(
+            seconds=settings.IMPORTER_MAX_FUTURE_SKEW
+        )
+    except OverflowError:  # a skew past the year 9999: no limit
+        latest = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    _latest_allowed = (start, latest)
+    return _latest_allowed
+
+
+def _forget_latest_allowed(*, setting: str, **kwargs: Any) -> None:
+    global _latest_allowed
+    if setting == "IMPORTER_MAX_FUTURE_SKEW":
+        _latest_allowed = (_NEVER, _latest_allowed[1])
+
+
+setting_changed.connect(_forget_latest_allowed)
 
 
 def describe_seconds(seconds: int) -> str:
@@ -456,12 +493,12 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
 
     Per field it binds the name, limits and ``clean`` method into a tuple (no
     attribute look-ups or type checks per row) and skips the call for plain
-    text, whose ``clean`` returns its input; plain text is searched for
-    control characters instead, which no parser would refuse. A lone
-    surrogate is looked for in non-ASCII values only. Besides the cleaned values and
-    errors it returns the trimmed raw values in field order (None when a value
-    was not a string), so the pipeline hashes the payload without trimming it
-    a second time.
+    text, whose ``clean`` returns its input: plain text is checked for
+    control characters and lone surrogates instead, which no parser would
+    refuse; a parsed value for lone surrogates, and only when it is not
+    ASCII. Besides the cleaned values and errors it returns the trimmed raw
+    values in field order (None when a value was not a string), so the
+    pipeline hashes the payload without trimming it a second time.
     """
     plans = [
         (
@@ -491,7 +528,8 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 raw = raw.strip()  # trim(), inlined: this loop runs for every value of a file
                 if not raw.isascii():
                     raw = raw.strip(_BLANK)
-                    half_pair = surrogate(raw)
+                    if clean_value is not None:
+                        half_pair = surrogate(raw)
             else:
                 raw = ""
             if trimmed is not None:
@@ -505,17 +543,25 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 clean[name] = None
                 errors.append(error(name, TOO_LONG, MSG_TOO_LONG.format(limit=max_length, length=len(raw))))
                 continue
+            if clean_value is None:
+                # Plain text: no parser would refuse a control character or a
+                # lone surrogate. isprintable() is False for both (and for a
+                # few harmless characters, such as a no-break space) and
+                # costs a third of a regex search.
+                if raw.isprintable():
+                    clean[name] = raw
+                elif surrogate(raw) is not None:
+                    clean[name] = None
+                    errors.append(error(name, INVALID_FORMAT, MSG_SURROGATE))
+                elif control(raw) is not None:
+                    clean[name] = None
+                    errors.append(error(name, INVALID_FORMAT, MSG_NUL if "\x00" in raw else MSG_CONTROL))
+                else:
+                    clean[name] = raw
+                continue
             if half_pair is not None:
                 clean[name] = None
                 errors.append(error(name, INVALID_FORMAT, MSG_SURROGATE))
-                continue
-            if clean_value is None:
-                # Plain text: no parser below would refuse a control character.
-                if control(raw) is None:
-                    clean[name] = raw
-                else:
-                    clean[name] = None
-                    errors.append(error(name, INVALID_FORMAT, MSG_NUL if "\x00" in raw else MSG_CONTROL))
                 continue
             if "\x00" in raw:
                 clean[name] = None

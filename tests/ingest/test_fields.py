@@ -358,3 +358,27 @@ def test_a_lone_surrogate_is_invalid_format_in_any_field(field):
 
 def test_a_surrogate_pair_written_as_one_character_is_text():
     assert full_check({"name": "Acme \U0001f600"}) == []
+
+
+def test_the_latest_timestamp_accepted_moves_with_the_clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        assert full_check({"updated_at": "2026-06-03T12:00:00Z"})[0]["code"] == fields.OUT_OF_RANGE
+        traveller.shift(dt.timedelta(days=1))
+        assert full_check({"updated_at": "2026-06-03T12:00:00Z"}) == []
+        traveller.move_to(NOW - dt.timedelta(days=1))
+        assert full_check({"updated_at": "2026-06-01T12:00:00Z"}) == []
+        assert full_check({"updated_at": "2026-06-01T12:00:01Z"})[0]["code"] == fields.OUT_OF_RANGE
+
+
+def test_a_skew_past_the_year_9999_means_no_limit(settings):
+    settings.IMPORTER_MAX_FUTURE_SKEW = 10**12
+    assert full_check({"updated_at": "9999-12-31T23:59:59Z"}) == []
+
+
+@pytest.mark.parametrize("name", ["Ac\u200bme\x1b", "Ünïcode\x07", "Ñame\x7f"])
+def test_control_characters_inside_non_ascii_text_are_invalid_format(name):
+    assert full_check({"name": name}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)]
+
+
+def test_non_ascii_text_that_is_not_printable_but_has_no_control_character_is_text():
+    assert full_check({"name": "Ac\u200bme\u00a0Co\u2028rp"}) == []
