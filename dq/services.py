@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -57,6 +57,7 @@ PAYLOAD_PURGED = (
 )
 TOO_MANY = "This action is limited to {limit:,} violations at a time; narrow the filter."
 BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
+RETENTION_TOO_LONG = "The retention of {days} days reaches back before the year 1; give at most {limit} days."
 ONE_TARGET = "Select violations of one target to set a field (found: {targets})."
 
 MAX_PER_ACTION = 100_000
@@ -101,7 +102,9 @@ def payload_check(*, target: str, payload: Any) -> dict[str, str]:
     clean: dict[str, str] = {}
     for name, value in payload.items():
         if name not in spec.field_names:
-            errors.append({"field": str(name), "code": "unknown_field", "message": UNKNOWN_FIELD.format(target=target)})
+            # A key may hold a lone surrogate ("X\\ud800"), which no response can encode: spell it out.
+            shown = str(name).encode("utf-8", "backslashreplace").decode("utf-8")
+            errors.append({"field": shown, "code": "unknown_field", "message": UNKNOWN_FIELD.format(target=target)})
         elif value is not None and not isinstance(value, str):
             errors.append({"field": name, "code": "invalid_format", "message": NOT_TEXT})
         else:
@@ -310,7 +313,12 @@ def audit_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: An
     many rows were (or, in a dry run, would be) scrubbed."""
     if older_than_days < 0:
         raise UsageError(BAD_RETENTION.format(days=older_than_days))
-    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    now = now or timezone.now()
+    try:
+        cutoff = now - timedelta(days=older_than_days)
+    except OverflowError:
+        limit = (now - datetime.min.replace(tzinfo=now.tzinfo)).days
+        raise UsageError(RETENTION_TOO_LONG.format(days=older_than_days, limit=limit)) from None
     old = RemediationAudit.objects.filter(created_at__lt=cutoff).exclude(before__isnull=True, after__isnull=True)
     if dry_run:
         return old.count()

@@ -6,12 +6,13 @@ import logging
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import get_urlconf, is_valid_path
 
 logger = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again in a moment."
+NUL_IN_QUERY = "Query parameters cannot contain NUL characters."
 RETRY_AFTER_S = 10
 
 
@@ -31,6 +32,28 @@ class APITrailingSlashMiddleware:
             if not is_valid_path(path, urlconf) and is_valid_path(path + "/", urlconf):
                 request.path_info = path + "/"
                 request.path = request.path + "/"
+        return self.get_response(request)
+
+
+class QueryNulMiddleware:
+    """A NUL character in a query parameter (``?field=%00``) answers 400, in
+    JSON under /api/, before any view sees it: PostgreSQL refuses NUL in
+    text, so every filter of every changelist and list endpoint would
+    otherwise be a 500 on PostgreSQL (and silently match nothing on
+    SQLite). One check here instead of one per filter."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The raw query string holds a NUL only as %00 (or its decoded self).
+        query = request.META.get("QUERY_STRING", "")
+        if ("%00" in query or "\x00" in query) and any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
+            return HttpResponseBadRequest(NUL_IN_QUERY, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
 

@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "importer_project.middleware.APITrailingSlashMiddleware",
+    "importer_project.middleware.QueryNulMiddleware",
     "importer_project.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -188,6 +189,9 @@ IMPORTER_MAX_FIELD_CHARS = env_int("IMPORTER_MAX_FIELD_CHARS", 1_000_000)
 # read so far, fails (one message naming where the damage starts) instead
 # of quarantining each row.
 IMPORTER_MAX_MALFORMED_ROWS = env_int("IMPORTER_MAX_MALFORMED_ROWS", 1000)
+# A timestamp (updated_at) later than now plus this many seconds is
+# out_of_range: a far-future time would win survivorship forever.
+IMPORTER_MAX_FUTURE_SKEW = env_int("IMPORTER_MAX_FUTURE_SKEW", 86400)
 
 # DQ: days an audit row keeps its payload values (purge_remediation_audit).
 DQ_AUDIT_RETENTION_DAYS = env_int("DQ_AUDIT_RETENTION_DAYS", 90)

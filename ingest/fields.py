@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 import sys
 import time
@@ -19,8 +20,12 @@ from typing import Any
 
 import phonenumbers
 import pycountry
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
 from django.core.validators import EmailValidator, URLValidator
+
+logger = logging.getLogger(__name__)
 
 # Rule codes (stable: filters, API and metrics use them).
 REQUIRED = "required"
@@ -46,6 +51,9 @@ RULE_CODES = (
 MSG_REQUIRED = "This field is required."
 MSG_TOO_LONG = "Ensure this value has at most {limit} characters (it has {length})."
 MSG_NUL = "The value contains a NUL character, which cannot be stored."
+MSG_CONTROL = "The value contains a control character (such as ESC or a line break), which text here cannot hold."
+MSG_SURROGATE = "The value contains half of a UTF-16 surrogate pair (such as \\ud800), which is not text."
+MSG_UNREADABLE = "The value could not be read as this field's type."
 MSG_EMAIL = "Enter a valid email address."
 MSG_URL = "Enter a valid URL."
 MSG_COUNTRY = "Enter a valid ISO 3166-1 alpha-2 country code (for example DE or us)."
@@ -58,6 +66,8 @@ MSG_MAX = "Ensure this value is less than or equal to {limit}."
 MSG_DATE = "Enter a valid date as YYYY-MM-DD."
 MSG_FUTURE_DATE = "The date cannot be in the future."
 MSG_DATETIME = "Enter a valid ISO 8601 date and time, for example 2024-05-01T12:00:00Z."
+MSG_DATETIME_RANGE = "The date and time is outside the years 1 to 9999 once converted to UTC."
+MSG_FUTURE_DATETIME = "The date and time is in the future (more than {skew} after now)."
 MSG_UNKNOWN_REFERENCE = "No {target} with external id {value!r} is known for this source."
 MSG_DUPLICATE_IN_FILE = (
     "External id {external_id!r} appears earlier in this file (row {first_row}) with different values."
@@ -348,7 +358,10 @@ class Date(Field):
 
 class Timestamp(Field):
     """An ISO 8601 date-time, normalized to UTC. Naive values count as UTC,
-    and so does a trailing " UTC" (as BigQuery and other exports write it)."""
+    and so does a trailing " UTC" (as BigQuery and other exports write it).
+    Not later than now plus ``IMPORTER_MAX_FUTURE_SKEW`` seconds: the most
+    recent ``updated_at`` wins survivorship, so a far-future one would win
+    against every later correction."""
 
     type_name = "datetime"
 
@@ -366,11 +379,66 @@ class Timestamp(Field):
         except ValueError:
             raise FieldError(INVALID_FORMAT, MSG_DATETIME) from None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=dt.timezone.utc)
+        else:
+            try:
+                # 0001-01-01T00:00:00+14:00 is in year 0 in UTC, 9999-12-31T23:59:59-05:00 in year 10000.
+                value = value.astimezone(dt.timezone.utc)
+            except OverflowError:
+                raise FieldError(OUT_OF_RANGE, MSG_DATETIME_RANGE) from None
+        # latest_allowed(), inlined: this runs for every timestamp of a file.
+        now = time.time()
+        start, latest = _latest_allowed
+        if not start <= now < start + 1.0:
+            start, latest = _latest_allowed_at(now)
+        if value > latest:
+            # A far-future time would win survivorship over every later correction.
+            skew = settings.IMPORTER_MAX_FUTURE_SKEW
+            raise FieldError(OUT_OF_RANGE, MSG_FUTURE_DATETIME.format(skew=describe_seconds(skew)))
+        return value
 
     def constraints(self) -> dict[str, Any]:
         return super().constraints() | {"format": "ISO 8601"}
+
+
+# The latest timestamp accepted (now + IMPORTER_MAX_FUTURE_SKEW, to the
+# second), and the second of time.time() it holds for: a datetime is made
+# once a second, not once a value (reading a Django setting alone costs
+# half a microsecond).
+_NEVER = float("-inf")
+_latest_allowed: tuple[float, dt.datetime] = (_NEVER, dt.datetime.max.replace(tzinfo=dt.timezone.utc))
+
+
+def _latest_allowed_at(now: float) -> tuple[float, dt.datetime]:
+    """The latest timestamp accepted in the second ``now`` falls in."""
+    global _latest_allowed
+    start = now // 1.0
+    try:
+        latest = dt.datetime.fromtimestamp(start, dt.timezone.utc) + dt.timedelta(
+            seconds=settings.IMPORTER_MAX_FUTURE_SKEW
+        )
+    except OverflowError:  # a skew past the year 9999: no limit
+        latest = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    _latest_allowed = (start, latest)
+    return _latest_allowed
+
+
+def _forget_latest_allowed(*, setting: str, **kwargs: Any) -> None:
+    global _latest_allowed
+    if setting == "IMPORTER_MAX_FUTURE_SKEW":
+        _latest_allowed = (_NEVER, _latest_allowed[1])
+
+
+setting_changed.connect(_forget_latest_allowed)
+
+
+def describe_seconds(seconds: int) -> str:
+    """A span as a person says it: "1 day", "6 hours", "90 seconds"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
 class Reference(Field):
@@ -409,6 +477,14 @@ def error(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
+# What plain text (names, ids) cannot hold: C0 control characters and DEL.
+# ESC starts terminal escape sequences, and a line break or BEL in a name
+# is never meant. Tabs and line breaks around a value are trimmed first.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Half of a UTF-16 surrogate pair (a JSON "\ud800" without its pair): no
+# database can store it as UTF-8. Only searched for in non-ASCII values.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 RowCheck = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[dict[str, str]], list[str] | None]]
 
 
@@ -417,10 +493,12 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
 
     Per field it binds the name, limits and ``clean`` method into a tuple (no
     attribute look-ups or type checks per row) and skips the call for plain
-    text, whose ``clean`` returns its input. Besides the cleaned values and
-    errors it returns the trimmed raw values in field order (None when a value
-    was not a string), so the pipeline hashes the payload without trimming it
-    a second time.
+    text, whose ``clean`` returns its input: plain text is checked for
+    control characters and lone surrogates instead, which no parser would
+    refuse; a parsed value for lone surrogates, and only when it is not
+    ASCII. Besides the cleaned values and errors it returns the trimmed raw
+    values in field order (None when a value was not a string), so the
+    pipeline hashes the payload without trimming it a second time.
     """
     plans = [
         (
@@ -431,6 +509,8 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
         )
         for field in fields
     ]
+    control = _CONTROL.search
+    surrogate = _SURROGATE.search
 
     def check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]], list[str] | None]:
         clean: dict[str, Any] = {}
@@ -443,10 +523,13 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 trimmed = None
                 if raw is not None:
                     raw = str(raw)
+            half_pair = None
             if raw:
                 raw = raw.strip()  # trim(), inlined: this loop runs for every value of a file
                 if not raw.isascii():
                     raw = raw.strip(_BLANK)
+                    if clean_value is not None:
+                        half_pair = surrogate(raw)
             else:
                 raw = ""
             if trimmed is not None:
@@ -460,18 +543,40 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 clean[name] = None
                 errors.append(error(name, TOO_LONG, MSG_TOO_LONG.format(limit=max_length, length=len(raw))))
                 continue
+            if clean_value is None:
+                # Plain text: no parser would refuse a control character or a
+                # lone surrogate. isprintable() is False for both (and for a
+                # few harmless characters, such as a no-break space) and
+                # costs a third of a regex search.
+                if raw.isprintable():
+                    clean[name] = raw
+                elif surrogate(raw) is not None:
+                    clean[name] = None
+                    errors.append(error(name, INVALID_FORMAT, MSG_SURROGATE))
+                elif control(raw) is not None:
+                    clean[name] = None
+                    errors.append(error(name, INVALID_FORMAT, MSG_NUL if "\x00" in raw else MSG_CONTROL))
+                else:
+                    clean[name] = raw
+                continue
+            if half_pair is not None:
+                clean[name] = None
+                errors.append(error(name, INVALID_FORMAT, MSG_SURROGATE))
+                continue
             if "\x00" in raw:
                 clean[name] = None
                 errors.append(error(name, INVALID_FORMAT, MSG_NUL))
-                continue
-            if clean_value is None:
-                clean[name] = raw
                 continue
             try:
                 clean[name] = clean_value(raw, clean)
             except FieldError as exc:
                 clean[name] = None
                 errors.append(error(name, exc.code, exc.message))
+            except Exception:
+                # A parser's own bug must cost one row, never the run.
+                logger.exception("The check of field %r failed unexpectedly; the row is quarantined.", name)
+                clean[name] = None
+                errors.append(error(name, INVALID_FORMAT, MSG_UNREADABLE))
         return clean, errors, trimmed
 
     return check

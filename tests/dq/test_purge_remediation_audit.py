@@ -55,3 +55,14 @@ def test_a_negative_retention_is_a_usage_error(db):
     with pytest.raises(CommandError) as error:
         call_command("purge_remediation_audit", "--older-than", "-1")
     assert error.value.returncode == 2
+
+
+@pytest.mark.parametrize("days", ["99999999", "1000000000", str(10**30)])
+def test_a_retention_reaching_back_before_the_year_1_is_a_usage_error(db, days):
+    with time_machine.travel(START, tick=False):
+        with pytest.raises(CommandError) as error:
+            call_command("purge_remediation_audit", "--older-than", days)
+        limit = (START - dt.datetime.min.replace(tzinfo=dt.timezone.utc)).days
+    assert error.value.returncode == 2
+    assert str(error.value) == services.RETENTION_TOO_LONG.format(days=int(days), limit=limit)
+    assert "before the year 1" in str(error.value)

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 
 from core.targets import OrganizationTarget
 from ingest import fields
@@ -279,3 +280,105 @@ def test_timestamps_as_exports_write_them(raw, expected):
 @pytest.mark.parametrize("raw", ["2024-01-10 09:00:00 CET", "UTC", "1704877200"])
 def test_other_timestamps_are_invalid_format(raw):
     assert check({"updated_at": raw})[1] == [("updated_at", "invalid_format")]
+
+
+def full_check(payload):
+    return fields.validate_row(ORG.fields, {"external_id": "X", "name": "N", "country": "DE", **payload})[1]
+
+
+@pytest.mark.parametrize("raw", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-05:00"])
+def test_a_timestamp_outside_the_calendar_in_utc_is_out_of_range(raw):
+    assert full_check({"updated_at": raw}) == [
+        fields.error("updated_at", fields.OUT_OF_RANGE, fields.MSG_DATETIME_RANGE)
+    ]
+
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "raw, ok",
+    [
+        ("2026-06-02T12:00:00Z", True),  # now + one day: the default skew
+        ("2026-06-02T12:00:01Z", False),
+        ("2026-06-02T13:59:59+02:00", True),
+        ("9999-12-31T23:59:59Z", False),
+        ("9999-12-31", False),
+        ("0001-01-01T00:00:00Z", True),
+    ],
+)
+def test_a_timestamp_later_than_now_plus_the_skew_is_out_of_range(raw, ok):
+    with time_machine.travel(NOW, tick=False):
+        errors = full_check({"updated_at": raw})
+    message = fields.MSG_FUTURE_DATETIME.format(skew="1 day")
+    assert errors == ([] if ok else [fields.error("updated_at", fields.OUT_OF_RANGE, message)])
+
+
+def test_the_future_skew_is_a_setting(settings):
+    settings.IMPORTER_MAX_FUTURE_SKEW = 3600
+    with time_machine.travel(NOW, tick=False):
+        assert full_check({"updated_at": "2026-06-01T13:00:00Z"}) == []
+        errors = full_check({"updated_at": "2026-06-01T13:00:01Z"})
+    assert errors == [
+        fields.error("updated_at", fields.OUT_OF_RANGE, fields.MSG_FUTURE_DATETIME.format(skew="1 hour"))
+    ]
+    assert "more than 1 hour after now" in errors[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "seconds, said", [(86400, "1 day"), (172800, "2 days"), (7200, "2 hours"), (60, "1 minute"), (90, "90 seconds")]
+)
+def test_describe_seconds(seconds, said):
+    assert fields.describe_seconds(seconds) == said
+
+
+@pytest.mark.parametrize("name", ["Acme\x1b[31mCorp", "Bell\x07", "Line\nbreak", "Car\rriage", "Tab\tinside", "Del\x7f"])
+def test_control_characters_inside_text_are_invalid_format(name):
+    assert full_check({"name": name}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)]
+
+
+def test_control_characters_around_text_are_trimmed():
+    assert full_check({"name": "\tAcme\r\n"}) == []
+
+
+def test_control_characters_in_an_external_id_are_invalid_format():
+    assert full_check({"external_id": "X\x1b1"}) == [
+        fields.error("external_id", fields.INVALID_FORMAT, fields.MSG_CONTROL)
+    ]
+
+
+def test_nul_inside_text_keeps_its_own_message():
+    assert full_check({"name": "Acme\x00Corp"}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_NUL)]
+
+
+@pytest.mark.parametrize("field", ["name", "email", "updated_at", "country", "phone"])
+def test_a_lone_surrogate_is_invalid_format_in_any_field(field):
+    assert full_check({field: "X\ud800"}) == [fields.error(field, fields.INVALID_FORMAT, fields.MSG_SURROGATE)]
+
+
+def test_a_surrogate_pair_written_as_one_character_is_text():
+    assert full_check({"name": "Acme \U0001f600"}) == []
+
+
+def test_the_latest_timestamp_accepted_moves_with_the_clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        assert full_check({"updated_at": "2026-06-03T12:00:00Z"})[0]["code"] == fields.OUT_OF_RANGE
+        traveller.shift(dt.timedelta(days=1))
+        assert full_check({"updated_at": "2026-06-03T12:00:00Z"}) == []
+        traveller.move_to(NOW - dt.timedelta(days=1))
+        assert full_check({"updated_at": "2026-06-01T12:00:00Z"}) == []
+        assert full_check({"updated_at": "2026-06-01T12:00:01Z"})[0]["code"] == fields.OUT_OF_RANGE
+
+
+def test_a_skew_past_the_year_9999_means_no_limit(settings):
+    settings.IMPORTER_MAX_FUTURE_SKEW = 10**12
+    assert full_check({"updated_at": "9999-12-31T23:59:59Z"}) == []
+
+
+@pytest.mark.parametrize("name", ["Ac\u200bme\x1b", "Ünïcode\x07", "Ñame\x7f"])
+def test_control_characters_inside_non_ascii_text_are_invalid_format(name):
+    assert full_check({"name": name}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)]
+
+
+def test_non_ascii_text_that_is_not_printable_but_has_no_control_character_is_text():
+    assert full_check({"name": "Ac\u200bme\u00a0Co\u2028rp"}) == []
