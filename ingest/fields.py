@@ -51,7 +51,7 @@ RULE_CODES = (
 MSG_REQUIRED = "This field is required."
 MSG_TOO_LONG = "Ensure this value has at most {limit} characters (it has {length})."
 MSG_NUL = "The value contains a NUL character, which cannot be stored."
-MSG_CONTROL = "The value contains a control character (such as ESC or a line break), which text here cannot hold."
+MSG_CONTROL = "The value contains a control character (such as ESC or BEL), which text here cannot hold."
 MSG_SURROGATE = "The value contains half of a UTF-16 surrogate pair (such as \\ud800), which is not text."
 MSG_UNREADABLE = "The value could not be read as this field's type."
 MSG_EMAIL = "Enter a valid email address."
@@ -477,10 +477,11 @@ def error(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
-# What plain text (names, ids) cannot hold: C0 control characters and DEL.
-# ESC starts terminal escape sequences, and a line break or BEL in a name
-# is never meant. Tabs and line breaks around a value are trimmed first.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What plain text (names, ids) cannot hold: C0 control characters and DEL
+# (ESC starts terminal escape sequences; BEL is never meant). Tabs and line
+# breaks stay: a quoted cell of a spreadsheet export may hold several lines
+# (Alt+Enter in Excel), and around a value they are trimmed anyway.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Half of a UTF-16 surrogate pair (a JSON "\ud800" without its pair): no
 # database can store it as UTF-8. Only searched for in non-ASCII values.
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -332,9 +332,15 @@ def test_describe_seconds(seconds, said):
     assert fields.describe_seconds(seconds) == said
 
 
-@pytest.mark.parametrize("name", ["Acme\x1b[31mCorp", "Bell\x07", "Line\nbreak", "Car\rriage", "Tab\tinside", "Del\x7f"])
+@pytest.mark.parametrize("name", ["Acme\x1b[31mCorp", "Bell\x07", "Vertical\x0btab", "Form\x0cfeed", "Del\x7f"])
 def test_control_characters_inside_text_are_invalid_format(name):
     assert full_check({"name": name}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)]
+
+
+@pytest.mark.parametrize("name", ["Line\nbreak", "Car\rriage\r\nreturn", "Tab\tinside"])
+def test_tabs_and_line_breaks_inside_text_are_text(name):
+    """A spreadsheet cell may hold several lines (Alt+Enter in Excel)."""
+    assert full_check({"name": name}) == []
 
 
 def test_control_characters_around_text_are_trimmed():
