@@ -12,7 +12,9 @@ runs it by hand or from cron.
   `replay_run` completes it (its committed rows are skipped as unchanged).
 - A queued run, or a pending partition, whose job is not on the queue any
   more (Redis restarted, flushed, or the job failed before it started) is
-  enqueued again.
+  enqueued again; a queued run only when it is its turn (no run of its
+  source and target running, none older queued): a deferred run waits
+  without a job until the run before it ends (services.run_enqueue_next).
 
 Every change is a compare-and-set on what was read, so reconcilers running
 on several workers at once do each thing once.
@@ -25,6 +27,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ingest import services
@@ -105,6 +108,16 @@ def _requeue_stale_plans(stale_before: dt.datetime, report: ReconcileReport) -> 
             services.run_enqueue_job(run_id)
 
 
+def _goes_first():
+    """Runs of the outer run's (source, target) that run before it: a running
+    one, or an older queued one (the same rule as services._pair_busy)."""
+    pair = ImportRun.objects.filter(source_id=OuterRef("source_id"), target=OuterRef("target")).exclude(
+        pk=OuterRef("pk")
+    )
+    older = Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
+    return pair.filter(Q(status=ImportRun.Status.RUNNING) | Q(older, status=ImportRun.Status.QUEUED))
+
+
 def _job_is_live(job_id: str, connection) -> bool:
     """Without Redis (jobs run in-process) a job lives only while its
     process does: a run still queued after its enqueue was lost with it."""
@@ -122,12 +135,14 @@ def _job_is_live(job_id: str, connection) -> bool:
 def _reenqueue_lost_jobs(stale_before: dt.datetime, report: ReconcileReport) -> None:
     """Queued runs and pending partitions whose job is gone. Only those quiet
     for IMPORTER_STALE_SECONDS: a fresh one may be between commit and
-    enqueue, and a run waiting for its (source, target) lease beats its
-    heartbeat while its job is started."""
+    enqueue, and a ``--sync`` run waiting for its turn beats its heartbeat.
+    Only a run whose turn it is (services._pair_busy): a deferred run waiting
+    behind another has no job on purpose, and the end of the run before it
+    enqueues it."""
     connection = services.get_queue().connection
     queued = ImportRun.objects.filter(status=ImportRun.Status.QUEUED, created_at__lt=stale_before).exclude(
         heartbeat_at__gte=stale_before
-    )
+    ).exclude(Exists(_goes_first()))
     for run_id, job_id in queued.values_list("pk", "job_id"):
         if _job_is_live(job_id, connection):
             continue
