@@ -5,14 +5,18 @@ runs it by hand or from cron.
 
 - A running partition without a heartbeat for IMPORTER_STALE_SECONDS lost
   its worker: it goes back to pending (a new ``attempt`` fences the old
-  worker out) and is enqueued again; it resumes from its checkpoint.
+  worker out) and is enqueued again; it resumes from its checkpoint. When
+  only the work horse died, its worker sees it and hands the partition back
+  at once (reconcile_dead_job).
 - A run that died while being planned (running, no partitions yet) goes
   back to queued and is enqueued again.
 - After IMPORTER_MAX_ATTEMPTS the run is failed with WORKER_DIED instead;
   `replay_run` completes it (its committed rows are skipped as unchanged).
 - A queued run, or a pending partition, whose job is not on the queue any
   more (Redis restarted, flushed, or the job failed before it started) is
-  enqueued again.
+  enqueued again; a queued run only when it is its turn (no run of its
+  source and target running, none older queued): a deferred run waits
+  without a job until the run before it ends (services.run_enqueue_next).
 
 Every change is a compare-and-set on what was read, so reconcilers running
 on several workers at once do each thing once.
@@ -25,6 +29,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ingest import services
@@ -34,6 +39,11 @@ logger = logging.getLogger(__name__)
 
 WORKER_DIED = (
     "The worker died while importing this run (no heartbeat for {seconds} s; tried {attempts} times). "
+    "Rows committed before it died stay; replay the run to complete it."
+)
+
+WORK_HORSE_DIED = (
+    "The worker died while importing this run (its work horse was killed; tried {attempts} times). "
     "Rows committed before it died stay; replay the run to complete it."
 )
 
@@ -64,8 +74,8 @@ def reconcile_runs(*, now: dt.datetime | None = None) -> ReconcileReport:
     return report
 
 
-def _worker_died(run_id: int, attempts: int, report: ReconcileReport) -> None:
-    message = WORKER_DIED.format(seconds=settings.IMPORTER_STALE_SECONDS, attempts=attempts)
+def _worker_died(run_id: int, attempts: int, report: ReconcileReport, template: str = WORKER_DIED) -> None:
+    message = template.format(seconds=settings.IMPORTER_STALE_SECONDS, attempts=attempts)
     run = services.run_mark_failed(run_id=run_id, message=message)
     if run.error_message == message:
         report.failed_runs.append(run_id)
@@ -76,10 +86,19 @@ def _resume_stale_partitions(stale_before: dt.datetime, report: ReconcileReport)
         status=RunPartition.Status.RUNNING,
         heartbeat_at__lt=stale_before,
         run__status=ImportRun.Status.RUNNING,
-    ).values_list("pk", "run_id", "index", "attempt", "heartbeat_at")
-    for pk, run_id, index, attempt, heartbeat_at in stale:
+    )
+    _resume_partitions(stale, report)
+
+
+def _resume_partitions(parts, report: ReconcileReport, template: str = WORKER_DIED) -> None:
+    """Give running partitions whose worker is gone back (pending, a new job):
+    compare-and-set on the attempt and heartbeat read, so only one
+    reconciler does it, and the old worker, should it live, is fenced out."""
+    for pk, run_id, index, attempt, heartbeat_at in parts.values_list(
+        "pk", "run_id", "index", "attempt", "heartbeat_at"
+    ):
         if attempt >= settings.IMPORTER_MAX_ATTEMPTS:
-            _worker_died(run_id, attempt, report)
+            _worker_died(run_id, attempt, report, template)
             continue
         released = RunPartition.objects.filter(
             pk=pk, status=RunPartition.Status.RUNNING, attempt=attempt, heartbeat_at=heartbeat_at
@@ -90,12 +109,15 @@ def _resume_stale_partitions(stale_before: dt.datetime, report: ReconcileReport)
 
 
 def _requeue_stale_plans(stale_before: dt.datetime, report: ReconcileReport) -> None:
-    stale = ImportRun.objects.filter(
-        status=ImportRun.Status.RUNNING, partitions=0, heartbeat_at__lt=stale_before
-    ).values_list("pk", "attempts", "heartbeat_at")
-    for run_id, attempts, heartbeat_at in stale:
+    stale = ImportRun.objects.filter(status=ImportRun.Status.RUNNING, partitions=0, heartbeat_at__lt=stale_before)
+    _requeue_plans(stale, report)
+
+
+def _requeue_plans(runs, report: ReconcileReport, template: str = WORKER_DIED) -> None:
+    """Runs whose worker died while planning them go back to queued."""
+    for run_id, attempts, heartbeat_at in runs.values_list("pk", "attempts", "heartbeat_at"):
         if attempts >= settings.IMPORTER_MAX_ATTEMPTS:
-            _worker_died(run_id, attempts, report)
+            _worker_died(run_id, attempts, report, template)
             continue
         requeued = ImportRun.objects.filter(
             pk=run_id, status=ImportRun.Status.RUNNING, partitions=0, heartbeat_at=heartbeat_at
@@ -103,6 +125,44 @@ def _requeue_stale_plans(stale_before: dt.datetime, report: ReconcileReport) -> 
         if requeued:
             report.requeued_runs.append(run_id)
             services.run_enqueue_job(run_id)
+
+
+def reconcile_dead_job(*, job_id: str, func_name: str, args: tuple) -> ReconcileReport:
+    """The work horse running job ``job_id`` died and its worker saw it
+    (ingest/worker.py): hand the job's partition, or its run being planned,
+    back at once rather than after IMPORTER_STALE_SECONDS without a
+    heartbeat. Only what that job still owns: the partition's (or run's)
+    job id is the dead job's, and the same compare-and-set on the attempt
+    as the stale path fences out anyone who took it over meanwhile."""
+    report = ReconcileReport()
+    if func_name == "ingest.jobs.execute_partition":
+        run_id, index = args
+        parts = RunPartition.objects.filter(run_id=run_id, index=index, job_id=job_id)
+    elif func_name == "ingest.jobs.execute_run":
+        (run_id,) = args
+        if not ImportRun.objects.filter(pk=run_id, job_id=job_id).exists():
+            return report
+        planning = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.RUNNING, partitions=0)
+        _requeue_plans(planning, report, WORK_HORSE_DIED)
+        # A run of one partition runs it inside its own job (no job id of its own).
+        parts = RunPartition.objects.filter(run_id=run_id, run__partitions=1, job_id="")
+    else:
+        return report
+    running = parts.filter(status=RunPartition.Status.RUNNING, run__status=ImportRun.Status.RUNNING)
+    _resume_partitions(running, report, WORK_HORSE_DIED)
+    if report:
+        logger.warning("the work horse of job %s died; handed back at once: %s", job_id, report)
+    return report
+
+
+def _goes_first():
+    """Runs of the outer run's (source, target) that run before it: a running
+    one, or an older queued one (the same rule as services._pair_busy)."""
+    pair = ImportRun.objects.filter(source_id=OuterRef("source_id"), target=OuterRef("target")).exclude(
+        pk=OuterRef("pk")
+    )
+    older = Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
+    return pair.filter(Q(status=ImportRun.Status.RUNNING) | Q(older, status=ImportRun.Status.QUEUED))
 
 
 def _job_is_live(job_id: str, connection) -> bool:
@@ -122,12 +182,14 @@ def _job_is_live(job_id: str, connection) -> bool:
 def _reenqueue_lost_jobs(stale_before: dt.datetime, report: ReconcileReport) -> None:
     """Queued runs and pending partitions whose job is gone. Only those quiet
     for IMPORTER_STALE_SECONDS: a fresh one may be between commit and
-    enqueue, and a run waiting for its (source, target) lease beats its
-    heartbeat while its job is started."""
+    enqueue, and a ``--sync`` run waiting for its turn beats its heartbeat.
+    Only a run whose turn it is (services._pair_busy): a deferred run waiting
+    behind another has no job on purpose, and the end of the run before it
+    enqueues it."""
     connection = services.get_queue().connection
     queued = ImportRun.objects.filter(status=ImportRun.Status.QUEUED, created_at__lt=stale_before).exclude(
         heartbeat_at__gte=stale_before
-    )
+    ).exclude(Exists(_goes_first()))
     for run_id, job_id in queued.values_list("pk", "job_id"):
         if _job_is_live(job_id, connection):
             continue

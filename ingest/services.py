@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import File
 from django.db import connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -224,8 +224,10 @@ def run_enqueue(*, run: ImportRun) -> None:
 def run_enqueue_job(run_id: int, *, job_id: str | None = None) -> None:
     """A new job for a run (also the reconciler's, for a lost one)."""
     job_id = job_id or _job_id(f"import-run-{run_id}")
-    get_queue().enqueue("ingest.jobs.execute_run", run_id, job_id=job_id)
+    # Before the enqueue: the job may defer the run (job_id DEFERRED) before
+    # this process gets to write anything after it.
     ImportRun.objects.filter(pk=run_id).update(job_id=job_id)
+    get_queue().enqueue("ingest.jobs.execute_run", run_id, job_id=job_id)
 
 
 def partition_enqueue_job(run_id: int, index: int) -> None:
@@ -250,6 +252,10 @@ def get_queue() -> Any:
 
 LEASE_BUSY = "busy"
 LEASE_POLL_SECONDS = 0.5
+# The job_id of a run whose job found its (source, target) busy and returned:
+# the run stays queued, and whoever finishes the pair's running run enqueues
+# it (run_enqueue_next), or the reconciler does should that be lost.
+DEFERRED = "deferred"
 # Deadlocks PostgreSQL broke up, or lost connections, in one partition, each
 # retried from its checkpoint.
 CHUNK_RETRIES = 8
@@ -259,27 +265,41 @@ CHUNK_RETRY_PAUSE_MAX_S = 5.0
 
 def run_start(*, run_id: int) -> ImportRun | None:
     """Claim a queued run for this worker (compare-and-set); None when it is
-    no longer queued (cancelled, or taken by another worker) or while
-    another run of the same source and target is running."""
+    no longer queued (cancelled, or taken by another worker) or while it
+    must wait for its turn (another run of the same source and target is
+    running, or an older one is queued)."""
     claimed = _claim(run_id)
     return claimed if isinstance(claimed, ImportRun) else None
 
 
-def _claim(run_id: int) -> ImportRun | str | None:
+def _pair_busy(run: ImportRun) -> bool:
+    """Another run of the run's (source, target) goes first: one is running,
+    or one created before it is still queued (runs of a pair run in creation
+    order)."""
+    pair = ImportRun.objects.filter(source_id=run.source_id, target=run.target).exclude(pk=run.pk)
+    older = Q(created_at__lt=run.created_at) | Q(created_at=run.created_at, pk__lt=run.pk)
+    return pair.filter(Q(status=ImportRun.Status.RUNNING) | Q(older, status=ImportRun.Status.QUEUED)).exists()
+
+
+def _claim(run_id: int, *, defer: bool = False) -> ImportRun | str | None:
     """The claim, under the (source, target) lease: two runs of one source
-    into one target never run at once, so the second of two identical
-    uploads sees the first one's id map and skips every row."""
+    into one target never run at once, and they run in creation order, so
+    the second of two identical uploads sees the first one's id map and
+    skips every row. With ``defer``, a run that must wait is marked DEFERRED
+    under the lease, so the run_enqueue_next of the run it waits for (which
+    takes the lease too) cannot miss it."""
     with transaction.atomic():
-        key = ImportRun.objects.filter(pk=run_id).values_list("source_id", "target").first()
-        if key is None:
-            return None
-        locks.run_lease(*key)
-        busy = ImportRun.objects.filter(
-            source_id=key[0], target=key[1], status=ImportRun.Status.RUNNING
-        ).exclude(pk=run_id)
-        if busy.exists():
-            return LEASE_BUSY
+        run = ImportRun.objects.filter(pk=run_id).only("source_id", "target", "status", "created_at").first()
+        if run is None or run.status != ImportRun.Status.QUEUED:
+            return None  # cancelled (also while it waited), or taken
+        locks.run_lease(run.source_id, run.target)
         now = timezone.now()
+        if _pair_busy(run):
+            if defer:
+                ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
+                    job_id=DEFERRED, heartbeat_at=now
+                )
+            return LEASE_BUSY
         claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
             status=ImportRun.Status.RUNNING,
             started_at=Coalesce(F("started_at"), Value(now)),
@@ -294,9 +314,11 @@ def _claim(run_id: int) -> ImportRun | str | None:
 
 
 def _claim_when_free(run_id: int) -> ImportRun | None:
-    """Wait while another run of the same source and target runs. The wait
-    beats the queued run's heartbeat (the reconciler leaves it alone) and
-    reconciles now and then, so a dead holder cannot block it for ever."""
+    """Wait for the run's turn: for ``--sync`` and in-process jobs (no
+    Redis), where the waiting process is the run's own caller, not a worker
+    other jobs need. The wait beats the queued run's heartbeat (the
+    reconciler leaves it alone) and reconciles now and then, so a dead
+    holder cannot block it for ever; a cancel ends it."""
     from ingest import reconcile
 
     last_reconcile = time.monotonic()
@@ -309,6 +331,35 @@ def _claim_when_free(run_id: int) -> ImportRun | None:
     return claimed
 
 
+def run_enqueue_next(*, source_id: int, target: str) -> None:
+    """After a run of (source, target) ended: when no run of the pair runs,
+    enqueue the oldest queued one if it was deferred. Under the lease, so a
+    job deferring a run at the same moment is seen (see _claim). A queued
+    run that was not deferred has a job of its own, or a ``--sync`` caller
+    waiting for it; a lost one is the reconciler's."""
+    with transaction.atomic():
+        locks.run_lease(source_id, target)
+        pair = ImportRun.objects.filter(source_id=source_id, target=target)
+        if pair.filter(status=ImportRun.Status.RUNNING).exists():
+            return
+        head = pair.filter(status=ImportRun.Status.QUEUED).order_by("created_at", "pk").values_list(
+            "pk", "job_id"
+        ).first()
+        if head is None or head[1] != DEFERRED:
+            return
+        job_id = _job_id(f"import-run-{head[0]}")
+        if not ImportRun.objects.filter(pk=head[0], job_id=DEFERRED).update(job_id=job_id):
+            return
+
+        def enqueue() -> None:
+            try:
+                get_queue().enqueue("ingest.jobs.execute_run", head[0], job_id=job_id)
+            except RedisError as exc:
+                logger.warning(QUEUE_DOWN.format(run_id=head[0], error=exc))
+
+        transaction.on_commit(enqueue)
+
+
 def run_execute(
     *, run_id: int, in_process: bool = False, progress: runner.Progress | None = None
 ) -> ImportRun | None:
@@ -319,7 +370,13 @@ def run_execute(
     crash, ends with the run in a finished state and its message kept; a dead
     worker's run is resumed by the reconciler. ``progress`` is told the rows
     of each chunk done here (``import_file --sync`` shows them)."""
-    run = _claim_when_free(run_id)
+    if in_process or settings.IMPORTER_SYNC_JOBS:
+        run = _claim_when_free(run_id)
+    elif (run := _claim(run_id, defer=True)) == LEASE_BUSY:
+        # Never hold a worker waiting for another job (the running run's
+        # partition jobs may be behind this one on the queue).
+        logger.info("run %s deferred: another run of its source and target goes first", run_id)
+        return None
     if run is None:
         logger.info("run %s is not queued any more; nothing to do", run_id)
         return None
@@ -427,6 +484,7 @@ def run_finished(*, run: ImportRun) -> None:
     metrics.observe_run_finished(run)
     if run.kind == ImportRun.Kind.REMEDIATION:
         quarantine.remediation_run_finished(run=run)
+    run_enqueue_next(source_id=run.source_id, target=run.target)
 
 
 def run_mark_failed(*, run_id: int, message: str) -> ImportRun:

@@ -21,7 +21,7 @@ class ImportWorker(Worker):
     reconciler (ingest/reconcile.py) when it starts and every
     IMPORTER_RECONCILE_SECONDS after, idle or busy, so a run whose worker
     died is resumed within IMPORTER_STALE_SECONDS + IMPORTER_RECONCILE_SECONDS
-    as long as any worker lives.
+    as long as any worker lives; when only its work horse died, at once.
 
     It closes the parent's database connections before forking a work
     horse: a forked child must never share the parent's database socket."""
@@ -59,6 +59,19 @@ class ImportWorker(Worker):
             raise
         except Exception:  # a failed pass must not kill the worker; the next one retries
             logger.exception("reconciling runs failed")
+
+    def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+        """RQ saw the work horse end without finishing its job (SIGKILL, the
+        OOM killer, a segfault, the job timeout): hand its partition back
+        now; waiting IMPORTER_STALE_SECONDS for its heartbeat to go stale
+        would only lose time, since this worker knows it is dead."""
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        from ingest import reconcile
+
+        try:
+            reconcile.reconcile_dead_job(job_id=job.id, func_name=job.func_name, args=tuple(job.args))
+        except Exception:  # the reconciler's stale path is still there
+            logger.exception("handing back the job of a dead work horse failed")
 
     def fork_work_horse(self, job, queue):
         connections.close_all()
