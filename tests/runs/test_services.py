@@ -141,7 +141,7 @@ def test_after_the_purge_the_run_reads_as_before_and_replay_says_why_not(admin_c
     assert detail.status_code == 200
     assert (detail.json()["status"], detail.json()["has_results"], detail.json()["rows_total"]) == ("partial", False, 3)
     replay = api.post(f"/api/v1/runs/{old.pk}/replay/")
-    assert replay.status_code == 400
+    assert replay.status_code == 409  # the run's state refuses it (API contract)
     assert replay.json()["detail"] == ingest_services.NO_FILE_TO_REPLAY.format(run_id=old.pk)
     results = api.get(f"/api/v1/runs/{old.pk}/results/")
     assert results.status_code == 404
