@@ -163,7 +163,9 @@ def violations_requeue(*, violations: QuerySet[Violation], actor: AbstractBaseUs
     wanted = violations.count()
     result = RequeueResult()
     with transaction.atomic():
-        claimed = _claim(violations, from_status=Violation.Status.OPEN, status=Violation.Status.REQUEUED)
+        claimed = _claim(
+            violations, from_status=Violation.Status.OPEN, status=Violation.Status.REQUEUED, requeue_outcome=None
+        )
         for (target_name, source_id), group in groupby(claimed, key=lambda v: (v.target, v.source_id)):
             group = list(group)
             run = _remediation_run(target_name=target_name, group=group, actor=actor)
