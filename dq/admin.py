@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
@@ -55,12 +56,14 @@ def can_remediate(user: Any) -> bool:
 class ViolationAdmin(admin.ModelAdmin):
     list_display = [
         "id", "target", "source", "run_link", "row_number", "external_id", "code_badges", "first_error", "age",
-        "status", "assignee",
+        "occurrences", "status_badges", "assignee",
     ]
     list_display_links = ["id"]
     list_filter = [
         filters.StatusFilter, filters.TargetFilter, "source", filters.CodeFilter, filters.FieldFilter,
-        filters.RunFilter, filters.AgeFilter, filters.AssigneeFilter,
+        filters.RunFilter, filters.AgeFilter, filters.AssigneeFilter, filters.RequeueOutcomeFilter,
+        filters.ResolutionFilter, filters.SeenFilter, filters.RemediationRunFilter, filters.FirstSeenRunFilter,
+        filters.LastSeenRunFilter,
     ]
     search_fields = ["external_id"]
     search_help_text = SEARCH_HELP
@@ -115,6 +118,20 @@ class ViolationAdmin(admin.ModelAdmin):
             return ""
         error = obj.errors[0]
         return f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+
+    @admin.display(description="status", ordering="status")
+    def status_badges(self, obj: Violation) -> str:
+        """The status, how it was resolved, and the badges of rows that keep
+        coming back: failed again after a requeue, broke again after resolved."""
+        text = obj.status if not obj.resolution else f"{obj.status} ({obj.resolution})"
+        badges = []
+        if obj.requeue_outcome == Violation.RequeueOutcome.FAILED_AGAIN:
+            badges.append(("failed-again", "Failed again"))
+        if obj.regressions:
+            badges.append(("regressed", f"Regressed ×{obj.regressions}"))
+        return format_html(
+            "{} {}", text, format_html_join(" ", '<span class="dq-badge dq-badge-{}">{}</span>', badges)
+        )
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj: Violation) -> str:
@@ -243,10 +260,24 @@ class ViolationAdmin(admin.ModelAdmin):
 
 
 def requeue_message(result: services.RequeueResult) -> str:
+    """Says what came of it when the runs already finished (synchronous
+    jobs): how many resolved and how many failed again, with a link to those."""
     runs = ", ".join(str(run.pk) for run in result.runs) or "none"
-    text = f"Requeued {result.requeued} violation(s) in remediation run(s) {runs}."
+    text = format_html("Requeued {} violation(s) in remediation run(s) {}.", result.requeued, runs)
     if result.not_requeued:
-        text += f" {result.not_requeued} were not open (or from a dry run) and were left alone."
+        text = format_html("{} {} were not open (or from a dry run) and were left alone.", text, result.not_requeued)
+    outcome = selectors.requeue_outcome(run_ids=[run.pk for run in result.runs])
+    if outcome.finished:
+        text = format_html("{} {} resolved, {} failed again", text, outcome.resolved, outcome.failed_again)
+        if outcome.failed_again:
+            url = reverse("admin:dq_violation_changelist") + "?" + urlencode(
+                {"status": Violation.Status.OPEN, "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
+                 "remediation_run": result.runs[0].pk} if len(result.runs) == 1 else
+                {"status": Violation.Status.OPEN, "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN}
+            )
+            text = format_html('{} (<a href="{}">see those</a>).', text, url)
+        else:
+            text = format_html("{}.", text)
     return text
 
 

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from dq import selectors, services
 from dq.models import Violation
 from importer_project.api import HasAnyPermission, ModelPermissions
-from importer_project.api_filters import IdFilter, StrictFilterSet
+from importer_project.api_filters import IdFilter, StrictBooleanFilter, StrictFilterSet
 from ingest import fields as rules
 from ingest.validation import errors_by_field
 
@@ -50,10 +50,27 @@ class ViolationFilter(StrictFilterSet):
         choices=[(code, code) for code in rules.RULE_CODES], method="filter_rule", label="rule code"
     )
     field = django_filters.CharFilter(method="filter_field", label="field with an error", max_length=64)
+    resolution = django_filters.ChoiceFilter(choices=Violation.Resolution.choices)
+    requeue_outcome = django_filters.ChoiceFilter(
+        choices=Violation.RequeueOutcome.choices, label="outcome of the last requeue (failed_again: the inbox's badge)"
+    )
+    first_seen_run = IdFilter(field_name="first_seen_run_id")
+    last_seen_run = IdFilter(field_name="last_seen_run_id")
+    remediation_run = IdFilter(field_name="remediation_run_id")
+    min_occurrences = IdFilter(field_name="occurrences", lookup_expr="gte", label="seen at least this many times")
+    regressed = StrictBooleanFilter(method="filter_regressed", label="broke again after being resolved")
 
     class Meta:
         model = Violation
-        fields = ["status", "run", "target", "source", "rule", "field"]
+        fields = [
+            "status", "run", "target", "source", "rule", "field", "resolution", "requeue_outcome",
+            "first_seen_run", "last_seen_run", "remediation_run", "min_occurrences", "regressed",
+        ]
+
+    def filter_regressed(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(regressions__gt=0) if value else queryset.filter(regressions=0)
 
     def filter_rule(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(selectors.code_filter(value))
@@ -73,7 +90,8 @@ class ViolationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "run", "target", "source", "row_number", "external_id", "payload", "errors", "codes", "status",
             "dry_run", "assignee", "ignore_reason", "resolved_by_run", "resolved_at", "remediation_run",
-            "created_at", "updated_at",
+            "fingerprint", "occurrences", "first_seen_run", "last_seen_run", "resolution", "regressions",
+            "requeue_outcome", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -156,6 +174,7 @@ class BulkFilterSerializer(StrictSerializer):
     source = StrictText(required=False, min_length=1, max_length=64)
     rule = serializers.ChoiceField(choices=list(rules.RULE_CODES), required=False)
     field = StrictText(required=False, min_length=1, max_length=64)
+    requeue_outcome = serializers.ChoiceField(choices=Violation.RequeueOutcome.choices, required=False)
 
 
 class BulkRequeueSerializer(StrictSerializer):
@@ -183,6 +202,7 @@ def _bulk_request_schema() -> dict[str, Any]:
             "source": {"type": "string", "minLength": 1, "maxLength": 64},
             "rule": {"type": "string", "enum": list(rules.RULE_CODES)},
             "field": {"type": "string", "minLength": 1, "maxLength": 64},
+            "requeue_outcome": {"type": "string", "enum": list(Violation.RequeueOutcome.values)},
         },
     }
     ids_schema = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,6 +14,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from dq.models import RemediationAudit, Violation
+from runs.models import ImportRun
 from ingest.quarantine import FAILED, RESOLVED, RESULT
 
 MASK = "•••"
@@ -43,6 +45,44 @@ def violations_inbox(*, run_id: int | None = None) -> QuerySet[Violation]:
     if run_id is None:
         return queryset.filter(dry_run=False)
     return queryset.filter(run_id=run_id)
+
+
+@dataclass
+class RequeueOutcome:
+    finished: bool
+    resolved: int = 0
+    failed_again: int = 0
+    not_reached: int = 0
+
+
+def requeue_outcome(*, run_ids: list[int]) -> RequeueOutcome:
+    """What came of the requeue in these remediation runs, once they all
+    finished (with synchronous jobs, right after the requeue)."""
+    from_runs = ImportRun.objects.filter(pk__in=run_ids)
+    if not run_ids or from_runs.exclude(status__in=ImportRun.FINISHED).exists():
+        return RequeueOutcome(finished=False)
+    counts = dict(
+        Violation.objects.filter(remediation_run_id__in=run_ids)
+        .values_list("requeue_outcome").annotate(n=Count("id")).order_by()
+    )
+    return RequeueOutcome(
+        finished=True,
+        resolved=counts.get(Violation.RequeueOutcome.RESOLVED, 0),
+        failed_again=counts.get(Violation.RequeueOutcome.FAILED_AGAIN, 0),
+        not_reached=counts.get(None, 0),
+    )
+
+
+REMEDIATION_LIST_LIMIT = 500
+
+
+def remediation_run_violations(*, run_id: int, limit: int = REMEDIATION_LIST_LIMIT) -> list[Violation]:
+    """The violations a remediation run took, with what came of each, in its row order."""
+    return list(
+        Violation.objects.filter(remediation_run_id=run_id)
+        .only("pk", "external_id", "status", "requeue_outcome", "errors", "run_id", "row_number")
+        .order_by("pk")[:limit]
+    )
 
 
 def code_filter(code: str) -> Q:
