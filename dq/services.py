@@ -18,7 +18,7 @@ from itertools import groupby
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -50,6 +50,10 @@ PAYLOAD_INVALID = "The payload has errors; nothing was saved."
 REASON_REQUIRED = "Give a reason for ignoring."
 REASON_TOO_LONG = "Keep the reason under {limit} characters."
 NOT_IGNORED = "Violation {pk} is {status}; only ignored violations can be reopened."
+ALREADY_OPEN = (
+    "Violation {pk} cannot be reopened: violation {other} is already open for the same row "
+    "(same target, source and external id)."
+)
 TOO_MANY = "This action is limited to {limit:,} violations at a time; narrow the filter."
 BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
 ONE_TARGET = "Select violations of one target to set a field (found: {targets})."
@@ -232,10 +236,18 @@ def violations_ignore(*, violations: QuerySet[Violation], reason: str, actor: Ab
 
 
 def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) -> Violation:
-    """Undo an ignore."""
-    changed = Violation.objects.filter(pk=violation.pk, status=Violation.Status.IGNORED).update(
-        status=Violation.Status.OPEN, ignore_reason="", updated_at=timezone.now()
-    )
+    """Undo an ignore. Refused while another violation of the same row
+    (fingerprint) is open or requeued: there is at most one."""
+    try:
+        with transaction.atomic():
+            changed = Violation.objects.filter(pk=violation.pk, status=Violation.Status.IGNORED).update(
+                status=Violation.Status.OPEN, ignore_reason="", updated_at=timezone.now()
+            )
+    except IntegrityError:
+        other = Violation.objects.filter(
+            fingerprint=violation.fingerprint, status__in=Violation.LIVE, dry_run=False
+        ).values_list("pk", flat=True).first()
+        raise UsageError(ALREADY_OPEN.format(pk=violation.pk, other=other)) from None
     violation.refresh_from_db()
     if not changed:
         raise UsageError(NOT_IGNORED.format(pk=violation.pk, status=violation.status))

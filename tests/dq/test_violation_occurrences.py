@@ -160,3 +160,20 @@ def test_requeue_records_its_outcome(requeue):
     assert (fixed.status, fixed.resolution, fixed.requeue_outcome) == ("resolved", "steward", "resolved")
     assert (failed.status, failed.requeue_outcome) == ("open", "failed_again")
     assert failed.errors[0]["field"] == "country"
+
+
+def test_reopening_an_ignored_violation_while_its_row_is_open_again_is_refused():
+    """Two violations of one row can only predate the fingerprints (merged
+    by migration 0009 only when open): reopening the older one must be a
+    clear error, not a 500 from the unique index."""
+    run_file(HEADER + BAD.format(n=1))
+    old = Violation.objects.get()
+    services.violations_ignore(violations=Violation.objects.all(), reason="not ours", actor=None)
+    newer = Violation.objects.get(pk=old.pk)
+    newer.pk = None
+    newer.status = "open"
+    newer.save()
+    with pytest.raises(services.UsageError) as error:
+        services.violation_reopen(violation=old, actor=None)
+    assert error.value.message == services.ALREADY_OPEN.format(pk=old.pk, other=newer.pk)
+    assert Violation.objects.get(pk=old.pk).status == "ignored"
