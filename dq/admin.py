@@ -7,11 +7,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -19,8 +20,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from dq import editor, filters, forms, selectors, services
-from dq.models import RemediationAudit, Violation
+from dq.models import RemediationAudit, ValueMapping, Violation
 from ingest.errors import UsageError
+from ingest.models import Source
 
 REMEDIATE = "dq.remediate_violation"
 COUNT_CAP = 10_000
@@ -90,7 +92,7 @@ class ViolationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Violation]:
         run_id = filters.run_id_param(request.GET.get("run")) if request.GET.get("run") else None
-        return selectors.violations_inbox(run_id=run_id).defer("payload")
+        return selectors.violations_inbox(run_id=run_id).defer("payload", "history")
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         """External id (exact or prefix, on its index); payload text only for
@@ -253,6 +255,88 @@ class ViolationAdmin(admin.ModelAdmin):
             },
         )
 
+    # Groups, and "Replace value" for all alike.
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("groups/", wrap(self.groups_view), name="dq_violation_groups"),
+            path("replace/", wrap(self.replace_view), name="dq_violation_replace"),
+        ] + super().get_urls()
+
+    def groups_view(self, request: HttpRequest) -> HttpResponse:
+        """Open violations counted by (target, source, field, rule code), most
+        first, each linking to the filtered inbox and to "Replace value"."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        target = request.GET.get("target") or None
+        source = request.GET.get("source") or None
+        groups = selectors.violation_groups(
+            target=target, source=source, can_view_payload=selectors.can_view_payload(request.user)
+        )
+        source_ids = dict(Source.objects.filter(slug__in={g["source"] for g in groups}).values_list("slug", "pk"))
+        inbox = reverse("admin:dq_violation_changelist")
+        replace = reverse("admin:dq_violation_replace")
+        for group in groups:
+            query = {"status": "open", "target": group["target"], "source__id__exact": source_ids.get(group["source"])}
+            query.update({key: group[key] for key in ("code", "field") if group[key]})
+            group["inbox_url"] = f"{inbox}?{urlencode(query)}"
+            group["replace_url"] = f"{replace}?" + urlencode(
+                {"target": group["target"], "source": group["source"], "code": group["code"],
+                 "error_field": group["field"], "field_name": group["field"]}
+            )
+        return TemplateResponse(request, "admin/dq/violation/groups.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Violations by group",
+            "groups": groups,
+            "can_replace": self.has_remediate_permission(request),
+        })
+
+    def replace_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: the form, from a group. POST: a preview of the count, then
+        (confirm) the replacement, with optional requeue and remember."""
+        if not self.has_remediate_permission(request):
+            raise PermissionDenied
+        form = forms.ReplaceValueForm(request.POST if request.method == "POST" else None, initial=request.GET.dict())
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            violations = selectors.violations_inbox().filter(
+                status=Violation.Status.OPEN, target=data["target"], source__slug=data["source"]
+            )
+            if data["code"]:
+                violations = violations.filter(selectors.code_filter(data["code"]))
+            if data["error_field"]:
+                violations = violations.filter(selectors.field_filter(data["error_field"]))
+            if not data["confirm"]:
+                preview = self._selected_or_error(
+                    request,
+                    lambda: services.violations_replace_preview(
+                        violations=violations, field_name=data["field_name"], from_value=data["from_value"]
+                    ),
+                )
+                form = forms.ReplaceValueForm(initial={**data, "confirm": True})
+            else:
+                result = self._selected_or_error(
+                    request,
+                    lambda: services.violations_replace_value(
+                        violations=violations, field_name=data["field_name"], from_value=data["from_value"],
+                        to_value=data["to_value"], actor=request.user, requeue=data["requeue"],
+                        remember=data["remember"],
+                    ),
+                )
+                if result is not None:
+                    self.message_user(request, replace_message(result, data), messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:dq_violation_groups"))
+        return TemplateResponse(request, "admin/dq/violation/replace.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Replace a value",
+            "form": form,
+            "preview": preview,
+        })
+
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
@@ -279,6 +363,36 @@ def requeue_message(result: services.RequeueResult) -> str:
         else:
             text = format_html("{}.", text)
     return text
+
+
+def replace_message(result: services.ReplaceResult, data: dict[str, Any]) -> str:
+    text = format_html(
+        "Replaced {} by {} in {} of {} violation(s).", repr(data["from_value"]), repr(data["to_value"]),
+        result.replaced, result.matched,
+    )
+    if result.remembered:
+        text = format_html("{} Remembered for source {}: later imports get it before validation.", text, data["source"])
+    if result.requeue is not None:
+        text = format_html("{} {}", text, requeue_message(result.requeue))
+    return text
+
+
+@admin.register(ValueMapping)
+class ValueMappingAdmin(admin.ModelAdmin):
+    """The remembered replacements, per source, target and field; editable
+    (value, active) by Stewards. A change applies to runs created after it."""
+
+    list_display = ["id", "source", "target", "field", "from_value", "to_value", "active", "created_by", "updated_at"]
+    list_display_links = ["id"]
+    list_editable = ["to_value", "active"]
+    list_filter = ["active", "source", "target", "field"]
+    search_fields = ["from_value", "to_value"]
+    fields = ["source", "target", "field", "from_value", "to_value", "active", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+    ordering = ["source", "target", "field", "from_value"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by "Replace value … remember", where a steward sees what it fixes
 
 
 @admin.register(RemediationAudit)

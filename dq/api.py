@@ -234,13 +234,68 @@ def requeue_response(result: services.RequeueResult) -> Response:
     )
 
 
+class GroupsQuerySerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=Violation.Status.choices, required=False, default=Violation.Status.OPEN)
+    target = StrictText(required=False, min_length=1, max_length=64)
+    source = StrictText(required=False, min_length=1, max_length=64)
+
+
+GroupSerializer = inline_serializer(
+    "ViolationGroup",
+    many=True,
+    fields={
+        "target": serializers.CharField(),
+        "source": serializers.CharField(),
+        "field": serializers.CharField(help_text="Empty for a row-level error."),
+        "code": serializers.CharField(),
+        "count": serializers.IntegerField(),
+        "examples": serializers.ListField(
+            child=serializers.CharField(), help_text="A few distinct values of the field (masked without dq.view_payload)."
+        ),
+    },
+)
+
+
+class ReplaceSerializer(StrictSerializer):
+    filter = BulkFilterSerializer(help_text="The list's filters; only open violations change.")
+    field = StrictText(min_length=1, max_length=64, help_text="The payload field whose value is replaced.")
+    to = StrictText(max_length=1000, allow_blank=True, trim_whitespace=False)
+    requeue = serializers.BooleanField(default=False)
+    remember = serializers.BooleanField(
+        default=False, help_text="Save as a value mapping of each source concerned, applied to its later imports."
+    )
+    preview = serializers.BooleanField(default=False, help_text="Only count; change nothing.")
+
+
+# "from" is a Python keyword: declared after the class, in the body's order.
+ReplaceSerializer._declared_fields = {
+    "filter": ReplaceSerializer._declared_fields["filter"],
+    "field": ReplaceSerializer._declared_fields["field"],
+    "from": StrictText(max_length=1000, allow_blank=True, trim_whitespace=False, help_text="The value to replace."),
+    **{name: f for name, f in ReplaceSerializer._declared_fields.items() if name not in ("filter", "field")},
+}
+
+
+ReplaceResultSerializer = inline_serializer(
+    "ReplaceResult",
+    {
+        "matched": serializers.IntegerField(help_text="Open violations of the filter holding the value."),
+        "replaced": serializers.IntegerField(),
+        "requeued": serializers.IntegerField(),
+        "runs": serializers.ListField(child=serializers.IntegerField(), help_text="Remediation runs created."),
+        "remembered": serializers.ListField(child=serializers.IntegerField(), help_text="Value mapping ids saved."),
+        "preview": serializers.BooleanField(),
+    },
+)
+
+
 class ViolationSchema(AutoSchema):
     """The bodies of PATCH, ignore and bulk requeue are required (an empty
     request is a 400), which the schema must say."""
 
     def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
         body = super()._get_request_body(direction)
-        if body and getattr(self.view, "action", None) in ("partial_update", "ignore", "bulk_requeue"):
+        if body and getattr(self.view, "action", None) in ("partial_update", "ignore", "bulk_requeue", "replace"):
             body["required"] = True
         return body
 
@@ -258,7 +313,7 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     permission_classes = [ModelPermissions]
 
     def get_permissions(self) -> list[BasePermission]:
-        if self.action in ("partial_update", "requeue", "ignore", "bulk_requeue"):
+        if self.action in ("partial_update", "requeue", "ignore", "bulk_requeue", "replace"):
             return [CanRemediate()]
         return super().get_permissions()
 
@@ -356,6 +411,57 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             wanted = {key: str(value) for key, value in body.validated_data["filter"].items()}
             violations = ViolationFilter(wanted, queryset=Violation.objects.all()).qs
         return requeue_response(services.violations_requeue(violations=violations, actor=request.user))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=[*Violation.Status.values], description="Default: open."),
+            OpenApiParameter("target", OpenApiTypes.STR),
+            OpenApiParameter("source", OpenApiTypes.STR, description="A source's slug."),
+        ],
+        responses={200: GroupSerializer, 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
+        description="Violations counted by (target, source, field, rule code), most first, with a few example "
+        "values: the groups a steward fixes at once with replace/.",
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], url_path="groups", pagination_class=None, filterset_class=None)
+    def groups(self, request: Request) -> Response:
+        query = GroupsQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return Response(
+            selectors.violation_groups(
+                **query.validated_data, can_view_payload=selectors.can_view_payload(request.user)
+            )
+        )
+
+    @extend_schema(
+        request=ReplaceSerializer,
+        responses={200: ReplaceResultSerializer, 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
+        description="Replace one value by another in the field of every open violation of the filter that holds "
+        "it (one target), then optionally requeue them; with remember, later imports of each source concerned "
+        "get the replacement before validation. With preview, only count.",
+    )
+    @action(detail=False, methods=["post"], url_path="replace")
+    def replace(self, request: Request) -> Response:
+        body = ReplaceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        wanted = {key: str(value) for key, value in data["filter"].items()}
+        violations = ViolationFilter(wanted, queryset=Violation.objects.all()).qs
+        if data["preview"]:
+            matched = services.violations_replace_preview(
+                violations=violations, field_name=data["field"], from_value=data["from"]
+            )
+            return Response({"matched": matched, "replaced": 0, "requeued": 0, "runs": [], "remembered": [], "preview": True})
+        result = services.violations_replace_value(
+            violations=violations, field_name=data["field"], from_value=data["from"], to_value=data["to"],
+            actor=request.user, requeue=data["requeue"], remember=data["remember"],
+        )
+        requeue = result.requeue or services.RequeueResult()
+        return Response({
+            "matched": result.matched, "replaced": result.replaced, "requeued": requeue.requeued,
+            "runs": [run.pk for run in requeue.runs], "remembered": [m.pk for m in result.remembered],
+            "preview": False,
+        })
 
 
 StatsSerializer = inline_serializer(

@@ -136,3 +136,33 @@ class RemediationAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on violation {self.violation_id}"
+
+
+class ValueMapping(models.Model):
+    """A replacement a steward made once ("Replace value … remember"), e.g.
+    country ``Germany`` → ``DE``: applied to this source's later imports of
+    the target before validation, and recorded in each run's parameters so
+    a replay applies the same ones."""
+
+    source = models.ForeignKey("ingest.Source", on_delete=models.CASCADE, related_name="value_mappings")
+    target = models.CharField(max_length=64)
+    field = models.CharField(max_length=64)
+    from_value = models.CharField(max_length=1000)
+    to_value = models.CharField(max_length=1000, blank=True)
+    active = models.BooleanField(default=True, help_text="Applied to new imports of the source.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "target", "field", "from_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "field", "from_value"], name="dq_value_mapping_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target}.{self.field}: {self.from_value!r} → {self.to_value!r} ({self.source_id})"

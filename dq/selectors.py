@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -201,3 +203,61 @@ def violations_search(queryset: QuerySet[Violation], *, term: str, in_payload: b
         queryset = queryset.annotate(payload_text=Cast("payload", TextField()))
         match |= Q(payload_text__icontains=term)
     return queryset.filter(match)
+
+
+GROUP_EXAMPLES = 5
+GROUPS_LIMIT = 500
+
+
+def violation_groups(
+    *, status: str | None = Violation.Status.OPEN, target: str | None = None, source: str | None = None,
+    can_view_payload: bool = True,
+) -> list[dict[str, Any]]:
+    """Violations counted by (target, source, field, rule code), most first,
+    each with a few of the field's distinct offending values (masked without
+    payload permission): what "fix once for all alike" starts from. The
+    database unnests each violation's errors and groups (jsonb on
+    PostgreSQL, json_each on SQLite); dry runs' violations are left out."""
+    where = ["NOT v.dry_run"]
+    params: list[Any] = []
+    if status:
+        where.append("v.status = %s")
+        params.append(status)
+    if target:
+        where.append("v.target = %s")
+        params.append(target)
+    if source:
+        where.append("s.slug = %s")
+        params.append(source)
+    if connection.vendor == "postgresql":
+        code, field = "e.value ->> 'code'", "e.value ->> 'field'"
+        unnest = "jsonb_array_elements(v.errors) AS e(value)"
+        examples = f"(array_agg(DISTINCT v.payload ->> ({field})) FILTER (WHERE v.payload ->> ({field}) IS NOT NULL))[1:{GROUP_EXAMPLES}]"
+    else:
+        code, field = "json_extract(e.value, '$.code')", "json_extract(e.value, '$.field')"
+        unnest = "json_each(v.errors) AS e"
+        examples = f"json_group_array(DISTINCT json_extract(v.payload, '$.\"' || {field} || '\"'))"
+    sql = f"""
+        SELECT v.target, s.slug, {field} AS field, {code} AS code, COUNT(DISTINCT v.id) AS n, {examples}
+        FROM dq_violation v JOIN ingest_source s ON s.id = v.source_id, {unnest}
+        WHERE {" AND ".join(where)}
+        GROUP BY v.target, s.slug, {field}, {code}
+        ORDER BY n DESC, v.target, s.slug, field, code
+        LIMIT {GROUPS_LIMIT}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    groups = []
+    for target_name, source_slug, field_name, code_name, count, values in rows:
+        if isinstance(values, str):
+            values = json.loads(values)
+        values = sorted({value for value in values or () if value is not None}, key=str)[:GROUP_EXAMPLES]
+        groups.append(
+            {
+                "target": target_name, "source": source_slug, "field": field_name or "", "code": code_name or "",
+                "count": count,
+                "examples": values if can_view_payload else [MASK for _ in values],
+            }
+        )
+    return groups

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from dq.models import RemediationAudit, Violation
+from dq.models import RemediationAudit, ValueMapping, Violation
 from ingest import registry
 from ingest import services as ingest_services
 from ingest.errors import UsageError
@@ -322,3 +322,74 @@ def audit_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: An
     if dry_run:
         return old.count()
     return old.update(before=None, after=None)
+
+
+@dataclass
+class ReplaceResult:
+    matched: int = 0
+    replaced: int = 0
+    requeue: RequeueResult | None = None
+    remembered: list[Any] = field(default_factory=list)  # the value mappings saved
+
+
+SAME_VALUE = "The new value is the same as the old one."
+NO_FIELD = "Choose a field of the target."
+
+
+def _replace_candidates(violations: QuerySet[Violation], field_name: str, from_value: str) -> QuerySet[Violation]:
+    """Open, not dry-run violations whose payload holds exactly ``from_value``
+    in ``field_name`` (a JSON key look-up, on PostgreSQL and SQLite alike)."""
+    if not field_name:
+        raise UsageError(NO_FIELD)
+    candidates = _set_field_candidates(violations, field_name)
+    return candidates.filter(**{f"payload__{field_name}": from_value})
+
+
+def violations_replace_preview(*, violations: QuerySet[Violation], field_name: str, from_value: str) -> int:
+    """How many open violations of this filter hold ``from_value`` in the field."""
+    _check_size(violations)
+    return _replace_candidates(violations, field_name, from_value).count()
+
+
+def violations_replace_value(
+    *, violations: QuerySet[Violation], field_name: str, from_value: str, to_value: str,
+    actor: AbstractBaseUser | None, requeue: bool = False, remember: bool = False,
+) -> ReplaceResult:
+    """Fix once for all alike: replace one value by another in the field of
+    every open violation of the filter that holds it (audited per row, as a
+    bulk edit), then optionally requeue them, and with ``remember`` keep the
+    replacement as a value mapping of each (source, target) concerned, so
+    later imports of that source get it before validation."""
+    if from_value == to_value:
+        raise UsageError(SAME_VALUE)
+    _check_size(violations)
+    candidates = _replace_candidates(violations, field_name, from_value)
+    result = ReplaceResult(matched=candidates.count())
+    pairs = sorted(set(candidates.order_by().values_list("source_id", "target").distinct()))
+    changed = violations_set_field(violations=candidates, field_name=field_name, value=to_value, actor=actor)
+    result.replaced = len(changed)
+    if remember:
+        for source_id, target in pairs:
+            result.remembered.append(
+                value_mapping_save(
+                    source_id=source_id, target=target, field_name=field_name, from_value=from_value,
+                    to_value=to_value, actor=actor,
+                )
+            )
+    if requeue and changed:
+        result.requeue = violations_requeue(violations=Violation.objects.filter(pk__in=changed), actor=actor)
+    return result
+
+
+def value_mapping_save(
+    *, source_id: int, target: str, field_name: str, from_value: str, to_value: str, actor: AbstractBaseUser | None
+) -> ValueMapping:
+    """Remember a replacement for the source's later imports (the newest
+    wins for the same value; saving it again makes it active again)."""
+    if field_name not in registry.get(target).field_names:
+        raise UsageError(UNKNOWN_FIELD.format(target=target))
+    mapping, _ = ValueMapping.objects.update_or_create(
+        source_id=source_id, target=target, field=field_name, from_value=from_value,
+        defaults={"to_value": to_value, "active": True, "created_by": _actor(actor)},
+    )
+    return mapping
