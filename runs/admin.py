@@ -94,7 +94,7 @@ class ImportRunAdmin(admin.ModelAdmin):
             "status_display", "dry_run_display", "kind", "target", "source", "created_by", "parent_link",
         ]}),
         ("Rows", {"fields": [
-            "rows_total", "rows_processed", "inserted", "updated", "unchanged", "skipped", "quarantined", "resolved",
+            "rows_total", "rows_processed", "inserted", "updated", "unchanged", "skipped", "quarantined", "resolved", "values_mapped",
         ]}),
         ("Timing", {"fields": ["created_at", "started_at", "finished_at", "waited", "duration", "heartbeat_at"]}),
         ("File", {"fields": ["original_filename", "file_size_display", "file_sha256", "file_download",
