@@ -63,7 +63,7 @@ class ViolationSink:
         """As stored: NUL made visible, as migration 0009 reads it."""
         return fingerprints.of_row(
             target=self.target, source_id=self.source_id, external_id=storable_text(row.external_id),
-            payload=storable(row.payload), errors=row.errors,
+            payload=storable(row.payload), errors=row.errors, row_number=row.number,
         )
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
@@ -111,7 +111,7 @@ class ViolationSink:
                     dry_run=self.dry_run,
                     fingerprint=fingerprints.of_row(
                         target=self.target, source_id=self.source_id, external_id=external_id,
-                        payload=storable(payload), errors=errors,
+                        payload=storable(payload), errors=errors, row_number=number,
                     ),
                     first_seen_run_id=self.run_id,
                     last_seen_run_id=self.run_id,

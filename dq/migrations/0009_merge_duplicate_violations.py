@@ -14,7 +14,8 @@ is tested on a copy with 100k violations (tests/dq/test_migration_merge.py).
 The fingerprint of a row with an external id is worked out in SQL on
 PostgreSQL (sha256 of ``target|source id|external id``, as
 dq.fingerprints.of_external_id), in Python elsewhere; rows without a usable
-external id (malformed rows, missing id) always in Python. The key is
+external id (a row-level read error, a missing id) always in Python, as
+dq.fingerprints.of_row. The key is
 spelled here again on purpose: a migration must not change when app code does.
 """
 
@@ -24,13 +25,13 @@ import json
 from django.db import migrations
 
 LIVE = "('open', 'requeued')"
-MALFORMED = "%malformed_row%"
 
 
-def _fingerprint(target, source_id, external_id, payload, codes):
-    if not external_id or "malformed_row" in (codes or ""):
+def _fingerprint(target, source_id, external_id, payload, errors, row_number):
+    unreadable = any(not error.get("field") for error in errors or ())
+    if not external_id or unreadable:
         text = json.dumps(payload or {}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        external_id = "raw:" + hashlib.sha256(text.encode()).hexdigest()
+        external_id = "raw:" + hashlib.sha256(text.encode()).hexdigest() + (f"#row{row_number}" if unreadable else "")
     return hashlib.sha256(f"{target}|{source_id}|{external_id}".encode()).hexdigest()
 
 
@@ -43,14 +44,17 @@ def fill(apps, schema_editor):
         execute(
             "UPDATE dq_violation SET fingerprint = encode(sha256(convert_to("
             "target || '|' || source_id::text || '|' || external_id, 'UTF8')), 'hex') "
-            "WHERE NOT dry_run AND fingerprint = '' AND external_id <> '' AND codes NOT LIKE %s",
-            (MALFORMED,),
+            "WHERE NOT dry_run AND fingerprint = '' AND external_id <> '' "
+            "AND NOT errors @> '[{\"field\": \"\"}]'::jsonb"
         )
-    rest = Violation.objects.filter(dry_run=False, fingerprint="").only("id", "target", "source_id", "external_id", "payload", "codes")
+    rest = Violation.objects.filter(dry_run=False, fingerprint="").only(
+        "id", "target", "source_id", "external_id", "payload", "errors", "row_number"
+    )
     batch = []
     for violation in rest.iterator(chunk_size=2000):
         violation.fingerprint = _fingerprint(
-            violation.target, violation.source_id, violation.external_id, violation.payload, violation.codes
+            violation.target, violation.source_id, violation.external_id, violation.payload, violation.errors,
+            violation.row_number,
         )
         batch.append(violation)
         if len(batch) == 2000:
