@@ -3,7 +3,8 @@ fingerprint (dq.fingerprints), the way an error tracker groups exceptions:
 
 - a quarantined row whose fingerprint has an open or requeued violation
   updates it (occurrences + 1, ``run`` and ``last_seen_run`` = this run,
-  latest payload and errors; the previous ones go to ``history``);
+  latest payload and errors; the previous ones go to ``history`` when they
+  differ from the new ones);
 - a resolved one reopens (regressions + 1); an ignored one stays ignored
   while the payload is the one it was ignored with, and reopens otherwise;
 - otherwise a new open violation;
@@ -149,6 +150,20 @@ def _revive(by_fingerprint: dict[str, Occurrence], *, run_id: int, now: Any, out
     return set(kept.values())
 
 
+def live_external_ids(*, target: str, source_id: int, limit: int) -> set[str] | None:
+    """The external ids of the open or requeued violations of a source and
+    target, or None when there are more than ``limit``. A run looks its
+    valid rows up in this set, so that it only asks the database to resolve
+    rows that have a violation (a re-import of 98,000 good rows then issues
+    no UPDATE at all)."""
+    ids = list(
+        Violation.objects.filter(target=target, source_id=source_id, status__in=Violation.LIVE, dry_run=False)
+        .exclude(external_id="")
+        .values_list("external_id", flat=True)[: limit + 1]
+    )
+    return set(ids) if len(ids) <= limit else None
+
+
 def _reopen(pks: list[int], *, from_status: str, now: Any, **changes: Any) -> list[int]:
     """Open these violations again (compare-and-set on ``from_status``). A
     concurrent run may have made a live violation for one of their
@@ -197,6 +212,11 @@ def _upsert(rows: Sequence[Occurrence], *, run_id: int, target: str, source_id: 
     vendor = connection.vendor
     json_cast = "CAST({} AS jsonb)" if vendor == "postgresql" else "{}"
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    # The history keeps payloads and errors that changed, not every night's repeat.
+    if vendor == "postgresql":
+        same = "dq_violation.payload = excluded.payload AND dq_violation.errors = excluded.errors"
+    else:
+        same = "json(dq_violation.payload) = json(excluded.payload) AND json(dq_violation.errors) = json(excluded.errors)"
     params: list[Any] = [run_id, run_id, run_id, target, source_id, now, now]
     for row in rows:
         params += [
@@ -218,7 +238,7 @@ def _upsert(rows: Sequence[Occurrence], *, run_id: int, target: str, source_id: 
         ON CONFLICT (fingerprint) WHERE {LIVE_PREDICATE}
         DO UPDATE SET
             occurrences = dq_violation.occurrences + excluded.occurrences,
-            history = {_history_sql(vendor)},
+            history = CASE WHEN {same} THEN dq_violation.history ELSE {_history_sql(vendor)} END,
             run_id = excluded.run_id,
             last_seen_run_id = excluded.last_seen_run_id,
             row_number = excluded.row_number,

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dq import fingerprints
 from dq.models import RemediationAudit, Violation
-from dq.occurrences import Occurrence, violations_record_chunk
+from dq.occurrences import Occurrence, live_external_ids, violations_record_chunk
 from ingest.metrics import REMEDIATION
 from ingest.pipeline import QUARANTINED, Row
 from runs.models import ImportRun
@@ -53,11 +53,27 @@ class ViolationSink:
     fingerprint's open violation at the source. A dry run's rows stay
     separate, read-only violations of their own (``write``)."""
 
+    # Past this many open violations of the source, every valid row is
+    # looked up by the database instead (see live_external_ids).
+    LIVE_SET_LIMIT = 100_000
+
     def __init__(self, *, run_id: int, target: str, source_id: int, dry_run: bool = False) -> None:
         self.run_id = run_id
         self.target = target
         self.source_id = source_id
         self.dry_run = dry_run
+        self._live: set[str] | None = None
+        self._live_loaded = False
+
+    def _live_ids(self) -> set[str] | None:
+        """The external ids with an open violation, loaded at the first chunk
+        and kept up to date with this run's own quarantined rows. A violation
+        another run opens meanwhile is not resolved by this run's valid rows:
+        the next import of the source does it."""
+        if not self._live_loaded:
+            self._live = live_external_ids(target=self.target, source_id=self.source_id, limit=self.LIVE_SET_LIMIT)
+            self._live_loaded = True
+        return self._live
 
     def fingerprint(self, row: Row) -> str:
         """As stored: NUL made visible, as migration 0009 reads it."""
@@ -76,6 +92,7 @@ class ViolationSink:
         valid: dict[str, None] = {}
         of_external_id = fingerprints.of_external_id
         target, source_id = self.target, self.source_id
+        live = self._live_ids()
         for row in rows:
             if row.outcome == QUARANTINED:
                 fingerprint = self.fingerprint(row)
@@ -86,9 +103,12 @@ class ViolationSink:
                     error_fields=fields_of(row.errors), count=(earlier.count + 1) if earlier else 1,
                 )
                 valid.pop(fingerprint, None)
+                if live is not None and row.external_id:
+                    live.add(storable_text(row.external_id))  # a later valid row of it resolves it
             elif row.external_id:
                 external_id = storable_text(row.external_id)
-                valid[of_external_id(target=target, source_id=source_id, external_id=external_id)] = None
+                if live is None or external_id in live:
+                    valid[of_external_id(target=target, source_id=source_id, external_id=external_id)] = None
         violations_record_chunk(
             run_id=self.run_id, target=target, source_id=source_id,
             quarantined=list(quarantined.values()), valid_fingerprints=valid,
