@@ -104,6 +104,29 @@ class ViolationSerializer(serializers.ModelSerializer):
         return selectors.payload_for(self.context["request"].user, obj.payload)
 
 
+class ViolationDetailSerializer(ViolationSerializer):
+    """One violation: also its earlier occurrences' payloads and errors."""
+
+    history = serializers.SerializerMethodField()
+
+    class Meta(ViolationSerializer.Meta):
+        fields = [*ViolationSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+    @extend_schema_field({
+        "type": "array",
+        "items": {"type": "object", "properties": {
+            "run": {"type": "integer", "nullable": True}, "at": {"type": "string"},
+            "payload": {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        }},
+    })
+    def get_history(self, obj: Violation) -> list[dict[str, Any]]:
+        """Oldest first, at most 20; payload values masked as the payload's."""
+        user = self.context["request"].user
+        return [{**entry, "payload": selectors.payload_for(user, entry.get("payload"))} for entry in obj.history or []]
+
+
 FIELD_ERRORS = {
     "type": "object",
     "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
@@ -317,10 +340,15 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return [CanRemediate()]
         return super().get_permissions()
 
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return ViolationDetailSerializer if self.action == "retrieve" else ViolationSerializer
+
     def get_queryset(self) -> QuerySet[Violation]:
         queryset = Violation.objects.select_related("source", "assignee")
-        if self.action == "list" and "run" not in self.request.query_params:
-            queryset = queryset.filter(dry_run=False)  # dry runs' rows: ask for their run
+        if self.action == "list":
+            queryset = queryset.defer("history")
+            if "run" not in self.request.query_params:
+                queryset = queryset.filter(dry_run=False)  # dry runs' rows: ask for their run
         return queryset
 
     @extend_schema(
@@ -330,7 +358,7 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: ViolationSerializer, 404: OpenApiResponse(DETAIL), **ERROR_RESPONSES})
+    @extend_schema(responses={200: ViolationDetailSerializer, 404: OpenApiResponse(DETAIL), **ERROR_RESPONSES})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().retrieve(request, *args, **kwargs)
 

@@ -141,3 +141,15 @@ def test_an_earlier_run_whose_rows_moved_on_does_not_say_it_has_none(steward, st
     page = client.get(reverse("admin:runs_importrun_change", args=[middle.pk])).content.decode()
     assert middle.quarantined == 1
     assert "This run has no violations" not in page
+
+
+def test_the_detail_shows_the_history_masked_like_the_payload(as_steward, operator, story):
+    violation = Violation.objects.get(external_id="A-2")
+    violation.history = [{"run": story["first"].pk, "at": "2026-01-01T00:00:00Z", "payload": {"country": "XX"}, "errors": []}]
+    violation.save(update_fields=["history"])
+    entry = as_steward.get(f"/api/v1/violations/{violation.pk}/").json()["history"][0]
+    assert (entry["run"], entry["payload"]) == (story["first"].pk, {"country": "XX"})
+    client = APIClient()
+    client.force_authenticate(operator)
+    assert client.get(f"/api/v1/violations/{violation.pk}/").json()["history"][0]["payload"] == {"country": "•••"}
+    assert "history" not in client.get("/api/v1/violations/").json()["results"][0]
