@@ -6,20 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from dq import editor, filters, forms, selectors, services
-from dq.models import RemediationAudit, Violation
+from dq.models import RemediationAudit, ValueMapping, Violation
 from importer_project.cache import cache_get_or_compute
 from ingest.errors import UsageError
+from ingest.models import Source
 
 REMEDIATE = "dq.remediate_violation"
 COUNT_CAP = 10_000
@@ -55,12 +58,14 @@ def can_remediate(user: Any) -> bool:
 class ViolationAdmin(admin.ModelAdmin):
     list_display = [
         "id", "target", "source", "run_link", "row_number", "external_id", "code_badges", "first_error", "age",
-        "status", "assignee",
+        "occurrences", "status_badges", "assignee",
     ]
     list_display_links = ["id"]
     list_filter = [
         filters.StatusFilter, filters.TargetFilter, "source", filters.CodeFilter, filters.FieldFilter,
-        filters.RunFilter, filters.AgeFilter, filters.AssigneeFilter,
+        filters.RunFilter, filters.AgeFilter, filters.AssigneeFilter, filters.RequeueOutcomeFilter,
+        filters.ResolutionFilter, filters.SeenFilter, filters.RemediationRunFilter, filters.FirstSeenRunFilter,
+        filters.LastSeenRunFilter,
     ]
     search_fields = ["external_id"]
     search_help_text = SEARCH_HELP
@@ -87,7 +92,7 @@ class ViolationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Violation]:
         run_id = filters.run_id_param(request.GET.get("run")) if request.GET.get("run") else None
-        return selectors.violations_inbox(run_id=run_id).defer("payload")
+        return selectors.violations_inbox(run_id=run_id).defer("payload", "history")
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         """External id (exact or prefix, on its index); payload text only for
@@ -115,6 +120,20 @@ class ViolationAdmin(admin.ModelAdmin):
             return ""
         error = obj.errors[0]
         return f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+
+    @admin.display(description="status", ordering="status")
+    def status_badges(self, obj: Violation) -> str:
+        """The status, how it was resolved, and the badges of rows that keep
+        coming back: failed again after a requeue, broke again after resolved."""
+        text = obj.status if not obj.resolution else f"{obj.status} ({obj.resolution})"
+        badges = []
+        if obj.requeue_outcome == Violation.RequeueOutcome.FAILED_AGAIN:
+            badges.append(("failed-again", "Failed again"))
+        if obj.regressions:
+            badges.append(("regressed", f"Regressed ×{obj.regressions}"))
+        return format_html(
+            "{} {}", text, format_html_join(" ", '<span class="dq-badge dq-badge-{}">{}</span>', badges)
+        )
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj: Violation) -> str:
@@ -237,6 +256,88 @@ class ViolationAdmin(admin.ModelAdmin):
             },
         )
 
+    # Groups, and "Replace value" for all alike.
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("groups/", wrap(self.groups_view), name="dq_violation_groups"),
+            path("replace/", wrap(self.replace_view), name="dq_violation_replace"),
+        ] + super().get_urls()
+
+    def groups_view(self, request: HttpRequest) -> HttpResponse:
+        """Open violations counted by (target, source, field, rule code), most
+        first, each linking to the filtered inbox and to "Replace value"."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        target = request.GET.get("target") or None
+        source = request.GET.get("source") or None
+        groups = selectors.violation_groups(
+            target=target, source=source, can_view_payload=selectors.can_view_payload(request.user)
+        )
+        source_ids = dict(Source.objects.filter(slug__in={g["source"] for g in groups}).values_list("slug", "pk"))
+        inbox = reverse("admin:dq_violation_changelist")
+        replace = reverse("admin:dq_violation_replace")
+        for group in groups:
+            query = {"status": "open", "target": group["target"], "source__id__exact": source_ids.get(group["source"])}
+            query.update({key: group[key] for key in ("code", "field") if group[key]})
+            group["inbox_url"] = f"{inbox}?{urlencode(query)}"
+            group["replace_url"] = f"{replace}?" + urlencode(
+                {"target": group["target"], "source": group["source"], "code": group["code"],
+                 "error_field": group["field"], "field_name": group["field"]}
+            )
+        return TemplateResponse(request, "admin/dq/violation/groups.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Violations by group",
+            "groups": groups,
+            "can_replace": self.has_remediate_permission(request),
+        })
+
+    def replace_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: the form, from a group. POST: a preview of the count, then
+        (confirm) the replacement, with optional requeue and remember."""
+        if not self.has_remediate_permission(request):
+            raise PermissionDenied
+        form = forms.ReplaceValueForm(request.POST if request.method == "POST" else None, initial=request.GET.dict())
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            violations = selectors.violations_inbox().filter(
+                status=Violation.Status.OPEN, target=data["target"], source__slug=data["source"]
+            )
+            if data["code"]:
+                violations = violations.filter(selectors.code_filter(data["code"]))
+            if data["error_field"]:
+                violations = violations.filter(selectors.field_filter(data["error_field"]))
+            if not data["confirm"]:
+                preview = self._selected_or_error(
+                    request,
+                    lambda: services.violations_replace_preview(
+                        violations=violations, field_name=data["field_name"], from_value=data["from_value"]
+                    ),
+                )
+                form = forms.ReplaceValueForm(initial={**data, "confirm": True})
+            else:
+                result = self._selected_or_error(
+                    request,
+                    lambda: services.violations_replace_value(
+                        violations=violations, field_name=data["field_name"], from_value=data["from_value"],
+                        to_value=data["to_value"], actor=request.user, requeue=data["requeue"],
+                        remember=data["remember"],
+                    ),
+                )
+                if result is not None:
+                    self.message_user(request, replace_message(result, data), messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:dq_violation_groups"))
+        return TemplateResponse(request, "admin/dq/violation/replace.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Replace a value",
+            "form": form,
+            "preview": preview,
+        })
+
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
@@ -244,11 +345,55 @@ class ViolationAdmin(admin.ModelAdmin):
 
 
 def requeue_message(result: services.RequeueResult) -> str:
+    """Says what came of it when the runs already finished (synchronous
+    jobs): how many resolved and how many failed again, with a link to those."""
     runs = ", ".join(str(run.pk) for run in result.runs) or "none"
-    text = f"Requeued {result.requeued} violation(s) in remediation run(s) {runs}."
+    text = format_html("Requeued {} violation(s) in remediation run(s) {}.", result.requeued, runs)
     if result.not_requeued:
-        text += f" {result.not_requeued} were not open (or from a dry run) and were left alone."
+        text = format_html("{} {} were not open (or from a dry run) and were left alone.", text, result.not_requeued)
+    outcome = selectors.requeue_outcome(run_ids=[run.pk for run in result.runs])
+    if outcome.finished:
+        text = format_html("{} {} resolved, {} failed again", text, outcome.resolved, outcome.failed_again)
+        if outcome.failed_again:
+            url = reverse("admin:dq_violation_changelist") + "?" + urlencode(
+                {"status": Violation.Status.OPEN, "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
+                 "remediation_run": result.runs[0].pk} if len(result.runs) == 1 else
+                {"status": Violation.Status.OPEN, "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN}
+            )
+            text = format_html('{} (<a href="{}">see those</a>).', text, url)
+        else:
+            text = format_html("{}.", text)
     return text
+
+
+def replace_message(result: services.ReplaceResult, data: dict[str, Any]) -> str:
+    text = format_html(
+        "Replaced {} by {} in {} of {} violation(s).", repr(data["from_value"]), repr(data["to_value"]),
+        result.replaced, result.matched,
+    )
+    if result.remembered:
+        text = format_html("{} Remembered for source {}: later imports get it before validation.", text, data["source"])
+    if result.requeue is not None:
+        text = format_html("{} {}", text, requeue_message(result.requeue))
+    return text
+
+
+@admin.register(ValueMapping)
+class ValueMappingAdmin(admin.ModelAdmin):
+    """The remembered replacements, per source, target and field; editable
+    (value, active) by Stewards. A change applies to runs created after it."""
+
+    list_display = ["id", "source", "target", "field", "from_value", "to_value", "active", "created_by", "updated_at"]
+    list_display_links = ["id"]
+    list_editable = ["to_value", "active"]
+    list_filter = ["active", "source", "target", "field"]
+    search_fields = ["from_value", "to_value"]
+    fields = ["source", "target", "field", "from_value", "to_value", "active", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+    ordering = ["source", "target", "field", "from_value"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by "Replace value … remember", where a steward sees what it fixes
 
 
 @admin.register(RemediationAudit)

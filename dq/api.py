@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from dq import selectors, services
 from dq.models import Violation
 from importer_project.api import HasAnyPermission, ModelPermissions
-from importer_project.api_filters import IdFilter, StrictFilterSet
+from importer_project.api_filters import IdFilter, StrictBooleanFilter, StrictFilterSet
 from importer_project.api_schema import TEXT_PATTERN, error_response
 from ingest import fields as rules
 from ingest import registry
@@ -53,10 +53,27 @@ class ViolationFilter(StrictFilterSet):
         choices=[(code, code) for code in rules.RULE_CODES], method="filter_rule", label="rule code"
     )
     field = django_filters.CharFilter(method="filter_field", label="field with an error", max_length=64)
+    resolution = django_filters.ChoiceFilter(choices=Violation.Resolution.choices)
+    requeue_outcome = django_filters.ChoiceFilter(
+        choices=Violation.RequeueOutcome.choices, label="outcome of the last requeue (failed_again: the inbox's badge)"
+    )
+    first_seen_run = IdFilter(field_name="first_seen_run_id")
+    last_seen_run = IdFilter(field_name="last_seen_run_id")
+    remediation_run = IdFilter(field_name="remediation_run_id")
+    min_occurrences = IdFilter(field_name="occurrences", lookup_expr="gte", label="seen at least this many times")
+    regressed = StrictBooleanFilter(method="filter_regressed", label="broke again after being resolved")
 
     class Meta:
         model = Violation
-        fields = ["status", "run", "target", "source", "rule", "field"]
+        fields = [
+            "status", "run", "target", "source", "rule", "field", "resolution", "requeue_outcome",
+            "first_seen_run", "last_seen_run", "remediation_run", "min_occurrences", "regressed",
+        ]
+
+    def filter_regressed(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(regressions__gt=0) if value else queryset.filter(regressions=0)
 
     def filter_rule(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(selectors.code_filter(value))
@@ -79,7 +96,8 @@ class ViolationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "run", "target", "source", "row_number", "external_id", "payload", "errors", "codes", "status",
             "dry_run", "assignee", "ignore_reason", "resolved_by_run", "resolved_at", "remediation_run",
-            "payload_purged_at", "created_at", "updated_at",
+            "payload_purged_at", "fingerprint", "occurrences", "first_seen_run", "last_seen_run", "resolution",
+            "regressions", "requeue_outcome", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -90,6 +108,29 @@ class ViolationSerializer(serializers.ModelSerializer):
     def get_payload(self, obj: Violation) -> dict[str, Any]:
         """Values are masked ("•••") for users without dq.view_payload."""
         return selectors.payload_for(self.context["request"].user, obj.payload)
+
+
+class ViolationDetailSerializer(ViolationSerializer):
+    """One violation: also its earlier occurrences' payloads and errors."""
+
+    history = serializers.SerializerMethodField()
+
+    class Meta(ViolationSerializer.Meta):
+        fields = [*ViolationSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+    @extend_schema_field({
+        "type": "array",
+        "items": {"type": "object", "properties": {
+            "run": {"type": "integer", "nullable": True}, "at": {"type": "string"},
+            "payload": {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        }},
+    })
+    def get_history(self, obj: Violation) -> list[dict[str, Any]]:
+        """Oldest first, at most 20; payload values masked as the payload's."""
+        user = self.context["request"].user
+        return [{**entry, "payload": selectors.payload_for(user, entry.get("payload"))} for entry in obj.history or []]
 
 
 FIELD_ERRORS = {
@@ -169,6 +210,8 @@ class StrictSerializer(serializers.Serializer):
     """Unknown keys are an error, not silently ignored (a typo in a filter
     must not requeue everything else)."""
 
+    reject_unknown_fields = True  # the schema says so (additionalProperties: false)
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
@@ -184,6 +227,7 @@ class BulkFilterSerializer(StrictSerializer):
     source = StrictText(required=False, min_length=1, max_length=64)
     rule = serializers.ChoiceField(choices=list(rules.RULE_CODES), required=False)
     field = StrictText(required=False, min_length=1, max_length=64)
+    requeue_outcome = serializers.ChoiceField(choices=Violation.RequeueOutcome.choices, required=False)
 
 
 class BulkRequeueSerializer(StrictSerializer):
@@ -211,6 +255,7 @@ def _bulk_request_schema() -> dict[str, Any]:
             "source": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
             "rule": {"type": "string", "enum": list(rules.RULE_CODES)},
             "field": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
+            "requeue_outcome": {"type": "string", "enum": list(Violation.RequeueOutcome.values)},
         },
     }
     ids_schema = {
@@ -242,13 +287,70 @@ def requeue_response(result: services.RequeueResult) -> Response:
     )
 
 
+class GroupsQuerySerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=Violation.Status.choices, required=False, default=Violation.Status.OPEN, help_text="Default: open."
+    )
+    target = StrictText(required=False, min_length=1, max_length=64)
+    source = StrictText(required=False, min_length=1, max_length=64, help_text="A source's slug.")
+
+
+GroupSerializer = inline_serializer(
+    "ViolationGroup",
+    many=True,
+    fields={
+        "target": serializers.CharField(),
+        "source": serializers.CharField(),
+        "field": serializers.CharField(help_text="Empty for a row-level error."),
+        "code": serializers.CharField(),
+        "count": serializers.IntegerField(),
+        "examples": serializers.ListField(
+            child=serializers.CharField(), help_text="A few distinct values of the field (masked without dq.view_payload)."
+        ),
+    },
+)
+
+
+class ReplaceSerializer(StrictSerializer):
+    filter = BulkFilterSerializer(help_text="The list's filters; only open violations change.")
+    field = StrictText(min_length=1, max_length=64, help_text="The payload field whose value is replaced.")
+    to = StrictText(max_length=1000, allow_blank=True, trim_whitespace=False)
+    requeue = serializers.BooleanField(default=False)
+    remember = serializers.BooleanField(
+        default=False, help_text="Save as a value mapping of each source concerned, applied to its later imports."
+    )
+    preview = serializers.BooleanField(default=False, help_text="Only count; change nothing.")
+
+
+# "from" is a Python keyword: declared after the class, in the body's order.
+ReplaceSerializer._declared_fields = {
+    "filter": ReplaceSerializer._declared_fields["filter"],
+    "field": ReplaceSerializer._declared_fields["field"],
+    "from": StrictText(max_length=1000, allow_blank=True, trim_whitespace=False, help_text="The value to replace."),
+    **{name: f for name, f in ReplaceSerializer._declared_fields.items() if name not in ("filter", "field")},
+}
+
+
+ReplaceResultSerializer = inline_serializer(
+    "ReplaceResult",
+    {
+        "matched": serializers.IntegerField(help_text="Open violations of the filter holding the value."),
+        "replaced": serializers.IntegerField(),
+        "requeued": serializers.IntegerField(),
+        "runs": serializers.ListField(child=serializers.IntegerField(), help_text="Remediation runs created."),
+        "remembered": serializers.ListField(child=serializers.IntegerField(), help_text="Value mapping ids saved."),
+        "preview": serializers.BooleanField(),
+    },
+)
+
+
 class ViolationSchema(AutoSchema):
     """The bodies of PATCH, ignore and bulk requeue are required (an empty
     request is a 400), which the schema must say."""
 
     def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
         body = super()._get_request_body(direction)
-        if body and getattr(self.view, "action", None) in ("partial_update", "ignore", "bulk_requeue"):
+        if body and getattr(self.view, "action", None) in ("partial_update", "ignore", "bulk_requeue", "replace"):
             body["required"] = True
         return body
 
@@ -266,14 +368,19 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     permission_classes = [ModelPermissions]
 
     def get_permissions(self) -> list[BasePermission]:
-        if self.action in ("partial_update", "requeue", "ignore", "bulk_requeue"):
+        if self.action in ("partial_update", "requeue", "ignore", "bulk_requeue", "replace"):
             return [CanRemediate()]
         return super().get_permissions()
 
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return ViolationDetailSerializer if self.action == "retrieve" else ViolationSerializer
+
     def get_queryset(self) -> QuerySet[Violation]:
         queryset = Violation.objects.select_related("source", "assignee")
-        if self.action == "list" and "run" not in self.request.query_params:
-            queryset = queryset.filter(dry_run=False)  # dry runs' rows: ask for their run
+        if self.action == "list":
+            queryset = queryset.defer("history")
+            if "run" not in self.request.query_params:
+                queryset = queryset.filter(dry_run=False)  # dry runs' rows: ask for their run
         return queryset
 
     @extend_schema(
@@ -283,7 +390,7 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: ViolationSerializer, 404: OpenApiResponse(DETAIL), **ERROR_RESPONSES})
+    @extend_schema(responses={200: ViolationDetailSerializer, 404: OpenApiResponse(DETAIL), **ERROR_RESPONSES})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().retrieve(request, *args, **kwargs)
 
@@ -366,6 +473,53 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             wanted = {key: str(value) for key, value in body.validated_data["filter"].items()}
             violations = ViolationFilter(wanted, queryset=Violation.objects.all()).qs
         return requeue_response(services.violations_requeue(violations=violations, actor=request.user))
+
+    @extend_schema(
+        parameters=[GroupsQuerySerializer],  # the schema says what the query refuses (blank, NUL)
+        responses={200: GroupSerializer, 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
+        description="Violations counted by (target, source, field, rule code), most first, with a few example "
+        "values: the groups a steward fixes at once with replace/.",
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], url_path="groups", pagination_class=None, filterset_class=None)
+    def groups(self, request: Request) -> Response:
+        query = GroupsQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return Response(
+            selectors.violation_groups(
+                **query.validated_data, can_view_payload=selectors.can_view_payload(request.user)
+            )
+        )
+
+    @extend_schema(
+        request=ReplaceSerializer,
+        responses={200: ReplaceResultSerializer, 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
+        description="Replace one value by another in the field of every open violation of the filter that holds "
+        "it (one target), then optionally requeue them; with remember, later imports of each source concerned "
+        "get the replacement before validation. With preview, only count.",
+    )
+    @action(detail=False, methods=["post"], url_path="replace")
+    def replace(self, request: Request) -> Response:
+        body = ReplaceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        wanted = {key: str(value) for key, value in data["filter"].items()}
+        violations = ViolationFilter(wanted, queryset=Violation.objects.all()).qs
+        if data["preview"]:
+            matched = services.violations_replace_preview(
+                violations=violations, field_name=data["field"], from_value=data["from"]
+            )
+            return Response({"matched": matched, "replaced": 0, "requeued": 0, "runs": [], "remembered": [], "preview": True})
+        result = services.violations_replace_value(
+            violations=violations, field_name=data["field"], from_value=data["from"], to_value=data["to"],
+            actor=request.user, requeue=data["requeue"], remember=data["remember"],
+        )
+        requeue = result.requeue or services.RequeueResult()
+        return Response({
+            "matched": result.matched, "replaced": result.replaced, "requeued": requeue.requeued,
+            "runs": [run.pk for run in requeue.runs], "remembered": [m.pk for m in result.remembered],
+            "preview": False,
+        })
 
 
 StatsSerializer = inline_serializer(

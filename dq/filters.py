@@ -148,3 +148,85 @@ class AssigneeFilter(admin.SimpleListFilter):
         if self.value() == "nobody":
             return queryset.filter(assignee__isnull=True)
         return queryset
+
+
+class RequeueOutcomeFilter(admin.SimpleListFilter):
+    """``?requeue_outcome=failed_again``: rows a requeue sent back (the
+    inbox's "Failed again" badge); the requeue's message links here."""
+
+    title = "last requeue"
+    parameter_name = "requeue_outcome"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [(Violation.RequeueOutcome.FAILED_AGAIN, "Failed again"), (Violation.RequeueOutcome.RESOLVED, "Resolved")]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        if self.value() in (None, ""):
+            return queryset
+        if self.value() not in Violation.RequeueOutcome.values:
+            raise IncorrectLookupParameters(f"unknown requeue outcome {self.value()!r}")
+        return queryset.filter(requeue_outcome=self.value())
+
+
+class ResolutionFilter(admin.SimpleListFilter):
+    title = "resolved by"
+    parameter_name = "resolution"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [(Violation.Resolution.STEWARD, "A steward"), (Violation.Resolution.SOURCE, "The source")]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        if self.value() in (None, ""):
+            return queryset
+        if self.value() not in Violation.Resolution.values:
+            raise IncorrectLookupParameters(f"unknown resolution {self.value()!r}")
+        return queryset.filter(resolution=self.value())
+
+
+class SeenFilter(admin.SimpleListFilter):
+    """Occurrences and regressions: rows that keep coming back."""
+
+    title = "seen"
+    parameter_name = "seen"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("again", "More than once"), ("regressed", "Broke again after resolved")]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        if self.value() == "again":
+            return queryset.filter(occurrences__gt=1)
+        if self.value() == "regressed":
+            return queryset.filter(regressions__gt=0)
+        return queryset
+
+
+class _RunIdFilter(admin.SimpleListFilter):
+    """A run id given in the URL (too many runs to list)."""
+
+    field = ""
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        run_id = run_id_param(request.GET.get(self.parameter_name))
+        return [(str(run_id), f"Run {run_id}")] if run_id is not None else []
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        run_id = run_id_param(self.value())
+        return queryset.filter(**{self.field: run_id}) if run_id is not None else queryset
+
+
+class RemediationRunFilter(_RunIdFilter):
+    title = "remediation run"
+    parameter_name = "remediation_run"
+    field = "remediation_run_id"
+
+
+class FirstSeenRunFilter(_RunIdFilter):
+    title = "first seen in run"
+    parameter_name = "first_seen_run"
+    field = "first_seen_run_id"
+
+
+class LastSeenRunFilter(_RunIdFilter):
+    title = "last seen in run"
+    parameter_name = "last_seen_run"
+    field = "last_seen_run_id"

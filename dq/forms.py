@@ -104,3 +104,32 @@ class SetFieldForm(forms.Form):
 
 
 SELECTED = helpers.ACTION_CHECKBOX_NAME
+
+
+class ReplaceValueForm(forms.Form):
+    """Replace one value by another in every open violation of a group
+    (target, source, and optionally rule code and field with an error)."""
+
+    target = forms.ChoiceField(choices=())
+    source = forms.CharField(max_length=64)
+    code = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    error_field = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    field_name = forms.CharField(max_length=64, label="Field")
+    from_value = forms.CharField(max_length=1000, strip=False, label="Replace")
+    to_value = forms.CharField(max_length=1000, strip=False, required=False, label="By")
+    requeue = forms.BooleanField(required=False, label="Requeue the changed violations")
+    remember = forms.BooleanField(
+        required=False, label="Remember: apply this replacement to this source's future imports"
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [(name, name) for name in registry.names()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        target, name = data.get("target"), data.get("field_name")
+        if target and name and name not in registry.get(target).field_names:
+            self.add_error("field_name", f"Unknown field for target {target}.")
+        return data

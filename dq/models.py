@@ -12,6 +12,17 @@ class Violation(models.Model):
         RESOLVED = "resolved"
         IGNORED = "ignored"
 
+    class Resolution(models.TextChoices):
+        STEWARD = "steward"
+        SOURCE = "source"
+
+    class RequeueOutcome(models.TextChoices):
+        RESOLVED = "resolved"
+        FAILED_AGAIN = "failed_again"
+
+    # The statuses the one-per-fingerprint constraint covers.
+    LIVE = (Status.OPEN, Status.REQUEUED)
+
     run = models.ForeignKey("runs.ImportRun", on_delete=models.CASCADE, related_name="violations")
     target = models.CharField(max_length=64)
     source = models.ForeignKey("ingest.Source", on_delete=models.PROTECT, related_name="violations")
@@ -50,6 +61,25 @@ class Violation(models.Model):
         null=True, blank=True,
         help_text="When the payload's values were masked after the retention (purge_personal_data).",
     )
+    fingerprint = models.CharField(
+        max_length=64, blank=True, default="",
+        help_text="sha256 of target|source|external id (or of the raw row without a usable id): "
+        "one open or requeued violation per fingerprint.",
+    )
+    occurrences = models.PositiveIntegerField(default=1, help_text="How many times runs quarantined this row.")
+    first_seen_run = models.ForeignKey(
+        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_seen_run = models.ForeignKey(
+        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, null=True, blank=True)
+    regressions = models.PositiveIntegerField(default=0, help_text="Times it broke again after being resolved.")
+    requeue_outcome = models.CharField(max_length=16, choices=RequeueOutcome.choices, null=True, blank=True)
+    history = models.JSONField(
+        default=list, blank=True,
+        help_text="Earlier occurrences, oldest first, at most 20: [{run, at, payload, errors}].",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +98,15 @@ class Violation(models.Model):
             models.Index(fields=["dry_run", "status", "-id"], name="dq_violation_inbox"),
             models.Index(fields=["run", "status", "-id"], name="dq_violation_run_status"),
             models.Index(fields=["action_token"], name="dq_violation_action_token"),
+            models.Index(fields=["fingerprint", "-id"], name="dq_violation_fingerprint"),
+            models.Index(fields=["requeue_outcome", "status", "-id"], name="dq_violation_requeue_outcome"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=models.Q(status__in=["open", "requeued"], dry_run=False) & ~models.Q(fingerprint=""),
+                name="dq_violation_one_live_per_fingerprint",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,3 +140,33 @@ class RemediationAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on violation {self.violation_id}"
+
+
+class ValueMapping(models.Model):
+    """A replacement a steward made once ("Replace value … remember"), e.g.
+    country ``Germany`` → ``DE``: applied to this source's later imports of
+    the target before validation, and recorded in each run's parameters so
+    a replay applies the same ones."""
+
+    source = models.ForeignKey("ingest.Source", on_delete=models.CASCADE, related_name="value_mappings")
+    target = models.CharField(max_length=64)
+    field = models.CharField(max_length=64)
+    from_value = models.CharField(max_length=1000)
+    to_value = models.CharField(max_length=1000, blank=True)
+    active = models.BooleanField(default=True, help_text="Applied to new imports of the source.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source", "target", "field", "from_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "field", "from_value"], name="dq_value_mapping_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target}.{self.field}: {self.from_value!r} → {self.to_value!r} ({self.source_id})"

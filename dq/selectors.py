@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from dq.models import RemediationAudit, Violation
+from runs.models import ImportRun
 from ingest.quarantine import FAILED, RESOLVED, RESULT
 
 MASK = "•••"
@@ -43,6 +47,44 @@ def violations_inbox(*, run_id: int | None = None) -> QuerySet[Violation]:
     if run_id is None:
         return queryset.filter(dry_run=False)
     return queryset.filter(run_id=run_id)
+
+
+@dataclass
+class RequeueOutcome:
+    finished: bool
+    resolved: int = 0
+    failed_again: int = 0
+    not_reached: int = 0
+
+
+def requeue_outcome(*, run_ids: list[int]) -> RequeueOutcome:
+    """What came of the requeue in these remediation runs, once they all
+    finished (with synchronous jobs, right after the requeue)."""
+    from_runs = ImportRun.objects.filter(pk__in=run_ids)
+    if not run_ids or from_runs.exclude(status__in=ImportRun.FINISHED).exists():
+        return RequeueOutcome(finished=False)
+    counts = dict(
+        Violation.objects.filter(remediation_run_id__in=run_ids)
+        .values_list("requeue_outcome").annotate(n=Count("id")).order_by()
+    )
+    return RequeueOutcome(
+        finished=True,
+        resolved=counts.get(Violation.RequeueOutcome.RESOLVED, 0),
+        failed_again=counts.get(Violation.RequeueOutcome.FAILED_AGAIN, 0),
+        not_reached=counts.get(None, 0),
+    )
+
+
+REMEDIATION_LIST_LIMIT = 500
+
+
+def remediation_run_violations(*, run_id: int, limit: int = REMEDIATION_LIST_LIMIT) -> list[Violation]:
+    """The violations a remediation run took, with what came of each, in its row order."""
+    return list(
+        Violation.objects.filter(remediation_run_id=run_id)
+        .only("pk", "external_id", "status", "requeue_outcome", "errors", "run_id", "row_number")
+        .order_by("pk")[:limit]
+    )
 
 
 def code_filter(code: str) -> Q:
@@ -161,3 +203,61 @@ def violations_search(queryset: QuerySet[Violation], *, term: str, in_payload: b
         queryset = queryset.annotate(payload_text=Cast("payload", TextField()))
         match |= Q(payload_text__icontains=term)
     return queryset.filter(match)
+
+
+GROUP_EXAMPLES = 5
+GROUPS_LIMIT = 500
+
+
+def violation_groups(
+    *, status: str | None = Violation.Status.OPEN, target: str | None = None, source: str | None = None,
+    can_view_payload: bool = True,
+) -> list[dict[str, Any]]:
+    """Violations counted by (target, source, field, rule code), most first,
+    each with a few of the field's distinct offending values (masked without
+    payload permission): what "fix once for all alike" starts from. The
+    database unnests each violation's errors and groups (jsonb on
+    PostgreSQL, json_each on SQLite); dry runs' violations are left out."""
+    where = ["NOT v.dry_run"]
+    params: list[Any] = []
+    if status:
+        where.append("v.status = %s")
+        params.append(status)
+    if target:
+        where.append("v.target = %s")
+        params.append(target)
+    if source:
+        where.append("s.slug = %s")
+        params.append(source)
+    if connection.vendor == "postgresql":
+        code, field = "e.value ->> 'code'", "e.value ->> 'field'"
+        unnest = "jsonb_array_elements(v.errors) AS e(value)"
+        examples = f"(array_agg(DISTINCT v.payload ->> ({field})) FILTER (WHERE v.payload ->> ({field}) IS NOT NULL))[1:{GROUP_EXAMPLES}]"
+    else:
+        code, field = "json_extract(e.value, '$.code')", "json_extract(e.value, '$.field')"
+        unnest = "json_each(v.errors) AS e"
+        examples = f"json_group_array(DISTINCT json_extract(v.payload, '$.\"' || {field} || '\"'))"
+    sql = f"""
+        SELECT v.target, s.slug, {field} AS field, {code} AS code, COUNT(DISTINCT v.id) AS n, {examples}
+        FROM dq_violation v JOIN ingest_source s ON s.id = v.source_id, {unnest}
+        WHERE {" AND ".join(where)}
+        GROUP BY v.target, s.slug, {field}, {code}
+        ORDER BY n DESC, v.target, s.slug, field, code
+        LIMIT {GROUPS_LIMIT}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    groups = []
+    for target_name, source_slug, field_name, code_name, count, values in rows:
+        if isinstance(values, str):
+            values = json.loads(values)
+        values = sorted({value for value in values or () if value is not None}, key=str)[:GROUP_EXAMPLES]
+        groups.append(
+            {
+                "target": target_name, "source": source_slug, "field": field_name or "", "code": code_name or "",
+                "count": count,
+                "examples": values if can_view_payload else [MASK for _ in values],
+            }
+        )
+    return groups

@@ -18,11 +18,11 @@ from itertools import groupby
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from dq.models import RemediationAudit, Violation
+from dq.models import RemediationAudit, ValueMapping, Violation
 from dq.selectors import mask_payload
 from ingest import registry
 from ingest import services as ingest_services
@@ -54,6 +54,10 @@ NOT_IGNORED = "Violation {pk} is {status}; only ignored violations can be reopen
 PAYLOAD_PURGED = (
     "Violation {pk}'s payload values were removed on {date} after the retention period; "
     "it cannot be reopened. Import the row again to bring it back."
+)
+ALREADY_OPEN = (
+    "Violation {pk} cannot be reopened: violation {other} is already open for the same row "
+    "(same target, source and external id)."
 )
 TOO_MANY = "This action is limited to {limit:,} violations at a time; narrow the filter."
 BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
@@ -171,7 +175,9 @@ def violations_requeue(*, violations: QuerySet[Violation], actor: AbstractBaseUs
     wanted = violations.count()
     result = RequeueResult()
     with transaction.atomic():
-        claimed = _claim(violations, from_status=Violation.Status.OPEN, status=Violation.Status.REQUEUED)
+        claimed = _claim(
+            violations, from_status=Violation.Status.OPEN, status=Violation.Status.REQUEUED, requeue_outcome=None
+        )
         for (target_name, source_id), group in groupby(claimed, key=lambda v: (v.target, v.source_id)):
             group = list(group)
             run = _remediation_run(target_name=target_name, group=group, actor=actor)
@@ -238,13 +244,22 @@ def violations_ignore(*, violations: QuerySet[Violation], reason: str, actor: Ab
 
 
 def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) -> Violation:
-    """Undo an ignore (not once the payload was purged: there is nothing left to fix)."""
-    changed = Violation.objects.filter(
-        pk=violation.pk, status=Violation.Status.IGNORED, payload_purged_at__isnull=True
-    ).update(status=Violation.Status.OPEN, ignore_reason="", updated_at=timezone.now())
+    """Undo an ignore (not once the payload was purged: there is nothing
+    left to fix). Refused while another violation of the same row
+    (fingerprint) is open or requeued: there is at most one."""
+    try:
+        with transaction.atomic():
+            changed = Violation.objects.filter(
+                pk=violation.pk, status=Violation.Status.IGNORED, payload_purged_at__isnull=True
+            ).update(status=Violation.Status.OPEN, ignore_reason="", updated_at=timezone.now())
+    except IntegrityError:
+        other = Violation.objects.filter(
+            fingerprint=violation.fingerprint, status__in=Violation.LIVE, dry_run=False
+        ).values_list("pk", flat=True).first()
+        raise StateConflict(ALREADY_OPEN.format(pk=violation.pk, other=other)) from None
     violation.refresh_from_db()
     if not changed and violation.payload_purged_at is not None:
-        raise UsageError(PAYLOAD_PURGED.format(pk=violation.pk, date=violation.payload_purged_at.date().isoformat()))
+        raise StateConflict(PAYLOAD_PURGED.format(pk=violation.pk, date=violation.payload_purged_at.date().isoformat()))
     if not changed:
         raise StateConflict(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
     RemediationAudit.objects.create(violation=violation, actor=_actor(actor), action=REOPEN, outcome="reopened")
@@ -342,11 +357,13 @@ def _payload_expired(cutoff: Any) -> Q:
 def violations_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: Any = None) -> int:
     """Mask the payload values of violations resolved or ignored more than
     ``older_than_days`` ago (and of dry runs that old) with the inbox's own
-    ``mask_payload``, and mark them ``payload_purged_at``. Field names, row
-    number, external id, errors and history stay, so the inbox still shows
-    what was wrong where. Returns how many were (or would be) purged;
-    idempotent. Each batch is locked while it is rewritten, and a reopen
-    refuses a purged row, so no open violation ends up with masked values."""
+    ``mask_payload`` (their history's earlier payloads too), and mark them
+    ``payload_purged_at``. Field names, row number, external id and errors
+    stay, so the inbox still shows what was wrong where. Returns how many
+    were (or would be) purged; idempotent. Each batch is locked while it is
+    rewritten; a steward's reopen refuses a purged row, and the row seen
+    again in an import reopens it with its new payload (dq.occurrences), so
+    no open violation keeps masked values."""
     if older_than_days < 0:
         raise UsageError(BAD_RETENTION.format(days=older_than_days))
     now = now or timezone.now()
@@ -356,11 +373,86 @@ def violations_purge_payloads(*, older_than_days: int, dry_run: bool = False, no
     purged = 0
     while True:
         with transaction.atomic():
-            batch = list(expired.select_for_update().order_by("pk").only("pk", "payload")[:PURGE_BATCH])
+            batch = list(expired.select_for_update().order_by("pk").only("pk", "payload", "history")[:PURGE_BATCH])
             for violation in batch:
                 violation.payload = mask_payload(violation.payload)
+                # Earlier occurrences kept their payloads too.
+                violation.history = [
+                    {**entry, "payload": mask_payload(entry.get("payload") or {})} for entry in violation.history
+                ]
                 violation.payload_purged_at = now
-            Violation.objects.bulk_update(batch, ["payload", "payload_purged_at"])
+            Violation.objects.bulk_update(batch, ["payload", "history", "payload_purged_at"])
         if not batch:
             return purged
         purged += len(batch)
+
+
+@dataclass
+class ReplaceResult:
+    matched: int = 0
+    replaced: int = 0
+    requeue: RequeueResult | None = None
+    remembered: list[Any] = field(default_factory=list)  # the value mappings saved
+
+
+SAME_VALUE = "The new value is the same as the old one."
+NO_FIELD = "Choose a field of the target."
+
+
+def _replace_candidates(violations: QuerySet[Violation], field_name: str, from_value: str) -> QuerySet[Violation]:
+    """Open, not dry-run violations whose payload holds exactly ``from_value``
+    in ``field_name`` (a JSON key look-up, on PostgreSQL and SQLite alike)."""
+    if not field_name:
+        raise UsageError(NO_FIELD)
+    candidates = _set_field_candidates(violations, field_name)
+    return candidates.filter(**{f"payload__{field_name}": from_value})
+
+
+def violations_replace_preview(*, violations: QuerySet[Violation], field_name: str, from_value: str) -> int:
+    """How many open violations of this filter hold ``from_value`` in the field."""
+    _check_size(violations)
+    return _replace_candidates(violations, field_name, from_value).count()
+
+
+def violations_replace_value(
+    *, violations: QuerySet[Violation], field_name: str, from_value: str, to_value: str,
+    actor: AbstractBaseUser | None, requeue: bool = False, remember: bool = False,
+) -> ReplaceResult:
+    """Fix once for all alike: replace one value by another in the field of
+    every open violation of the filter that holds it (audited per row, as a
+    bulk edit), then optionally requeue them, and with ``remember`` keep the
+    replacement as a value mapping of each (source, target) concerned, so
+    later imports of that source get it before validation."""
+    if from_value == to_value:
+        raise UsageError(SAME_VALUE)
+    _check_size(violations)
+    candidates = _replace_candidates(violations, field_name, from_value)
+    result = ReplaceResult(matched=candidates.count())
+    pairs = sorted(set(candidates.order_by().values_list("source_id", "target").distinct()))
+    changed = violations_set_field(violations=candidates, field_name=field_name, value=to_value, actor=actor)
+    result.replaced = len(changed)
+    if remember:
+        for source_id, target in pairs:
+            result.remembered.append(
+                value_mapping_save(
+                    source_id=source_id, target=target, field_name=field_name, from_value=from_value,
+                    to_value=to_value, actor=actor,
+                )
+            )
+    if requeue and changed:
+        result.requeue = violations_requeue(violations=Violation.objects.filter(pk__in=changed), actor=actor)
+    return result
+
+
+def value_mapping_save(
+    *, source_id: int, target: str, field_name: str, from_value: str, to_value: str, actor: AbstractBaseUser | None
+) -> ValueMapping:
+    """Remember a replacement for the source's later imports (the newest
+    wins for the same value; saving it again makes it active again)."""
+    if field_name not in registry.get(target).field_names:
+        raise UsageError(UNKNOWN_FIELD.format(target=target))
+    mapping, _ = ValueMapping.objects.update_or_create(
+        source_id=source_id, target=target, field=field_name, from_value=from_value,
+        defaults={"to_value": to_value, "active": True, "created_by": _actor(actor)},
+    )
+    return mapping

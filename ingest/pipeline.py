@@ -81,6 +81,7 @@ class Row:
     record: Record | None = None
     changed_fields: Sequence[str] = ()
     mapped: bool = False  # the id map had its external id at look-up
+    values_mapped: int = 0  # values replaced by the source's value mappings
 
     def quarantine(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
@@ -100,6 +101,7 @@ class Counts:
     skipped: int = 0
     quarantined: int = 0
     resolved: int = 0
+    values_mapped: int = 0
 
     def add_rows(self, rows: Sequence[Row]) -> Counts:
         for row in rows:
@@ -107,6 +109,8 @@ class Counts:
             setattr(self, row.outcome, getattr(self, row.outcome) + 1)
             if row.decision == DECISION_RESOLVED:
                 self.resolved += 1
+            if row.values_mapped:
+                self.values_mapped += row.values_mapped
         return self
 
     def add(self, other: Counts) -> None:
@@ -133,9 +137,15 @@ class ChunkProcessor:
     chunk: the in-file duplicate tracker and the compiled writers."""
 
     def __init__(
-        self, *, target: Target, source: Source, run_id: int, imported_at: dt.datetime, dry_run: bool = False
+        self, *, target: Target, source: Source, run_id: int, imported_at: dt.datetime, dry_run: bool = False,
+        value_mappings: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.target = target
+        # {field: {from: to}}: the source's remembered replacements (dq value
+        # mappings, as the run recorded them), applied as a row is read.
+        self.value_mappings = [
+            (name, mapping) for name, mapping in (value_mappings or {}).items() if name in target.field_names and mapping
+        ]
         self.dry_run = dry_run
         self.model: type[models.Model] = target.model
         self.source_id = source.pk
@@ -177,11 +187,29 @@ class ChunkProcessor:
 
     def read(self, read_row: ReadRow) -> Row:
         row = Row(number=read_row.number, payload=read_row.values)
+        if self.value_mappings and read_row.error is None:
+            row.values_mapped = self.map_values(read_row.values)
         external_id = rules.trim(read_row.values.get(self.target.external_id_field) or "")
         row.external_id = external_id[:255]
         if read_row.error is not None:
             row.quarantine([rules.error("", read_row.code, read_row.error)])
         return row
+
+    def map_values(self, values: dict[str, str]) -> int:
+        """Replace values the source's mappings know (as read, or trimmed),
+        before validation; returns how many were replaced."""
+        replaced = 0
+        for name, mapping in self.value_mappings:
+            value = values.get(name)
+            if value is None:
+                continue
+            to = mapping.get(value)
+            if to is None and value.strip() != value:
+                to = mapping.get(value.strip())
+            if to is not None:
+                values[name] = to
+                replaced += 1
+        return replaced
 
     def validate(self, row: Row, mapping: resolve.Mapping | None) -> None:
         """Check the row's values. A row whose values hash as those last

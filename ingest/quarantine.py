@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 from django.utils import timezone
 
+from dq import fingerprints
 from dq.models import RemediationAudit, Violation
+from dq.occurrences import Occurrence, live_external_ids, violations_record_chunk
 from ingest.metrics import REMEDIATION
 from ingest.pipeline import QUARANTINED, Row
 from runs.models import ImportRun
@@ -46,18 +48,74 @@ class Sink(Protocol):
 
 
 class ViolationSink:
-    """Each quarantined row of an upload becomes an open Violation."""
+    """Each quarantined row of an upload is an occurrence of its violation
+    (by fingerprint: dq.occurrences), and each valid row resolves its
+    fingerprint's open violation at the source. A dry run's rows stay
+    separate, read-only violations of their own (``write``)."""
+
+    # Past this many open violations of the source, every valid row is
+    # looked up by the database instead (see live_external_ids).
+    LIVE_SET_LIMIT = 100_000
 
     def __init__(self, *, run_id: int, target: str, source_id: int, dry_run: bool = False) -> None:
         self.run_id = run_id
         self.target = target
         self.source_id = source_id
         self.dry_run = dry_run
+        self._live: set[str] | None = None
+        self._live_loaded = False
+
+    def _live_ids(self) -> set[str] | None:
+        """The external ids with an open violation, loaded at the first chunk
+        and kept up to date with this run's own quarantined rows. A violation
+        another run opens meanwhile is not resolved by this run's valid rows:
+        the next import of the source does it."""
+        if not self._live_loaded:
+            self._live = live_external_ids(target=self.target, source_id=self.source_id, limit=self.LIVE_SET_LIMIT)
+            self._live_loaded = True
+        return self._live
+
+    def fingerprint(self, row: Row) -> str:
+        """As stored: NUL made visible, as migration 0009 reads it."""
+        return fingerprints.of_row(
+            target=self.target, source_id=self.source_id, external_id=storable_text(row.external_id),
+            payload=storable(row.payload), errors=row.errors, row_number=row.number,
+        )
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
-        self.write((row.number, row.external_id, row.payload, row.errors) for row in rows if row.outcome == QUARANTINED)
+        if self.dry_run:
+            self.write((row.number, row.external_id, row.payload, row.errors) for row in rows if row.outcome == QUARANTINED)
+            return
+        # File order decides: a fingerprint's last row in the chunk says
+        # whether it ends quarantined or resolved at the source.
+        quarantined: dict[str, Occurrence] = {}
+        valid: dict[str, None] = {}
+        of_external_id = fingerprints.of_external_id
+        target, source_id = self.target, self.source_id
+        live = self._live_ids()
+        for row in rows:
+            if row.outcome == QUARANTINED:
+                fingerprint = self.fingerprint(row)
+                earlier = quarantined.pop(fingerprint, None)
+                quarantined[fingerprint] = Occurrence(
+                    fingerprint=fingerprint, row_number=row.number, external_id=storable_text(row.external_id),
+                    payload=storable(row.payload), errors=list(row.errors), codes=codes_of(row.errors),
+                    error_fields=fields_of(row.errors), count=(earlier.count + 1) if earlier else 1,
+                )
+                valid.pop(fingerprint, None)
+                if live is not None and row.external_id:
+                    live.add(storable_text(row.external_id))  # a later valid row of it resolves it
+            elif row.external_id:
+                external_id = storable_text(row.external_id)
+                if live is None or external_id in live:
+                    valid[of_external_id(target=target, source_id=source_id, external_id=external_id)] = None
+        violations_record_chunk(
+            run_id=self.run_id, target=target, source_id=source_id,
+            quarantined=list(quarantined.values()), valid_fingerprints=valid,
+        )
 
     def write(self, items: Iterable[tuple[int, str, dict[str, Any], list[dict[str, str]]]]) -> None:
+        """A dry run's violations: plain inserts, outside the one-per-fingerprint rule."""
         Violation.objects.bulk_create(
             [
                 Violation(
@@ -71,6 +129,12 @@ class ViolationSink:
                     codes=codes_of(errors),
                     error_fields=fields_of(errors),
                     dry_run=self.dry_run,
+                    fingerprint=fingerprints.of_row(
+                        target=self.target, source_id=self.source_id, external_id=external_id,
+                        payload=storable(payload), errors=errors, row_number=number,
+                    ),
+                    first_seen_run_id=self.run_id,
+                    last_seen_run_id=self.run_id,
                 )
                 for number, external_id, payload, errors in items
             ],
@@ -142,19 +206,21 @@ class RemediationSink:
         again = {vid: row for row in rows if row.outcome == QUARANTINED and (vid := self._violation_id(row))}
         resolved = self._claim(imported)
         Violation.objects.filter(pk__in=resolved).update(
-            status=Violation.Status.RESOLVED, resolved_by_run_id=self.run_id, resolved_at=now
+            status=Violation.Status.RESOLVED, resolved_by_run_id=self.run_id, resolved_at=now,
+            resolution=Violation.Resolution.STEWARD, requeue_outcome=Violation.RequeueOutcome.RESOLVED,
         )
         reopened = []
         for violation in Violation.objects.filter(pk__in=self._claim(list(again))):
             errors = again[violation.pk].errors
             violation.status = Violation.Status.OPEN
+            violation.requeue_outcome = Violation.RequeueOutcome.FAILED_AGAIN
             violation.errors = errors
             violation.codes = codes_of(errors)
             violation.error_fields = fields_of(errors)
             violation.updated_at = now
             reopened.append(violation)
         Violation.objects.bulk_update(
-            reopened, ["status", "errors", "codes", "error_fields", "updated_at"], batch_size=500
+            reopened, ["status", "requeue_outcome", "errors", "codes", "error_fields", "updated_at"], batch_size=500
         )
         RemediationAudit.objects.bulk_create(
             [

@@ -281,6 +281,7 @@ def import_partition(
         run_id=run.pk,
         imported_at=run.started_at or timezone.now(),
         dry_run=run.dry_run,
+        value_mappings=run.ingest_params_json.get("value_mappings"),
     )
     sink = sink or sink_for(run, target=target, source=source)
     reader = run_reader(run)

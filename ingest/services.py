@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from dq.mappings import value_mappings_for
 from ingest import errors, locks, metrics, quarantine, readers, registry, runner, survivorship
 from ingest.errors import ImporterError, StateConflict, UsageError
 from ingest.models import Source
@@ -177,6 +178,9 @@ def run_create(
             "ruleset_version": RULESET_VERSION,
             "survivorship_policy_version": survivorship.POLICY_VERSION,
             "code_version": settings.IMPORTER_CODE_VERSION,
+            # The source's remembered replacements (dq value mappings), as of
+            # now: a replay copies these parameters, so it applies the same.
+            "value_mappings": value_mappings_for(source_id=source_obj.pk, target=target_spec.name),
             **(extra_params or {}),
         },
     )

@@ -24,6 +24,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from dq import selectors as dq_selectors
 from dq.selectors import can_view_payload
 from ingest import services
 from ingest.errors import ImporterError
@@ -97,7 +98,7 @@ class ImportRunAdmin(admin.ModelAdmin):
             "status_display", "dry_run_display", "kind", "target", "source", "created_by", "parent_link",
         ]}),
         ("Rows", {"fields": [
-            "rows_total", "rows_processed", "inserted", "updated", "unchanged", "skipped", "quarantined", "resolved",
+            "rows_total", "rows_processed", "inserted", "updated", "unchanged", "skipped", "quarantined", "resolved", "values_mapped",
         ]}),
         ("Timing", {"fields": ["created_at", "started_at", "finished_at", "waited", "duration", "heartbeat_at"]}),
         ("File", {"fields": ["original_filename", "file_size_display", "file_sha256", "file_download",
@@ -347,9 +348,16 @@ class ImportRunAdmin(admin.ModelAdmin):
                 row["open_url"] = violations_url(run=run.pk, code=row["code"], field=row["field"])
                 row["all_url"] = violations_url(run=run.pk, code=row["code"], field=row["field"], status="all")
             user = request.user
+            requeued = None
+            if run.kind == ImportRun.Kind.REMEDIATION:
+                requeued = dq_selectors.remediation_run_violations(run_id=run.pk)
             extra = {
                 "run": run,
                 "breakdown": breakdown,
+                "requeued": requeued,
+                "requeued_url": violations_url(remediation_run=run.pk, status="all"),
+                "requeued_limit": dq_selectors.REMEDIATION_LIST_LIMIT,
+                "first_seen_url": violations_url(first_seen_run=run.pk, status="all"),
                 "violations_url": violations_url(run=run.pk, status="all"),
                 "child_runs": run.child_runs.select_related("source").order_by("-created_at", "-id")[:50],
                 "can_run_for_real": user.has_perm("runs.add_importrun") and run.dry_run and bool(run.file)

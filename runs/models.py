@@ -44,6 +44,9 @@ class ImportRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     quarantined = models.PositiveIntegerField(default=0)
+    values_mapped = models.PositiveIntegerField(
+        default=0, help_text="Values replaced by the source's value mappings before validation."
+    )
     resolved = models.PositiveIntegerField(
         default=0, help_text="Rows matched to an existing record (dedupe decision 'resolved')."
     )

@@ -36,7 +36,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
         fields = [
             "id", "target", "source", "kind", "status", "dry_run", "original_filename", "file_size",
             "file_sha256", "ingest_params_json", "rows_total", "rows_processed", "percent", "inserted",
-            "updated", "unchanged", "skipped", "quarantined", "resolved", "error_message",
+            "updated", "unchanged", "skipped", "quarantined", "resolved", "values_mapped", "error_message",
             "cancel_requested", "parent_run", "created_by", "created_at", "started_at", "finished_at",
             "duration_s", "has_results",
         ]

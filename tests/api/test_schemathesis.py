@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
+from dq import services as dq_services
 from importer_project.wsgi import application
 from ingest import registry
 from tests.api.conftest import finished_run, make_user, queued_run
@@ -26,8 +27,12 @@ from tests.api.conftest import finished_run, make_user, queued_run
 #   3.0), and its values fields of the chosen target (which depends on
 #   another form field);
 # - a violation's PATCH: the merged payload must pass the target's rules
-#   (a 400 with the pipeline's errors per field, the documented contract).
-RULES_BEYOND_THE_SCHEMA = ("POST /api/v1/runs/", "PATCH /api/v1/violations/{id}/")
+#   (a 400 with the pipeline's errors per field, the documented contract);
+# - replace: the new value must differ from the old one, and the field be
+#   one of the target the filter selects (which depends on the data).
+RULES_BEYOND_THE_SCHEMA = (
+    "POST /api/v1/runs/", "PATCH /api/v1/violations/{id}/", "POST /api/v1/violations/replace/"
+)
 CONFIG = SchemathesisConfig.from_str(
     "".join(
         f"""
@@ -57,6 +62,12 @@ def a_valid_request_is_refused_only_for_rules_beyond_the_schema(ctx, response, c
     elif name == "PATCH /api/v1/violations/{id}/":
         fields = {field for target in registry.all_targets() for field in target.field_names}
         assert set(body) <= fields | {"non_field_errors"}, body
+    elif name == "POST /api/v1/violations/replace/":
+        detail = body.get("detail", "")
+        targets = registry.all_targets()
+        assert detail == dq_services.SAME_VALUE or detail.startswith(dq_services.ONE_TARGET.split("{")[0]) or detail in {
+            dq_services.UNKNOWN_FIELD.format(target=target.name) for target in targets
+        }, body
 
 
 @pytest.fixture

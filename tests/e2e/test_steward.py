@@ -107,7 +107,7 @@ def test_steward_bulk_sets_a_field_on_several_rows_and_requeues_them(watched_pag
     # resolved and imported; the other still has its other errors to fix.
     run_jobs()
     page.goto(f"{page.base_url}/admin/dq/violation/?run={rules_run.pk}&status=all&q=ORG-104")
-    assert "resolved" in inbox_row(page, "ORG-104").locator(".field-status").inner_text().lower()
+    assert "resolved" in inbox_row(page, "ORG-104").locator(".field-status_badges").inner_text().lower()
     assert Organization.objects.get(name="Bad Country Co").country == "DE"
     multi = Violation.objects.get(run=rules_run, row_number=13)
     assert multi.payload["country"] == "DE"

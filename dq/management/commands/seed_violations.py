@@ -6,6 +6,7 @@ import random
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from dq import fingerprints
 from dq.models import Violation
 from ingest import fields as rules
 from ingest.quarantine import codes_of, fields_of
@@ -52,7 +53,10 @@ class Command(BaseCommand):
                 Violation(
                     run=run, target="organization", source=source_obj, row_number=number // 100 + 2,
                     external_id=payload["external_id"], payload=payload, errors=errors, codes=codes_of(errors),
-                    error_fields=fields_of(errors), dry_run=run.dry_run,
+                    error_fields=fields_of(errors), dry_run=run.dry_run, first_seen_run=run, last_seen_run=run,
+                    fingerprint=fingerprints.of_external_id(
+                        target="organization", source_id=source_obj.pk, external_id=payload["external_id"]
+                    ),
                     status="open" if number % 10 else rng.choice(["resolved", "ignored", "requeued"]),
                 )
             )
