@@ -231,7 +231,13 @@ def run_enqueue_job(run_id: int, *, job_id: str | None = None) -> None:
     # Before the enqueue: the job may defer the run (job_id DEFERRED) before
     # this process gets to write anything after it.
     ImportRun.objects.filter(pk=run_id).update(job_id=job_id)
-    get_queue().enqueue("ingest.jobs.execute_run", run_id, job_id=job_id)
+    try:
+        get_queue().enqueue("ingest.jobs.execute_run", run_id, job_id=job_id)
+    except RedisError:
+        # No job was made: the run keeps no job id (the reconciler's sign of
+        # a lost job), unless its job already changed it.
+        ImportRun.objects.filter(pk=run_id, job_id=job_id).update(job_id="")
+        raise
 
 
 def partition_enqueue_job(run_id: int, index: int) -> None:
