@@ -1,4 +1,6 @@
-"""Streaming readers for CSV and JSON Lines files of records.
+"""Streaming readers for CSV and JSON Lines files of records; workbooks
+(xlsx, xls, ods) are handed to ingest.spreadsheets, which yields the same
+rows.
 
 ``open_reader`` checks the file as a whole up front -- size, binary content,
 encoding (the whole file is decoded once, block by block), format, delimiter
@@ -72,7 +74,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import IO, Any
 
-from ingest import errors
+from ingest import errors, spreadsheets
 from ingest.errors import FileError
 from ingest.fields import MALFORMED_ROW, TOO_LONG
 from ingest.headers import (  # NUL_MARK, normalize_header, shown_name: imported from here too
@@ -126,9 +128,11 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be"),
 )
 
+# Spreadsheets (a ZIP or OLE2 file that is a workbook) are read before these
+# are looked for (see ingest.spreadsheets).
 _SIGNATURES = (
-    (b"PK\x03\x04", "ZIP (for example Excel .xlsx)"),
-    (b"\xd0\xcf\x11\xe0", "Microsoft Office 97-2003 (for example Excel .xls)"),
+    (spreadsheets.ZIP_MAGIC, errors.KIND_ZIP),
+    (spreadsheets.OLE2_MAGIC, errors.KIND_OLE2),
     (b"%PDF", "PDF"),
     (b"\x89PNG", "PNG image"),
     (b"GIF8", "GIF image"),
@@ -215,6 +219,7 @@ def open_reader(
     skip_rows: int = 0,
     column_map: Mapping[str, str] | None = None,
     max_malformed_rows: int | None = None,
+    sheet: str | int | None = None,
 ) -> Reader:
     """Check the file at ``path`` and return a reader for its rows.
 
@@ -224,6 +229,9 @@ def open_reader(
     reading; see the module docstring for what rows look like.
     ``column_map``: column names (or JSON keys) of the file → target fields,
     for columns not named as the fields are; matched as headers are.
+    ``sheet``: which sheet of a workbook to read, by name or 0-based
+    position (default: the first visible worksheet); text files ignore it.
+    Workbooks are read by ingest.spreadsheets.
     """
     if max_field_chars < 1 or skip_rows < 0:
         raise ValueError("max_field_chars must be positive and skip_rows not negative")
@@ -233,6 +241,13 @@ def open_reader(
     explicit_encoding = encoding_name(encoding)
 
     head = _read_head(path, max_bytes)
+    workbook = spreadsheets.workbook_format(path, head, chosen_format)
+    if workbook is not None:
+        return spreadsheets.open_workbook(
+            path, format=workbook, by_content=chosen_format is None and spreadsheets.ole2_not_named_xls(path, head),
+            fields=fields, required=required, sheet=sheet, max_field_chars=max_field_chars,
+            skip_rows=skip_rows, column_map=column_map or {},
+        )
     compressed = head.startswith(_GZIP_MAGIC)
     if compressed:
         head = _read_head_gzip(path)
@@ -255,7 +270,7 @@ def open_reader(
 def _format_argument(format: str | None) -> str | None:
     if format is None:
         return None
-    if format.strip().lower() in (CSV, JSONL):
+    if format.strip().lower() in (CSV, JSONL, *spreadsheets.FORMATS):
         return format.strip().lower()
     raise FileError(errors.UNSUPPORTED_FORMAT.format(format=format))
 

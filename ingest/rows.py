@@ -41,13 +41,15 @@ class Reader:
         unknown_columns: list[str],
         rows: Callable[[], Iterator[ReadRow]],
         header_row: int | None = None,
+        sheet: str | None = None,
     ) -> None:
         self.format = format
         self.encoding = encoding
         self.delimiter = delimiter
         self.columns = columns
         self.unknown_columns = unknown_columns
-        self.header_row = header_row  # CSV: the header's row number
+        self.header_row = header_row  # CSV and spreadsheets: the header's row number
+        self.sheet = sheet  # spreadsheets: the name of the sheet read
         self._rows = rows
         self._iterations: weakref.WeakSet[Any] = weakref.WeakSet()
         self._closed = False
