@@ -62,7 +62,10 @@ class Reader:
         return rows
 
     def close(self) -> None:
+        """Close unfinished iterations, and let go of what the reader kept
+        for its first one (a spreadsheet reader's loaded sheet)."""
         self._closed = True
+        self._rows = _closed
         for rows in list(self._iterations):
             rows.close()
 
@@ -77,3 +80,7 @@ class Reader:
             f"<Reader {self.format} encoding={self.encoding!r} "
             f"delimiter={self.delimiter!r} columns={self.columns!r}>"
         )
+
+
+def _closed() -> Iterator[ReadRow]:
+    raise ValueError("The reader is closed.")

@@ -6,11 +6,14 @@ shapes are written here with xlsxwriter."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import shutil
+import types
 import zipfile
 from pathlib import Path
 
 import pytest
+import python_calamine
 import xlsxwriter
 
 from core.models import Organization
@@ -340,3 +343,26 @@ def test_an_unknown_sheet_fails_the_run_and_writes_nothing():
 def test_a_protected_workbook_fails_the_run_with_the_message():
     run = services.run_execute(run_id=create_run("protected.xlsx").pk, in_process=True)
     assert (run.status, run.error_message) == ("failed", errors.PASSWORD_PROTECTED)
+
+
+def reachable(start: object, depth: int = 8) -> list[object]:
+    seen, frontier, found = {id(start)}, [start], []
+    for _ in range(depth):
+        following = []
+        for obj in frontier:
+            for ref in gc.get_referents(obj):
+                if id(ref) not in seen and not isinstance(ref, (type, types.ModuleType)):
+                    seen.add(id(ref))
+                    following.append(ref)
+                    found.append(ref)
+        frontier = following
+    return found
+
+
+def test_a_closed_reader_lets_go_of_the_loaded_sheet():
+    """The run's file check opens a reader and closes it while the run goes
+    on: a sheet it kept would double the memory of a big workbook's run."""
+    reader = open_reader(FIXTURES / "orgs.xlsx", fields=FIELDS, required=REQUIRED)
+    assert any(isinstance(obj, python_calamine.CalamineSheet) for obj in reachable(reader))
+    reader.close()
+    assert not any(isinstance(obj, python_calamine.CalamineSheet) for obj in reachable(reader))
