@@ -117,5 +117,9 @@ SHEET_NOT_FOUND = (
     "The workbook has no sheet {sheet!r}. Its sheets, by position counting from 0: {sheets}. "
     "Give a sheet's name or its position."
 )
+WORKBOOK_GIVEN_AS_TEXT = (
+    "This file is a spreadsheet ({found}), but the format given is {given}: "
+    "leave the format out (or give {found}) to read it as the spreadsheet it is."
+)
 NO_WORKSHEET = "The workbook has no worksheet to read (only charts or macros)."
 BAD_SHEET = "A sheet is given by its name or its position (0 for the first): at most {limit} characters, no NUL."

@@ -248,6 +248,8 @@ def open_reader(
             fields=fields, required=required, sheet=sheet, max_field_chars=max_field_chars,
             skip_rows=skip_rows, column_map=column_map or {},
         )
+    if chosen_format is not None and (found := spreadsheets.workbook_format(path, head, None)) is not None:
+        raise FileError(errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given=chosen_format))
     compressed = head.startswith(_GZIP_MAGIC)
     if compressed:
         head = _read_head_gzip(path)

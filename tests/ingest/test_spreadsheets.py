@@ -366,3 +366,8 @@ def test_a_closed_reader_lets_go_of_the_loaded_sheet():
     assert any(isinstance(obj, python_calamine.CalamineSheet) for obj in reachable(reader))
     reader.close()
     assert not any(isinstance(obj, python_calamine.CalamineSheet) for obj in reachable(reader))
+
+
+@pytest.mark.parametrize("fixture, found", [("orgs.xlsx", "xlsx"), ("orgs.ods", "ods"), ("orgs.xls", "xls")])
+def test_a_workbook_given_as_csv_says_what_it_is(fixture, found):
+    assert file_error(FIXTURES / fixture, format="csv") == errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given="csv")
