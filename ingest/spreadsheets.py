@@ -35,14 +35,13 @@ Behaviour worth knowing (see tests/ingest/test_spreadsheets.py):
   one with SPREADSHEET_UNREADABLE, never with calamine's exception.
 
 Memory: calamine cannot stream (python-calamine 0.9.1 has no lazy reader;
-its ``iter_rows`` walks a sheet already loaded whole). The sheet is loaded
-once per iteration of the reader -- the first iteration reuses the load
-that found the header, and ``Reader.close`` lets go of it -- and its rows
-are converted to text one at a time, so the Python side stays flat; the
-loaded sheet itself costs about 100 bytes a cell (1,156 MB peak RSS for a
-run of 1,048,576 rows of 10 columns, measured; README "What a file may
-look like"). A run loads its sheet twice, one load after the other: for
-the file check before the run starts, then to import it.
+its ``iter_rows`` walks a sheet already loaded whole, about 100 bytes a
+cell). A big xlsx sheet is therefore read in pieces (ingest/xlsx_chunks.py:
+224 MB peak RSS for a run of 1,048,576 rows of 10 columns, against 1,156
+MB loaded whole). Other sheets are loaded once per iteration of the reader
+-- the first iteration reuses the load that found the header, and
+``Reader.close`` lets go of it -- and their rows converted to text one at
+a time, so only the loaded sheet grows with the file.
 """
 
 from __future__ import annotations
@@ -56,7 +55,7 @@ from typing import Any
 
 import python_calamine
 
-from ingest import errors
+from ingest import errors, xlsx_chunks
 from ingest.errors import FileError
 from ingest.fields import TOO_LONG
 from ingest.headers import (
@@ -173,26 +172,43 @@ def open_workbook(
     workbook = _load_workbook(path, format, by_content)
     try:
         name = _sheet_name(workbook, sheet_argument(sheet))
-        loaded = _load_sheet(workbook, name)
+        part = xlsx_chunks.sheet_part(path, name) if format == XLSX else None
+        loaded = _load_sheet(workbook, name) if part is None else None
     finally:
         workbook.close()
-    rows = loaded.iter_rows()
-    head = [_cells(row) for row in itertools.islice(rows, HEADER_SEARCH_RECORDS)]
-    del rows
+    first_load = [loaded] if loaded is not None else []
+
+    def numbered_rows() -> Iterator[tuple[int, list[Any]]]:
+        """(row number, cells) of the sheet: read in pieces (a big xlsx), or
+        loaded whole, the first time from the load that found the header."""
+        if part is not None:
+            return _read_in_pieces(path, name, part)
+        sheet_now = first_load.pop() if first_load else _reload(path, format, name)
+        return enumerate(sheet_now.iter_rows(), 1)
+
+    head = list(itertools.islice(numbered_rows(), HEADER_SEARCH_RECORDS))
+    if loaded is not None:
+        first_load.append(loaded)
+    del loaded
+    records = [_cells(cells) for _, cells in head]
     field_by_key = target_field_by_key(fields, column_map)
-    cells, header_row = first_header(head)
+    cells, count = first_header(records)
     named = names_required(cells, field_by_key, required)
     if named < len(required):
-        below = header_below(head, header_row, field_by_key, required, named)
+        below = header_below(records, count, field_by_key, required, named)
         if below is not None:
-            _, cells, header_row = below
+            _, cells, count = below
+    header_row = head[count - 1][0]
+    # Empty columns left of the header are layout, not nameless columns.
+    lead = next(position for position, cell in enumerate(cells) if cell)
+    cells = cells[lead:]
     names, positions, unknown = map_header(cells, field_by_key, required, column_map)
-    layout = _Layout(names=tuple(names), positions=tuple(positions), width=len(cells), header=tuple(cells))
-    first_load = [loaded]
+    layout = _Layout(
+        names=tuple(names), positions=tuple(positions), lead=lead, width=len(cells), header=tuple(cells)
+    )
 
     def rows_of_sheet() -> Iterator[ReadRow]:
-        sheet_now = first_load.pop() if first_load else _reload(path, format, name)
-        return _data_rows(sheet_now, layout, header_row + skip_rows, max_field_chars)
+        return _data_rows(numbered_rows(), layout, header_row + skip_rows, max_field_chars)
 
     return Reader(
         format=format,
@@ -206,29 +222,42 @@ def open_workbook(
     )
 
 
-class _Layout:
-    __slots__ = ("names", "positions", "width", "header")
+def _read_in_pieces(path: str, name: str, part: Any) -> Iterator[tuple[int, list[Any]]]:
+    """A damaged sheet part is found while it is read: a file error then
+    (the run fails with it), as when calamine reads a sheet whole."""
+    try:
+        yield from xlsx_chunks.sheet_rows(path, name, part)
+    except (GeneratorExit, KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - zip, zlib and calamine errors; a Rust panic
+        raise _file_error(exc, path, False) from None
 
-    def __init__(self, *, names: tuple[str, ...], positions: tuple[int, ...], width: int, header: tuple[str, ...]):
+
+class _Layout:
+    __slots__ = ("names", "positions", "lead", "width", "header")
+
+    def __init__(
+        self, *, names: tuple[str, ...], positions: tuple[int, ...], lead: int, width: int, header: tuple[str, ...]
+    ) -> None:
         self.names = names
         self.positions = positions
+        self.lead = lead  # empty columns left of the header
         self.width = width
         self.header = header
 
 
 def _data_rows(
-    sheet: python_calamine.CalamineSheet, layout: _Layout, skip: int, max_field_chars: int
+    rows: Iterator[tuple[int, list[Any]]], layout: _Layout, skip: int, max_field_chars: int
 ) -> Iterator[ReadRow]:
-    """The rows below the header (and ``skip`` more); calamine's rows start
-    at the sheet's row 1 whatever is empty above the data."""
-    names, positions, width, header = layout.names, layout.positions, layout.width, layout.header
+    """The rows below the header (and ``skip`` more), by their sheet row
+    numbers."""
+    names, positions, lead, width, header = layout.names, layout.positions, layout.lead, layout.width, layout.header
+    end = lead + width
     too_big = errors.FIELD_TOO_BIG.format(limit=max_field_chars)
-    rows = sheet.iter_rows()
-    del sheet  # the iterator keeps what it needs; nothing else holds the sheet
-    for number, row in enumerate(rows, 1):
+    for number, row in rows:
         if number <= skip:
             continue
-        cells = _cells(row[:width])
+        cells = _cells(row[lead:end])
         if not any(cells):
             continue
         if any(len(cell) > max_field_chars for cell in cells):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 import shutil
 import types
 import zipfile
@@ -18,7 +19,7 @@ import xlsxwriter
 
 from core.models import Organization
 from dq.models import Violation
-from ingest import errors, services
+from ingest import errors, services, xlsx_chunks
 from ingest.errors import FileError
 from ingest.readers import open_reader
 from ingest.spreadsheets import cell_text
@@ -371,3 +372,96 @@ def test_a_closed_reader_lets_go_of_the_loaded_sheet():
 @pytest.mark.parametrize("fixture, found", [("orgs.xlsx", "xlsx"), ("orgs.ods", "ods"), ("orgs.xls", "xls")])
 def test_a_workbook_given_as_csv_says_what_it_is(fixture, found):
     assert file_error(FIXTURES / fixture, format="csv") == errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given="csv")
+
+
+# --- A big xlsx sheet, read in pieces (ingest/xlsx_chunks.py) ------------------------
+
+
+@pytest.fixture
+def pieces_of(monkeypatch):
+    """Read every xlsx sheet in pieces of ``rows`` rows."""
+
+    def set_rows(rows: int) -> None:
+        monkeypatch.setattr(xlsx_chunks, "CHUNK_ABOVE_BYTES", 0)
+        monkeypatch.setattr(xlsx_chunks, "ROWS_PER_CHUNK", rows)
+
+    return set_rows
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 100])
+def test_a_sheet_read_in_pieces_reads_as_the_whole_sheet(pieces_of, rows):
+    pieces_of(rows)
+    reader, read_rows = read(FIXTURES / "orgs.xlsx")
+    assert (reader.sheet, reader.header_row) == ("Orgs", 4)
+    assert read_rows == ORGS_ROWS
+    assert read(FIXTURES / "orgs.xlsx", sheet="More")[1] == [
+        (2, {"external_id": "ORG-10", "name": "Second Sheet BV", "country": "NL"})
+    ]
+
+
+def test_pieces_keep_row_numbers_and_columns_where_the_data_is_offset(tmp_path, pieces_of):
+    """Data from C3, blank rows, a piece holding only blank rows, and cells
+    (shared strings, numbers, dates) spread over pieces."""
+    grid = [["external_id", "name", "country", "employees"]]
+    for index in range(1, 40):
+        grid.append([f"A{index}", f"Name {index % 7}", "DE", float(index)] if index % 5 else ["", "", "", ""])
+    path = tmp_path / "offset.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("Data")
+    for row, cells in enumerate(grid):
+        for column, value in enumerate(cells):
+            if value != "":
+                sheet.write(row + 2, column + 2, value)
+    sheet.write(20, 0, "left of the header")
+    workbook.close()
+    whole = read(path)[1]
+    assert whole[0] == (4, {"external_id": "A1", "name": "Name 1", "country": "DE", "employees": "1"})
+    assert len(whole) == 32 and 8 not in [number for number, _ in whole]  # A5 left blank
+    for rows in (1, 4, 7):
+        pieces_of(rows)
+        assert read(path)[1] == whole
+
+
+def test_a_sheet_without_cell_positions_is_read_whole(tmp_path, pieces_of):
+    """Cells without ``r`` are placed by counting: pieces would restart it."""
+    path = tmp_path / "unnumbered.xlsx"
+    with zipfile.ZipFile(FIXTURES / "orgs.xlsx") as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet2.xml":  # "More"
+                data = re.sub(rb' r="[A-Z]*[0-9]+"', b"", data)
+            target.writestr(item, data)
+    pieces_of(1)
+    assert xlsx_chunks.sheet_part(str(path), "More") is None
+    assert xlsx_chunks.sheet_part(str(path), "Orgs") is not None
+    assert read(path, sheet="More")[1] == [(2, {"external_id": "ORG-10", "name": "Second Sheet BV", "country": "NL"})]
+
+
+@pytest.mark.django_db
+def test_a_workbook_read_in_pieces_imports_with_its_violations_on_their_rows(pieces_of):
+    pieces_of(2)
+    run = services.run_execute(run_id=create_run("orgs.xlsx").pk, in_process=True)
+    assert (run.status, run.inserted, run.quarantined) == ("partial", 2, 2)
+    assert sorted(Violation.objects.filter(run=run).values_list("row_number", flat=True)) == [8, 9]
+
+
+def test_a_sheet_damaged_inside_fails_as_damaged_when_read_in_pieces(tmp_path, pieces_of, monkeypatch):
+    """The damage is met while the pieces are cut, after the header was
+    found: the reader raises the file error, which fails the run."""
+    rows = [["external_id", "name", "country"]] + [[f"A{i}", f"Name {i * 7919 % 100_003}", "DE"] for i in range(3000)]
+    path = xlsx(tmp_path, {"Orgs": table(rows)})
+    with zipfile.ZipFile(path) as source:
+        info = source.getinfo("xl/worksheets/sheet1.xml")
+        end = info.header_offset + 30 + len(info.filename) + len(info.extra) + info.compress_size
+    assert info.compress_size > 20_000
+    data = bytearray(path.read_bytes())
+    for position in range(end - 12, end - 4):
+        data[position] ^= 0x5A  # the end of the compressed sheet: inflating or its CRC fails there
+    path.write_bytes(bytes(data))
+    pieces_of(100)
+    monkeypatch.setattr(xlsx_chunks, "_BLOCK", 1024)  # pieces are cut before the damage is read
+    with open_reader(path, fields=FIELDS, required=REQUIRED) as reader:
+        assert reader.header_row == 1
+        with pytest.raises(FileError) as info:
+            list(reader)
+    assert str(info.value).startswith(errors.SPREADSHEET_UNREADABLE.split("{")[0])
