@@ -28,8 +28,8 @@ Behaviour worth knowing (see tests/ingest/test_spreadsheets.py):
   Formulas are read as the value last calculated and saved with the file;
   a formula error (``#DIV/0!``) reads as an empty cell (calamine gives no
   value for it).
-* Empty trailing rows and columns are ignored, and so are cells to the
-  right of the header's last column (no column name, so no field).
+* Empty trailing rows and columns are ignored, and so are cells left or
+  right of the header's columns (no column name, so no field).
 * A cell over ``max_field_chars`` makes its row too_long, as in CSV.
 * A password-protected workbook fails with PASSWORD_PROTECTED, a damaged
   one with SPREADSHEET_UNREADABLE, never with calamine's exception.
