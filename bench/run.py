@@ -10,7 +10,11 @@ own subprocess on a fresh database copied from a migrated template:
 - the peer, django-import-export 4.x (bench/peer), fresh and dry run, up to
   BENCH_PEER_MAX_ROWS rows (the peer needs about 44 minutes for 1M);
 - the floor (PostgreSQL only): COPY + INSERT … SELECT … ON CONFLICT, fresh
-  and the same file again.
+  and the same file again;
+- this project reading the same rows from an xlsx workbook (fresh), at the
+  sizes in BENCH_XLSX_SIZES (default 100k): the base CSV written as one
+  sheet of text cells (XlsxWriter, a dev dependency), so the rows validated
+  are the CSV's and the difference is the reading.
 
 Seconds are the timed section each tool reports (the import, not the
 interpreter start-up); peak RSS is the subprocess's own ``ru_maxrss`` from
@@ -20,11 +24,13 @@ table in README.md between the bench markers.
 Environment: BENCH_SIZES=10000,100000 · BENCH_DATABASES=postgresql,sqlite ·
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/importer_bench; the
 database and ``<name>_template`` are dropped and re-created) ·
-BENCH_PEER_MAX_ROWS=100000 · BENCH_PEER_DATABASES (default: all) · BENCH_DIR (data files, default /tmp/importer-bench).
+BENCH_PEER_MAX_ROWS=100000 · BENCH_PEER_DATABASES (default: all) · BENCH_XLSX_SIZES=100000 (empty: none) ·
+BENCH_DIR (data files, default /tmp/importer-bench).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -40,6 +46,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import xlsxwriter
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -56,6 +63,7 @@ SQLITE = "sqlite"
 PROJECT = "importer"
 PEER = "django-import-export"
 FLOOR = "floor (COPY + INSERT … ON CONFLICT)"
+XLSX_MODE = "fresh, from xlsx"
 
 
 @dataclass
@@ -164,6 +172,35 @@ def data_files(directory: Path, rows: int) -> tuple[Path, Path]:
                 cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
             )
     return base, changed
+
+
+def xlsx_file(csv_path: Path) -> Path:
+    """The CSV file's rows as one sheet of an xlsx workbook next to it (made
+    once): every cell a text cell, as the CSV reader reads them, so both
+    imports validate the same values. Written in constant memory."""
+    path = csv_path.with_suffix(".xlsx")
+    if not path.exists():
+        partial = path.with_suffix(".xlsx.partial")
+        workbook = xlsxwriter.Workbook(str(partial), {"constant_memory": True, "strings_to_urls": False})
+        sheet = workbook.add_worksheet("Organizations")
+        with csv_path.open(newline="", encoding="utf-8") as handle:
+            for row, cells in enumerate(csv.reader(handle)):
+                for column, value in enumerate(cells):
+                    if value:
+                        sheet.write_string(row, column, value)
+        workbook.close()
+        partial.rename(path)
+    return path
+
+
+def measure_xlsx(dbs: Databases, database: str, rows: int, workbook: Path) -> list[Measurement]:
+    dbs.fresh(database)
+    summary, rss, cpu = run_measured(
+        [PYTHON, MANAGE, "import_file", str(workbook), "--target", "organization", "--source", "bench",
+         "--sync", "--json"],
+        dbs.env(database),
+    )
+    return [Measurement(database, rows, PROJECT, XLSX_MODE, summary["duration_s"], rss, cpu, summary)]
 
 
 def measure_project(dbs: Databases, database: str, rows: int, base: Path, changed: Path) -> list[Measurement]:
@@ -303,7 +340,8 @@ def write_outputs(results: list[Measurement], sizes: list[int], elapsed: float) 
     body = (
         f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC with `make bench` "
         f"(sizes {sizes_text}; {elapsed / 60:.0f} min): {machine()}.\n"
-        "Organization CSV from `generate_dataset --seed 1` (2% invalid rows); a fresh database per\n"
+        "Organization CSV from `generate_dataset --seed 1` (2% invalid rows; \"fresh, from xlsx\": the\n"
+        "same rows as one sheet of an xlsx workbook, text cells); a fresh database per\n"
         "measurement; seconds = the timed import section each tool reports; peak RSS = the\n"
         "subprocess's ru_maxrss (Django start-up included); process CPU s = its user + system\n"
         "time, start-up included (the machine is shared: wall time includes waiting for a core,\n"
@@ -330,6 +368,7 @@ def main() -> None:
         sys.exit(f"BENCH_DATABASES: unknown {', '.join(sorted(unknown))}; use postgresql and/or sqlite")
     peer_max = int(os.environ.get("BENCH_PEER_MAX_ROWS", "100000"))
     peer_databases = env_list("BENCH_PEER_DATABASES", ",".join(databases))
+    xlsx_sizes = {int(size) for size in env_list("BENCH_XLSX_SIZES", "100000")}
     data_dir = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "importer-bench"))
     started = dt.datetime.now()
     results: list[Measurement] = []
@@ -342,6 +381,8 @@ def main() -> None:
                 base, changed = data_files(data_dir, rows)
                 for database in databases:
                     steps = [lambda: measure_project(dbs, database, rows, base, changed)]
+                    if rows in xlsx_sizes:
+                        steps.append(lambda: measure_xlsx(dbs, database, rows, xlsx_file(base)))
                     if rows <= peer_max and database in peer_databases:
                         steps.append(lambda: measure_peer(dbs, database, rows, base))
                     if database == POSTGRESQL:

@@ -53,8 +53,13 @@ NO_BYTE_ORDER_MARK = (
     " give the byte order instead ({encoding}-le or {encoding}-be)."
 )
 CANNOT_DECODE = "The file is not readable text: it cannot be decoded as {encoding} ({detail})."
-BINARY_FILE = "This is a {kind} file, not CSV or JSON Lines; export it as CSV and upload that."
-UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv or jsonl."
+BINARY_FILE = (
+    "This is a {kind} file, not CSV, JSON Lines or a spreadsheet (xlsx, xls, ods); "
+    "export it as CSV and upload that."
+)
+KIND_ZIP = "ZIP (not an Excel or OpenDocument workbook)"
+KIND_OLE2 = "Microsoft Office 97-2003 (not an Excel workbook)"
+UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv, jsonl, xlsx, xls or ods."
 TOO_LARGE = "The file is {size:,} bytes, over the limit of {limit:,} bytes."
 TOO_LARGE_DECOMPRESSED = "The compressed file holds over {limit:,} bytes, the limit."
 BAD_GZIP = "The gzip-compressed file is damaged or cut short ({detail})."
@@ -98,3 +103,23 @@ COLUMN_MAP_FIELD = "The column map sends {column!r} to {field!r}, which is not a
 COLUMN_MAP_REPEATED = "The column map names the column {column!r} more than once."
 COLUMN_MAP_NOT_OBJECT = "The column map must be a JSON object of column names to field names."
 COLUMN_MAP_NUL = "A column name in the column map holds a NUL character."
+
+# Spreadsheets (ingest.spreadsheets).
+PASSWORD_PROTECTED = (
+    "The workbook is password-protected, so it cannot be read. Save a copy without the password "
+    "(or export the sheet as CSV) and upload that."
+)
+SPREADSHEET_UNREADABLE = (
+    "The file cannot be read as a spreadsheet: it is damaged, cut short or not really a workbook "
+    "({detail}). Save it again from the spreadsheet program, or export the sheet as CSV, and upload that."
+)
+SHEET_NOT_FOUND = (
+    "The workbook has no sheet {sheet!r}. Its sheets, by position counting from 0: {sheets}. "
+    "Give a sheet's name or its position."
+)
+WORKBOOK_GIVEN_AS_TEXT = (
+    "This file is a spreadsheet ({found}), but the format given is {given}: "
+    "leave the format out (or give {found}) to read it as the spreadsheet it is."
+)
+NO_WORKSHEET = "The workbook has no worksheet to read (only charts or macros)."
+BAD_SHEET = "A sheet is given by its name or its position (0 for the first): at most {limit} characters, no NUL."

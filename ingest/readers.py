@@ -1,4 +1,6 @@
-"""Streaming readers for CSV and JSON Lines files of records.
+"""Streaming readers for CSV and JSON Lines files of records; workbooks
+(xlsx, xls, ods) are handed to ingest.spreadsheets, which yields the same
+rows.
 
 ``open_reader`` checks the file as a whole up front -- size, binary content,
 encoding (the whole file is decoded once, block by block), format, delimiter
@@ -66,16 +68,28 @@ import itertools
 import json
 import os
 import re
-import weakref
 import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import IO, Any
 
-from ingest import errors
+from ingest import errors, spreadsheets
 from ingest.errors import FileError
-from ingest.fields import MALFORMED_ROW, TOO_LONG, trim
+from ingest.fields import MALFORMED_ROW, TOO_LONG
+from ingest.headers import (  # NUL_MARK, normalize_header, shown_name: imported from here too
+    NUL_MARK,
+    MAX_UNKNOWN_COLUMNS,
+    first_header,
+    header_below,
+    map_header,
+    names_required,
+    normalize_header,
+    shown_name,
+    target_field_by_key,
+    trimmed_cells,
+)
+from ingest.rows import Reader, ReadRow
 
 # Files are read (and validated) in blocks of this size.
 BLOCK_SIZE = 1 << 20
@@ -96,8 +110,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # What reading a damaged or cut gzip stream raises.
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 _DELIMITERS = (",", ";", "\t", "|")
-# Title lines may precede the header: it is looked for in this many first records.
-_HEADER_SEARCH_RECORDS = 20
 _EXCEL_SEP_LINE = re.compile(r'"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n)?', re.IGNORECASE)
 _TAB_SPELLINGS = ("\\t", "tab")
 _DOS_END_OF_FILE = "\x1a"
@@ -116,9 +128,11 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be"),
 )
 
+# Spreadsheets (a ZIP or OLE2 file that is a workbook) are read before these
+# are looked for (see ingest.spreadsheets).
 _SIGNATURES = (
-    (b"PK\x03\x04", "ZIP (for example Excel .xlsx)"),
-    (b"\xd0\xcf\x11\xe0", "Microsoft Office 97-2003 (for example Excel .xls)"),
+    (spreadsheets.ZIP_MAGIC, errors.KIND_ZIP),
+    (spreadsheets.OLE2_MAGIC, errors.KIND_OLE2),
     (b"%PDF", "PDF"),
     (b"\x89PNG", "PNG image"),
     (b"GIF8", "GIF image"),
@@ -129,7 +143,6 @@ _SIGNATURES = (
 # feed and vertical tab excluded).
 _CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
 
-_SEPARATOR_RUN = re.compile(r"[\s.\-_]+")
 _VISIBLE = re.compile(r"[^\s\ufeff]")
 
 # A line that strict csv parsing always rejects, whatever state the parser is
@@ -146,25 +159,8 @@ _MAX_RESYNCS = 100
 _DAMAGE_GAP = 100
 # Bounds on what a JSONL file can make the reader remember (keys per file).
 _MAX_CACHED_KEYS = 10_000
-_MAX_UNKNOWN_COLUMNS = 1_000
-# Column names are shown in messages and kept on the run: at most this long,
-# with NUL (which PostgreSQL cannot store) made visible.
-_MAX_SHOWN_NAME = 200
-NUL_MARK = "\u2400"
 # A JSON escape of a UTF-16 surrogate; a lone one cannot be stored as UTF-8.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-@dataclass(slots=True)
-class ReadRow:
-    """One record as read from the file, before any validation."""
-
-    number: int
-    values: dict[str, str]
-    error: str | None = None
-    # The rule code the pipeline quarantines an ``error`` row under: a field
-    # over ``max_field_chars`` is too_long, anything else malformed_row.
-    code: str = MALFORMED_ROW
 
 
 class _Damage:
@@ -210,59 +206,6 @@ def _damage(max_malformed_rows: int | None) -> _Damage | None:
     return None if max_malformed_rows is None else _Damage(max_malformed_rows)
 
 
-class Reader:
-    """The rows of a checked file; iterate it (more than once if needed).
-
-    Each iteration opens the file again, so a reader that is never iterated
-    holds no file open; ``close`` closes the files of unfinished iterations.
-    """
-
-    def __init__(
-        self,
-        *,
-        format: str,
-        encoding: str,
-        delimiter: str | None,
-        columns: list[str],
-        unknown_columns: list[str],
-        rows: Callable[[], Iterator[ReadRow]],
-        header_row: int | None = None,
-    ) -> None:
-        self.format = format
-        self.encoding = encoding
-        self.delimiter = delimiter
-        self.columns = columns
-        self.unknown_columns = unknown_columns
-        self.header_row = header_row  # CSV: the header's row number
-        self._rows = rows
-        self._iterations: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._closed = False
-
-    def __iter__(self) -> Iterator[ReadRow]:
-        if self._closed:
-            raise ValueError("The reader is closed.")
-        rows = self._rows()
-        self._iterations.add(rows)
-        return rows
-
-    def close(self) -> None:
-        self._closed = True
-        for rows in list(self._iterations):
-            rows.close()
-
-    def __enter__(self) -> Reader:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return (
-            f"<Reader {self.format} encoding={self.encoding!r} "
-            f"delimiter={self.delimiter!r} columns={self.columns!r}>"
-        )
-
-
 def open_reader(
     path: str | os.PathLike[str],
     *,
@@ -276,6 +219,7 @@ def open_reader(
     skip_rows: int = 0,
     column_map: Mapping[str, str] | None = None,
     max_malformed_rows: int | None = None,
+    sheet: str | int | None = None,
 ) -> Reader:
     """Check the file at ``path`` and return a reader for its rows.
 
@@ -285,6 +229,9 @@ def open_reader(
     reading; see the module docstring for what rows look like.
     ``column_map``: column names (or JSON keys) of the file → target fields,
     for columns not named as the fields are; matched as headers are.
+    ``sheet``: which sheet of a workbook to read, by name or 0-based
+    position (default: the first visible worksheet); text files ignore it.
+    Workbooks are read by ingest.spreadsheets.
     """
     if max_field_chars < 1 or skip_rows < 0:
         raise ValueError("max_field_chars must be positive and skip_rows not negative")
@@ -294,6 +241,15 @@ def open_reader(
     explicit_encoding = encoding_name(encoding)
 
     head = _read_head(path, max_bytes)
+    workbook = spreadsheets.workbook_format(path, head, chosen_format)
+    if workbook is not None:
+        return spreadsheets.open_workbook(
+            path, format=workbook, by_content=chosen_format is None and spreadsheets.ole2_not_named_xls(path, head),
+            fields=fields, required=required, sheet=sheet, max_field_chars=max_field_chars,
+            skip_rows=skip_rows, column_map=column_map or {},
+        )
+    if chosen_format is not None and (found := spreadsheets.workbook_format(path, head, None)) is not None:
+        raise FileError(errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given=chosen_format))
     compressed = head.startswith(_GZIP_MAGIC)
     if compressed:
         head = _read_head_gzip(path)
@@ -310,34 +266,13 @@ def open_reader(
     return _open_jsonl(source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows)
 
 
-def shown_name(name: str) -> str:
-    """A column name or JSON key as it may appear in a message or on the run:
-    NUL made visible, truncated to a readable length."""
-    name = name.replace("\0", NUL_MARK)
-    return name if len(name) <= _MAX_SHOWN_NAME else name[: _MAX_SHOWN_NAME - 1] + "\u2026"
-
-
-def _field_by_key(fields: Sequence[str], column_map: Mapping[str, str]) -> dict[str, str]:
-    """Target field of each normalized column name: the fields' own names,
-    then the column map's."""
-    by_key = {normalize_header(field): field for field in fields}
-    by_key.update({normalize_header(column): field for column, field in column_map.items()})
-    return by_key
-
-
-def normalize_header(name: str) -> str:
-    """The key a header cell or JSON key is matched on: "External ID",
-    "external-id" and "EXTERNAL_ID" all become "external_id"."""
-    return _SEPARATOR_RUN.sub("_", trim(name).lower())
-
-
 # --- Arguments -------------------------------------------------------------
 
 
 def _format_argument(format: str | None) -> str | None:
     if format is None:
         return None
-    if format.strip().lower() in (CSV, JSONL):
+    if format.strip().lower() in (CSV, JSONL, *spreadsheets.FORMATS):
         return format.strip().lower()
     raise FileError(errors.UNSUPPORTED_FORMAT.format(format=format))
 
@@ -689,14 +624,14 @@ def _open_csv(
     given = delimiter or declared
     delimiter = given or _sniff_delimiter(source, max_field_chars)
     cells, header_records = _read_header(source, delimiter, max_field_chars, skip=1 if declared else 0)
-    field_by_key = _field_by_key(fields, column_map)
-    named = _names_required(cells, field_by_key, required)
+    field_by_key = target_field_by_key(fields, column_map)
+    named = names_required(cells, field_by_key, required)
     if named < len(required):
         candidates = [delimiter] if given else [delimiter, *(d for d in _DELIMITERS if d != delimiter)]
         below = _header_below(source, candidates, header_records, max_field_chars, field_by_key, required, named)
         if below is not None:
             delimiter, cells, header_records = below
-    names, positions, unknown = _map_header(cells, field_by_key, required, column_map)
+    names, positions, unknown = map_header(cells, field_by_key, required, column_map)
     layout = _CsvLayout.of(delimiter, header_records, cells, names, positions)
     return Reader(
         format=CSV,
@@ -759,29 +694,11 @@ def _read_header(
     with source.open(newline="") as text:
         lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
         reader = _csv_reader(lines, delimiter, max_field_chars)
-        records = 0
         try:
-            for cells in reader:
-                records += 1
-                if records <= skip:
-                    continue
-                cells = _trimmed_cells(cells)
-                if any(cells):
-                    break
-            else:
-                raise FileError(errors.NO_HEADER)
+            return first_header(reader, skip)
         except csv.Error as exc:
             detail = _csv_error_detail(exc, lines.oversized > 0, max_field_chars)
             raise FileError(errors.BAD_CSV_HEADER.format(detail=detail)) from None
-    while not cells[-1]:
-        cells.pop()
-    return cells, records
-
-
-def _names_required(cells: list[str], field_by_key: Mapping[str, str], required: Sequence[str]) -> int:
-    """How many of the required fields these header cells name."""
-    named = {field_by_key.get(normalize_header(cell)) for cell in cells}
-    return sum(field in named for field in required)
 
 
 def _header_below(
@@ -793,70 +710,31 @@ def _header_below(
     required: Sequence[str],
     named: int,
 ) -> tuple[str, list[str], int] | None:
-    """The header, when lines above it (a report's title, an export date)
-    kept the first line from being it: the first record after ``start``,
-    among the file's first ``_HEADER_SEARCH_RECORDS``, to name every
-    required field, read with each candidate delimiter in turn; failing
-    that, the one that names the most of them, if more than the first
-    line's ``named`` (its missing columns are then the ones to report).
+    """The header below title lines (see ``header_below``), read with each
+    candidate delimiter in turn: the first delimiter to give a record that
+    names every required field wins; failing that, the best one found.
     Returns (delimiter, trimmed cells, records up to and including it), or
     None."""
     best: tuple[int, str, list[str], int] | None = None
     for delimiter in delimiters:
         with source.open(newline="") as text:
             lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
-            reader = _csv_reader(lines, delimiter, max_field_chars)
-            try:
-                for records, cells in enumerate(itertools.islice(reader, _HEADER_SEARCH_RECORDS), 1):
-                    if records <= start:
-                        continue
-                    cells = _trimmed_cells(cells)
-                    count = _names_required(cells, field_by_key, required)
-                    if count > named and (best is None or count > best[0]):
-                        while not cells[-1]:
-                            cells.pop()
-                        best = (count, delimiter, cells, records)
-                        if count == len(required):
-                            return best[1:]
-            except csv.Error:
-                continue
+            reader = _until_csv_error(_csv_reader(lines, delimiter, max_field_chars))
+            found = header_below(reader, start, field_by_key, required, best[0] if best else named)
+        if found is not None:
+            count, cells, records = found
+            best = (count, delimiter, cells, records)
+            if count == len(required):
+                break
     return best[1:] if best is not None else None
 
 
-def _map_header(
-    cells: list[str], field_by_key: Mapping[str, str], required: Sequence[str], column_map: Mapping[str, str]
-) -> tuple[list[str], list[int], list[str]]:
-    """Target field names and positions of the mapped cells, and the unknown
-    header names; raises for blank, duplicate and missing columns, and for
-    column map entries the header does not have. ``field_by_key``: see
-    ``_field_by_key``."""
-    header_keys = {normalize_header(cell) for cell in cells}
-    absent = [column for column in column_map if normalize_header(column) not in header_keys]
-    if absent:
-        raise FileError(errors.COLUMN_MAP_ABSENT.format(columns=", ".join(map(repr, absent))))
-    names: list[str] = []
-    positions: list[int] = []
-    unknown: list[str] = []
-    cells_by_name: dict[str, list[str]] = {}
-    for position, cell in enumerate(cells):
-        if not cell:
-            raise FileError(errors.BLANK_HEADER.format(position=position + 1))
-        name = field_by_key.get(normalize_header(cell))
-        if name is None:
-            if len(unknown) < _MAX_UNKNOWN_COLUMNS:
-                unknown.append(shown_name(cell))
-            continue
-        cells_by_name.setdefault(name, []).append(cell)
-        if len(cells_by_name[name]) == 1:
-            names.append(name)
-            positions.append(position)
-    duplicates = [cell for same in cells_by_name.values() if len(same) > 1 for cell in same]
-    if duplicates:
-        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(map(shown_name, duplicates))))
-    missing = [field for field in required if field not in cells_by_name]
-    if missing:
-        raise FileError(errors.MISSING_COLUMNS.format(columns=", ".join(missing)))
-    return names, positions, unknown
+def _until_csv_error(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The records up to the first one the csv module rejects."""
+    try:
+        yield from reader
+    except csv.Error:
+        return
 
 
 def _cell_picker(positions: list[int], width: int) -> Callable[[list[str]], Sequence[str]] | None:
@@ -1011,15 +889,9 @@ def _irregular_row(number: int, row: list[str], layout: _CsvLayout) -> ReadRow |
     return ReadRow(number, layout.partial_values(row), message)
 
 
-def _trimmed_cells(row: list[str]) -> list[str]:
-    """Header cells as matched: trimmed, without a BOM (left in the text when
-    "utf-8" is given for a UTF-8-BOM file, or where joined files met)."""
-    return [trim(cell.replace("\ufeff", "")) for cell in row]
-
-
 def _repeats_header(row: list[str], layout: _CsvLayout) -> bool:
     """The header again, as when CSV files are joined end to end."""
-    cells = _trimmed_cells(row)
+    cells = trimmed_cells(row)
     while len(cells) > layout.width and not cells[-1]:
         cells.pop()
     return tuple(cells) == layout.header
@@ -1087,7 +959,7 @@ class _JsonKeys:
     def __init__(self, fields: Sequence[str], column_map: Mapping[str, str]) -> None:
         self.columns: list[str] = []
         self.unknown: list[str] = []
-        self._field_by_key = _field_by_key(fields, column_map)
+        self._field_by_key = target_field_by_key(fields, column_map)
         self._cache: dict[str, str | None] = {}
 
     def field(self, key: str) -> str | None:
@@ -1098,7 +970,7 @@ class _JsonKeys:
         field = self._field_by_key.get(normalize_header(key))
         if field is None:
             name = shown_name(key.strip())
-            if name not in self.unknown and len(self.unknown) < _MAX_UNKNOWN_COLUMNS:
+            if name not in self.unknown and len(self.unknown) < MAX_UNKNOWN_COLUMNS:
                 self.unknown.append(name)
         elif field not in self.columns:
             self.columns.append(field)

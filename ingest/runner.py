@@ -121,6 +121,7 @@ def run_reader(run: ImportRun) -> Reader:
         format=params.get("format") or None,
         encoding=params.get("encoding") or None,
         delimiter=params.get("delimiter") or None,
+        sheet=params.get("sheet") or None,
         max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES,
         max_field_chars=settings.IMPORTER_MAX_FIELD_CHARS,
         column_map=params.get("column_map") or None,
@@ -138,6 +139,7 @@ def note_detected(run: ImportRun, reader: Reader) -> None:
         "columns": reader.columns,
         "unknown_columns": reader.unknown_columns,
         "header_row": reader.header_row,
+        "sheet": reader.sheet,
     }
     ImportRun.objects.filter(pk=run.pk).update(ingest_params_json=params)
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from dq.mappings import value_mappings_for
-from ingest import errors, locks, metrics, quarantine, readers, registry, runner, survivorship
+from ingest import errors, locks, metrics, quarantine, readers, registry, runner, spreadsheets, survivorship
 from ingest.errors import ImporterError, StateConflict, UsageError
 from ingest.models import Source
 from runs.models import ImportRun, RunPartition
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "imports"
 RULESET_VERSION = "1"
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", *spreadsheets.FORMATS)
 
 BAD_SOURCE = "A source must be a slug (letters, digits, - and _), got {slug!r}."
 CANNOT_CANCEL = "Run {run_id} is {status}; only queued or running runs can be cancelled."
@@ -107,6 +107,18 @@ def encoding_clean(*, encoding: str | None) -> str | None:
     return encoding
 
 
+def sheet_clean(*, sheet: str | None) -> str | None:
+    """An upload's sheet (a name, or a 0-based position), checked as the
+    reader will read it: a NUL or an over-long name is the caller's
+    mistake. Whether the workbook has that sheet is known only when the
+    file is read (the run then fails, listing its sheets)."""
+    try:
+        cleaned = spreadsheets.sheet_argument(sheet)
+    except errors.FileError as exc:
+        raise UsageError(exc.message) from None
+    return None if cleaned is None else str(cleaned)
+
+
 def _stored_name(original_filename: str) -> str:
     """A server-side name: never the client's, but keep a harmless extension."""
     extension = os.path.splitext(original_filename)[1].lower()
@@ -143,6 +155,7 @@ def run_create(
     format: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    sheet: str | None = None,
     kind: str = ImportRun.Kind.UPLOAD,
     parent_run: ImportRun | None = None,
     extra_params: dict[str, Any] | None = None,
@@ -155,6 +168,7 @@ def run_create(
         raise UsageError(errors.UNSUPPORTED_FORMAT.format(format=format))
     column_map = column_map_clean(target=target_spec, entries=column_map)
     encoding = encoding_clean(encoding=encoding)
+    sheet = sheet_clean(sheet=sheet)
     source_obj = source_get_or_create(slug=source)
     file.seek(0, os.SEEK_END)
     size = file.tell()
@@ -174,6 +188,7 @@ def run_create(
             "format": format or "",
             "encoding": encoding or "",
             "delimiter": delimiter or "",
+            "sheet": sheet or "",
             "column_map": column_map,
             "ruleset_version": RULESET_VERSION,
             "survivorship_policy_version": survivorship.POLICY_VERSION,

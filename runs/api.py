@@ -132,6 +132,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                     format=data.get("format"),
                     encoding=data.get("encoding"),
                     delimiter=data.get("delimiter"),
+                    sheet=data.get("sheet"),
                     column_map=data.get("column_map"),
                 )
                 run_enqueue(run=run)

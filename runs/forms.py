@@ -14,7 +14,9 @@ FORMAT_CHOICES = [(AUTO, "Detect from the file"), *((name, name.upper()) for nam
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text="CSV or JSON Lines, or either gzip-compressed.")
+    file = forms.FileField(
+        help_text="CSV or JSON Lines (either may be gzip-compressed), or a spreadsheet: xlsx, xlsm, xls or ods."
+    )
     target = forms.ChoiceField(choices=(), help_text="The kind of record the file holds.")
     source = forms.SlugField(
         max_length=64, widget=forms.TextInput(attrs={"list": "run-sources"}), help_text="The source system's slug (letters, digits, - and _); created on first use."
@@ -28,6 +30,11 @@ class UploadForm(forms.Form):
     )
     delimiter = forms.ChoiceField(required=False, choices=DELIMITER_CHOICES, help_text="CSV only.")
     format = forms.ChoiceField(required=False, choices=FORMAT_CHOICES)
+    sheet = forms.CharField(
+        required=False, max_length=100,
+        help_text="Spreadsheets only: the sheet's name, or its position counting from 0 "
+        "(0 = the first sheet). Default: the first visible sheet.",
+    )
     column_map = forms.CharField(
         required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional: for columns not named as the target's fields, one per line, "
@@ -42,6 +49,12 @@ class UploadForm(forms.Form):
     def clean_column_map(self) -> list[str]:
         """The lines of the column map (the service checks them)."""
         return [line for line in self.cleaned_data["column_map"].splitlines() if line.strip()]
+
+    def clean_sheet(self) -> str:
+        try:
+            return services.sheet_clean(sheet=self.cleaned_data["sheet"]) or ""
+        except UsageError as exc:
+            raise forms.ValidationError(exc.message) from None
 
     def clean_encoding(self) -> str:
         encoding = self.cleaned_data["encoding"].strip()

@@ -121,7 +121,9 @@ class FormSerializer(serializers.Serializer):
     """A form gives each field once and never empty: which of two values
     would win is not the sender's to guess, and DRF reads an optional field
     sent empty as left out (``dry_run=`` a real run, ``column_map=`` no
-    map), where the schema allows no empty value. A JSON body has neither."""
+    map), where the schema allows no empty value (a field that allows blank
+    says so in the schema, and reads empty as its default). A JSON body has
+    neither."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         getlist = getattr(self.initial_data, "getlist", None)
@@ -130,7 +132,10 @@ class FormSerializer(serializers.Serializer):
         repeated = [name for name in self.fields if len(getlist(name)) > 1]
         if repeated:
             raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
-        empty = [name for name in self.fields if getlist(name) == [""]]
+        empty = [
+            name for name in self.fields
+            if getlist(name) == [""] and not getattr(self.fields[name], "allow_blank", False)
+        ]
         if empty:
             raise serializers.ValidationError({name: [EMPTY_FIELD] for name in empty})
         return attrs
@@ -142,7 +147,11 @@ class RunCreateSerializer(FormSerializer):
 
     reject_unknown_fields = True
 
-    file = UploadField(use_url=False, help_text="The CSV or JSON Lines file, or either gzip-compressed (not empty).")
+    file = UploadField(
+        use_url=False,
+        help_text="The file (not empty): CSV or JSON Lines, either may be gzip-compressed, "
+        "or a spreadsheet (xlsx, xlsm, xls, ods).",
+    )
     target = TargetField(help_text="A target name, see `targets/`.")
     source = serializers.RegexField(
         SOURCE_SLUG, max_length=64, help_text="The source system's slug; created on first use.",
@@ -153,6 +162,14 @@ class RunCreateSerializer(FormSerializer):
     encoding = serializers.ChoiceField(choices=ENCODINGS, required=False, help_text="Default: detected.")
     delimiter = serializers.ChoiceField(
         choices=DELIMITERS, required=False, help_text="Default: detected from the header."
+    )
+    sheet = serializers.CharField(
+        required=False, allow_blank=True, max_length=100,
+        help_text=(
+            "Spreadsheets only (ignored for text files): the sheet to read, by name, or by position "
+            "counting from 0 (`0` = the first sheet; a sheet named like a number wins). Empty or left "
+            "out: the first visible sheet. A sheet the workbook lacks fails the run, naming its sheets."
+        ),
     )
     column_map = ColumnMapField(
         required=False,

@@ -24,6 +24,7 @@ from tests.api.conftest import CSV, finished_run, queued_run, work_queued_jobs
 pytestmark = pytest.mark.django_db
 
 RUNS = "/api/v1/runs/"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def upload(client, content: bytes = CSV, **fields):
@@ -57,6 +58,38 @@ def test_an_upload_passes_format_encoding_and_delimiter_to_the_run(api):
     assert response.status_code == 202, response.json()
     params = ImportRun.objects.get(pk=response.json()["id"]).ingest_params_json
     assert (params["format"], params["encoding"], params["delimiter"]) == ("csv", "cp1252", ";")
+
+
+@committed
+def test_a_spreadsheet_upload_reads_the_sheet_given(api, settings):
+    client = api("operator")
+    workbook = (settings.BASE_DIR / "fixtures" / "spreadsheets" / "orgs.xlsx").read_bytes()
+    form = {
+        "file": SimpleUploadedFile("orgs.xlsx", workbook, XLSX_TYPE),
+        "target": "organization", "source": "crm", "sheet": "More", "format": "xlsx",
+    }
+    response = client.post(RUNS, form, format="multipart")
+    assert response.status_code == 202, response.json()
+    work_queued_jobs()
+    body = client.get(response["Location"]).json()
+    assert (body["status"], body["rows_total"], body["inserted"]) == ("succeeded", 1, 1)
+    params = ImportRun.objects.get(pk=body["id"]).ingest_params_json
+    assert (params["sheet"], params["detected"]["sheet"], params["detected"]["format"]) == ("More", "More", "xlsx")
+    assert Organization.objects.get().name == "Second Sheet BV"
+
+
+def test_a_sheet_sent_empty_is_the_default_sheet(api):
+    """The schema allows it blank (no minLength), unlike the other optional fields."""
+    response = upload(api("operator"), sheet=" ")
+    assert response.status_code == 202, response.json()
+    assert ImportRun.objects.get().ingest_params_json["sheet"] == ""
+
+
+def test_a_sheet_over_100_characters_or_with_nul_is_400(api):
+    for sheet in ("x" * 101, "a\x00b"):
+        response = upload(api("operator"), sheet=sheet)
+        assert response.status_code == 400 and list(response.json()) == ["sheet"], response.json()
+    assert not ImportRun.objects.exists()
 
 
 @committed

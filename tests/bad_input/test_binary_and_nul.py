@@ -16,19 +16,20 @@ from runs.models import ImportRun
 from tests.bad_input.conftest import HEADER, import_bytes
 
 
-def xlsx_bytes() -> bytes:
+def zip_bytes() -> bytes:
+    """A ZIP of CSV files: not a workbook (those are read, see
+    tests/ingest/test_spreadsheets.py)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("orgs.csv", HEADER)
     return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
     "content, kind",
     [
-        (xlsx_bytes(), "ZIP (for example Excel .xlsx)"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "Microsoft Office 97-2003 (for example Excel .xls)"),
+        (zip_bytes(), errors.KIND_ZIP),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), errors.KIND_OLE2),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF"),
         (gzip.compress(gzip.compress(HEADER.encode())), "doubly gzip-compressed"),
         (b"\x89PNG\r\n\x1a\n" + bytes(100), "PNG image"),

@@ -1,7 +1,9 @@
 """The benchmark's arithmetic: which peer/floor figure a row is compared with,
 and the target checks."""
 
-from bench.run import FLOOR, PEER, POSTGRESQL, PROJECT, Measurement, reference, table, target_checks
+import python_calamine
+
+from bench.run import FLOOR, PEER, POSTGRESQL, PROJECT, Measurement, reference, table, target_checks, xlsx_file
 
 
 def m(tool, mode, rows, seconds, rss=100.0):
@@ -36,3 +38,14 @@ def test_target_checks_report_pass_and_fail():
     assert "FAIL 100k dry run no slower than the import" in checks
     assert "PASS 1M peak RSS < 200 MB: 130 MB" in checks
     assert "FAIL 1M needs ≤ 20% more memory than 100k: +30%" in checks
+
+
+def test_the_xlsx_file_holds_the_csv_rows_as_text_cells(tmp_path):
+    """The xlsx line validates the very values of the CSV line."""
+    csv_path = tmp_path / "org3.csv"
+    csv_path.write_text('external_id,name,employees\nA-1,"Acme, Inc",0012\nA-2,,7\n', encoding="utf-8")
+    workbook = xlsx_file(csv_path)
+    assert workbook == tmp_path / "org3.xlsx"
+    rows = python_calamine.CalamineWorkbook.from_path(str(workbook)).get_sheet_by_index(0).to_python()
+    assert rows == [["external_id", "name", "employees"], ["A-1", "Acme, Inc", "0012"], ["A-2", "", "7"]]
+    assert xlsx_file(csv_path) == workbook  # made once

@@ -70,7 +70,7 @@ def test_dry_run_writes_nothing_to_core_and_keeps_results(tmp_path):
     "content, message",
     [
         (b"", "The file is empty."),
-        (b"PK\x03\x04" + bytes(200), "not CSV or JSON Lines"),
+        (b"PK\x03\x04" + bytes(200), "not CSV, JSON Lines or a spreadsheet"),
         (b"external_id,name\nA,B\n", "missing required column(s): country"),
         (b"external_id,name,name,country\n", "more than once"),
     ],
@@ -173,3 +173,42 @@ def test_sync_shows_the_rows_done_on_stderr_as_it_goes(settings, monkeypatch, tm
 
     code, _, err = run_command(*args, "--source", "erp", "-v", "0")
     assert code == 0 and " rows done in " not in err
+
+
+SPREADSHEETS = Path(settings.BASE_DIR) / "fixtures" / "spreadsheets"
+
+
+@pytest.mark.django_db
+def test_a_spreadsheet_imports_with_format_and_sheet_by_name_or_position():
+    code, out, _ = run_command(
+        str(SPREADSHEETS / "orgs.xls"), "--target", "organization", "--source", "crm", "--format", "xls",
+        "--sync", "--json",
+    )
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert (code, summary["status"], summary["inserted"], summary["quarantined"]) == (0, "partial", 2, 2)
+    for sheet in ("More", "1"):
+        code, out, _ = run_command(
+            str(SPREADSHEETS / "orgs.ods"), "--target", "organization", "--source", f"erp{sheet}",
+            "--sheet", sheet, "--sync", "--json",
+        )
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert (code, summary["status"], summary["rows_total"]) == (0, "succeeded", 1)
+        assert ImportRun.objects.get(pk=summary["run_id"]).ingest_params_json["sheet"] == sheet
+
+
+@pytest.mark.django_db
+def test_an_unknown_sheet_exits_1_listing_the_sheets():
+    code, out, err = run_command(
+        str(SPREADSHEETS / "orgs.xlsx"), "--target", "organization", "--source", "crm", "--sheet", "Sheet2", "--sync",
+    )
+    assert code == 1
+    assert "has no sheet 'Sheet2'. Its sheets, by position counting from 0: 0: 'Orgs', 1: 'More'" in err
+    assert "Traceback" not in out + err
+
+
+def test_the_help_says_sheet_positions_count_from_0(capsys):
+    with pytest.raises(SystemExit):
+        call_command("import_file", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--format {csv,jsonl,xlsx,xls,ods}" in text and "--sheet NAME|INDEX" in text
+    assert "counting from 0 (0 = the first sheet" in text

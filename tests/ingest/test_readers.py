@@ -183,8 +183,8 @@ def test_header_only_file_yields_no_rows(tmp_path):
 @pytest.mark.parametrize(
     "content, kind",
     [
-        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50, "ZIP (for example Excel .xlsx)"),
-        (b"\xd0\xcf\x11\xe0" + b"\x00" * 50, "Microsoft Office 97-2003 (for example Excel .xls)"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50, errors.KIND_ZIP),
+        (b"\xd0\xcf\x11\xe0" + b"\x00" * 50, errors.KIND_OLE2),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
         (b"GIF89a\x01\x00", "GIF image"),
@@ -220,7 +220,7 @@ def test_a_gzip_file_over_the_limit_once_decompressed_fails(tmp_path):
 
 def test_a_spreadsheet_inside_gzip_is_still_named(tmp_path):
     path = write(tmp_path, gzip.compress(b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50), "upload.csv.gz")
-    assert file_error(path) == errors.BINARY_FILE.format(kind="ZIP (for example Excel .xlsx)")
+    assert file_error(path) == errors.BINARY_FILE.format(kind=errors.KIND_ZIP)
 
 
 def test_random_bytes_with_nuls_are_binary(tmp_path):
@@ -871,7 +871,7 @@ def test_format_detection(tmp_path, name, content, expected):
 def test_explicit_format(tmp_path):
     path = write(tmp_path, '{"name": "x"}\n', "upload.csv")
     assert values(read(path, format="JSONL")) == [{"name": "x"}]
-    assert file_error(path, format="xlsx") == errors.UNSUPPORTED_FORMAT.format(format="xlsx")
+    assert file_error(path, format="xlsb") == errors.UNSUPPORTED_FORMAT.format(format="xlsb")
 
 
 # --- Memory and speed --------------------------------------------------------------

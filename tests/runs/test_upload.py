@@ -23,7 +23,7 @@ def upload(client, **fields):
 
 def test_the_form_has_labels_for_every_input(operator_client):
     html = operator_client.get(ADD).content.decode()
-    for name in ("file", "target", "source", "dry_run", "encoding", "delimiter", "format", "column_map"):
+    for name in ("file", "target", "source", "dry_run", "encoding", "delimiter", "format", "sheet", "column_map"):
         assert f'<label for="id_{name}"' in html, name
     assert '<option value="organization">' in html and '<option value="contact">' in html
 
@@ -52,6 +52,25 @@ def test_options_reach_the_run(operator_client, django_capture_on_commit_callbac
     assert run.dry_run is False
     params = run.ingest_params_json
     assert (params["encoding"], params["delimiter"], params["format"]) == ("cp1252", ";", "csv")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_spreadsheet_upload_with_a_sheet_imports_that_sheet(operator_client):
+    workbook = (settings.BASE_DIR / "fixtures" / "spreadsheets" / "orgs.ods").read_bytes()
+    upload(operator_client, dry_run=None, sheet="1",
+           file=SimpleUploadedFile("orgs.ods", workbook, content_type="application/vnd.oasis.opendocument.spreadsheet"))
+    if not settings.IMPORTER_SYNC_JOBS:
+        django_rq.get_worker("imports").work(burst=True)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
+    assert (run.ingest_params_json["sheet"], run.ingest_params_json["detected"]["sheet"]) == ("1", "More")
+    assert (run.rows_total, run.inserted) == (1, 1)
+
+
+def test_a_sheet_name_with_nul_is_a_form_error(operator_client):
+    response = upload(operator_client, sheet="a\x00b")
+    assert response.status_code == 200 and not ImportRun.objects.exists()
+    assert "Null characters are not allowed." in response.content.decode()
 
 
 def test_the_column_map_lines_reach_the_run(operator_client, django_capture_on_commit_callbacks):

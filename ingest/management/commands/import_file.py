@@ -14,14 +14,22 @@ PROGRESS_EVERY_S = 5.0
 
 
 class Command(BaseCommand):
-    help = "Import a CSV or JSON Lines file into a target (enqueued, or in-process with --sync)."
+    help = (
+        "Import a CSV, JSON Lines or spreadsheet (xlsx, xls, ods) file into a target "
+        "(enqueued, or in-process with --sync)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
         parser.add_argument("--target", required=True, help=f"one of: {', '.join(registry.names())}")
         parser.add_argument("--source", required=True, help="the source system's slug, e.g. crm")
         parser.add_argument("--dry-run", action="store_true", help="do everything except writing")
-        parser.add_argument("--format", choices=services.FORMATS)
+        parser.add_argument("--format", choices=services.FORMATS, help="default: detected from the file")
+        parser.add_argument(
+            "--sheet", metavar="NAME|INDEX",
+            help="spreadsheets: the sheet to read, by name or by position counting from 0 "
+            "(0 = the first sheet; a sheet named like a number wins); default: the first visible sheet",
+        )
         parser.add_argument("--encoding", help="e.g. utf-8, cp1252, utf-16 (default: detected)")
         parser.add_argument("--delimiter", help="one character, or 'tab' (default: detected)")
         parser.add_argument(
@@ -46,6 +54,7 @@ class Command(BaseCommand):
                     format=options["format"],
                     encoding=options["encoding"],
                     delimiter=options["delimiter"],
+                    sheet=options["sheet"],
                     column_map=options["column_map"],
                 )
         except UsageError as exc:

@@ -1,0 +1,86 @@
+"""What every reader yields: ``ReadRow``, one record as read, and
+``Reader``, the rows of a checked file (CSV and JSON Lines in
+ingest.readers, spreadsheets in ingest.spreadsheets)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.fields import MALFORMED_ROW
+
+
+@dataclass(slots=True)
+class ReadRow:
+    """One record as read from the file, before any validation."""
+
+    number: int
+    values: dict[str, str]
+    error: str | None = None
+    # The rule code the pipeline quarantines an ``error`` row under: a field
+    # over ``max_field_chars`` is too_long, anything else malformed_row.
+    code: str = MALFORMED_ROW
+
+
+class Reader:
+    """The rows of a checked file; iterate it (more than once if needed).
+
+    Each iteration opens the file again, so a reader that is never iterated
+    holds no file open; ``close`` closes the files of unfinished iterations.
+    """
+
+    def __init__(
+        self,
+        *,
+        format: str,
+        encoding: str,
+        delimiter: str | None,
+        columns: list[str],
+        unknown_columns: list[str],
+        rows: Callable[[], Iterator[ReadRow]],
+        header_row: int | None = None,
+        sheet: str | None = None,
+    ) -> None:
+        self.format = format
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.columns = columns
+        self.unknown_columns = unknown_columns
+        self.header_row = header_row  # CSV and spreadsheets: the header's row number
+        self.sheet = sheet  # spreadsheets: the name of the sheet read
+        self._rows = rows
+        self._iterations: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._closed = False
+
+    def __iter__(self) -> Iterator[ReadRow]:
+        if self._closed:
+            raise ValueError("The reader is closed.")
+        rows = self._rows()
+        self._iterations.add(rows)
+        return rows
+
+    def close(self) -> None:
+        """Close unfinished iterations, and let go of what the reader kept
+        for its first one (a spreadsheet reader's loaded sheet)."""
+        self._closed = True
+        self._rows = _closed
+        for rows in list(self._iterations):
+            rows.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Reader {self.format} encoding={self.encoding!r} "
+            f"delimiter={self.delimiter!r} columns={self.columns!r}>"
+        )
+
+
+def _closed() -> Iterator[ReadRow]:
+    raise ValueError("The reader is closed.")

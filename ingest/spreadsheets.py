@@ -1,0 +1,386 @@
+"""Reading spreadsheets (.xlsx/.xlsm, .xls, .ods) through python-calamine.
+
+``open_reader`` (ingest.readers) hands a file here when it is a workbook:
+a format of xlsx, xls or ods was given, or its first bytes say so (a ZIP
+holding an Excel or OpenDocument workbook, or an OLE2 file, as .xls is).
+The extension alone does not decide: a ".xls" that is really tab-separated
+text (as many systems export) is read as CSV. The rows come out as the same
+``ReadRow`` objects as a CSV file's, so everything after reading is the same.
+
+Behaviour worth knowing (see tests/ingest/test_spreadsheets.py):
+
+* The sheet: the first visible worksheet by default; else the one named
+  ``sheet`` (exactly, else ignoring case), else, when ``sheet`` is a whole
+  number, the one at that position counting from 0 in workbook order
+  (hidden sheets included, as calamine and pandas count). An unknown sheet
+  fails the file with the workbook's sheet names.
+* The header is found as in a CSV file (``headers.first_header`` and
+  ``headers.header_below``): title rows above it are skipped.
+* Row numbers are the ones Excel shows: row 1 is the sheet's first row,
+  whatever cells are empty, so data under a header on row 3 starts at row
+  4. Blank rows are skipped but numbered, as in CSV.
+* Cells become text: dates ``2024-05-01``, date-times
+  ``2024-05-01T12:30:00``, times ``12:30:00``, durations ``36:00:00``
+  (hours may pass 24); a whole number stored as a float (``1200.0``) is
+  ``1200`` (up to 2**53, past which floats skip whole numbers), other
+  numbers Python's shortest repr (``0.1``, ``1.2345678901234568e+17``);
+  booleans ``true``/``false`` (as in JSON Lines); an empty cell "".
+  Formulas are read as the value last calculated and saved with the file;
+  a formula error (``#DIV/0!``) reads as an empty cell (calamine gives no
+  value for it).
+* Empty trailing rows and columns are ignored, and so are cells left or
+  right of the header's columns (no column name, so no field).
+* A cell over ``max_field_chars`` makes its row too_long, as in CSV.
+* A password-protected workbook fails with PASSWORD_PROTECTED, a damaged
+  one with SPREADSHEET_UNREADABLE, never with calamine's exception.
+
+Memory: calamine cannot stream (python-calamine 0.9.1 has no lazy reader;
+its ``iter_rows`` walks a sheet already loaded whole, about 100 bytes a
+cell). A big xlsx sheet is therefore read in pieces (ingest/xlsx_chunks.py:
+224 MB peak RSS for a run of 1,048,576 rows of 10 columns, against 1,156
+MB loaded whole). Other sheets are loaded once per iteration of the reader
+-- the first iteration reuses the load that found the header, and
+``Reader.close`` lets go of it -- and their rows converted to text one at
+a time, so only the loaded sheet grows with the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import python_calamine
+
+from ingest import errors, xlsx_chunks
+from ingest.errors import FileError
+from ingest.fields import TOO_LONG
+from ingest.headers import (
+    HEADER_SEARCH_RECORDS,
+    first_header,
+    header_below,
+    map_header,
+    names_required,
+    shown_name,
+    target_field_by_key,
+)
+from ingest.rows import Reader, ReadRow
+
+XLSX = "xlsx"
+XLS = "xls"
+ODS = "ods"
+FORMATS = (XLSX, XLS, ODS)
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_MAX_SHEET_NAME = 100
+# Floats hold every whole number below this; past it, ``int`` would print
+# digits the spreadsheet never had (1.2345678901234568e+17 as ...696).
+_EXACT_WHOLE = 2.0**53
+# The extensions calamine picks its reader by; any other, it reads by content.
+_CALAMINE_EXTENSIONS = {".xlsx": XLSX, ".xlsm": XLSX, ".xlam": XLSX, ".xls": XLS, ".xla": XLS, ".ods": ODS, ".xlsb": "xlsb"}
+# The directory entry of an encrypted OOXML package (UTF-16LE, in an OLE2 file).
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_WORKSHEET = python_calamine.SheetTypeEnum.WorkSheet
+_VISIBLE = python_calamine.SheetVisibleEnum.Visible
+
+
+def workbook_format(path: str, head: bytes, format: str | None) -> str | None:
+    """The workbook format to read the file as, or None when it is not a
+    workbook (text; or a ZIP of something else, refused by the caller)."""
+    if format is not None and format not in FORMATS:
+        return None
+    if head.startswith(OLE2_MAGIC):
+        return XLS
+    if head.startswith(ZIP_MAGIC):
+        found = _zip_workbook_format(path) or (_format_from_extension(path) if _zip_is_damaged(path) else None)
+        return found or format
+    return format  # given for a file that does not look like one: calamine will say
+
+
+def ole2_not_named_xls(path: str, head: bytes) -> bool:
+    """An OLE2 file without the .xls extension: if calamine cannot read it,
+    it is some other Office 97-2003 document (Word, Outlook), refused as
+    such, rather than a damaged workbook."""
+    return head.startswith(OLE2_MAGIC) and os.path.splitext(path)[1].lower() != ".xls"
+
+
+def _format_from_extension(path: str) -> str | None:
+    extension = os.path.splitext(path)[1].lower()
+    return {".xlsx": XLSX, ".xlsm": XLSX, ".ods": ODS}.get(extension)
+
+
+def _zip_workbook_format(path: str) -> str | None:
+    """xlsx or ods by the parts the ZIP holds; None for another ZIP or one
+    that cannot be opened."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" in names:
+                return XLSX
+            if "content.xml" in names and "mimetype" in names:
+                with archive.open("mimetype") as mimetype:
+                    if mimetype.read(len(_ODS_MIMETYPE) + 16).strip() == _ODS_MIMETYPE:
+                        return ODS
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        pass
+    return None
+
+
+def _zip_is_damaged(path: str) -> bool:
+    """A ZIP whose directory cannot be read (cut short): named .xlsx or
+    .ods, it is reported as a damaged workbook, not as some ZIP."""
+    try:
+        with zipfile.ZipFile(path):
+            return False
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return True
+
+
+def sheet_argument(sheet: str | int | None) -> str | int | None:
+    """A sheet as given: a name, or a position (a whole number, from 0)."""
+    if sheet is None or isinstance(sheet, int):
+        return sheet
+    sheet = sheet.strip()
+    if not sheet:
+        return None
+    if len(sheet) > _MAX_SHEET_NAME or "\0" in sheet:
+        raise FileError(errors.BAD_SHEET.format(limit=_MAX_SHEET_NAME))
+    return sheet
+
+
+def open_workbook(
+    path: str,
+    *,
+    format: str,
+    by_content: bool,
+    fields: Sequence[str],
+    required: Sequence[str],
+    sheet: str | int | None,
+    max_field_chars: int,
+    skip_rows: int,
+    column_map: Mapping[str, str],
+) -> Reader:
+    """Check the workbook and its sheet and find the header; return a
+    reader of its data rows. ``by_content``: only the file's first bytes
+    said it is a workbook (an OLE2 file calamine cannot read is then some
+    other Office document, refused as such)."""
+    workbook = _load_workbook(path, format, by_content)
+    try:
+        name = _sheet_name(workbook, sheet_argument(sheet))
+        part = xlsx_chunks.sheet_part(path, name) if format == XLSX else None
+        loaded = _load_sheet(workbook, name) if part is None else None
+    finally:
+        workbook.close()
+    first_load = [loaded] if loaded is not None else []
+
+    def numbered_rows() -> Iterator[tuple[int, list[Any]]]:
+        """(row number, cells) of the sheet: read in pieces (a big xlsx), or
+        loaded whole, the first time from the load that found the header."""
+        if part is not None:
+            return _read_in_pieces(path, name, part)
+        sheet_now = first_load.pop() if first_load else _reload(path, format, name)
+        return enumerate(sheet_now.iter_rows(), 1)
+
+    head = list(itertools.islice(numbered_rows(), HEADER_SEARCH_RECORDS))
+    if loaded is not None:
+        first_load.append(loaded)
+    del loaded
+    records = [_cells(cells) for _, cells in head]
+    field_by_key = target_field_by_key(fields, column_map)
+    cells, count = first_header(records)
+    named = names_required(cells, field_by_key, required)
+    if named < len(required):
+        below = header_below(records, count, field_by_key, required, named)
+        if below is not None:
+            _, cells, count = below
+    header_row = head[count - 1][0]
+    # Empty columns left of the header are layout, not nameless columns.
+    lead = next(position for position, cell in enumerate(cells) if cell)
+    cells = cells[lead:]
+    names, positions, unknown = map_header(cells, field_by_key, required, column_map)
+    layout = _Layout(
+        names=tuple(names), positions=tuple(positions), lead=lead, width=len(cells), header=tuple(cells)
+    )
+
+    def rows_of_sheet() -> Iterator[ReadRow]:
+        return _data_rows(numbered_rows(), layout, header_row + skip_rows, max_field_chars)
+
+    return Reader(
+        format=format,
+        encoding="",
+        delimiter=None,
+        columns=names,
+        unknown_columns=unknown,
+        rows=rows_of_sheet,
+        header_row=header_row,
+        sheet=name,
+    )
+
+
+def _read_in_pieces(path: str, name: str, part: Any) -> Iterator[tuple[int, list[Any]]]:
+    """A damaged sheet part is found while it is read: a file error then
+    (the run fails with it), as when calamine reads a sheet whole."""
+    try:
+        yield from xlsx_chunks.sheet_rows(path, name, part)
+    except (GeneratorExit, KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - zip, zlib and calamine errors; a Rust panic
+        raise _file_error(exc, path, False) from None
+
+
+class _Layout:
+    __slots__ = ("names", "positions", "lead", "width", "header")
+
+    def __init__(
+        self, *, names: tuple[str, ...], positions: tuple[int, ...], lead: int, width: int, header: tuple[str, ...]
+    ) -> None:
+        self.names = names
+        self.positions = positions
+        self.lead = lead  # empty columns left of the header
+        self.width = width
+        self.header = header
+
+
+def _data_rows(
+    rows: Iterator[tuple[int, list[Any]]], layout: _Layout, skip: int, max_field_chars: int
+) -> Iterator[ReadRow]:
+    """The rows below the header (and ``skip`` more), by their sheet row
+    numbers."""
+    names, positions, lead, width, header = layout.names, layout.positions, layout.lead, layout.width, layout.header
+    end = lead + width
+    too_big = errors.FIELD_TOO_BIG.format(limit=max_field_chars)
+    for number, row in rows:
+        if number <= skip:
+            continue
+        cells = _cells(row[lead:end])
+        if not any(cells):
+            continue
+        if any(len(cell) > max_field_chars for cell in cells):
+            yield ReadRow(number, {}, too_big, TOO_LONG)
+            continue
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        elif tuple(cell.strip() for cell in cells) == header:
+            continue  # the header again, as when sheets were pasted one under another
+        yield ReadRow(number, {name: cells[i] for name, i in zip(names, positions)})
+
+
+def _cells(row: list[Any]) -> list[str]:
+    return [value if type(value) is str else cell_text(value) for value in row]
+
+
+def cell_text(value: Any) -> str:
+    """A typed cell as the text the validator reads (see the module docstring)."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is float:
+        return str(int(value)) if value.is_integer() and -_EXACT_WHOLE < value < _EXACT_WHOLE else repr(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is dt.datetime:
+        return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+    if kind is dt.date:
+        return value.isoformat()
+    if kind is dt.time:
+        return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+    if kind is dt.timedelta:
+        seconds = round(value.total_seconds())
+        sign = "-" if seconds < 0 else ""
+        hours, rest = divmod(abs(seconds), 3600)
+        return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return "" if value is None else str(value)
+
+
+# --- calamine, its errors turned into file errors ---------------------------------
+
+
+def _load_workbook(path: str, format: str, by_content: bool) -> python_calamine.CalamineWorkbook:
+    """calamine picks its reader by a known extension (by content only for
+    others): a workbook named as another kind (an .xlsx saved as "orgs.xls")
+    is handed over as a file object, which it reads by content."""
+    try:
+        if _CALAMINE_EXTENSIONS.get(os.path.splitext(path)[1].lower(), format) == format:
+            return python_calamine.CalamineWorkbook.from_path(path)
+        with open(path, "rb") as file:
+            return python_calamine.CalamineWorkbook.from_filelike(file)
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
+        raise _file_error(exc, path, by_content) from None
+
+
+def _load_sheet(workbook: python_calamine.CalamineWorkbook, name: str) -> python_calamine.CalamineSheet:
+    try:
+        return workbook.get_sheet_by_name(name)
+    except BaseException as exc:  # noqa: BLE001
+        raise _file_error(exc, workbook.path or "", False) from None
+
+
+def _reload(path: str, format: str, name: str) -> python_calamine.CalamineSheet:
+    workbook = _load_workbook(path, format, False)
+    try:
+        return _load_sheet(workbook, name)
+    finally:
+        workbook.close()
+
+
+def _file_error(exc: BaseException, path: str, by_content: bool) -> BaseException:
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)):
+        return exc
+    if isinstance(exc, python_calamine.PasswordError) or _is_encrypted_ooxml(path):
+        return FileError(errors.PASSWORD_PROTECTED)
+    if by_content:
+        return FileError(errors.BINARY_FILE.format(kind=errors.KIND_OLE2))
+    detail = (str(exc) or type(exc).__name__).replace(path, "the file")
+    return FileError(errors.SPREADSHEET_UNREADABLE.format(detail=shown_name(detail)))
+
+
+def _is_encrypted_ooxml(path: str) -> bool:
+    """An OLE2 file with an EncryptedPackage stream: an xlsx saved with a
+    password, which calamine recognises only under an .xlsx name."""
+    try:
+        with open(path, "rb") as file:
+            if file.read(len(OLE2_MAGIC)) != OLE2_MAGIC:
+                return False
+            tail = b""
+            while block := file.read(1 << 20):
+                if _ENCRYPTED_PACKAGE in tail + block:
+                    return True
+                tail = block[-len(_ENCRYPTED_PACKAGE):]
+    except OSError:
+        pass
+    return False
+
+
+def _sheet_name(workbook: python_calamine.CalamineWorkbook, sheet: str | int | None) -> str:
+    """The name of the sheet to read (see the module docstring)."""
+    sheets = workbook.sheets_metadata
+    names = [meta.name for meta in sheets]
+    if sheet is None:
+        worksheets = [meta.name for meta in sheets if meta.typ == _WORKSHEET]
+        visible = [meta.name for meta in sheets if meta.typ == _WORKSHEET and meta.visible == _VISIBLE]
+        if not (visible or worksheets):
+            raise FileError(errors.NO_WORKSHEET)
+        return (visible or worksheets)[0]
+    position = sheet
+    if isinstance(sheet, str):
+        if sheet in names:
+            return sheet
+        folded = [name for name in names if name.strip().casefold() == sheet.casefold()]
+        if len(folded) == 1:
+            return folded[0]
+        position = int(sheet) if sheet.isdigit() else -1
+    if 0 <= position < len(names):
+        return names[position]
+    raise _no_such_sheet(sheet, names)
+
+
+def _no_such_sheet(sheet: str | int, names: list[str]) -> FileError:
+    listed = ", ".join(f"{position}: {shown_name(name)!r}" for position, name in enumerate(names))
+    return FileError(errors.SHEET_NOT_FOUND.format(sheet=sheet, sheets=listed))
