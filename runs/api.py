@@ -110,7 +110,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         request={"multipart/form-data": RunCreateSerializer},
         responses={
             202: ImportRunSerializer,
-            400: error_response("400", "Invalid form: unknown target (with the choices), bad encoding, …"),
+            400: error_response("400", "Invalid form: unknown target (with the choices), bad encoding, a bad value saved on the source's profile, …"),
             413: error_response("413", "The file is over IMPORTER_MAX_UPLOAD_BYTES."),
             429: error_response("429", "Too many uploads: the `uploads` throttle scope."),
         },

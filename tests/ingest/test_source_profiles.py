@@ -197,3 +197,18 @@ def test_a_bad_profile_on_the_source_page_is_a_form_error(admin_client, fields, 
         assert errors_of == [message]
     source.refresh_from_db()
     assert (source.profile_column_map, source.profile_encoding) == ({}, "")
+
+
+def test_a_bad_stored_profile_is_a_400_from_the_api_and_a_form_error_on_the_upload_form(admin_client):
+    Source.objects.create(slug="crm", profile_encoding="no-such-codec")
+    message = errors.PROFILE_UNUSABLE.format(
+        source="crm", name="encoding", error=errors.UNKNOWN_ENCODING.format(encoding="no-such-codec")
+    )
+    form = {"file": SimpleUploadedFile("crm.csv", b"x", "text/csv"), "target": "organization", "source": "crm"}
+    response = client_for("operator").post("/api/v1/runs/", form, format="multipart")
+    assert (response.status_code, response.json()) == (400, {"detail": message})
+    data = {"target": "organization", "source": "crm", "encoding": "", "delimiter": "", "format": "",
+            "file": SimpleUploadedFile("crm.csv", b"x", content_type="text/csv")}
+    response = admin_client.post(reverse("admin:runs_importrun_add"), data)
+    assert response.status_code == 200 and response.context["form"].non_field_errors() == [message]
+    assert not ImportRun.objects.exists()
