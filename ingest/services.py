@@ -255,10 +255,6 @@ def run_create(
     if remember:
         delimiter = delimiter_clean(delimiter=delimiter)
     source_obj = source_get_or_create(slug=source)
-    if remember:
-        source_profile_remember(
-            source=source_obj, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet, column_map=column_map
-        )
     given = {"format": format, "encoding": encoding, "delimiter": delimiter, "sheet": sheet, "column_map": column_map}
     cleaners = {
         "format": lambda value: format_clean(format=value),
@@ -275,6 +271,10 @@ def run_create(
         if value:
             given[name] = value
             profile_used.append(name)
+    if remember:  # after the profile's values were checked: a refused upload saves nothing
+        source_profile_remember(
+            source=source_obj, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet, column_map=column_map
+        )
     format, encoding, delimiter, sheet = given["format"], given["encoding"], given["delimiter"], given["sheet"]
     column_map = given["column_map"] or {}
     file.seek(0, os.SEEK_END)

@@ -212,3 +212,22 @@ def test_a_bad_stored_profile_is_a_400_from_the_api_and_a_form_error_on_the_uplo
     response = admin_client.post(reverse("admin:runs_importrun_add"), data)
     assert response.status_code == 200 and response.context["form"].non_field_errors() == [message]
     assert not ImportRun.objects.exists()
+
+
+def test_a_bad_delimiter_with_remember_is_a_usage_error_and_saves_nothing(tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text(CRM_EXPORT)
+    with pytest.raises(CommandError) as info:
+        call_command("import_file", str(path), "--target", "organization", "--source", "crm",
+                     "--delimiter", "ab", "--encoding", "cp1252", "--remember")
+    assert (info.value.returncode, str(info.value)) == (2, errors.BAD_DELIMITER.format(delimiter="ab"))
+    assert not ImportRun.objects.exists()
+    assert not Source.objects.filter(profile_encoding="cp1252").exists()
+
+
+def test_an_upload_refused_for_a_bad_stored_profile_does_not_remember():
+    Source.objects.create(slug="crm", profile_sheet="bad\x00sheet")
+    with pytest.raises(UsageError):
+        services.run_create(target="organization", source="crm", file=ContentFile(b"x"), filename="a.csv",
+                            encoding="cp1252", remember=True)
+    assert Source.objects.get(slug="crm").profile_encoding == ""
