@@ -226,8 +226,8 @@ def test_a_bad_delimiter_with_remember_is_a_usage_error_and_saves_nothing(tmp_pa
 
 
 def test_an_upload_refused_for_a_bad_stored_profile_does_not_remember():
-    Source.objects.create(slug="crm", profile_sheet="bad\x00sheet")
+    Source.objects.create(slug="crm", profile_encoding="no-such-codec")
     with pytest.raises(UsageError):
         services.run_create(target="organization", source="crm", file=ContentFile(b"x"), filename="a.csv",
-                            encoding="cp1252", remember=True)
-    assert Source.objects.get(slug="crm").profile_encoding == ""
+                            delimiter=";", remember=True)
+    assert Source.objects.get(slug="crm").profile_delimiter == ""
