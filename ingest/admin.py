@@ -3,6 +3,8 @@ a form: a steward re-points it through its own audited view."""
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -12,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
-from ingest import identity, registry
+from ingest import errors, identity, registry, services
 from ingest.errors import ImporterError
 from ingest.models import ExternalIdMap, IdMapAudit, Source
 
@@ -29,10 +31,101 @@ def record_link(target: str, record_id: int) -> str:
     return format_html('<a href="{}">{} {}</a>', url, target, record_id)
 
 
+PROFILE_DELIMITER_CHOICES = [("", "Detect"), (",", "Comma ,"), (";", "Semicolon ;"), ("\t", "Tab"), ("|", "Pipe |")]
+
+
+class ColumnMapLinesField(forms.CharField):
+    """A column map as text: one ``Column=field`` per line (as on the upload
+    form), or a JSON object; shown as lines."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return "\n".join(f"{column}={field}" for column, field in value.items())
+        return value
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").strip()
+        if not text:
+            return {}
+        if text.startswith("{"):
+            try:
+                entries = json.loads(text)
+            except (ValueError, RecursionError):
+                entries = None
+            if not isinstance(entries, dict):
+                raise forms.ValidationError(errors.COLUMN_MAP_NOT_OBJECT)
+        else:
+            entries = [line for line in text.splitlines() if line.strip()]
+        try:
+            return services.profile_column_map_clean(entries=entries)
+        except ImporterError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def has_changed(self, initial, data) -> bool:
+        try:
+            return self.to_python(data) != (initial or {})
+        except forms.ValidationError:
+            return True
+
+
+class SourceForm(forms.ModelForm):
+    """A source and its profile, checked as an upload's parameters are."""
+
+    profile_format = forms.ChoiceField(
+        label="Format", required=False, choices=[("", "Detect from the file"), *((f, f.upper()) for f in services.FORMATS)]
+    )
+    profile_delimiter = forms.ChoiceField(
+        label="Delimiter", required=False, choices=PROFILE_DELIMITER_CHOICES, help_text="CSV only."
+    )
+    profile_column_map = ColumnMapLinesField(
+        label="Column map", required=False, max_length=10_000,
+        help_text="For columns not named as the target's fields, one per line, like Company Name=name "
+        "(or a JSON object). Each field must be a field of a target; the run's target is checked at upload.",
+    )
+
+    class Meta:
+        model = Source
+        fields = ["slug", "name", "profile_format", "profile_encoding", "profile_delimiter", "profile_sheet", "profile_column_map"]
+        help_texts = {
+            "profile_encoding": "e.g. cp1252; detected when empty.",
+            "profile_sheet": "Spreadsheets only: the sheet's name, or its position counting from 0.",
+        }
+
+    def clean_profile_encoding(self) -> str:
+        return self._checked(services.encoding_clean, encoding=self.cleaned_data["profile_encoding"].strip())
+
+    def clean_profile_sheet(self) -> str:
+        return self._checked(services.sheet_clean, sheet=self.cleaned_data["profile_sheet"])
+
+    def clean_profile_delimiter(self) -> str:
+        return self._checked(services.delimiter_clean, delimiter=self.cleaned_data["profile_delimiter"])
+
+    @staticmethod
+    def _checked(clean, **kwargs) -> str:
+        try:
+            return clean(**kwargs) or ""
+        except ImporterError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
+    fieldsets = [
+        (None, {"fields": ["slug", "name"]}),
+        (
+            "How its files look",
+            {
+                "fields": ["profile_format", "profile_encoding", "profile_delimiter", "profile_sheet", "profile_column_map"],
+                "description": "Used by an upload that leaves the setting out (CLI, API, upload form); "
+                "a run records what it used, so a replay is not changed by edits here.",
+            },
+        ),
+    ]
 
 
 class RepointForm(forms.Form):

@@ -103,6 +103,13 @@ COLUMN_MAP_FIELD = "The column map sends {column!r} to {field!r}, which is not a
 COLUMN_MAP_REPEATED = "The column map names the column {column!r} more than once."
 COLUMN_MAP_NOT_OBJECT = "The column map must be a JSON object of column names to field names."
 COLUMN_MAP_NUL = "A column name in the column map holds a NUL character."
+COLUMN_MAP_ANY_TARGET = "any target"
+
+# Source profiles (ingest.services.run_create, source_profile_remember).
+PROFILE_UNUSABLE = (
+    "The saved profile of source {source!r} has a bad {name}: {error} "
+    "Correct it on the source's admin page, or give the {name} with the upload."
+)
 
 # Spreadsheets (ingest.spreadsheets).
 PASSWORD_PROTECTED = (

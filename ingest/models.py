@@ -8,6 +8,15 @@ class Source(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # How its files look (its profile): used by a run whose caller gives no
+    # value of its own (ingest.services.run_create); blank is "detect". What
+    # a run used is in its ingest_params_json, so a replay does not follow
+    # later changes here.
+    profile_format = models.CharField("format", max_length=16, blank=True, default="")
+    profile_encoding = models.CharField("encoding", max_length=32, blank=True, default="")
+    profile_delimiter = models.CharField("delimiter", max_length=8, blank=True, default="")
+    profile_sheet = models.CharField("sheet", max_length=100, blank=True, default="")
+    profile_column_map = models.JSONField("column map", blank=True, default=dict)
 
     class Meta:
         ordering = ["slug"]

@@ -237,7 +237,7 @@ def open_reader(
         raise ValueError("max_field_chars must be positive and skip_rows not negative")
     path = os.fspath(path)
     chosen_format = _format_argument(format)
-    delimiter = _delimiter_argument(delimiter)
+    delimiter = delimiter_argument(delimiter)
     explicit_encoding = encoding_name(encoding)
 
     head = _read_head(path, max_bytes)
@@ -277,7 +277,7 @@ def _format_argument(format: str | None) -> str | None:
     raise FileError(errors.UNSUPPORTED_FORMAT.format(format=format))
 
 
-def _delimiter_argument(delimiter: str | None) -> str | None:
+def delimiter_argument(delimiter: str | None) -> str | None:
     """Accept one character, spelling a tab as "\\t" or "tab" too; quotes and
     line breaks cannot delimit fields."""
     if delimiter is None:

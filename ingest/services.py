@@ -61,6 +61,21 @@ def column_map_clean(*, target: registry.Target, entries: Mapping[str, str] | It
     API's JSON object) or as ``column=field`` entries (CLI flags, the admin
     form's lines; split at the last ``=``). Field names are matched as
     headers are (``Country`` is ``country``)."""
+    return _column_map_clean(field_names=target.field_names, target_name=target.name, entries=entries)
+
+
+def profile_column_map_clean(*, entries: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+    """A source profile's column map, checked as an upload's, except that a
+    source may send several targets: each field must be a field of one of
+    them (the run's target is checked when a run uses the map)."""
+    names = list(dict.fromkeys(name for target in registry.names() for name in registry.get(target).field_names))
+    return _column_map_clean(field_names=names, target_name=errors.COLUMN_MAP_ANY_TARGET, entries=entries)
+
+
+def _column_map_clean(
+    *, field_names: Iterable[str], target_name: str, entries: Mapping[str, str] | Iterable[str] | None
+) -> dict[str, str]:
+    field_names = list(field_names)
     if not entries:
         return {}
     if isinstance(entries, Mapping):
@@ -72,7 +87,7 @@ def column_map_clean(*, target: registry.Target, entries: Mapping[str, str] | It
             if not equals or not column.strip() or not field.strip():
                 raise UsageError(errors.COLUMN_MAP_ENTRY.format(entry=entry))
             pairs.append((column, field))
-    fields = {readers.normalize_header(name): name for name in target.field_names}
+    fields = {readers.normalize_header(name): name for name in field_names}
     cleaned: dict[str, str] = {}
     seen: set[str] = set()
     for column, field in pairs:
@@ -84,7 +99,7 @@ def column_map_clean(*, target: registry.Target, entries: Mapping[str, str] | It
         name = fields.get(readers.normalize_header(field))
         if name is None:
             raise UsageError(errors.COLUMN_MAP_FIELD.format(
-                column=column, field=field.strip(), target=target.name, fields=", ".join(target.field_names)
+                column=column, field=field.strip(), target=target_name, fields=", ".join(field_names)
             ))
         key = readers.normalize_header(column)
         if key in seen:
@@ -105,6 +120,71 @@ def encoding_clean(*, encoding: str | None) -> str | None:
     except errors.FileError as exc:
         raise UsageError(exc.message) from None
     return encoding
+
+
+def delimiter_clean(*, delimiter: str | None) -> str | None:
+    """A delimiter checked as the reader will read it (one character, or a
+    spelling of tab); the value is kept as given."""
+    if not delimiter:
+        return None
+    try:
+        readers.delimiter_argument(delimiter)
+    except errors.FileError as exc:
+        raise UsageError(exc.message) from None
+    return delimiter
+
+
+def format_clean(*, format: str | None) -> str | None:
+    if format and format not in FORMATS:
+        raise UsageError(errors.UNSUPPORTED_FORMAT.format(format=format))
+    return format or None
+
+
+PROFILE_PARAMETERS = ("format", "encoding", "delimiter", "sheet", "column_map")
+
+
+def source_profile_remember(
+    *,
+    source: Source,
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    column_map: Mapping[str, str] | Iterable[str] | None = None,
+) -> list[str]:
+    """Save on the source's profile the parameters a caller gave (None or
+    empty: not given, the profile keeps its value), each checked as an
+    upload's. Only those columns are written, so two callers remembering
+    different parameters do not undo each other. Returns their names."""
+    given = {
+        "format": format_clean(format=format),
+        "encoding": encoding_clean(encoding=encoding),
+        "delimiter": delimiter_clean(delimiter=delimiter),
+        "sheet": sheet_clean(sheet=sheet),
+        "column_map": profile_column_map_clean(entries=column_map) or None,
+    }
+    updates = {f"profile_{name}": value for name, value in given.items() if value is not None}
+    if updates:
+        Source.objects.filter(pk=source.pk).update(**updates)
+        for field, value in updates.items():
+            setattr(source, field, value)
+    return [name for name in PROFILE_PARAMETERS if given[name] is not None]
+
+
+def _profile_value(*, source: Source, name: str, clean: Any) -> Any:
+    """The profile's value of one parameter, checked as a caller's would be;
+    a bad stored value is a usage error naming the source."""
+    value = getattr(source, f"profile_{name}")
+    try:
+        return clean(value or None)
+    except UsageError as exc:
+        raise UsageError(errors.PROFILE_UNUSABLE.format(source=source.slug, name=name.replace("_", " "), error=exc.message)) from None
+
+
+def _profile_column_map(*, target: registry.Target, value: Any) -> dict[str, str] | None:
+    if value is not None and not isinstance(value, Mapping):  # a JSON column holds anything
+        raise UsageError(errors.COLUMN_MAP_NOT_OBJECT)
+    return column_map_clean(target=target, entries=value) or None
 
 
 def sheet_clean(*, sheet: str | None) -> str | None:
@@ -160,16 +240,43 @@ def run_create(
     parent_run: ImportRun | None = None,
     extra_params: dict[str, Any] | None = None,
     column_map: Mapping[str, str] | Iterable[str] | None = None,
+    remember: bool = False,
 ) -> ImportRun:
     """Store the file under a server-side name with its sha256 and create a
-    queued run. A file over the size limit gives a failed run, nothing stored."""
+    queued run. A file over the size limit gives a failed run, nothing stored.
+    A parameter the caller leaves out (None or empty) is taken from the
+    source's profile, if it has one (``profile_used`` in the run's
+    parameters); with ``remember`` the given ones are saved on the profile."""
     target_spec = registry.get(target)
-    if format and format not in FORMATS:
-        raise UsageError(errors.UNSUPPORTED_FORMAT.format(format=format))
+    format = format_clean(format=format)
     column_map = column_map_clean(target=target_spec, entries=column_map)
     encoding = encoding_clean(encoding=encoding)
     sheet = sheet_clean(sheet=sheet)
+    if remember:
+        delimiter = delimiter_clean(delimiter=delimiter)
     source_obj = source_get_or_create(slug=source)
+    given = {"format": format, "encoding": encoding, "delimiter": delimiter, "sheet": sheet, "column_map": column_map}
+    cleaners = {
+        "format": lambda value: format_clean(format=value),
+        "encoding": lambda value: encoding_clean(encoding=value),
+        "delimiter": lambda value: delimiter_clean(delimiter=value),
+        "sheet": lambda value: sheet_clean(sheet=value),
+        "column_map": lambda value: _profile_column_map(target=target_spec, value=value),
+    }
+    profile_used = []
+    for name in PROFILE_PARAMETERS:
+        if given[name]:
+            continue
+        value = _profile_value(source=source_obj, name=name, clean=cleaners[name])
+        if value:
+            given[name] = value
+            profile_used.append(name)
+    if remember:  # after the profile's values were checked: a refused upload saves nothing
+        source_profile_remember(
+            source=source_obj, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet, column_map=column_map
+        )
+    format, encoding, delimiter, sheet = given["format"], given["encoding"], given["delimiter"], given["sheet"]
+    column_map = given["column_map"] or {}
     file.seek(0, os.SEEK_END)
     size = file.tell()
     file.seek(0)
@@ -196,6 +303,9 @@ def run_create(
             # The source's remembered replacements (dq value mappings), as of
             # now: a replay copies these parameters, so it applies the same.
             "value_mappings": value_mappings_for(source_id=source_obj.pk, target=target_spec.name),
+            # The parameters above taken from the source's profile (the
+            # caller gave none); a replay copies the values, not the profile.
+            "profile_used": profile_used,
             **(extra_params or {}),
         },
     )

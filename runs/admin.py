@@ -260,7 +260,7 @@ class ImportRunAdmin(admin.ModelAdmin):
                     target=data["target"], source=data["source"], file=upload, filename=upload.name,
                     dry_run=data["dry_run"], created_by=request.user, format=data["format"] or None,
                     encoding=data["encoding"] or None, delimiter=data["delimiter"] or None,
-                    sheet=data["sheet"] or None, column_map=data["column_map"],
+                    sheet=data["sheet"] or None, column_map=data["column_map"], remember=data["remember"],
                 )
             except ImporterError as exc:
                 form.add_error(None, exc.message)

@@ -103,12 +103,14 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         description=(
             "Store the file and queue a run (with `dry_run`, nothing is written to the core "
             "tables; the would-be upserts become the run's results). Poll the run's URL "
-            "(`Location`) until its status is finished."
+            "(`Location`) until its status is finished. A parameter left out (`format`, `encoding`, "
+            "`delimiter`, `sheet`, `column_map`) is taken from the source's profile when it has one "
+            "(the run's `ingest_params_json.profile_used` names them); `remember` saves the given ones there."
         ),
         request={"multipart/form-data": RunCreateSerializer},
         responses={
             202: ImportRunSerializer,
-            400: error_response("400", "Invalid form: unknown target (with the choices), bad encoding, …"),
+            400: error_response("400", "Invalid form: unknown target (with the choices), bad encoding, a bad value saved on the source's profile, …"),
             413: error_response("413", "The file is over IMPORTER_MAX_UPLOAD_BYTES."),
             429: error_response("429", "Too many uploads: the `uploads` throttle scope."),
         },
@@ -134,6 +136,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                     delimiter=data.get("delimiter"),
                     sheet=data.get("sheet"),
                     column_map=data.get("column_map"),
+                    remember=data["remember"],
                 )
                 run_enqueue(run=run)
         finally:

@@ -40,6 +40,11 @@ class UploadForm(forms.Form):
         help_text="Optional: for columns not named as the target's fields, one per line, "
         "like Company Name=name.",
     )
+    remember = forms.BooleanField(
+        required=False, label="Remember these settings for this source",
+        help_text="Save the format, encoding, delimiter, sheet and column map given here on the source's "
+        "profile. A setting left empty is taken from the source's profile, if it has one.",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -181,6 +181,12 @@ class RunCreateSerializer(FormSerializer):
         ),
     )
 
+    remember = StrictBooleanField(
+        default=False,
+        help_text="Save the `format`, `encoding`, `delimiter`, `sheet` and `column_map` given here on the "
+        "source's profile; a later upload that leaves one out uses the saved value.",
+    )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:

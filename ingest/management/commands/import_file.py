@@ -16,7 +16,8 @@ PROGRESS_EVERY_S = 5.0
 class Command(BaseCommand):
     help = (
         "Import a CSV, JSON Lines or spreadsheet (xlsx, xls, ods) file into a target "
-        "(enqueued, or in-process with --sync)."
+        "(enqueued, or in-process with --sync). An option left out is taken from the "
+        "source's profile (see --remember), else detected."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,6 +36,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--column", action="append", metavar="COLUMN=FIELD", dest="column_map",
             help="read the file's column COLUMN as the target's FIELD (repeat for more columns)",
+        )
+        parser.add_argument(
+            "--remember", action="store_true",
+            help="save the --format, --encoding, --delimiter, --sheet and --column given here on the "
+            "source's profile; a later import that leaves one out uses the source's saved value",
         )
         parser.add_argument("--sync", action="store_true", help="run in this process, not on a worker")
         parser.add_argument("--json", action="store_true", help="print the run summary as JSON last")
@@ -56,6 +62,7 @@ class Command(BaseCommand):
                     delimiter=options["delimiter"],
                     sheet=options["sheet"],
                     column_map=options["column_map"],
+                    remember=options["remember"],
                 )
         except UsageError as exc:
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
