@@ -407,20 +407,24 @@ def run_start(*, run_id: int) -> ImportRun | None:
     return claimed if isinstance(claimed, ImportRun) else None
 
 
-def _pair_busy(run: ImportRun) -> bool:
+def _pair_busy(run: ImportRun, *, in_order: bool = True) -> bool:
     """Another run of the run's (source, target) goes first: one is running,
-    or one created before it is still queued (runs of a pair run in creation
-    order)."""
+    or (``in_order``) one created before it is still queued: runs of a pair
+    that wait for workers run in creation order."""
     pair = ImportRun.objects.filter(source_id=run.source_id, target=run.target).exclude(pk=run.pk)
-    older = Q(created_at__lt=run.created_at) | Q(created_at=run.created_at, pk__lt=run.pk)
-    return pair.filter(Q(status=ImportRun.Status.RUNNING) | Q(older, status=ImportRun.Status.QUEUED)).exists()
+    ahead = Q(status=ImportRun.Status.RUNNING)
+    if in_order:
+        older = Q(created_at__lt=run.created_at) | Q(created_at=run.created_at, pk__lt=run.pk)
+        ahead |= Q(older, status=ImportRun.Status.QUEUED)
+    return pair.filter(ahead).exists()
 
 
-def _claim(run_id: int, *, defer: bool = False) -> ImportRun | str | None:
+def _claim(run_id: int, *, defer: bool = False, in_order: bool = True) -> ImportRun | str | None:
     """The claim, under the (source, target) lease: two runs of one source
-    into one target never run at once, and they run in creation order, so
-    the second of two identical uploads sees the first one's id map and
-    skips every row. With ``defer``, a run that must wait is marked DEFERRED
+    into one target never run at once, and runs that wait for workers run
+    in creation order, so the second of two identical uploads sees the
+    first one's id map and skips every row (``in_order=False``: a caller
+    running its own run waits for a running one only). With ``defer``, a run that must wait is marked DEFERRED
     under the lease, so the run_enqueue_next of the run it waits for (which
     takes the lease too) cannot miss it."""
     with transaction.atomic():
@@ -429,7 +433,7 @@ def _claim(run_id: int, *, defer: bool = False) -> ImportRun | str | None:
             return None  # cancelled (also while it waited), or taken
         locks.run_lease(run.source_id, run.target)
         now = timezone.now()
-        if _pair_busy(run):
+        if _pair_busy(run, in_order=in_order):
             if defer:
                 ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
                     job_id=DEFERRED, heartbeat_at=now
@@ -451,13 +455,16 @@ def _claim(run_id: int, *, defer: bool = False) -> ImportRun | str | None:
 def _claim_when_free(run_id: int) -> ImportRun | None:
     """Wait for the run's turn: for ``--sync`` and in-process jobs (no
     Redis), where the waiting process is the run's own caller, not a worker
-    other jobs need. The wait beats the queued run's heartbeat (the
-    reconciler leaves it alone) and reconciles now and then, so a dead
-    holder cannot block it for ever; a cancel ends it."""
+    other jobs need. It waits for a running run of the pair only, not for
+    older queued ones: those may wait for a worker that is not there (or a
+    caller that died), and this caller is running its run now. The wait
+    beats the queued run's heartbeat (the reconciler leaves it alone) and
+    reconciles now and then, so a dead holder cannot block it for ever; a
+    cancel ends it."""
     from ingest import reconcile
 
     last_reconcile = time.monotonic()
-    while (claimed := _claim(run_id)) == LEASE_BUSY:
+    while (claimed := _claim(run_id, in_order=False)) == LEASE_BUSY:
         ImportRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
         if time.monotonic() - last_reconcile >= settings.IMPORTER_RECONCILE_SECONDS:
             reconcile.reconcile_runs()

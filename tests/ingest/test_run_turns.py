@@ -90,3 +90,18 @@ def test_the_reconciler_enqueues_a_deferred_run_only_when_it_is_its_turn(setting
     second.refresh_from_db()
     assert first.status == second.status == ImportRun.Status.SUCCEEDED
     assert second.started_at >= first.finished_at
+
+
+def test_a_sync_import_does_not_wait_behind_an_older_run_nobody_runs(monkeypatch):
+    """``--sync`` runs its run now: an older queued run of the pair (its job
+    lost, no worker running, or a ``--sync`` caller that died) must not hold
+    it back for ever; only a running one would."""
+    stale, mine = create_run(), create_run()
+
+    def sleep(seconds):
+        raise AssertionError("waited behind a queued run that nobody runs")
+
+    monkeypatch.setattr(services.time, "sleep", sleep)
+    assert services.run_execute(run_id=mine.pk, in_process=True).status == ImportRun.Status.SUCCEEDED
+    stale.refresh_from_db()
+    assert stale.status == ImportRun.Status.QUEUED
