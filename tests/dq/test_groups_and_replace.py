@@ -139,6 +139,15 @@ def test_the_groups_page_links_to_the_filtered_inbox_and_to_replace(steward_clie
     assert form.status_code == 200 and form.context["form"].initial["field_name"] == "country"
 
 
+def test_the_groups_page_shortens_long_examples(steward_client):
+    """A 2,000-character value must not stretch the table past the screen."""
+    long_name = "N" * 2000
+    run_file(HEADER + f"L-1,{long_name},DE,info@example.org\n")
+    page = steward_client.get(reverse("admin:dq_violation_groups")).content.decode()
+    assert f'title="{long_name}">{"N" * 39}…</code>' in page
+    assert f">{long_name}<" not in page
+
+
 def test_the_admin_replace_previews_then_applies(steward_client, feed):
     url = reverse("admin:dq_violation_replace")
     data = {"target": "organization", "source": "crm", "code": "too_long", "error_field": "country",
