@@ -17,6 +17,7 @@ from dq.models import Violation
 from dq.selectors import MASK
 from ingest.errors import UsageError
 from tests.dq.conftest import import_step, violation_at
+from tests.dq.test_violation_occurrences import HEADER, run_file
 
 pytestmark = pytest.mark.django_db
 DAYS = 90
@@ -97,3 +98,24 @@ def test_a_purged_violation_is_read_only_and_says_why(aged, steward):
 def test_a_negative_retention_is_a_usage_error(db):
     with pytest.raises(UsageError):
         services.violations_purge_payloads(older_than_days=-1)
+
+
+def test_the_purge_masks_the_history_and_the_row_sent_again_reopens_in_clear():
+    """History keeps earlier payloads: they are personal data too. A purged
+    violation whose row comes back broken reopens with the new payload in
+    clear and forgets the purge."""
+    run_file(HEADER + "P-1,Purged Org,XX,first@example.org\n")
+    run_file(HEADER + "P-1,Purged Org,YY,second@example.org\n")  # the first payload goes to the history
+    violation = Violation.objects.get(external_id="P-1")
+    assert violation.history and violation.history[0]["payload"]["email"] == "first@example.org"
+    Violation.objects.filter(pk=violation.pk).update(status="resolved", resolved_at=ago(DAYS + 1))
+
+    assert services.violations_purge_payloads(older_than_days=DAYS) == 1
+    violation.refresh_from_db()
+    assert violation.payload["email"] == MASK
+    assert [entry["payload"]["email"] for entry in violation.history] == [MASK]
+
+    run_file(HEADER + "P-1,Purged Org,ZZ,third@example.org\n")
+    violation.refresh_from_db()
+    assert (violation.status, violation.regressions, violation.payload_purged_at) == ("open", 1, None)
+    assert violation.payload["email"] == "third@example.org"
