@@ -50,7 +50,7 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
     page.get_by_role("link", name="Upload a file").click()
     page.get_by_label("File").set_input_files(str(DRY_RUN_FILE))
     page.get_by_label("Target").select_option("organization")
-    page.get_by_label("Source").fill("crm")
+    page.get_by_role("combobox", name="Source").fill("crm")
     page.get_by_label("Dry run").check()
     assert_inputs_labelled(page)
     page.get_by_role("button", name="Upload").click()
