@@ -61,7 +61,7 @@ def finished_run(*, dry_run: bool = True, content: bytes = CSV) -> ImportRun:
     run = services.run_create(
         target="organization", source="crm", file=ContentFile(content), filename="orgs.csv", dry_run=dry_run
     )
-    return services.run_execute(run_id=run.pk)
+    return services.run_execute(run_id=run.pk, in_process=True)
 
 
 def queued_run() -> ImportRun:
