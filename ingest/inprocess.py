@@ -80,10 +80,13 @@ class InProcessQueue:
 def _perform(func: str, args: tuple[Any, ...], job_id: str | None) -> None:
     """Run one job. A raising job is logged, as an RQ worker would keep it
     failed; it never stops the caller or the worker thread (the jobs mark
-    their run failed themselves, ingest/jobs.py)."""
+    their run failed themselves, ingest/jobs.py). As RQ's synchronous queue
+    did, anything but an interrupt or exit counts as the job failing."""
     try:
         import_string(func)(*args)
-    except Exception:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
         logger.exception("in-process job %s %s%r failed", job_id or "", func, args)
 
 
