@@ -203,9 +203,16 @@ IMPORTER_RETAIN_UPLOADS_DAYS = env_int("IMPORTER_RETAIN_UPLOADS_DAYS", 90)
 IMPORTER_RETAIN_RESULTS_DAYS = env_int("IMPORTER_RETAIN_RESULTS_DAYS", 90)
 IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS = env_int("IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS", 90)
 
-# Jobs. Without REDIS_URL the queue runs jobs in-process (ASYNC False).
+# Jobs. With REDIS_URL they go on RQ's queue for the workers. Without it
+# (IMPORTER_SYNC_JOBS: no RQ) they run in this process (ingest/inprocess.py):
+# IMPORTER_JOBS "thread" (the default) runs them on a background thread of a
+# web process, so a request never waits for its import, and in the caller
+# in a management command; "sync" always in the caller (the tests).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 IMPORTER_SYNC_JOBS = not REDIS_URL
+IMPORTER_JOBS = "rq" if REDIS_URL else os.environ.get("IMPORTER_JOBS", "thread")
+if IMPORTER_JOBS not in ("rq", "thread", "sync") or (IMPORTER_JOBS == "rq" and not REDIS_URL):
+    raise ImproperlyConfigured('IMPORTER_JOBS must be "thread" or "sync" (without REDIS_URL)')
 RQ_QUEUES = {
     "imports": {
         "URL": REDIS_URL or "redis://127.0.0.1:6379/0",

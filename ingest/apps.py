@@ -7,6 +7,11 @@ class IngestConfig(AppConfig):
     verbose_name = "Ingest"
 
     def ready(self) -> None:
-        from ingest import registry
+        from django.core.signals import request_started
+
+        from ingest import inprocess, registry
 
         registry.autodiscover()
+        # A process that serves requests runs jobs on its background thread
+        # when there is no Redis (ingest/inprocess.py).
+        request_started.connect(inprocess.mark_serving, dispatch_uid="ingest.inprocess.mark_serving")

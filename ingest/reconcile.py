@@ -186,7 +186,7 @@ def _reenqueue_lost_jobs(stale_before: dt.datetime, report: ReconcileReport) -> 
     Only a run whose turn it is (services._pair_busy): a deferred run waiting
     behind another has no job on purpose, and the end of the run before it
     enqueues it."""
-    connection = services.get_queue().connection
+    connection = None if settings.IMPORTER_SYNC_JOBS else services.get_queue().connection
     queued = ImportRun.objects.filter(status=ImportRun.Status.QUEUED, created_at__lt=stale_before).exclude(
         heartbeat_at__gte=stale_before
     ).exclude(Exists(_goes_first()))

@@ -25,7 +25,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from dq.mappings import value_mappings_for
-from ingest import errors, locks, metrics, quarantine, readers, registry, runner, spreadsheets, survivorship
+from ingest import errors, inprocess, locks, metrics, quarantine, readers, registry, runner, spreadsheets, survivorship
 from ingest.errors import ImporterError, StateConflict, UsageError
 from ingest.models import Source
 from runs.models import ImportRun, RunPartition
@@ -378,10 +378,11 @@ def _job_id(prefix: str) -> str:
 
 
 def get_queue() -> Any:
+    """The imports queue: RQ's with REDIS_URL, else this process's own
+    (ingest/inprocess.py: a background thread in a web process, the caller
+    elsewhere)."""
     if settings.IMPORTER_SYNC_JOBS:
-        import fakeredis
-
-        return django_rq.get_queue(QUEUE_NAME, is_async=False, connection=fakeredis.FakeStrictRedis())
+        return inprocess.InProcessQueue()
     return django_rq.get_queue(QUEUE_NAME)
 
 
@@ -512,7 +513,9 @@ def run_execute(
     crash, ends with the run in a finished state and its message kept; a dead
     worker's run is resumed by the reconciler. ``progress`` is told the rows
     of each chunk done here (``import_file --sync`` shows them)."""
-    if in_process or settings.IMPORTER_SYNC_JOBS:
+    # Only a caller that runs its jobs itself may wait for its turn: the
+    # worker thread, like an RQ worker, must never wait for jobs behind it.
+    if in_process or inprocess.mode() == "sync":
         run = _claim_when_free(run_id)
     elif (run := _claim(run_id, defer=True)) == LEASE_BUSY:
         # Never hold a worker waiting for another job (the running run's
