@@ -149,3 +149,13 @@ def test_a_storage_with_local_paths_is_read_in_place(tmp_path):
     assert path == storage.path(name)
     cleanup()
     assert storage.exists(name) and copies_left(tmp_path) == []
+
+
+def test_the_local_copy_lives_until_the_reader_is_closed(object_storage, tmp_path):
+    run = services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
+    reader = runner.run_reader(run)
+    assert len(copies_left(tmp_path)) == 1
+    assert [row.values["name"] for row in reader] == ["Acme", "Beta"]
+    assert [row.values["name"] for row in reader] == ["Acme", "Beta"], "read again from the same copy"
+    reader.close()
+    assert copies_left(tmp_path) == []
