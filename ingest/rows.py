@@ -53,6 +53,7 @@ class Reader:
         self._rows = rows
         self._iterations: weakref.WeakSet[Any] = weakref.WeakSet()
         self._closed = False
+        self._on_close: list[Callable[[], object]] = []
 
     def __iter__(self) -> Iterator[ReadRow]:
         if self._closed:
@@ -68,6 +69,13 @@ class Reader:
         self._rows = _closed
         for rows in list(self._iterations):
             rows.close()
+        while self._on_close:
+            self._on_close.pop()()
+
+    def call_on_close(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` when the reader is closed (e.g. to delete the
+        local copy of a stored file it reads)."""
+        self._on_close.append(callback)
 
     def __enter__(self) -> Reader:
         return self
