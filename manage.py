@@ -15,6 +15,15 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        settings.INSTALLED_APPS  # loads the settings, which check the environment
+    except ImproperlyConfigured as exc:
+        # A configuration mistake (no SECRET_KEY with DEBUG off, a bad
+        # IMPORTER_JOBS): say it in one line, not a traceback of the load.
+        sys.exit(f"manage.py: {exc}")
     execute_from_command_line(sys.argv)
 
 
