@@ -11,7 +11,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 import django_rq
@@ -113,25 +113,26 @@ def encoding_clean(*, encoding: str | None) -> str | None:
     """An upload's encoding, checked by name as the reader will read it: an
     unknown one is the caller's mistake (CLI exit 2, a form error), not a
     failed run."""
-    if not encoding:
-        return None
-    try:
-        readers.encoding_name(encoding)
-    except errors.FileError as exc:
-        raise UsageError(exc.message) from None
-    return encoding
+    return _as_the_reader_takes_it(encoding, readers.encoding_name)
 
 
 def delimiter_clean(*, delimiter: str | None) -> str | None:
     """A delimiter checked as the reader will read it (one character, or a
     spelling of tab); the value is kept as given."""
-    if not delimiter:
+    return _as_the_reader_takes_it(delimiter, readers.delimiter_argument)
+
+
+def _as_the_reader_takes_it(value: str | None, check: Callable[[str], object]) -> str | None:
+    """``value`` as given (None when empty), once the reader's own ``check``
+    takes it; what the reader would fail the file for is the caller's usage
+    error here."""
+    if not value:
         return None
     try:
-        readers.delimiter_argument(delimiter)
+        check(value)
     except errors.FileError as exc:
         raise UsageError(exc.message) from None
-    return delimiter
+    return value
 
 
 def format_clean(*, format: str | None) -> str | None:
