@@ -75,13 +75,6 @@ class ViolationSink:
             self._live_loaded = True
         return self._live
 
-    def fingerprint(self, row: Row) -> str:
-        """As stored: NUL made visible, as migration 0009 reads it."""
-        return fingerprints.of_row(
-            target=self.target, source_id=self.source_id, external_id=storable_text(row.external_id),
-            payload=storable(row.payload), errors=row.errors, row_number=row.number,
-        )
-
     def chunk_done(self, rows: Sequence[Row]) -> None:
         if self.dry_run:
             self.write((row.number, row.external_id, row.payload, row.errors) for row in rows if row.outcome == QUARANTINED)
@@ -95,16 +88,21 @@ class ViolationSink:
         live = self._live_ids()
         for row in rows:
             if row.outcome == QUARANTINED:
-                fingerprint = self.fingerprint(row)
+                # As stored (NUL made visible), as migration 0009 reads it.
+                external_id, payload = storable_text(row.external_id), storable(row.payload)
+                fingerprint = fingerprints.of_row(
+                    target=target, source_id=source_id, external_id=external_id,
+                    payload=payload, errors=row.errors, row_number=row.number,
+                )
                 earlier = quarantined.pop(fingerprint, None)
                 quarantined[fingerprint] = Occurrence(
-                    fingerprint=fingerprint, row_number=row.number, external_id=storable_text(row.external_id),
-                    payload=storable(row.payload), errors=list(row.errors), codes=codes_of(row.errors),
+                    fingerprint=fingerprint, row_number=row.number, external_id=external_id,
+                    payload=payload, errors=list(row.errors), codes=codes_of(row.errors),
                     error_fields=fields_of(row.errors), count=(earlier.count + 1) if earlier else 1,
                 )
                 valid.pop(fingerprint, None)
-                if live is not None and row.external_id:
-                    live.add(storable_text(row.external_id))  # a later valid row of it resolves it
+                if live is not None and external_id:
+                    live.add(external_id)  # a later valid row of it resolves it
             elif row.external_id:
                 external_id = storable_text(row.external_id)
                 if live is None or external_id in live:
