@@ -13,7 +13,6 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -30,6 +29,7 @@ from ingest.errors import StateConflict, UsageError
 from ingest.metrics import REMEDIATION
 from ingest.validation import validate_payload
 from runs.models import ImportRun
+from runs.services import retention_cutoff
 
 # Audit actions (a remediation run's own results are ingest.quarantine.RESULT).
 EDIT = "edit"
@@ -60,8 +60,6 @@ ALREADY_OPEN = (
     "(same target, source and external id)."
 )
 TOO_MANY = "This action is limited to {limit:,} violations at a time; narrow the filter."
-BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
-RETENTION_TOO_LONG = "The retention of {days} days reaches back before the year 1; give at most {limit} days."
 ONE_TARGET = "Select violations of one target to set a field (found: {targets})."
 
 MAX_PER_ACTION = 100_000
@@ -326,14 +324,7 @@ def audit_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: An
     """Scrub payload values (before/after → null) from audit rows older than
     the retention period; who, when, action and outcome stay. Returns how
     many rows were (or, in a dry run, would be) scrubbed."""
-    if older_than_days < 0:
-        raise UsageError(BAD_RETENTION.format(days=older_than_days))
-    now = now or timezone.now()
-    try:
-        cutoff = now - timedelta(days=older_than_days)
-    except OverflowError:
-        limit = (now - datetime.min.replace(tzinfo=now.tzinfo)).days
-        raise UsageError(RETENTION_TOO_LONG.format(days=older_than_days, limit=limit)) from None
+    cutoff = retention_cutoff(days=older_than_days, now=now)
     old = RemediationAudit.objects.filter(created_at__lt=cutoff).exclude(before__isnull=True, after__isnull=True)
     if dry_run:
         return old.count()
@@ -364,10 +355,8 @@ def violations_purge_payloads(*, older_than_days: int, dry_run: bool = False, no
     rewritten; a steward's reopen refuses a purged row, and the row seen
     again in an import reopens it with its new payload (dq.occurrences), so
     no open violation keeps masked values."""
-    if older_than_days < 0:
-        raise UsageError(BAD_RETENTION.format(days=older_than_days))
     now = now or timezone.now()
-    expired = Violation.objects.filter(_payload_expired(now - timedelta(days=older_than_days)))
+    expired = Violation.objects.filter(_payload_expired(retention_cutoff(days=older_than_days, now=now)))
     if dry_run:
         return expired.count()
     purged = 0

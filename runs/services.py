@@ -31,6 +31,7 @@ from runs.models import ImportRun
 logger = logging.getLogger(__name__)
 
 BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
+RETENTION_TOO_LONG = "The retention of {days} days reaches back before the year 1; give at most {limit} days."
 UPLOADS, RESULTS = "uploads", "results"
 _FIELDS = {UPLOADS: "file", RESULTS: "results_file"}
 BATCH = 500
@@ -50,9 +51,17 @@ class FilesPurged:
 
 
 def retention_cutoff(*, days: int, now: dt.datetime | None = None) -> dt.datetime:
+    """What is older than this is past a retention of ``days``: the one check
+    of a retention every purge uses (a negative one, or one reaching back
+    before the year 1, is a usage error, never an OverflowError)."""
     if days < 0:
         raise UsageError(BAD_RETENTION.format(days=days))
-    return (now or timezone.now()) - dt.timedelta(days=days)
+    now = now or timezone.now()
+    try:
+        return now - dt.timedelta(days=days)
+    except OverflowError:
+        limit = (now - dt.datetime.min.replace(tzinfo=now.tzinfo)).days
+        raise UsageError(RETENTION_TOO_LONG.format(days=days, limit=limit)) from None
 
 
 def _expired(cutoff: dt.datetime) -> Q:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from dq import services
 from dq.models import RemediationAudit, Violation
 from runs.models import ImportRun
-from runs.services import BAD_RETENTION
+from runs.services import BAD_RETENTION, RETENTION_TOO_LONG
 from tests.runs.conftest import CSV, imported_run
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +109,18 @@ def test_a_negative_retention_is_a_usage_error_and_removes_nothing(old_data):
         call_command("purge_personal_data", "--payloads-days", "-5")
     assert error.value.returncode == 2
     assert str(error.value) == BAD_RETENTION.format(days=-5)
+    dry, _real = old_data
+    dry.refresh_from_db()
+    assert dry.file
+
+
+@pytest.mark.parametrize("option", ["--uploads-days", "--results-days", "--payloads-days", "--audit-days"])
+def test_a_retention_past_the_year_1_is_a_usage_error_and_removes_nothing(old_data, option):
+    """As for purge_remediation_audit: 99999999 days is a usage error, not an OverflowError."""
+    with pytest.raises(CommandError) as error:
+        call_command("purge_personal_data", option, "99999999")
+    assert error.value.returncode == 2
+    assert str(error.value).startswith(RETENTION_TOO_LONG.format(days=99999999, limit=0).split("; ")[0] + "; ")
     dry, _real = old_data
     dry.refresh_from_db()
     assert dry.file

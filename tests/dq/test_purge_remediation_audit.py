@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from dq import services
 from dq.models import RemediationAudit
+from runs.services import RETENTION_TOO_LONG
 from tests.dq.conftest import violation_at
 
 pytestmark = pytest.mark.django_db
@@ -64,5 +65,5 @@ def test_a_retention_reaching_back_before_the_year_1_is_a_usage_error(db, days):
             call_command("purge_remediation_audit", "--older-than", days)
         limit = (START - dt.datetime.min.replace(tzinfo=dt.timezone.utc)).days
     assert error.value.returncode == 2
-    assert str(error.value) == services.RETENTION_TOO_LONG.format(days=int(days), limit=limit)
+    assert str(error.value) == RETENTION_TOO_LONG.format(days=int(days), limit=limit)
     assert "before the year 1" in str(error.value)
