@@ -12,33 +12,61 @@ from importer_project.api import StrictBooleanField
 from ingest import errors, registry
 from ingest.errors import ImporterError
 from ingest.services import FORMATS, column_map_clean
+from runs.models import ImportRun
 
 SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
 UNKNOWN_FIELDS = "Unknown field(s): {names}."
 REPEATED_FIELD = "Send this field once."
 EMPTY_FIELD = "Give a value, or leave the field out."
-from runs.models import ImportRun
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
     """A run with its counters and progress, as integrations poll it."""
 
     source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     duration_s = serializers.FloatField(read_only=True, allow_null=True)
     percent = serializers.SerializerMethodField(
         help_text="Share of rows processed, 0-100; null while the row count is not known yet."
     )
-    has_results = serializers.SerializerMethodField(help_text="Whether `results/` has a file to download.")
+    has_results = serializers.SerializerMethodField(
+        help_text="Whether `results/` has a file to download."
+    )
 
     class Meta:
         model = ImportRun
         fields = [
-            "id", "target", "source", "kind", "status", "dry_run", "original_filename", "file_size",
-            "file_sha256", "ingest_params_json", "rows_total", "rows_processed", "percent", "inserted",
-            "updated", "unchanged", "skipped", "quarantined", "resolved", "values_mapped", "error_message",
-            "cancel_requested", "parent_run", "created_by", "created_at", "started_at", "finished_at",
-            "duration_s", "has_results",
+            "id",
+            "target",
+            "source",
+            "kind",
+            "status",
+            "dry_run",
+            "original_filename",
+            "file_size",
+            "file_sha256",
+            "ingest_params_json",
+            "rows_total",
+            "rows_processed",
+            "percent",
+            "inserted",
+            "updated",
+            "unchanged",
+            "skipped",
+            "quarantined",
+            "resolved",
+            "values_mapped",
+            "error_message",
+            "cancel_requested",
+            "parent_run",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_s",
+            "has_results",
         ]
         read_only_fields = fields
 
@@ -59,8 +87,17 @@ class ImportRunSerializer(serializers.ModelSerializer):
 
 # The API takes these by name; the CLI accepts any Python text codec.
 ENCODINGS = (
-    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1", "iso-8859-15",
-    "ascii", "cp850", "mac-roman",
+    "utf-8",
+    "utf-8-sig",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "cp1252",
+    "latin-1",
+    "iso-8859-15",
+    "ascii",
+    "cp850",
+    "mac-roman",
 )
 DELIMITERS = (",", ";", "|", ":", "\t", "tab")
 
@@ -125,7 +162,14 @@ class FormSerializer(serializers.Serializer):
     says so in the schema, and reads empty as its default). A JSON body has
     neither."""
 
+    reject_unknown_fields = True  # the schema says so (additionalProperties: false)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:  # a misspelt field (``dryrun``) is an error, not silently left out
+            raise serializers.ValidationError(
+                {"non_field_errors": [UNKNOWN_FIELDS.format(names=", ".join(map(repr, unknown)))]}
+            )
         getlist = getattr(self.initial_data, "getlist", None)
         if getlist is None:
             return attrs
@@ -133,7 +177,8 @@ class FormSerializer(serializers.Serializer):
         if repeated:
             raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
         empty = [
-            name for name in self.fields
+            name
+            for name in self.fields
             if getlist(name) == [""] and not getattr(self.fields[name], "allow_blank", False)
         ]
         if empty:
@@ -145,8 +190,6 @@ class RunCreateSerializer(FormSerializer):
     """The multipart form of an upload. A misspelt field (``dryrun``) is an
     error, not silently a real run."""
 
-    reject_unknown_fields = True
-
     file = UploadField(
         use_url=False,
         help_text="The file (not empty): CSV or JSON Lines, either may be gzip-compressed, "
@@ -154,17 +197,25 @@ class RunCreateSerializer(FormSerializer):
     )
     target = TargetField(help_text="A target name, see `targets/`.")
     source = serializers.RegexField(
-        SOURCE_SLUG, max_length=64, help_text="The source system's slug; created on first use.",
+        SOURCE_SLUG,
+        max_length=64,
+        help_text="The source system's slug; created on first use.",
         error_messages={"invalid": "A source is a slug: letters, digits, - and _."},
     )
     dry_run = StrictBooleanField(default=False)
-    format = serializers.ChoiceField(choices=FORMATS, required=False, help_text="Default: detected.")
-    encoding = serializers.ChoiceField(choices=ENCODINGS, required=False, help_text="Default: detected.")
+    format = serializers.ChoiceField(
+        choices=FORMATS, required=False, help_text="Default: detected."
+    )
+    encoding = serializers.ChoiceField(
+        choices=ENCODINGS, required=False, help_text="Default: detected."
+    )
     delimiter = serializers.ChoiceField(
         choices=DELIMITERS, required=False, help_text="Default: detected from the header."
     )
     sheet = serializers.CharField(
-        required=False, allow_blank=True, max_length=100,
+        required=False,
+        allow_blank=True,
+        max_length=100,
         help_text=(
             "Spreadsheets only (ignored for text files): the sheet to read, by name, or by position "
             "counting from 0 (`0` = the first sheet; a sheet named like a number wins). Empty or left "
@@ -188,13 +239,12 @@ class RunCreateSerializer(FormSerializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({"non_field_errors": [UNKNOWN_FIELDS.format(names=", ".join(map(repr, unknown)))]})
         attrs = super().validate(attrs)
         if "column_map" in attrs:
             try:
-                attrs["column_map"] = column_map_clean(target=registry.get(attrs["target"]), entries=attrs["column_map"])
+                attrs["column_map"] = column_map_clean(
+                    target=registry.get(attrs["target"]), entries=attrs["column_map"]
+                )
             except ImporterError as exc:
                 raise serializers.ValidationError({"column_map": [exc.message]}) from None
         return attrs
@@ -202,5 +252,8 @@ class RunCreateSerializer(FormSerializer):
 
 class RunReplaySerializer(FormSerializer):
     dry_run = StrictBooleanField(
-        required=False, allow_null=True, default=None, help_text="Default: the same as the replayed run."
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Default: the same as the replayed run.",
     )

@@ -28,7 +28,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def upload(client, content: bytes = CSV, **fields):
-    form = {"file": SimpleUploadedFile("orgs.csv", content, "text/csv"), "target": "organization", "source": "crm"}
+    form = {
+        "file": SimpleUploadedFile("orgs.csv", content, "text/csv"),
+        "target": "organization",
+        "source": "crm",
+    }
     form.update(fields)
     return client.post(RUNS, form, format="multipart")
 
@@ -45,7 +49,9 @@ def test_an_operator_uploads_a_dry_run_and_gets_202_with_the_finished_run(api):
     assert response.json()["status"] in ("queued", "partial")  # partial: ran in-process (no Redis)
     work_queued_jobs()
     body = client.get(response["Location"]).json()
-    assert response["Location"] == "http://testserver" + reverse("run-detail", kwargs={"pk": body["id"]})
+    assert response["Location"] == "http://testserver" + reverse(
+        "run-detail", kwargs={"pk": body["id"]}
+    )
     assert body["status"] == "partial" and body["dry_run"] is True
     assert (body["rows_total"], body["inserted"], body["quarantined"]) == (3, 1, 2)
     assert body["percent"] == 100.0 and body["has_results"] is True
@@ -54,7 +60,13 @@ def test_an_operator_uploads_a_dry_run_and_gets_202_with_the_finished_run(api):
 
 
 def test_an_upload_passes_format_encoding_and_delimiter_to_the_run(api):
-    response = upload(api("operator"), content=CSV.replace(b",", b";"), format="csv", encoding="cp1252", delimiter=";")
+    response = upload(
+        api("operator"),
+        content=CSV.replace(b",", b";"),
+        format="csv",
+        encoding="cp1252",
+        delimiter=";",
+    )
     assert response.status_code == 202, response.json()
     params = ImportRun.objects.get(pk=response.json()["id"]).ingest_params_json
     assert (params["format"], params["encoding"], params["delimiter"]) == ("csv", "cp1252", ";")
@@ -66,7 +78,10 @@ def test_a_spreadsheet_upload_reads_the_sheet_given(api, settings):
     workbook = (settings.BASE_DIR / "fixtures" / "spreadsheets" / "orgs.xlsx").read_bytes()
     form = {
         "file": SimpleUploadedFile("orgs.xlsx", workbook, XLSX_TYPE),
-        "target": "organization", "source": "crm", "sheet": "More", "format": "xlsx",
+        "target": "organization",
+        "source": "crm",
+        "sheet": "More",
+        "format": "xlsx",
     }
     response = client.post(RUNS, form, format="multipart")
     assert response.status_code == 202, response.json()
@@ -74,7 +89,11 @@ def test_a_spreadsheet_upload_reads_the_sheet_given(api, settings):
     body = client.get(response["Location"]).json()
     assert (body["status"], body["rows_total"], body["inserted"]) == ("succeeded", 1, 1)
     params = ImportRun.objects.get(pk=body["id"]).ingest_params_json
-    assert (params["sheet"], params["detected"]["sheet"], params["detected"]["format"]) == ("More", "More", "xlsx")
+    assert (params["sheet"], params["detected"]["sheet"], params["detected"]["format"]) == (
+        "More",
+        "More",
+        "xlsx",
+    )
     assert Organization.objects.get().name == "Second Sheet BV"
 
 
@@ -109,10 +128,18 @@ def test_utf16_given_for_a_file_without_a_bom_fails_the_run_with_the_offset(api)
 @committed
 def test_an_upload_with_a_column_map_reads_columns_named_otherwise(api):
     content = b"ID,Company Name,Country Code\nZ-1,Zed Co,DE\n"
-    response = upload(api("operator"), content=content, column_map='{"ID": "external_id", "Company Name": "name", "Country Code": "country"}')
+    response = upload(
+        api("operator"),
+        content=content,
+        column_map='{"ID": "external_id", "Company Name": "name", "Country Code": "country"}',
+    )
     assert response.status_code == 202, response.json()
     run = ImportRun.objects.get(pk=response.json()["id"])
-    assert run.ingest_params_json["column_map"] == {"ID": "external_id", "Company Name": "name", "Country Code": "country"}
+    assert run.ingest_params_json["column_map"] == {
+        "ID": "external_id",
+        "Company Name": "name",
+        "Country Code": "country",
+    }
     work_queued_jobs()
     run.refresh_from_db()
     assert (run.status, run.inserted) == ("succeeded", 1)
@@ -122,8 +149,15 @@ def test_an_upload_with_a_column_map_reads_columns_named_otherwise(api):
 @pytest.mark.parametrize(
     "column_map, message",
     [
-        ('{"ID": "exid"}', errors.COLUMN_MAP_FIELD.format(
-            column="ID", field="exid", target="organization", fields=", ".join(registry.get("organization").field_names))),
+        (
+            '{"ID": "exid"}',
+            errors.COLUMN_MAP_FIELD.format(
+                column="ID",
+                field="exid",
+                target="organization",
+                fields=", ".join(registry.get("organization").field_names),
+            ),
+        ),
         ('["ID=external_id"]', errors.COLUMN_MAP_NOT_OBJECT),
         ('{"ID": ["external_id"]}', errors.COLUMN_MAP_NOT_OBJECT),
         ("{not json", errors.COLUMN_MAP_NOT_OBJECT),
@@ -142,7 +176,11 @@ def test_a_bad_column_map_is_400_on_its_field(api, column_map, message):
 @pytest.mark.parametrize(
     "fields, field, message",
     [
-        ({"target": "planet"}, "target", registry.UNKNOWN_TARGET.format(name="planet", choices="contact, organization")),
+        (
+            {"target": "planet"},
+            "target",
+            registry.UNKNOWN_TARGET.format(name="planet", choices="contact, organization"),
+        ),
         ({"encoding": "klingon"}, "encoding", '"klingon" is not a valid choice.'),
         ({"delimiter": ";;"}, "delimiter", '";;" is not a valid choice.'),
         ({"source": "not a slug!"}, "source", "A source is a slug: letters, digits, - and _."),
@@ -156,7 +194,9 @@ def test_bad_upload_fields_are_400_in_the_pipelines_words(api, fields, field, me
 
 
 def test_an_upload_without_a_file_is_400(api):
-    response = api("operator").post(RUNS, {"target": "organization", "source": "crm"}, format="multipart")
+    response = api("operator").post(
+        RUNS, {"target": "organization", "source": "crm"}, format="multipart"
+    )
     assert response.status_code == 400 and "file" in response.json()
 
 
@@ -177,7 +217,9 @@ def test_a_file_over_the_limit_is_413_json_and_stores_nothing(api, settings, tmp
     assert list((tmp_path / "uploads").iterdir()) == []
 
 
-def test_a_body_over_the_limit_is_refused_by_content_length_before_it_is_read(api, settings, monkeypatch):
+def test_a_body_over_the_limit_is_refused_by_content_length_before_it_is_read(
+    api, settings, monkeypatch
+):
     settings.IMPORTER_MAX_UPLOAD_BYTES = 10
 
     def must_not_parse(*args, **kwargs):
@@ -192,7 +234,9 @@ def test_a_body_over_the_limit_is_refused_by_content_length_before_it_is_read(ap
 def test_a_json_body_over_the_data_upload_limit_is_413(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     run = finished_run()
-    response = api("operator").post(f"{RUNS}{run.pk}/replay/", {"dry_run": True, "pad": "x" * 200}, format="json")
+    response = api("operator").post(
+        f"{RUNS}{run.pk}/replay/", {"dry_run": True, "pad": "x" * 200}, format="json"
+    )
     assert response.status_code == 413 and "detail" in response.json()
 
 
@@ -230,12 +274,20 @@ def test_the_list_filters_by_every_documented_filter(api):
     assert client.get(f"{RUNS}?status=nope").status_code == 400
     assert client.get(f"{RUNS}?created_after=yesterday").status_code == 400
     # ISO 8601 allows offsets PostgreSQL does not (beyond ±15:59): compared in UTC.
-    assert ids(f"created_after={quote('1962-01-27T20:03:49-18:07')}") == {partial.pk, clean.pk, queued.pk}
-    assert client.get(f"{RUNS}?created_after={quote('0001-01-01T00:00:00+01:00')}").status_code == 400
+    assert ids(f"created_after={quote('1962-01-27T20:03:49-18:07')}") == {
+        partial.pk,
+        clean.pk,
+        queued.pk,
+    }
+    assert (
+        client.get(f"{RUNS}?created_after={quote('0001-01-01T00:00:00+01:00')}").status_code == 400
+    )
     assert client.get(f"{RUNS}?target=a%00b").status_code == 400
 
 
-def test_the_list_is_ordered_and_paged_by_cursor_without_a_count(api, django_assert_max_num_queries):
+def test_the_list_is_ordered_and_paged_by_cursor_without_a_count(
+    api, django_assert_max_num_queries
+):
     runs = [finished_run() for _ in range(3)]
     client = api("operator")
     first = client.get(f"{RUNS}?page_size=2").json()
@@ -272,14 +324,18 @@ def test_cancel_a_queued_run_then_cancel_again_is_409(api):
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     again = client.post(f"{RUNS}{run.pk}/cancel/")
     assert again.status_code == 409
-    assert again.json() == {"detail": services.CANNOT_CANCEL.format(run_id=run.pk, status="cancelled")}
+    assert again.json() == {
+        "detail": services.CANNOT_CANCEL.format(run_id=run.pk, status="cancelled")
+    }
 
 
 @pytest.mark.parametrize("body", ["[]", '"x"', "1", "null", '[{"dry_run": true}]'])
 def test_replay_of_a_body_that_is_not_an_object_is_400(api, body):
     """It was a replay as if no body had been sent."""
     run = finished_run(dry_run=True)
-    response = api("operator").post(f"{RUNS}{run.pk}/replay/", body, content_type="application/json")
+    response = api("operator").post(
+        f"{RUNS}{run.pk}/replay/", body, content_type="application/json"
+    )
     assert response.status_code == 400
     assert not ImportRun.objects.filter(parent_run=run).exists()
 
@@ -296,7 +352,10 @@ def test_replay_makes_a_new_run_and_may_turn_a_dry_run_real(api):
     assert body["status"] == "partial" and Organization.objects.count() == 1
     default = client.post(f"{RUNS}{run.pk}/replay/")
     assert default.status_code == 202 and default.json()["dry_run"] is True
-    assert client.post(f"{RUNS}{run.pk}/replay/", {"dry_run": "maybe"}, format="json").status_code == 400
+    assert (
+        client.post(f"{RUNS}{run.pk}/replay/", {"dry_run": "maybe"}, format="json").status_code
+        == 400
+    )
 
 
 @pytest.mark.parametrize("role, name", [("steward", "Acme"), ("operator", MASK)])
@@ -323,7 +382,9 @@ def test_results_of_a_run_without_results_are_404_json(api):
     asked_for_csv = api("operator").get(f"{RUNS}{run.pk}/results/", HTTP_ACCEPT="text/csv")
     assert asked_for_csv.status_code == 404 and asked_for_csv["Content-Type"] == "application/json"
     done = finished_run()
-    assert api("operator").get(f"{RUNS}{done.pk}/results/", HTTP_ACCEPT="text/csv").status_code == 200
+    assert (
+        api("operator").get(f"{RUNS}{done.pk}/results/", HTTP_ACCEPT="text/csv").status_code == 200
+    )
 
 
 def test_results_with_an_empty_kind_is_400_as_every_empty_filter(api):
@@ -360,7 +421,14 @@ def test_every_violation_cell_that_looks_like_a_formula_is_quoted(api):
 
 def test_strict_query_and_form_values_are_400(api):
     client = api("operator")
-    for query in ("created_before=", "status=", "dry_run=1", "has_quarantined=null", "page_size=0", "page_size=501"):
+    for query in (
+        "created_before=",
+        "status=",
+        "dry_run=1",
+        "has_quarantined=null",
+        "page_size=0",
+        "page_size=501",
+    ):
         response = client.get(f"{RUNS}?{query}")
         assert response.status_code == 400, query
     assert client.get(f"{RUNS}?source=&page_size=500").status_code == 200
@@ -400,7 +468,9 @@ def test_a_replay_takes_dry_run_once_as_a_boolean_or_null(api, body, content_typ
 
 def test_an_empty_file_is_400(api):
     response = upload(api("operator"), content=b"")
-    assert response.status_code == 400 and response.json()["file"] == ["The submitted file is empty."]
+    assert response.status_code == 400 and response.json()["file"] == [
+        "The submitted file is empty."
+    ]
 
 
 def test_a_form_field_over_the_data_upload_limit_is_413_json(api, settings):
@@ -418,5 +488,19 @@ def test_upload_throttle_counts_are_kept_in_redis_for_every_web_process(api, set
     client = api("operator")
     assert [upload(client).status_code for _ in range(2)] == [202, 429]
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
-    keys = redis.Redis.from_url(settings.REDIS_URL).keys(f"{prefix}:*throttle_uploads_{client.user.pk}")
+    keys = redis.Redis.from_url(settings.REDIS_URL).keys(
+        f"{prefix}:*throttle_uploads_{client.user.pk}"
+    )
     assert len(keys) == 1
+
+
+@pytest.mark.parametrize("content_type", ["json", "multipart"])
+def test_replay_refuses_a_misspelt_field(api, content_type):
+    """It was a replay with the dry-run setting of the replayed run."""
+    run = finished_run()
+    response = api("operator").post(
+        f"{RUNS}{run.pk}/replay/", {"dryrun": "true"}, format=content_type
+    )
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Unknown field(s): 'dryrun'."]}
+    assert not ImportRun.objects.filter(parent_run=run).exists()
