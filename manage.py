@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """Django's command-line utility for administrative tasks."""
+
 import os
 import sys
 
 
 def main():
     """Run administrative tasks."""
-    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'importer_project.settings')
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "importer_project.settings")
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:
@@ -19,7 +20,7 @@ def main():
     from django.core.exceptions import ImproperlyConfigured
 
     try:
-        settings.INSTALLED_APPS  # loads the settings, which check the environment
+        _ = settings.INSTALLED_APPS  # loads the settings, which check the environment
     except ImproperlyConfigured as exc:
         # A configuration mistake (no SECRET_KEY with DEBUG off, a bad
         # IMPORTER_JOBS): say it in one line, not a traceback of the load.
@@ -27,5 +28,5 @@ def main():
     execute_from_command_line(sys.argv)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -47,7 +47,11 @@ def main(path: str, *options: str) -> None:
         options += ("--target", "organization")
     if "--source" not in options:
         options += ("--source", "bench")
-    server_start, client_start, wall_start = backend_cpu(pid), time.process_time(), time.perf_counter()
+    server_start, client_start, wall_start = (
+        backend_cpu(pid),
+        time.process_time(),
+        time.perf_counter(),
+    )
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         try:

@@ -31,11 +31,11 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from runs.models import ImportRun  # noqa: E402
@@ -77,10 +77,13 @@ def measure(client: Client, repeat: int) -> dict[str, float]:
     figures = {name: median_ms(client, url, params, repeat) for name, params in scenarios().items()}
     # The summary cards the list page loads beside it (aggregates over every matching run).
     summary = reverse("admin:runs_importrun_summary")
-    figures.update({
-        f"summary cards: {name}": median_ms(client, summary, params, repeat)
-        for name, params in scenarios().items() if name in ("all runs", "status=failed")
-    })
+    figures.update(
+        {
+            f"summary cards: {name}": median_ms(client, summary, params, repeat)
+            for name, params in scenarios().items()
+            if name in ("all runs", "status=failed")
+        }
+    )
     return figures
 
 
@@ -90,7 +93,9 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
-        print("bench/dashboard.py measures PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
+        print(
+            "bench/dashboard.py measures PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr
+        )
         return 2
     # Not setup_test_environment(): its template instrumentation (copying
     # every context for the test client) would cost more than the page.
@@ -117,8 +122,10 @@ def main() -> int:
     }
     print(f"{'view':<40}{small:>10,} runs{large:>12,} runs{'ratio':>8}")
     for name in results[small]:
-        print(f"{name:<40}{results[small][name]:>12.1f} ms{results[large][name]:>12.1f} ms"
-              f"{report['ratio'][name]:>8.2f}")
+        print(
+            f"{name:<40}{results[small][name]:>12.1f} ms{results[large][name]:>12.1f} ms"
+            f"{report['ratio'][name]:>8.2f}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

@@ -99,7 +99,11 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[dict, float, flo
         stdout, stderr = out.read(), err.read()
     if code != 0:
         raise RuntimeError(f"{' '.join(args)} exited {code}:\n{stderr[-3000:]}")
-    return json.loads(stdout.strip().splitlines()[-1]), usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return (
+        json.loads(stdout.strip().splitlines()[-1]),
+        usage.ru_maxrss / 1024,
+        usage.ru_utime + usage.ru_stime,
+    )
 
 
 class Databases:
@@ -107,7 +111,9 @@ class Databases:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/importer_bench")
+        self.pg_url = os.environ.get(
+            "BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/importer_bench"
+        )
         parts = urlsplit(self.pg_url)
         self.pg_name = parts.path.lstrip("/")
         self.pg_admin_url = urlunsplit(parts._replace(path="/postgres"))
@@ -116,11 +122,19 @@ class Databases:
         self.media = workdir / "media"
 
     def env(self, database: str, *, bench_settings: bool = False) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-        env["DATABASE_URL"] = self.pg_url if database == POSTGRESQL else f"sqlite:///{self.sqlite_path}"
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
+        }
+        env["DATABASE_URL"] = (
+            self.pg_url if database == POSTGRESQL else f"sqlite:///{self.sqlite_path}"
+        )
         env["MEDIA_ROOT"] = str(self.media)
         env["LOG_LEVEL"] = "WARNING"
-        env["DJANGO_SETTINGS_MODULE"] = "bench.settings" if bench_settings else "importer_project.settings"
+        env["DJANGO_SETTINGS_MODULE"] = (
+            "bench.settings" if bench_settings else "importer_project.settings"
+        )
         return env
 
     def _pg(self, *statements: str) -> None:
@@ -133,12 +147,17 @@ class Databases:
         env = self.env(database, bench_settings=True)
         if database == POSTGRESQL:
             template = f"{self.pg_name}_template"
-            self._pg(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)', f'CREATE DATABASE "{template}"')
+            self._pg(
+                f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)',
+                f'CREATE DATABASE "{template}"',
+            )
             env["DATABASE_URL"] = self.pg_url.rsplit("/", 1)[0] + "/" + template
         else:
             self.sqlite_template.unlink(missing_ok=True)
             env["DATABASE_URL"] = f"sqlite:///{self.sqlite_template}"
-        subprocess.run([PYTHON, MANAGE, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [PYTHON, MANAGE, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+        )
 
     def fresh(self, database: str) -> None:
         shutil.rmtree(self.media, ignore_errors=True)
@@ -167,9 +186,25 @@ def data_files(directory: Path, rows: int) -> tuple[Path, Path]:
     for path, extra in ((base, []), (changed, ["--changed-rate", "0.1"])):
         if not path.exists():
             subprocess.run(
-                [PYTHON, MANAGE, "generate_dataset", "--target", "organization", "--rows", str(rows),
-                 "--seed", "1", "--invalid-rate", "0.02", "--out", str(path), *extra],
-                cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                [
+                    PYTHON,
+                    MANAGE,
+                    "generate_dataset",
+                    "--target",
+                    "organization",
+                    "--rows",
+                    str(rows),
+                    "--seed",
+                    "1",
+                    "--invalid-rate",
+                    "0.02",
+                    "--out",
+                    str(path),
+                    *extra,
+                ],
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
     return base, changed
 
@@ -181,7 +216,9 @@ def xlsx_file(csv_path: Path) -> Path:
     path = csv_path.with_suffix(".xlsx")
     if not path.exists():
         partial = path.with_suffix(".xlsx.partial")
-        workbook = xlsxwriter.Workbook(str(partial), {"constant_memory": True, "strings_to_urls": False})
+        workbook = xlsxwriter.Workbook(
+            str(partial), {"constant_memory": True, "strings_to_urls": False}
+        )
         sheet = workbook.add_worksheet("Organizations")
         with csv_path.open(newline="", encoding="utf-8") as handle:
             for row, cells in enumerate(csv.reader(handle)):
@@ -196,18 +233,43 @@ def xlsx_file(csv_path: Path) -> Path:
 def measure_xlsx(dbs: Databases, database: str, rows: int, workbook: Path) -> list[Measurement]:
     dbs.fresh(database)
     summary, rss, cpu = run_measured(
-        [PYTHON, MANAGE, "import_file", str(workbook), "--target", "organization", "--source", "bench",
-         "--sync", "--json"],
+        [
+            PYTHON,
+            MANAGE,
+            "import_file",
+            str(workbook),
+            "--target",
+            "organization",
+            "--source",
+            "bench",
+            "--sync",
+            "--json",
+        ],
         dbs.env(database),
     )
-    return [Measurement(database, rows, PROJECT, XLSX_MODE, summary["duration_s"], rss, cpu, summary)]
+    return [
+        Measurement(database, rows, PROJECT, XLSX_MODE, summary["duration_s"], rss, cpu, summary)
+    ]
 
 
-def measure_project(dbs: Databases, database: str, rows: int, base: Path, changed: Path) -> list[Measurement]:
+def measure_project(
+    dbs: Databases, database: str, rows: int, base: Path, changed: Path
+) -> list[Measurement]:
     def one(mode: str, path: Path, *extra: str) -> Measurement:
         summary, rss, cpu = run_measured(
-            [PYTHON, MANAGE, "import_file", str(path), "--target", "organization", "--source", "bench",
-             "--sync", "--json", *extra],
+            [
+                PYTHON,
+                MANAGE,
+                "import_file",
+                str(path),
+                "--target",
+                "organization",
+                "--source",
+                "bench",
+                "--sync",
+                "--json",
+                *extra,
+            ],
             dbs.env(database),
         )
         return Measurement(database, rows, PROJECT, mode, summary["duration_s"], rss, cpu, summary)
@@ -224,9 +286,12 @@ def measure_peer(dbs: Databases, database: str, rows: int, base: Path) -> list[M
     for mode, extra in (("fresh", []), ("dry run", ["--dry-run"])):
         dbs.fresh(database)
         summary, rss, cpu = run_measured(
-            [PYTHON, MANAGE, "bench_peer", str(base), *extra], dbs.env(database, bench_settings=True)
+            [PYTHON, MANAGE, "bench_peer", str(base), *extra],
+            dbs.env(database, bench_settings=True),
         )
-        results.append(Measurement(database, rows, PEER, mode, summary["duration_s"], rss, cpu, summary))
+        results.append(
+            Measurement(database, rows, PEER, mode, summary["duration_s"], rss, cpu, summary)
+        )
     return results
 
 
@@ -237,7 +302,9 @@ def measure_floor(dbs: Databases, rows: int, base: Path) -> list[Measurement]:
         summary, rss, cpu = run_measured(
             [PYTHON, MANAGE, "bench_floor", str(base)], dbs.env(POSTGRESQL, bench_settings=True)
         )
-        results.append(Measurement(POSTGRESQL, rows, FLOOR, mode, summary["duration_s"], rss, cpu, summary))
+        results.append(
+            Measurement(POSTGRESQL, rows, FLOOR, mode, summary["duration_s"], rss, cpu, summary)
+        )
     return results
 
 
@@ -276,9 +343,16 @@ def table(results: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
-def find(results: list[Measurement], database: str, rows: int, tool: str, mode: str) -> Measurement | None:
+def find(
+    results: list[Measurement], database: str, rows: int, tool: str, mode: str
+) -> Measurement | None:
     return next(
-        (r for r in results if (r.database, r.rows, r.tool, r.mode) == (database, rows, tool, mode)), None
+        (
+            r
+            for r in results
+            if (r.database, r.rows, r.tool, r.mode) == (database, rows, tool, mode)
+        ),
+        None,
     )
 
 
@@ -299,18 +373,27 @@ def target_checks(results: list[Measurement]) -> list[str]:
         if peer:
             ratio = fresh.rows_per_s / peer.rows_per_s
             check(
-                "100k fresh ≥ 50× the peer's rows/s", ratio >= 50,
-                f"{ratio:.0f}×" + (f" (peer measured at {peer.rows:,} rows)" if peer.rows != fresh.rows else ""),
+                "100k fresh ≥ 50× the peer's rows/s",
+                ratio >= 50,
+                f"{ratio:.0f}×"
+                + (f" (peer measured at {peer.rows:,} rows)" if peer.rows != fresh.rows else ""),
             )
         if floor:
             ratio = fresh.seconds / floor.seconds
             check("100k fresh within 3× of the floor", ratio <= 3, f"{ratio:.1f}× the floor's time")
         if again:
             ratio = fresh.seconds / again.seconds
-            check("100k unchanged re-import ≥ 2× faster than fresh", ratio >= 2, f"{ratio:.1f}× faster")
+            check(
+                "100k unchanged re-import ≥ 2× faster than fresh",
+                ratio >= 2,
+                f"{ratio:.1f}× faster",
+            )
         if dry:
-            check("100k dry run no slower than the import", dry.seconds <= fresh.seconds,
-                  f"{dry.seconds:.2f} s vs {fresh.seconds:.2f} s")
+            check(
+                "100k dry run no slower than the import",
+                dry.seconds <= fresh.seconds,
+                f"{dry.seconds:.2f} s vs {fresh.seconds:.2f} s",
+            )
     big = find(results, pg, 1_000_000, PROJECT, "fresh")
     if big:
         check("1M peak RSS < 200 MB", big.rss_mb < 200, f"{big.rss_mb:.0f} MB")
@@ -338,14 +421,14 @@ def write_outputs(results: list[Measurement], sizes: list[int], elapsed: float) 
     checks = target_checks(results)
     sizes_text = ", ".join(f"{size:,}" for size in sizes)
     body = (
-        f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC with `make bench` "
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `make bench` "
         f"(sizes {sizes_text}; {elapsed / 60:.0f} min): {machine()}.\n"
-        "Organization CSV from `generate_dataset --seed 1` (2% invalid rows; \"fresh, from xlsx\": the\n"
+        'Organization CSV from `generate_dataset --seed 1` (2% invalid rows; "fresh, from xlsx": the\n'
         "same rows as one sheet of an xlsx workbook, text cells); a fresh database per\n"
         "measurement; seconds = the timed import section each tool reports; peak RSS = the\n"
         "subprocess's ru_maxrss (Django start-up included); process CPU s = its user + system\n"
         "time, start-up included (the machine is shared: wall time includes waiting for a core,\n"
-        "CPU time does not). \"rows/s vs peer\" compares with the\n"
+        'CPU time does not). "rows/s vs peer" compares with the\n'
         "peer's same mode (else its fresh import); \"time vs floor\" divides by the floor's time.\n\n"
         f"{text}\n"
     )
@@ -365,7 +448,9 @@ def main() -> None:
     databases = env_list("BENCH_DATABASES", f"{POSTGRESQL},{SQLITE}")
     unknown = set(databases) - {POSTGRESQL, SQLITE}
     if unknown:
-        sys.exit(f"BENCH_DATABASES: unknown {', '.join(sorted(unknown))}; use postgresql and/or sqlite")
+        sys.exit(
+            f"BENCH_DATABASES: unknown {', '.join(sorted(unknown))}; use postgresql and/or sqlite"
+        )
     peer_max = int(os.environ.get("BENCH_PEER_MAX_ROWS", "100000"))
     peer_databases = env_list("BENCH_PEER_DATABASES", ",".join(databases))
     xlsx_sizes = {int(size) for size in env_list("BENCH_XLSX_SIZES", "100000")}

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
 import platform
+import secrets
 import signal
 import subprocess
 import sys
@@ -61,8 +61,21 @@ def dataset() -> Path:
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "generate_dataset", "--target", "organization",
-             "--rows", str(ROWS), "--seed", "1", "--invalid-rate", "0.02", "--out", str(path)],
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "generate_dataset",
+                "--target",
+                "organization",
+                "--rows",
+                str(ROWS),
+                "--seed",
+                "1",
+                "--invalid-rate",
+                "0.02",
+                "--out",
+                str(path),
+            ],
             check=True,
         )
     return path
@@ -106,14 +119,19 @@ def measure(path: Path, *, workers: int, partitions: int) -> dict:
     processes = [
         subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "rqworker", "imports"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         for _ in range(workers)
     ]
     try:
         time.sleep(3)  # let every worker start listening
         with path.open("rb") as handle:
-            run = services.run_create(target="organization", source="bench", file=File(handle), filename=path.name)
+            run = services.run_create(
+                target="organization", source="bench", file=File(handle), filename=path.name
+            )
         started = time.monotonic()
         services.run_enqueue(run=run)
         peak = 0
@@ -155,9 +173,12 @@ def main() -> None:
     for workers, partitions in plans:
         result = measure(path, workers=workers, partitions=partitions)
         results.append(result)
-        print(f"{workers} worker(s), {partitions} partition(s): {result['seconds']:.1f} s, "
-              f"{result['rows_per_s']:,.0f} rows/s, peak RSS {result['peak_rss_mb']:.0f} MB, "
-              f"load {result['load']:.1f}", flush=True)
+        print(
+            f"{workers} worker(s), {partitions} partition(s): {result['seconds']:.1f} s, "
+            f"{result['rows_per_s']:,.0f} rows/s, peak RSS {result['peak_rss_mb']:.0f} MB, "
+            f"load {result['load']:.1f}",
+            flush=True,
+        )
         write_results(results)
 
 

@@ -33,14 +33,18 @@ class GoldenRecordAdmin(admin.ModelAdmin):
         fields = [obj._meta.get_field(name).attname for name in form.changed_data]
         identity.record_save_by_hand(record=obj, fields=fields, actor=request.user.get_username())
 
-    @admin.action(description="Release manual override (imports may update these records again)",
-                  permissions=["change"])
+    @admin.action(
+        description="Release manual override (imports may update these records again)",
+        permissions=["change"],
+    )
     def release_manual_override(self, request: HttpRequest, queryset: QuerySet) -> None:
         released = 0
         for record in queryset:
             released += bool(identity.record_release_manual(record=record))
         self.message_user(
-            request, f"Released the manual fields of {released} of {queryset.count()} record(s).", messages.SUCCESS
+            request,
+            f"Released the manual fields of {released} of {queryset.count()} record(s).",
+            messages.SUCCESS,
         )
 
     @admin.display(description="Lineage (who set each field, and the rule that made it win)")
@@ -61,7 +65,8 @@ class GoldenRecordAdmin(admin.ModelAdmin):
                     row.actor if row.manual or row.rule == "manual" else row.source,
                     self._run_link(row.run_id),
                     row.at,
-                    RULE_LABELS.get(row.rule, row.rule) + (" (released)" if row.rule == "manual" and not row.manual else ""),
+                    RULE_LABELS.get(row.rule, row.rule)
+                    + (" (released)" if row.rule == "manual" and not row.manual else ""),
                 )
                 for row in rows
             ),
@@ -77,14 +82,26 @@ class GoldenRecordAdmin(admin.ModelAdmin):
         if run_id is None:
             return ""
         try:
-            return format_html('<a href="{}">run {}</a>', reverse("admin:runs_importrun_change", args=[run_id]), run_id)
+            return format_html(
+                '<a href="{}">run {}</a>',
+                reverse("admin:runs_importrun_change", args=[run_id]),
+                run_id,
+            )
         except NoReverseMatch:
             return f"run {run_id}"
 
 
 @admin.register(Organization)
 class OrganizationAdmin(GoldenRecordAdmin):
-    list_display = ["name", "country", "registration_number", "email", "phone", "employees", "modified_at"]
+    list_display = [
+        "name",
+        "country",
+        "registration_number",
+        "email",
+        "phone",
+        "employees",
+        "modified_at",
+    ]
     list_filter = ["country", "industry"]
     search_fields = ["name", "registration_number", "email", "natural_key"]
     # A website typed without a scheme gets https:// (Django 6's default, today).

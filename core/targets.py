@@ -48,7 +48,9 @@ class ContactTarget(registry.Target):
     model = Contact
     fields = [
         fields.ExternalId(),
-        fields.Reference("organization_external_id", target="organization", column="organization_id"),
+        fields.Reference(
+            "organization_external_id", target="organization", column="organization_id"
+        ),
         fields.Text("first_name", max_length=100),
         fields.Text("last_name", required=True, max_length=100),
         fields.Email("email", max_length=254),

@@ -12,10 +12,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.http import urlencode
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
 from dq import editor, filters, forms, selectors, services
@@ -47,7 +47,11 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self.count > self.cap
-SEARCH_HELP = "External id (exact or prefix); with payload permission, also text inside the payload."
+
+
+SEARCH_HELP = (
+    "External id (exact or prefix); with payload permission, also text inside the payload."
+)
 
 
 def can_remediate(user: Any) -> bool:
@@ -57,14 +61,34 @@ def can_remediate(user: Any) -> bool:
 @admin.register(Violation)
 class ViolationAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "target", "source", "run_link", "row_number", "external_id", "code_badges", "first_error", "age",
-        "occurrences", "status_badges", "assignee",
+        "id",
+        "target",
+        "source",
+        "run_link",
+        "row_number",
+        "external_id",
+        "code_badges",
+        "first_error",
+        "age",
+        "occurrences",
+        "status_badges",
+        "assignee",
     ]
     list_display_links = ["id"]
     list_filter = [
-        filters.StatusFilter, filters.TargetFilter, "source", filters.CodeFilter, filters.FieldFilter,
-        filters.RunFilter, filters.AgeFilter, filters.AssigneeFilter, filters.RequeueOutcomeFilter,
-        filters.ResolutionFilter, filters.SeenFilter, filters.RemediationRunFilter, filters.FirstSeenRunFilter,
+        filters.StatusFilter,
+        filters.TargetFilter,
+        "source",
+        filters.CodeFilter,
+        filters.FieldFilter,
+        filters.RunFilter,
+        filters.AgeFilter,
+        filters.AssigneeFilter,
+        filters.RequeueOutcomeFilter,
+        filters.ResolutionFilter,
+        filters.SeenFilter,
+        filters.RemediationRunFilter,
+        filters.FirstSeenRunFilter,
         filters.LastSeenRunFilter,
     ]
     search_fields = ["external_id"]
@@ -83,8 +107,14 @@ class ViolationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0,
-                      allow_empty_first_page: bool = True) -> Paginator:
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> Paginator:
         return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page)
 
     def has_remediate_permission(self, request: HttpRequest) -> bool:
@@ -94,7 +124,9 @@ class ViolationAdmin(admin.ModelAdmin):
         run_id = filters.run_id_param(request.GET.get("run")) if request.GET.get("run") else None
         return selectors.violations_inbox(run_id=run_id).defer("payload", "history")
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
         """External id (exact or prefix, on its index); payload text only for
         those allowed to see payloads (a match would reveal a value)."""
         in_payload = selectors.can_view_payload(request.user)
@@ -111,7 +143,9 @@ class ViolationAdmin(admin.ModelAdmin):
     @admin.display(description="rules")
     def code_badges(self, obj: Violation) -> str:
         return format_html_join(
-            " ", '<span class="dq-badge dq-badge-{}">{}</span>', ((code, code) for code in obj.codes.split(",") if code)
+            " ",
+            '<span class="dq-badge dq-badge-{}">{}</span>',
+            ((code, code) for code in obj.codes.split(",") if code),
         )
 
     @admin.display(description="first error")
@@ -132,7 +166,9 @@ class ViolationAdmin(admin.ModelAdmin):
         if obj.regressions:
             badges.append(("regressed", f"Regressed ×{obj.regressions}"))
         return format_html(
-            "{} {}", text, format_html_join(" ", '<span class="dq-badge dq-badge-{}">{}</span>', badges)
+            "{} {}",
+            text,
+            format_html_join(" ", '<span class="dq-badge dq-badge-{}">{}</span>', badges),
         )
 
     @admin.display(description="age", ordering="created_at")
@@ -141,10 +177,14 @@ class ViolationAdmin(admin.ModelAdmin):
 
     # Views.
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
         return editor.editor_view(self, request, object_id)
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         """Summary cards of the last 30 days above the list, cached for a
         minute (counting a busy month's audit rows takes about a second).
         With the cache down they are computed for this request."""
@@ -152,7 +192,9 @@ class ViolationAdmin(admin.ModelAdmin):
         if self.has_view_permission(request):
             extra_context["remediation_stats"] = cache_get_or_compute(
                 CARDS_CACHE_KEY,
-                lambda: selectors.remediation_stats(since=selectors.parse_since(None), breakdown=False),
+                lambda: selectors.remediation_stats(
+                    since=selectors.parse_since(None), breakdown=False
+                ),
                 CARDS_CACHE_SECONDS,
             )
             extra_context["stats_url"] = reverse("dq_remediation_stats")
@@ -173,7 +215,11 @@ class ViolationAdmin(admin.ModelAdmin):
             request, lambda: services.violations_requeue(violations=queryset, actor=request.user)
         )
         if result is not None:
-            self.message_user(request, requeue_message(result), messages.SUCCESS if result.requeued else messages.WARNING)
+            self.message_user(
+                request,
+                requeue_message(result),
+                messages.SUCCESS if result.requeued else messages.WARNING,
+            )
 
     @admin.action(description="Ignore selected violations…", permissions=["remediate"])
     def ignore_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
@@ -182,11 +228,16 @@ class ViolationAdmin(admin.ModelAdmin):
             wanted = queryset.count()
             count = self._selected_or_error(
                 request,
-                lambda: services.violations_ignore(violations=queryset, reason=form.cleaned_data["reason"], actor=request.user),
+                lambda: services.violations_ignore(
+                    violations=queryset, reason=form.cleaned_data["reason"], actor=request.user
+                ),
             )
             if count is not None:
                 skipped = wanted - count
-                self.message_user(request, f"Ignored {count} violation(s); {skipped} were not open and stayed as they were.")
+                self.message_user(
+                    request,
+                    f"Ignored {count} violation(s); {skipped} were not open and stayed as they were.",
+                )
             return None
         return self._confirmation(request, queryset, "ignore_selected", "Ignore violations", form)
 
@@ -194,16 +245,24 @@ class ViolationAdmin(admin.ModelAdmin):
     def set_field_value(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         targets = list(queryset.order_by().values_list("target", flat=True).distinct()[:2])
         if len(targets) != 1:
-            self.message_user(request, services.ONE_TARGET.format(targets=", ".join(sorted(targets))), messages.ERROR)
+            self.message_user(
+                request,
+                services.ONE_TARGET.format(targets=", ".join(sorted(targets))),
+                messages.ERROR,
+            )
             return None
-        form = forms.SetFieldForm(request.POST if "field_name" in request.POST else None, target=targets[0])
+        form = forms.SetFieldForm(
+            request.POST if "field_name" in request.POST else None, target=targets[0]
+        )
         preview = None
         if form.is_bound and form.is_valid():
             field_name, value = form.cleaned_data["field_name"], form.cleaned_data["value"]
             if not form.cleaned_data["confirm"]:
                 preview = self._selected_or_error(
                     request,
-                    lambda: services.violations_set_field_preview(violations=queryset, field_name=field_name, value=value),
+                    lambda: services.violations_set_field_preview(
+                        violations=queryset, field_name=field_name, value=value
+                    ),
                 )
                 form = forms.SetFieldForm(
                     initial={**form.cleaned_data, "confirm": True}, target=targets[0]
@@ -219,11 +278,15 @@ class ViolationAdmin(admin.ModelAdmin):
                     return None
                 text = f"Set {field_name} on {len(changed)} violation(s)."
                 if form.cleaned_data["requeue"] and changed:
-                    result = services.violations_requeue(violations=Violation.objects.filter(pk__in=changed), actor=request.user)
+                    result = services.violations_requeue(
+                        violations=Violation.objects.filter(pk__in=changed), actor=request.user
+                    )
                     text += " " + requeue_message(result)
                 self.message_user(request, text, messages.SUCCESS)
                 return None
-        return self._confirmation(request, queryset, "set_field_value", "Set a field value", form, preview=preview)
+        return self._confirmation(
+            request, queryset, "set_field_value", "Set a field value", form, preview=preview
+        )
 
     @admin.action(description="Assign selected violations to me", permissions=["remediate"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -234,7 +297,13 @@ class ViolationAdmin(admin.ModelAdmin):
             self.message_user(request, f"Assigned {count} violation(s) to you.")
 
     def _confirmation(
-        self, request: HttpRequest, queryset: QuerySet, action: str, title: str, form: Any, preview: int | None = None
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        action: str,
+        title: str,
+        form: Any,
+        preview: int | None = None,
     ) -> TemplateResponse:
         """The intermediate page of a two-step action; it posts back to the
         same filtered changelist URL, so "select all N" still means the filter."""
@@ -275,31 +344,48 @@ class ViolationAdmin(admin.ModelAdmin):
         groups = selectors.violation_groups(
             target=target, source=source, can_view_payload=selectors.can_view_payload(request.user)
         )
-        source_ids = dict(Source.objects.filter(slug__in={g["source"] for g in groups}).values_list("slug", "pk"))
+        source_ids = dict(
+            Source.objects.filter(slug__in={g["source"] for g in groups}).values_list("slug", "pk")
+        )
         inbox = reverse("admin:dq_violation_changelist")
         replace = reverse("admin:dq_violation_replace")
         for group in groups:
-            query = {"status": "open", "target": group["target"], "source__id__exact": source_ids.get(group["source"])}
+            query = {
+                "status": "open",
+                "target": group["target"],
+                "source__id__exact": source_ids.get(group["source"]),
+            }
             query.update({key: group[key] for key in ("code", "field") if group[key]})
             group["inbox_url"] = f"{inbox}?{urlencode(query)}"
             group["replace_url"] = f"{replace}?" + urlencode(
-                {"target": group["target"], "source": group["source"], "code": group["code"],
-                 "error_field": group["field"], "field_name": group["field"]}
+                {
+                    "target": group["target"],
+                    "source": group["source"],
+                    "code": group["code"],
+                    "error_field": group["field"],
+                    "field_name": group["field"],
+                }
             )
-        return TemplateResponse(request, "admin/dq/violation/groups.html", {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Violations by group",
-            "groups": groups,
-            "can_replace": self.has_remediate_permission(request),
-        })
+        return TemplateResponse(
+            request,
+            "admin/dq/violation/groups.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Violations by group",
+                "groups": groups,
+                "can_replace": self.has_remediate_permission(request),
+            },
+        )
 
     def replace_view(self, request: HttpRequest) -> HttpResponse:
         """GET: the form, from a group. POST: a preview of the count, then
         (confirm) the replacement, with optional requeue and remember."""
         if not self.has_remediate_permission(request):
             raise PermissionDenied
-        form = forms.ReplaceValueForm(request.POST if request.method == "POST" else None, initial=request.GET.dict())
+        form = forms.ReplaceValueForm(
+            request.POST if request.method == "POST" else None, initial=request.GET.dict()
+        )
         preview = None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -314,7 +400,9 @@ class ViolationAdmin(admin.ModelAdmin):
                 preview = self._selected_or_error(
                     request,
                     lambda: services.violations_replace_preview(
-                        violations=violations, field_name=data["field_name"], from_value=data["from_value"]
+                        violations=violations,
+                        field_name=data["field_name"],
+                        from_value=data["from_value"],
                     ),
                 )
                 form = forms.ReplaceValueForm(initial={**data, "confirm": True})
@@ -322,21 +410,29 @@ class ViolationAdmin(admin.ModelAdmin):
                 result = self._selected_or_error(
                     request,
                     lambda: services.violations_replace_value(
-                        violations=violations, field_name=data["field_name"], from_value=data["from_value"],
-                        to_value=data["to_value"], actor=request.user, requeue=data["requeue"],
+                        violations=violations,
+                        field_name=data["field_name"],
+                        from_value=data["from_value"],
+                        to_value=data["to_value"],
+                        actor=request.user,
+                        requeue=data["requeue"],
                         remember=data["remember"],
                     ),
                 )
                 if result is not None:
                     self.message_user(request, replace_message(result, data), messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:dq_violation_groups"))
-        return TemplateResponse(request, "admin/dq/violation/replace.html", {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Replace a value",
-            "form": form,
-            "preview": preview,
-        })
+        return TemplateResponse(
+            request,
+            "admin/dq/violation/replace.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Replace a value",
+                "form": form,
+                "preview": preview,
+            },
+        )
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
@@ -350,15 +446,32 @@ def requeue_message(result: services.RequeueResult) -> str:
     runs = ", ".join(str(run.pk) for run in result.runs) or "none"
     text = format_html("Requeued {} violation(s) in remediation run(s) {}.", result.requeued, runs)
     if result.not_requeued:
-        text = format_html("{} {} were not open (or from a dry run) and were left alone.", text, result.not_requeued)
+        text = format_html(
+            "{} {} were not open (or from a dry run) and were left alone.",
+            text,
+            result.not_requeued,
+        )
     outcome = selectors.requeue_outcome(run_ids=[run.pk for run in result.runs])
     if outcome.finished:
-        text = format_html("{} {} resolved, {} failed again", text, outcome.resolved, outcome.failed_again)
+        text = format_html(
+            "{} {} resolved, {} failed again", text, outcome.resolved, outcome.failed_again
+        )
         if outcome.failed_again:
-            url = reverse("admin:dq_violation_changelist") + "?" + urlencode(
-                {"status": Violation.Status.OPEN, "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
-                 "remediation_run": result.runs[0].pk} if len(result.runs) == 1 else
-                {"status": Violation.Status.OPEN, "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN}
+            url = (
+                reverse("admin:dq_violation_changelist")
+                + "?"
+                + urlencode(
+                    {
+                        "status": Violation.Status.OPEN,
+                        "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
+                        "remediation_run": result.runs[0].pk,
+                    }
+                    if len(result.runs) == 1
+                    else {
+                        "status": Violation.Status.OPEN,
+                        "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
+                    }
+                )
             )
             text = format_html('{} (<a href="{}">see those</a>).', text, url)
         else:
@@ -368,11 +481,18 @@ def requeue_message(result: services.RequeueResult) -> str:
 
 def replace_message(result: services.ReplaceResult, data: dict[str, Any]) -> str:
     text = format_html(
-        "Replaced {} by {} in {} of {} violation(s).", repr(data["from_value"]), repr(data["to_value"]),
-        result.replaced, result.matched,
+        "Replaced {} by {} in {} of {} violation(s).",
+        repr(data["from_value"]),
+        repr(data["to_value"]),
+        result.replaced,
+        result.matched,
     )
     if result.remembered:
-        text = format_html("{} Remembered for source {}: later imports get it before validation.", text, data["source"])
+        text = format_html(
+            "{} Remembered for source {}: later imports get it before validation.",
+            text,
+            data["source"],
+        )
     if result.requeue is not None:
         text = format_html("{} {}", text, requeue_message(result.requeue))
     return text
@@ -383,12 +503,32 @@ class ValueMappingAdmin(admin.ModelAdmin):
     """The remembered replacements, per source, target and field; editable
     (value, active) by Stewards. A change applies to runs created after it."""
 
-    list_display = ["id", "source", "target", "field", "from_value", "to_value", "active", "created_by", "updated_at"]
+    list_display = [
+        "id",
+        "source",
+        "target",
+        "field",
+        "from_value",
+        "to_value",
+        "active",
+        "created_by",
+        "updated_at",
+    ]
     list_display_links = ["id"]
     list_editable = ["to_value", "active"]
     list_filter = ["active", "source", "target", "field"]
     search_fields = ["from_value", "to_value"]
-    fields = ["source", "target", "field", "from_value", "to_value", "active", "created_by", "created_at", "updated_at"]
+    fields = [
+        "source",
+        "target",
+        "field",
+        "from_value",
+        "to_value",
+        "active",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = ["created_by", "created_at", "updated_at"]
     ordering = ["source", "target", "field", "from_value"]
 
@@ -404,7 +544,17 @@ class RemediationAuditAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     ordering = ["-id"]
     show_full_result_count = False
-    readonly_fields = ["violation", "actor", "action", "before", "after", "outcome", "run", "reason", "created_at"]
+    readonly_fields = [
+        "violation",
+        "actor",
+        "action",
+        "before",
+        "after",
+        "outcome",
+        "run",
+        "reason",
+        "created_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

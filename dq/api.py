@@ -12,7 +12,11 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -41,7 +45,9 @@ class CanRemediate(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and all(user.has_perm(p) for p in REMEDIATE_PERMISSIONS))
+        return bool(
+            user and user.is_authenticated and all(user.has_perm(p) for p in REMEDIATE_PERMISSIONS)
+        )
 
 
 class ViolationFilter(StrictFilterSet):
@@ -52,22 +58,40 @@ class ViolationFilter(StrictFilterSet):
     rule = django_filters.ChoiceFilter(
         choices=[(code, code) for code in rules.RULE_CODES], method="filter_rule", label="rule code"
     )
-    field = django_filters.CharFilter(method="filter_field", label="field with an error", max_length=64)
+    field = django_filters.CharFilter(
+        method="filter_field", label="field with an error", max_length=64
+    )
     resolution = django_filters.ChoiceFilter(choices=Violation.Resolution.choices)
     requeue_outcome = django_filters.ChoiceFilter(
-        choices=Violation.RequeueOutcome.choices, label="outcome of the last requeue (failed_again: the inbox's badge)"
+        choices=Violation.RequeueOutcome.choices,
+        label="outcome of the last requeue (failed_again: the inbox's badge)",
     )
     first_seen_run = IdFilter(field_name="first_seen_run_id")
     last_seen_run = IdFilter(field_name="last_seen_run_id")
     remediation_run = IdFilter(field_name="remediation_run_id")
-    min_occurrences = IdFilter(field_name="occurrences", lookup_expr="gte", label="seen at least this many times")
-    regressed = StrictBooleanFilter(method="filter_regressed", label="broke again after being resolved")
+    min_occurrences = IdFilter(
+        field_name="occurrences", lookup_expr="gte", label="seen at least this many times"
+    )
+    regressed = StrictBooleanFilter(
+        method="filter_regressed", label="broke again after being resolved"
+    )
 
     class Meta:
         model = Violation
         fields = [
-            "status", "run", "target", "source", "rule", "field", "resolution", "requeue_outcome",
-            "first_seen_run", "last_seen_run", "remediation_run", "min_occurrences", "regressed",
+            "status",
+            "run",
+            "target",
+            "source",
+            "rule",
+            "field",
+            "resolution",
+            "requeue_outcome",
+            "first_seen_run",
+            "last_seen_run",
+            "remediation_run",
+            "min_occurrences",
+            "regressed",
         ]
 
     def filter_regressed(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
@@ -87,24 +111,51 @@ class ViolationSerializer(serializers.ModelSerializer):
     codes = serializers.SerializerMethodField()
     payload = serializers.SerializerMethodField()
     assignee = serializers.CharField(
-        source="assignee.get_username", read_only=True, default=None, allow_null=True,
+        source="assignee.get_username",
+        read_only=True,
+        default=None,
+        allow_null=True,
         help_text="The username of the steward who took the violation; null when nobody has.",
     )
 
     class Meta:
         model = Violation
         fields = [
-            "id", "run", "target", "source", "row_number", "external_id", "payload", "errors", "codes", "status",
-            "dry_run", "assignee", "ignore_reason", "resolved_by_run", "resolved_at", "remediation_run",
-            "payload_purged_at", "fingerprint", "occurrences", "first_seen_run", "last_seen_run", "resolution",
-            "regressions", "requeue_outcome", "created_at", "updated_at",
+            "id",
+            "run",
+            "target",
+            "source",
+            "row_number",
+            "external_id",
+            "payload",
+            "errors",
+            "codes",
+            "status",
+            "dry_run",
+            "assignee",
+            "ignore_reason",
+            "resolved_by_run",
+            "resolved_at",
+            "remediation_run",
+            "payload_purged_at",
+            "fingerprint",
+            "occurrences",
+            "first_seen_run",
+            "last_seen_run",
+            "resolution",
+            "regressions",
+            "requeue_outcome",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
     def get_codes(self, obj: Violation) -> list[str]:
         return [code for code in obj.codes.split(",") if code]
 
-    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string", "nullable": True}})
+    @extend_schema_field(
+        {"type": "object", "additionalProperties": {"type": "string", "nullable": True}}
+    )
     def get_payload(self, obj: Violation) -> dict[str, Any]:
         """Values are masked ("•••") for users without dq.view_payload."""
         return selectors.payload_for(self.context["request"].user, obj.payload)
@@ -119,23 +170,37 @@ class ViolationDetailSerializer(ViolationSerializer):
         fields = [*ViolationSerializer.Meta.fields, "history"]
         read_only_fields = fields
 
-    @extend_schema_field({
-        "type": "array",
-        "items": {"type": "object", "properties": {
-            "run": {"type": "integer", "nullable": True}, "at": {"type": "string"},
-            "payload": {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
-            "errors": {"type": "array", "items": {"type": "object"}},
-        }},
-    })
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "run": {"type": "integer", "nullable": True},
+                    "at": {"type": "string"},
+                    "payload": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "nullable": True},
+                    },
+                    "errors": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        }
+    )
     def get_history(self, obj: Violation) -> list[dict[str, Any]]:
         """Oldest first, at most 20; payload values masked as the payload's."""
         user = self.context["request"].user
-        return [{**entry, "payload": selectors.payload_for(user, entry.get("payload"))} for entry in obj.history or []]
+        return [
+            {**entry, "payload": selectors.payload_for(user, entry.get("payload"))}
+            for entry in obj.history or []
+        ]
 
 
 FIELD_ERRORS = {
     "type": "object",
-    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+    "additionalProperties": {
+        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]
+    },
     "description": "{field: [messages]} in the pipeline's own words (row-level errors: non_field_errors), "
     "or {detail: message} for a domain error.",
 }
@@ -203,7 +268,9 @@ class StrictInteger(serializers.IntegerField):
 
 
 class IgnoreSerializer(serializers.Serializer):
-    reason = StrictText(max_length=services.MAX_REASON, help_text="Why the row will not be imported.")
+    reason = StrictText(
+        max_length=services.MAX_REASON, help_text="Why the row will not be imported."
+    )
 
 
 class StrictSerializer(serializers.Serializer):
@@ -227,15 +294,21 @@ class BulkFilterSerializer(StrictSerializer):
     source = StrictText(required=False, min_length=1, max_length=64)
     rule = serializers.ChoiceField(choices=list(rules.RULE_CODES), required=False)
     field = StrictText(required=False, min_length=1, max_length=64)
-    requeue_outcome = serializers.ChoiceField(choices=Violation.RequeueOutcome.choices, required=False)
+    requeue_outcome = serializers.ChoiceField(
+        choices=Violation.RequeueOutcome.choices, required=False
+    )
 
 
 class BulkRequeueSerializer(StrictSerializer):
     ids = serializers.ListField(
-        child=StrictInteger(min_value=1, max_value=2**63 - 1), required=False, min_length=1,
+        child=StrictInteger(min_value=1, max_value=2**63 - 1),
+        required=False,
+        min_length=1,
         max_length=services.MAX_PER_ACTION,
     )
-    filter = BulkFilterSerializer(required=False, help_text="The list's filters; only open violations are requeued.")
+    filter = BulkFilterSerializer(
+        required=False, help_text="The list's filters; only open violations are requeued."
+    )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if ("ids" in data) == ("filter" in data):
@@ -259,13 +332,25 @@ def _bulk_request_schema() -> dict[str, Any]:
         },
     }
     ids_schema = {
-        "type": "array", "minItems": 1, "maxItems": services.MAX_PER_ACTION,
+        "type": "array",
+        "minItems": 1,
+        "maxItems": services.MAX_PER_ACTION,
         "items": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
     }
     return {
         "oneOf": [
-            {"type": "object", "required": ["ids"], "additionalProperties": False, "properties": {"ids": ids_schema}},
-            {"type": "object", "required": ["filter"], "additionalProperties": False, "properties": {"filter": filter_schema}},
+            {
+                "type": "object",
+                "required": ["ids"],
+                "additionalProperties": False,
+                "properties": {"ids": ids_schema},
+            },
+            {
+                "type": "object",
+                "required": ["filter"],
+                "additionalProperties": False,
+                "properties": {"filter": filter_schema},
+            },
         ]
     }
 
@@ -274,22 +359,33 @@ RequeueResultSerializer = inline_serializer(
     "RequeueResult",
     {
         "requeued": serializers.IntegerField(),
-        "not_requeued": serializers.IntegerField(help_text="Not open, or from a dry run: left alone."),
-        "runs": serializers.ListField(child=serializers.IntegerField(), help_text="The remediation runs created."),
+        "not_requeued": serializers.IntegerField(
+            help_text="Not open, or from a dry run: left alone."
+        ),
+        "runs": serializers.ListField(
+            child=serializers.IntegerField(), help_text="The remediation runs created."
+        ),
     },
 )
 
 
 def requeue_response(result: services.RequeueResult) -> Response:
     return Response(
-        {"requeued": result.requeued, "not_requeued": result.not_requeued, "runs": [run.pk for run in result.runs]},
+        {
+            "requeued": result.requeued,
+            "not_requeued": result.not_requeued,
+            "runs": [run.pk for run in result.runs],
+        },
         status=status.HTTP_202_ACCEPTED,
     )
 
 
 class GroupsQuerySerializer(StrictSerializer):
     status = serializers.ChoiceField(
-        choices=Violation.Status.choices, required=False, default=Violation.Status.OPEN, help_text="Default: open."
+        choices=Violation.Status.choices,
+        required=False,
+        default=Violation.Status.OPEN,
+        help_text="Default: open.",
     )
     target = StrictText(required=False, min_length=1, max_length=64)
     source = StrictText(required=False, min_length=1, max_length=64, help_text="A source's slug.")
@@ -305,7 +401,8 @@ GroupSerializer = inline_serializer(
         "code": serializers.CharField(),
         "count": serializers.IntegerField(),
         "examples": serializers.ListField(
-            child=serializers.CharField(), help_text="A few distinct values of the field (masked without dq.view_payload)."
+            child=serializers.CharField(),
+            help_text="A few distinct values of the field (masked without dq.view_payload).",
         ),
     },
 )
@@ -313,11 +410,14 @@ GroupSerializer = inline_serializer(
 
 class ReplaceSerializer(StrictSerializer):
     filter = BulkFilterSerializer(help_text="The list's filters; only open violations change.")
-    field = StrictText(min_length=1, max_length=64, help_text="The payload field whose value is replaced.")
+    field = StrictText(
+        min_length=1, max_length=64, help_text="The payload field whose value is replaced."
+    )
     to = StrictText(max_length=1000, allow_blank=True, trim_whitespace=False)
     requeue = serializers.BooleanField(default=False)
     remember = serializers.BooleanField(
-        default=False, help_text="Save as a value mapping of each source concerned, applied to its later imports."
+        default=False,
+        help_text="Save as a value mapping of each source concerned, applied to its later imports.",
     )
     preview = serializers.BooleanField(default=False, help_text="Only count; change nothing.")
 
@@ -326,19 +426,31 @@ class ReplaceSerializer(StrictSerializer):
 ReplaceSerializer._declared_fields = {
     "filter": ReplaceSerializer._declared_fields["filter"],
     "field": ReplaceSerializer._declared_fields["field"],
-    "from": StrictText(max_length=1000, allow_blank=True, trim_whitespace=False, help_text="The value to replace."),
-    **{name: f for name, f in ReplaceSerializer._declared_fields.items() if name not in ("filter", "field")},
+    "from": StrictText(
+        max_length=1000, allow_blank=True, trim_whitespace=False, help_text="The value to replace."
+    ),
+    **{
+        name: f
+        for name, f in ReplaceSerializer._declared_fields.items()
+        if name not in ("filter", "field")
+    },
 }
 
 
 ReplaceResultSerializer = inline_serializer(
     "ReplaceResult",
     {
-        "matched": serializers.IntegerField(help_text="Open violations of the filter holding the value."),
+        "matched": serializers.IntegerField(
+            help_text="Open violations of the filter holding the value."
+        ),
         "replaced": serializers.IntegerField(),
         "requeued": serializers.IntegerField(),
-        "runs": serializers.ListField(child=serializers.IntegerField(), help_text="Remediation runs created."),
-        "remembered": serializers.ListField(child=serializers.IntegerField(), help_text="Value mapping ids saved."),
+        "runs": serializers.ListField(
+            child=serializers.IntegerField(), help_text="Remediation runs created."
+        ),
+        "remembered": serializers.ListField(
+            child=serializers.IntegerField(), help_text="Value mapping ids saved."
+        ),
         "preview": serializers.BooleanField(),
     },
 )
@@ -350,7 +462,12 @@ class ViolationSchema(AutoSchema):
 
     def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
         body = super()._get_request_body(direction)
-        if body and getattr(self.view, "action", None) in ("partial_update", "ignore", "bulk_requeue", "replace"):
+        if body and getattr(self.view, "action", None) in (
+            "partial_update",
+            "ignore",
+            "bulk_requeue",
+            "replace",
+        ):
             body["required"] = True
         return body
 
@@ -385,12 +502,18 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         description="Violations, newest first (cursor pages). Without ``run``, dry runs' violations are left out.",
-        responses={200: ViolationSerializer(many=True), 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
+        responses={
+            200: ViolationSerializer(many=True),
+            400: OpenApiResponse(NESTED_ERRORS),
+            **ERROR_RESPONSES,
+        },
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(responses={200: ViolationDetailSerializer, 404: OpenApiResponse(DETAIL), **ERROR_RESPONSES})
+    @extend_schema(
+        responses={200: ViolationDetailSerializer, 404: OpenApiResponse(DETAIL), **ERROR_RESPONSES}
+    )
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().retrieve(request, *args, **kwargs)
 
@@ -398,7 +521,9 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=PayloadPatchSerializer,
         responses={
             200: ViolationSerializer,
-            400: OpenApiResponse(FIELD_ERRORS, description="The payload's errors: {field: [messages]}."),
+            400: OpenApiResponse(
+                FIELD_ERRORS, description="The payload's errors: {field: [messages]}."
+            ),
             404: OpenApiResponse(DETAIL),
             409: error_response("409", "The violation is not open, or comes from a dry run."),
             **ERROR_RESPONSES,
@@ -412,7 +537,9 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         body.is_valid(raise_exception=True)
         try:
             violation = services.violation_edit(
-                violation=violation, payload={**violation.payload, **body.validated_data["payload"]}, actor=request.user
+                violation=violation,
+                payload={**violation.payload, **body.validated_data["payload"]},
+                actor=request.user,
             )
         except services.PayloadInvalid as exc:
             return Response(errors_by_field(exc.errors), status=status.HTTP_400_BAD_REQUEST)
@@ -428,7 +555,9 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def requeue(self, request: Request, pk: str | None = None) -> Response:
         violation = self.get_object()
         return requeue_response(
-            services.violations_requeue(violations=Violation.objects.filter(pk=violation.pk), actor=request.user)
+            services.violations_requeue(
+                violations=Violation.objects.filter(pk=violation.pk), actor=request.user
+            )
         )
 
     @extend_schema(
@@ -447,19 +576,29 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         body = IgnoreSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if violation.dry_run:
-            raise services.StateConflict(services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
+            raise services.StateConflict(
+                services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id)
+            )
         changed = services.violations_ignore(
-            violations=Violation.objects.filter(pk=violation.pk), reason=body.validated_data["reason"], actor=request.user
+            violations=Violation.objects.filter(pk=violation.pk),
+            reason=body.validated_data["reason"],
+            actor=request.user,
         )
         violation.refresh_from_db()
         if not changed:
-            raise services.StateConflict(services.NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
+            raise services.StateConflict(
+                services.NOT_EDITABLE.format(pk=violation.pk, status=violation.status)
+            )
         return Response(self.get_serializer(violation).data)
 
     @extend_schema(
         operation_id="v1_violations_bulk_requeue",
         request={"application/json": _bulk_request_schema()},
-        responses={202: RequeueResultSerializer, 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
+        responses={
+            202: RequeueResultSerializer,
+            400: OpenApiResponse(NESTED_ERRORS),
+            **ERROR_RESPONSES,
+        },
         description="Requeue many violations, by ids or by the list's filters (open ones only; "
         f"at most {services.MAX_PER_ACTION:,}). One remediation run per target and source.",
     )
@@ -472,7 +611,9 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         else:
             wanted = {key: str(value) for key, value in body.validated_data["filter"].items()}
             violations = ViolationFilter(wanted, queryset=Violation.objects.all()).qs
-        return requeue_response(services.violations_requeue(violations=violations, actor=request.user))
+        return requeue_response(
+            services.violations_requeue(violations=violations, actor=request.user)
+        )
 
     @extend_schema(
         parameters=[GroupsQuerySerializer],  # the schema says what the query refuses (blank, NUL)
@@ -481,7 +622,13 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         "values: the groups a steward fixes at once with replace/.",
         filters=False,
     )
-    @action(detail=False, methods=["get"], url_path="groups", pagination_class=None, filterset_class=None)
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="groups",
+        pagination_class=None,
+        filterset_class=None,
+    )
     def groups(self, request: Request) -> Response:
         query = GroupsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
@@ -493,7 +640,11 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(
         request=ReplaceSerializer,
-        responses={200: ReplaceResultSerializer, 400: OpenApiResponse(NESTED_ERRORS), **ERROR_RESPONSES},
+        responses={
+            200: ReplaceResultSerializer,
+            400: OpenApiResponse(NESTED_ERRORS),
+            **ERROR_RESPONSES,
+        },
         description="Replace one value by another in the field of every open violation of the filter that holds "
         "it (one target), then optionally requeue them; with remember, later imports of each source concerned "
         "get the replacement before validation. With preview, only count.",
@@ -509,17 +660,36 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             matched = services.violations_replace_preview(
                 violations=violations, field_name=data["field"], from_value=data["from"]
             )
-            return Response({"matched": matched, "replaced": 0, "requeued": 0, "runs": [], "remembered": [], "preview": True})
+            return Response(
+                {
+                    "matched": matched,
+                    "replaced": 0,
+                    "requeued": 0,
+                    "runs": [],
+                    "remembered": [],
+                    "preview": True,
+                }
+            )
         result = services.violations_replace_value(
-            violations=violations, field_name=data["field"], from_value=data["from"], to_value=data["to"],
-            actor=request.user, requeue=data["requeue"], remember=data["remember"],
+            violations=violations,
+            field_name=data["field"],
+            from_value=data["from"],
+            to_value=data["to"],
+            actor=request.user,
+            requeue=data["requeue"],
+            remember=data["remember"],
         )
         requeue = result.requeue or services.RequeueResult()
-        return Response({
-            "matched": result.matched, "replaced": result.replaced, "requeued": requeue.requeued,
-            "runs": [run.pk for run in requeue.runs], "remembered": [m.pk for m in result.remembered],
-            "preview": False,
-        })
+        return Response(
+            {
+                "matched": result.matched,
+                "replaced": result.replaced,
+                "requeued": requeue.requeued,
+                "runs": [run.pk for run in requeue.runs],
+                "remembered": [m.pk for m in result.remembered],
+                "preview": False,
+            }
+        )
 
 
 StatsSerializer = inline_serializer(
@@ -530,7 +700,9 @@ StatsSerializer = inline_serializer(
         "resolved": serializers.IntegerField(),
         "failed_again": serializers.IntegerField(),
         "ignored": serializers.IntegerField(),
-        "success_rate": serializers.FloatField(allow_null=True, help_text="resolved / (resolved + failed_again)"),
+        "success_rate": serializers.FloatField(
+            allow_null=True, help_text="resolved / (resolved + failed_again)"
+        ),
         "median_time_to_fix_s": serializers.FloatField(allow_null=True),
         "by_target": serializers.DictField(child=serializers.DictField()),
         "by_source": serializers.DictField(child=serializers.DictField()),
@@ -548,7 +720,8 @@ class RemediationStatsView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "since", OpenApiTypes.DATETIME,
+                "since",
+                OpenApiTypes.DATETIME,
                 description="Start of the period: an ISO 8601 date-time (a date, or a number of days "
                 "back like 7d, are accepted too). Default: the last 30 days.",
             )

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class DqConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'dq'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "dq"

@@ -21,14 +21,20 @@ from ingest.validation import errors_by_field
 
 READ_ONLY_STATUS = "This violation is {status}; only open violations can be edited or requeued."
 NO_PAYLOAD_PERMISSION = "Payload values are hidden: you do not have permission to see them."
-PAYLOAD_PURGED = "The payload's values were removed on {date} after the retention period (purge_personal_data)."
+PAYLOAD_PURGED = (
+    "The payload's values were removed on {date} after the retention period (purge_personal_data)."
+)
 SAVED = "Saved the payload of violation {pk}. Requeue it to import the row."
 
 
 def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpResponse:
     opts = model_admin.model._meta
     try:
-        violation = Violation.objects.select_related("source", "run", "assignee").filter(pk=int(unquote(object_id))).first()
+        violation = (
+            Violation.objects.select_related("source", "run", "assignee")
+            .filter(pk=int(unquote(object_id)))
+            .first()
+        )
     except ValueError:
         violation = None
     if violation is None:
@@ -40,7 +46,9 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
     user = request.user
     may_remediate = can_remediate(user)
     view_payload = selectors.can_view_payload(user)
-    read_only_reason = _read_only_reason(violation, may_remediate=may_remediate, view_payload=view_payload)
+    read_only_reason = _read_only_reason(
+        violation, may_remediate=may_remediate, view_payload=view_payload
+    )
     here = reverse("admin:dq_violation_change", args=[violation.pk])
     payload_form = None
     ignore_form = forms.IgnoreForm()
@@ -51,31 +59,51 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         try:
             if "_reopen" in request.POST:
                 services.violation_reopen(violation=violation, actor=user)
-                model_admin.message_user(request, f"Reopened violation {violation.pk}.", messages.SUCCESS)
+                model_admin.message_user(
+                    request, f"Reopened violation {violation.pk}.", messages.SUCCESS
+                )
                 return HttpResponseRedirect(here)
             if "_ignore" in request.POST:
                 ignore_form = forms.IgnoreForm(request.POST)
                 if ignore_form.is_valid():
                     one = Violation.objects.filter(pk=violation.pk)
                     if violation.dry_run:
-                        raise UsageError(services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id))
-                    count = services.violations_ignore(violations=one, reason=ignore_form.cleaned_data["reason"], actor=user)
+                        raise UsageError(
+                            services.DRY_RUN_READ_ONLY.format(
+                                pk=violation.pk, run_id=violation.run_id
+                            )
+                        )
+                    count = services.violations_ignore(
+                        violations=one, reason=ignore_form.cleaned_data["reason"], actor=user
+                    )
                     level = messages.SUCCESS if count else messages.WARNING
                     model_admin.message_user(request, f"Ignored {count} violation(s).", level)
                     return HttpResponseRedirect(here)
             elif "_save" in request.POST or "_requeue" in request.POST:
-                payload_form = forms.PayloadForm(request.POST, target=violation.target, payload=violation.payload)
+                payload_form = forms.PayloadForm(
+                    request.POST, target=violation.target, payload=violation.payload
+                )
                 if payload_form.is_valid():
                     try:
-                        services.violation_edit(violation=violation, payload=payload_form.cleaned_data["payload"], actor=user)
+                        services.violation_edit(
+                            violation=violation,
+                            payload=payload_form.cleaned_data["payload"],
+                            actor=user,
+                        )
                     except services.PayloadInvalid as exc:
                         payload_form.add_payload_errors(exc.errors)
                     else:
                         if "_requeue" in request.POST:
-                            result = services.violations_requeue(violations=Violation.objects.filter(pk=violation.pk), actor=user)
-                            model_admin.message_user(request, requeue_message(result), messages.SUCCESS)
+                            result = services.violations_requeue(
+                                violations=Violation.objects.filter(pk=violation.pk), actor=user
+                            )
+                            model_admin.message_user(
+                                request, requeue_message(result), messages.SUCCESS
+                            )
                         else:
-                            model_admin.message_user(request, SAVED.format(pk=violation.pk), messages.SUCCESS)
+                            model_admin.message_user(
+                                request, SAVED.format(pk=violation.pk), messages.SUCCESS
+                            )
                         return HttpResponseRedirect(here)
         except UsageError as exc:
             model_admin.message_user(request, exc.message, messages.ERROR)
@@ -96,13 +124,17 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         "ignore_form": ignore_form,
         "read_only_reason": read_only_reason,
         "may_remediate": may_remediate,
-        "can_reopen": may_remediate and violation.status == Violation.Status.IGNORED
+        "can_reopen": may_remediate
+        and violation.status == Violation.Status.IGNORED
         and violation.payload_purged_at is None,
-        "can_ignore": may_remediate and violation.status == Violation.Status.OPEN and not violation.dry_run,
+        "can_ignore": may_remediate
+        and violation.status == Violation.Status.OPEN
+        and not violation.dry_run,
         "view_payload": view_payload,
         "payload": selectors.payload_for(user, violation.payload),
         "validate_url": reverse("target-validate", kwargs={"name": violation.target})
-        + "?" + urlencode({"source": violation.source.slug}),
+        + "?"
+        + urlencode({"source": violation.source.slug}),
         "audits": violation.audits.select_related("actor").order_by("-id")[:20],
         "changelist_url": reverse("admin:dq_violation_changelist"),
         "run_url": reverse("admin:runs_importrun_change", args=[violation.run_id]),
@@ -110,7 +142,9 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
     return TemplateResponse(request, "admin/dq/violation/editor.html", context)
 
 
-def _read_only_reason(violation: Violation, *, may_remediate: bool, view_payload: bool) -> str | None:
+def _read_only_reason(
+    violation: Violation, *, may_remediate: bool, view_payload: bool
+) -> str | None:
     if violation.payload_purged_at is not None:
         return PAYLOAD_PURGED.format(date=violation.payload_purged_at.date().isoformat())
     if violation.dry_run:
@@ -124,7 +158,9 @@ def _read_only_reason(violation: Violation, *, may_remediate: bool, view_payload
     return None
 
 
-def _field_rows(violation: Violation, form: forms.PayloadForm | None, *, view_payload: bool) -> list[dict[str, Any]]:
+def _field_rows(
+    violation: Violation, form: forms.PayloadForm | None, *, view_payload: bool
+) -> list[dict[str, Any]]:
     """One row per target field: the input (or the value, read-only) and the
     messages beside it: the form's after a refused save, else the row's own.
     The first field with a message gets the keyboard focus."""
@@ -145,5 +181,7 @@ def _field_rows(violation: Violation, form: forms.PayloadForm | None, *, view_pa
             focused = True
         if bound is not None and messages_:
             bound.field.widget.attrs["aria-invalid"] = "true"
-        rows.append({"name": name, "bound": bound, "value": payload.get(name, ""), "messages": messages_})
+        rows.append(
+            {"name": name, "bound": bound, "value": payload.get(name, ""), "messages": messages_}
+        )
     return rows

@@ -158,7 +158,10 @@ class RequeueOutcomeFilter(admin.SimpleListFilter):
     parameter_name = "requeue_outcome"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
-        return [(Violation.RequeueOutcome.FAILED_AGAIN, "Failed again"), (Violation.RequeueOutcome.RESOLVED, "Resolved")]
+        return [
+            (Violation.RequeueOutcome.FAILED_AGAIN, "Failed again"),
+            (Violation.RequeueOutcome.RESOLVED, "Resolved"),
+        ]
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
         if self.value() in (None, ""):
@@ -173,7 +176,10 @@ class ResolutionFilter(admin.SimpleListFilter):
     parameter_name = "resolution"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
-        return [(Violation.Resolution.STEWARD, "A steward"), (Violation.Resolution.SOURCE, "The source")]
+        return [
+            (Violation.Resolution.STEWARD, "A steward"),
+            (Violation.Resolution.SOURCE, "The source"),
+        ]
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
         if self.value() in (None, ""):

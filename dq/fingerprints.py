@@ -22,13 +22,14 @@ import json
 from typing import Any
 
 
-
 def key_of(*, target: str, source_id: int, external_id: str) -> str:
     return f"{target}|{source_id}|{external_id}"
 
 
 def of_external_id(*, target: str, source_id: int, external_id: str) -> str:
-    return hashlib.sha256(key_of(target=target, source_id=source_id, external_id=external_id).encode()).hexdigest()
+    return hashlib.sha256(
+        key_of(target=target, source_id=source_id, external_id=external_id).encode()
+    ).hexdigest()
 
 
 def raw_hash(payload: dict[str, Any]) -> str:
@@ -43,7 +44,13 @@ def read_error(errors: Any) -> bool:
 
 
 def of_row(
-    *, target: str, source_id: int, external_id: str, payload: dict[str, Any], errors: Any, row_number: int
+    *,
+    target: str,
+    source_id: int,
+    external_id: str,
+    payload: dict[str, Any],
+    errors: Any,
+    row_number: int,
 ) -> str:
     """A malformed row's fields may be shifted, so its 'external id' may be
     any value: it is grouped by its values (and row number) instead."""

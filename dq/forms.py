@@ -30,7 +30,9 @@ class PayloadForm(forms.Form):
     use_raw_json = forms.BooleanField(
         required=False, label="Save the raw JSON below instead of the fields above"
     )
-    raw_json = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 12, "cols": 80}), label="Raw JSON")
+    raw_json = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 12, "cols": 80}), label="Raw JSON"
+    )
 
     def __init__(self, *args: Any, target: str, payload: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -44,12 +46,17 @@ class PayloadForm(forms.Form):
                 required=False,
                 label=name,
                 initial=payload.get(name) or "",
-                help_text=", ".join(help_parts) + (f". {spec['help_text']}" if spec["help_text"] else ""),
-                widget=forms.TextInput(attrs={"data-field": name, "size": 60, "autocomplete": "off"}),
+                help_text=", ".join(help_parts)
+                + (f". {spec['help_text']}" if spec["help_text"] else ""),
+                widget=forms.TextInput(
+                    attrs={"data-field": name, "size": 60, "autocomplete": "off"}
+                ),
             )
         self.fields["raw_json"].initial = json.dumps(payload, indent=2, ensure_ascii=False)
         # Field inputs first, then the advanced part.
-        self.order_fields([input_name(name) for name in self.target.field_names] + ["use_raw_json", "raw_json"])
+        self.order_fields(
+            [input_name(name) for name in self.target.field_names] + ["use_raw_json", "raw_json"]
+        )
 
     def field_inputs(self) -> list[forms.BoundField]:
         return [self[input_name(name)] for name in self.target.field_names]
@@ -77,7 +84,9 @@ class PayloadForm(forms.Form):
         for error in errors:
             name = error["field"]
             if raw:
-                self.add_error("raw_json", f"{name}: {error['message']}" if name else error["message"])
+                self.add_error(
+                    "raw_json", f"{name}: {error['message']}" if name else error["message"]
+                )
             elif name in self.target.field_names:
                 self.add_error(input_name(name), error["message"])
             else:
@@ -86,14 +95,17 @@ class PayloadForm(forms.Form):
 
 class IgnoreForm(forms.Form):
     reason = forms.CharField(
-        max_length=MAX_REASON, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=MAX_REASON,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Why this row will not be imported (kept in the audit).",
     )
 
 
 class SetFieldForm(forms.Form):
     field_name = forms.ChoiceField(label="Field")
-    value = forms.CharField(required=False, max_length=10_000, help_text="Leave empty to clear the field.")
+    value = forms.CharField(
+        required=False, max_length=10_000, help_text="Leave empty to clear the field."
+    )
     requeue = forms.BooleanField(required=False, label="Requeue the changed rows afterwards")
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

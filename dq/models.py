@@ -31,14 +31,20 @@ class Violation(models.Model):
     payload = models.JSONField(default=dict)
     errors = models.JSONField(default=list, help_text="[{field, code, message}]")
     codes = models.CharField(
-        max_length=255, blank=True, default="", help_text="Rule codes, comma separated, for filters."
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Rule codes, comma separated, for filters.",
     )
     error_fields = models.CharField(
-        max_length=512, blank=True, default="",
+        max_length=512,
+        blank=True,
+        default="",
         help_text="Fields with errors, comma separated and comma wrapped (',email,phone,'), for filters.",
     )
     dry_run = models.BooleanField(
-        default=False, help_text="Found by a dry run: read-only, shown only when filtering by its run."
+        default=False,
+        help_text="Found by a dry run: read-only, shown only when filtering by its run.",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
@@ -50,23 +56,34 @@ class Violation(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     remediation_run = models.ForeignKey(
-        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="remediated_violations",
+        "runs.ImportRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="remediated_violations",
         help_text="The remediation run that last took this row (requeue).",
     )
     action_token = models.CharField(
-        max_length=32, blank=True, default="",
+        max_length=32,
+        blank=True,
+        default="",
         help_text="Set by the compare-and-set of a steward action, so the action finds exactly the rows it changed.",
     )
     payload_purged_at = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="When the payload's values were masked after the retention (purge_personal_data).",
     )
     fingerprint = models.CharField(
-        max_length=64, blank=True, default="",
+        max_length=64,
+        blank=True,
+        default="",
         help_text="sha256 of target|source|external id (or of the raw row without a usable id): "
         "one open or requeued violation per fingerprint.",
     )
-    occurrences = models.PositiveIntegerField(default=1, help_text="How many times runs quarantined this row.")
+    occurrences = models.PositiveIntegerField(
+        default=1, help_text="How many times runs quarantined this row."
+    )
     first_seen_run = models.ForeignKey(
         "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -74,10 +91,15 @@ class Violation(models.Model):
         "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolution = models.CharField(max_length=16, choices=Resolution.choices, null=True, blank=True)
-    regressions = models.PositiveIntegerField(default=0, help_text="Times it broke again after being resolved.")
-    requeue_outcome = models.CharField(max_length=16, choices=RequeueOutcome.choices, null=True, blank=True)
+    regressions = models.PositiveIntegerField(
+        default=0, help_text="Times it broke again after being resolved."
+    )
+    requeue_outcome = models.CharField(
+        max_length=16, choices=RequeueOutcome.choices, null=True, blank=True
+    )
     history = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="Earlier occurrences, oldest first, at most 20: [{run, at, payload, errors}].",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -99,12 +121,15 @@ class Violation(models.Model):
             models.Index(fields=["run", "status", "-id"], name="dq_violation_run_status"),
             models.Index(fields=["action_token"], name="dq_violation_action_token"),
             models.Index(fields=["fingerprint", "-id"], name="dq_violation_fingerprint"),
-            models.Index(fields=["requeue_outcome", "status", "-id"], name="dq_violation_requeue_outcome"),
+            models.Index(
+                fields=["requeue_outcome", "status", "-id"], name="dq_violation_requeue_outcome"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["fingerprint"],
-                condition=models.Q(status__in=["open", "requeued"], dry_run=False) & ~models.Q(fingerprint=""),
+                condition=models.Q(status__in=["open", "requeued"], dry_run=False)
+                & ~models.Q(fingerprint=""),
                 name="dq_violation_one_live_per_fingerprint",
             ),
         ]
@@ -125,12 +150,18 @@ class RemediationAudit(models.Model):
     after = models.JSONField(null=True, blank=True)
     outcome = models.CharField(max_length=64, blank=True, default="")
     run = models.ForeignKey(
-        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "runs.ImportRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The remediation run of a requeue or of its result.",
     )
     reason = models.TextField(blank=True, default="")
     time_to_fix_s = models.FloatField(
-        null=True, blank=True, help_text="On a 'resolved' result: seconds from the violation found to resolved."
+        null=True,
+        blank=True,
+        help_text="On a 'resolved' result: seconds from the violation found to resolved.",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -148,7 +179,9 @@ class ValueMapping(models.Model):
     the target before validation, and recorded in each run's parameters so
     a replay applies the same ones."""
 
-    source = models.ForeignKey("ingest.Source", on_delete=models.CASCADE, related_name="value_mappings")
+    source = models.ForeignKey(
+        "ingest.Source", on_delete=models.CASCADE, related_name="value_mappings"
+    )
     target = models.CharField(max_length=64)
     field = models.CharField(max_length=64)
     from_value = models.CharField(max_length=1000)

@@ -66,11 +66,18 @@ class ChunkOutcome:
 
 # The unique index's condition exactly as Django renders it (migration
 # 0010): an ON CONFLICT target must repeat it to use a partial index.
-LIVE_PREDICATE = """(NOT "dry_run" AND "status" IN ('open', 'requeued') AND NOT ("fingerprint" = ''))"""
+LIVE_PREDICATE = (
+    """(NOT "dry_run" AND "status" IN ('open', 'requeued') AND NOT ("fingerprint" = ''))"""
+)
 
 
 def violations_record_chunk(
-    *, run_id: int, target: str, source_id: int, quarantined: Sequence[Occurrence], valid_fingerprints: Iterable[str]
+    *,
+    run_id: int,
+    target: str,
+    source_id: int,
+    quarantined: Sequence[Occurrence],
+    valid_fingerprints: Iterable[str],
 ) -> ChunkOutcome:
     """Record one committed chunk of a standard (not dry) run. ``quarantined``
     holds one entry per fingerprint (its last row in the chunk);
@@ -83,26 +90,43 @@ def violations_record_chunk(
         kept = _revive(by_fingerprint, run_id=run_id, now=now, outcome=outcome)
         rows = [o for fp, o in by_fingerprint.items() if fp not in kept]
         for start in range(0, len(rows), BATCH):
-            _upsert(rows[start:start + BATCH], run_id=run_id, target=target, source_id=source_id, now=now)
+            _upsert(
+                rows[start : start + BATCH],
+                run_id=run_id,
+                target=target,
+                source_id=source_id,
+                now=now,
+            )
     valid = list(valid_fingerprints)
     for start in range(0, len(valid), BATCH):
-        outcome.resolved_at_source += Violation.objects.filter(
-            fingerprint__in=valid[start:start + BATCH], status__in=Violation.LIVE, dry_run=False
-        ).exclude(fingerprint="").update(
-            status=Violation.Status.RESOLVED, resolution=Violation.Resolution.SOURCE,
-            resolved_by_run_id=run_id, resolved_at=now, updated_at=now,
+        outcome.resolved_at_source += (
+            Violation.objects.filter(
+                fingerprint__in=valid[start : start + BATCH],
+                status__in=Violation.LIVE,
+                dry_run=False,
+            )
+            .exclude(fingerprint="")
+            .update(
+                status=Violation.Status.RESOLVED,
+                resolution=Violation.Resolution.SOURCE,
+                resolved_by_run_id=run_id,
+                resolved_at=now,
+                updated_at=now,
+            )
         )
     return outcome
 
 
-def _revive(by_fingerprint: dict[str, Occurrence], *, run_id: int, now: Any, outcome: ChunkOutcome) -> set[str]:
+def _revive(
+    by_fingerprint: dict[str, Occurrence], *, run_id: int, now: Any, outcome: ChunkOutcome
+) -> set[str]:
     """Fingerprints with no open or requeued violation whose newest one is
     resolved (reopen it: a regression) or ignored (keep it while its payload
     is the same, else reopen). Returns the fingerprints kept ignored, which
     only count the occurrence."""
-    found = Violation.objects.filter(fingerprint__in=list(by_fingerprint), dry_run=False).values_list(
-        "fingerprint", "id", "status"
-    )
+    found = Violation.objects.filter(
+        fingerprint__in=list(by_fingerprint), dry_run=False
+    ).values_list("fingerprint", "id", "status")
     live: set[str] = set()
     newest: dict[str, tuple[int, str]] = {}
     for fingerprint, pk, status in found.iterator(chunk_size=BATCH):
@@ -110,12 +134,22 @@ def _revive(by_fingerprint: dict[str, Occurrence], *, run_id: int, now: Any, out
             live.add(fingerprint)
         elif pk > newest.get(fingerprint, (0, ""))[0]:
             newest[fingerprint] = (pk, status)
-    resolved = [pk for fp, (pk, status) in newest.items() if fp not in live and status == Violation.Status.RESOLVED]
-    ignored = {pk: fp for fp, (pk, status) in newest.items() if fp not in live and status == Violation.Status.IGNORED}
+    resolved = [
+        pk
+        for fp, (pk, status) in newest.items()
+        if fp not in live and status == Violation.Status.RESOLVED
+    ]
+    ignored = {
+        pk: fp
+        for fp, (pk, status) in newest.items()
+        if fp not in live and status == Violation.Status.IGNORED
+    }
     changed: list[int] = []
     kept: dict[int, str] = {}
     if ignored:
-        for pk, payload in Violation.objects.filter(pk__in=list(ignored)).values_list("pk", "payload"):
+        for pk, payload in Violation.objects.filter(pk__in=list(ignored)).values_list(
+            "pk", "payload"
+        ):
             fingerprint = ignored[pk]
             if payload == by_fingerprint[fingerprint].payload:
                 kept[pk] = fingerprint
@@ -124,19 +158,34 @@ def _revive(by_fingerprint: dict[str, Occurrence], *, run_id: int, now: Any, out
     audits: list[RemediationAudit] = []
     if resolved:
         reopened = _reopen(
-            resolved, from_status=Violation.Status.RESOLVED, now=now,
-            regressions=F("regressions") + 1, resolution=None, resolved_at=None, resolved_by_run=None,
-            requeue_outcome=None, payload_purged_at=None,
+            resolved,
+            from_status=Violation.Status.RESOLVED,
+            now=now,
+            regressions=F("regressions") + 1,
+            resolution=None,
+            resolved_at=None,
+            resolved_by_run=None,
+            requeue_outcome=None,
+            payload_purged_at=None,
         )
-        audits += [RemediationAudit(violation_id=pk, action=REOPEN, outcome=REGRESSED, run_id=run_id) for pk in reopened]
+        audits += [
+            RemediationAudit(violation_id=pk, action=REOPEN, outcome=REGRESSED, run_id=run_id)
+            for pk in reopened
+        ]
     if changed:
         # A purged payload (purge_personal_data) differs from any row: the row
         # seen again reopens it, with its new payload in clear.
         reopened = _reopen(
-            changed, from_status=Violation.Status.IGNORED, now=now, ignore_reason="", payload_purged_at=None
+            changed,
+            from_status=Violation.Status.IGNORED,
+            now=now,
+            ignore_reason="",
+            payload_purged_at=None,
         )
         audits += [
-            RemediationAudit(violation_id=pk, action=REOPEN, outcome=CHANGED_WHILE_IGNORED, run_id=run_id)
+            RemediationAudit(
+                violation_id=pk, action=REOPEN, outcome=CHANGED_WHILE_IGNORED, run_id=run_id
+            )
             for pk in reopened
         ]
     RemediationAudit.objects.bulk_create(audits, batch_size=500)
@@ -147,7 +196,10 @@ def _revive(by_fingerprint: dict[str, Occurrence], *, run_id: int, now: Any, out
         by_count.setdefault(by_fingerprint[fingerprint].count, []).append(pk)
     for count, pks in by_count.items():
         Violation.objects.filter(pk__in=pks, status=Violation.Status.IGNORED).update(
-            occurrences=F("occurrences") + count, run_id=run_id, last_seen_run_id=run_id, updated_at=now
+            occurrences=F("occurrences") + count,
+            run_id=run_id,
+            last_seen_run_id=run_id,
+            updated_at=now,
         )
     outcome.kept_ignored = len(kept)
     outcome.kept_ignored_ids = sorted(kept)
@@ -161,7 +213,9 @@ def live_external_ids(*, target: str, source_id: int, limit: int) -> set[str] | 
     rows that have a violation (a re-import of 98,000 good rows then issues
     no UPDATE at all)."""
     ids = list(
-        Violation.objects.filter(target=target, source_id=source_id, status__in=Violation.LIVE, dry_run=False)
+        Violation.objects.filter(
+            target=target, source_id=source_id, status__in=Violation.LIVE, dry_run=False
+        )
         .exclude(external_id="")
         .values_list("external_id", flat=True)[: limit + 1]
     )
@@ -176,7 +230,9 @@ def _reopen(pks: list[int], *, from_status: str, now: Any, **changes: Any) -> li
     try:
         with transaction.atomic():
             changed = list(
-                Violation.objects.filter(pk__in=pks, status=from_status).values_list("pk", flat=True)
+                Violation.objects.filter(pk__in=pks, status=from_status).values_list(
+                    "pk", flat=True
+                )
             )
             Violation.objects.filter(pk__in=changed, status=from_status).update(
                 status=Violation.Status.OPEN, updated_at=now, **changes
@@ -196,7 +252,9 @@ def _history_sql(vendor: str) -> str:
         )
         return (
             f"(CASE WHEN jsonb_array_length(dq_violation.history) >= {HISTORY_LIMIT} "
-            "THEN dq_violation.history - 0 ELSE dq_violation.history END) || jsonb_build_array(" + entry + ")"
+            "THEN dq_violation.history - 0 ELSE dq_violation.history END) || jsonb_build_array("
+            + entry
+            + ")"
         )
     entry = (
         "json_object('run', dq_violation.last_seen_run_id, 'at', dq_violation.updated_at, "
@@ -204,11 +262,15 @@ def _history_sql(vendor: str) -> str:
     )
     return (
         f"json_insert(CASE WHEN json_array_length(dq_violation.history) >= {HISTORY_LIMIT} "
-        "THEN json_remove(dq_violation.history, '$[0]') ELSE dq_violation.history END, '$[#]', " + entry + ")"
+        "THEN json_remove(dq_violation.history, '$[0]') ELSE dq_violation.history END, '$[#]', "
+        + entry
+        + ")"
     )
 
 
-def _upsert(rows: Sequence[Occurrence], *, run_id: int, target: str, source_id: int, now: Any) -> None:
+def _upsert(
+    rows: Sequence[Occurrence], *, run_id: int, target: str, source_id: int, now: Any
+) -> None:
     """One INSERT … ON CONFLICT for these fingerprints: new ones are
     inserted open, live ones take this occurrence."""
     if not rows:
@@ -224,8 +286,14 @@ def _upsert(rows: Sequence[Occurrence], *, run_id: int, target: str, source_id: 
     params: list[Any] = [run_id, run_id, run_id, target, source_id, now, now]
     for row in rows:
         params += [
-            row.row_number, row.external_id, json.dumps(row.payload, ensure_ascii=False),
-            json.dumps(row.errors, ensure_ascii=False), row.codes, row.error_fields, row.fingerprint, row.count,
+            row.row_number,
+            row.external_id,
+            json.dumps(row.payload, ensure_ascii=False),
+            json.dumps(row.errors, ensure_ascii=False),
+            row.codes,
+            row.error_fields,
+            row.fingerprint,
+            row.count,
         ]
     sql = f"""
         INSERT INTO dq_violation (

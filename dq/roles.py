@@ -48,4 +48,6 @@ def ensure_role_groups() -> None:
         group, _ = Group.objects.get_or_create(name=role)
         for codename in codenames:
             app_label, name = codename.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=name))
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=name)
+            )

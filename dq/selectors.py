@@ -16,13 +16,15 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from dq.models import RemediationAudit, Violation
-from runs.models import ImportRun
 from ingest.quarantine import FAILED, RESOLVED, RESULT
+from runs.models import ImportRun
 
 MASK = "•••"
 PAYLOAD_PERMISSION = "dq.view_payload"
 DEFAULT_STATS_DAYS = 30
-BAD_SINCE = "Give since as an ISO date or date-time (for example 2026-01-31), or a number of days like 7d."
+BAD_SINCE = (
+    "Give since as an ISO date or date-time (for example 2026-01-31), or a number of days like 7d."
+)
 
 
 def can_view_payload(user: AbstractBaseUser) -> bool:
@@ -32,7 +34,9 @@ def can_view_payload(user: AbstractBaseUser) -> bool:
 def mask_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
     """Field names stay (a steward's colleague can see what is wrong where),
     values do not: payloads can hold personal data."""
-    return {key: (MASK if value not in (None, "") else value) for key, value in (payload or {}).items()}
+    return {
+        key: (MASK if value not in (None, "") else value) for key, value in (payload or {}).items()
+    }
 
 
 def payload_for(user: AbstractBaseUser, payload: dict[str, Any] | None) -> dict[str, Any]:
@@ -65,7 +69,9 @@ def requeue_outcome(*, run_ids: list[int]) -> RequeueOutcome:
         return RequeueOutcome(finished=False)
     counts = dict(
         Violation.objects.filter(remediation_run_id__in=run_ids)
-        .values_list("requeue_outcome").annotate(n=Count("id")).order_by()
+        .values_list("requeue_outcome")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     return RequeueOutcome(
         finished=True,
@@ -78,7 +84,9 @@ def requeue_outcome(*, run_ids: list[int]) -> RequeueOutcome:
 REMEDIATION_LIST_LIMIT = 500
 
 
-def remediation_run_violations(*, run_id: int, limit: int = REMEDIATION_LIST_LIMIT) -> list[Violation]:
+def remediation_run_violations(
+    *, run_id: int, limit: int = REMEDIATION_LIST_LIMIT
+) -> list[Violation]:
     """The violations a remediation run took, with what came of each, in its row order."""
     return list(
         Violation.objects.filter(remediation_run_id=run_id)
@@ -89,14 +97,19 @@ def remediation_run_violations(*, run_id: int, limit: int = REMEDIATION_LIST_LIM
 
 def code_filter(code: str) -> Q:
     """Match one rule code in the comma-separated ``codes`` column."""
-    return Q(codes=code) | Q(codes__startswith=f"{code},") | Q(codes__endswith=f",{code}") | Q(codes__contains=f",{code},")
+    return (
+        Q(codes=code)
+        | Q(codes__startswith=f"{code},")
+        | Q(codes__endswith=f",{code}")
+        | Q(codes__contains=f",{code},")
+    )
 
 
 def field_filter(field_name: str) -> Q:
     return Q(error_fields__contains=f",{field_name},")
 
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def parse_since(value: str | None, *, now: dt.datetime | None = None) -> dt.datetime:
@@ -112,9 +125,9 @@ def parse_since(value: str | None, *, now: dt.datetime | None = None) -> dt.date
     except ValueError:
         raise ValueError(BAD_SINCE) from None
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, dt.timezone.utc)
+        parsed = timezone.make_aware(parsed, dt.UTC)
     try:
-        parsed = parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.astimezone(dt.UTC)
     except OverflowError:
         raise ValueError(BAD_SINCE) from None
     # Nothing happened before the epoch; a far-past date means "everything"
@@ -149,7 +162,9 @@ def remediation_stats(*, since: dt.datetime, breakdown: bool = True) -> dict[str
     resolved), for audit rows since ``since``; with ``breakdown``, also by
     target, source and rule (a join over the period's audit rows: the JSON
     endpoints ask for it, the inbox's cards do not)."""
-    audits = RemediationAudit.objects.filter(created_at__gte=since, action__in=["requeue", "ignore", RESULT])
+    audits = RemediationAudit.objects.filter(
+        created_at__gte=since, action__in=["requeue", "ignore", RESULT]
+    )
     total: Counter = Counter()
     for row in audits.values("action", "outcome").annotate(n=Count("id")).order_by():
         outcome = _outcome(row["action"], row["outcome"])
@@ -171,11 +186,22 @@ def remediation_stats(*, since: dt.datetime, breakdown: bool = True) -> dict[str
 
 
 def _breakdown(audits: QuerySet[RemediationAudit]) -> dict[str, Any]:
-    grouped = audits.values(
-        "action", "outcome", target=F("violation__target"), source=F("violation__source__slug"),
-        codes=F("violation__codes"),
-    ).annotate(n=Count("id")).order_by()
-    by: dict[str, dict[str, Counter]] = {"target": defaultdict(Counter), "source": defaultdict(Counter), "rule": defaultdict(Counter)}
+    grouped = (
+        audits.values(
+            "action",
+            "outcome",
+            target=F("violation__target"),
+            source=F("violation__source__slug"),
+            codes=F("violation__codes"),
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by: dict[str, dict[str, Counter]] = {
+        "target": defaultdict(Counter),
+        "source": defaultdict(Counter),
+        "rule": defaultdict(Counter),
+    }
     for row in grouped:
         outcome = _outcome(row["action"], row["outcome"])
         if outcome is None:
@@ -190,7 +216,10 @@ def _breakdown(audits: QuerySet[RemediationAudit]) -> dict[str, Any]:
         "by_rule": {key: _summary(value) for key, value in sorted(by["rule"].items())},
     }
 
-def violations_search(queryset: QuerySet[Violation], *, term: str, in_payload: bool) -> QuerySet[Violation]:
+
+def violations_search(
+    queryset: QuerySet[Violation], *, term: str, in_payload: bool
+) -> QuerySet[Violation]:
     """External id (exact or prefix, on its index) and, when allowed, text
     anywhere in the payload, case-insensitive. On PostgreSQL that is
     ``UPPER(payload::text) LIKE``, which a trigram index on the same
@@ -210,7 +239,10 @@ GROUPS_LIMIT = 500
 
 
 def violation_groups(
-    *, status: str | None = Violation.Status.OPEN, target: str | None = None, source: str | None = None,
+    *,
+    status: str | None = Violation.Status.OPEN,
+    target: str | None = None,
+    source: str | None = None,
     can_view_payload: bool = True,
 ) -> list[dict[str, Any]]:
     """Violations counted by (target, source, field, rule code), most first,
@@ -252,10 +284,15 @@ def violation_groups(
     for target_name, source_slug, field_name, code_name, count, values in rows:
         if isinstance(values, str):
             values = json.loads(values)
-        values = sorted({value for value in values or () if value is not None}, key=str)[:GROUP_EXAMPLES]
+        values = sorted({value for value in values or () if value is not None}, key=str)[
+            :GROUP_EXAMPLES
+        ]
         groups.append(
             {
-                "target": target_name, "source": source_slug, "field": field_name or "", "code": code_name or "",
+                "target": target_name,
+                "source": source_slug,
+                "field": field_name or "",
+                "code": code_name or "",
                 "count": count,
                 "examples": values if can_view_payload else [MASK for _ in values],
             }

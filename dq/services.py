@@ -41,9 +41,7 @@ ASSIGN = "assign"
 
 # Messages (the admin, the API and the tests show these words).
 NOT_EDITABLE = "Violation {pk} is {status}; only open violations can be edited."
-DRY_RUN_READ_ONLY = (
-    "Violation {pk} comes from dry run {run_id}: it is read-only. Import the file for real to fix its rows."
-)
+DRY_RUN_READ_ONLY = "Violation {pk} comes from dry run {run_id}: it is read-only. Import the file for real to fix its rows."
 NOT_A_PAYLOAD = "The payload must be a JSON object of field names to text values."
 UNKNOWN_FIELD = "Unknown field for target {target}."
 NOT_TEXT = "Enter a text value (or null)."
@@ -106,7 +104,13 @@ def payload_check(*, target: str, payload: Any) -> dict[str, str]:
         if name not in spec.field_names:
             # A key may hold a lone surrogate ("X\\ud800"), which no response can encode: spell it out.
             shown = str(name).encode("utf-8", "backslashreplace").decode("utf-8")
-            errors.append({"field": shown, "code": "unknown_field", "message": UNKNOWN_FIELD.format(target=target)})
+            errors.append(
+                {
+                    "field": shown,
+                    "code": "unknown_field",
+                    "message": UNKNOWN_FIELD.format(target=target),
+                }
+            )
         elif value is not None and not isinstance(value, str):
             errors.append({"field": name, "code": "invalid_format", "message": NOT_TEXT})
         else:
@@ -119,7 +123,9 @@ def payload_check(*, target: str, payload: Any) -> dict[str, str]:
     return clean
 
 
-def violation_edit(*, violation: Violation, payload: Any, actor: AbstractBaseUser | None) -> Violation:
+def violation_edit(
+    *, violation: Violation, payload: Any, actor: AbstractBaseUser | None
+) -> Violation:
     """Replace an open violation's payload with a valid one (audited). The
     errors stay until a requeue runs the row through the pipeline again."""
     _check_editable(violation)
@@ -132,7 +138,12 @@ def violation_edit(*, violation: Violation, payload: Any, actor: AbstractBaseUse
         violation.refresh_from_db()
         raise StateConflict(NOT_EDITABLE.format(pk=violation.pk, status=violation.status))
     RemediationAudit.objects.create(
-        violation=violation, actor=_actor(actor), action=EDIT, before=before, after=clean, outcome="saved"
+        violation=violation,
+        actor=_actor(actor),
+        action=EDIT,
+        before=before,
+        after=clean,
+        outcome="saved",
     )
     violation.refresh_from_db()
     return violation
@@ -151,20 +162,28 @@ def _claim(violations: QuerySet[Violation], *, from_status: str, **changes: Any)
     Violation.objects.filter(
         pk__in=violations.order_by().values("pk"), status=from_status, dry_run=False
     ).update(action_token=token, updated_at=timezone.now(), **changes)
-    return list(Violation.objects.filter(action_token=token).order_by("target", "source_id", "run_id", "row_number", "pk"))
+    return list(
+        Violation.objects.filter(action_token=token).order_by(
+            "target", "source_id", "run_id", "row_number", "pk"
+        )
+    )
 
 
 def _jsonl(target: registry.Target, payloads: Iterable[dict[str, Any]]) -> io.BytesIO:
     """One payload per line, every field of the target present (a JSONL file
     with missing keys would read them as empty anyway; this keeps it explicit)."""
     lines = (
-        json.dumps({name: payload.get(name) or "" for name in target.field_names}, ensure_ascii=False)
+        json.dumps(
+            {name: payload.get(name) or "" for name in target.field_names}, ensure_ascii=False
+        )
         for payload in payloads
     )
     return io.BytesIO(("\n".join(lines) + "\n").encode("utf-8"))
 
 
-def violations_requeue(*, violations: QuerySet[Violation], actor: AbstractBaseUser | None) -> RequeueResult:
+def violations_requeue(
+    *, violations: QuerySet[Violation], actor: AbstractBaseUser | None
+) -> RequeueResult:
     """Send open violations through the pipeline again: one remediation run
     per (target, source) of this action, whose row N is
     ``ingest_params_json["violation_ids"][N-1]``. Rows already requeued (a
@@ -174,16 +193,25 @@ def violations_requeue(*, violations: QuerySet[Violation], actor: AbstractBaseUs
     result = RequeueResult()
     with transaction.atomic():
         claimed = _claim(
-            violations, from_status=Violation.Status.OPEN, status=Violation.Status.REQUEUED, requeue_outcome=None
+            violations,
+            from_status=Violation.Status.OPEN,
+            status=Violation.Status.REQUEUED,
+            requeue_outcome=None,
         )
-        for (target_name, source_id), group in groupby(claimed, key=lambda v: (v.target, v.source_id)):
+        for (target_name, _source_id), group in groupby(
+            claimed, key=lambda v: (v.target, v.source_id)
+        ):
             group = list(group)
             run = _remediation_run(target_name=target_name, group=group, actor=actor)
             Violation.objects.filter(pk__in=[v.pk for v in group]).update(remediation_run=run)
             RemediationAudit.objects.bulk_create(
                 [
                     RemediationAudit(
-                        violation=v, actor=_actor(actor), action=REQUEUE, before=v.payload, run=run,
+                        violation=v,
+                        actor=_actor(actor),
+                        action=REQUEUE,
+                        before=v.payload,
+                        run=run,
                         outcome="requeued",
                     )
                     for v in group
@@ -202,7 +230,9 @@ def violations_requeue(*, violations: QuerySet[Violation], actor: AbstractBaseUs
     return result
 
 
-def _remediation_run(*, target_name: str, group: list[Violation], actor: AbstractBaseUser | None) -> ImportRun:
+def _remediation_run(
+    *, target_name: str, group: list[Violation], actor: AbstractBaseUser | None
+) -> ImportRun:
     target = registry.get(target_name)
     source = group[0].source
     original_runs = sorted({v.run_id for v in group})
@@ -219,7 +249,9 @@ def _remediation_run(*, target_name: str, group: list[Violation], actor: Abstrac
     )
 
 
-def violations_ignore(*, violations: QuerySet[Violation], reason: str, actor: AbstractBaseUser | None) -> int:
+def violations_ignore(
+    *, violations: QuerySet[Violation], reason: str, actor: AbstractBaseUser | None
+) -> int:
     """Close open violations without importing them; the reason is kept."""
     reason = (reason or "").strip()
     if not reason:
@@ -228,10 +260,21 @@ def violations_ignore(*, violations: QuerySet[Violation], reason: str, actor: Ab
         raise UsageError(REASON_TOO_LONG.format(limit=MAX_REASON))
     _check_size(violations)
     with transaction.atomic():
-        claimed = _claim(violations, from_status=Violation.Status.OPEN, status=Violation.Status.IGNORED, ignore_reason=reason)
+        claimed = _claim(
+            violations,
+            from_status=Violation.Status.OPEN,
+            status=Violation.Status.IGNORED,
+            ignore_reason=reason,
+        )
         RemediationAudit.objects.bulk_create(
             [
-                RemediationAudit(violation=v, actor=_actor(actor), action=IGNORE, outcome="ignored", reason=reason)
+                RemediationAudit(
+                    violation=v,
+                    actor=_actor(actor),
+                    action=IGNORE,
+                    outcome="ignored",
+                    reason=reason,
+                )
                 for v in claimed
             ],
             batch_size=500,
@@ -251,16 +294,26 @@ def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) ->
                 pk=violation.pk, status=Violation.Status.IGNORED, payload_purged_at__isnull=True
             ).update(status=Violation.Status.OPEN, ignore_reason="", updated_at=timezone.now())
     except IntegrityError:
-        other = Violation.objects.filter(
-            fingerprint=violation.fingerprint, status__in=Violation.LIVE, dry_run=False
-        ).values_list("pk", flat=True).first()
+        other = (
+            Violation.objects.filter(
+                fingerprint=violation.fingerprint, status__in=Violation.LIVE, dry_run=False
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
         raise StateConflict(ALREADY_OPEN.format(pk=violation.pk, other=other)) from None
     violation.refresh_from_db()
     if not changed and violation.payload_purged_at is not None:
-        raise StateConflict(PAYLOAD_PURGED.format(pk=violation.pk, date=violation.payload_purged_at.date().isoformat()))
+        raise StateConflict(
+            PAYLOAD_PURGED.format(
+                pk=violation.pk, date=violation.payload_purged_at.date().isoformat()
+            )
+        )
     if not changed:
         raise StateConflict(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
-    RemediationAudit.objects.create(violation=violation, actor=_actor(actor), action=REOPEN, outcome="reopened")
+    RemediationAudit.objects.create(
+        violation=violation, actor=_actor(actor), action=REOPEN, outcome="reopened"
+    )
     return violation
 
 
@@ -281,13 +334,17 @@ def _set_field_candidates(violations: QuerySet[Violation], field_name: str) -> Q
     return violations.filter(status=Violation.Status.OPEN, dry_run=False)
 
 
-def violations_set_field_preview(*, violations: QuerySet[Violation], field_name: str, value: str) -> int:
+def violations_set_field_preview(
+    *, violations: QuerySet[Violation], field_name: str, value: str
+) -> int:
     """How many of these violations the bulk edit would change (open ones
     whose payload holds another value for the field)."""
     _check_size(violations)
     candidates = _set_field_candidates(violations, field_name)
     return sum(
-        1 for payload in candidates.values_list("payload", flat=True).iterator() if (payload or {}).get(field_name) != value
+        1
+        for payload in candidates.values_list("payload", flat=True).iterator()
+        if (payload or {}).get(field_name) != value
     )
 
 
@@ -302,7 +359,9 @@ def violations_set_field(
     audits: list[RemediationAudit] = []
     now = timezone.now()
     with transaction.atomic():
-        for violation in candidates.select_related(None).select_for_update().only("pk", "payload").iterator():
+        for violation in (
+            candidates.select_related(None).select_for_update().only("pk", "payload").iterator()
+        ):
             old = (violation.payload or {}).get(field_name)
             if old == value:
                 continue
@@ -311,8 +370,12 @@ def violations_set_field(
             changed.append(violation)
             audits.append(
                 RemediationAudit(
-                    violation=violation, actor=_actor(actor), action=BULK_EDIT,
-                    before={field_name: old}, after={field_name: value}, outcome="saved",
+                    violation=violation,
+                    actor=_actor(actor),
+                    action=BULK_EDIT,
+                    before={field_name: old},
+                    after={field_name: value},
+                    outcome="saved",
                 )
             )
         Violation.objects.bulk_update(changed, ["payload", "updated_at"], batch_size=500)
@@ -325,7 +388,9 @@ def audit_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: An
     the retention period; who, when, action and outcome stay. Returns how
     many rows were (or, in a dry run, would be) scrubbed."""
     cutoff = retention_cutoff(days=older_than_days, now=now)
-    old = RemediationAudit.objects.filter(created_at__lt=cutoff).exclude(before__isnull=True, after__isnull=True)
+    old = RemediationAudit.objects.filter(created_at__lt=cutoff).exclude(
+        before__isnull=True, after__isnull=True
+    )
     if dry_run:
         return old.count()
     return old.update(before=None, after=None)
@@ -345,7 +410,9 @@ def _payload_expired(cutoff: Any) -> Q:
     return (resolved | ignored | dry_run) & Q(payload_purged_at__isnull=True)
 
 
-def violations_purge_payloads(*, older_than_days: int, dry_run: bool = False, now: Any = None) -> int:
+def violations_purge_payloads(
+    *, older_than_days: int, dry_run: bool = False, now: Any = None
+) -> int:
     """Mask the payload values of violations resolved or ignored more than
     ``older_than_days`` ago (and of dry runs that old) with the inbox's own
     ``mask_payload`` (their history's earlier payloads too), and mark them
@@ -356,18 +423,25 @@ def violations_purge_payloads(*, older_than_days: int, dry_run: bool = False, no
     again in an import reopens it with its new payload (dq.occurrences), so
     no open violation keeps masked values."""
     now = now or timezone.now()
-    expired = Violation.objects.filter(_payload_expired(retention_cutoff(days=older_than_days, now=now)))
+    expired = Violation.objects.filter(
+        _payload_expired(retention_cutoff(days=older_than_days, now=now))
+    )
     if dry_run:
         return expired.count()
     purged = 0
     while True:
         with transaction.atomic():
-            batch = list(expired.select_for_update().order_by("pk").only("pk", "payload", "history")[:PURGE_BATCH])
+            batch = list(
+                expired.select_for_update()
+                .order_by("pk")
+                .only("pk", "payload", "history")[:PURGE_BATCH]
+            )
             for violation in batch:
                 violation.payload = mask_payload(violation.payload)
                 # Earlier occurrences kept their payloads too.
                 violation.history = [
-                    {**entry, "payload": mask_payload(entry.get("payload") or {})} for entry in violation.history
+                    {**entry, "payload": mask_payload(entry.get("payload") or {})}
+                    for entry in violation.history
                 ]
                 violation.payload_purged_at = now
             Violation.objects.bulk_update(batch, ["payload", "history", "payload_purged_at"])
@@ -388,7 +462,9 @@ SAME_VALUE = "The new value is the same as the old one."
 NO_FIELD = "Choose a field of the target."
 
 
-def _replace_candidates(violations: QuerySet[Violation], field_name: str, from_value: str) -> QuerySet[Violation]:
+def _replace_candidates(
+    violations: QuerySet[Violation], field_name: str, from_value: str
+) -> QuerySet[Violation]:
     """Open, not dry-run violations whose payload holds exactly ``from_value``
     in ``field_name`` (a JSON key look-up, on PostgreSQL and SQLite alike)."""
     if not field_name:
@@ -397,15 +473,23 @@ def _replace_candidates(violations: QuerySet[Violation], field_name: str, from_v
     return candidates.filter(**{f"payload__{field_name}": from_value})
 
 
-def violations_replace_preview(*, violations: QuerySet[Violation], field_name: str, from_value: str) -> int:
+def violations_replace_preview(
+    *, violations: QuerySet[Violation], field_name: str, from_value: str
+) -> int:
     """How many open violations of this filter hold ``from_value`` in the field."""
     _check_size(violations)
     return _replace_candidates(violations, field_name, from_value).count()
 
 
 def violations_replace_value(
-    *, violations: QuerySet[Violation], field_name: str, from_value: str, to_value: str,
-    actor: AbstractBaseUser | None, requeue: bool = False, remember: bool = False,
+    *,
+    violations: QuerySet[Violation],
+    field_name: str,
+    from_value: str,
+    to_value: str,
+    actor: AbstractBaseUser | None,
+    requeue: bool = False,
+    remember: bool = False,
 ) -> ReplaceResult:
     """Fix once for all alike: replace one value by another in the field of
     every open violation of the filter that holds it (audited per row, as a
@@ -418,30 +502,47 @@ def violations_replace_value(
     candidates = _replace_candidates(violations, field_name, from_value)
     result = ReplaceResult(matched=candidates.count())
     pairs = sorted(set(candidates.order_by().values_list("source_id", "target").distinct()))
-    changed = violations_set_field(violations=candidates, field_name=field_name, value=to_value, actor=actor)
+    changed = violations_set_field(
+        violations=candidates, field_name=field_name, value=to_value, actor=actor
+    )
     result.replaced = len(changed)
     if remember:
         for source_id, target in pairs:
             result.remembered.append(
                 value_mapping_save(
-                    source_id=source_id, target=target, field_name=field_name, from_value=from_value,
-                    to_value=to_value, actor=actor,
+                    source_id=source_id,
+                    target=target,
+                    field_name=field_name,
+                    from_value=from_value,
+                    to_value=to_value,
+                    actor=actor,
                 )
             )
     if requeue and changed:
-        result.requeue = violations_requeue(violations=Violation.objects.filter(pk__in=changed), actor=actor)
+        result.requeue = violations_requeue(
+            violations=Violation.objects.filter(pk__in=changed), actor=actor
+        )
     return result
 
 
 def value_mapping_save(
-    *, source_id: int, target: str, field_name: str, from_value: str, to_value: str, actor: AbstractBaseUser | None
+    *,
+    source_id: int,
+    target: str,
+    field_name: str,
+    from_value: str,
+    to_value: str,
+    actor: AbstractBaseUser | None,
 ) -> ValueMapping:
     """Remember a replacement for the source's later imports (the newest
     wins for the same value; saving it again makes it active again)."""
     if field_name not in registry.get(target).field_names:
         raise UsageError(UNKNOWN_FIELD.format(target=target))
     mapping, _ = ValueMapping.objects.update_or_create(
-        source_id=source_id, target=target, field=field_name, from_value=from_value,
+        source_id=source_id,
+        target=target,
+        field=field_name,
+        from_value=from_value,
         defaults={"to_value": to_value, "active": True, "created_by": _actor(actor)},
     )
     return mapping

@@ -69,9 +69,11 @@ class _UtcDateTimeFormField(django_filters.fields.IsoDateTimeField):
         if parsed is None:
             return None
         try:
-            return parsed.astimezone(dt.timezone.utc)
+            return parsed.astimezone(dt.UTC)
         except (OverflowError, ValueError):
-            raise forms.ValidationError("The date and time is out of range.", code="invalid") from None
+            raise forms.ValidationError(
+                "The date and time is out of range.", code="invalid"
+            ) from None
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -89,7 +91,12 @@ class StrictOrderingFilter(filters.OrderingFilter):
     filter ignores it), and the schema lists the choices."""
 
     def _choices(self, view: Any) -> list[str]:
-        fields = [name for name, _ in self.get_valid_fields(view.get_queryset(), view, {"request": view.request})]
+        fields = [
+            name
+            for name, _ in self.get_valid_fields(
+                view.get_queryset(), view, {"request": view.request}
+            )
+        ]
         return [prefix + name for name in fields for prefix in ("", "-")]
 
     def get_ordering(self, request: Any, queryset: Any, view: Any) -> Any:
@@ -98,7 +105,9 @@ class StrictOrderingFilter(filters.OrderingFilter):
             terms = [term.strip() for term in params.split(",")]
             choices = self._choices(view)
             if not all(term in choices for term in terms):
-                raise exceptions.ValidationError({self.ordering_param: [BAD_ORDERING.format(choices=", ".join(choices))]})
+                raise exceptions.ValidationError(
+                    {self.ordering_param: [BAD_ORDERING.format(choices=", ".join(choices))]}
+                )
         return super().get_ordering(request, queryset, view)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:

@@ -62,13 +62,17 @@ class ImporterAutoSchema(AutoSchema):
         parameters = super()._get_parameters()
         for parameter in parameters:
             schema = parameter.get("schema", {})
-            if parameter["in"] == "query" and schema.get("type") == "string" and not (
-                {"enum", "format", "pattern"} & set(schema)
+            if (
+                parameter["in"] == "query"
+                and schema.get("type") == "string"
+                and not ({"enum", "format", "pattern"} & set(schema))
             ):
                 schema["pattern"] = NO_NUL_PATTERN
         return parameters
 
-    def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
         """A text field of a request says what DRF refuses besides its length:
         NUL characters always, and a value of only spaces when blank is not
         allowed (DRF trims it to blank first)."""
@@ -84,7 +88,9 @@ class ImporterAutoSchema(AutoSchema):
             schema["pattern"] = TEXT_PATTERN if blank_refused else NO_NUL_PATTERN
         return schema
 
-    def _map_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
+    def _map_serializer(
+        self, serializer: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
         """A form that refuses unknown fields (``reject_unknown_fields``) says so."""
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if direction == "request" and getattr(serializer, "reject_unknown_fields", False):
@@ -103,5 +109,7 @@ class ImporterAutoSchema(AutoSchema):
         codes.append("503")
         for code in codes:
             if code not in responses:
-                responses[code] = self._get_response_for_code(error_response(code), code, direction=direction)
+                responses[code] = self._get_response_for_code(
+                    error_response(code), code, direction=direction
+                )
         return dict(sorted(responses.items()))

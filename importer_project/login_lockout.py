@@ -18,14 +18,20 @@ LOGIN_LOCKED = (
 LOCKED_STATUS = 429
 
 
-def login_locked(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+def login_locked(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: the admin login's own page with the reason, so
     the user knows to wait rather than to retype the password."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     response = render(  # rendered now: it leaves through the middleware, not a view
         request,
         "registration/login_locked.html",
-        {"title": "Login locked", "message": LOGIN_LOCKED.format(minutes=minutes), "site_header": "Importer"},
+        {
+            "title": "Login locked",
+            "message": LOGIN_LOCKED.format(minutes=minutes),
+            "site_header": "Importer",
+        },
         status=LOCKED_STATUS,
     )
     response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))

@@ -22,7 +22,7 @@ import glob
 import logging
 import os
 from collections.abc import Iterator
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
@@ -96,7 +96,9 @@ class ImporterCollector:
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
-            "importer_telemetry_up", "1 when the scrape could read this part (database, redis).", labels=["part"]
+            "importer_telemetry_up",
+            "1 when the scrape could read this part (database, redis).",
+            labels=["part"],
         )
         try:
             yield from self._database()
@@ -128,7 +130,9 @@ class ImporterCollector:
             violations = open_violations_by_target()
             last_success = last_success_by_source()
 
-        runs = GaugeMetricFamily("importer_runs_active", "Runs queued or running, by status.", labels=["status"])
+        runs = GaugeMetricFamily(
+            "importer_runs_active", "Runs queued or running, by status.", labels=["status"]
+        )
         oldest = GaugeMetricFamily(
             "importer_runs_oldest_age_seconds",
             "Age of the oldest run in this status (created for queued, started for running); 0 when none.",
@@ -138,7 +142,9 @@ class ImporterCollector:
             runs.add_metric([status], count)
             oldest.add_metric([status], (now - since).total_seconds() if since else 0.0)
         open_gauge = GaugeMetricFamily(
-            "importer_violations_open", "Quarantined rows waiting in the DQ inbox, by target.", labels=["target"]
+            "importer_violations_open",
+            "Quarantined rows waiting in the DQ inbox, by target.",
+            labels=["target"],
         )
         for target, count in violations.items():
             open_gauge.add_metric([target], count)
@@ -156,7 +162,8 @@ class ImporterCollector:
         jobs = GaugeMetricFamily("importer_rq_queue_jobs", "Jobs waiting on the RQ imports queue.")
         jobs.add_metric([], depth)
         oldest = GaugeMetricFamily(
-            "importer_rq_oldest_job_age_seconds", "Age of the oldest job waiting on the imports queue; 0 when none."
+            "importer_rq_oldest_job_age_seconds",
+            "Age of the oldest job waiting on the imports queue; 0 when none.",
         )
         oldest.add_metric([], age)
         yield from (jobs, oldest)
@@ -173,7 +180,9 @@ def _rq_queue_state() -> tuple[int, float]:
 
     connection = _redis_connections.get(settings.REDIS_URL)
     if connection is None:
-        connection = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        connection = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+        )
         _redis_connections[settings.REDIS_URL] = connection
     queue = Queue("imports", connection=connection)
     depth = queue.count
@@ -183,7 +192,7 @@ def _rq_queue_state() -> tuple[int, float]:
         if job is not None and job.enqueued_at is not None:
             enqueued = job.enqueued_at
             if enqueued.tzinfo is None:
-                enqueued = enqueued.replace(tzinfo=dt_timezone.utc)
+                enqueued = enqueued.replace(tzinfo=UTC)
             age = max((timezone.now() - enqueued).total_seconds(), 0.0)
     return depth, age
 

@@ -49,7 +49,8 @@ class QueryNulMiddleware:
         # The raw query string holds a NUL only as %00 (or its decoded self).
         query = request.META.get("QUERY_STRING", "")
         if ("%00" in query or "\x00" in query) and any(
-            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": NUL_IN_QUERY}, status=400)
@@ -73,10 +74,14 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        logger.error("%s %s: the database is unavailable (%s)", request.method, request.path, exception)
+        logger.error(
+            "%s %s: the database is unavailable (%s)", request.method, request.path, exception
+        )
         if request.path.startswith("/api/"):
             response: HttpResponse = JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503)
         else:
-            response = HttpResponse(DATABASE_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8")
+            response = HttpResponse(
+                DATABASE_UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8"
+            )
         response["Retry-After"] = str(RETRY_AFTER_S)
         return response

@@ -40,7 +40,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
     raise ImproperlyConfigured(SECRET_KEY_MISSING)
 ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
+    h.strip()
+    for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
 ]
 
 # Production security (README "Security"). HTTPS=1 when the site is served
@@ -56,7 +58,9 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     # Only behind a proxy that sets (and strips from clients) X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 
 INSTALLED_APPS = [
@@ -241,7 +245,9 @@ IMPORTER_PARTITION_MIN_BYTES = env_int("IMPORTER_PARTITION_MIN_BYTES", 32 * 1024
 # request lines (django.server) included. README "Logs and personal data".
 IMPORTER_LOG_REDACT_PARAMS = [
     name.strip().lower()
-    for name in os.environ.get("IMPORTER_LOG_REDACT_PARAMS", "q,search,email,phone,name,first_name,last_name").split(",")
+    for name in os.environ.get(
+        "IMPORTER_LOG_REDACT_PARAMS", "q,search,email,phone,name,first_name,last_name"
+    ).split(",")
     if name.strip()
 ]
 LOGGING = {
@@ -251,11 +257,23 @@ LOGGING = {
     "formatters": {
         "json": {"()": "importer_project.logging.JsonFormatter"},
         # Django's own runserver format, kept for the request lines.
-        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact_query"]},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact_query"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["redact_query"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_query"],
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -279,7 +297,9 @@ IMPORTER_TELEMETRY_DB_TIMEOUT_S = float(os.environ.get("IMPORTER_TELEMETRY_DB_TI
 IMPORTER_METRICS_MAX_SOURCES = env_int("IMPORTER_METRICS_MAX_SOURCES", 50)
 
 # Recorded on every run so a replay can tell which code made its decisions.
-IMPORTER_CODE_VERSION = os.environ.get("IMPORTER_CODE_VERSION") or __import__("importer_project").__version__
+IMPORTER_CODE_VERSION = (
+    os.environ.get("IMPORTER_CODE_VERSION") or __import__("importer_project").__version__
+)
 # COMMIT_MODE auto: run_enqueue already waits for the commit (on_commit), so
 # django-rq must enqueue at once and hand back the job.
 RQ = {"WORKER_CLASS": "ingest.worker.ImportWorker", "COMMIT_MODE": "auto"}

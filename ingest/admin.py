@@ -31,7 +31,13 @@ def record_link(target: str, record_id: int) -> str:
     return format_html('<a href="{}">{} {}</a>', url, target, record_id)
 
 
-PROFILE_DELIMITER_CHOICES = [("", "Detect"), (",", "Comma ,"), (";", "Semicolon ;"), ("\t", "Tab"), ("|", "Pipe |")]
+PROFILE_DELIMITER_CHOICES = [
+    ("", "Detect"),
+    (",", "Comma ,"),
+    (";", "Semicolon ;"),
+    ("\t", "Tab"),
+    ("|", "Pipe |"),
+]
 
 
 class ColumnMapLinesField(forms.CharField):
@@ -74,33 +80,49 @@ class SourceForm(forms.ModelForm):
     """A source and its profile, checked as an upload's parameters are."""
 
     profile_format = forms.ChoiceField(
-        label="Format", required=False, choices=[("", "Detect from the file"), *((f, f.upper()) for f in services.FORMATS)]
+        label="Format",
+        required=False,
+        choices=[("", "Detect from the file"), *((f, f.upper()) for f in services.FORMATS)],
     )
     profile_delimiter = forms.ChoiceField(
         label="Delimiter", required=False, choices=PROFILE_DELIMITER_CHOICES, help_text="CSV only."
     )
     profile_column_map = ColumnMapLinesField(
-        label="Column map", required=False, max_length=10_000,
+        label="Column map",
+        required=False,
+        max_length=10_000,
         help_text="For columns not named as the target's fields, one per line, like Company Name=name "
         "(or a JSON object). Each field must be a field of a target; the run's target is checked at upload.",
     )
 
     class Meta:
         model = Source
-        fields = ["slug", "name", "profile_format", "profile_encoding", "profile_delimiter", "profile_sheet", "profile_column_map"]
+        fields = [
+            "slug",
+            "name",
+            "profile_format",
+            "profile_encoding",
+            "profile_delimiter",
+            "profile_sheet",
+            "profile_column_map",
+        ]
         help_texts = {
             "profile_encoding": "e.g. cp1252; detected when empty.",
             "profile_sheet": "Spreadsheets only: the sheet's name, or its position counting from 0.",
         }
 
     def clean_profile_encoding(self) -> str:
-        return self._checked(services.encoding_clean, encoding=self.cleaned_data["profile_encoding"].strip())
+        return self._checked(
+            services.encoding_clean, encoding=self.cleaned_data["profile_encoding"].strip()
+        )
 
     def clean_profile_sheet(self) -> str:
         return self._checked(services.sheet_clean, sheet=self.cleaned_data["profile_sheet"])
 
     def clean_profile_delimiter(self) -> str:
-        return self._checked(services.delimiter_clean, delimiter=self.cleaned_data["profile_delimiter"])
+        return self._checked(
+            services.delimiter_clean, delimiter=self.cleaned_data["profile_delimiter"]
+        )
 
     @staticmethod
     def _checked(clean, **kwargs) -> str:
@@ -120,7 +142,13 @@ class SourceAdmin(admin.ModelAdmin):
         (
             "How its files look",
             {
-                "fields": ["profile_format", "profile_encoding", "profile_delimiter", "profile_sheet", "profile_column_map"],
+                "fields": [
+                    "profile_format",
+                    "profile_encoding",
+                    "profile_delimiter",
+                    "profile_sheet",
+                    "profile_column_map",
+                ],
                 "description": "Used by an upload that leaves the setting out (CLI, API, upload form); "
                 "a run records what it used, so a replay is not changed by edits here.",
             },
@@ -163,8 +191,13 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
         ]
         return urls + super().get_urls()
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_repoint": request.user.has_perm(REPOINT_PERMISSION)}
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ):
+        extra_context = {
+            **(extra_context or {}),
+            "can_repoint": request.user.has_perm(REPOINT_PERMISSION),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def repoint_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
@@ -189,7 +222,9 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
                     f"{mapping.source.slug}/{mapping.external_id} now points to {mapping.target} {mapping.record_id}.",
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(reverse("admin:ingest_externalidmap_change", args=[mapping.pk]))
+                return HttpResponseRedirect(
+                    reverse("admin:ingest_externalidmap_change", args=[mapping.pk])
+                )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -204,7 +239,16 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
 
 @admin.register(IdMapAudit)
 class IdMapAuditAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "source", "target", "external_id", "old_record", "new_record", "actor", "reason"]
+    list_display = [
+        "created_at",
+        "source",
+        "target",
+        "external_id",
+        "old_record",
+        "new_record",
+        "actor",
+        "reason",
+    ]
     list_filter = ["target", "source"]
     search_fields = ["external_id", "reason"]
     list_select_related = ["source", "actor"]

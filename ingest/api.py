@@ -15,8 +15,8 @@ from importer_project.api import HasAnyPermission
 from importer_project.api_schema import error_response
 from ingest import registry
 from ingest.errors import UsageError
-from ingest.validation import errors_by_field, validate_payload
 from ingest.models import Source
+from ingest.validation import errors_by_field, validate_payload
 
 ROLE_PERMISSIONS = ("runs.view_importrun", "dq.view_violation")
 
@@ -57,7 +57,9 @@ class TargetViewSet(viewsets.ViewSet):
         except UsageError as exc:
             raise NotFound(exc.message) from None
 
-    @extend_schema(summary="List targets with their field specs", responses=TargetSerializer(many=True))
+    @extend_schema(
+        summary="List targets with their field specs", responses=TargetSerializer(many=True)
+    )
     def list(self, request: Request) -> Response:
         return Response([target.spec() for target in registry.all_targets()])
 
@@ -72,7 +74,9 @@ class TargetViewSet(viewsets.ViewSet):
         summary="Validate one row payload",
         request={"application/json": {"type": "object", "additionalProperties": True}},
         parameters=[
-            OpenApiParameter("source", str, required=False, description="A source slug: also check references."),
+            OpenApiParameter(
+                "source", str, required=False, description="A source slug: also check references."
+            ),
         ],
         responses={
             200: ValidationResult,

@@ -14,4 +14,6 @@ class IngestConfig(AppConfig):
         registry.autodiscover()
         # A process that serves requests runs jobs on its background thread
         # when there is no Redis (ingest/inprocess.py).
-        request_started.connect(inprocess.mark_serving, dispatch_uid="ingest.inprocess.mark_serving")
+        request_started.connect(
+            inprocess.mark_serving, dispatch_uid="ingest.inprocess.mark_serving"
+        )

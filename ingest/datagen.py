@@ -31,7 +31,7 @@ import random
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from types import SimpleNamespace
 from typing import TextIO, TypeVar
@@ -53,12 +53,27 @@ RandomFloat = Callable[[], float]
 FORMATS = ("csv", "jsonl")
 
 ORGANIZATION_COLUMNS = (
-    "external_id", "name", "country", "registration_number", "website",
-    "email", "phone", "industry", "employees", "founded", "updated_at",
+    "external_id",
+    "name",
+    "country",
+    "registration_number",
+    "website",
+    "email",
+    "phone",
+    "industry",
+    "employees",
+    "founded",
+    "updated_at",
 )
 CONTACT_COLUMNS = (
-    "external_id", "organization_external_id", "first_name", "last_name",
-    "email", "phone", "title", "updated_at",
+    "external_id",
+    "organization_external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "updated_at",
 )
 
 # Column positions, so defects and changes address fields by name.
@@ -102,8 +117,19 @@ def _pick(r: RandomFloat, items: Sequence[T]) -> T:
 
 
 _TRANSLITERATION = str.maketrans(
-    {"ß": "ss", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "ł": "l", "Ł": "l",
-     "đ": "d", "Đ": "d", "œ": "oe", "Œ": "oe"}
+    {
+        "ß": "ss",
+        "ø": "o",
+        "Ø": "o",
+        "æ": "ae",
+        "Æ": "ae",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "œ": "oe",
+        "Œ": "oe",
+    }
 )
 
 
@@ -150,7 +176,7 @@ class _TimestampRange:
 
 
 def _utc(year: int, month: int, day: int, *hms: int) -> datetime:
-    return datetime(year, month, day, *hms, tzinfo=timezone.utc)
+    return datetime(year, month, day, *hms, tzinfo=UTC)
 
 
 _UPDATED_AT = _TimestampRange(_utc(2020, 1, 1), _utc(2025, 12, 31, 23, 59, 59))
@@ -190,18 +216,49 @@ _LOG_MAX_EMPLOYEES = math.log(_MAX_EMPLOYEES + 1)
 # AU 5550 xxxx / 7010 xxxx / 0491 570 xxx, FR 01 99 00 xx xx).
 _PHONE_PLANS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     # country: (calling code, national trunk prefix or style, NSN templates)
-    "US": (1, "nanp", ("415 555 01##", "212 555 01##", "312 555 01##", "206 555 01##", "617 555 01##")),
+    "US": (
+        1,
+        "nanp",
+        ("415 555 01##", "212 555 01##", "312 555 01##", "206 555 01##", "617 555 01##"),
+    ),
     "CA": (1, "nanp", ("416 555 01##", "604 555 01##", "514 555 01##")),
-    "GB": (44, "0", ("20 7946 0###", "161 496 0###", "113 496 0###", "117 496 0###", "131 496 0###", "7400 ######")),
-    "DE": (49, "0", ("30 ########", "89 #######", "40 ########", "69 ########", "151 ########", "170 #######")),
-    "FR": (33, "0", ("1 ## ## ## ##", "4 72 ## ## ##", "6 12 ## ## ##", "7 5# ## ## ##", "1 99 00 ## ##")),
+    "GB": (
+        44,
+        "0",
+        (
+            "20 7946 0###",
+            "161 496 0###",
+            "113 496 0###",
+            "117 496 0###",
+            "131 496 0###",
+            "7400 ######",
+        ),
+    ),
+    "DE": (
+        49,
+        "0",
+        ("30 ########", "89 #######", "40 ########", "69 ########", "151 ########", "170 #######"),
+    ),
+    "FR": (
+        33,
+        "0",
+        ("1 ## ## ## ##", "4 72 ## ## ##", "6 12 ## ## ##", "7 5# ## ## ##", "1 99 00 ## ##"),
+    ),
     "NL": (31, "0", ("20 ### ####", "10 ### ####", "30 ### ####", "6 1# ## ## ##")),
     "ES": (34, "", ("91 ### ## ##", "93 ### ## ##", "6## ### ###")),
-    "IT": (39, "", ("02 #### ####", "011 ### ####", "06 4### ####", "33# ### ####", "34# ### ####")),
+    "IT": (
+        39,
+        "",
+        ("02 #### ####", "011 ### ####", "06 4### ####", "33# ### ####", "34# ### ####"),
+    ),
     "SE": (46, "0", ("8 ### ### ##", "31 ### ## ##", "70 ### ## ##", "70 174 06 ##")),
     "PL": (48, "", ("22 ### ## ##", "12 ### ## ##", "6## ### ###")),
     "IE": (353, "0", ("1 ### ####", "21 ### ####", "85 ### ####", "87 ### ####")),
-    "AU": (61, "0", ("2 9### ####", "3 9### ####", "2 5550 ####", "3 7010 ####", "491 570 ###", "412 ### ###")),
+    "AU": (
+        61,
+        "0",
+        ("2 9### ####", "3 9### ####", "2 5550 ####", "3 7010 ####", "491 570 ###", "412 ### ###"),
+    ),
     "JP": (81, "0", ("3 5### ####", "6 #### ####", "90 1### ####", "80 3### ####")),
     "BR": (55, "paren", ("11 2### ####", "11 9#### ####", "21 3### ####", "21 9#### ####")),
     "IN": (91, "0", ("11 2### ####", "22 2### ####", "98### #####")),
@@ -290,7 +347,9 @@ def _international_pattern(style: str, code: int, nsn: str, spelling: str) -> st
     return f"+{code} {nsn}"
 
 
-def _compile_phone_templates(code: int, style: str, patterns: Sequence[str]) -> tuple[_PhoneTemplate, ...]:
+def _compile_phone_templates(
+    code: int, style: str, patterns: Sequence[str]
+) -> tuple[_PhoneTemplate, ...]:
     templates = []
     for nsn in patterns:
         international = tuple(
@@ -308,7 +367,9 @@ def _compile_phone_templates(code: int, style: str, patterns: Sequence[str]) -> 
     return tuple(templates)
 
 
-def _phone(r: RandomFloat, templates: Sequence[_PhoneTemplate], national_rate: float, empty_rate: float) -> str:
+def _phone(
+    r: RandomFloat, templates: Sequence[_PhoneTemplate], national_rate: float, empty_rate: float
+) -> str:
     """A phone number: empty, national (valid for the country) or international."""
     kind = r()
     if kind < empty_rate:
@@ -353,30 +414,32 @@ def _grouped(number: int, *sizes: int, sep: str = " ") -> str:
 
 
 _REGISTRATION_FORMATS: dict[str, Callable[[int], str]] = {
-    "US": lambda i: _grouped(200_000_000 + i, 2, 7, sep="-"),          # EIN
-    "GB": lambda i: f"{1_000_000 + i:08d}",                             # Companies House
-    "DE": lambda i: f"HRB {100_000 + i}",                               # Handelsregister
-    "FR": lambda i: _grouped(300_000_000 + i, 3, 3, 3),                 # SIREN
-    "NL": lambda i: f"KvK {10_000_000 + i}",                            # Kamer van Koophandel
-    "ES": lambda i: f"B{10_000_000 + i}",                               # CIF
-    "IT": lambda i: f"IT{10_000_000_000 + i}",                          # Partita IVA
-    "SE": lambda i: _grouped(5_560_000_000 + i, 6, 4, sep="-"),         # Organisationsnummer
-    "PL": lambda i: f"{i:010d}",                                        # KRS
-    "IE": lambda i: f"CRO {100_000 + i}",                               # Companies Registration Office
-    "CA": lambda i: f"{100_000_000 + i}RC0001",                         # Business Number
-    "AU": lambda i: _grouped(50_000_000_000 + i, 2, 3, 3, 3),           # ABN
-    "JP": lambda i: f"{1_000_000_000_000 + i}",                         # Corporate Number (starts with 1)
+    "US": lambda i: _grouped(200_000_000 + i, 2, 7, sep="-"),  # EIN
+    "GB": lambda i: f"{1_000_000 + i:08d}",  # Companies House
+    "DE": lambda i: f"HRB {100_000 + i}",  # Handelsregister
+    "FR": lambda i: _grouped(300_000_000 + i, 3, 3, 3),  # SIREN
+    "NL": lambda i: f"KvK {10_000_000 + i}",  # Kamer van Koophandel
+    "ES": lambda i: f"B{10_000_000 + i}",  # CIF
+    "IT": lambda i: f"IT{10_000_000_000 + i}",  # Partita IVA
+    "SE": lambda i: _grouped(5_560_000_000 + i, 6, 4, sep="-"),  # Organisationsnummer
+    "PL": lambda i: f"{i:010d}",  # KRS
+    "IE": lambda i: f"CRO {100_000 + i}",  # Companies Registration Office
+    "CA": lambda i: f"{100_000_000 + i}RC0001",  # Business Number
+    "AU": lambda i: _grouped(50_000_000_000 + i, 2, 3, 3, 3),  # ABN
+    "JP": lambda i: f"{1_000_000_000_000 + i}",  # Corporate Number (starts with 1)
     "BR": lambda i: _grouped(10_000_000 + i, 2, 3, 3, sep=".") + f"/0001-{i * 7 % 97:02d}",  # CNPJ
-    "IN": lambda i: f"U{('72200', '74999', '51909')[i % 3]}{_IN_STATES[i % 8]}{1950 + i % 74}PTC{i:06d}",  # CIN
+    "IN": lambda i: (
+        f"U{('72200', '74999', '51909')[i % 3]}{_IN_STATES[i % 8]}{1950 + i % 74}PTC{i:06d}"
+    ),  # CIN
     "CH": lambda i: "CHE-" + _grouped(100_000_000 + i, 3, 3, 3, sep="."),  # UID
     "AT": lambda i: f"FN {100_000 + i}{_AT_LETTERS[i % len(_AT_LETTERS)]}",  # Firmenbuch
     "BE": lambda i: "0" + _grouped(400_000_000 + i, 3, 3, 3, sep="."),  # KBO/BCE
-    "DK": lambda i: f"CVR {10_000_000 + i}",                            # CVR
+    "DK": lambda i: f"CVR {10_000_000 + i}",  # CVR
     "NO": lambda i: "NO " + _grouped(900_000_000 + i, 3, 3, 3) + " MVA",  # Organisasjonsnummer
-    "FI": lambda i: f"{1_000_000 + i}-{i % 10}",                        # Y-tunnus
-    "PT": lambda i: f"{500_000_000 + i}",                               # NIPC (starts with 5)
-    "CZ": lambda i: f"CZ{20_000_000 + i}",                              # DIČ
-    "NZ": lambda i: f"{9_429_000_000_000 + i}",                         # NZBN (starts with 9429)
+    "FI": lambda i: f"{1_000_000 + i}-{i % 10}",  # Y-tunnus
+    "PT": lambda i: f"{500_000_000 + i}",  # NIPC (starts with 5)
+    "CZ": lambda i: f"CZ{20_000_000 + i}",  # DIČ
+    "NZ": lambda i: f"{9_429_000_000_000 + i}",  # NZBN (starts with 9429)
     "SG": lambda i: f"{2000 + i % 25}{i:05d}{_SG_LETTERS[i % len(_SG_LETTERS)]}",  # UEN
 }
 
@@ -495,27 +558,114 @@ _INDUSTRIES: dict[str, tuple[tuple[str, str], ...]] = {
 _INDUSTRY_NAMES = tuple(_INDUSTRIES)
 
 # ASCII only, so the share of non-ASCII names is exactly _NON_ASCII_NAME_RATE.
-_NAME_HEADS = _with_slugs((
-    "Northwind", "Blue Harbor", "Silver Oak", "Ironbridge", "Redwood", "Greenfield",
-    "Bright Path", "Summit", "Evergreen", "Oakridge", "Brightwater", "Stonegate",
-    "Clearview", "Riverside", "Highland", "Nordic Star", "Atlas", "Meridian",
-    "Pioneer", "Horizon", "Crescent", "Falcon", "Harbor Point", "Westbrook",
-    "Eastgate", "Lakeside", "Maple Leaf", "Copper Hill", "Granite", "Cedar",
-    "Aurora", "Polaris", "Vertex", "Keystone", "Bluestone", "Whitecliff",
-    "Sandstone", "Trident", "Orion", "Sterling", "Red Kite", "Silverline",
-    "Blackwood", "Fairview", "Golden Field", "Seaside", "Windmill", "Alpine",
-))
-_NON_ASCII_NAME_HEADS = _with_slugs((
-    "Société Lyonnaise", "Müller", "Ångström", "Øresund", "Zürcher", "Kraków",
-    "Málaga", "Göteborg", "Łódź", "Čapek", "Sørensen", "Böhm & Söhne", "Núñez",
-    "Élysée", "São Paulo", "Équinoxe", "Fjällräv", "Škoda & Dvořák", "Østfold",
-    "Gruppo Città", "Straße Nord", "Ålesund", "Jönsson", "Año Nuevo",
-))
-_SURNAMES = _with_slugs((
-    "Hansen", "Miller", "Fischer", "Rossi", "Jensen", "Tanaka", "Silva", "Kowalski",
-    "Novak", "Dubois", "Walsh", "Nakamura", "Bianchi", "Larsen", "Costa", "Weber",
-    "Martin", "Kelly", "Berg", "Schneider", "Santos", "Murphy", "Lindqvist", "Patel",
-))
+_NAME_HEADS = _with_slugs(
+    (
+        "Northwind",
+        "Blue Harbor",
+        "Silver Oak",
+        "Ironbridge",
+        "Redwood",
+        "Greenfield",
+        "Bright Path",
+        "Summit",
+        "Evergreen",
+        "Oakridge",
+        "Brightwater",
+        "Stonegate",
+        "Clearview",
+        "Riverside",
+        "Highland",
+        "Nordic Star",
+        "Atlas",
+        "Meridian",
+        "Pioneer",
+        "Horizon",
+        "Crescent",
+        "Falcon",
+        "Harbor Point",
+        "Westbrook",
+        "Eastgate",
+        "Lakeside",
+        "Maple Leaf",
+        "Copper Hill",
+        "Granite",
+        "Cedar",
+        "Aurora",
+        "Polaris",
+        "Vertex",
+        "Keystone",
+        "Bluestone",
+        "Whitecliff",
+        "Sandstone",
+        "Trident",
+        "Orion",
+        "Sterling",
+        "Red Kite",
+        "Silverline",
+        "Blackwood",
+        "Fairview",
+        "Golden Field",
+        "Seaside",
+        "Windmill",
+        "Alpine",
+    )
+)
+_NON_ASCII_NAME_HEADS = _with_slugs(
+    (
+        "Société Lyonnaise",
+        "Müller",
+        "Ångström",
+        "Øresund",
+        "Zürcher",
+        "Kraków",
+        "Málaga",
+        "Göteborg",
+        "Łódź",
+        "Čapek",
+        "Sørensen",
+        "Böhm & Söhne",
+        "Núñez",
+        "Élysée",
+        "São Paulo",
+        "Équinoxe",
+        "Fjällräv",
+        "Škoda & Dvořák",
+        "Østfold",
+        "Gruppo Città",
+        "Straße Nord",
+        "Ålesund",
+        "Jönsson",
+        "Año Nuevo",
+    )
+)
+_SURNAMES = _with_slugs(
+    (
+        "Hansen",
+        "Miller",
+        "Fischer",
+        "Rossi",
+        "Jensen",
+        "Tanaka",
+        "Silva",
+        "Kowalski",
+        "Novak",
+        "Dubois",
+        "Walsh",
+        "Nakamura",
+        "Bianchi",
+        "Larsen",
+        "Costa",
+        "Weber",
+        "Martin",
+        "Kelly",
+        "Berg",
+        "Schneider",
+        "Santos",
+        "Murphy",
+        "Lindqvist",
+        "Patel",
+    )
+)
 
 # "Fischer & Rossi", precomputed: cheaper than two picks and a join per row.
 _SURNAME_PAIRS = tuple(
@@ -525,50 +675,241 @@ _SURNAME_PAIRS = tuple(
     if first != second
 )
 
-_FIRST_NAMES = _with_slugs((
-    "Anna", "James", "Maria", "Lukas", "Sophie", "Oliver", "Emma", "Noah", "Olivia",
-    "Liam", "Sofia", "Mateo", "Hannah", "Luca", "Aiko", "Hiroshi", "Priya", "Arjun",
-    "Chloé", "José", "Zoë", "Søren", "Łukasz", "François", "Jürgen", "Ólafur",
-    "Björn", "Agnieszka", "Siobhán", "João", "Inès", "Ayşe", "Mikael", "Sarah",
-    "David", "Laura", "Thomas", "Elena", "Pedro", "Camille", "Jan", "Eva", "Ingrid",
-    "Kenji", "Mei", "Rahul", "Fatima", "Grace", "Henrik", "Nora", "Michael",
-    "Jennifer", "Robert", "Linda", "William", "Emily", "Daniel", "Jessica", "Paul",
-    "Julia", "Marco", "Giulia", "Pierre", "Claire", "Stefan", "Katarzyna", "Piotr",
-    "Lars", "Astrid", "Pieter", "Femke", "Carlos", "Lucia", "Yuki", "Takeshi",
-    "Ananya", "Vikram", "Aoife", "Ben", "Isabel", "Tomas", "Nina", "Oscar",
-))
-_LAST_NAMES = _with_slugs((
-    "Smith", "Johnson", "Müller", "Schmidt", "García", "Martínez", "Rossi", "Bianchi",
-    "Dubois", "Lefèvre", "Nowak", "Kowalski", "Jensen", "Nielsen", "Andersson",
-    "Johansson", "Virtanen", "Korhonen", "Silva", "Gonçalves", "Tanaka", "Suzuki",
-    "Sato", "Patel", "Sharma", "O'Brien", "Murphy", "Van der Berg", "De Vries",
-    "Novák", "Dvořák", "Hofer", "Gruber", "Peeters", "Janssens", "Hansen", "Ødegaard",
-    "Brown", "Wilson", "Taylor", "Nguyen", "Kim", "Tremblay", "Roy", "Ferreira",
-    "Costa", "Lindqvist", "Øberg", "Walsh", "Wójcik", "Williams", "Jones", "Davis",
-    "Anderson", "Thomas", "Moore", "Clark", "Lewis", "Fischer", "Weber", "Wagner",
-    "Becker", "Moreau", "Laurent", "Bernard", "Romano", "Colombo", "Ricci", "Visser",
-    "Bakker", "Jansen", "Kaminski", "Lewandowski", "Berg", "Larsen", "Olsen",
-    "Lehtonen", "Santos", "Pereira", "Yamamoto", "Watanabe", "Gupta", "Singh",
-    "Kelly", "Byrne", "Wong", "Lee", "Martin", "Novak", "Horvat",
-))
+_FIRST_NAMES = _with_slugs(
+    (
+        "Anna",
+        "James",
+        "Maria",
+        "Lukas",
+        "Sophie",
+        "Oliver",
+        "Emma",
+        "Noah",
+        "Olivia",
+        "Liam",
+        "Sofia",
+        "Mateo",
+        "Hannah",
+        "Luca",
+        "Aiko",
+        "Hiroshi",
+        "Priya",
+        "Arjun",
+        "Chloé",
+        "José",
+        "Zoë",
+        "Søren",
+        "Łukasz",
+        "François",
+        "Jürgen",
+        "Ólafur",
+        "Björn",
+        "Agnieszka",
+        "Siobhán",
+        "João",
+        "Inès",
+        "Ayşe",
+        "Mikael",
+        "Sarah",
+        "David",
+        "Laura",
+        "Thomas",
+        "Elena",
+        "Pedro",
+        "Camille",
+        "Jan",
+        "Eva",
+        "Ingrid",
+        "Kenji",
+        "Mei",
+        "Rahul",
+        "Fatima",
+        "Grace",
+        "Henrik",
+        "Nora",
+        "Michael",
+        "Jennifer",
+        "Robert",
+        "Linda",
+        "William",
+        "Emily",
+        "Daniel",
+        "Jessica",
+        "Paul",
+        "Julia",
+        "Marco",
+        "Giulia",
+        "Pierre",
+        "Claire",
+        "Stefan",
+        "Katarzyna",
+        "Piotr",
+        "Lars",
+        "Astrid",
+        "Pieter",
+        "Femke",
+        "Carlos",
+        "Lucia",
+        "Yuki",
+        "Takeshi",
+        "Ananya",
+        "Vikram",
+        "Aoife",
+        "Ben",
+        "Isabel",
+        "Tomas",
+        "Nina",
+        "Oscar",
+    )
+)
+_LAST_NAMES = _with_slugs(
+    (
+        "Smith",
+        "Johnson",
+        "Müller",
+        "Schmidt",
+        "García",
+        "Martínez",
+        "Rossi",
+        "Bianchi",
+        "Dubois",
+        "Lefèvre",
+        "Nowak",
+        "Kowalski",
+        "Jensen",
+        "Nielsen",
+        "Andersson",
+        "Johansson",
+        "Virtanen",
+        "Korhonen",
+        "Silva",
+        "Gonçalves",
+        "Tanaka",
+        "Suzuki",
+        "Sato",
+        "Patel",
+        "Sharma",
+        "O'Brien",
+        "Murphy",
+        "Van der Berg",
+        "De Vries",
+        "Novák",
+        "Dvořák",
+        "Hofer",
+        "Gruber",
+        "Peeters",
+        "Janssens",
+        "Hansen",
+        "Ødegaard",
+        "Brown",
+        "Wilson",
+        "Taylor",
+        "Nguyen",
+        "Kim",
+        "Tremblay",
+        "Roy",
+        "Ferreira",
+        "Costa",
+        "Lindqvist",
+        "Øberg",
+        "Walsh",
+        "Wójcik",
+        "Williams",
+        "Jones",
+        "Davis",
+        "Anderson",
+        "Thomas",
+        "Moore",
+        "Clark",
+        "Lewis",
+        "Fischer",
+        "Weber",
+        "Wagner",
+        "Becker",
+        "Moreau",
+        "Laurent",
+        "Bernard",
+        "Romano",
+        "Colombo",
+        "Ricci",
+        "Visser",
+        "Bakker",
+        "Jansen",
+        "Kaminski",
+        "Lewandowski",
+        "Berg",
+        "Larsen",
+        "Olsen",
+        "Lehtonen",
+        "Santos",
+        "Pereira",
+        "Yamamoto",
+        "Watanabe",
+        "Gupta",
+        "Singh",
+        "Kelly",
+        "Byrne",
+        "Wong",
+        "Lee",
+        "Martin",
+        "Novak",
+        "Horvat",
+    )
+)
 _TITLES = (
-    "CEO", "CFO", "CTO", "COO", "Managing Director", "Head of Procurement",
-    "Head of Finance", "Data Engineer", "Office Manager", "Sales Manager",
-    "Account Executive", "Operations Manager", "HR Business Partner",
-    "Marketing Lead", "Software Engineer", "Customer Success Manager",
-    "Purchasing Agent", "Legal Counsel", "Geschäftsführer", "Directeur Général",
-    "Responsable Achats", "Prokurist", "Project Manager", "Controller",
+    "CEO",
+    "CFO",
+    "CTO",
+    "COO",
+    "Managing Director",
+    "Head of Procurement",
+    "Head of Finance",
+    "Data Engineer",
+    "Office Manager",
+    "Sales Manager",
+    "Account Executive",
+    "Operations Manager",
+    "HR Business Partner",
+    "Marketing Lead",
+    "Software Engineer",
+    "Customer Success Manager",
+    "Purchasing Agent",
+    "Legal Counsel",
+    "Geschäftsführer",
+    "Directeur Général",
+    "Responsable Achats",
+    "Prokurist",
+    "Project Manager",
+    "Controller",
 )
 _FREE_MAIL_DOMAINS = (
-    "gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me", "gmx.de",
-    "web.de", "t-online.de", "orange.fr", "libero.it", "wp.pl", "seznam.cz",
-    "hotmail.co.uk", "bigpond.com", "yahoo.co.jp",
+    "gmail.com",
+    "outlook.com",
+    "yahoo.com",
+    "icloud.com",
+    "proton.me",
+    "gmx.de",
+    "web.de",
+    "t-online.de",
+    "orange.fr",
+    "libero.it",
+    "wp.pl",
+    "seznam.cz",
+    "hotmail.co.uk",
+    "bigpond.com",
+    "yahoo.co.jp",
 )
 _ORG_MAILBOXES = ("info@", "info@", "info@", "contact@", "hello@", "office@", "sales@")
 
 # Defect catalogues. Each value fails the obvious check (e-mail regex, country
 # code lookup, int()) so tests and demos can find them independently.
-_BAD_EMAIL_SHAPES = ("{box}(at){domain}", "{box}.{domain}", "{box}@{slug}", "{box}@@{domain}", "{box} @{domain}")
+_BAD_EMAIL_SHAPES = (
+    "{box}(at){domain}",
+    "{box}.{domain}",
+    "{box}@{slug}",
+    "{box}@@{domain}",
+    "{box} @{domain}",
+)
 _BAD_COUNTRIES = ("XX", "ZZ", "Germany", "Deutschland", "United Kingdom", "EU")
 _BAD_EMPLOYEES = ("12a", "many", "n/a", "1,200", "approx. 50", "ten")
 
@@ -741,7 +1082,9 @@ def _contact_company_domain(k: int) -> str:
     return f"{head}{word}.com"
 
 
-def _contact_row(r: RandomFloat, i: int, id_prefix: str, org_id_prefix: str, organizations: int) -> Row:
+def _contact_row(
+    r: RandomFloat, i: int, id_prefix: str, org_id_prefix: str, organizations: int
+) -> Row:
     """One valid contact row.
 
     Phones are international only: contacts have no country column, so a
@@ -869,4 +1212,3 @@ def _validate(*, rows: int, invalid_rate: float, format: str) -> None:
     _validate_rate("invalid_rate", invalid_rate)
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-

@@ -51,8 +51,12 @@ RULE_CODES = (
 MSG_REQUIRED = "This field is required."
 MSG_TOO_LONG = "Ensure this value has at most {limit} characters (it has {length})."
 MSG_NUL = "The value contains a NUL character, which cannot be stored."
-MSG_CONTROL = "The value contains a control character (such as ESC or BEL), which text here cannot hold."
-MSG_SURROGATE = "The value contains half of a UTF-16 surrogate pair (such as \\ud800), which is not text."
+MSG_CONTROL = (
+    "The value contains a control character (such as ESC or BEL), which text here cannot hold."
+)
+MSG_SURROGATE = (
+    "The value contains half of a UTF-16 surrogate pair (such as \\ud800), which is not text."
+)
 MSG_UNREADABLE = "The value could not be read as this field's type."
 MSG_EMAIL = "Enter a valid email address."
 MSG_URL = "Enter a valid URL."
@@ -69,9 +73,7 @@ MSG_DATETIME = "Enter a valid ISO 8601 date and time, for example 2024-05-01T12:
 MSG_DATETIME_RANGE = "The date and time is outside the years 1 to 9999 once converted to UTC."
 MSG_FUTURE_DATETIME = "The date and time is in the future (more than {skew} after now)."
 MSG_UNKNOWN_REFERENCE = "No {target} with external id {value!r} is known for this source."
-MSG_DUPLICATE_IN_FILE = (
-    "External id {external_id!r} appears earlier in this file (row {first_row}) with different values."
-)
+MSG_DUPLICATE_IN_FILE = "External id {external_id!r} appears earlier in this file (row {first_row}) with different values."
 
 
 class FieldError(Exception):
@@ -205,7 +207,9 @@ class URL(Field):
         if "://" not in raw and "@" not in raw:
             raw = "https://" + raw
             if self.max_length is not None and len(raw) > self.max_length:
-                raise FieldError(TOO_LONG, MSG_TOO_LONG.format(limit=self.max_length, length=len(raw)))
+                raise FieldError(
+                    TOO_LONG, MSG_TOO_LONG.format(limit=self.max_length, length=len(raw))
+                )
         if _ASCII_URL.fullmatch(raw) or _PLAIN_URL.fullmatch(raw):
             return raw
         try:
@@ -281,7 +285,12 @@ class Integer(Field):
     type_name = "integer"
 
     def __init__(
-        self, name: str, *, min_value: int | None = None, max_value: int | None = None, **kwargs: Any
+        self,
+        name: str,
+        *,
+        min_value: int | None = None,
+        max_value: int | None = None,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("max_length", 32)
         super().__init__(name, **kwargs)
@@ -310,7 +319,8 @@ class Integer(Field):
 # A date, or a date at midnight as database and spreadsheet exports write a
 # date column ("2003-02-01 00:00:00", "2003-02-01T00:00:00.000Z"): the date.
 _ISO_DATE = re.compile(
-    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2}| UTC)?)?", re.IGNORECASE
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]00:00(?::00(?:\.0+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2}| UTC)?)?",
+    re.IGNORECASE,
 )
 # The current UTC date and the span of time.time() it holds for.
 _utc_day: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
@@ -324,8 +334,8 @@ def utc_today() -> dt.date:
     day, start, end = _utc_day
     if start <= now < end:
         return day
-    day = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
-    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
+    day = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
     _utc_day = (day, start, start + 86400.0)
     return day
 
@@ -379,11 +389,11 @@ class Timestamp(Field):
         except ValueError:
             raise FieldError(INVALID_FORMAT, MSG_DATETIME) from None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         else:
             try:
                 # 0001-01-01T00:00:00+14:00 is in year 0 in UTC, 9999-12-31T23:59:59-05:00 in year 10000.
-                value = value.astimezone(dt.timezone.utc)
+                value = value.astimezone(dt.UTC)
             except OverflowError:
                 raise FieldError(OUT_OF_RANGE, MSG_DATETIME_RANGE) from None
         # latest_allowed(), inlined: this runs for every timestamp of a file.
@@ -406,7 +416,7 @@ class Timestamp(Field):
 # once a second, not once a value (reading a Django setting alone costs
 # half a microsecond).
 _NEVER = float("-inf")
-_latest_allowed: tuple[float, dt.datetime] = (_NEVER, dt.datetime.max.replace(tzinfo=dt.timezone.utc))
+_latest_allowed: tuple[float, dt.datetime] = (_NEVER, dt.datetime.max.replace(tzinfo=dt.UTC))
 
 
 def _latest_allowed_at(now: float) -> tuple[float, dt.datetime]:
@@ -414,11 +424,11 @@ def _latest_allowed_at(now: float) -> tuple[float, dt.datetime]:
     global _latest_allowed
     start = now // 1.0
     try:
-        latest = dt.datetime.fromtimestamp(start, dt.timezone.utc) + dt.timedelta(
+        latest = dt.datetime.fromtimestamp(start, dt.UTC) + dt.timedelta(
             seconds=settings.IMPORTER_MAX_FUTURE_SKEW
         )
     except OverflowError:  # a skew past the year 9999: no limit
-        latest = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+        latest = dt.datetime.max.replace(tzinfo=dt.UTC)
     _latest_allowed = (start, latest)
     return _latest_allowed
 
@@ -486,7 +496,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # database can store it as UTF-8. Only searched for in non-ASCII values.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-RowCheck = Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[dict[str, str]], list[str] | None]]
+RowCheck = Callable[
+    [Mapping[str, Any]], tuple[dict[str, Any], list[dict[str, str]], list[str] | None]
+]
 
 
 def compile_row_check(fields: Sequence[Field]) -> RowCheck:
@@ -513,7 +525,9 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
     control = _CONTROL.search
     surrogate = _SURROGATE.search
 
-    def check(payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]], list[str] | None]:
+    def check(
+        payload: Mapping[str, Any],
+    ) -> tuple[dict[str, Any], list[dict[str, str]], list[str] | None]:
         clean: dict[str, Any] = {}
         errors: list[dict[str, str]] = []
         trimmed: list[str] | None = []
@@ -542,7 +556,9 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 continue
             if len(raw) > max_length:
                 clean[name] = None
-                errors.append(error(name, TOO_LONG, MSG_TOO_LONG.format(limit=max_length, length=len(raw))))
+                errors.append(
+                    error(name, TOO_LONG, MSG_TOO_LONG.format(limit=max_length, length=len(raw)))
+                )
                 continue
             if clean_value is None:
                 # Plain text: no parser would refuse a control character or a
@@ -556,7 +572,9 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                     errors.append(error(name, INVALID_FORMAT, MSG_SURROGATE))
                 elif control(raw) is not None:
                     clean[name] = None
-                    errors.append(error(name, INVALID_FORMAT, MSG_NUL if "\x00" in raw else MSG_CONTROL))
+                    errors.append(
+                        error(name, INVALID_FORMAT, MSG_NUL if "\x00" in raw else MSG_CONTROL)
+                    )
                 else:
                     clean[name] = raw
                 continue
@@ -575,7 +593,9 @@ def compile_row_check(fields: Sequence[Field]) -> RowCheck:
                 errors.append(error(name, exc.code, exc.message))
             except Exception:
                 # A parser's own bug must cost one row, never the run.
-                logger.exception("The check of field %r failed unexpectedly; the row is quarantined.", name)
+                logger.exception(
+                    "The check of field %r failed unexpectedly; the row is quarantined.", name
+                )
                 clean[name] = None
                 errors.append(error(name, INVALID_FORMAT, MSG_UNREADABLE))
         return clean, errors, trimmed

@@ -68,7 +68,9 @@ def first_header(records: Iterable[list[str]], skip: int = 0) -> tuple[list[str]
     raise FileError(errors.NO_HEADER)
 
 
-def names_required(cells: list[str], field_by_key: Mapping[str, str], required: Sequence[str]) -> int:
+def names_required(
+    cells: list[str], field_by_key: Mapping[str, str], required: Sequence[str]
+) -> int:
     """How many of the required fields these header cells name."""
     named = {field_by_key.get(normalize_header(cell)) for cell in cells}
     return sum(field in named for field in required)
@@ -105,7 +107,10 @@ def header_below(
 
 
 def map_header(
-    cells: list[str], field_by_key: Mapping[str, str], required: Sequence[str], column_map: Mapping[str, str]
+    cells: list[str],
+    field_by_key: Mapping[str, str],
+    required: Sequence[str],
+    column_map: Mapping[str, str],
 ) -> tuple[list[str], list[int], list[str]]:
     """Target field names and positions of the mapped cells, and the unknown
     header names; raises for blank, duplicate and missing columns, and for
@@ -133,7 +138,9 @@ def map_header(
             positions.append(position)
     duplicates = [cell for same in cells_by_name.values() if len(same) > 1 for cell in same]
     if duplicates:
-        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(map(shown_name, duplicates))))
+        raise FileError(
+            errors.DUPLICATE_HEADER.format(columns=", ".join(map(shown_name, duplicates)))
+        )
     missing = [field for field in required if field not in cells_by_name]
     if missing:
         raise FileError(errors.MISSING_COLUMNS.format(columns=", ".join(missing)))

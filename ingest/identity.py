@@ -25,7 +25,9 @@ NOT_A_TARGET = "{model} is not filled by any import target."
 NO_SUCH_RECORD = "There is no {target} record with id {record_id}."
 SAME_RECORD = "The external id already points to record {record_id}."
 REASON_REQUIRED = "Say why the mapping moves (the reason is kept in the audit)."
-MAPPING_MOVED = "The mapping changed meanwhile (it now points to record {record_id}); reload and try again."
+MAPPING_MOVED = (
+    "The mapping changed meanwhile (it now points to record {record_id}); reload and try again."
+)
 
 
 def target_for_model(model: type[models.Model]) -> Target:
@@ -38,7 +40,9 @@ def target_for_model(model: type[models.Model]) -> Target:
 def natural_key_of(record: models.Model) -> str | None:
     """The record's natural key, derived from its values the way the pipeline does."""
     target = target_for_model(type(record))
-    return target.natural_key({field.name: getattr(record, field.column) for field in target.data_fields})
+    return target.natural_key(
+        {field.name: getattr(record, field.column) for field in target.data_fields}
+    )
 
 
 def survivorship_columns(model: type[models.Model]) -> list[str]:
@@ -66,7 +70,9 @@ def record_release_manual(*, record: models.Model, fields: list[str] | None = No
     provenance = dict(record.provenance or {})
     released = survivorship.release_manual(provenance, fields)
     if released:
-        type(record).objects.filter(pk=record.pk).update(provenance=provenance, modified_at=timezone.now())
+        type(record).objects.filter(pk=record.pk).update(
+            provenance=provenance, modified_at=timezone.now()
+        )
         record.provenance = provenance
     return released
 
@@ -128,7 +134,11 @@ def id_map_repoint(
             record_id=record_id, payload_hash=""
         )
         if not moved:
-            current = ExternalIdMap.objects.filter(pk=mapping.pk).values_list("record_id", flat=True).first()
+            current = (
+                ExternalIdMap.objects.filter(pk=mapping.pk)
+                .values_list("record_id", flat=True)
+                .first()
+            )
             raise UsageError(MAPPING_MOVED.format(record_id=current))
         audit = IdMapAudit.objects.create(
             mapping=mapping,

@@ -33,6 +33,8 @@ def execute_partition(run_id: int, index: int) -> str | None:
     try:
         run = services.run_execute_partition(run_id=run_id, index=index)
     except Exception:
-        logger.exception("run %s partition %s: the job stopped; the reconciler resumes it", run_id, index)
+        logger.exception(
+            "run %s partition %s: the job stopped; the reconciler resumes it", run_id, index
+        )
         return None
     return run.status if run is not None else None

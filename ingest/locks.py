@@ -17,7 +17,9 @@ def advisory_key(*parts: object) -> int:
     """A signed 64-bit key (PostgreSQL's bigint) for the parts, the same in
     every process and on every machine (unlike ``hash()``)."""
     text = "\x1f".join(str(part) for part in parts)
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
+    )
 
 
 def xact_lock(*parts: object) -> None:
@@ -34,4 +36,3 @@ def xact_lock(*parts: object) -> None:
 def run_lease(source_id: int, target: str) -> None:
     """Serializes the claims of runs of one (source, target) pair."""
     xact_lock("run-lease", source_id, target)
-

@@ -31,28 +31,51 @@ OTHER_SOURCE = "other"
 ROW_OUTCOMES = ("inserted", "updated", "unchanged", "skipped", "quarantined")
 DEDUPE_DECISIONS_FIELDS = ("inserted", "resolved", "skipped")
 # Imports take from under a second (a handful of rows) to hours (millions).
-DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, float("inf"))
+DURATION_BUCKETS = (
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+    120,
+    300,
+    600,
+    1800,
+    3600,
+    7200,
+    21600,
+    float("inf"),
+)
 
 RUNS_ENQUEUED = Counter("importer_runs_enqueued", "Runs put on the imports queue.", ["dry_run"])
 DRY_RUNS = Counter("importer_dry_run", "Dry runs finished.")
 DRY_RUN_REQUEST_SECONDS = Histogram(
-    "importer_dry_run_request_seconds", "A dry run end to end, from upload (created) to finished.",
+    "importer_dry_run_request_seconds",
+    "A dry run end to end, from upload (created) to finished.",
     buckets=DURATION_BUCKETS,
 )
 RUN_DURATION = Histogram(
-    "importer_run_duration_seconds", "Run duration, started to finished.", ["target", "status"],
+    "importer_run_duration_seconds",
+    "Run duration, started to finished.",
+    ["target", "status"],
     buckets=DURATION_BUCKETS,
 )
 RUNS_FINISHED = Counter("importer_runs_finished", "Runs finished, by status.", ["status"])
 ROWS = Counter(
-    "importer_rows", "Rows of finished standard (not dry) runs, by outcome.", ["target", "source", "outcome"]
+    "importer_rows",
+    "Rows of finished standard (not dry) runs, by outcome.",
+    ["target", "source", "outcome"],
 )
 DEDUPE_DECISIONS = Counter(
-    "importer_dedupe_decisions", "Dedupe decisions on valid rows of finished standard runs.",
+    "importer_dedupe_decisions",
+    "Dedupe decisions on valid rows of finished standard runs.",
     ["target", "decision"],
 )
 REMEDIATION = Counter(
-    "importer_remediation", "Remediation outcomes of steward actions (requeued, resolved, failed, ignored).",
+    "importer_remediation",
+    "Remediation outcomes of steward actions (requeued, resolved, failed, ignored).",
     ["outcome"],
 )
 
@@ -126,9 +149,13 @@ def observe_run_finished(run: ImportRun) -> None:
         # so rate() sees the first real increase.
         source = source_label(run.source_id, run.source.slug)
         for outcome in ROW_OUTCOMES:
-            ROWS.labels(target=run.target, source=source, outcome=outcome).inc(getattr(run, outcome))
+            ROWS.labels(target=run.target, source=source, outcome=outcome).inc(
+                getattr(run, outcome)
+            )
         for decision in DEDUPE_DECISIONS_FIELDS:
-            DEDUPE_DECISIONS.labels(target=run.target, decision=decision).inc(getattr(run, decision))
+            DEDUPE_DECISIONS.labels(target=run.target, decision=decision).inc(
+                getattr(run, decision)
+            )
     _log_state(
         run,
         rows_total=run.rows_total,

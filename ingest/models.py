@@ -44,19 +44,33 @@ class ExternalIdMap(models.Model):
     # this table then), while every mapping written paid for them (a fifth of
     # the id map's COPY), and without them a re-import's updates can be HOT.
     source = models.ForeignKey(
-        Source, on_delete=models.PROTECT, related_name="id_maps", db_constraint=False, db_index=False
+        Source,
+        on_delete=models.PROTECT,
+        related_name="id_maps",
+        db_constraint=False,
+        db_index=False,
     )
     target = models.CharField(max_length=64)
     external_id = models.CharField(max_length=255)
     record_id = models.BigIntegerField()
     payload_hash = models.CharField(max_length=32)
     first_run = models.ForeignKey(
-        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        db_constraint=False, db_index=False,
+        "runs.ImportRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     last_run = models.ForeignKey(
-        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        db_constraint=False, db_index=False,
+        "runs.ImportRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:

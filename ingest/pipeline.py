@@ -21,11 +21,11 @@ from django.db import models
 
 from ingest import fields as rules
 from ingest import resolve, survivorship
+from ingest.models import Source
+from ingest.provenance import Dumps
 from ingest.readers import ReadRow
 from ingest.registry import Target
 from ingest.seen import SeenKeys, key64
-from ingest.models import Source
-from ingest.provenance import Dumps
 from ingest.writers import IdMapWriter, RecordWriter, fields_by_attname
 
 INSERTED = "inserted"
@@ -137,14 +137,22 @@ class ChunkProcessor:
     chunk: the in-file duplicate tracker and the compiled writers."""
 
     def __init__(
-        self, *, target: Target, source: Source, run_id: int, imported_at: dt.datetime, dry_run: bool = False,
+        self,
+        *,
+        target: Target,
+        source: Source,
+        run_id: int,
+        imported_at: dt.datetime,
+        dry_run: bool = False,
         value_mappings: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.target = target
         # {field: {from: to}}: the source's remembered replacements (dq value
         # mappings, as the run recorded them), applied as a row is read.
         self.value_mappings = [
-            (name, mapping) for name, mapping in (value_mappings or {}).items() if name in target.field_names and mapping
+            (name, mapping)
+            for name, mapping in (value_mappings or {}).items()
+            if name in target.field_names and mapping
         ]
         self.dry_run = dry_run
         self.model: type[models.Model] = target.model
@@ -158,7 +166,9 @@ class ChunkProcessor:
         model_fields = fields_by_attname(self.model)
         self.defaults = {column: model_fields[column].get_default() for column in self.attnames}
         # A new record starts empty, so its first row can skip survivorship's checks.
-        self.fill_new_records = all(survivorship.is_empty(value) for value in self.defaults.values())
+        self.fill_new_records = all(
+            survivorship.is_empty(value) for value in self.defaults.values()
+        )
         self.check_row = rules.compile_row_check(target.fields)
         self.record_writer = RecordWriter(
             self.model, [*self.attnames, "natural_key", "provenance", "created_at", "modified_at"]
@@ -170,7 +180,9 @@ class ChunkProcessor:
     def process(self, read_rows: Sequence[ReadRow], *, write: bool = True) -> list[Row]:
         rows = [self.read(read_row) for read_row in read_rows]
         wanted = (row.external_id for row in rows if row.outcome is None)
-        mappings = resolve.id_map_lookup(source_id=self.source_id, target=self.target.name, external_ids=wanted)
+        mappings = resolve.id_map_lookup(
+            source_id=self.source_id, target=self.target.name, external_ids=wanted
+        )
         for row in rows:
             if row.outcome is None:
                 self.validate(row, mappings.get(row.external_id))
@@ -269,7 +281,9 @@ class ChunkProcessor:
                 row.quarantine(
                     [rules.error(self.target.external_id_field, rules.DUPLICATE_IN_FILE, message)]
                 )
-        self.seen.add(list(in_chunk), [v[0] for v in in_chunk.values()], [v[1] for v in in_chunk.values()])
+        self.seen.add(
+            list(in_chunk), [v[0] for v in in_chunk.values()], [v[1] for v in in_chunk.values()]
+        )
         return kept
 
     def resolve_references(self, rows: list[Row]) -> list[Row]:
@@ -278,7 +292,9 @@ class ChunkProcessor:
         Rows unchanged since their last import (not checked: ``clean`` is
         None) pass as they are: they will be skipped."""
         for reference in self.target.references:
-            values = {row.clean[reference.name] for row in rows if row.clean and row.clean[reference.name]}
+            values = {
+                row.clean[reference.name] for row in rows if row.clean and row.clean[reference.name]
+            }
             found = resolve.id_map_lookup(
                 source_id=self.source_id, target=reference.target, external_ids=values
             )
@@ -291,7 +307,9 @@ class ChunkProcessor:
                     row.clean[reference.name] = found[value].record_id
                     kept.append(row)
                 else:
-                    message = rules.MSG_UNKNOWN_REFERENCE.format(target=reference.target, value=value)
+                    message = rules.MSG_UNKNOWN_REFERENCE.format(
+                        target=reference.target, value=value
+                    )
                     row.quarantine([rules.error(reference.name, rules.UNKNOWN_REFERENCE, message)])
             rows = kept
         return rows
@@ -326,7 +344,9 @@ class ChunkProcessor:
 
         natural_keys = [self.target.natural_key(row.clean) for row in rows]
         if lock:
-            resolve.lock_natural_keys(target=self.target.name, keys=(key for key in natural_keys if key))
+            resolve.lock_natural_keys(
+                target=self.target.name, keys=(key for key in natural_keys if key)
+            )
         ids_by_key = resolve.natural_key_lookup(
             model=self.model, keys=(key for key in natural_keys if key)
         )
@@ -393,7 +413,9 @@ class ChunkProcessor:
             holders[key].append(record)
 
     def _natural_key(self, record: Record) -> str | None:
-        return self.target.natural_key({name: record.values[column] for name, column in self.data_fields})
+        return self.target.natural_key(
+            {name: record.values[column] for name, column in self.data_fields}
+        )
 
     def _merge_row(self, row: Row) -> None:
         """Apply survivorship to one row's record."""
@@ -409,10 +431,14 @@ class ChunkProcessor:
         clean = row.clean
         incoming = {column: clean[name] for name, column in self.data_fields}
         if self.fill_new_records and record.is_new and not record.provenance:
-            changed = survivorship.fill_new(record.values, record.provenance, incoming, origin=origin)
+            changed = survivorship.fill_new(
+                record.values, record.provenance, incoming, origin=origin
+            )
             touched = True
         else:
-            changed, touched = survivorship.merge(record.values, record.provenance, incoming, origin=origin)
+            changed, touched = survivorship.merge(
+                record.values, record.provenance, incoming, origin=origin
+            )
         row.changed_fields = changed
         record.dirty = record.dirty or touched
         if row.decision == DECISION_INSERTED:
@@ -425,14 +451,18 @@ class ChunkProcessor:
         (not in a dry run): external ids it did not have at look-up are
         inserted straight, the others upserted (see ``IdMapWriter.insert``
         for why that is safe)."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         new = list({id(r.record): r.record for r in rows if r.record.is_new}.values())
         changed = list(
-            {id(r.record): r.record for r in rows if not r.record.is_new and r.record.dirty}.values()
+            {
+                id(r.record): r.record for r in rows if not r.record.is_new and r.record.dirty
+            }.values()
         )
         provenance_json = Dumps()
         if new:
-            ids = self.record_writer.insert([self._record_row(record, now, provenance_json) for record in new])
+            ids = self.record_writer.insert(
+                [self._record_row(record, now, provenance_json) for record in new]
+            )
             for record, record_id in zip(new, ids, strict=True):
                 record.id = record_id
         if changed:
@@ -449,7 +479,15 @@ class ChunkProcessor:
         known_mappings: list[tuple] = []
         for row in rows:
             (known_mappings if row.mapped else new_mappings).append(
-                (source_id, target, row.external_id, row.record.id, row.payload_hash, run_id, run_id)
+                (
+                    source_id,
+                    target,
+                    row.external_id,
+                    row.record.id,
+                    row.payload_hash,
+                    run_id,
+                    run_id,
+                )
             )
         self.id_map_writer.insert(new_mappings)
         self.id_map_writer.upsert(known_mappings)
@@ -466,4 +504,3 @@ class ChunkProcessor:
             now,
             now,
         )
-

@@ -22,7 +22,10 @@ NUL_MARK = "\u2400"
 
 
 def storable(payload: dict[str, Any]) -> dict[str, Any]:
-    return {key: storable_text(value) if isinstance(value, str) else value for key, value in payload.items()}
+    return {
+        key: storable_text(value) if isinstance(value, str) else value
+        for key, value in payload.items()
+    }
 
 
 def storable_text(value: str) -> str:
@@ -71,13 +74,19 @@ class ViolationSink:
         another run opens meanwhile is not resolved by this run's valid rows:
         the next import of the source does it."""
         if not self._live_loaded:
-            self._live = live_external_ids(target=self.target, source_id=self.source_id, limit=self.LIVE_SET_LIMIT)
+            self._live = live_external_ids(
+                target=self.target, source_id=self.source_id, limit=self.LIVE_SET_LIMIT
+            )
             self._live_loaded = True
         return self._live
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
         if self.dry_run:
-            self.write((row.number, row.external_id, row.payload, row.errors) for row in rows if row.outcome == QUARANTINED)
+            self.write(
+                (row.number, row.external_id, row.payload, row.errors)
+                for row in rows
+                if row.outcome == QUARANTINED
+            )
             return
         # File order decides: a fingerprint's last row in the chunk says
         # whether it ends quarantined or resolved at the source.
@@ -91,14 +100,23 @@ class ViolationSink:
                 # As stored (NUL made visible), as migration 0009 reads it.
                 external_id, payload = storable_text(row.external_id), storable(row.payload)
                 fingerprint = fingerprints.of_row(
-                    target=target, source_id=source_id, external_id=external_id,
-                    payload=payload, errors=row.errors, row_number=row.number,
+                    target=target,
+                    source_id=source_id,
+                    external_id=external_id,
+                    payload=payload,
+                    errors=row.errors,
+                    row_number=row.number,
                 )
                 earlier = quarantined.pop(fingerprint, None)
                 quarantined[fingerprint] = Occurrence(
-                    fingerprint=fingerprint, row_number=row.number, external_id=external_id,
-                    payload=payload, errors=list(row.errors), codes=codes_of(row.errors),
-                    error_fields=fields_of(row.errors), count=(earlier.count + 1) if earlier else 1,
+                    fingerprint=fingerprint,
+                    row_number=row.number,
+                    external_id=external_id,
+                    payload=payload,
+                    errors=list(row.errors),
+                    codes=codes_of(row.errors),
+                    error_fields=fields_of(row.errors),
+                    count=(earlier.count + 1) if earlier else 1,
                 )
                 valid.pop(fingerprint, None)
                 if live is not None and external_id:
@@ -106,10 +124,15 @@ class ViolationSink:
             elif row.external_id:
                 external_id = storable_text(row.external_id)
                 if live is None or external_id in live:
-                    valid[of_external_id(target=target, source_id=source_id, external_id=external_id)] = None
+                    valid[
+                        of_external_id(target=target, source_id=source_id, external_id=external_id)
+                    ] = None
         violations_record_chunk(
-            run_id=self.run_id, target=target, source_id=source_id,
-            quarantined=list(quarantined.values()), valid_fingerprints=valid,
+            run_id=self.run_id,
+            target=target,
+            source_id=source_id,
+            quarantined=list(quarantined.values()),
+            valid_fingerprints=valid,
         )
 
     def write(self, items: Iterable[tuple[int, str, dict[str, Any], list[dict[str, str]]]]) -> None:
@@ -128,8 +151,12 @@ class ViolationSink:
                     error_fields=fields_of(errors),
                     dry_run=self.dry_run,
                     fingerprint=fingerprints.of_row(
-                        target=self.target, source_id=self.source_id, external_id=external_id,
-                        payload=storable(payload), errors=errors, row_number=number,
+                        target=self.target,
+                        source_id=self.source_id,
+                        external_id=external_id,
+                        payload=storable(payload),
+                        errors=errors,
+                        row_number=number,
                     ),
                     first_seen_run_id=self.run_id,
                     last_seen_run_id=self.run_id,
@@ -154,7 +181,9 @@ class SpooledSink:
     def chunk_done(self, rows: Sequence[Row]) -> None:
         for row in rows:
             if row.outcome == QUARANTINED:
-                self.spool.write(json.dumps([row.number, row.external_id, row.payload, row.errors]) + "\n")
+                self.spool.write(
+                    json.dumps([row.number, row.external_id, row.payload, row.errors]) + "\n"
+                )
 
     def finish(self) -> None:
         self.spool.seek(0)
@@ -200,12 +229,21 @@ class RemediationSink:
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
         now = timezone.now()
-        imported = [vid for row in rows if row.outcome != QUARANTINED and (vid := self._violation_id(row))]
-        again = {vid: row for row in rows if row.outcome == QUARANTINED and (vid := self._violation_id(row))}
+        imported = [
+            vid for row in rows if row.outcome != QUARANTINED and (vid := self._violation_id(row))
+        ]
+        again = {
+            vid: row
+            for row in rows
+            if row.outcome == QUARANTINED and (vid := self._violation_id(row))
+        }
         resolved = self._claim(imported)
         Violation.objects.filter(pk__in=resolved).update(
-            status=Violation.Status.RESOLVED, resolved_by_run_id=self.run_id, resolved_at=now,
-            resolution=Violation.Resolution.STEWARD, requeue_outcome=Violation.RequeueOutcome.RESOLVED,
+            status=Violation.Status.RESOLVED,
+            resolved_by_run_id=self.run_id,
+            resolved_at=now,
+            resolution=Violation.Resolution.STEWARD,
+            requeue_outcome=Violation.RequeueOutcome.RESOLVED,
         )
         reopened = []
         for violation in Violation.objects.filter(pk__in=self._claim(list(again))):
@@ -218,19 +256,28 @@ class RemediationSink:
             violation.updated_at = now
             reopened.append(violation)
         Violation.objects.bulk_update(
-            reopened, ["status", "requeue_outcome", "errors", "codes", "error_fields", "updated_at"], batch_size=500
+            reopened,
+            ["status", "requeue_outcome", "errors", "codes", "error_fields", "updated_at"],
+            batch_size=500,
         )
         RemediationAudit.objects.bulk_create(
             [
                 RemediationAudit(
-                    violation_id=vid, action=RESULT, outcome=RESOLVED, run_id=self.run_id,
+                    violation_id=vid,
+                    action=RESULT,
+                    outcome=RESOLVED,
+                    run_id=self.run_id,
                     time_to_fix_s=(now - resolved[vid]).total_seconds(),
                 )
                 for vid in sorted(resolved)
             ]
             + [
                 RemediationAudit(
-                    violation_id=v.pk, action=RESULT, outcome=FAILED, run_id=self.run_id, after={"errors": v.errors}
+                    violation_id=v.pk,
+                    action=RESULT,
+                    outcome=FAILED,
+                    run_id=self.run_id,
+                    after={"errors": v.errors},
                 )
                 for v in reopened
             ],
@@ -249,9 +296,9 @@ def remediation_run_finished(*, run: ImportRun) -> int:
     """A remediation run ended: violations it did not reach (it failed or was
     cancelled) go back to open, audited. Returns how many."""
     ids = list(
-        Violation.objects.filter(remediation_run_id=run.pk, status=Violation.Status.REQUEUED).values_list(
-            "pk", flat=True
-        )
+        Violation.objects.filter(
+            remediation_run_id=run.pk, status=Violation.Status.REQUEUED
+        ).values_list("pk", flat=True)
     )
     released = Violation.objects.filter(pk__in=ids, status=Violation.Status.REQUEUED).update(
         status=Violation.Status.OPEN, updated_at=timezone.now()
@@ -259,7 +306,9 @@ def remediation_run_finished(*, run: ImportRun) -> int:
     reason = RUN_ENDED.format(run_id=run.pk, status=run.status)
     RemediationAudit.objects.bulk_create(
         [
-            RemediationAudit(violation_id=vid, action=RESULT, outcome=FAILED, run_id=run.pk, reason=reason)
+            RemediationAudit(
+                violation_id=vid, action=RESULT, outcome=FAILED, run_id=run.pk, reason=reason
+            )
             for vid in ids
         ],
         batch_size=500,

@@ -77,8 +77,7 @@ from typing import IO, Any
 from ingest import errors, spreadsheets
 from ingest.errors import FileError
 from ingest.fields import MALFORMED_ROW, TOO_LONG
-from ingest.headers import (  # NUL_MARK, normalize_header, shown_name: imported from here too
-    NUL_MARK,
+from ingest.headers import (
     MAX_UNKNOWN_COLUMNS,
     first_header,
     header_below,
@@ -197,7 +196,12 @@ class _Damage:
             where = at.format(row=row, line=line)
             raise FileError(
                 errors.MOSTLY_MALFORMED.format(
-                    malformed=self.count, rows=records, limit=self.limit, where=where, hint=hint, error=error
+                    malformed=self.count,
+                    rows=records,
+                    limit=self.limit,
+                    where=where,
+                    hint=hint,
+                    error=error,
                 )
             )
 
@@ -244,11 +248,20 @@ def open_reader(
     workbook = spreadsheets.workbook_format(path, head, chosen_format)
     if workbook is not None:
         return spreadsheets.open_workbook(
-            path, format=workbook, by_content=chosen_format is None and spreadsheets.ole2_not_named_xls(path, head),
-            fields=fields, required=required, sheet=sheet, max_field_chars=max_field_chars,
-            skip_rows=skip_rows, column_map=column_map or {},
+            path,
+            format=workbook,
+            by_content=chosen_format is None and spreadsheets.ole2_not_named_xls(path, head),
+            fields=fields,
+            required=required,
+            sheet=sheet,
+            max_field_chars=max_field_chars,
+            skip_rows=skip_rows,
+            column_map=column_map or {},
         )
-    if chosen_format is not None and (found := spreadsheets.workbook_format(path, head, None)) is not None:
+    if (
+        chosen_format is not None
+        and (found := spreadsheets.workbook_format(path, head, None)) is not None
+    ):
         raise FileError(errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given=chosen_format))
     compressed = head.startswith(_GZIP_MAGIC)
     if compressed:
@@ -259,11 +272,20 @@ def open_reader(
     source = _Source(path, encoding, compressed)
     if chosen_format == CSV:
         return _open_csv(
-            source, fields, required, delimiter, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
+            source,
+            fields,
+            required,
+            delimiter,
+            max_field_chars,
+            skip_rows,
+            column_map or {},
+            max_malformed_rows,
         )
     if first_char == "[":
         raise FileError(errors.NOT_JSON_LINES)
-    return _open_jsonl(source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows)
+    return _open_jsonl(
+        source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
+    )
 
 
 # --- Arguments -------------------------------------------------------------
@@ -348,7 +370,11 @@ def _reject_signature(head: bytes) -> None:
 
 
 def _decide_encoding(
-    path: str, head: bytes, explicit: str | None, compressed: bool = False, max_bytes: int | None = None
+    path: str,
+    head: bytes,
+    explicit: str | None,
+    compressed: bool = False,
+    max_bytes: int | None = None,
 ) -> tuple[str, str]:
     """Pick the encoding and check that the whole file decodes with it
     (and, compressed, that it decompresses, within ``max_bytes``).
@@ -423,7 +449,9 @@ def _utf8_or_cp1252(
         return "cp1252", _scan_text(path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes)
 
 
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 _ASCII = bytes(range(128))
 
 
@@ -435,7 +463,9 @@ def _mostly_utf8(path: str, compressed: bool) -> bool:
     with _open_binary(path, compressed) as file:
         while block := file.read(BLOCK_SIZE):
             beyond_ascii += len(block.translate(None, _ASCII))
-            in_sequences += sum(match.end() - match.start() for match in _UTF8_SEQUENCE.finditer(block))
+            in_sequences += sum(
+                match.end() - match.start() for match in _UTF8_SEQUENCE.finditer(block)
+            )
     return in_sequences * 2 > beyond_ascii
 
 
@@ -444,7 +474,12 @@ class _Undecodable(FileError):
 
 
 def _scan_text(
-    path: str, head: bytes, encoding: str, name: str, compressed: bool = False, max_bytes: int | None = None
+    path: str,
+    head: bytes,
+    encoding: str,
+    name: str,
+    compressed: bool = False,
+    max_bytes: int | None = None,
 ) -> str | None:
     """Decode the whole file block by block, raising UNDECODABLE (under
     ``name``) at the first bad byte; return the first visible character.
@@ -470,7 +505,9 @@ def _scan_text(
             except _GZIP_ERRORS as exc:
                 if not compressed:
                     raise
-                raise FileError(errors.BAD_GZIP.format(detail=exc)) from None  # damaged or cut short
+                raise FileError(
+                    errors.BAD_GZIP.format(detail=exc)
+                ) from None  # damaged or cut short
             final = not block
             pending = _pending_bytes(decoder)
             try:
@@ -529,7 +566,9 @@ class _Source:
 
     def open(self, newline: str | None) -> io.TextIOWrapper:
         if self.compressed:
-            return io.TextIOWrapper(_open_binary(self.path, True), encoding=self.encoding, newline=newline)
+            return io.TextIOWrapper(
+                _open_binary(self.path, True), encoding=self.encoding, newline=newline
+            )
         return open(self.path, encoding=self.encoding, newline=newline, buffering=BLOCK_SIZE)
 
 
@@ -590,7 +629,13 @@ class _CsvLayout:
     header_starts: frozenset[str]  # a row starting so may repeat the header
 
     @staticmethod
-    def of(delimiter: str, header_records: int, cells: list[str], names: list[str], positions: list[int]) -> _CsvLayout:
+    def of(
+        delimiter: str,
+        header_records: int,
+        cells: list[str],
+        names: list[str],
+        positions: list[int],
+    ) -> _CsvLayout:
         return _CsvLayout(
             delimiter=delimiter,
             header_records=header_records,
@@ -623,12 +668,18 @@ def _open_csv(
     declared = _declared_delimiter(source)
     given = delimiter or declared
     delimiter = given or _sniff_delimiter(source, max_field_chars)
-    cells, header_records = _read_header(source, delimiter, max_field_chars, skip=1 if declared else 0)
+    cells, header_records = _read_header(
+        source, delimiter, max_field_chars, skip=1 if declared else 0
+    )
     field_by_key = target_field_by_key(fields, column_map)
     named = names_required(cells, field_by_key, required)
     if named < len(required):
-        candidates = [delimiter] if given else [delimiter, *(d for d in _DELIMITERS if d != delimiter)]
-        below = _header_below(source, candidates, header_records, max_field_chars, field_by_key, required, named)
+        candidates = (
+            [delimiter] if given else [delimiter, *(d for d in _DELIMITERS if d != delimiter)]
+        )
+        below = _header_below(
+            source, candidates, header_records, max_field_chars, field_by_key, required, named
+        )
         if below is not None:
             delimiter, cells, header_records = below
     names, positions, unknown = map_header(cells, field_by_key, required, column_map)
@@ -639,7 +690,9 @@ def _open_csv(
         delimiter=delimiter,
         columns=names,
         unknown_columns=unknown,
-        rows=lambda: _csv_rows(source, layout, max_field_chars, skip_rows, _damage(max_malformed_rows)),
+        rows=lambda: _csv_rows(
+            source, layout, max_field_chars, skip_rows, _damage(max_malformed_rows)
+        ),
         header_row=header_records,
     )
 
@@ -657,7 +710,12 @@ def _csv_reader(lines: _CappedLines, delimiter: str, max_field_chars: int) -> An
     as quoted instead of splitting at its comma."""
     csv.field_size_limit(max_field_chars)  # fields of up to this many characters are read
     return csv.reader(
-        lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True, skipinitialspace=True
+        lines,
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        strict=True,
+        skipinitialspace=True,
     )
 
 
@@ -750,7 +808,11 @@ def _cell_picker(positions: list[int], width: int) -> Callable[[list[str]], Sequ
 
 
 def _csv_rows(
-    source: _Source, layout: _CsvLayout, max_field_chars: int, skip_rows: int, damage: _Damage | None = None
+    source: _Source,
+    layout: _CsvLayout,
+    max_field_chars: int,
+    skip_rows: int,
+    damage: _Damage | None = None,
 ) -> Iterator[ReadRow]:
     """The data rows; a record that cannot be read costs only its first line
     (see ``_csv_records``): reading starts again on the line after it, up to
@@ -760,7 +822,10 @@ def _csv_rows(
     for resyncs in range(_MAX_RESYNCS + 1):
         with source.open(newline="") as text:
             lines = _CappedLines(
-                text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE, watch=_EXCEL_TEXT_MARK
+                text,
+                _csv_line_cap(max_field_chars),
+                replacement=_CSV_POISON_LINE,
+                watch=_EXCEL_TEXT_MARK,
             )
             line_iter = iter(lines)
             for _ in itertools.islice(line_iter, skip_lines):
@@ -770,8 +835,14 @@ def _csv_rows(
                 number = _skip_records(reader, layout.header_records)
             lines.watched = False
             records = _csv_records(
-                reader, lines, number, layout, max_field_chars, resync=resyncs < _MAX_RESYNCS,
-                damage=damage, line_offset=skip_lines,
+                reader,
+                lines,
+                number,
+                layout,
+                max_field_chars,
+                resync=resyncs < _MAX_RESYNCS,
+                damage=damage,
+                line_offset=skip_lines,
             )
             while True:
                 try:
@@ -824,7 +895,12 @@ def _csv_records(
     ``damage`` counts the bad rows (see ``_Damage``); ``line_offset``: the
     file lines before the first one ``reader`` read (a resync's skipped ones).
     """
-    names, width, pick, header_starts = layout.names, layout.width, layout.pick, layout.header_starts
+    names, width, pick, header_starts = (
+        layout.names,
+        layout.width,
+        layout.pick,
+        layout.header_starts,
+    )
     oversized = lines.oversized
     record_end = reader.line_num  # the physical line the last record ended on
     while True:
@@ -839,11 +915,16 @@ def _csv_records(
                 elif (irregular := _irregular_row(number, row, layout)) is not None:
                     if irregular.error is not None and damage is not None:
                         damage.add(
-                            number, line_offset + record_end + 1, number - layout.header_records,
-                            errors.HINT_FIELD_COUNT, irregular.error,
+                            number,
+                            line_offset + record_end + 1,
+                            number - layout.header_records,
+                            errors.HINT_FIELD_COUNT,
+                            irregular.error,
                         )
                     yield irregular
-                record_end = reader.line_num  # after the row: a bad row's record starts after the last end
+                record_end = (
+                    reader.line_num
+                )  # after the row: a bad row's record starts after the last end
             return None
         except csv.Error as exc:
             # One bad record; the csv reader resumes at the next physical line.
@@ -854,7 +935,13 @@ def _csv_records(
             message = _csv_error_message(exc, replaced_line, max_field_chars)
             if damage is not None:
                 hint = errors.HINT_TOO_LONG if too_big else errors.HINT_QUOTES
-                damage.add(number, line_offset + record_end + 1, number - layout.header_records, hint, message)
+                damage.add(
+                    number,
+                    line_offset + record_end + 1,
+                    number - layout.header_records,
+                    hint,
+                    message,
+                )
             yield ReadRow(number, {}, message, TOO_LONG if too_big else MALFORMED_ROW)
             if resync and reader.line_num > record_end + 1:
                 return record_end + 1, number
@@ -994,12 +1081,18 @@ def _open_jsonl(
         delimiter=None,
         columns=keys.columns,
         unknown_columns=keys.unknown,
-        rows=lambda: _jsonl_rows(source, keys, max_field_chars, skip_rows, _damage(max_malformed_rows)),
+        rows=lambda: _jsonl_rows(
+            source, keys, max_field_chars, skip_rows, _damage(max_malformed_rows)
+        ),
     )
 
 
 def _jsonl_rows(
-    source: _Source, keys: _JsonKeys, max_field_chars: int, skip_rows: int, damage: _Damage | None = None
+    source: _Source,
+    keys: _JsonKeys,
+    max_field_chars: int,
+    skip_rows: int,
+    damage: _Damage | None = None,
 ) -> Iterator[ReadRow]:
     """One row per non-blank line (a lone Ctrl-Z counts as blank); a line
     over ``max_field_chars`` is not parsed. ``damage``: see ``_Damage``
@@ -1026,9 +1119,13 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
     try:
         obj = _JSON_DECODER.decode(line)
         if type(obj) is not _JsonObject:
-            return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=f"found {_json_kind(obj)}"))
+            return ReadRow(
+                number, {}, errors.NOT_A_JSON_OBJECT.format(detail=f"found {_json_kind(obj)}")
+            )
         if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
-            return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE))
+            return ReadRow(
+                number, {}, errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE)
+            )
         values = {}
         nested = []
         for key, value in obj:
@@ -1037,7 +1134,9 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
                     nested.append(field)
                 values[field] = _json_text(value)
         if nested:
-            return ReadRow(number, values, errors.NESTED_JSON_VALUE.format(fields=", ".join(nested)))
+            return ReadRow(
+                number, values, errors.NESTED_JSON_VALUE.format(fields=", ".join(nested))
+            )
         return ReadRow(number, values)
     except json.JSONDecodeError as exc:
         detail = f"{exc.msg} (column {exc.colno})"

@@ -59,7 +59,12 @@ class ReconcileReport:
     failed_runs: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.resumed_partitions or self.requeued_runs or self.reenqueued_jobs or self.failed_runs)
+        return bool(
+            self.resumed_partitions
+            or self.requeued_runs
+            or self.reenqueued_jobs
+            or self.failed_runs
+        )
 
 
 def reconcile_runs(*, now: dt.datetime | None = None) -> ReconcileReport:
@@ -74,7 +79,9 @@ def reconcile_runs(*, now: dt.datetime | None = None) -> ReconcileReport:
     return report
 
 
-def _worker_died(run_id: int, attempts: int, report: ReconcileReport, template: str = WORKER_DIED) -> None:
+def _worker_died(
+    run_id: int, attempts: int, report: ReconcileReport, template: str = WORKER_DIED
+) -> None:
     message = template.format(seconds=settings.IMPORTER_STALE_SECONDS, attempts=attempts)
     run = services.run_mark_failed(run_id=run_id, message=message)
     if run.error_message == message:
@@ -109,7 +116,9 @@ def _resume_partitions(parts, report: ReconcileReport, template: str = WORKER_DI
 
 
 def _requeue_stale_plans(stale_before: dt.datetime, report: ReconcileReport) -> None:
-    stale = ImportRun.objects.filter(status=ImportRun.Status.RUNNING, partitions=0, heartbeat_at__lt=stale_before)
+    stale = ImportRun.objects.filter(
+        status=ImportRun.Status.RUNNING, partitions=0, heartbeat_at__lt=stale_before
+    )
     _requeue_plans(stale, report)
 
 
@@ -142,7 +151,9 @@ def reconcile_dead_job(*, job_id: str, func_name: str, args: tuple) -> Reconcile
         (run_id,) = args
         if not ImportRun.objects.filter(pk=run_id, job_id=job_id).exists():
             return report
-        planning = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.RUNNING, partitions=0)
+        planning = ImportRun.objects.filter(
+            pk=run_id, status=ImportRun.Status.RUNNING, partitions=0
+        )
         _requeue_plans(planning, report, WORK_HORSE_DIED)
         # A run of one partition runs it inside its own job (no job id of its own).
         parts = RunPartition.objects.filter(run_id=run_id, run__partitions=1, job_id="")
@@ -158,11 +169,15 @@ def reconcile_dead_job(*, job_id: str, func_name: str, args: tuple) -> Reconcile
 def _goes_first():
     """Runs of the outer run's (source, target) that run before it: a running
     one, or an older queued one (the same rule as services._pair_busy)."""
-    pair = ImportRun.objects.filter(source_id=OuterRef("source_id"), target=OuterRef("target")).exclude(
-        pk=OuterRef("pk")
+    pair = ImportRun.objects.filter(
+        source_id=OuterRef("source_id"), target=OuterRef("target")
+    ).exclude(pk=OuterRef("pk"))
+    older = Q(created_at__lt=OuterRef("created_at")) | Q(
+        created_at=OuterRef("created_at"), pk__lt=OuterRef("pk")
     )
-    older = Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
-    return pair.filter(Q(status=ImportRun.Status.RUNNING) | Q(older, status=ImportRun.Status.QUEUED))
+    return pair.filter(
+        Q(status=ImportRun.Status.RUNNING) | Q(older, status=ImportRun.Status.QUEUED)
+    )
 
 
 def _job_is_live(job_id: str, connection) -> bool:
@@ -187,25 +202,29 @@ def _reenqueue_lost_jobs(stale_before: dt.datetime, report: ReconcileReport) -> 
     behind another has no job on purpose, and the end of the run before it
     enqueues it."""
     connection = None if settings.IMPORTER_SYNC_JOBS else services.get_queue().connection
-    queued = ImportRun.objects.filter(status=ImportRun.Status.QUEUED, created_at__lt=stale_before).exclude(
-        heartbeat_at__gte=stale_before
-    ).exclude(Exists(_goes_first()))
+    queued = (
+        ImportRun.objects.filter(status=ImportRun.Status.QUEUED, created_at__lt=stale_before)
+        .exclude(heartbeat_at__gte=stale_before)
+        .exclude(Exists(_goes_first()))
+    )
     for run_id, job_id in queued.values_list("pk", "job_id"):
         if _job_is_live(job_id, connection):
             continue
-        if ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED, job_id=job_id).update(
-            heartbeat_at=timezone.now()
-        ):
+        if ImportRun.objects.filter(
+            pk=run_id, status=ImportRun.Status.QUEUED, job_id=job_id
+        ).update(heartbeat_at=timezone.now()):
             report.reenqueued_jobs.append(job_id or f"run {run_id}")
             services.run_enqueue_job(run_id)
     pending = RunPartition.objects.filter(
-        status=RunPartition.Status.PENDING, run__status=ImportRun.Status.RUNNING, run__partitions__gt=0
+        status=RunPartition.Status.PENDING,
+        run__status=ImportRun.Status.RUNNING,
+        run__partitions__gt=0,
     ).exclude(heartbeat_at__gte=stale_before)
     for pk, run_id, index, job_id in pending.values_list("pk", "run_id", "index", "job_id"):
         if _job_is_live(job_id, connection):
             continue
-        if RunPartition.objects.filter(pk=pk, status=RunPartition.Status.PENDING, job_id=job_id).update(
-            heartbeat_at=timezone.now()
-        ):
+        if RunPartition.objects.filter(
+            pk=pk, status=RunPartition.Status.PENDING, job_id=job_id
+        ).update(heartbeat_at=timezone.now()):
             report.reenqueued_jobs.append(job_id or f"run {run_id} partition {index}")
             services.partition_enqueue_job(run_id, index)

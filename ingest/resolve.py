@@ -3,9 +3,9 @@ references to other targets and the current state of matched records."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-import json
 from typing import Any
 
 from django.db import connection, models
@@ -37,7 +37,9 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
-def id_map_lookup(*, source_id: int, target: str, external_ids: Iterable[str]) -> dict[str, Mapping]:
+def id_map_lookup(
+    *, source_id: int, target: str, external_ids: Iterable[str]
+) -> dict[str, Mapping]:
     # No mapping holds a NUL (PostgreSQL refuses it, even as a parameter).
     wanted = {external_id for external_id in external_ids if "\x00" not in external_id}
     if not wanted:
@@ -57,7 +59,10 @@ def id_map_lookup(*, source_id: int, target: str, external_ids: Iterable[str]) -
             f" WHERE source_id = %s AND target = %s AND external_id {_in_list(vendor)}",
             [source_id, target, _values_param(vendor, wanted)],
         )
-    return {external_id: Mapping(record_id, payload_hash) for external_id, record_id, payload_hash in rows}
+    return {
+        external_id: Mapping(record_id, payload_hash)
+        for external_id, record_id, payload_hash in rows
+    }
 
 
 def _probe_each(select: str, where: str) -> str:
@@ -111,7 +116,10 @@ def natural_key_lookup(*, model: type[models.Model], keys: Iterable[str]) -> dic
         # outside one, a resumed partition's replay, keeps the default).
         if connection.in_atomic_block:
             _fetch("SET LOCAL jit = off", [])
-        rows = _fetch(_probe_each("SELECT natural_key, id", f"{_table(model)} WHERE natural_key"), [list(wanted)])
+        rows = _fetch(
+            _probe_each("SELECT natural_key, id", f"{_table(model)} WHERE natural_key"),
+            [list(wanted)],
+        )
     else:
         # No ORDER BY: SQLite would then walk the primary key instead of the index.
         rows = _fetch(

@@ -69,8 +69,12 @@ class Ledger:
         resumed after a crash) instead of a new temporary file; the header
         is written only at its start."""
         self.dry_run = dry_run
-        self.file: IO[str] = file if file is not None else tempfile.NamedTemporaryFile(
-            "w+", encoding="utf-8", newline="", suffix=".csv", delete=False
+        self.file: IO[str] = (
+            file
+            if file is not None
+            else tempfile.NamedTemporaryFile(
+                "w+", encoding="utf-8", newline="", suffix=".csv", delete=False
+            )
         )
         self.writer = csv.writer(self.file)
         if self.file.tell() == 0:
@@ -80,7 +84,9 @@ class Ledger:
         writerow = self.writer.writerow
         for row in rows:
             record = row.record
-            record_id = "" if record is None or (self.dry_run and row.outcome == INSERTED) else record.id
+            record_id = (
+                "" if record is None or (self.dry_run and row.outcome == INSERTED) else record.id
+            )
             line = [
                 row.number,
                 safe_cell(row.external_id),  # the only cell from the file (values are JSON: "{...")
@@ -90,7 +96,9 @@ class Ledger:
                 safe_cell(row.matched_key),
                 record_id,
                 " ".join(row.changed_fields),
-                " ".join(sorted({e["code"] for e in row.errors})) if row.outcome == QUARANTINED else "",
+                " ".join(sorted({e["code"] for e in row.errors}))
+                if row.outcome == QUARANTINED
+                else "",
             ]
             if self.dry_run:
                 values = record.values if record is not None and row.changed_fields else ""

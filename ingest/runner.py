@@ -34,7 +34,14 @@ from typing import IO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import F
 from django.utils import timezone
 
@@ -99,7 +106,9 @@ def is_connection_lost(exc: BaseException) -> bool:
     if sqlstate is not None:
         return sqlstate in CONNECTION_LOST_SQLSTATES or sqlstate.startswith("08")
     raw = connection.connection  # None once Django closed it
-    return isinstance(exc, (OperationalError, InterfaceError)) and (raw is None or raw.closed or raw.broken)
+    return isinstance(exc, (OperationalError, InterfaceError)) and (
+        raw is None or raw.closed or raw.broken
+    )
 
 
 # --- The file ----------------------------------------------------------------
@@ -116,7 +125,9 @@ def run_reader(run: ImportRun) -> Reader:
     params = run.ingest_params_json
     if not run.file:
         raise FileError(FILE_MISSING)
-    path, cleanup = local_copy(run.file.storage, run.file.name, max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES)
+    path, cleanup = local_copy(
+        run.file.storage, run.file.name, max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES
+    )
     try:
         reader = open_reader(
             path,
@@ -141,7 +152,9 @@ def run_reader(run: ImportRun) -> Reader:
 COPY_BLOCK = 1024 * 1024
 
 
-def local_copy(storage: Storage, name: str, *, max_bytes: int | None = None) -> tuple[str, Callable[[], None]]:
+def local_copy(
+    storage: Storage, name: str, *, max_bytes: int | None = None
+) -> tuple[str, Callable[[], None]]:
     """A local path of the stored file ``name`` and what to call once done
     with it. The readers open the file several times and seek in it, so:
     a storage with local paths (FileSystemStorage) gives its own path, no
@@ -207,7 +220,9 @@ def partition_of(external_id: str, partitions: int) -> int:
     return key64(trim(external_id)[:255]) % partitions
 
 
-def partition_rows(rows: Iterable[ReadRow], *, field: str, partitions: int, index: int) -> Iterator[ReadRow]:
+def partition_rows(
+    rows: Iterable[ReadRow], *, field: str, partitions: int, index: int
+) -> Iterator[ReadRow]:
     if partitions == 1:
         yield from rows
         return
@@ -221,7 +236,9 @@ def sink_for(run: ImportRun, *, target: registry.Target, source: Source) -> Sink
     violations it requeued instead of creating new ones."""
     if run.kind == ImportRun.Kind.REMEDIATION:
         return RemediationSink(run=run)
-    return ViolationSink(run_id=run.pk, target=target.name, source_id=source.pk, dry_run=run.dry_run)
+    return ViolationSink(
+        run_id=run.pk, target=target.name, source_id=source.pk, dry_run=run.dry_run
+    )
 
 
 # --- Heartbeat ---------------------------------------------------------------
@@ -234,7 +251,9 @@ class Heartbeat:
     like a dead worker. Off on SQLite: one process writes there at a time,
     and the chunks' own commits beat."""
 
-    def __init__(self, *, run_id: int, partition_id: int | None = None, attempt: int | None = None) -> None:
+    def __init__(
+        self, *, run_id: int, partition_id: int | None = None, attempt: int | None = None
+    ) -> None:
         self.run_id = run_id
         self.partition_id = partition_id
         self.attempt = attempt
@@ -243,7 +262,9 @@ class Heartbeat:
 
     def __enter__(self) -> Heartbeat:
         if connection.vendor != "sqlite":
-            self._thread = threading.Thread(target=self._beat, name=f"heartbeat-run-{self.run_id}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._beat, name=f"heartbeat-run-{self.run_id}", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -308,7 +329,9 @@ def _checkpoint(part: RunPartition, *, last_row_number: int, rows: int, ledger_b
 def _should_stop(run: ImportRun) -> bool:
     """True when a cancel was requested; RunStopped when the run is no
     longer running (failed by another partition, or by the reconciler)."""
-    status, cancel = ImportRun.objects.filter(pk=run.pk).values_list("status", "cancel_requested").get()
+    status, cancel = (
+        ImportRun.objects.filter(pk=run.pk).values_list("status", "cancel_requested").get()
+    )
     if status != ImportRun.Status.RUNNING:
         raise RunStopped
     return cancel
@@ -319,7 +342,11 @@ Progress = Callable[[int], None]
 
 
 def import_partition(
-    run: ImportRun, part: RunPartition, *, sink: Sink | None = None, progress: Progress | None = None
+    run: ImportRun,
+    part: RunPartition,
+    *,
+    sink: Sink | None = None,
+    progress: Progress | None = None,
 ) -> bool:
     """Import one partition from its checkpoint on. Returns whether it
     stopped on a cancel request."""
@@ -337,12 +364,16 @@ def import_partition(
     reader = run_reader(run)
     handle, _ = _open_ledger(part)
     ledger = Ledger(dry_run=run.dry_run, file=handle)
-    rows = partition_rows(reader, field=target.external_id_field, partitions=run.partitions, index=part.index)
+    rows = partition_rows(
+        reader, field=target.external_id_field, partitions=run.partitions, index=part.index
+    )
     chunks = chunked(rows, settings.IMPORTER_CHUNK_SIZE)
     try:
         with reader:
             if run.dry_run:
-                return _dry_run(run, part, processor, SpooledSink(sink), ledger, handle, chunks, progress)
+                return _dry_run(
+                    run, part, processor, SpooledSink(sink), ledger, handle, chunks, progress
+                )
             return _standard_run(run, part, processor, sink, ledger, handle, chunks, progress)
     finally:
         handle.close()
@@ -355,7 +386,7 @@ def _standard_run(run, part, processor, sink, ledger, handle, chunks, progress) 
             # Committed before a crash: rebuild the duplicate tracker only.
             processor.process(done, write=False)
             touch(run_id=run.pk, partition_id=part.pk, attempt=part.attempt)
-            chunk = chunk[len(done):]
+            chunk = chunk[len(done) :]
             if not chunk:
                 continue
         if _should_stop(run):
@@ -367,7 +398,9 @@ def _standard_run(run, part, processor, sink, ledger, handle, chunks, progress) 
             sink.chunk_done(results)
             ledger.chunk_done(results)
             handle.flush()
-            _checkpoint(part, last_row_number=chunk[-1].number, rows=len(chunk), ledger_bytes=handle.tell())
+            _checkpoint(
+                part, last_row_number=chunk[-1].number, rows=len(chunk), ledger_bytes=handle.tell()
+            )
             _add_counts(run, Counts().add_rows(results))
         part.last_row_number = chunk[-1].number
         part.ledger_bytes = handle.tell()
@@ -468,7 +501,9 @@ def _merge_ledgers(paths: list[Path]) -> Path:
     try:
         readers = [csv.reader(handle) for handle in handles]
         headers = [next(reader, None) for reader in readers]
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", suffix=".csv", delete=False) as out:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", newline="", suffix=".csv", delete=False
+        ) as out:
             writer = csv.writer(out)
             writer.writerow(next(header for header in headers if header))
             writer.writerows(heapq.merge(*readers, key=lambda line: int(line[0])))

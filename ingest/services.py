@@ -25,7 +25,18 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from dq.mappings import value_mappings_for
-from ingest import errors, inprocess, locks, metrics, quarantine, readers, registry, runner, spreadsheets, survivorship
+from ingest import (
+    errors,
+    inprocess,
+    locks,
+    metrics,
+    quarantine,
+    readers,
+    registry,
+    runner,
+    spreadsheets,
+    survivorship,
+)
 from ingest.errors import ImporterError, StateConflict, UsageError
 from ingest.models import Source
 from runs.models import ImportRun, RunPartition
@@ -55,25 +66,40 @@ def source_get_or_create(*, slug: str) -> Source:
     return source
 
 
-def column_map_clean(*, target: registry.Target, entries: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+def column_map_clean(
+    *, target: registry.Target, entries: Mapping[str, str] | Iterable[str] | None
+) -> dict[str, str]:
     """An upload's column map, checked: column name in the file → target
     field, for columns not named as the fields are. Given as a mapping (the
     API's JSON object) or as ``column=field`` entries (CLI flags, the admin
     form's lines; split at the last ``=``). Field names are matched as
     headers are (``Country`` is ``country``)."""
-    return _column_map_clean(field_names=target.field_names, target_name=target.name, entries=entries)
+    return _column_map_clean(
+        field_names=target.field_names, target_name=target.name, entries=entries
+    )
 
 
-def profile_column_map_clean(*, entries: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+def profile_column_map_clean(
+    *, entries: Mapping[str, str] | Iterable[str] | None
+) -> dict[str, str]:
     """A source profile's column map, checked as an upload's, except that a
     source may send several targets: each field must be a field of one of
     them (the run's target is checked when a run uses the map)."""
-    names = list(dict.fromkeys(name for target in registry.names() for name in registry.get(target).field_names))
-    return _column_map_clean(field_names=names, target_name=errors.COLUMN_MAP_ANY_TARGET, entries=entries)
+    names = list(
+        dict.fromkeys(
+            name for target in registry.names() for name in registry.get(target).field_names
+        )
+    )
+    return _column_map_clean(
+        field_names=names, target_name=errors.COLUMN_MAP_ANY_TARGET, entries=entries
+    )
 
 
 def _column_map_clean(
-    *, field_names: Iterable[str], target_name: str, entries: Mapping[str, str] | Iterable[str] | None
+    *,
+    field_names: Iterable[str],
+    target_name: str,
+    entries: Mapping[str, str] | Iterable[str] | None,
 ) -> dict[str, str]:
     field_names = list(field_names)
     if not entries:
@@ -98,9 +124,14 @@ def _column_map_clean(
         column = column.strip()
         name = fields.get(readers.normalize_header(field))
         if name is None:
-            raise UsageError(errors.COLUMN_MAP_FIELD.format(
-                column=column, field=field.strip(), target=target_name, fields=", ".join(field_names)
-            ))
+            raise UsageError(
+                errors.COLUMN_MAP_FIELD.format(
+                    column=column,
+                    field=field.strip(),
+                    target=target_name,
+                    fields=", ".join(field_names),
+                )
+            )
         key = readers.normalize_header(column)
         if key in seen:
             raise UsageError(errors.COLUMN_MAP_REPEATED.format(column=column))
@@ -179,7 +210,11 @@ def _profile_value(*, source: Source, name: str, clean: Any) -> Any:
     try:
         return clean(value or None)
     except UsageError as exc:
-        raise UsageError(errors.PROFILE_UNUSABLE.format(source=source.slug, name=name.replace("_", " "), error=exc.message)) from None
+        raise UsageError(
+            errors.PROFILE_UNUSABLE.format(
+                source=source.slug, name=name.replace("_", " "), error=exc.message
+            )
+        ) from None
 
 
 def _profile_column_map(*, target: registry.Target, value: Any) -> dict[str, str] | None:
@@ -256,7 +291,13 @@ def run_create(
     if remember:
         delimiter = delimiter_clean(delimiter=delimiter)
     source_obj = source_get_or_create(slug=source)
-    given = {"format": format, "encoding": encoding, "delimiter": delimiter, "sheet": sheet, "column_map": column_map}
+    given = {
+        "format": format,
+        "encoding": encoding,
+        "delimiter": delimiter,
+        "sheet": sheet,
+        "column_map": column_map,
+    }
     cleaners = {
         "format": lambda value: format_clean(format=value),
         "encoding": lambda value: encoding_clean(encoding=value),
@@ -274,9 +315,19 @@ def run_create(
             profile_used.append(name)
     if remember:  # after the profile's values were checked: a refused upload saves nothing
         source_profile_remember(
-            source=source_obj, format=format, encoding=encoding, delimiter=delimiter, sheet=sheet, column_map=column_map
+            source=source_obj,
+            format=format,
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=sheet,
+            column_map=column_map,
         )
-    format, encoding, delimiter, sheet = given["format"], given["encoding"], given["delimiter"], given["sheet"]
+    format, encoding, delimiter, sheet = (
+        given["format"],
+        given["encoding"],
+        given["delimiter"],
+        given["sheet"],
+    )
     column_map = given["column_map"] or {}
     file.seek(0, os.SEEK_END)
     size = file.tell()
@@ -312,7 +363,9 @@ def run_create(
     )
     if size > settings.IMPORTER_MAX_UPLOAD_BYTES:
         run.status = ImportRun.Status.FAILED
-        run.error_message = errors.TOO_LARGE.format(size=size, limit=settings.IMPORTER_MAX_UPLOAD_BYTES)
+        run.error_message = errors.TOO_LARGE.format(
+            size=size, limit=settings.IMPORTER_MAX_UPLOAD_BYTES
+        )
         run.finished_at = timezone.now()
         run.save()
         run_finished(run=run)
@@ -339,7 +392,9 @@ def run_enqueue(*, run: ImportRun) -> None:
 
     def enqueue() -> None:
         job_id = _job_id(f"import-run-{run.pk}")
-        metrics.observe_run_enqueued(run, job_id=job_id)  # before: in-process, the job runs right away
+        metrics.observe_run_enqueued(
+            run, job_id=job_id
+        )  # before: in-process, the job runs right away
         try:
             run_enqueue_job(run.pk, job_id=job_id)
         except RedisError as exc:
@@ -369,7 +424,10 @@ def run_enqueue_job(run_id: int, *, job_id: str | None = None) -> None:
 def partition_enqueue_job(run_id: int, index: int) -> None:
     """A job for one partition of a planned run (also the reconciler's)."""
     job = get_queue().enqueue(
-        "ingest.jobs.execute_partition", run_id, index, job_id=_job_id(f"import-run-{run_id}-p{index}")
+        "ingest.jobs.execute_partition",
+        run_id,
+        index,
+        job_id=_job_id(f"import-run-{run_id}-p{index}"),
     )
     RunPartition.objects.filter(run_id=run_id, index=index).update(job_id=job.id)
 
@@ -430,7 +488,11 @@ def _claim(run_id: int, *, defer: bool = False, in_order: bool = True) -> Import
     under the lease, so the run_enqueue_next of the run it waits for (which
     takes the lease too) cannot miss it."""
     with transaction.atomic():
-        run = ImportRun.objects.filter(pk=run_id).only("source_id", "target", "status", "created_at").first()
+        run = (
+            ImportRun.objects.filter(pk=run_id)
+            .only("source_id", "target", "status", "created_at")
+            .first()
+        )
         if run is None or run.status != ImportRun.Status.QUEUED:
             return None  # cancelled (also while it waited), or taken
         locks.run_lease(run.source_id, run.target)
@@ -486,9 +548,12 @@ def run_enqueue_next(*, source_id: int, target: str) -> None:
         pair = ImportRun.objects.filter(source_id=source_id, target=target)
         if pair.filter(status=ImportRun.Status.RUNNING).exists():
             return
-        head = pair.filter(status=ImportRun.Status.QUEUED).order_by("created_at", "pk").values_list(
-            "pk", "job_id"
-        ).first()
+        head = (
+            pair.filter(status=ImportRun.Status.QUEUED)
+            .order_by("created_at", "pk")
+            .values_list("pk", "job_id")
+            .first()
+        )
         if head is None or head[1] != DEFERRED:
             return
         job_id = _job_id(f"import-run-{head[0]}")
@@ -539,10 +604,15 @@ def run_execute(
     partitions = runner.plan_partitions(run)
     with transaction.atomic():
         RunPartition.objects.bulk_create(
-            [RunPartition(run=run, index=index, heartbeat_at=timezone.now()) for index in range(partitions)],
+            [
+                RunPartition(run=run, index=index, heartbeat_at=timezone.now())
+                for index in range(partitions)
+            ],
             ignore_conflicts=True,
         )
-        ImportRun.objects.filter(pk=run.pk).update(partitions=partitions, heartbeat_at=timezone.now())
+        ImportRun.objects.filter(pk=run.pk).update(
+            partitions=partitions, heartbeat_at=timezone.now()
+        )
     if partitions == 1 or in_process:
         for index in range(partitions):
             run_execute_partition(run_id=run.pk, index=index, progress=progress)
@@ -559,9 +629,13 @@ def run_execute_partition(
     delivered twice runs once) and import it from its checkpoint; the last
     partition to finish finishes the run. None when there was nothing to do."""
     claimed = RunPartition.objects.filter(
-        run_id=run_id, index=index, status=RunPartition.Status.PENDING,
+        run_id=run_id,
+        index=index,
+        status=RunPartition.Status.PENDING,
         run__status=ImportRun.Status.RUNNING,
-    ).update(status=RunPartition.Status.RUNNING, attempt=F("attempt") + 1, heartbeat_at=timezone.now())
+    ).update(
+        status=RunPartition.Status.RUNNING, attempt=F("attempt") + 1, heartbeat_at=timezone.now()
+    )
     if not claimed:
         logger.info("run %s partition %s is not pending; nothing to do", run_id, index)
         return None
@@ -575,20 +649,26 @@ def run_execute_partition(
                 cancelled = runner.import_partition(run, part, progress=progress)
                 break
             except (runner.LostLease, runner.RunStopped):
-                logger.warning("run %s partition %s: taken over or stopped elsewhere", run_id, index)
+                logger.warning(
+                    "run %s partition %s: taken over or stopped elsewhere", run_id, index
+                )
                 return None
             except ImporterError as exc:
                 return run_mark_failed(run_id=run.pk, message=exc.message)
             except Exception as exc:
                 if runner.is_retryable(exc) and retry < CHUNK_RETRIES:
-                    logger.warning("run %s partition %s: %s; resuming from its checkpoint", run_id, index, exc)
+                    logger.warning(
+                        "run %s partition %s: %s; resuming from its checkpoint", run_id, index, exc
+                    )
                     if runner.is_connection_lost(exc):
                         connection.close()  # the next query connects again
                     # Let the other partitions' chunks commit, or the database come back.
                     time.sleep(min(CHUNK_RETRY_PAUSE_S * 2**retry, CHUNK_RETRY_PAUSE_MAX_S))
                     continue
                 logger.exception("run %s crashed", run.pk)
-                return run_mark_failed(run_id=run.pk, message=CRASHED.format(error=type(exc).__name__))
+                return run_mark_failed(
+                    run_id=run.pk, message=CRASHED.format(error=type(exc).__name__)
+                )
     return _partition_done(run=run, part=part, cancelled=cancelled)
 
 
@@ -636,11 +716,19 @@ def run_finished(*, run: ImportRun) -> None:
 def run_mark_failed(*, run_id: int, message: str) -> ImportRun:
     """Fail a run that is not finished yet (compare-and-set: once). Rows its
     chunks committed stay, and are counted; a replay completes the run."""
-    marked = ImportRun.objects.filter(pk=run_id).exclude(status__in=ImportRun.FINISHED).update(
-        status=ImportRun.Status.FAILED,
-        error_message=message,
-        finished_at=timezone.now(),
-        rows_total=F("inserted") + F("updated") + F("unchanged") + F("skipped") + F("quarantined"),
+    marked = (
+        ImportRun.objects.filter(pk=run_id)
+        .exclude(status__in=ImportRun.FINISHED)
+        .update(
+            status=ImportRun.Status.FAILED,
+            error_message=message,
+            finished_at=timezone.now(),
+            rows_total=F("inserted")
+            + F("updated")
+            + F("unchanged")
+            + F("skipped")
+            + F("quarantined"),
+        )
     )
     run = ImportRun.objects.get(pk=run_id)
     if marked:
@@ -672,8 +760,12 @@ def run_cancel(*, run: ImportRun) -> ImportRun:
 
 
 def run_replay(
-    *, run: ImportRun, created_by: AbstractBaseUser | None = None, dry_run: bool | None = None,
-    kind: str = ImportRun.Kind.REPLAY, enqueue: bool = True,
+    *,
+    run: ImportRun,
+    created_by: AbstractBaseUser | None = None,
+    dry_run: bool | None = None,
+    kind: str = ImportRun.Kind.REPLAY,
+    enqueue: bool = True,
 ) -> ImportRun:
     """A new run of the same stored file with the same parameters. With
     ``enqueue=False`` the caller executes it (``replay_run --sync``)."""
@@ -705,4 +797,3 @@ def run_for_real(*, run: ImportRun, created_by: AbstractBaseUser | None = None) 
     if not run.dry_run or run.status not in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL):
         raise StateConflict(NOT_DRY_RUN.format(run_id=run.pk))
     return run_replay(run=run, created_by=created_by, dry_run=False, kind=ImportRun.Kind.UPLOAD)
-

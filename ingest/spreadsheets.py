@@ -82,7 +82,15 @@ _MAX_SHEET_NAME = 100
 # digits the spreadsheet never had (1.2345678901234568e+17 as ...696).
 _EXACT_WHOLE = 2.0**53
 # The extensions calamine picks its reader by; any other, it reads by content.
-_CALAMINE_EXTENSIONS = {".xlsx": XLSX, ".xlsm": XLSX, ".xlam": XLSX, ".xls": XLS, ".xla": XLS, ".ods": ODS, ".xlsb": "xlsb"}
+_CALAMINE_EXTENSIONS = {
+    ".xlsx": XLSX,
+    ".xlsm": XLSX,
+    ".xlam": XLSX,
+    ".xls": XLS,
+    ".xla": XLS,
+    ".ods": ODS,
+    ".xlsb": "xlsb",
+}
 # The directory entry of an encrypted OOXML package (UTF-16LE, in an OLE2 file).
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _WORKSHEET = python_calamine.SheetTypeEnum.WorkSheet
@@ -97,7 +105,9 @@ def workbook_format(path: str, head: bytes, format: str | None) -> str | None:
     if head.startswith(OLE2_MAGIC):
         return XLS
     if head.startswith(ZIP_MAGIC):
-        found = _zip_workbook_format(path) or (_format_from_extension(path) if _zip_is_damaged(path) else None)
+        found = _zip_workbook_format(path) or (
+            _format_from_extension(path) if _zip_is_damaged(path) else None
+        )
         return found or format
     return format  # given for a file that does not look like one: calamine will say
 
@@ -204,7 +214,11 @@ def open_workbook(
     cells = cells[lead:]
     names, positions, unknown = map_header(cells, field_by_key, required, column_map)
     layout = _Layout(
-        names=tuple(names), positions=tuple(positions), lead=lead, width=len(cells), header=tuple(cells)
+        names=tuple(names),
+        positions=tuple(positions),
+        lead=lead,
+        width=len(cells),
+        header=tuple(cells),
     )
 
     def rows_of_sheet() -> Iterator[ReadRow]:
@@ -237,7 +251,13 @@ class _Layout:
     __slots__ = ("names", "positions", "lead", "width", "header")
 
     def __init__(
-        self, *, names: tuple[str, ...], positions: tuple[int, ...], lead: int, width: int, header: tuple[str, ...]
+        self,
+        *,
+        names: tuple[str, ...],
+        positions: tuple[int, ...],
+        lead: int,
+        width: int,
+        header: tuple[str, ...],
     ) -> None:
         self.names = names
         self.positions = positions
@@ -251,7 +271,13 @@ def _data_rows(
 ) -> Iterator[ReadRow]:
     """The rows below the header (and ``skip`` more), by their sheet row
     numbers."""
-    names, positions, lead, width, header = layout.names, layout.positions, layout.lead, layout.width, layout.header
+    names, positions, lead, width, header = (
+        layout.names,
+        layout.positions,
+        layout.lead,
+        layout.width,
+        layout.header,
+    )
     end = lead + width
     too_big = errors.FIELD_TOO_BIG.format(limit=max_field_chars)
     for number, row in rows:
@@ -280,7 +306,11 @@ def cell_text(value: Any) -> str:
     if kind is str:
         return value
     if kind is float:
-        return str(int(value)) if value.is_integer() and -_EXACT_WHOLE < value < _EXACT_WHOLE else repr(value)
+        return (
+            str(int(value))
+            if value.is_integer() and -_EXACT_WHOLE < value < _EXACT_WHOLE
+            else repr(value)
+        )
     if kind is bool:
         return "true" if value else "false"
     if kind is int:
@@ -315,7 +345,9 @@ def _load_workbook(path: str, format: str, by_content: bool) -> python_calamine.
         raise _file_error(exc, path, by_content) from None
 
 
-def _load_sheet(workbook: python_calamine.CalamineWorkbook, name: str) -> python_calamine.CalamineSheet:
+def _load_sheet(
+    workbook: python_calamine.CalamineWorkbook, name: str
+) -> python_calamine.CalamineSheet:
     try:
         return workbook.get_sheet_by_name(name)
     except BaseException as exc:  # noqa: BLE001
@@ -352,7 +384,7 @@ def _is_encrypted_ooxml(path: str) -> bool:
             while block := file.read(1 << 20):
                 if _ENCRYPTED_PACKAGE in tail + block:
                     return True
-                tail = block[-len(_ENCRYPTED_PACKAGE):]
+                tail = block[-len(_ENCRYPTED_PACKAGE) :]
     except OSError:
         pass
     return False
@@ -364,7 +396,9 @@ def _sheet_name(workbook: python_calamine.CalamineWorkbook, sheet: str | int | N
     names = [meta.name for meta in sheets]
     if sheet is None:
         worksheets = [meta.name for meta in sheets if meta.typ == _WORKSHEET]
-        visible = [meta.name for meta in sheets if meta.typ == _WORKSHEET and meta.visible == _VISIBLE]
+        visible = [
+            meta.name for meta in sheets if meta.typ == _WORKSHEET and meta.visible == _VISIBLE
+        ]
         if not (visible or worksheets):
             raise FileError(errors.NO_WORKSHEET)
         return (visible or worksheets)[0]

@@ -23,7 +23,7 @@ RULE_NON_NULL = "non_null"
 
 def timestamp(value: dt.datetime) -> str:
     """The one textual form of a time in provenance, comparable as a string."""
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def is_empty(value: Any) -> bool:
@@ -100,10 +100,17 @@ def mark_manual(
 ) -> None:
     """Record that a steward set these fields by hand: imports leave them alone."""
     for field in fields:
-        provenance[field] = {"manual": True, "actor": actor, "at": timestamp(at), "rule": RULE_MANUAL}
+        provenance[field] = {
+            "manual": True,
+            "actor": actor,
+            "at": timestamp(at),
+            "rule": RULE_MANUAL,
+        }
 
 
-def release_manual(provenance: dict[str, dict[str, Any]], fields: list[str] | None = None) -> list[str]:
+def release_manual(
+    provenance: dict[str, dict[str, Any]], fields: list[str] | None = None
+) -> list[str]:
     """Let imports update these fields again (all manual fields when None)."""
     released = []
     for field, seen in list(provenance.items()):

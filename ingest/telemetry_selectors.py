@@ -60,7 +60,9 @@ def backlog_by_status() -> dict[str, tuple[int, datetime | None]]:
     statuses always present so the gauges drop to 0 rather than vanish."""
     backlog: dict[str, tuple[int, datetime | None]] = {}
     for status, since_field in ACTIVE.items():
-        row = ImportRun.objects.filter(status=status).aggregate(count=Count("id"), since=Min(since_field))
+        row = ImportRun.objects.filter(status=status).aggregate(
+            count=Count("id"), since=Min(since_field)
+        )
         backlog[str(status)] = (row["count"], row["since"])
     return backlog
 
@@ -68,8 +70,13 @@ def backlog_by_status() -> dict[str, tuple[int, datetime | None]]:
 def open_violations_by_target() -> dict[str, int]:
     """Every registered target, 0 when its inbox is empty (a gauge that
     vanishes would leave the last value on graphs)."""
-    rows = Violation.objects.filter(status=Violation.Status.OPEN).order_by().values_list("target").annotate(n=Count("id"))
-    return {name: 0 for name in registry.names()} | dict(rows)
+    rows = (
+        Violation.objects.filter(status=Violation.Status.OPEN)
+        .order_by()
+        .values_list("target")
+        .annotate(n=Count("id"))
+    )
+    return dict.fromkeys(registry.names(), 0) | dict(rows)
 
 
 def last_success_by_source() -> dict[str, datetime]:

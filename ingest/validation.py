@@ -35,7 +35,9 @@ def validate_payload(
         value = clean.get(reference.name)
         if value is None or reference.name in failed:
             continue
-        found = resolve.id_map_lookup(source_id=source_id, target=reference.target, external_ids={value})
+        found = resolve.id_map_lookup(
+            source_id=source_id, target=reference.target, external_ids={value}
+        )
         if value not in found:
             message = rules.MSG_UNKNOWN_REFERENCE.format(target=reference.target, value=value)
             errors.append(rules.error(reference.name, rules.UNKNOWN_REFERENCE, message))

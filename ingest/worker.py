@@ -69,7 +69,9 @@ class ImportWorker(Worker):
         from ingest import reconcile
 
         try:
-            reconcile.reconcile_dead_job(job_id=job.id, func_name=job.func_name, args=tuple(job.args))
+            reconcile.reconcile_dead_job(
+                job_id=job.id, func_name=job.func_name, args=tuple(job.args)
+            )
         except Exception:  # the reconciler's stale path is still there
             logger.exception("handing back the job of a dead work horse failed")
 

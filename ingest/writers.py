@@ -136,7 +136,9 @@ class TableWriter:
             self.column_types = _column_types(cursor, self.meta.db_table, self.column_names)
         for dumper in _json_dumpers():
             cursor.adapters.register_dumper(None, dumper)
-        with cursor.copy(f"COPY {table or self.table} ({self.column_list}) FROM STDIN (FORMAT BINARY)") as copy:
+        with cursor.copy(
+            f"COPY {table or self.table} ({self.column_list}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
             copy.set_types(self.column_types)
             write_row = copy.write_row
             for row in rows:
@@ -272,14 +274,24 @@ class IdMapWriter:
     def __init__(self) -> None:
         self.writer = TableWriter(
             ExternalIdMap,
-            ["source", "target", "external_id", "record_id", "payload_hash", "first_run", "last_run"],
+            [
+                "source",
+                "target",
+                "external_id",
+                "record_id",
+                "payload_hash",
+                "first_run",
+                "last_run",
+            ],
         )
         conflict = " ON CONFLICT (source_id, target, external_id)"
         updated = ["record_id", "payload_hash", "last_run_id"]
         if self.writer.postgresql:
             self.suffix = conflict + _set_changed(updated, self.writer.table)
         else:
-            self.suffix = conflict + " DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updated)
+            self.suffix = (
+                conflict + " DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updated)
+            )
 
     def upsert(self, rows: Sequence[Sequence[Any]]) -> None:
         self.writer.upsert(rows, self.suffix)

@@ -39,8 +39,14 @@ CHUNK_ABOVE_BYTES = 16 * 1024 * 1024
 ROWS_PER_CHUNK = 20_000
 _BLOCK = 4 * 1024 * 1024
 # The parts calamine reads to open a workbook and read one of its sheets.
-_PARTS = ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
-          "xl/styles.xml", "xl/sharedStrings.xml")
+_PARTS = (
+    "[Content_Types].xml",
+    "_rels/.rels",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    "xl/sharedStrings.xml",
+)
 _NAME = rb"(?:[\w.-]+:)?"
 _SHEET_DATA = re.compile(rb"<(" + _NAME + rb")sheetData\b[^>]*?(/?)>")
 _ROOT = re.compile(rb"<(" + _NAME + rb")worksheet\b")
@@ -61,9 +67,21 @@ def sheet_part(path: str, sheet: str) -> zipfile.ZipInfo | None:
         with zipfile.ZipFile(path) as archive:
             name = _sheet_part_name(archive, sheet)
             info = archive.getinfo(name) if name else None
-            if info is None or info.file_size <= CHUNK_ABOVE_BYTES or not _positions_given(archive, info):
+            if (
+                info is None
+                or info.file_size <= CHUNK_ABOVE_BYTES
+                or not _positions_given(archive, info)
+            ):
                 return None
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, ElementTree.ParseError, ValueError):
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        OSError,
+        EOFError,
+        zlib.error,
+        ElementTree.ParseError,
+        ValueError,
+    ):
         return None
     return info
 
@@ -84,20 +102,29 @@ def _sheet_part_name(archive: zipfile.ZipFile, sheet: str) -> str | None:
     relation = None
     for element in ElementTree.fromstring(archive.read("xl/workbook.xml")).iter():
         if element.tag.endswith("}sheet") and element.get("name") == sheet:
-            relation = next((value for key, value in element.attrib.items() if key.endswith("}id")), None)
+            relation = next(
+                (value for key, value in element.attrib.items() if key.endswith("}id")), None
+            )
     if relation is None:
         return None
     for element in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter():
         if element.get("Id") == relation and element.get("Target"):
             target = element.get("Target")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            return (
+                target.lstrip("/")
+                if target.startswith("/")
+                else posixpath.normpath(posixpath.join("xl", target))
+            )
     return None
 
 
 def sheet_rows(path: str, sheet: str, part: zipfile.ZipInfo) -> Iterator[tuple[int, list[Any]]]:
     """The sheet's rows as (row number, cells from column A), piece by
     piece; rows between pieces' data that hold nothing are left out."""
-    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory(prefix="importer-xlsx-") as scratch:
+    with (
+        zipfile.ZipFile(path) as archive,
+        tempfile.TemporaryDirectory(prefix="importer-xlsx-") as scratch,
+    ):
         workbook = Path(scratch) / "piece.xlsx"
         with archive.open(part) as stream:
             for piece in _pieces(stream):
@@ -134,7 +161,7 @@ def _pieces(stream: IO[bytes]) -> Iterator[bytes]:
     head = _DIMENSION.sub(b"", buffer[: opening.end()])
     end_of_rows = b"</" + opening.group(1) + b"sheetData>"
     tail = end_of_rows + b"</" + root.group(1) + b"worksheet>"
-    buffer = buffer[opening.end():]
+    buffer = buffer[opening.end() :]
     parts: list[bytes] = []
     rows = 0
     while True:

@@ -14,10 +14,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -60,7 +66,10 @@ def status_badge(run: ImportRun) -> str:
     never the only signal); the live-progress script finds runs by it."""
     return format_html(
         '<span class="run-badge run-badge--{}" data-run-id="{}" data-finished="{}">{}</span>',
-        run.status, run.pk, "1" if run.is_finished else "0", run.get_status_display(),
+        run.status,
+        run.pk,
+        "1" if run.is_finished else "0",
+        run.get_status_display(),
     )
 
 
@@ -76,12 +85,32 @@ PAYLOAD_PERMISSION = "dq.view_payload"
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "target", "source", "status_display", "dry_run_display", "kind", "rows_total", "inserted",
-        "updated", "skipped", "quarantined", "progress", "duration", "created_by", "created_at",
+        "id",
+        "target",
+        "source",
+        "status_display",
+        "dry_run_display",
+        "kind",
+        "rows_total",
+        "inserted",
+        "updated",
+        "skipped",
+        "quarantined",
+        "progress",
+        "duration",
+        "created_by",
+        "created_at",
     ]
     list_display_links = ["id"]
     list_filter = [
-        "status", TargetFilter, "source", "dry_run", "kind", CreatedFilter, HasQuarantinedFilter, CreatedByFilter,
+        "status",
+        TargetFilter,
+        "source",
+        "dry_run",
+        "kind",
+        CreatedFilter,
+        HasQuarantinedFilter,
+        CreatedByFilter,
     ]
     search_fields = ["=id", "original_filename", "=file_sha256"]
     search_help_text = "A run id, part of a file name, or a file's sha256."
@@ -94,15 +123,61 @@ class ImportRunAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ["cancel_runs", "replay_runs", "download_results"]
     fieldsets = [
-        ("Run", {"fields": [
-            "status_display", "dry_run_display", "kind", "target", "source", "created_by", "parent_link",
-        ]}),
-        ("Rows", {"fields": [
-            "rows_total", "rows_processed", "inserted", "updated", "unchanged", "skipped", "quarantined", "resolved", "values_mapped",
-        ]}),
-        ("Timing", {"fields": ["created_at", "started_at", "finished_at", "waited", "duration", "heartbeat_at"]}),
-        ("File", {"fields": ["original_filename", "file_size_display", "file_sha256", "file_download",
-                             "results_download"]}),
+        (
+            "Run",
+            {
+                "fields": [
+                    "status_display",
+                    "dry_run_display",
+                    "kind",
+                    "target",
+                    "source",
+                    "created_by",
+                    "parent_link",
+                ]
+            },
+        ),
+        (
+            "Rows",
+            {
+                "fields": [
+                    "rows_total",
+                    "rows_processed",
+                    "inserted",
+                    "updated",
+                    "unchanged",
+                    "skipped",
+                    "quarantined",
+                    "resolved",
+                    "values_mapped",
+                ]
+            },
+        ),
+        (
+            "Timing",
+            {
+                "fields": [
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "waited",
+                    "duration",
+                    "heartbeat_at",
+                ]
+            },
+        ),
+        (
+            "File",
+            {
+                "fields": [
+                    "original_filename",
+                    "file_size_display",
+                    "file_sha256",
+                    "file_download",
+                    "results_download",
+                ]
+            },
+        ),
         ("Ingest parameters", {"fields": ["params_display"]}),
         ("Failure", {"fields": ["error_message"]}),
     ]
@@ -135,7 +210,8 @@ class ImportRunAdmin(admin.ModelAdmin):
             # rows_total is known only at the end: an indeterminate bar and the count so far.
             return format_html(
                 '<progress aria-label="run {} progress"></progress> <span class="run-rows">{} rows</span>',
-                run.pk, f"{run.rows_processed:,}",
+                run.pk,
+                f"{run.rows_processed:,}",
             )
         if run.status == ImportRun.Status.QUEUED:
             return "waiting"
@@ -158,8 +234,14 @@ class ImportRunAdmin(admin.ModelAdmin):
             condition = Q(file_sha256=term.lower())
         return queryset.filter(condition), False
 
-    def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0,
-                      allow_empty_first_page: bool = True) -> CappedCountPaginator:
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> CappedCountPaginator:
         return CappedCountPaginator(queryset, per_page, orphans, allow_empty_first_page)
 
     def summary_view(self, request: HttpRequest) -> HttpResponse:
@@ -177,10 +259,15 @@ class ImportRunAdmin(admin.ModelAdmin):
         summary["duration_p50_display"] = format_duration(summary["duration_p50"])
         summary["duration_p95_display"] = format_duration(summary["duration_p95"])
         for row in summary["by_status"]:
-            row["url"] = changelist.get_query_string({"status__exact": row["status"]}, ["status__exact", "p"])
+            row["url"] = changelist.get_query_string(
+                {"status__exact": row["status"]}, ["status__exact", "p"]
+            )
         # The inbox filters by one run at most: link it only when the counts match.
         filtered = changelist.has_active_filters or bool(changelist.query)
-        context = {"summary": summary, "open_violations_url": None if filtered else violations_url()}
+        context = {
+            "summary": summary,
+            "open_violations_url": None if filtered else violations_url(),
+        }
         return TemplateResponse(request, "admin/runs/importrun/summary_cards.html", context)
 
     # --- actions ------------------------------------------------------------
@@ -216,17 +303,30 @@ class ImportRunAdmin(admin.ModelAdmin):
         links = format_html_join(", ", "{}", ((views.run_link(run),) for run in replayed)) or "none"
         self.message_user(
             request,
-            format_html("{} run(s) replayed: {}. {} without a stored file (left alone).", len(replayed), links, refused),
+            format_html(
+                "{} run(s) replayed: {}. {} without a stored file (left alone).",
+                len(replayed),
+                links,
+                refused,
+            ),
             messages.SUCCESS if not refused else messages.WARNING,
         )
 
     @admin.action(description="Download results of selected runs", permissions=["view"])
-    def download_results(self, request: HttpRequest, queryset: QuerySet[ImportRun]) -> HttpResponse | None:
+    def download_results(
+        self, request: HttpRequest, queryset: QuerySet[ImportRun]
+    ) -> HttpResponse | None:
         """One run: its results CSV. Several: a zip of them. Personal data
         masked for users without the payload permission, as on the run's page."""
-        runs = [run for run in queryset.exclude(results_file="") if run.results_file.storage.exists(run.results_file.name)]
+        runs = [
+            run
+            for run in queryset.exclude(results_file="")
+            if run.results_file.storage.exists(run.results_file.name)
+        ]
         if not runs:
-            self.message_user(request, "None of the selected runs has a results file.", messages.WARNING)
+            self.message_user(
+                request, "None of the selected runs has a results file.", messages.WARNING
+            )
             return None
         if len(runs) == 1:
             return views.run_results_download(request, runs[0].pk)
@@ -246,7 +346,9 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     # --- upload (the add form) -------------------------------------------------
 
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None):
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ):
         """The upload form; saving calls the same services as the CLI and API."""
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -257,10 +359,18 @@ class ImportRunAdmin(admin.ModelAdmin):
             upload = data["file"]
             try:
                 run = services.run_create(
-                    target=data["target"], source=data["source"], file=upload, filename=upload.name,
-                    dry_run=data["dry_run"], created_by=request.user, format=data["format"] or None,
-                    encoding=data["encoding"] or None, delimiter=data["delimiter"] or None,
-                    sheet=data["sheet"] or None, column_map=data["column_map"], remember=data["remember"],
+                    target=data["target"],
+                    source=data["source"],
+                    file=upload,
+                    filename=upload.name,
+                    dry_run=data["dry_run"],
+                    created_by=request.user,
+                    format=data["format"] or None,
+                    encoding=data["encoding"] or None,
+                    delimiter=data["delimiter"] or None,
+                    sheet=data["sheet"] or None,
+                    column_map=data["column_map"],
+                    remember=data["remember"],
                 )
             except ImporterError as exc:
                 form.add_error(None, exc.message)
@@ -270,7 +380,13 @@ class ImportRunAdmin(admin.ModelAdmin):
                 as_dry_run = " as a dry run" if run.dry_run else ""
                 self.message_user(
                     request,
-                    format_html("Started {} of {}{}; it is {}.", views.run_link(run), run.original_filename, as_dry_run, run.status),
+                    format_html(
+                        "Started {} of {}{}; it is {}.",
+                        views.run_link(run),
+                        run.original_filename,
+                        as_dry_run,
+                        run.status,
+                    ),
                     messages.ERROR if run.status == ImportRun.Status.FAILED else messages.SUCCESS,
                 )
                 return HttpResponseRedirect(views.run_url(run))
@@ -303,25 +419,37 @@ class ImportRunAdmin(admin.ModelAdmin):
         if not run.file:
             # A sha256 without a file: purge_personal_data deleted it after the retention.
             return FILE_REMOVED if run.file_sha256 else "—"
-        return format_html('<a href="{}">Download {}</a>', reverse("admin:runs_importrun_file", args=[run.pk]),
-                           run.original_filename or "the file")
+        return format_html(
+            '<a href="{}">Download {}</a>',
+            reverse("admin:runs_importrun_file", args=[run.pk]),
+            run.original_filename or "the file",
+        )
 
     @admin.display(description="results")
     def results_download(self, run: ImportRun) -> str:
         if not run.results_file:
             return "—"
         label = "Download the dry run's results (CSV)" if run.dry_run else "Download results (CSV)"
-        return format_html('<a href="{}">{}</a>', reverse("admin:runs_importrun_results", args=[run.pk]), label)
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:runs_importrun_results", args=[run.pk]), label
+        )
 
     @admin.display(description="parameters")
     def params_display(self, run: ImportRun) -> str:
         params = run.ingest_params_json or {}
         return format_html(
             '<dl class="run-params">{}</dl>',
-            format_html_join("", "<dt>{}</dt><dd>{}</dd>", (
-                (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-                for key, value in sorted(params.items())
-            )),
+            format_html_join(
+                "",
+                "<dt>{}</dt><dd>{}</dd>",
+                (
+                    (
+                        key,
+                        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False),
+                    )
+                    for key, value in sorted(params.items())
+                ),
+            ),
         )
 
     def get_fieldsets(self, request: HttpRequest, obj: ImportRun | None = None):
@@ -331,7 +459,10 @@ class ImportRunAdmin(admin.ModelAdmin):
         if not request.user.has_perm(PAYLOAD_PERMISSION):
             # The stored file holds every row's values: only for who may see payloads.
             fieldsets = [
-                (name, {**options, "fields": [f for f in options["fields"] if f != "file_download"]})
+                (
+                    name,
+                    {**options, "fields": [f for f in options["fields"] if f != "file_download"]},
+                )
                 for name, options in fieldsets
             ]
         return fieldsets
@@ -339,14 +470,18 @@ class ImportRunAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRun]:
         return super().get_queryset(request).select_related("source", "created_by", "parent_run")
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ):
         run = self.get_object(request, object_id)
         extra = {}
         if run is not None and self.has_view_permission(request, run):
             breakdown = selectors.run_violation_breakdown(run=run)
             for row in breakdown:
                 row["open_url"] = violations_url(run=run.pk, code=row["code"], field=row["field"])
-                row["all_url"] = violations_url(run=run.pk, code=row["code"], field=row["field"], status="all")
+                row["all_url"] = violations_url(
+                    run=run.pk, code=row["code"], field=row["field"], status="all"
+                )
             user = request.user
             requeued = None
             if run.kind == ImportRun.Kind.REMEDIATION:
@@ -359,8 +494,12 @@ class ImportRunAdmin(admin.ModelAdmin):
                 "requeued_limit": dq_selectors.REMEDIATION_LIST_LIMIT,
                 "first_seen_url": violations_url(first_seen_run=run.pk, status="all"),
                 "violations_url": violations_url(run=run.pk, status="all"),
-                "child_runs": run.child_runs.select_related("source").order_by("-created_at", "-id")[:50],
-                "can_run_for_real": user.has_perm("runs.add_importrun") and run.dry_run and bool(run.file)
+                "child_runs": run.child_runs.select_related("source").order_by(
+                    "-created_at", "-id"
+                )[:50],
+                "can_run_for_real": user.has_perm("runs.add_importrun")
+                and run.dry_run
+                and bool(run.file)
                 and run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL),
                 "can_cancel": self.has_cancel_permission(request) and not run.is_finished,
                 "can_replay": self.has_replay_permission(request) and bool(run.file),
@@ -375,8 +514,14 @@ class ImportRunAdmin(admin.ModelAdmin):
             path("progress/", wrap(views.run_progress_view), name="runs_importrun_progress"),
             path("summary/", wrap(self.summary_view), name="runs_importrun_summary"),
             path("<int:pk>/file/", wrap(views.run_file_download), name="runs_importrun_file"),
-            path("<int:pk>/results/", wrap(views.run_results_download), name="runs_importrun_results"),
-            path("<int:pk>/run-for-real/", wrap(views.run_for_real_view), name="runs_importrun_run_for_real"),
+            path(
+                "<int:pk>/results/", wrap(views.run_results_download), name="runs_importrun_results"
+            ),
+            path(
+                "<int:pk>/run-for-real/",
+                wrap(views.run_for_real_view),
+                name="runs_importrun_run_for_real",
+            ),
             path("<int:pk>/cancel/", wrap(views.run_cancel_view), name="runs_importrun_cancel"),
             path("<int:pk>/replay/", wrap(views.run_replay_view), name="runs_importrun_replay"),
         ]

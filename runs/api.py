@@ -14,7 +14,12 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -46,7 +51,9 @@ BAD_RESULT_KIND = f"Choose one of: {', '.join(RESULT_KINDS)}."
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List runs", description="Newest first; cursor pages (no total count)."),
+    list=extend_schema(
+        summary="List runs", description="Newest first; cursor pages (no total count)."
+    ),
     retrieve=extend_schema(summary="A run with its counters and progress"),
 )
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -110,7 +117,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         request={"multipart/form-data": RunCreateSerializer},
         responses={
             202: ImportRunSerializer,
-            400: error_response("400", "Invalid form: unknown target (with the choices), bad encoding, a bad value saved on the source's profile, …"),
+            400: error_response(
+                "400",
+                "Invalid form: unknown target (with the choices), bad encoding, a bad value saved on the source's profile, …",
+            ),
             413: error_response("413", "The file is over IMPORTER_MAX_UPLOAD_BYTES."),
             429: error_response("429", "Too many uploads: the `uploads` throttle scope."),
         },
@@ -122,7 +132,11 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         upload = data["file"]
         try:
             if upload.size > settings.IMPORTER_MAX_UPLOAD_BYTES:
-                raise BodyTooLarge(errors.TOO_LARGE.format(size=upload.size, limit=settings.IMPORTER_MAX_UPLOAD_BYTES))
+                raise BodyTooLarge(
+                    errors.TOO_LARGE.format(
+                        size=upload.size, limit=settings.IMPORTER_MAX_UPLOAD_BYTES
+                    )
+                )
             with transaction.atomic():
                 run = run_create(
                     target=data["target"],
@@ -147,7 +161,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         summary="Cancel a run",
         description="A queued run is cancelled at once; a running one stops after its current chunk.",
         request=None,
-        responses={200: ImportRunSerializer, 409: error_response("409", "The run is already finished.")},
+        responses={
+            200: ImportRunSerializer,
+            409: error_response("409", "The run is already finished."),
+        },
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
@@ -160,7 +177,9 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         request=RunReplaySerializer,
         responses={
             202: ImportRunSerializer,
-            400: error_response("400", "The body is not a JSON object, or `dry_run` is not a boolean or null."),
+            400: error_response(
+                "400", "The body is not a JSON object, or `dry_run` is not a boolean or null."
+            ),
             409: error_response("409", "The run has no stored file."),
         },
     )
@@ -170,7 +189,9 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         form = RunReplaySerializer(data=request.data)  # a body that is not an object is a 400
         form.is_valid(raise_exception=True)
         with transaction.atomic():
-            replay = run_replay(run=run, created_by=request.user, dry_run=form.validated_data["dry_run"])
+            replay = run_replay(
+                run=run, created_by=request.user, dry_run=form.validated_data["dry_run"]
+            )
         return self._accepted(replay)
 
     def _accepted(self, run: ImportRun) -> Response:
@@ -191,8 +212,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         parameters=[OpenApiParameter("kind", str, enum=list(RESULT_KINDS), required=False)],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A CSV attachment."),
-            400: error_response("400", "`kind` is not one of the choices (an empty `kind=` included)."),
-            403: error_response("403", "`kind=violations` without the permission to view violations."),
+            400: error_response(
+                "400", "`kind` is not one of the choices (an empty `kind=` included)."
+            ),
+            403: error_response(
+                "403", "`kind=violations` without the permission to view violations."
+            ),
             404: error_response("404", "No such run, or the run has no results file (yet)."),
         },
     )
@@ -207,8 +232,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if kind == "violations":
             if not request.user.has_perm("dq.view_violation"):
                 raise exceptions.PermissionDenied(NO_VIOLATIONS_PERMISSION)
-            rows = violation_csv_rows(run=run, include_payload=request.user.has_perm("dq.view_payload"))
-            response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+            rows = violation_csv_rows(
+                run=run, include_payload=request.user.has_perm("dq.view_payload")
+            )
+            response = StreamingHttpResponse(
+                csv_lines(rows), content_type="text/csv; charset=utf-8"
+            )
             response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-violations.csv"'
             return response
         if not run.results_file:
@@ -219,7 +248,11 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise exceptions.NotFound(NO_RESULTS.format(run_id=run.pk)) from None
         filename = f"run-{run.pk}-results.csv"
         if can_view_payload(request.user):
-            return FileResponse(handle, as_attachment=True, filename=filename, content_type="text/csv")
-        response = StreamingHttpResponse(csv_lines(masked_results_rows(handle)), content_type="text/csv")
+            return FileResponse(
+                handle, as_attachment=True, filename=filename, content_type="text/csv"
+            )
+        response = StreamingHttpResponse(
+            csv_lines(masked_results_rows(handle)), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

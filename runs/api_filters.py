@@ -18,14 +18,17 @@ class RunFilter(StrictFilterSet):
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     has_quarantined = StrictBooleanFilter(
-        method="filter_has_quarantined", help_text="Runs with (true) or without (false) quarantined rows."
+        method="filter_has_quarantined",
+        help_text="Runs with (true) or without (false) quarantined rows.",
     )
 
     class Meta:
         model = ImportRun
         fields = ["status", "target", "source", "dry_run", "kind"]
 
-    def filter_has_quarantined(self, queryset: QuerySet[ImportRun], name: str, value: bool | None) -> QuerySet[ImportRun]:
+    def filter_has_quarantined(
+        self, queryset: QuerySet[ImportRun], name: str, value: bool | None
+    ) -> QuerySet[ImportRun]:
         if value is None:
             return queryset
         return queryset.filter(quarantined__gt=0) if value else queryset.filter(quarantined=0)

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class RunsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'runs'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "runs"

@@ -28,7 +28,9 @@ VIOLATION_HEADER = ["violation_id", "row_number", "external_id", "status", "erro
 def violation_csv_rows(*, run: ImportRun, include_payload: bool) -> Iterator[list[Any]]:
     """The header, then one line per violation in row order, streamed from the database."""
     yield VIOLATION_HEADER + (["payload"] if include_payload else [])
-    fields = ["id", "row_number", "external_id", "status", "errors"] + (["payload"] if include_payload else [])
+    fields = ["id", "row_number", "external_id", "status", "errors"] + (
+        ["payload"] if include_payload else []
+    )
     violations = Violation.objects.filter(run=run).order_by("row_number", "id").values_list(*fields)
     for values in violations.iterator(chunk_size=2000):
         pk, row_number, external_id, status, errors = values[:5]
@@ -39,7 +41,9 @@ def violation_csv_rows(*, run: ImportRun, include_payload: bool) -> Iterator[lis
             external_id,
             status,
             " ".join(sorted({str(error.get("code", "")) for error in errors})),
-            "; ".join(f"{error.get('field') or 'row'}: {error.get('message', '')}" for error in errors),
+            "; ".join(
+                f"{error.get('field') or 'row'}: {error.get('message', '')}" for error in errors
+            ),
         ]
         if include_payload:
             line.append(json.dumps(values[5], ensure_ascii=False, sort_keys=True))
@@ -91,8 +95,10 @@ def masked_results_rows(handle: IO[bytes]) -> Iterator[list[Any]]:
         if header is None:
             return
         yield header
-        values_at, by_at, key_at = (header.index(name) if name in header else None
-                                    for name in ("values", "matched_by", "matched_key"))
+        values_at, by_at, key_at = (
+            header.index(name) if name in header else None
+            for name in ("values", "matched_by", "matched_key")
+        )
         for line in reader:
             if _cell(line, values_at):
                 line[values_at] = _masked_values(line[values_at])

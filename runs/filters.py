@@ -55,8 +55,15 @@ class CreatedByFilter(admin.SimpleListFilter):
     NOBODY = "none"
 
     def lookups(self, request, model_admin) -> list[tuple[str, str]]:
-        users = get_user_model().objects.filter(is_staff=True).order_by("username").values_list("pk", "username")
-        return [(str(pk), username) for pk, username in users] + [(self.NOBODY, "nobody (command line, system)")]
+        users = (
+            get_user_model()
+            .objects.filter(is_staff=True)
+            .order_by("username")
+            .values_list("pk", "username")
+        )
+        return [(str(pk), username) for pk, username in users] + [
+            (self.NOBODY, "nobody (command line, system)")
+        ]
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -70,8 +77,12 @@ class CreatedByFilter(admin.SimpleListFilter):
 
 
 class CreatedRangeForm(forms.Form):
-    created_from = forms.DateField(required=False, label="From", error_messages={"invalid": BAD_DATE})
-    created_to = forms.DateField(required=False, label="To (inclusive)", error_messages={"invalid": BAD_DATE})
+    created_from = forms.DateField(
+        required=False, label="From", error_messages={"invalid": BAD_DATE}
+    )
+    created_to = forms.DateField(
+        required=False, label="To (inclusive)", error_messages={"invalid": BAD_DATE}
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -101,7 +112,9 @@ class CreatedFilter(admin.ListFilter):
         )
         # What the custom-range form must carry along: every other filter.
         self.other_params = [
-            (key, value) for key, values in request.GET.lists() for value in values
+            (key, value)
+            for key, values in request.GET.lists()
+            for value in values
             if key not in (self.parameter_name, *self.RANGE_PARAMS, "p", "e")
         ]
 
@@ -115,17 +128,23 @@ class CreatedFilter(admin.ListFilter):
         current = self.used_parameters.get(self.parameter_name)
         has_range = any(self.used_parameters.get(name) for name in self.RANGE_PARAMS)
         remove = self.expected_parameters()
-        choices = [{
-            "selected": current is None and not has_range,
-            "query_string": changelist.get_query_string(remove=remove),
-            "display": "Any date",
-        }]
+        choices = [
+            {
+                "selected": current is None and not has_range,
+                "query_string": changelist.get_query_string(remove=remove),
+                "display": "Any date",
+            }
+        ]
         for value, (label, _days) in self.PRESETS.items():
-            choices.append({
-                "selected": current == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}, remove),
-                "display": label,
-            })
+            choices.append(
+                {
+                    "selected": current == value,
+                    "query_string": changelist.get_query_string(
+                        {self.parameter_name: value}, remove
+                    ),
+                    "display": label,
+                }
+            )
         return choices
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
@@ -134,16 +153,23 @@ class CreatedFilter(admin.ListFilter):
         if preset:
             if preset not in self.PRESETS:
                 raise IncorrectLookupParameters(f"Unknown created filter {preset!r}.")
-            queryset = queryset.filter(created_at__gte=_start_of(today - datetime.timedelta(days=self.PRESETS[preset][1])))
+            queryset = queryset.filter(
+                created_at__gte=_start_of(today - datetime.timedelta(days=self.PRESETS[preset][1]))
+            )
         if not any(self.used_parameters.get(name) for name in self.RANGE_PARAMS):
             return queryset
         if not self.range_form.is_valid():
             # The admin answers a bad filter with a redirect to the plain
             # list; the message says why.
-            problem = " ".join(message for errors in self.range_form.errors.values() for message in errors)
+            problem = " ".join(
+                message for errors in self.range_form.errors.values() for message in errors
+            )
             messages.error(request, f"Created range: {problem}")
             raise IncorrectLookupParameters(problem)
-        start, end = self.range_form.cleaned_data["created_from"], self.range_form.cleaned_data["created_to"]
+        start, end = (
+            self.range_form.cleaned_data["created_from"],
+            self.range_form.cleaned_data["created_to"],
+        )
         condition = Q()
         if start:
             condition &= Q(created_at__gte=_start_of(start))

@@ -9,8 +9,17 @@ from ingest import registry, services
 from ingest.errors import UsageError
 
 AUTO = ""
-DELIMITER_CHOICES = [(AUTO, "Detect"), (",", "Comma ,"), (";", "Semicolon ;"), ("\t", "Tab"), ("|", "Pipe |")]
-FORMAT_CHOICES = [(AUTO, "Detect from the file"), *((name, name.upper()) for name in services.FORMATS)]
+DELIMITER_CHOICES = [
+    (AUTO, "Detect"),
+    (",", "Comma ,"),
+    (";", "Semicolon ;"),
+    ("\t", "Tab"),
+    ("|", "Pipe |"),
+]
+FORMAT_CHOICES = [
+    (AUTO, "Detect from the file"),
+    *((name, name.upper()) for name in services.FORMATS),
+]
 
 
 class UploadForm(forms.Form):
@@ -19,10 +28,13 @@ class UploadForm(forms.Form):
     )
     target = forms.ChoiceField(choices=(), help_text="The kind of record the file holds.")
     source = forms.SlugField(
-        max_length=64, widget=forms.TextInput(attrs={"list": "run-sources"}), help_text="The source system's slug (letters, digits, - and _); created on first use."
+        max_length=64,
+        widget=forms.TextInput(attrs={"list": "run-sources"}),
+        help_text="The source system's slug (letters, digits, - and _); created on first use.",
     )
     dry_run = forms.BooleanField(
-        required=False, initial=True,
+        required=False,
+        initial=True,
         help_text="Validate and count everything but write nothing; then choose \u201cRun for real\u201d.",
     )
     encoding = forms.CharField(
@@ -31,17 +43,21 @@ class UploadForm(forms.Form):
     delimiter = forms.ChoiceField(required=False, choices=DELIMITER_CHOICES, help_text="CSV only.")
     format = forms.ChoiceField(required=False, choices=FORMAT_CHOICES)
     sheet = forms.CharField(
-        required=False, max_length=100,
+        required=False,
+        max_length=100,
         help_text="Spreadsheets only: the sheet's name, or its position counting from 0 "
         "(0 = the first sheet). Default: the first visible sheet.",
     )
     column_map = forms.CharField(
-        required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional: for columns not named as the target's fields, one per line, "
         "like Company Name=name.",
     )
     remember = forms.BooleanField(
-        required=False, label="Remember these settings for this source",
+        required=False,
+        label="Remember these settings for this source",
         help_text="Save the format, encoding, delimiter, sheet and column map given here on the source's "
         "profile. A setting left empty is taken from the source's profile, if it has one.",
     )

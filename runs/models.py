@@ -90,9 +90,13 @@ class ImportRun(models.Model):
             models.Index(fields=["source", "-created_at", "-id"], name="runs_source_created"),
             models.Index(fields=["kind", "-created_at", "-id"], name="runs_kind_created"),
             models.Index(fields=["dry_run", "-created_at", "-id"], name="runs_dry_run_created"),
-            models.Index(fields=["created_by", "-created_at", "-id"], name="runs_created_by_created"),
             models.Index(
-                fields=["-created_at", "-id"], condition=models.Q(quarantined__gt=0), name="runs_quarantined_created"
+                fields=["created_by", "-created_at", "-id"], name="runs_created_by_created"
+            ),
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=models.Q(quarantined__gt=0),
+                name="runs_quarantined_created",
             ),
             models.Index(fields=["file_sha256"], name="runs_sha256"),
         ]
@@ -134,7 +138,9 @@ class RunPartition(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "index"], name="runs_partition_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="runs_partition_unique")
+        ]
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="runs_partition_status")]
 
     def __str__(self) -> str:

@@ -59,7 +59,9 @@ def percentiles_portable(timed: QuerySet[ImportRun]) -> dict[float, timedelta | 
     """A count, then per percentile the two neighbouring durations with
     ORDER BY duration LIMIT 2 OFFSET k; Python only interpolates between them."""
     total = timed.count()
-    durations = timed.annotate(duration=_duration()).order_by("duration").values_list("duration", flat=True)
+    durations = (
+        timed.annotate(duration=_duration()).order_by("duration").values_list("duration", flat=True)
+    )
     result: dict[float, timedelta | None] = {}
     for p in PERCENTILES:
         if not total:
@@ -67,7 +69,7 @@ def percentiles_portable(timed: QuerySet[ImportRun]) -> dict[float, timedelta | 
             continue
         position = (total - 1) * p
         low = math.floor(position)
-        values = list(durations[low:low + 2])
+        values = list(durations[low : low + 2])
         if len(values) == 1 or position == low:
             result[p] = values[0]
         else:
@@ -79,7 +81,10 @@ def run_summary(*, queryset: QuerySet[ImportRun]) -> dict[str, Any]:
     """The summary cards for a (filtered) run queryset: runs by status, dry
     runs, rows imported and quarantined in one aggregate query; the duration
     percentiles; open violations of those runs."""
-    counts = {f"status_{status}": Count("pk", filter=Q(status=status)) for status in ImportRun.Status.values}
+    counts = {
+        f"status_{status}": Count("pk", filter=Q(status=status))
+        for status in ImportRun.Status.values
+    }
     row = queryset.order_by().aggregate(
         total=Count("pk"),
         dry_runs=Count("pk", filter=Q(dry_run=True)),
@@ -137,8 +142,17 @@ def run_violation_breakdown(*, run: ImportRun) -> list[dict[str, Any]]:
 def run_progress(*, ids: list[int]) -> list[dict[str, Any]]:
     """What the list's live progress needs for a few runs, in one query."""
     rows = ImportRun.objects.filter(pk__in=ids[:PROGRESS_MAX_IDS]).values(
-        "pk", "status", "rows_processed", "rows_total", "inserted", "updated", "unchanged", "skipped",
-        "quarantined", "started_at", "finished_at",
+        "pk",
+        "status",
+        "rows_processed",
+        "rows_total",
+        "inserted",
+        "updated",
+        "unchanged",
+        "skipped",
+        "quarantined",
+        "started_at",
+        "finished_at",
     )
     labels = dict(ImportRun.Status.choices)
     return [

@@ -31,7 +31,9 @@ from runs.models import ImportRun
 logger = logging.getLogger(__name__)
 
 BAD_RETENTION = "The retention must be a number of days of 0 or more, got {days}."
-RETENTION_TOO_LONG = "The retention of {days} days reaches back before the year 1; give at most {limit} days."
+RETENTION_TOO_LONG = (
+    "The retention of {days} days reaches back before the year 1; give at most {limit} days."
+)
 UPLOADS, RESULTS = "uploads", "results"
 _FIELDS = {UPLOADS: "file", RESULTS: "results_file"}
 BATCH = 500
@@ -71,7 +73,9 @@ def _expired(cutoff: dt.datetime) -> Q:
     )
 
 
-def run_files_purge(*, kind: str, older_than_days: int, dry_run: bool = False, now: dt.datetime | None = None) -> FilesPurged:
+def run_files_purge(
+    *, kind: str, older_than_days: int, dry_run: bool = False, now: dt.datetime | None = None
+) -> FilesPurged:
     """Delete the stored files of ``kind`` (``uploads`` or ``results``) of runs
     finished more than ``older_than_days`` ago and empty the runs' field.
     Idempotent: a second call finds nothing left to do."""
@@ -85,13 +89,18 @@ def run_files_purge(*, kind: str, older_than_days: int, dry_run: bool = False, n
     while True:
         # Keyset pages over the names: rows emptied on the way never shift them.
         names = list(
-            candidates.filter(**{f"{field}__gt": last}).order_by(field).values_list(field, flat=True).distinct()[:BATCH]
+            candidates.filter(**{f"{field}__gt": last})
+            .order_by(field)
+            .values_list(field, flat=True)
+            .distinct()[:BATCH]
         )
         if not names:
             return result
         last = names[-1]
         in_use = set(
-            ImportRun.objects.filter(**{f"{field}__in": names}).exclude(expired).values_list(field, flat=True)
+            ImportRun.objects.filter(**{f"{field}__in": names})
+            .exclude(expired)
+            .values_list(field, flat=True)
         )
         result.kept += len(in_use)
         deleted = []

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import (
-    FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse,
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -42,7 +47,13 @@ def _require(request: HttpRequest, permission: str) -> None:
 
 
 def _attachment(
-    request: HttpRequest, run: ImportRun, field: str, filename: str, missing: str, *, masked: bool = False
+    request: HttpRequest,
+    run: ImportRun,
+    field: str,
+    filename: str,
+    missing: str,
+    *,
+    masked: bool = False,
 ) -> HttpResponse:
     """The stored file as an attachment; ``masked``: a results file with its
     personal data masked (``runs.exports.masked_results_rows``)."""
@@ -52,7 +63,9 @@ def _attachment(
         return HttpResponseRedirect(run_url(run))
     if not masked:
         return FileResponse(stored.open("rb"), as_attachment=True, filename=filename)
-    response = StreamingHttpResponse(csv_lines(masked_results_rows(stored.open("rb"))), content_type="text/csv")
+    response = StreamingHttpResponse(
+        csv_lines(masked_results_rows(stored.open("rb"))), content_type="text/csv"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -72,7 +85,11 @@ def run_results_download(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, "runs.view_importrun")
     run = get_object_or_404(ImportRun, pk=pk)
     return _attachment(
-        request, run, "results_file", f"run-{run.pk}-results.csv", NO_RESULTS,
+        request,
+        run,
+        "results_file",
+        f"run-{run.pk}-results.csv",
+        NO_RESULTS,
         masked=not can_view_payload(request.user),
     )
 
@@ -105,7 +122,11 @@ def _new_run_view(
 
 def run_for_real_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _new_run_view(
-        request, pk, "runs.add_importrun", services.run_for_real, "Run {} started for real as {} ({})."
+        request,
+        pk,
+        "runs.add_importrun",
+        services.run_for_real,
+        "Run {} started for real as {} ({}).",
     )
 
 
@@ -126,7 +147,9 @@ def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def run_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _new_run_view(request, pk, "runs.replay_importrun", services.run_replay, "Run {} replayed as {} ({}).")
+    return _new_run_view(
+        request, pk, "runs.replay_importrun", services.run_replay, "Run {} replayed as {} ({})."
+    )
 
 
 def run_progress_view(request: HttpRequest) -> JsonResponse:

@@ -24,8 +24,14 @@ def _role_groups(request):
     """Transactional tests (live server, real workers) start from a flushed
     database: give them back the role groups the data migration made."""
     marker = request.node.get_closest_marker("django_db")
-    transactional = marker is not None and (marker.kwargs.get("transaction") or "transaction" in marker.args)
-    if transactional or "live_server" in request.fixturenames or "transactional_db" in request.fixturenames:
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or "transaction" in marker.args
+    )
+    if (
+        transactional
+        or "live_server" in request.fixturenames
+        or "transactional_db" in request.fixturenames
+    ):
         request.getfixturevalue("transactional_db")
         from dq.roles import ensure_role_groups
 
@@ -78,7 +84,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "page" in getattr(item, "fixturenames", ()) and not os.path.exists(CHROMIUM):
             if require:
-                raise pytest.UsageError(f"{item.nodeid} needs chromium at {CHROMIUM}, and CI requires it")
+                raise pytest.UsageError(
+                    f"{item.nodeid} needs chromium at {CHROMIUM}, and CI requires it"
+                )
             item.add_marker(pytest.mark.skip(reason=f"needs chromium at {CHROMIUM}"))
         for marker, available, variable in (
             ("postgres", ON_POSTGRES, "DATABASE_URL=postgres://…"),

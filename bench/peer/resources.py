@@ -35,7 +35,9 @@ class RowErrorIntegerWidget(widgets.IntegerWidget):
 
 
 class OrganizationResource(resources.ModelResource):
-    employees = fields.Field(attribute="employees", column_name="employees", widget=RowErrorIntegerWidget())
+    employees = fields.Field(
+        attribute="employees", column_name="employees", widget=RowErrorIntegerWidget()
+    )
 
     class Meta:
         model = BenchOrganization

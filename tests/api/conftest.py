@@ -59,13 +59,19 @@ def api():
 def finished_run(*, dry_run: bool = True, content: bytes = CSV) -> ImportRun:
     """A run executed in-process: partial, with violations and a results file."""
     run = services.run_create(
-        target="organization", source="crm", file=ContentFile(content), filename="orgs.csv", dry_run=dry_run
+        target="organization",
+        source="crm",
+        file=ContentFile(content),
+        filename="orgs.csv",
+        dry_run=dry_run,
     )
     return services.run_execute(run_id=run.pk, in_process=True)
 
 
 def queued_run() -> ImportRun:
-    return services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
+    return services.run_create(
+        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
+    )
 
 
 def work_queued_jobs() -> None:

@@ -49,12 +49,16 @@ def test_a_session_works_for_reads_and_needs_the_csrf_token_for_writes():
 
 def test_a_token_needs_no_csrf_token():
     client = APIClient(enforce_csrf_checks=True)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user('steward')).key}")
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user('steward')).key}"
+    )
     assert client.post(VALIDATE, {"name": "x"}, format="json").status_code == 200
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000, "{not json"])
+@pytest.mark.parametrize(
+    "body", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000, "{not json"]
+)
 def test_a_json_body_that_cannot_be_read_is_400_not_500(body):
     """Broken JSON, or JSON nested deeper than Python's parser recurses."""
     client = APIClient()

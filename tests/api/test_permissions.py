@@ -38,9 +38,15 @@ def call(client, method: str, path: str):
 
 def test_the_schema_lists_the_runs_and_targets_operations():
     operations = set(schema_operations())
-    assert {("GET", "/api/v1/runs/"), ("POST", "/api/v1/runs/"), ("POST", "/api/v1/runs/{id}/cancel/"),
-            ("POST", "/api/v1/runs/{id}/replay/"), ("GET", "/api/v1/runs/{id}/results/"),
-            ("GET", "/api/v1/targets/"), ("POST", "/api/v1/targets/{name}/validate/")} <= operations
+    assert {
+        ("GET", "/api/v1/runs/"),
+        ("POST", "/api/v1/runs/"),
+        ("POST", "/api/v1/runs/{id}/cancel/"),
+        ("POST", "/api/v1/runs/{id}/replay/"),
+        ("GET", "/api/v1/runs/{id}/results/"),
+        ("GET", "/api/v1/targets/"),
+        ("POST", "/api/v1/targets/{name}/validate/"),
+    } <= operations
 
 
 def test_anonymous_gets_401_with_a_token_challenge_on_every_operation():
@@ -85,11 +91,20 @@ MATRIX = {
 
 
 def request_for(endpoint: str, client):
-    done = finished_run() if endpoint in ("run detail", "replay", "results", "violations csv") else None
+    done = (
+        finished_run()
+        if endpoint in ("run detail", "replay", "results", "violations csv")
+        else None
+    )
     if endpoint == "list runs":
         return client.get("/api/v1/runs/")
     if endpoint == "upload":
-        form = {"file": SimpleUploadedFile("o.csv", CSV), "target": "organization", "source": "crm", "dry_run": "true"}
+        form = {
+            "file": SimpleUploadedFile("o.csv", CSV),
+            "target": "organization",
+            "source": "crm",
+            "dry_run": "true",
+        }
         return client.post("/api/v1/runs/", form, format="multipart")
     if endpoint == "run detail":
         return client.get(f"/api/v1/runs/{done.pk}/")

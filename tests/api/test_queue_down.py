@@ -19,10 +19,15 @@ def upload_while_redis_is_down(api, settings) -> tuple[object, dict]:
     """Upload with the queue and the cache (the upload throttle's counts) both in an unreachable Redis."""
     working = settings.RQ_QUEUES
     settings.IMPORTER_SYNC_JOBS = False
-    settings.RQ_QUEUES = {name: {**config, "URL": UNREACHABLE, "ASYNC": True} for name, config in working.items()}
+    settings.RQ_QUEUES = {
+        name: {**config, "URL": UNREACHABLE, "ASYNC": True} for name, config in working.items()
+    }
     settings.CACHES = {
         **settings.CACHES,
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": UNREACHABLE},
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": UNREACHABLE,
+        },
     }
     response = api("operator").post(
         "/api/v1/runs/",

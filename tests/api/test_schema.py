@@ -10,7 +10,9 @@ from django.test import Client
 
 
 def test_the_schema_validates_without_warnings(tmp_path):
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
     assert "/api/v1/runs/{id}/results/" in (tmp_path / "schema.yaml").read_text()
 
 
@@ -42,13 +44,21 @@ def test_required_text_says_it_refuses_blank_text_and_nul():
     the schema's minLength allowed "   " and "a\x00", which were 400s."""
     schema = Client().get("/api/schema/?format=json").json()
     reason = schema["components"]["schemas"]["IgnoreRequest"]["properties"]["reason"]
-    bulk = schema["paths"]["/api/v1/violations/requeue/"]["post"]["requestBody"]["content"]["application/json"]
-    by_filter = next(choice for choice in bulk["schema"]["oneOf"] if "filter" in choice["properties"])
+    bulk = schema["paths"]["/api/v1/violations/requeue/"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]
+    by_filter = next(
+        choice for choice in bulk["schema"]["oneOf"] if "filter" in choice["properties"]
+    )
     target = by_filter["properties"]["filter"]["properties"]["target"]
     for text_schema in (reason, target):
         pattern = re.compile(text_schema["pattern"])
         assert [bool(pattern.search(text)) for text in (" a ", "a b", "   ", "\t\n", "a\x00")] == [
-            True, True, False, False, False,
+            True,
+            True,
+            False,
+            False,
+            False,
         ]
 
 

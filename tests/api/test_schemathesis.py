@@ -31,7 +31,9 @@ from tests.api.conftest import finished_run, make_user, queued_run
 # - replace: the new value must differ from the old one, and the field be
 #   one of the target the filter selects (which depends on the data).
 RULES_BEYOND_THE_SCHEMA = (
-    "POST /api/v1/runs/", "PATCH /api/v1/violations/{id}/", "POST /api/v1/violations/replace/"
+    "POST /api/v1/runs/",
+    "PATCH /api/v1/violations/{id}/",
+    "POST /api/v1/violations/replace/",
 )
 CONFIG = SchemathesisConfig.from_str(
     "".join(
@@ -65,9 +67,12 @@ def a_valid_request_is_refused_only_for_rules_beyond_the_schema(ctx, response, c
     elif name == "POST /api/v1/violations/replace/":
         detail = body.get("detail", "")
         targets = registry.all_targets()
-        assert detail == dq_services.SAME_VALUE or detail.startswith(dq_services.ONE_TARGET.split("{")[0]) or detail in {
-            dq_services.UNKNOWN_FIELD.format(target=target.name) for target in targets
-        }, body
+        assert (
+            detail == dq_services.SAME_VALUE
+            or detail.startswith(dq_services.ONE_TARGET.split("{")[0])
+            or detail
+            in {dq_services.UNKNOWN_FIELD.format(target=target.name) for target in targets}
+        ), body
 
 
 @pytest.fixture
@@ -104,7 +109,8 @@ def existing(db) -> dict[str, list[int]]:
     violation.save(update_fields=["assignee"])
     violations = list(Violation.objects.values_list("pk", flat=True))
     return {
-        "/api/v1/runs/": [run.pk for run in runs] + [ImportRun.objects.order_by("pk").last().pk + 1000],
+        "/api/v1/runs/": [run.pk for run in runs]
+        + [ImportRun.objects.order_by("pk").last().pk + 1000],
         "/api/v1/violations/": violations + [max(violations) + 1000],
     }
 
@@ -126,12 +132,17 @@ def point_at_existing(case, existing: dict[str, list[int]]) -> None:
     derandomize=True,
     deadline=None,
     phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
 )
 def test_every_operation_conforms_to_the_schema(case, token_header, existing):
     """Every built-in check, none excluded: schema-valid requests are
     accepted, schema-invalid ones refused, and every answer is documented."""
     point_at_existing(case, existing)
     case.call_and_validate(
-        headers=token_header, additional_checks=[a_valid_request_is_refused_only_for_rules_beyond_the_schema]
+        headers=token_header,
+        additional_checks=[a_valid_request_is_refused_only_for_rules_beyond_the_schema],
     )

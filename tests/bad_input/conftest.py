@@ -43,7 +43,9 @@ class Ended:
         return list(Organization.objects.order_by("pk").values_list("name", flat=True))
 
 
-def import_bytes(content: bytes, filename: str = "upload.csv", target: str = "organization", **options) -> Ended:
+def import_bytes(
+    content: bytes, filename: str = "upload.csv", target: str = "organization", **options
+) -> Ended:
     """Upload ``content`` as a file and run it in this process."""
     run = services.run_create(
         target=target, source="crm", file=ContentFile(content), filename=filename, **options
@@ -52,7 +54,9 @@ def import_bytes(content: bytes, filename: str = "upload.csv", target: str = "or
         services.run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status in ImportRun.FINISHED, run.status
-    assert run.rows_total == run.inserted + run.updated + run.unchanged + run.skipped + run.quarantined
+    assert (
+        run.rows_total == run.inserted + run.updated + run.unchanged + run.skipped + run.quarantined
+    )
     violations = list(Violation.objects.filter(run=run).order_by("row_number"))
     # One violation per row (fingerprint): bad rows repeating an external id
     # in one file are occurrences of one violation (dry runs keep each row).

@@ -81,7 +81,10 @@ def test_a_quote_inside_an_unquoted_value_is_kept(run_bytes):
     "header, message",
     [
         ("external_id,name,Name,country\n", errors.DUPLICATE_HEADER.format(columns="name, Name")),
-        ("external_id,External-ID,name,country\n", errors.DUPLICATE_HEADER.format(columns="external_id, External-ID")),
+        (
+            "external_id,External-ID,name,country\n",
+            errors.DUPLICATE_HEADER.format(columns="external_id, External-ID"),
+        ),
         ("external_id,,name,country\n", errors.BLANK_HEADER.format(position=2)),
         ("external_id,name\n", errors.MISSING_COLUMNS.format(columns="country")),
     ],
@@ -101,7 +104,9 @@ def test_title_lines_above_the_header_are_skipped_and_numbered(run_bytes, delimi
     ).replace(",", delimiter)
     ended = run_bytes(text.encode())
     assert (ended.status, ended.counts) == ("partial", (2, 1, 1))
-    assert ended.codes() == [(6, rules.INVALID_CHOICE)]  # row numbers count the lines above the header
+    assert ended.codes() == [
+        (6, rules.INVALID_CHOICE)
+    ]  # row numbers count the lines above the header
     detected = ended.run.ingest_params_json["detected"]
     assert (detected["delimiter"], detected["header_row"]) == (delimiter, 4)
     assert ended.names() == ["Acme"]
@@ -111,7 +116,8 @@ def test_the_header_is_looked_for_only_so_far_down(run_bytes):
     # Within the file's first 20 records.
     ended = run_bytes(("title\n" * 20 + HEADER + "1,Acme,DE\n").encode())
     assert (ended.status, ended.run.error_message) == (
-        ImportRun.Status.FAILED, errors.MISSING_COLUMNS.format(columns="external_id, name, country")
+        ImportRun.Status.FAILED,
+        errors.MISSING_COLUMNS.format(columns="external_id, name, country"),
     )
     ended = run_bytes(("title\n" * 19 + HEADER + "1,Acme,DE\n").encode())
     assert (ended.status, ended.counts) == ("succeeded", (1, 1, 0))
@@ -120,7 +126,8 @@ def test_the_header_is_looked_for_only_so_far_down(run_bytes):
 def test_a_header_below_a_title_that_lacks_a_column_is_the_one_reported(run_bytes):
     ended = run_bytes(b"Organizations\nexternal_id,company,country\n1,Acme,DE\n")
     assert (ended.status, ended.run.error_message) == (
-        ImportRun.Status.FAILED, errors.MISSING_COLUMNS.format(columns="name")
+        ImportRun.Status.FAILED,
+        errors.MISSING_COLUMNS.format(columns="name"),
     )
 
 
@@ -159,7 +166,9 @@ def test_excel_text_formula_cells_are_read_as_their_text(run_bytes):
     assert rows == [("Acme", "0123"), ("Beta", "=1+1")]  # other formulas stay as written
 
 
-def test_a_10_mb_field_quarantines_its_row_as_too_long_and_the_rest_is_read(run_bytes, monkeypatch, settings):
+def test_a_10_mb_field_quarantines_its_row_as_too_long_and_the_rest_is_read(
+    run_bytes, monkeypatch, settings
+):
     # Memory is bounded by a multiple of the field limit (about 13 times it:
     # the capped line, readline's joins, the decoded block), never by the
     # field: with a 100,000-character limit a 10 MB field costs under 5 MB.

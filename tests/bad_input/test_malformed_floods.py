@@ -15,13 +15,21 @@ from tests.bad_input.conftest import HEADER
 GOOD = "".join(f"{i},Org {i},DE\n" for i in range(1, 10))
 # An exporter that does not double the quotes inside quoted values.
 UNPAIRED = "".join(f'{i},"Screen 27" Monitor",DE\n' for i in range(10, 5010))
-UNPAIRED_ERROR = errors.BAD_CSV_ROW.format(detail="there is text after the closing quote of a quoted value")
+UNPAIRED_ERROR = errors.BAD_CSV_ROW.format(
+    detail="there is text after the closing quote of a quoted value"
+)
 
 
-def mostly_malformed(*, malformed: int, rows: int, limit: int, row: int, hint: str, error: str) -> str:
+def mostly_malformed(
+    *, malformed: int, rows: int, limit: int, row: int, hint: str, error: str
+) -> str:
     return errors.MOSTLY_MALFORMED.format(
-        malformed=malformed, rows=rows, limit=limit, where=errors.DAMAGE_AT_ROW.format(row=row),
-        hint=hint, error=error,
+        malformed=malformed,
+        rows=rows,
+        limit=limit,
+        where=errors.DAMAGE_AT_ROW.format(row=row),
+        hint=hint,
+        error=error,
     )
 
 
@@ -40,23 +48,34 @@ def test_a_file_of_mostly_malformed_rows_fails_and_writes_nothing(run_bytes, set
 def test_an_unclosed_quote_with_5000_lines_after_it_imports_as_partial(run_bytes, settings):
     # Reading starts again on the line after the quote's: one malformed row.
     settings.IMPORTER_MAX_MALFORMED_ROWS = 10
-    text = HEADER + GOOD + '10,"Acme unclosed,DE\n' + "".join(f"{i},Org {i},DE\n" for i in range(11, 5011))
+    text = (
+        HEADER
+        + GOOD
+        + '10,"Acme unclosed,DE\n'
+        + "".join(f"{i},Org {i},DE\n" for i in range(11, 5011))
+    )
     ended = run_bytes(text.encode())
     assert (ended.status, ended.counts) == ("partial", (5010, 5009, 1))
     assert ended.messages() == [
-        errors.BAD_CSV_ROW.format(detail="a quoted value is not closed before the end of the file (a stray quote?)")
+        errors.BAD_CSV_ROW.format(
+            detail="a quoted value is not closed before the end of the file (a stray quote?)"
+        )
     ]
 
 
 def test_a_few_malformed_rows_still_import_as_partial(run_bytes, settings):
     settings.IMPORTER_MAX_MALFORMED_ROWS = 10
     # 30 ragged rows in 1,500: over the limit, but far from half the file.
-    text = HEADER + "".join(f"{i},Org {i},DE\n" if i % 50 else f"{i},Org {i}\n" for i in range(1, 1501))
+    text = HEADER + "".join(
+        f"{i},Org {i},DE\n" if i % 50 else f"{i},Org {i}\n" for i in range(1, 1501)
+    )
     ended = run_bytes(text.encode())
     assert (ended.status, ended.counts) == ("partial", (1500, 1470, 30))
 
 
-def test_damage_after_the_first_chunk_fails_the_run_and_keeps_the_chunks_committed(run_bytes, settings):
+def test_damage_after_the_first_chunk_fails_the_run_and_keeps_the_chunks_committed(
+    run_bytes, settings
+):
     # As for any failure in mid-file: committed chunks stay, counted.
     settings.IMPORTER_MAX_MALFORMED_ROWS = 50
     settings.IMPORTER_CHUNK_SIZE = 100
@@ -65,7 +84,11 @@ def test_damage_after_the_first_chunk_fails_the_run_and_keeps_the_chunks_committ
     ended = run_bytes(text.encode())
     assert ended.status == ImportRun.Status.FAILED
     assert ended.run.error_message == mostly_malformed(
-        malformed=301, rows=601, limit=50, row=302, hint=errors.HINT_FIELD_COUNT,
+        malformed=301,
+        rows=601,
+        limit=50,
+        row=302,
+        hint=errors.HINT_FIELD_COUNT,
         error=errors.WRONG_FIELD_COUNT.format(expected=3, found=1),
     )
     assert ended.counts == (600, 300, 300)  # six chunks committed; the seventh stopped
@@ -79,7 +102,9 @@ def test_a_dry_run_of_a_mostly_malformed_file_fails_and_keeps_no_violations(run_
     text += "".join(f"{i};Org {i};DE\n" for i in range(301, 2000))
     ended = run_bytes(text.encode(), dry_run=True)
     assert ended.status == ImportRun.Status.FAILED
-    assert ended.run.error_message.startswith(errors.MOSTLY_MALFORMED.split("{malformed")[0] + "301 of its first 601")
+    assert ended.run.error_message.startswith(
+        errors.MOSTLY_MALFORMED.split("{malformed")[0] + "301 of its first 601"
+    )
     assert ended.counts == (0, 0, 0)
     assert Organization.objects.count() == Violation.objects.count() == 0
 
@@ -93,13 +118,21 @@ def test_every_partition_stops_at_the_same_row_with_the_same_message(settings):
     settings.IMPORTER_PARTITIONS = 3
     settings.IMPORTER_PARTITION_MIN_BYTES = 0
     run = services.run_create(
-        target="organization", source="crm", file=ContentFile((HEADER + GOOD + UNPAIRED).encode()),
+        target="organization",
+        source="crm",
+        file=ContentFile((HEADER + GOOD + UNPAIRED).encode()),
         filename="orgs.csv",
     )
-    expected = mostly_malformed(malformed=51, rows=60, limit=50, row=11, hint=errors.HINT_QUOTES, error=UNPAIRED_ERROR)
+    expected = mostly_malformed(
+        malformed=51, rows=60, limit=50, row=11, hint=errors.HINT_QUOTES, error=UNPAIRED_ERROR
+    )
     for index in range(3):
         with pytest.raises(FileError) as info:
-            list(runner.partition_rows(runner.run_reader(run), field="external_id", partitions=3, index=index))
+            list(
+                runner.partition_rows(
+                    runner.run_reader(run), field="external_id", partitions=3, index=index
+                )
+            )
         assert str(info.value) == expected
     services.run_execute(run_id=run.pk, in_process=True)
     run.refresh_from_db()
@@ -117,7 +150,9 @@ def test_partition_jobs_on_the_queue_fail_the_run_once_with_the_message(settings
     settings.IMPORTER_PARTITIONS = 3
     settings.IMPORTER_PARTITION_MIN_BYTES = 0
     run = services.run_create(
-        target="organization", source="crm", file=ContentFile((HEADER + GOOD + UNPAIRED).encode()),
+        target="organization",
+        source="crm",
+        file=ContentFile((HEADER + GOOD + UNPAIRED).encode()),
         filename="orgs.csv",
     )
     services.run_enqueue(run=run)

@@ -23,8 +23,36 @@ from tests.bad_input.conftest import import_bytes
 FIELDS = ["external_id", "name", "country"]
 ROW_CODES = {rules.MALFORMED_ROW, rules.TOO_LONG}
 
-PIECES = [b",", b";", b"\t", b"|", b'"', b"\n", b"\r", b"\r\n", b" ", b"a", b"=", b'="1"', b"{", b"}", b"[", b"]"]
-PIECES += [b":", b"1", b"\x00", b"\xff", b"\xfe", b"\x81", b"\xe9", b"\xc3\xa9", b"\xef\xbb\xbf", b"\\ud800"]
+PIECES = [
+    b",",
+    b";",
+    b"\t",
+    b"|",
+    b'"',
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b" ",
+    b"a",
+    b"=",
+    b'="1"',
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+]
+PIECES += [
+    b":",
+    b"1",
+    b"\x00",
+    b"\xff",
+    b"\xfe",
+    b"\x81",
+    b"\xe9",
+    b"\xc3\xa9",
+    b"\xef\xbb\xbf",
+    b"\\ud800",
+]
 PIECES += [b"external_id", b"name", b"country", b"Name", b'"external_id"', b"PK\x03\x04", b"%PDF"]
 
 
@@ -49,12 +77,18 @@ def storable(text: str) -> bool:
 
 
 @settings(max_examples=500, deadline=None)
-@given(content=any_bytes(), suffix=st.sampled_from([".csv", ".jsonl", ".dat"]), limit=st.sampled_from([4, 50, 10_000]))
+@given(
+    content=any_bytes(),
+    suffix=st.sampled_from([".csv", ".jsonl", ".dat"]),
+    limit=st.sampled_from([4, 50, 10_000]),
+)
 def test_any_bytes_give_rows_or_a_file_error(content, suffix, limit):
     path = path_of(content, suffix)
     try:
         try:
-            reader = open_reader(path, fields=FIELDS, required=["external_id"], max_field_chars=limit)
+            reader = open_reader(
+                path, fields=FIELDS, required=["external_id"], max_field_chars=limit
+            )
         except FileError as exc:
             assert exc.message and storable(exc.message)
             return
@@ -62,7 +96,9 @@ def test_any_bytes_give_rows_or_a_file_error(content, suffix, limit):
             numbers = []
             for row in reader:
                 numbers.append(row.number)
-                assert all(type(key) is str and type(value) is str for key, value in row.values.items())
+                assert all(
+                    type(key) is str and type(value) is str for key, value in row.values.items()
+                )
                 assert set(row.values) <= set(FIELDS)
                 assert all(storable(value) or "\x00" in value for value in row.values.values())
                 if row.error is not None:
@@ -127,7 +163,11 @@ JSON_VALUES = st.recursive(
 
 
 @settings(max_examples=200, deadline=None)
-@given(items=st.lists(JSON_VALUES | st.dictionaries(st.sampled_from(FIELDS + ["other"]), TEXT), max_size=15))
+@given(
+    items=st.lists(
+        JSON_VALUES | st.dictionaries(st.sampled_from(FIELDS + ["other"]), TEXT), max_size=15
+    )
+)
 def test_every_json_line_is_one_row(items):
     text = "".join(json.dumps(item) + "\n" for item in items)
     path = path_of(text.encode(), ".jsonl")

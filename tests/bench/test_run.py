@@ -3,7 +3,17 @@ and the target checks."""
 
 import python_calamine
 
-from bench.run import FLOOR, PEER, POSTGRESQL, PROJECT, Measurement, reference, table, target_checks, xlsx_file
+from bench.run import (
+    FLOOR,
+    PEER,
+    POSTGRESQL,
+    PROJECT,
+    Measurement,
+    reference,
+    table,
+    target_checks,
+    xlsx_file,
+)
 
 
 def m(tool, mode, rows, seconds, rss=100.0):
@@ -43,9 +53,17 @@ def test_target_checks_report_pass_and_fail():
 def test_the_xlsx_file_holds_the_csv_rows_as_text_cells(tmp_path):
     """The xlsx line validates the very values of the CSV line."""
     csv_path = tmp_path / "org3.csv"
-    csv_path.write_text('external_id,name,employees\nA-1,"Acme, Inc",0012\nA-2,,7\n', encoding="utf-8")
+    csv_path.write_text(
+        'external_id,name,employees\nA-1,"Acme, Inc",0012\nA-2,,7\n', encoding="utf-8"
+    )
     workbook = xlsx_file(csv_path)
     assert workbook == tmp_path / "org3.xlsx"
-    rows = python_calamine.CalamineWorkbook.from_path(str(workbook)).get_sheet_by_index(0).to_python()
-    assert rows == [["external_id", "name", "employees"], ["A-1", "Acme, Inc", "0012"], ["A-2", "", "7"]]
+    rows = (
+        python_calamine.CalamineWorkbook.from_path(str(workbook)).get_sheet_by_index(0).to_python()
+    )
+    assert rows == [
+        ["external_id", "name", "employees"],
+        ["A-1", "Acme, Inc", "0012"],
+        ["A-2", "", "7"],
+    ]
     assert xlsx_file(csv_path) == workbook  # made once

@@ -4,17 +4,19 @@ import contextlib
 
 import django_rq
 import pytest
-from rq import SimpleWorker
 from django.contrib.auth.models import Group, User
+from rq import SimpleWorker
 
-from dq.roles import OPERATORS, STEWARDS
 from dq.models import Violation
+from dq.roles import OPERATORS, STEWARDS
 from ingest import golden
+
 
 def import_step(file: str, *, dry_run: bool = False):
     """Import one golden file (as its manifest step says) in this process."""
     step = next(
-        step for step in golden.manifest()["steps"]
+        step
+        for step in golden.manifest()["steps"]
         if step["file"] == file and step.get("dry_run", False) == dry_run
     )
     return golden.golden_import_step(step)

@@ -58,7 +58,10 @@ def test_filters_by_rule_code_field_target_and_run(steward_client, rules_run):
     assert by_code == {violation_at(rules_run, 5).pk, violation_at(rules_run, 13).pk}
     by_field = listed(steward_client.get(CHANGELIST, {"field": "email"}))
     assert by_field == {violation_at(rules_run, 4).pk, violation_at(rules_run, 13).pk}
-    assert len(listed(steward_client.get(CHANGELIST, {"target": "organization", "run": rules_run.pk}))) == 10
+    assert (
+        len(listed(steward_client.get(CHANGELIST, {"target": "organization", "run": rules_run.pk})))
+        == 10
+    )
     assert listed(steward_client.get(CHANGELIST, {"target": "contact"})) == set()
     for age in ("1d", "7d", "30d", "old"):
         assert steward_client.get(CHANGELIST, {"age": age}).status_code == 200
@@ -91,8 +94,12 @@ def test_assigned_to_me(steward_client, steward, rules_run):
 
 
 def test_search_by_external_id_and_payload_text(steward_client, operator_client, rules_run):
-    assert listed(steward_client.get(CHANGELIST, {"q": "ORG-104"})) == {violation_at(rules_run, 5).pk}
-    assert listed(steward_client.get(CHANGELIST, {"q": "negative staff"})) == {violation_at(rules_run, 6).pk}
+    assert listed(steward_client.get(CHANGELIST, {"q": "ORG-104"})) == {
+        violation_at(rules_run, 5).pk
+    }
+    assert listed(steward_client.get(CHANGELIST, {"q": "negative staff"})) == {
+        violation_at(rules_run, 6).pk
+    }
     # Without the payload permission, payload text is not searched (a hit would reveal a value).
     assert listed(operator_client.get(CHANGELIST, {"q": "negative staff"})) == set()
 
@@ -116,9 +123,13 @@ def form_data(violation, **changes):
     return data
 
 
-def test_save_refuses_a_payload_with_errors_and_shows_the_pipelines_words(steward_client, rules_run):
+def test_save_refuses_a_payload_with_errors_and_shows_the_pipelines_words(
+    steward_client, rules_run
+):
     violation = violation_at(rules_run, 4)
-    response = steward_client.post(change_url(violation), {**form_data(violation, email="still bad"), "_save": "1"})
+    response = steward_client.post(
+        change_url(violation), {**form_data(violation, email="still bad"), "_save": "1"}
+    )
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
     assert Violation.objects.get(pk=violation.pk).payload["email"] == "not-an-email"
@@ -139,13 +150,18 @@ def test_save_and_requeue_resolves_the_row(steward_client, rules_run, on_commit)
 def test_save_with_the_raw_json(steward_client, rules_run):
     violation = violation_at(rules_run, 4)
     raw = '{"external_id": "ORG-103", "name": "Bad Email Co", "country": "DE", "email": "a@b.example"}'
-    response = steward_client.post(change_url(violation), {"use_raw_json": "on", "raw_json": raw, "_save": "1"})
+    response = steward_client.post(
+        change_url(violation), {"use_raw_json": "on", "raw_json": raw, "_save": "1"}
+    )
     assert response.status_code == 302
     assert Violation.objects.get(pk=violation.pk).payload["email"] == "a@b.example"
-    broken = steward_client.post(change_url(violation), {"use_raw_json": "on", "raw_json": "{nope", "_save": "1"})
+    broken = steward_client.post(
+        change_url(violation), {"use_raw_json": "on", "raw_json": "{nope", "_save": "1"}
+    )
     assert broken.status_code == 200 and "The raw JSON is not valid JSON" in broken.content.decode()
     deep = steward_client.post(
-        change_url(violation), {"use_raw_json": "on", "raw_json": "[" * 100_000 + "]" * 100_000, "_save": "1"}
+        change_url(violation),
+        {"use_raw_json": "on", "raw_json": "[" * 100_000 + "]" * 100_000, "_save": "1"},
     )
     assert deep.status_code == 200 and "nested too deeply" in deep.content.decode()
 
@@ -154,13 +170,18 @@ def test_ignore_needs_a_reason_then_reopen(steward_client, rules_run):
     violation = violation_at(rules_run, 7)
     response = steward_client.post(change_url(violation), {"_ignore": "1", "reason": ""})
     assert response.status_code == 200 and Violation.objects.get(pk=violation.pk).status == "open"
-    response = steward_client.post(change_url(violation), {"_ignore": "1", "reason": "test company"})
+    response = steward_client.post(
+        change_url(violation), {"_ignore": "1", "reason": "test company"}
+    )
     assert response.status_code == 302
     violation.refresh_from_db()
     assert (violation.status, violation.ignore_reason) == ("ignored", "test company")
     steward_client.post(change_url(violation), {"_reopen": "1"})
     assert Violation.objects.get(pk=violation.pk).status == "open"
-    assert list(violation.audits.order_by("id").values_list("action", flat=True)) == ["ignore", "reopen"]
+    assert list(violation.audits.order_by("id").values_list("action", flat=True)) == [
+        "ignore",
+        "reopen",
+    ]
 
 
 def test_an_operator_sees_masked_values_and_cannot_change(operator_client, rules_run):
@@ -168,9 +189,13 @@ def test_an_operator_sees_masked_values_and_cannot_change(operator_client, rules
     page = operator_client.get(change_url(violation)).content.decode()
     assert MASK in page and "Negative Staff Co" not in page
     assert 'name="_save"' not in page
-    response = operator_client.post(change_url(violation), {**form_data(violation, employees="5"), "_save": "1"})
+    response = operator_client.post(
+        change_url(violation), {**form_data(violation, employees="5"), "_save": "1"}
+    )
     assert response.status_code == 403
-    assert operator_client.post(CHANGELIST, {"action": "requeue_selected", "_selected_action": [violation.pk]}).status_code in (200, 302)
+    assert operator_client.post(
+        CHANGELIST, {"action": "requeue_selected", "_selected_action": [violation.pk]}
+    ).status_code in (200, 302)
     assert Violation.objects.get(pk=violation.pk).status == "open"
 
 
@@ -181,27 +206,47 @@ def test_someone_without_a_role_reaches_nothing(client, nobody, rules_run):
     assert client.get(reverse("dq_remediation_stats")).status_code == 403
 
 
-def test_the_requeue_action_with_select_across_takes_every_row_matching_the_filter(steward_client, rules_run, on_commit):
+def test_the_requeue_action_with_select_across_takes_every_row_matching_the_filter(
+    steward_client, rules_run, on_commit
+):
     with on_commit():
         response = steward_client.post(
             CHANGELIST + "?code=invalid_format",
-            {"action": "requeue_selected", "select_across": "1", "index": "0",
-             "_selected_action": [violation_at(rules_run, 4).pk]},
+            {
+                "action": "requeue_selected",
+                "select_across": "1",
+                "index": "0",
+                "_selected_action": [violation_at(rules_run, 4).pk],
+            },
         )
     assert response.status_code == 302
-    expected = set(Violation.objects.filter(run=rules_run, codes__contains="invalid_format").values_list("pk", flat=True))
+    expected = set(
+        Violation.objects.filter(run=rules_run, codes__contains="invalid_format").values_list(
+            "pk", flat=True
+        )
+    )
     assert len(expected) == 3
-    requeued = set(RemediationAudit.objects.filter(action="requeue").values_list("violation_id", flat=True))
+    requeued = set(
+        RemediationAudit.objects.filter(action="requeue").values_list("violation_id", flat=True)
+    )
     assert requeued == expected
     assert any(t.startswith("Requeued 3 violation(s)") for t in toasts(response))
 
 
 def test_the_ignore_action_asks_for_a_reason(steward_client, rules_run):
     ids = [violation_at(rules_run, 3).pk, violation_at(rules_run, 5).pk]
-    first = steward_client.post(CHANGELIST, {"action": "ignore_selected", "index": "0", "_selected_action": ids})
+    first = steward_client.post(
+        CHANGELIST, {"action": "ignore_selected", "index": "0", "_selected_action": ids}
+    )
     assert first.status_code == 200 and "Reason" in first.content.decode()
     done = steward_client.post(
-        CHANGELIST, {"action": "ignore_selected", "select_across": "0", "_selected_action": ids, "reason": "duplicates"}
+        CHANGELIST,
+        {
+            "action": "ignore_selected",
+            "select_across": "0",
+            "_selected_action": ids,
+            "reason": "duplicates",
+        },
     )
     assert done.status_code == 302
     assert set(Violation.objects.filter(status="ignored").values_list("pk", flat=True)) == set(ids)
@@ -218,25 +263,39 @@ def test_set_field_value_previews_then_applies_and_requeues(steward_client, rule
     assert preview.context["preview"] == 2
     with on_commit():
         done = steward_client.post(
-            CHANGELIST, {**base, "field_name": "email", "value": "", "confirm": "True", "requeue": "on"}
+            CHANGELIST,
+            {**base, "field_name": "email", "value": "", "confirm": "True", "requeue": "on"},
         )
     assert done.status_code == 302
     row4, row13 = (Violation.objects.get(pk=pk) for pk in ids)
     assert row4.payload["email"] == "" and row4.status == "resolved"
-    assert row13.status == "open" and "email" not in row13.error_fields  # country and employees still bad
+    assert (
+        row13.status == "open" and "email" not in row13.error_fields
+    )  # country and employees still bad
     assert RemediationAudit.objects.filter(action="bulk_edit").count() == 2
     assert any(t.startswith("Set email on 2 violation(s). Requeued 2") for t in toasts(done))
 
 
 def test_the_stats_endpoint(steward_client, client, rules_run, requeue, steward):
     violation = violation_at(rules_run, 4)
-    services.violation_edit(violation=violation, payload={**violation.payload, "email": ""}, actor=steward)
+    services.violation_edit(
+        violation=violation, payload={**violation.payload, "email": ""}, actor=steward
+    )
     requeue(Violation.objects.filter(pk__in=[violation.pk, violation_at(rules_run, 5).pk]), steward)
-    services.violations_ignore(violations=Violation.objects.filter(pk=violation_at(rules_run, 6).pk), reason="r", actor=steward)
+    services.violations_ignore(
+        violations=Violation.objects.filter(pk=violation_at(rules_run, 6).pk),
+        reason="r",
+        actor=steward,
+    )
     url = reverse("dq_remediation_stats")
     assert url == "/admin/imports/remediation/stats/"
     stats = steward_client.get(url).json()
-    assert (stats["requeued"], stats["resolved"], stats["failed_again"], stats["ignored"]) == (2, 1, 1, 1)
+    assert (stats["requeued"], stats["resolved"], stats["failed_again"], stats["ignored"]) == (
+        2,
+        1,
+        1,
+        1,
+    )
     assert stats["success_rate"] == 0.5 and stats["median_time_to_fix_s"] is not None
     assert stats["by_rule"]["invalid_format"]["resolved"] == 1
     assert stats["by_source"]["crm"]["requeued"] == 2

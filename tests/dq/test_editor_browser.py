@@ -5,9 +5,9 @@ the session and CSRF token and shows the backend's messages beside fields."""
 import pytest
 
 from dq.models import Violation
+from dq.roles import STEWARDS
 from ingest import fields as rules
 from tests.dq.conftest import import_step, make_user, violation_at
-from dq.roles import STEWARDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +25,9 @@ def test_live_validation_shows_the_backends_messages_beside_the_field(live_serve
 
     # Focus starts in the field in error, whose message is beside it.
     # The editor's script moves focus once the page has loaded: wait for it.
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'field__email'")
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.name === 'field__email'"
+    )
     assert page.inner_text("#err-email").strip() == rules.MSG_EMAIL
 
     page.fill("input[name=field__email]", "info@example.org")

@@ -23,7 +23,11 @@ BAD_EMAIL = "B-{n},Org {n},FR,not-an-email\n"
 def feed():
     """Five rows with country 'Germany', two with a bad email (source crm),
     one 'Germany' from another source."""
-    run_file(HEADER + "".join(GERMANY.format(n=n) for n in range(5)) + "".join(BAD_EMAIL.format(n=n) for n in range(2)))
+    run_file(
+        HEADER
+        + "".join(GERMANY.format(n=n) for n in range(5))
+        + "".join(BAD_EMAIL.format(n=n) for n in range(2))
+    )
     run_file(HEADER + GERMANY.format(n=9), source="erp")
 
 
@@ -61,17 +65,32 @@ def test_groups_refuse_unknown_parameters(as_steward, feed):
 
 
 def replace_body(**extra):
-    return {"filter": {"target": "organization", "source": "crm"}, "field": "country", "from": "Germany", "to": "DE", **extra}
+    return {
+        "filter": {"target": "organization", "source": "crm"},
+        "field": "country",
+        "from": "Germany",
+        "to": "DE",
+        **extra,
+    }
 
 
 def test_replace_previews_then_replaces_in_every_matching_payload(as_steward, feed):
-    preview = as_steward.post("/api/v1/violations/replace/", replace_body(preview=True), format="json")
+    preview = as_steward.post(
+        "/api/v1/violations/replace/", replace_body(preview=True), format="json"
+    )
     assert preview.status_code == 200 and preview.json()["matched"] == 5
     assert Violation.objects.filter(payload__country="Germany").count() == 6
 
     response = as_steward.post("/api/v1/violations/replace/", replace_body(), format="json")
     assert response.status_code == 200, response.json()
-    assert response.json() == {"matched": 5, "replaced": 5, "requeued": 0, "runs": [], "remembered": [], "preview": False}
+    assert response.json() == {
+        "matched": 5,
+        "replaced": 5,
+        "requeued": 0,
+        "runs": [],
+        "remembered": [],
+        "preview": False,
+    }
     assert Violation.objects.filter(payload__country="DE", status="open").count() == 5
     assert Violation.objects.get(external_id="A-9").payload["country"] == "Germany"  # other source
     assert RemediationAudit.objects.filter(action="bulk_edit").count() == 5
@@ -80,20 +99,30 @@ def test_replace_previews_then_replaces_in_every_matching_payload(as_steward, fe
 
 def test_replace_with_requeue_resolves_them(as_steward, feed, on_commit):
     with on_commit():
-        response = as_steward.post("/api/v1/violations/replace/", replace_body(requeue=True), format="json")
+        response = as_steward.post(
+            "/api/v1/violations/replace/", replace_body(requeue=True), format="json"
+        )
     body = response.json()
     assert (body["replaced"], body["requeued"], len(body["runs"])) == (5, 5, 1)
-    resolved = Violation.objects.filter(status="resolved", resolution="steward", requeue_outcome="resolved")
+    resolved = Violation.objects.filter(
+        status="resolved", resolution="steward", requeue_outcome="resolved"
+    )
     assert resolved.count() == 5
 
 
 def test_replace_with_remember_saves_a_value_mapping(as_steward, feed):
-    body = as_steward.post("/api/v1/violations/replace/", replace_body(remember=True), format="json").json()
+    body = as_steward.post(
+        "/api/v1/violations/replace/", replace_body(remember=True), format="json"
+    ).json()
     (mapping,) = ValueMapping.objects.all()
     assert body["remembered"] == [mapping.pk]
-    assert (mapping.source.slug, mapping.target, mapping.field, mapping.from_value, mapping.to_value) == (
-        "crm", "organization", "country", "Germany", "DE"
-    )
+    assert (
+        mapping.source.slug,
+        mapping.target,
+        mapping.field,
+        mapping.from_value,
+        mapping.to_value,
+    ) == ("crm", "organization", "country", "Germany", "DE")
 
 
 @pytest.mark.parametrize(
@@ -115,7 +144,9 @@ def test_bad_replace_bodies_are_400s_and_change_nothing(as_steward, feed, body, 
 def test_operators_cannot_replace(operator, feed):
     client = APIClient()
     client.force_authenticate(operator)
-    assert client.post("/api/v1/violations/replace/", replace_body(), format="json").status_code == 403
+    assert (
+        client.post("/api/v1/violations/replace/", replace_body(), format="json").status_code == 403
+    )
 
 
 # The admin.
@@ -150,8 +181,16 @@ def test_the_groups_page_shortens_long_examples(steward_client):
 
 def test_the_admin_replace_previews_then_applies(steward_client, feed):
     url = reverse("admin:dq_violation_replace")
-    data = {"target": "organization", "source": "crm", "code": "too_long", "error_field": "country",
-            "field_name": "country", "from_value": "Germany", "to_value": "DE", "remember": "on"}
+    data = {
+        "target": "organization",
+        "source": "crm",
+        "code": "too_long",
+        "error_field": "country",
+        "field_name": "country",
+        "from_value": "Germany",
+        "to_value": "DE",
+        "remember": "on",
+    }
     preview = steward_client.post(url, data)
     assert preview.context["preview"] == 5
     assert Violation.objects.filter(payload__country="DE").count() == 0
@@ -173,5 +212,9 @@ def test_only_stewards_reach_replace(operator, feed):
 def test_same_value_is_refused_by_the_service(feed):
     with pytest.raises(services.UsageError):
         services.violations_replace_value(
-            violations=Violation.objects.all(), field_name="country", from_value="DE", to_value="DE", actor=None
+            violations=Violation.objects.all(),
+            field_name="country",
+            from_value="DE",
+            to_value="DE",
+            actor=None,
         )

@@ -15,7 +15,10 @@ UNREACHABLE = "redis://127.0.0.1:1/0"
 def point_the_cache_at_nothing(settings) -> None:
     settings.CACHES = {
         **settings.CACHES,
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": UNREACHABLE},
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": UNREACHABLE,
+        },
     }
 
 
@@ -26,7 +29,9 @@ def steward_client(steward):
     return client
 
 
-def test_the_inbox_answers_with_its_cards_while_the_cache_is_down(steward_client, rules_run, settings, caplog):
+def test_the_inbox_answers_with_its_cards_while_the_cache_is_down(
+    steward_client, rules_run, settings, caplog
+):
     point_the_cache_at_nothing(settings)
     caplog.set_level(logging.WARNING, logger="importer_project.cache")
     response = steward_client.get("/admin/dq/violation/")

@@ -44,7 +44,10 @@ def _runs_and_source(apps):
     Source = apps.get_model("ingest", "Source")
     ImportRun = apps.get_model("runs", "ImportRun")
     source = Source.objects.create(slug="crm", name="crm")
-    runs = [ImportRun.objects.create(target="organization", source=source, status="partial") for _ in range(3)]
+    runs = [
+        ImportRun.objects.create(target="organization", source=source, status="partial")
+        for _ in range(3)
+    ]
     return source, runs
 
 
@@ -56,9 +59,16 @@ def test_duplicates_merge_into_the_newest(at_0008):
 
     def make(run, external_id, country, status="open", **extra):
         return Violation.objects.create(
-            run=run, target="organization", source=source, row_number=2, external_id=external_id,
-            payload={"external_id": external_id, "country": country}, errors=[], codes="invalid_choice",
-            status=status, **extra,
+            run=run,
+            target="organization",
+            source=source,
+            row_number=2,
+            external_id=external_id,
+            payload={"external_id": external_id, "country": country},
+            errors=[],
+            codes="invalid_choice",
+            status=status,
+            **extra,
         )
 
     old = make(runs[0], "A-1", "XX")
@@ -78,7 +88,9 @@ def test_duplicates_merge_into_the_newest(at_0008):
     merged = Violation.objects.get(pk=newest.pk)
     assert (merged.payload["country"], merged.occurrences) == ("ZZ", 3)
     assert (merged.first_seen_run_id, merged.last_seen_run_id) == (runs[0].pk, runs[2].pk)
-    assert merged.fingerprint == fingerprints.of_external_id(target="organization", source_id=source.pk, external_id="A-1")
+    assert merged.fingerprint == fingerprints.of_external_id(
+        target="organization", source_id=source.pk, external_id="A-1"
+    )
     assert not Violation.objects.filter(pk__in=[old.pk, middle.pk]).exists()
     assert Audit.objects.get().violation_id == newest.pk
     assert Violation.objects.get(pk=resolved.pk).resolution == "steward"

@@ -46,7 +46,10 @@ def drain() -> None:
 def upload(text: str) -> ImportRun:
     with transaction.atomic():
         run = ingest_services.run_create(
-            target="organization", source="nightly", file=ContentFile(text.encode()), filename="nightly.csv"
+            target="organization",
+            source="nightly",
+            file=ContentFile(text.encode()),
+            filename="nightly.csv",
         )
         ingest_services.run_enqueue(run=run)
     drain()
@@ -70,12 +73,18 @@ def test_the_nightly_feed():
     assert [run.status for run in runs] == ["partial"] * 3
     assert live().count() == 10
     assert set(live().values_list("occurrences", flat=True)) == {3}
-    assert set(live().values_list("first_seen_run", "last_seen_run").distinct()) == {(runs[0].pk, runs[2].pk)}
+    assert set(live().values_list("first_seen_run", "last_seen_run").distinct()) == {
+        (runs[0].pk, runs[2].pk)
+    }
 
     # The source fixes row 11: resolved at the source.
     fixed = upload(nightly(fixed={11}))
     eleven = Violation.objects.get(external_id="A-11")
-    assert (eleven.status, eleven.resolution, eleven.resolved_by_run_id) == ("resolved", "source", fixed.pk)
+    assert (eleven.status, eleven.resolution, eleven.resolved_by_run_id) == (
+        "resolved",
+        "source",
+        fixed.pk,
+    )
     assert live().count() == 9
 
     # It breaks again: the same violation reopens, a regression.
@@ -92,13 +101,20 @@ def test_the_nightly_feed():
 
     # Replace Germany by DE for the whole group, requeue, remember.
     result = services.violations_replace_value(
-        violations=live().filter(target="organization", source__slug="nightly"), field_name="country",
-        from_value="Germany", to_value="DE", actor=None, requeue=True, remember=True,
+        violations=live().filter(target="organization", source__slug="nightly"),
+        field_name="country",
+        from_value="Germany",
+        to_value="DE",
+        actor=None,
+        requeue=True,
+        remember=True,
     )
     drain()
     assert (result.matched, result.replaced, len(result.remembered)) == (6, 6, 1)
     germany = Violation.objects.filter(external_id__in=[f"A-{n}" for n in range(11, 17)])
-    assert set(germany.values_list("status", "resolution", "requeue_outcome")) == {("resolved", "steward", "resolved")}
+    assert set(germany.values_list("status", "resolution", "requeue_outcome")) == {
+        ("resolved", "steward", "resolved")
+    }
 
     # The next night's file: Germany never shows again; only the bad emails, seen once more.
     again = upload(nightly())

@@ -20,8 +20,14 @@ def occurrence(source: Source, country: str) -> Occurrence:
     payload = {"external_id": "A-1", "name": "Acme", "country": country}
     errors = [{"field": "country", "code": "invalid_choice", "message": "bad"}]
     return Occurrence(
-        fingerprint=fingerprints.of_external_id(target="organization", source_id=source.pk, external_id="A-1"),
-        row_number=2, external_id="A-1", payload=payload, errors=errors, codes="invalid_choice",
+        fingerprint=fingerprints.of_external_id(
+            target="organization", source_id=source.pk, external_id="A-1"
+        ),
+        row_number=2,
+        external_id="A-1",
+        payload=payload,
+        errors=errors,
+        codes="invalid_choice",
         error_fields=",country,",
     )
 
@@ -65,7 +71,10 @@ def overlap(first, second) -> list[BaseException]:
 @pytest.fixture
 def source_and_runs():
     source = Source.objects.create(slug="crm", name="crm")
-    runs = [ImportRun.objects.create(target="organization", source=source, status="running") for _ in range(3)]
+    runs = [
+        ImportRun.objects.create(target="organization", source=source, status="running")
+        for _ in range(3)
+    ]
     return source, runs
 
 
@@ -74,28 +83,41 @@ def test_two_runs_quarantining_the_same_row_at_once_make_one_violation(source_an
 
     def record(run, country):
         return lambda: violations_record_chunk(
-            run_id=run.pk, target="organization", source_id=source.pk,
-            quarantined=[occurrence(source, country)], valid_fingerprints=[],
+            run_id=run.pk,
+            target="organization",
+            source_id=source.pk,
+            quarantined=[occurrence(source, country)],
+            valid_fingerprints=[],
         )
 
     assert overlap(record(first, "XX"), record(second, "YY")) == []
     (violation,) = Violation.objects.all()
-    assert (violation.status, violation.occurrences, violation.payload["country"]) == ("open", 2, "YY")
+    assert (violation.status, violation.occurrences, violation.payload["country"]) == (
+        "open",
+        2,
+        "YY",
+    )
     assert (violation.first_seen_run_id, violation.last_seen_run_id) == (first.pk, second.pk)
 
 
 def test_two_runs_reopening_the_same_resolved_row_at_once_make_one_open_violation(source_and_runs):
     source, (first, second, third) = source_and_runs
     violations_record_chunk(
-        run_id=first.pk, target="organization", source_id=source.pk,
-        quarantined=[occurrence(source, "XX")], valid_fingerprints=[],
+        run_id=first.pk,
+        target="organization",
+        source_id=source.pk,
+        quarantined=[occurrence(source, "XX")],
+        valid_fingerprints=[],
     )
     Violation.objects.update(status="resolved", resolution="steward")
 
     def record(run):
         return lambda: violations_record_chunk(
-            run_id=run.pk, target="organization", source_id=source.pk,
-            quarantined=[occurrence(source, "ZZ")], valid_fingerprints=[],
+            run_id=run.pk,
+            target="organization",
+            source_id=source.pk,
+            quarantined=[occurrence(source, "ZZ")],
+            valid_fingerprints=[],
         )
 
     assert overlap(record(second), record(third)) == []

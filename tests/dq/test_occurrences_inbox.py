@@ -50,7 +50,9 @@ def by_external_id(items) -> dict:
 
 
 def test_the_api_shows_the_occurrence_fields(as_steward, story):
-    items = by_external_id(as_steward.get("/api/v1/violations/", {"status": "open"}).json()["results"])
+    items = by_external_id(
+        as_steward.get("/api/v1/violations/", {"status": "open"}).json()["results"]
+    )
     assert items["A-1"]["occurrences"] == 2 and items["A-1"]["first_seen_run"] == story["first"].pk
     assert items["A-2"]["regressions"] == 1 and items["A-2"]["last_seen_run"] == story["last"].pk
     assert items["A-4"]["requeue_outcome"] == "failed_again"
@@ -71,7 +73,11 @@ def test_the_api_shows_the_occurrence_fields(as_steward, story):
     ],
 )
 def test_api_filters(as_steward, story, query, expected):
-    ids = {"FIRST": story["first"].pk, "LAST": story["last"].pk, "REMEDIATION": story["remediation"].pk}
+    ids = {
+        "FIRST": story["first"].pk,
+        "LAST": story["last"].pk,
+        "REMEDIATION": story["remediation"].pk,
+    }
     query = {key: str(ids.get(value, value)) for key, value in query.items()}
     response = as_steward.get("/api/v1/violations/", query)
     assert response.status_code == 200, response.json()
@@ -113,7 +119,11 @@ def test_a_synchronous_requeue_says_how_many_resolved_and_failed_again(settings,
     fixed = Violation.objects.get(external_id="A-1")
     services.violation_edit(violation=fixed, payload={**fixed.payload, "country": "FR"}, actor=None)
     response = steward_client.post(
-        CHANGELIST, {"action": "requeue_selected", "_selected_action": list(Violation.objects.values_list("pk", flat=True))}
+        CHANGELIST,
+        {
+            "action": "requeue_selected",
+            "_selected_action": list(Violation.objects.values_list("pk", flat=True)),
+        },
     )
     (text,) = [str(m) for m in get_messages(response.wsgi_request)]
     run = ImportRun.objects.get(kind="remediation")
@@ -145,11 +155,20 @@ def test_an_earlier_run_whose_rows_moved_on_does_not_say_it_has_none(steward, st
 
 def test_the_detail_shows_the_history_masked_like_the_payload(as_steward, operator, story):
     violation = Violation.objects.get(external_id="A-2")
-    violation.history = [{"run": story["first"].pk, "at": "2026-01-01T00:00:00Z", "payload": {"country": "XX"}, "errors": []}]
+    violation.history = [
+        {
+            "run": story["first"].pk,
+            "at": "2026-01-01T00:00:00Z",
+            "payload": {"country": "XX"},
+            "errors": [],
+        }
+    ]
     violation.save(update_fields=["history"])
     entry = as_steward.get(f"/api/v1/violations/{violation.pk}/").json()["history"][0]
     assert (entry["run"], entry["payload"]) == (story["first"].pk, {"country": "XX"})
     client = APIClient()
     client.force_authenticate(operator)
-    assert client.get(f"/api/v1/violations/{violation.pk}/").json()["history"][0]["payload"] == {"country": "•••"}
+    assert client.get(f"/api/v1/violations/{violation.pk}/").json()["history"][0]["payload"] == {
+        "country": "•••"
+    }
     assert "history" not in client.get("/api/v1/violations/").json()["results"][0]

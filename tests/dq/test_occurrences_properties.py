@@ -36,7 +36,9 @@ FIELDS = ["external_id", "name", "country", "email"]
 row = st.tuples(st.sampled_from(IDS), st.sampled_from(COUNTRIES), st.sampled_from(["Acme", "Beta"]))
 step = st.one_of(
     st.tuples(st.just("import"), st.lists(row, min_size=1, max_size=6)),
-    st.tuples(st.sampled_from(["fix_and_requeue", "requeue", "ignore", "reopen"]), st.sampled_from(IDS)),
+    st.tuples(
+        st.sampled_from(["fix_and_requeue", "requeue", "ignore", "reopen"]), st.sampled_from(IDS)
+    ),
 )
 
 
@@ -84,11 +86,16 @@ def check(model: Model) -> None:
     assert all(n == 1 for n in per_fingerprint.values()), per_fingerprint
     for violation in live.filter(status="open"):
         assert violation.external_id not in model.last_valid, violation.external_id
-        assert violation.payload == model.latest[violation.external_id], (violation.payload, model.latest)
+        assert violation.payload == model.latest[violation.external_id], (
+            violation.payload,
+            model.latest,
+        )
 
 
 @override_settings(IMPORTER_CHUNK_SIZE=2)
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(step, min_size=1, max_size=8))
 def test_one_open_violation_per_row_with_the_latest_payload(steps):
     try:
@@ -96,7 +103,9 @@ def test_one_open_violation_per_row_with_the_latest_payload(steps):
             model = Model()
             for action, arg in steps:
                 if action == "import":
-                    rows = [payload_of(external_id, country, name) for external_id, country, name in arg]
+                    rows = [
+                        payload_of(external_id, country, name) for external_id, country, name in arg
+                    ]
                     import_rows(rows)
                     model.imported(rows)
                 else:
@@ -123,9 +132,12 @@ def steward_action(action: str, external_id: str, model: Model) -> None:
         services.violations_ignore(violations=violations, reason="not ours", actor=None)
     elif action == "reopen":
         ignored = violations.filter(status="ignored").order_by("-pk").first()
-        if ignored is not None and not Violation.objects.filter(
-            fingerprint=ignored.fingerprint, status__in=["open", "requeued"]
-        ).exists():
+        if (
+            ignored is not None
+            and not Violation.objects.filter(
+                fingerprint=ignored.fingerprint, status__in=["open", "requeued"]
+            ).exists()
+        ):
             services.violation_reopen(violation=ignored, actor=None)
 
 

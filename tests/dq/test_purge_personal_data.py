@@ -31,12 +31,18 @@ def old_data(steward):
     """A dry run and a standard run finished 100 days ago; one of its rows
     ignored 100 days ago (with its audit row)."""
     dry, real = imported_run(dry_run=True), imported_run()
-    ImportRun.objects.filter(pk__in=[dry.pk, real.pk]).update(created_at=ago(100), finished_at=ago(100))
+    ImportRun.objects.filter(pk__in=[dry.pk, real.pk]).update(
+        created_at=ago(100), finished_at=ago(100)
+    )
     row = Violation.objects.filter(run=real, dry_run=False).order_by("row_number").first()
-    services.violations_ignore(violations=Violation.objects.filter(pk=row.pk), reason="test", actor=steward)
+    services.violations_ignore(
+        violations=Violation.objects.filter(pk=row.pk), reason="test", actor=steward
+    )
     Violation.objects.filter(pk=row.pk).update(updated_at=ago(100))
     Violation.objects.filter(run=dry).update(created_at=ago(100))
-    RemediationAudit.objects.create(violation=row, action="edit", before={"name": "x"}, after={"name": "y"})
+    RemediationAudit.objects.create(
+        violation=row, action="edit", before={"name": "x"}, after={"name": "y"}
+    )
     RemediationAudit.objects.update(created_at=ago(100))
     dry.refresh_from_db()
     real.refresh_from_db()
@@ -61,7 +67,9 @@ def test_a_dry_run_reports_without_removing(old_data, capsys):
     ]
     for run in (dry, real):
         run.refresh_from_db()
-        assert run.file.storage.exists(run.file.name) and run.results_file.storage.exists(run.results_file.name)
+        assert run.file.storage.exists(run.file.name) and run.results_file.storage.exists(
+            run.results_file.name
+        )
     assert not Violation.objects.filter(payload_purged_at__isnull=False).exists()
     assert RemediationAudit.objects.filter(after__isnull=False).exists()
 
@@ -72,10 +80,15 @@ def test_the_purge_removes_each_kind_once(old_data, capsys):
     report = json.loads(purge("--json", capsys=capsys).splitlines()[-1])
     assert report["dry_run"] is False
     assert {k: report["uploads"][k] for k in ("files", "runs", "bytes", "days")} == {
-        "files": 2, "runs": 2, "bytes": 2 * len(CSV), "days": 90
+        "files": 2,
+        "runs": 2,
+        "bytes": 2 * len(CSV),
+        "days": 90,
     }
     assert (report["results"]["files"], report["payloads"], report["audit"]) == (
-        2, {"days": 90, "violations": 3}, {"days": 90, "rows": 1}
+        2,
+        {"days": 90, "violations": 3},
+        {"days": 90, "rows": 1},
     )
     storage = dry.file.storage
     assert not any(storage.exists(name) for name in names)
@@ -90,9 +103,23 @@ def test_the_purge_removes_each_kind_once(old_data, capsys):
 
 def test_the_retention_comes_from_settings_and_options(old_data, capsys, settings):
     settings.IMPORTER_RETAIN_UPLOADS_DAYS = 200
-    report = json.loads(purge("--json", "--results-days", "365", "--payloads-days", "365", "--audit-days", "365",
-                              capsys=capsys))
-    assert (report["uploads"]["days"], report["uploads"]["files"], report["results"]["files"]) == (200, 0, 0)
+    report = json.loads(
+        purge(
+            "--json",
+            "--results-days",
+            "365",
+            "--payloads-days",
+            "365",
+            "--audit-days",
+            "365",
+            capsys=capsys,
+        )
+    )
+    assert (report["uploads"]["days"], report["uploads"]["files"], report["results"]["files"]) == (
+        200,
+        0,
+        0,
+    )
     assert (report["payloads"]["violations"], report["audit"]["rows"]) == (0, 0)
 
 
@@ -114,13 +141,17 @@ def test_a_negative_retention_is_a_usage_error_and_removes_nothing(old_data):
     assert dry.file
 
 
-@pytest.mark.parametrize("option", ["--uploads-days", "--results-days", "--payloads-days", "--audit-days"])
+@pytest.mark.parametrize(
+    "option", ["--uploads-days", "--results-days", "--payloads-days", "--audit-days"]
+)
 def test_a_retention_past_the_year_1_is_a_usage_error_and_removes_nothing(old_data, option):
     """As for purge_remediation_audit: 99999999 days is a usage error, not an OverflowError."""
     with pytest.raises(CommandError) as error:
         call_command("purge_personal_data", option, "99999999")
     assert error.value.returncode == 2
-    assert str(error.value).startswith(RETENTION_TOO_LONG.format(days=99999999, limit=0).split("; ")[0] + "; ")
+    assert str(error.value).startswith(
+        RETENTION_TOO_LONG.format(days=99999999, limit=0).split("; ")[0] + "; "
+    )
     dry, _real = old_data
     dry.refresh_from_db()
     assert dry.file
@@ -137,7 +168,9 @@ def test_from_the_command_line_usage_errors_exit_2_and_a_purge_exits_0(tmp_path)
     manage = [sys.executable, str(django_settings.BASE_DIR / "manage.py")]
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, capture_output=True)
     for args in (["--uploads-days", "-1"], ["--uploads-days", "soon"], ["--nope"]):
-        done = subprocess.run([*manage, "purge_personal_data", *args], env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [*manage, "purge_personal_data", *args], env=env, capture_output=True, text=True
+        )
         assert done.returncode == 2, (args, done.stderr)
         assert "Traceback" not in done.stderr
     ok = subprocess.run([*manage, "purge_personal_data"], env=env, capture_output=True, text=True)

@@ -13,11 +13,13 @@ from tests.dq.conftest import violation_at
 
 pytestmark = pytest.mark.django_db
 
-START = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
 
 
 def edit(violation, actor, email):
-    services.violation_edit(violation=violation, payload={**violation.payload, "email": email}, actor=actor)
+    services.violation_edit(
+        violation=violation, payload={**violation.payload, "email": email}, actor=actor
+    )
 
 
 def test_purge_scrubs_only_rows_older_than_the_retention(rules_run, steward, capsys, settings):
@@ -30,20 +32,33 @@ def test_purge_scrubs_only_rows_older_than_the_retention(rules_run, steward, cap
 
     with time_machine.travel(START + dt.timedelta(days=100), tick=False):
         call_command("purge_remediation_audit", "--dry-run")
-        assert capsys.readouterr().out.strip() == "Would scrub payloads from 1 audit row(s) older than 90 days."
+        assert (
+            capsys.readouterr().out.strip()
+            == "Would scrub payloads from 1 audit row(s) older than 90 days."
+        )
         old.refresh_from_db()
         assert old.after is not None
 
         call_command("purge_remediation_audit")
-        assert capsys.readouterr().out.strip() == "Scrubbed payloads from 1 audit row(s) older than 90 days."
+        assert (
+            capsys.readouterr().out.strip()
+            == "Scrubbed payloads from 1 audit row(s) older than 90 days."
+        )
         old.refresh_from_db()
         new.refresh_from_db()
         assert (old.before, old.after) == (None, None)
-        assert (old.actor, old.action, old.outcome, old.created_at) == (steward, "edit", "saved", START)
+        assert (old.actor, old.action, old.outcome, old.created_at) == (
+            steward,
+            "edit",
+            "saved",
+            START,
+        )
         assert new.after["email"] == "new@example.com"
 
         call_command("purge_remediation_audit", "--older-than", "10")
-        assert "Scrubbed payloads from 1 audit row(s) older than 10 days." in capsys.readouterr().out
+        assert (
+            "Scrubbed payloads from 1 audit row(s) older than 10 days." in capsys.readouterr().out
+        )
         new.refresh_from_db()
         assert new.after is None
 
@@ -63,7 +78,7 @@ def test_a_retention_reaching_back_before_the_year_1_is_a_usage_error(db, days):
     with time_machine.travel(START, tick=False):
         with pytest.raises(CommandError) as error:
             call_command("purge_remediation_audit", "--older-than", days)
-        limit = (START - dt.datetime.min.replace(tzinfo=dt.timezone.utc)).days
+        limit = (START - dt.datetime.min.replace(tzinfo=dt.UTC)).days
     assert error.value.returncode == 2
     assert str(error.value) == RETENTION_TOO_LONG.format(days=int(days), limit=limit)
     assert "before the year 1" in str(error.value)

@@ -21,9 +21,18 @@ def test_a_requeue_is_imported_by_a_worker_and_resolves_the_violation():
     import_step("01_organizations_clean.csv")
     rules = import_step("02_organizations_rules.csv")
     violation = violation_at(rules, 3)
-    services.violation_edit(violation=violation, payload={**violation.payload, "name": "Queued Fix"}, actor=None)
-    result = services.violations_requeue(violations=Violation.objects.filter(pk=violation.pk), actor=None)
-    assert services.violations_requeue(violations=Violation.objects.filter(pk=violation.pk), actor=None).requeued == 0
+    services.violation_edit(
+        violation=violation, payload={**violation.payload, "name": "Queued Fix"}, actor=None
+    )
+    result = services.violations_requeue(
+        violations=Violation.objects.filter(pk=violation.pk), actor=None
+    )
+    assert (
+        services.violations_requeue(
+            violations=Violation.objects.filter(pk=violation.pk), actor=None
+        ).requeued
+        == 0
+    )
 
     run = ImportRun.objects.get(pk=result.runs[0].pk)
     assert run.status == "queued" and run.job_id

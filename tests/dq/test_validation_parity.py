@@ -9,14 +9,15 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from dq.models import Violation
-from ingest import registry, services as ingest_services
+from ingest import registry
+from ingest import services as ingest_services
 from ingest.validation import errors_by_field
 from tests.dq.conftest import violation_at
 
 pytestmark = pytest.mark.django_db
 
 FIELDS = registry.get("organization").field_names
-BASE = {name: "" for name in FIELDS} | {"name": "Parity Co", "country": "DE"}
+BASE = dict.fromkeys(FIELDS, "") | {"name": "Parity Co", "country": "DE"}
 BAD_PAYLOADS = [
     {"email": "not-an-email"},
     {"country": "XX", "phone": "12"},
@@ -36,7 +37,10 @@ def pipeline_errors(payloads):
     for number, payload in enumerate(payloads):
         writer.writerow({**payload, "external_id": f"PAR-{number}"})
     run = ingest_services.run_create(
-        target="organization", source="crm", file=io.BytesIO(text.getvalue().encode()), filename="parity.csv",
+        target="organization",
+        source="crm",
+        file=io.BytesIO(text.getvalue().encode()),
+        filename="parity.csv",
         dry_run=True,
     )
     ingest_services.run_execute(run_id=run.pk)
@@ -56,10 +60,14 @@ def test_same_messages_everywhere(rules_run, steward):
     violation = violation_at(rules_run, 4)
     for payload, expected in zip(payloads, from_pipeline):
         payload = {**payload, "external_id": violation.payload["external_id"]}
-        validated = api.post("/api/v1/targets/organization/validate/?source=crm", payload, format="json").json()
+        validated = api.post(
+            "/api/v1/targets/organization/validate/?source=crm", payload, format="json"
+        ).json()
         assert validated == {"valid": False, "errors": expected}
 
-        patched = api.patch(f"/api/v1/violations/{violation.pk}/", {"payload": payload}, format="json")
+        patched = api.patch(
+            f"/api/v1/violations/{violation.pk}/", {"payload": payload}, format="json"
+        )
         assert (patched.status_code, patched.json()) == (400, expected)
 
         form = {f"field__{name}": value for name, value in payload.items()} | {"_save": "1"}

@@ -23,8 +23,12 @@ def feed(country: str = "Germany", rows: int = 3) -> str:
 
 def remember(source: str = "crm", to: str = "DE") -> ValueMapping:
     return services.value_mapping_save(
-        source_id=Source.objects.get_or_create(slug=source)[0].pk, target="organization", field_name="country",
-        from_value="Germany", to_value=to, actor=None,
+        source_id=Source.objects.get_or_create(slug=source)[0].pk,
+        target="organization",
+        field_name="country",
+        from_value="Germany",
+        to_value=to,
+        actor=None,
     )
 
 
@@ -76,8 +80,13 @@ def test_a_steward_who_fixed_germany_once_never_sees_it_again(on_commit):
     run_file(feed())
     with on_commit():
         result = services.violations_replace_value(
-            violations=Violation.objects.all(), field_name="country", from_value="Germany", to_value="DE",
-            actor=None, requeue=True, remember=True,
+            violations=Violation.objects.all(),
+            field_name="country",
+            from_value="Germany",
+            to_value="DE",
+            actor=None,
+            requeue=True,
+            remember=True,
         )
     assert result.replaced == 3 and Violation.objects.filter(status="resolved").count() == 3
     again = run_file(feed(rows=5))
@@ -88,8 +97,12 @@ def test_a_steward_who_fixed_germany_once_never_sees_it_again(on_commit):
 def test_saving_an_unknown_field_is_refused():
     with pytest.raises(services.UsageError):
         services.value_mapping_save(
-            source_id=Source.objects.create(slug="crm").pk, target="organization", field_name="colour",
-            from_value="a", to_value="b", actor=None,
+            source_id=Source.objects.create(slug="crm").pk,
+            target="organization",
+            field_name="colour",
+            from_value="a",
+            to_value="b",
+            actor=None,
         )
 
 
@@ -99,12 +112,22 @@ def test_the_admin_lists_and_edits_mappings(steward, operator):
     client.force_login(steward)
     changelist = reverse("admin:dq_valuemapping_changelist")
     assert "Germany" in client.get(changelist).content.decode()
-    response = client.post(reverse("admin:dq_valuemapping_change", args=[mapping.pk]), {
-        "source": mapping.source_id, "target": "organization", "field": "country", "from_value": "Germany",
-        "to_value": "DE", "active": "",
-    })
+    response = client.post(
+        reverse("admin:dq_valuemapping_change", args=[mapping.pk]),
+        {
+            "source": mapping.source_id,
+            "target": "organization",
+            "field": "country",
+            "from_value": "Germany",
+            "to_value": "DE",
+            "active": "",
+        },
+    )
     assert response.status_code == 302
     assert ValueMapping.objects.get(pk=mapping.pk).active is False
     client.force_login(operator)
     assert client.get(changelist).status_code == 200
-    assert client.post(reverse("admin:dq_valuemapping_change", args=[mapping.pk]), {}).status_code == 403
+    assert (
+        client.post(reverse("admin:dq_valuemapping_change", args=[mapping.pk]), {}).status_code
+        == 403
+    )

@@ -25,7 +25,11 @@ def feed(*, bad: range = range(1, 11), good: range = range(11, 21)) -> str:
 
 def run_file(text: str, *, source: str = "crm", dry_run: bool = False) -> ImportRun:
     run = ingest_services.run_create(
-        target="organization", source=source, file=ContentFile(text.encode()), filename="orgs.csv", dry_run=dry_run
+        target="organization",
+        source=source,
+        file=ContentFile(text.encode()),
+        filename="orgs.csv",
+        dry_run=dry_run,
     )
     ingest_services.run_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -33,7 +37,11 @@ def run_file(text: str, *, source: str = "crm", dry_run: bool = False) -> Import
 
 
 def live() -> list[Violation]:
-    return list(Violation.objects.filter(status__in=["open", "requeued"], dry_run=False).order_by("external_id"))
+    return list(
+        Violation.objects.filter(status__in=["open", "requeued"], dry_run=False).order_by(
+            "external_id"
+        )
+    )
 
 
 def test_the_same_file_three_times_leaves_the_open_violations_of_one_import():
@@ -45,7 +53,10 @@ def test_the_same_file_three_times_leaves_the_open_violations_of_one_import():
     assert len(violations) == 10
     one = violations[0]
     assert (one.occurrences, one.first_seen_run_id, one.last_seen_run_id, one.run_id) == (
-        3, first.pk, third.pk, third.pk
+        3,
+        first.pk,
+        third.pk,
+        third.pk,
     )
     assert one.history == []  # the same payload and errors each night: nothing new to keep
     assert one.fingerprint == fingerprints.of_external_id(
@@ -76,7 +87,11 @@ def test_a_valid_row_from_the_source_resolves_the_violation():
     run_file(feed())
     fixed = run_file(feed(bad=range(2, 11), good=range(1, 2)))
     resolved = Violation.objects.get(external_id="A-1")
-    assert (resolved.status, resolved.resolution, resolved.resolved_by_run_id) == ("resolved", "source", fixed.pk)
+    assert (resolved.status, resolved.resolution, resolved.resolved_by_run_id) == (
+        "resolved",
+        "source",
+        fixed.pk,
+    )
     assert len(live()) == 9
 
 
@@ -95,20 +110,35 @@ def test_a_resolved_violation_that_breaks_again_reopens_as_a_regression():
     broke = run_file(HEADER + BAD.format(n=1))
     (violation,) = Violation.objects.filter(dry_run=False)
     assert (violation.status, violation.regressions, violation.resolution) == ("open", 1, None)
-    assert (violation.first_seen_run_id, violation.last_seen_run_id, violation.occurrences) == (first.pk, broke.pk, 2)
-    assert RemediationAudit.objects.filter(violation=violation, action="reopen", outcome="regressed").count() == 1
+    assert (violation.first_seen_run_id, violation.last_seen_run_id, violation.occurrences) == (
+        first.pk,
+        broke.pk,
+        2,
+    )
+    assert (
+        RemediationAudit.objects.filter(
+            violation=violation, action="reopen", outcome="regressed"
+        ).count()
+        == 1
+    )
 
 
 def test_an_ignored_violation_stays_ignored_while_its_payload_is_the_same():
     run_file(HEADER + BAD.format(n=1))
-    services.violations_ignore(violations=Violation.objects.all(), reason="Known test row", actor=None)
+    services.violations_ignore(
+        violations=Violation.objects.all(), reason="Known test row", actor=None
+    )
     run_file(HEADER + BAD.format(n=1))
     (violation,) = Violation.objects.filter(dry_run=False)
     assert (violation.status, violation.occurrences) == ("ignored", 2)
 
     run_file(HEADER + "A-1,Org 1,YY,info1@example.org\n")
     (violation,) = Violation.objects.filter(dry_run=False)
-    assert (violation.status, violation.occurrences, violation.payload["country"]) == ("open", 3, "YY")
+    assert (violation.status, violation.occurrences, violation.payload["country"]) == (
+        "open",
+        3,
+        "YY",
+    )
     assert violation.regressions == 0
 
 
@@ -116,7 +146,13 @@ def test_file_order_decides_within_a_run():
     """A valid row, then the same id with other values later in the file:
     the duplicate stays quarantined. A bad row, then a valid one: resolved."""
     run_file(HEADER + BAD.format(n=1) + BAD.format(n=2))
-    run_file(HEADER + GOOD.format(n=1) + "A-1,Other,FR,x@example.org\n" + BAD.format(n=2) + GOOD.format(n=2))
+    run_file(
+        HEADER
+        + GOOD.format(n=1)
+        + "A-1,Other,FR,x@example.org\n"
+        + BAD.format(n=2)
+        + GOOD.format(n=2)
+    )
     one = Violation.objects.get(external_id="A-1", dry_run=False)
     two = Violation.objects.get(external_id="A-2", dry_run=False)
     assert (one.status, one.codes) == ("open", "duplicate_in_file")
@@ -128,7 +164,11 @@ def test_a_bad_row_then_its_valid_row_in_one_new_file_ends_resolved():
     by the valid row after it (the row was not open when the run began)."""
     run = run_file(HEADER + BAD.format(n=1) + GOOD.format(n=1))
     violation = Violation.objects.get()
-    assert (violation.status, violation.resolution, violation.resolved_by_run_id) == ("resolved", "source", run.pk)
+    assert (violation.status, violation.resolution, violation.resolved_by_run_id) == (
+        "resolved",
+        "source",
+        run.pk,
+    )
 
 
 def test_rows_without_a_usable_external_id_group_by_their_raw_text():
@@ -165,7 +205,11 @@ def test_requeue_records_its_outcome(requeue):
     assert result.requeued == 2
     fixed.refresh_from_db()
     failed = Violation.objects.get(external_id="A-2")
-    assert (fixed.status, fixed.resolution, fixed.requeue_outcome) == ("resolved", "steward", "resolved")
+    assert (fixed.status, fixed.resolution, fixed.requeue_outcome) == (
+        "resolved",
+        "steward",
+        "resolved",
+    )
     assert (failed.status, failed.requeue_outcome) == ("open", "failed_again")
     assert failed.errors[0]["field"] == "country"
 

@@ -14,12 +14,19 @@ pytestmark = pytest.mark.django_db
 
 def test_a_fixed_row_is_imported_and_its_violation_resolved(rules_run, steward, requeue):
     violation = violation_at(rules_run, 3)  # name missing
-    services.violation_edit(violation=violation, payload={**violation.payload, "name": "Named Now GmbH"}, actor=steward)
+    services.violation_edit(
+        violation=violation, payload={**violation.payload, "name": "Named Now GmbH"}, actor=steward
+    )
     result = requeue(Violation.objects.filter(pk=violation.pk), steward)
 
     assert result.requeued == 1 and len(result.runs) == 1
     run = ImportRun.objects.get(pk=result.runs[0].pk)
-    assert (run.kind, run.status, run.inserted, run.quarantined) == ("remediation", "succeeded", 1, 0)
+    assert (run.kind, run.status, run.inserted, run.quarantined) == (
+        "remediation",
+        "succeeded",
+        1,
+        0,
+    )
     assert run.parent_run_id == rules_run.pk
     assert run.ingest_params_json["violation_ids"] == [violation.pk]
     assert run.ingest_params_json["original_runs"] == [rules_run.pk]
@@ -36,13 +43,17 @@ def test_a_still_bad_row_stays_open_with_its_new_errors(rules_run, steward, requ
     unfixed = violation_at(rules_run, 4)  # bad e-mail, requeued as it is
     fixed = violation_at(rules_run, 13)  # ZZ country, bad e-mail, "many" employees
     services.violation_edit(
-        violation=fixed, payload={**fixed.payload, "country": "DE", "email": "", "employees": "12"}, actor=steward
+        violation=fixed,
+        payload={**fixed.payload, "country": "DE", "email": "", "employees": "12"},
+        actor=steward,
     )
     # Valid on its own, but it takes fixed's external id with other values: only the
     # pipeline sees that (duplicate_in_file), so the row comes back with a new error.
     clash = violation_at(rules_run, 14)
     services.violation_edit(
-        violation=clash, payload={**clash.payload, "external_id": "ORG-110", "website": ""}, actor=steward
+        violation=clash,
+        payload={**clash.payload, "external_id": "ORG-110", "website": ""},
+        actor=steward,
     )
     result = requeue(Violation.objects.filter(pk__in=[unfixed.pk, fixed.pk, clash.pk]), steward)
 
@@ -62,7 +73,9 @@ def test_a_still_bad_row_stays_open_with_its_new_errors(rules_run, steward, requ
 
 def test_a_double_requeue_imports_once(rules_run, steward, requeue):
     violation = violation_at(rules_run, 3)
-    services.violation_edit(violation=violation, payload={**violation.payload, "name": "Once Only"}, actor=steward)
+    services.violation_edit(
+        violation=violation, payload={**violation.payload, "name": "Once Only"}, actor=steward
+    )
     first = requeue(Violation.objects.filter(pk=violation.pk), steward)
     second = requeue(Violation.objects.filter(pk=violation.pk), steward)
 
@@ -72,7 +85,9 @@ def test_a_double_requeue_imports_once(rules_run, steward, requeue):
     assert RemediationAudit.objects.filter(violation=violation, action="requeue").count() == 1
 
 
-def test_a_double_requeue_while_the_first_is_queued_claims_nothing(rules_run, steward, settings, monkeypatch, requeue):
+def test_a_double_requeue_while_the_first_is_queued_claims_nothing(
+    rules_run, steward, settings, monkeypatch, requeue
+):
     """The compare-and-set, without the synchronous queue running the first at once."""
     monkeypatch.setattr("ingest.services.run_enqueue", lambda run: None)
     violation = violation_at(rules_run, 3)
@@ -111,7 +126,9 @@ def test_one_remediation_run_per_target_and_source(db, steward, requeue):
     assert organization_run.ingest_params_json["violation_ids"] == ids[:2]  # row order
 
 
-def test_a_failed_remediation_run_puts_its_violations_back_to_open(rules_run, steward, monkeypatch, requeue):
+def test_a_failed_remediation_run_puts_its_violations_back_to_open(
+    rules_run, steward, monkeypatch, requeue
+):
     def crash(run, part, **options):
         raise RuntimeError("boom")
 

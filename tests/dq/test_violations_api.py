@@ -42,9 +42,13 @@ def test_permission_matrix(rules_run, steward, operator, nobody):
     violation = violation_at(rules_run, 4)
     one = f"{API}{violation.pk}/"
     calls = [
-        ("get", API, None), ("get", one, None), ("get", "/api/v1/remediation/stats/", None),
-        ("patch", one, {"payload": {"email": "x@y.example"}}), ("post", one + "ignore/", {"reason": "r"}),
-        ("post", one + "requeue/", None), ("post", API + "requeue/", {"ids": [violation.pk]}),
+        ("get", API, None),
+        ("get", one, None),
+        ("get", "/api/v1/remediation/stats/", None),
+        ("patch", one, {"payload": {"email": "x@y.example"}}),
+        ("post", one + "ignore/", {"reason": "r"}),
+        ("post", one + "requeue/", None),
+        ("post", API + "requeue/", {"ids": [violation.pk]}),
     ]
     reads = 3
     expected = {
@@ -54,7 +58,10 @@ def test_permission_matrix(rules_run, steward, operator, nobody):
     }
     for who, user in (None, None), ("nobody", nobody), ("operator", operator):
         client = api_client(user)
-        got = [getattr(client, method)(url, body, format="json").status_code for method, url, body in calls]
+        got = [
+            getattr(client, method)(url, body, format="json").status_code
+            for method, url, body in calls
+        ]
         assert got == expected[who], who
     client = api_client(steward)
     assert [client.get(url).status_code for method, url, body in calls[:reads]] == [200, 200, 200]
@@ -62,9 +69,28 @@ def test_permission_matrix(rules_run, steward, operator, nobody):
 
 def test_list_filters(as_steward, rules_run):
     assert len(ids(as_steward.get(API))) == 10
-    assert ids(as_steward.get(API, {"rule": "invalid_choice"})) == {violation_at(rules_run, n).pk for n in (5, 13)}
-    assert ids(as_steward.get(API, {"field": "email"})) == {violation_at(rules_run, n).pk for n in (4, 13)}
-    assert len(ids(as_steward.get(API, {"status": "open", "target": "organization", "source": "crm", "run": rules_run.pk}))) == 10
+    assert ids(as_steward.get(API, {"rule": "invalid_choice"})) == {
+        violation_at(rules_run, n).pk for n in (5, 13)
+    }
+    assert ids(as_steward.get(API, {"field": "email"})) == {
+        violation_at(rules_run, n).pk for n in (4, 13)
+    }
+    assert (
+        len(
+            ids(
+                as_steward.get(
+                    API,
+                    {
+                        "status": "open",
+                        "target": "organization",
+                        "source": "crm",
+                        "run": rules_run.pk,
+                    },
+                )
+            )
+        )
+        == 10
+    )
     assert ids(as_steward.get(API, {"source": "erp"})) == set()
     assert as_steward.get(API, {"rule": "no_such_rule"}).status_code == 400
     assert as_steward.get(API, {"run": "abc"}).status_code == 400
@@ -83,22 +109,34 @@ def test_payload_values_are_masked_without_the_permission(as_steward, as_operato
     assert as_steward.get(f"{API}{violation.pk}/").json()["payload"]["name"] == "Negative Staff Co"
     masked = as_operator.get(f"{API}{violation.pk}/").json()
     assert masked["payload"]["name"] == MASK and masked["payload"]["email"] == ""
-    assert all(item["payload"]["name"] in (MASK, "") for item in as_operator.get(API).json()["results"])
+    assert all(
+        item["payload"]["name"] in (MASK, "") for item in as_operator.get(API).json()["results"]
+    )
 
 
 def test_patch_answers_the_pipelines_messages_by_field(as_steward, rules_run):
     violation = violation_at(rules_run, 13)
-    response = as_steward.patch(f"{API}{violation.pk}/", {"payload": {"email": "still bad"}}, format="json")
+    response = as_steward.patch(
+        f"{API}{violation.pk}/", {"payload": {"email": "still bad"}}, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {
-        "country": [rules.MSG_COUNTRY], "email": [rules.MSG_EMAIL], "employees": [rules.MSG_INTEGER],
+        "country": [rules.MSG_COUNTRY],
+        "email": [rules.MSG_EMAIL],
+        "employees": [rules.MSG_INTEGER],
     }
-    response = as_steward.patch(f"{API}{violation.pk}/", {"payload": {"nonsense": "1"}}, format="json")
+    response = as_steward.patch(
+        f"{API}{violation.pk}/", {"payload": {"nonsense": "1"}}, format="json"
+    )
     assert response.status_code == 400 and list(response.json()) == ["nonsense"]
     for body in ({"payload": "x"}, {"payload": {"email": {"a": 1}}}, [], {}):
-        assert as_steward.patch(f"{API}{violation.pk}/", body, format="json").status_code == 400, body
+        assert as_steward.patch(f"{API}{violation.pk}/", body, format="json").status_code == 400, (
+            body
+        )
     fixed = as_steward.patch(
-        f"{API}{violation.pk}/", {"payload": {"country": "de", "email": "", "employees": "3"}}, format="json"
+        f"{API}{violation.pk}/",
+        {"payload": {"country": "de", "email": "", "employees": "3"}},
+        format="json",
     )
     assert fixed.status_code == 200 and fixed.json()["payload"]["country"] == "de"
 
@@ -116,16 +154,24 @@ def test_requeue_one_then_again(as_steward, rules_run, on_commit):
     assert again.json() == {"requeued": 0, "not_requeued": 1, "runs": []}
     not_open = as_steward.patch(f"{API}{violation.pk}/", {"payload": {"name": "X"}}, format="json")
     assert not_open.status_code == 409  # well-formed; the violation's state refuses it
-    assert not_open.json() == {"detail": services.NOT_EDITABLE.format(pk=violation.pk, status="resolved")}
+    assert not_open.json() == {
+        "detail": services.NOT_EDITABLE.format(pk=violation.pk, status="resolved")
+    }
 
 
-def test_assignee_is_null_until_someone_takes_the_violation_as_the_schema_says(as_steward, steward, rules_run):
+def test_assignee_is_null_until_someone_takes_the_violation_as_the_schema_says(
+    as_steward, steward, rules_run
+):
     """The schema said a string; the API answered null."""
     violation = violation_at(rules_run, 4)
     assert as_steward.get(f"{API}{violation.pk}/").json()["assignee"] is None
     schema = as_steward.get("/api/schema/?format=json").json()
-    assert schema["components"]["schemas"]["Violation"]["properties"]["assignee"]["nullable"] is True
-    services.violations_assign(violations=Violation.objects.filter(pk=violation.pk), assignee=steward)
+    assert (
+        schema["components"]["schemas"]["Violation"]["properties"]["assignee"]["nullable"] is True
+    )
+    services.violations_assign(
+        violations=Violation.objects.filter(pk=violation.pk), assignee=steward
+    )
     assert as_steward.get(f"{API}{violation.pk}/").json()["assignee"] == steward.get_username()
 
 
@@ -133,7 +179,9 @@ def test_the_patch_schema_names_the_payload_keys_the_api_takes(as_steward):
     """The schema took any key in ``payload`` (the API refuses all but the
     target's fields) and made ``payload`` optional (the API requires it)."""
     schema = as_steward.get("/api/schema/?format=json").json()
-    body = schema["paths"]["/api/v1/violations/{id}/"]["patch"]["requestBody"]["content"]["application/json"]
+    body = schema["paths"]["/api/v1/violations/{id}/"]["patch"]["requestBody"]["content"][
+        "application/json"
+    ]
     name = body["schema"]["$ref"].rsplit("/", 1)[-1]
     component = schema["components"]["schemas"][name]
     assert component["required"] == ["payload"]
@@ -149,7 +197,9 @@ def test_a_dry_runs_violation_is_read_only_409(as_steward, db):
     violation = Violation.objects.get(run=dry)
     expected = {"detail": services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=dry.pk)}
     patched = as_steward.patch(f"{API}{violation.pk}/", {"payload": {"name": "X"}}, format="json")
-    ignored = as_steward.post(f"{API}{violation.pk}/ignore/", {"reason": "a test row"}, format="json")
+    ignored = as_steward.post(
+        f"{API}{violation.pk}/ignore/", {"reason": "a test row"}, format="json"
+    )
     assert (patched.status_code, patched.json()) == (409, expected)
     assert (ignored.status_code, ignored.json()) == (409, expected)
 
@@ -157,21 +207,36 @@ def test_a_dry_runs_violation_is_read_only_409(as_steward, db):
 def test_ignore_needs_a_reason(as_steward, rules_run):
     violation = violation_at(rules_run, 7)
     assert as_steward.post(f"{API}{violation.pk}/ignore/", {}, format="json").status_code == 400
-    response = as_steward.post(f"{API}{violation.pk}/ignore/", {"reason": "a test row"}, format="json")
+    response = as_steward.post(
+        f"{API}{violation.pk}/ignore/", {"reason": "a test row"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["status"] == "ignored"
     again = as_steward.post(f"{API}{violation.pk}/ignore/", {"reason": "again"}, format="json")
     assert again.status_code == 409  # well-formed, but the violation is no longer open
-    assert again.json() == {"detail": services.NOT_EDITABLE.format(pk=violation.pk, status="ignored")}
+    assert again.json() == {
+        "detail": services.NOT_EDITABLE.format(pk=violation.pk, status="ignored")
+    }
 
 
 def test_bulk_requeue_by_ids_and_by_filter(as_steward, rules_run, on_commit):
     with on_commit():
-        by_ids = as_steward.post(API + "requeue/", {"ids": [violation_at(rules_run, 3).pk]}, format="json")
+        by_ids = as_steward.post(
+            API + "requeue/", {"ids": [violation_at(rules_run, 3).pk]}, format="json"
+        )
     assert by_ids.status_code == 202 and by_ids.json()["requeued"] == 1
     with on_commit():
-        by_filter = as_steward.post(API + "requeue/", {"filter": {"rule": "out_of_range"}}, format="json")
+        by_filter = as_steward.post(
+            API + "requeue/", {"filter": {"rule": "out_of_range"}}, format="json"
+        )
     assert by_filter.status_code == 202 and by_filter.json()["requeued"] == 2
-    for body in ({}, {"ids": [1], "filter": {}}, {"ids": []}, {"ids": ["x"]}, {"filter": {"rule": "zzz"}}, []):
+    for body in (
+        {},
+        {"ids": [1], "filter": {}},
+        {"ids": []},
+        {"ids": ["x"]},
+        {"filter": {"rule": "zzz"}},
+        [],
+    ):
         assert as_steward.post(API + "requeue/", body, format="json").status_code == 400, body
 
 
@@ -183,8 +248,14 @@ def test_stats(as_steward, rules_run):
 
 def test_the_schema_documents_the_violation_endpoints(as_steward):
     schema = api_client().get("/api/schema/", {"format": "json"}).json()
-    for path in ("/api/v1/violations/", "/api/v1/violations/{id}/", "/api/v1/violations/{id}/requeue/",
-                 "/api/v1/violations/{id}/ignore/", "/api/v1/violations/requeue/", "/api/v1/remediation/stats/"):
+    for path in (
+        "/api/v1/violations/",
+        "/api/v1/violations/{id}/",
+        "/api/v1/violations/{id}/requeue/",
+        "/api/v1/violations/{id}/ignore/",
+        "/api/v1/violations/requeue/",
+        "/api/v1/remediation/stats/",
+    ):
         assert path in schema["paths"], path
     patch = schema["paths"]["/api/v1/violations/{id}/"]["patch"]
     assert {"200", "400", "401", "403", "404"} <= set(patch["responses"])
@@ -195,7 +266,8 @@ def test_bulk_requeue_refuses_unknown_keys(as_steward, rules_run):
         response = as_steward.post(API + "requeue/", body, format="json")
         assert response.status_code == 400, body
     response = as_steward.post(
-        API + "requeue/", {"filter": {"field": 0, "rule": "required", "run": 1, "source": "0", "target": "0"}},
+        API + "requeue/",
+        {"filter": {"field": 0, "rule": "required", "run": 1, "source": "0", "target": "0"}},
         format="json",
     )
     assert response.status_code == 400 and "field" in response.json()["filter"]

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils import timezone
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from dq import services
@@ -28,20 +28,38 @@ def ago(days: float) -> dt.datetime:
 
 
 def snapshot(violation: Violation) -> tuple:
-    return (violation.row_number, violation.external_id, violation.errors, violation.codes, violation.status)
+    return (
+        violation.row_number,
+        violation.external_id,
+        violation.errors,
+        violation.codes,
+        violation.status,
+    )
 
 
 @pytest.fixture
 def aged(rules_run, steward):
     """Rows of the rules file in every state, dated around the retention."""
-    rows = {name: violation_at(rules_run, number) for name, number in
-            [("resolved", 3), ("ignored", 4), ("recent", 5), ("open", 6), ("resolved_recently", 7)]}
+    rows = {
+        name: violation_at(rules_run, number)
+        for name, number in [
+            ("resolved", 3),
+            ("ignored", 4),
+            ("recent", 5),
+            ("open", 6),
+            ("resolved_recently", 7),
+        ]
+    }
     services.violations_ignore(
-        violations=Violation.objects.filter(pk__in=[rows["ignored"].pk, rows["recent"].pk]), reason="dup", actor=steward
+        violations=Violation.objects.filter(pk__in=[rows["ignored"].pk, rows["recent"].pk]),
+        reason="dup",
+        actor=steward,
     )
     Violation.objects.filter(pk=rows["ignored"].pk).update(updated_at=ago(DAYS + 1))
     Violation.objects.filter(pk=rows["recent"].pk).update(updated_at=ago(DAYS - 1))
-    Violation.objects.filter(pk=rows["resolved"].pk).update(status="resolved", resolved_at=ago(DAYS + 1))
+    Violation.objects.filter(pk=rows["resolved"].pk).update(
+        status="resolved", resolved_at=ago(DAYS + 1)
+    )
     Violation.objects.filter(pk=rows["resolved_recently"].pk).update(
         status="resolved", resolved_at=ago(DAYS - 1), updated_at=ago(DAYS + 5)
     )
@@ -55,7 +73,9 @@ def aged(rules_run, steward):
 def test_resolved_ignored_and_dry_run_payloads_are_masked_after_the_retention(aged):
     before = {name: (v.payload, snapshot(v)) for name, v in aged.items()}
     assert services.violations_purge_payloads(older_than_days=DAYS, dry_run=True) == 3
-    assert all(Violation.objects.get(pk=v.pk).payload == before[name][0] for name, v in aged.items())
+    assert all(
+        Violation.objects.get(pk=v.pk).payload == before[name][0] for name, v in aged.items()
+    )
 
     assert services.violations_purge_payloads(older_than_days=DAYS) == 3
     for name in ("resolved", "ignored", "dry_run"):
@@ -64,7 +84,9 @@ def test_resolved_ignored_and_dry_run_payloads_are_masked_after_the_retention(ag
         assert violation.payload_purged_at is not None
         assert snapshot(violation) == kept  # what the inbox shows stays
         assert violation.payload.keys() == payload.keys()
-        assert violation.payload == {key: MASK if value not in (None, "") else value for key, value in payload.items()}
+        assert violation.payload == {
+            key: MASK if value not in (None, "") else value for key, value in payload.items()
+        }
         assert any(value == MASK for value in violation.payload.values())
     for name in ("recent", "open", "resolved_recently"):
         violation = Violation.objects.get(pk=aged[name].pk)
@@ -85,7 +107,9 @@ def test_a_purged_violation_is_read_only_and_says_why(aged, steward):
     api = APIClient()
     api.force_authenticate(steward)
     body = api.get(f"/api/v1/violations/{ignored.pk}/").json()
-    assert body["payload_purged_at"] and body["row_number"] == 4 and body["errors"] == ignored.errors
+    assert (
+        body["payload_purged_at"] and body["row_number"] == 4 and body["errors"] == ignored.errors
+    )
 
     client = Client()
     client.force_login(steward)
@@ -105,7 +129,9 @@ def test_the_purge_masks_the_history_and_the_row_sent_again_reopens_in_clear():
     violation whose row comes back broken reopens with the new payload in
     clear and forgets the purge."""
     run_file(HEADER + "P-1,Purged Org,XX,first@example.org\n")
-    run_file(HEADER + "P-1,Purged Org,YY,second@example.org\n")  # the first payload goes to the history
+    run_file(
+        HEADER + "P-1,Purged Org,YY,second@example.org\n"
+    )  # the first payload goes to the history
     violation = Violation.objects.get(external_id="P-1")
     assert violation.history and violation.history[0]["payload"]["email"] == "first@example.org"
     Violation.objects.filter(pk=violation.pk).update(status="resolved", resolved_at=ago(DAYS + 1))
@@ -117,5 +143,9 @@ def test_the_purge_masks_the_history_and_the_row_sent_again_reopens_in_clear():
 
     run_file(HEADER + "P-1,Purged Org,ZZ,third@example.org\n")
     violation.refresh_from_db()
-    assert (violation.status, violation.regressions, violation.payload_purged_at) == ("open", 1, None)
+    assert (violation.status, violation.regressions, violation.payload_purged_at) == (
+        "open",
+        1,
+        None,
+    )
     assert violation.payload["email"] == "third@example.org"

@@ -29,7 +29,9 @@ def watched_page(page, live_server):
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     page.on(
         "response",
-        lambda response: response.status >= 500 and problems.append(f"{response.status} {response.url}"),
+        lambda response: (
+            response.status >= 500 and problems.append(f"{response.status} {response.url}")
+        ),
     )
     page.set_default_timeout(15_000)
     page.base_url = live_server.url
@@ -38,7 +40,9 @@ def watched_page(page, live_server):
 
 
 def make_user(username: str, role: str | None, *, superuser: bool = False) -> User:
-    user = User.objects.create_user(username, password=PASSWORD, is_staff=True, is_superuser=superuser)
+    user = User.objects.create_user(
+        username, password=PASSWORD, is_staff=True, is_superuser=superuser
+    )
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user

@@ -36,7 +36,9 @@ def test_a_steward_fixes_and_saves_a_row_with_the_keyboard_alone(watched_page, b
 
     # Focus starts in the field in error: type over it, no mouse.
     # The editor's script moves focus once the page has loaded: wait for it.
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'field__email'")
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.name === 'field__email'"
+    )
     page.keyboard.press("Control+A")
     page.keyboard.type("keys@example.org")
     expect(page.locator("#dq-live")).to_contain_text("No errors")
@@ -56,7 +58,9 @@ def test_a_steward_fixes_and_saves_a_row_with_the_keyboard_alone(watched_page, b
     expect(page.locator(".dq-status")).to_have_text("open")
 
 
-def test_an_operator_sees_the_editor_read_only_and_without_values(watched_page, bad_email_violation):
+def test_an_operator_sees_the_editor_read_only_and_without_values(
+    watched_page, bad_email_violation
+):
     page = watched_page
     make_user("otto", OPERATORS)
     log_in(page, "otto")

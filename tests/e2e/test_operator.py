@@ -113,7 +113,9 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
     real = ImportRun.objects.exclude(pk=run.pk).get()
     assert not real.dry_run and real.parent_run_id == run.pk
     assert page.url.endswith(f"/admin/runs/importrun/{real.pk}/change/")
-    expect(page.locator(".messagelist")).to_contain_text(f"Run {run.pk} started for real as run {real.pk}")
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"Run {run.pk} started for real as run {real.pk}"
+    )
     run_jobs()
     page.reload()
     assert page.locator(".field-status_display .run-badge").inner_text() == "Partial"

@@ -44,7 +44,9 @@ def test_steward_fixes_a_row_in_the_editor_and_requeues_it(watched_page, run_job
 
     # The editor: focus on the field in error, the backend's message beside it.
     # The editor's script moves focus once the page has loaded: wait for it.
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'field__email'")
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.name === 'field__email'"
+    )
     assert page.locator("#err-email").inner_text().strip() == rules.MSG_EMAIL
     screenshot(page, "inbox_editor")
     assert_inputs_labelled(page)
@@ -60,7 +62,9 @@ def test_steward_fixes_a_row_in_the_editor_and_requeues_it(watched_page, run_job
     page.wait_for_selector("#dq-live:has-text('No errors')")
     assert page.locator("#err-email").inner_text().strip() == ""
     page.get_by_role("button", name="Save and requeue").click()
-    expect(page.locator(".messagelist li.success")).to_contain_text("Requeued 1 violation(s) in remediation run(s)")
+    expect(page.locator(".messagelist li.success")).to_contain_text(
+        "Requeued 1 violation(s) in remediation run(s)"
+    )
 
     # The remediation run resolves it; the editor says so after a reload.
     run_jobs()
@@ -77,7 +81,9 @@ def test_steward_fixes_a_row_in_the_editor_and_requeues_it(watched_page, run_job
     assert organization.email == "hello@bademail.example"
 
 
-def test_steward_bulk_sets_a_field_on_several_rows_and_requeues_them(watched_page, run_jobs, rules_run):
+def test_steward_bulk_sets_a_field_on_several_rows_and_requeues_them(
+    watched_page, run_jobs, rules_run
+):
     page = watched_page
     make_user("stella", STEWARDS)
     log_in(page, "stella")
@@ -107,7 +113,10 @@ def test_steward_bulk_sets_a_field_on_several_rows_and_requeues_them(watched_pag
     # resolved and imported; the other still has its other errors to fix.
     run_jobs()
     page.goto(f"{page.base_url}/admin/dq/violation/?run={rules_run.pk}&status=all&q=ORG-104")
-    assert "resolved" in inbox_row(page, "ORG-104").locator(".field-status_badges").inner_text().lower()
+    assert (
+        "resolved"
+        in inbox_row(page, "ORG-104").locator(".field-status_badges").inner_text().lower()
+    )
     assert Organization.objects.get(name="Bad Country Co").country == "DE"
     multi = Violation.objects.get(run=rules_run, row_number=13)
     assert multi.payload["country"] == "DE"

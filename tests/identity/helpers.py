@@ -17,9 +17,15 @@ MODELS = {"organization": Organization, "contact": Contact}
 SKIP_COLUMNS = {"id", "created_at", "modified_at"}
 
 
-def import_text(text: str, *, source: str = "crm", target: str = "organization", dry_run: bool = False) -> ImportRun:
+def import_text(
+    text: str, *, source: str = "crm", target: str = "organization", dry_run: bool = False
+) -> ImportRun:
     run = services.run_create(
-        target=target, source=source, file=ContentFile(text.encode()), filename="rows.csv", dry_run=dry_run
+        target=target,
+        source=source,
+        file=ContentFile(text.encode()),
+        filename="rows.csv",
+        dry_run=dry_run,
     )
     services.run_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -52,7 +58,10 @@ def core_state(
         }
     skip = {"id"} if frozen_time else SKIP_COLUMNS
     ranks = {
-        name: {pk: rank for rank, pk in enumerate(model.objects.order_by("pk").values_list("pk", flat=True))}
+        name: {
+            pk: rank
+            for rank, pk in enumerate(model.objects.order_by("pk").values_list("pk", flat=True))
+        }
         for name, model in MODELS.items()
     }
     state: dict[str, Any] = {}

@@ -19,7 +19,7 @@ from runs.models import ImportRun
 from tests.identity.helpers import core_state
 
 SCENARIO_DIR = Path(settings.BASE_DIR) / "fixtures" / "identity"
-START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def scenario_names() -> list[str]:
@@ -41,7 +41,9 @@ def record_of(ref: dict[str, str]):
     return registry.get(ref["target"]).model.objects.get(pk=mapping.record_id)
 
 
-def run_scenario(name: str) -> tuple[list[tuple[dict[str, Any], ImportRun]], dict[str, Any], dict[int, int]]:
+def run_scenario(
+    name: str,
+) -> tuple[list[tuple[dict[str, Any], ImportRun]], dict[str, Any], dict[int, int]]:
     spec = load(name)
     labels: dict[int, int] = {}
     runs = []
@@ -51,7 +53,10 @@ def run_scenario(name: str) -> tuple[list[tuple[dict[str, Any], ImportRun]], dic
                 path = SCENARIO_DIR / name / step["import"]
                 with path.open("rb") as handle:
                     run = services.run_create(
-                        target=step["target"], source=step["source"], file=handle, filename=path.name
+                        target=step["target"],
+                        source=step["source"],
+                        file=handle,
+                        filename=path.name,
                     )
                 services.run_execute(run_id=run.pk)
                 run.refresh_from_db()
@@ -64,7 +69,9 @@ def run_scenario(name: str) -> tuple[list[tuple[dict[str, Any], ImportRun]], dic
                 columns = [record._meta.get_field(field).attname for field in step["fields"]]
                 identity.record_save_by_hand(record=record, fields=columns, actor=step["actor"])
             elif "release" in step:
-                identity.record_release_manual(record=record_of(step["release"]), fields=step.get("fields"))
+                identity.record_release_manual(
+                    record=record_of(step["release"]), fields=step.get("fields")
+                )
             else:
                 raise ValueError(f"{name}: unknown step {step}")
     return runs, core_state(run_labels=labels, frozen_time=True), labels

@@ -30,8 +30,17 @@ def steward(client):
 def form_data(organization, **changes):
     data = {
         name: "" if getattr(organization, name) is None else getattr(organization, name)
-        for name in ("name", "country", "registration_number", "website", "email", "phone", "industry",
-                     "employees", "founded")
+        for name in (
+            "name",
+            "country",
+            "registration_number",
+            "website",
+            "email",
+            "phone",
+            "industry",
+            "employees",
+            "founded",
+        )
     }
     return {**data, **changes}
 
@@ -44,12 +53,16 @@ def change_url(organization):
 def test_a_hand_edit_survives_imports_until_released(steward):
     import_text(HEADER + "A,Acme,DE,HRB 1,\n")
     organization = Organization.objects.get()
-    response = steward.post(change_url(organization), form_data(organization, name="Acme (by hand)"))
+    response = steward.post(
+        change_url(organization), form_data(organization, name="Acme (by hand)")
+    )
     assert response.status_code == 302
     organization.refresh_from_db()
     assert organization.provenance["name"]["manual"] is True
     assert organization.provenance["name"]["actor"] == "stewards"
-    assert organization.provenance["country"].get("manual") is False  # untouched fields stay imported
+    assert (
+        organization.provenance["country"].get("manual") is False
+    )  # untouched fields stay imported
 
     run = import_text(HEADER + "A,Acme Renamed,DE,HRB 1,+49301234567\n")
     organization.refresh_from_db()
@@ -91,7 +104,11 @@ def test_the_record_page_shows_each_fields_lineage(steward):
     assert "non-null: filled an empty field" in page
     assert "manual: set by hand" in page
     lineage = {row.field: row for row in identity.record_lineage(record=Organization.objects.get())}
-    assert (lineage["name"].source, lineage["name"].run_id, lineage["name"].rule) == ("crm", run.pk, "non_null")
+    assert (lineage["name"].source, lineage["name"].run_id, lineage["name"].rule) == (
+        "crm",
+        run.pk,
+        "non_null",
+    )
     assert (lineage["industry"].actor, lineage["industry"].manual) == ("stewards", True)
     assert lineage["website"].source == ""
 
@@ -112,13 +129,21 @@ def test_a_steward_repoints_a_mapping_and_it_is_audited(steward):
     acme, beta = Organization.objects.order_by("pk")
     mapping = ExternalIdMap.objects.get(external_id="B")
     url = reverse("admin:ingest_externalidmap_repoint", args=[mapping.pk])
-    assert url in steward.get(reverse("admin:ingest_externalidmap_change", args=[mapping.pk])).content.decode()
+    assert (
+        url
+        in steward.get(
+            reverse("admin:ingest_externalidmap_change", args=[mapping.pk])
+        ).content.decode()
+    )
     assert steward.get(url).status_code == 200
 
     response = steward.post(url, {"record_id": acme.pk, "reason": ""})
     assert response.status_code == 200 and "This field is required" in response.content.decode()
     response = steward.post(url, {"record_id": 10_000, "reason": "typo"})
-    assert identity.NO_SUCH_RECORD.format(target="organization", record_id=10_000) in response.content.decode()
+    assert (
+        identity.NO_SUCH_RECORD.format(target="organization", record_id=10_000)
+        in response.content.decode()
+    )
     response = steward.post(url, {"record_id": beta.pk, "reason": "typo"})
     assert identity.SAME_RECORD.format(record_id=beta.pk) in response.content.decode()
 
@@ -128,7 +153,10 @@ def test_a_steward_repoints_a_mapping_and_it_is_audited(steward):
     assert (mapping.record_id, mapping.payload_hash) == (acme.pk, "")
     audit = IdMapAudit.objects.get()
     assert (audit.old_record_id, audit.new_record_id, audit.actor.username, audit.reason) == (
-        beta.pk, acme.pk, "stewards", "B is a branch of Acme"
+        beta.pk,
+        acme.pk,
+        "stewards",
+        "B is a branch of Acme",
     )
     # The same row again is no longer skipped: it now updates the record it points to.
     run = import_text(HEADER + "A,Acme,DE,HRB 1,\nB,Beta,DE,HRB 2,\n")
@@ -143,7 +171,9 @@ def test_a_mapping_moved_meanwhile_is_refused():
     import_text(HEADER + "A,Acme,DE,HRB 1,\nB,Beta,DE,HRB 2,\nC,Gamma,DE,HRB 3,\n")
     a, b, c = Organization.objects.order_by("pk")
     stale = ExternalIdMap.objects.get(external_id="A")
-    identity.id_map_repoint(mapping=ExternalIdMap.objects.get(pk=stale.pk), record_id=b.pk, reason="x", actor=None)
+    identity.id_map_repoint(
+        mapping=ExternalIdMap.objects.get(pk=stale.pk), record_id=b.pk, reason="x", actor=None
+    )
     with pytest.raises(identity.UsageError) as error:
         identity.id_map_repoint(mapping=stale, record_id=c.pk, reason="y", actor=None)
     assert error.value.message == identity.MAPPING_MOVED.format(record_id=b.pk)
@@ -158,9 +188,19 @@ def test_only_a_user_with_the_permission_repoints(client):
     url = reverse("admin:ingest_externalidmap_repoint", args=[mapping.pk])
     assert client.get(url).status_code == 403
     assert client.post(url, {"record_id": 1, "reason": "x"}).status_code == 403
-    assert url not in client.get(reverse("admin:ingest_externalidmap_change", args=[mapping.pk])).content.decode()
+    assert (
+        url
+        not in client.get(
+            reverse("admin:ingest_externalidmap_change", args=[mapping.pk])
+        ).content.decode()
+    )
     # Nobody edits a mapping through the plain form.
-    assert client.post(reverse("admin:ingest_externalidmap_change", args=[mapping.pk]), {"record_id": 9}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:ingest_externalidmap_change", args=[mapping.pk]), {"record_id": 9}
+        ).status_code
+        == 403
+    )
     assert ExternalIdMap.objects.get().record_id == mapping.record_id
 
 
@@ -170,11 +210,23 @@ def test_a_contact_edit_of_its_organization_is_manual(steward):
     import_text("external_id,organization_external_id,last_name\nC1,A,Smith\n", target="contact")
     contact = Contact.objects.get()
     beta = Organization.objects.get(name="Beta")
-    data = {"organization": beta.pk, "first_name": "", "last_name": "Smith", "email": "", "phone": "", "title": ""}
-    assert steward.post(reverse("admin:core_contact_change", args=[contact.pk]), data).status_code == 302
+    data = {
+        "organization": beta.pk,
+        "first_name": "",
+        "last_name": "Smith",
+        "email": "",
+        "phone": "",
+        "title": "",
+    }
+    assert (
+        steward.post(reverse("admin:core_contact_change", args=[contact.pk]), data).status_code
+        == 302
+    )
     contact.refresh_from_db()
     assert contact.provenance["organization_id"]["manual"] is True
-    import_text("external_id,organization_external_id,last_name\nC1,A,Smith-Jones\n", target="contact")
+    import_text(
+        "external_id,organization_external_id,last_name\nC1,A,Smith-Jones\n", target="contact"
+    )
     contact.refresh_from_db()
     assert (contact.organization_id, contact.last_name) == (beta.pk, "Smith-Jones")
 
@@ -182,8 +234,17 @@ def test_a_contact_edit_of_its_organization_is_manual(steward):
 @pytest.mark.django_db
 def test_a_record_added_by_hand_is_found_by_its_natural_key_and_stays_manual(admin_client):
     """Stewards change records; adding one takes core.add_organization (here a superuser)."""
-    data = {"name": "Hand Made GmbH", "country": "DE", "registration_number": "HRB 7", "website": "", "email": "",
-            "phone": "", "industry": "", "employees": "", "founded": ""}
+    data = {
+        "name": "Hand Made GmbH",
+        "country": "DE",
+        "registration_number": "HRB 7",
+        "website": "",
+        "email": "",
+        "phone": "",
+        "industry": "",
+        "employees": "",
+        "founded": "",
+    }
     assert admin_client.post(reverse("admin:core_organization_add"), data).status_code == 302
     organization = Organization.objects.get()
     assert organization.natural_key == "DE:HRB7"

@@ -25,8 +25,16 @@ from hypothesis import strategies as st
 
 from tests.identity.helpers import core_state, import_text
 
-COLUMNS = ["external_id", "name", "country", "registration_number", "email", "employees", "updated_at"]
-EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+COLUMNS = [
+    "external_id",
+    "name",
+    "country",
+    "registration_number",
+    "email",
+    "employees",
+    "updated_at",
+]
+EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 rows_strategy = st.fixed_dictionaries(
     {
@@ -54,7 +62,9 @@ class _Rollback(Exception):
     pass
 
 
-def materialize(imports: list, *, stamp_every_row: bool = False) -> list[tuple[str, list[dict[str, str]]]]:
+def materialize(
+    imports: list, *, stamp_every_row: bool = False
+) -> list[tuple[str, list[dict[str, str]]]]:
     """Turn drawn imports into (source, rows) with repeats resolved and
     timestamps as text. With ``stamp_every_row`` every new row gets a
     distinct timestamp (ties would let a re-imported row win)."""
@@ -72,7 +82,9 @@ def materialize(imports: list, *, stamp_every_row: bool = False) -> list[tuple[s
             stamp = item["updated_at"]
             if stamp_every_row:
                 stamp = (stamp or 0) * 1000 + serial
-            row["updated_at"] = (EPOCH + dt.timedelta(seconds=stamp)).isoformat() if stamp != "" else ""
+            row["updated_at"] = (
+                (EPOCH + dt.timedelta(seconds=stamp)).isoformat() if stamp != "" else ""
+            )
             rows.append(row)
         if rows:
             result.append((source, rows))

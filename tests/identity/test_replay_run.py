@@ -39,8 +39,16 @@ def decisions(run):
     run.refresh_from_db()
     ledger = csv.DictReader(io.StringIO(run.results_file.read().decode()))
     return [
-        (r["row_number"], r["external_id"], r["outcome"], r["decision"], r["matched_by"], r["matched_key"],
-         r["changed_fields"], r["error_codes"])
+        (
+            r["row_number"],
+            r["external_id"],
+            r["outcome"],
+            r["decision"],
+            r["matched_by"],
+            r["matched_key"],
+            r["changed_fields"],
+            r["error_codes"],
+        )
         for r in ledger
     ]
 
@@ -83,8 +91,13 @@ def test_a_replay_makes_the_decisions_of_the_original_on_the_same_state():
 def test_the_replay_reads_the_file_with_the_recorded_parameters():
     with CP1252.open("rb") as handle:
         original = services.run_create(
-            target="organization", source="crm", file=handle, filename=CP1252.name,
-            format="csv", encoding="cp1252", delimiter=";",
+            target="organization",
+            source="crm",
+            file=handle,
+            filename=CP1252.name,
+            format="csv",
+            encoding="cp1252",
+            delimiter=";",
         )
     services.run_execute(run_id=original.pk)
     original.refresh_from_db()
@@ -92,8 +105,17 @@ def test_the_replay_reads_the_file_with_the_recorded_parameters():
     replay = ImportRun.objects.get(pk=summary_of(out)["run_id"])
     assert code == 0 and replay.dry_run and replay.status == original.status
     params = replay.ingest_params_json
-    for key in ("target", "source", "format", "encoding", "delimiter", "file_sha256", "ruleset_version",
-                "survivorship_policy_version", "code_version"):
+    for key in (
+        "target",
+        "source",
+        "format",
+        "encoding",
+        "delimiter",
+        "file_sha256",
+        "ruleset_version",
+        "survivorship_policy_version",
+        "code_version",
+    ):
         assert params[key] == original.ingest_params_json[key], key
     assert params["replay_of"] == original.pk
     assert params["detected"]["encoding"] == "cp1252"
@@ -103,7 +125,9 @@ def test_the_replay_reads_the_file_with_the_recorded_parameters():
 def test_usage_errors_exit_2_and_a_failed_replay_exits_1():
     code, _, err = replay_command(999)
     assert code == 2 and NO_SUCH_RUN.format(run_id=999) in err
-    no_file = ImportRun.objects.create(target="organization", source=services.source_get_or_create(slug="crm"))
+    no_file = ImportRun.objects.create(
+        target="organization", source=services.source_get_or_create(slug="crm")
+    )
     code, _, err = replay_command(no_file.pk, "--sync")
     assert code == 2 and services.NO_FILE_TO_REPLAY.format(run_id=no_file.pk) in err
 
@@ -141,13 +165,32 @@ def test_the_cli_records_what_a_deterministic_replay_needs(tmp_path):
     path = tmp_path / "rows.csv"
     path.write_text(ROWS)
     call_command(
-        "import_file", str(path), "--target", "organization", "--source", "crm", "--sync", "--json",
-        "--encoding", "utf-8", "--delimiter", ",", "--format", "csv", stdout=io.StringIO(),
+        "import_file",
+        str(path),
+        "--target",
+        "organization",
+        "--source",
+        "crm",
+        "--sync",
+        "--json",
+        "--encoding",
+        "utf-8",
+        "--delimiter",
+        ",",
+        "--format",
+        "csv",
+        stdout=io.StringIO(),
     )
     run = ImportRun.objects.get()
     params = run.ingest_params_json
-    assert {key: params[key] for key in ("target", "source", "format", "encoding", "delimiter")} == {
-        "target": "organization", "source": "crm", "format": "csv", "encoding": "utf-8", "delimiter": ",",
+    assert {
+        key: params[key] for key in ("target", "source", "format", "encoding", "delimiter")
+    } == {
+        "target": "organization",
+        "source": "crm",
+        "format": "csv",
+        "encoding": "utf-8",
+        "delimiter": ",",
     }
     assert params["file_sha256"] == run.file_sha256 and len(run.file_sha256) == 64
     for key in ("ruleset_version", "survivorship_policy_version", "code_version"):

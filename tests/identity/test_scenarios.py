@@ -3,8 +3,8 @@ and must give its recorded counts and leave exactly its recorded core
 tables (every column and every field's provenance) and id map, whatever the
 chunk size. Replaying the last run onto that state changes nothing."""
 
-import time_machine
 import pytest
+import time_machine
 from django.test import override_settings
 
 from ingest import services

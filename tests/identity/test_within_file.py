@@ -32,7 +32,8 @@ def test_a_key_moved_away_earlier_in_the_file_no_longer_matches(chunk_size):
     run = import_text(HEADER + "X,Acme,DE,2\nZ,Zeta,DE,1\n")
     assert (run.updated, run.inserted) == (1, 1)
     assert sorted(Organization.objects.values_list("registration_number", "name")) == [
-        ("1", "Zeta"), ("2", "Acme")
+        ("1", "Zeta"),
+        ("2", "Acme"),
     ]
 
 
@@ -43,7 +44,8 @@ def test_when_the_oldest_record_leaves_a_shared_key_the_next_oldest_matches(chun
     run = import_text(HEADER + "A,First,DE,3\nC,Third,DE,1\n")
     assert (run.updated, run.inserted) == (2, 0)
     assert sorted(Organization.objects.values_list("name", "registration_number")) == [
-        ("First", "3"), ("Third", "1")
+        ("First", "3"),
+        ("Third", "1"),
     ]
 
 
@@ -62,9 +64,13 @@ def test_the_decision_ledger_names_the_matched_key():
     import io
 
     import_text(HEADER + "A,Acme,DE,HRB 1\n")
-    run = import_text(HEADER + "A,Acme,DE,HRB 1\nB,Acme GmbH,DE,hrb-1\nC,Other,FR,\nC,Other,FR,\n", source="crm")
+    run = import_text(
+        HEADER + "A,Acme,DE,HRB 1\nB,Acme GmbH,DE,hrb-1\nC,Other,FR,\nC,Other,FR,\n", source="crm"
+    )
     ledger = list(csv.DictReader(io.StringIO(run.results_file.read().decode())))
-    assert [(r["row_number"], r["decision"], r["matched_by"], r["matched_key"]) for r in ledger] == [
+    assert [
+        (r["row_number"], r["decision"], r["matched_by"], r["matched_key"]) for r in ledger
+    ] == [
         ("2", "skipped", "external_id", "A"),
         ("3", "resolved", "natural_key", "DE:HRB1"),
         ("4", "inserted", "", ""),

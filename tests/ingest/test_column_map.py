@@ -14,7 +14,9 @@ from ingest.errors import UsageError
 from runs.models import ImportRun
 
 ORGANIZATION = registry.get("organization")
-CRM_EXPORT = "ID,Company Name,Country Code,Web\nZ-1,Zed Co,de,https://zed.example\nZ-2,Why Ltd,GB,\n"
+CRM_EXPORT = (
+    "ID,Company Name,Country Code,Web\nZ-1,Zed Co,de,https://zed.example\nZ-2,Why Ltd,GB,\n"
+)
 
 
 def test_entries_and_mappings_give_the_same_map():
@@ -22,7 +24,9 @@ def test_entries_and_mappings_give_the_same_map():
         target=ORGANIZATION, entries=["ID=external_id", " Company Name = Name ", "a=b=country"]
     )
     assert from_entries == {"ID": "external_id", "Company Name": "name", "a=b": "country"}
-    assert services.column_map_clean(target=ORGANIZATION, entries={"ID": "External ID"}) == {"ID": "external_id"}
+    assert services.column_map_clean(target=ORGANIZATION, entries={"ID": "External ID"}) == {
+        "ID": "external_id"
+    }
     assert services.column_map_clean(target=ORGANIZATION, entries=None) == {}
 
 
@@ -35,7 +39,10 @@ def test_entries_and_mappings_give_the_same_map():
         (
             ["ID=exid"],
             errors.COLUMN_MAP_FIELD.format(
-                column="ID", field="exid", target="organization", fields=", ".join(ORGANIZATION.field_names)
+                column="ID",
+                field="exid",
+                target="organization",
+                fields=", ".join(ORGANIZATION.field_names),
             ),
         ),
         (["ID=name", "id=country"], errors.COLUMN_MAP_REPEATED.format(column="id")),
@@ -52,15 +59,34 @@ def test_a_bad_map_is_a_usage_error(entries, message):
 def import_file(path, *options):
     out, err = io.StringIO(), io.StringIO()
     try:
-        call_command("import_file", str(path), "--target", "organization", "--source", "crm", "--sync", "--json",
-                     *options, stdout=out, stderr=err)
+        call_command(
+            "import_file",
+            str(path),
+            "--target",
+            "organization",
+            "--source",
+            "crm",
+            "--sync",
+            "--json",
+            *options,
+            stdout=out,
+            stderr=err,
+        )
     except SystemExit as exc:
         return exc.code, out.getvalue()
     return 0, out.getvalue()
 
 
-MAP = ["--column", "ID=external_id", "--column", "Company Name=name", "--column", "Country Code=country",
-       "--column", "Web=website"]
+MAP = [
+    "--column",
+    "ID=external_id",
+    "--column",
+    "Company Name=name",
+    "--column",
+    "Country Code=country",
+    "--column",
+    "Web=website",
+]
 
 
 @pytest.mark.django_db
@@ -74,7 +100,10 @@ def test_the_cli_imports_a_file_through_its_map_and_a_replay_uses_it_again(tmp_p
     assert (zed.country, zed.website) == ("DE", "https://zed.example")
     run = ImportRun.objects.get(pk=summary["run_id"])
     assert run.ingest_params_json["column_map"] == {
-        "ID": "external_id", "Company Name": "name", "Country Code": "country", "Web": "website"
+        "ID": "external_id",
+        "Company Name": "name",
+        "Country Code": "country",
+        "Web": "website",
     }
     replay = services.run_replay(run=run, enqueue=False)
     replay = services.run_execute(run_id=replay.pk, in_process=True)
@@ -98,7 +127,16 @@ def test_a_bad_map_on_the_cli_is_a_usage_error_and_creates_no_run(tmp_path):
     path = tmp_path / "crm.csv"
     path.write_text(CRM_EXPORT)
     with pytest.raises(CommandError) as info:
-        call_command("import_file", str(path), "--target", "organization", "--source", "crm", "--column", "ID")
+        call_command(
+            "import_file",
+            str(path),
+            "--target",
+            "organization",
+            "--source",
+            "crm",
+            "--column",
+            "ID",
+        )
     assert info.value.returncode == 2
     assert str(info.value) == errors.COLUMN_MAP_ENTRY.format(entry="ID")
     assert not ImportRun.objects.exists()

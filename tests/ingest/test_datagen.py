@@ -13,7 +13,7 @@ import json
 import re
 import tracemalloc
 from datetime import date
-from functools import lru_cache
+from functools import cache
 
 import phonenumbers
 import pytest
@@ -30,8 +30,31 @@ from ingest.datagen import (
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 COUNTRIES = {
-    "US", "GB", "DE", "FR", "NL", "ES", "IT", "SE", "PL", "IE", "CA", "AU", "JP",
-    "BR", "IN", "CH", "AT", "BE", "DK", "NO", "FI", "PT", "CZ", "NZ", "SG",
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "NL",
+    "ES",
+    "IT",
+    "SE",
+    "PL",
+    "IE",
+    "CA",
+    "AU",
+    "JP",
+    "BR",
+    "IN",
+    "CH",
+    "AT",
+    "BE",
+    "DK",
+    "NO",
+    "FI",
+    "PT",
+    "CZ",
+    "NZ",
+    "SG",
 }
 ROWS = 20_000
 
@@ -66,12 +89,12 @@ def parse_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def big_organizations(invalid_rate: float = 0.05) -> tuple[str, GenerationSummary]:
     return organizations(rows=ROWS, seed=42, invalid_rate=invalid_rate)
 
 
-@lru_cache(maxsize=None)
+@cache
 def big_contacts() -> tuple[str, GenerationSummary]:
     return contacts(rows=ROWS, seed=42, organizations=500, invalid_rate=0.05)
 
@@ -176,7 +199,9 @@ def test_external_ids_are_sequential_and_unique():
 def test_custom_id_prefixes():
     rows = parse_csv(organizations(rows=3, id_prefix="ACME-")[0])
     assert rows[2]["external_id"] == "ACME-0000003"
-    rows = parse_csv(contacts(rows=50, organizations=5, org_id_prefix="ACME-", id_prefix="P-", invalid_rate=0)[0])
+    rows = parse_csv(
+        contacts(rows=50, organizations=5, org_id_prefix="ACME-", id_prefix="P-", invalid_rate=0)[0]
+    )
     assert rows[0]["external_id"] == "P-0000001"
     assert all(re.fullmatch(r"ACME-000000[1-5]", row["organization_external_id"]) for row in rows)
 
@@ -203,7 +228,7 @@ def test_registration_formats_never_collide_across_countries():
 
 
 def test_organization_values_look_realistic():
-    rows = [row for row in parse_csv(big_organizations(invalid_rate=0.0)[0])]
+    rows = list(parse_csv(big_organizations(invalid_rate=0.0)[0]))
     countries = [row["country"] for row in rows]
     assert {c.upper() for c in countries} == COUNTRIES
     assert 0.08 < sum(c.islower() for c in countries) / ROWS < 0.12
@@ -226,7 +251,12 @@ def test_organization_values_look_realistic():
 
 def test_legal_suffix_matches_country():
     rows = parse_csv(big_organizations(invalid_rate=0.0)[0])
-    suffix_of = {"DE": ("GmbH", "AG", "KG"), "GB": ("Ltd", "PLC", "Limited"), "SE": ("AB",), "AU": ("Pty Ltd",)}
+    suffix_of = {
+        "DE": ("GmbH", "AG", "KG"),
+        "GB": ("Ltd", "PLC", "Limited"),
+        "SE": ("AB",),
+        "AU": ("Pty Ltd",),
+    }
     for row in rows:
         expected = suffix_of.get(row["country"].upper())
         if expected:
@@ -266,7 +296,11 @@ def test_contact_invalid_rows_match_summary_and_rate():
     invalid = sum(bool(found) for found in defects)
     assert invalid == summary.invalid_rows
     assert abs(invalid - 0.05 * ROWS) < 150
-    assert {found[0] for found in defects if found} == {"email", "last_name", "organization_external_id"}
+    assert {found[0] for found in defects if found} == {
+        "email",
+        "last_name",
+        "organization_external_id",
+    }
 
 
 def test_full_invalid_rate_breaks_every_row():
@@ -283,8 +317,12 @@ def test_contact_values():
     emails = [row["email"] for row in rows if EMAIL_RE.match(row["email"])]
     assert len(emails) == len(set(emails))
     assert 0.03 < sum(not row["email"] for row in rows) / ROWS < 0.07
-    assert 0.1 < sum(not (row["first_name"] + row["last_name"]).isascii() for row in rows) / ROWS < 0.4
-    referenced = {int(row["organization_external_id"][4:]) for row in rows if not contact_defects(row, 500)}
+    assert (
+        0.1 < sum(not (row["first_name"] + row["last_name"]).isascii() for row in rows) / ROWS < 0.4
+    )
+    referenced = {
+        int(row["organization_external_id"][4:]) for row in rows if not contact_defects(row, 500)
+    }
     assert min(referenced) == 1 and max(referenced) == 500
     assert all(row["title"] and TIMESTAMP_RE.match(row["updated_at"]) for row in rows)
 
@@ -336,7 +374,9 @@ def test_international_phones_are_valid_numbers_of_the_row_country():
 
 def changed_pair(rate: float, change_seed: int = 1, rows: int = 5_000):
     base, base_summary = organizations(rows=rows, seed=7, invalid_rate=0.05)
-    changed, summary = organizations(rows=rows, seed=7, invalid_rate=0.05, changed_rate=rate, change_seed=change_seed)
+    changed, summary = organizations(
+        rows=rows, seed=7, invalid_rate=0.05, changed_rate=rate, change_seed=change_seed
+    )
     return base, base_summary, changed, summary
 
 
@@ -435,7 +475,13 @@ def test_output_is_streamed_with_flat_memory():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"rows": -1}, {"invalid_rate": 1.5}, {"invalid_rate": -0.1}, {"format": "xml"}, {"changed_rate": 2.0}],
+    [
+        {"rows": -1},
+        {"invalid_rate": 1.5},
+        {"invalid_rate": -0.1},
+        {"format": "xml"},
+        {"changed_rate": 2.0},
+    ],
 )
 def test_bad_organization_arguments_are_rejected(kwargs):
     with pytest.raises(ValueError):

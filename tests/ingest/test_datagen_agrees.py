@@ -27,9 +27,13 @@ def test_exactly_the_broken_rows_are_quarantined(format):
     assert broken > 200
 
     # Contacts of organizations that all exist: only their own defects quarantine them.
-    organizations, _ = generated(generate_organizations, invalid_rate=0, format=format, id_prefix="ALL-")
+    organizations, _ = generated(
+        generate_organizations, invalid_rate=0, format=format, id_prefix="ALL-"
+    )
     assert import_bytes(organizations, filename=f"orgs.{format}").run.quarantined == 0
-    contacts, broken = generated(generate_contacts, organizations=ROWS, format=format, org_id_prefix="ALL-")
+    contacts, broken = generated(
+        generate_contacts, organizations=ROWS, format=format, org_id_prefix="ALL-"
+    )
     ended = import_bytes(contacts, filename=f"contacts.{format}", target="contact")
     assert ended.run.quarantined == broken and broken > 200
     assert ended.run.rows_total == ROWS

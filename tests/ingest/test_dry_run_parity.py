@@ -56,7 +56,9 @@ def test_a_dry_run_takes_no_natural_key_locks(monkeypatch):
     from ingest import resolve
 
     locked = []
-    monkeypatch.setattr(resolve, "lock_natural_keys", lambda *, target, keys: locked.append(list(keys)))
+    monkeypatch.setattr(
+        resolve, "lock_natural_keys", lambda *, target, keys: locked.append(list(keys))
+    )
     import_text(FIRST, dry_run=True)
     assert locked == []
     import_text(FIRST)

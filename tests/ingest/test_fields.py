@@ -11,7 +11,9 @@ ORG = get("organization")
 
 
 def check(payload):
-    clean, errors = fields.validate_row(ORG.fields, {"external_id": "X", "name": "N", "country": "DE", **payload})
+    clean, errors = fields.validate_row(
+        ORG.fields, {"external_id": "X", "name": "N", "country": "DE", **payload}
+    )
     return clean, [(e["field"], e["code"]) for e in errors]
 
 
@@ -33,7 +35,11 @@ def test_country_any_case(payload, expected):
         ("+44 20 7946 0958", "GB", "+442079460958"),
         ("+1 (415) 555-0132", "US", "+14155550132"),
         ("+49.30.1234567", "DE", "+49301234567"),
-        ("+44 (0)20 7946 0958", "GB", "+442079460958"),  # (0): the trunk prefix, not dialled from abroad
+        (
+            "+44 (0)20 7946 0958",
+            "GB",
+            "+442079460958",
+        ),  # (0): the trunk prefix, not dialled from abroad
         ("+49 (0) 30 1234567", "DE", "+49301234567"),
         ("020 7946 0958", "GB", "+442079460958"),
         ("01 42 68 53 00", "FR", "+33142685300"),
@@ -44,7 +50,9 @@ def test_phone_is_stored_in_e164(phone, country, expected):
     assert errors == [] and clean["phone"] == expected
 
 
-@pytest.mark.parametrize("phone", ["+12 34", "+1234567890123456", "+44 20 7946 095x", "hello", "12"])
+@pytest.mark.parametrize(
+    "phone", ["+12 34", "+1234567890123456", "+44 20 7946 095x", "hello", "12"]
+)
 def test_bad_phones_are_invalid_format(phone):
     assert check({"phone": phone})[1] == [("phone", "invalid_format")]
 
@@ -58,10 +66,20 @@ def test_national_phone_without_a_valid_country_is_invalid_format():
 
 def test_a_national_phone_of_a_target_without_a_country_asks_for_the_country_code():
     contact = get("contact")
-    _, errors = fields.validate_row(contact.fields, {"external_id": "C", "last_name": "L", "phone": "030 1234567"})
-    assert errors == [{"field": "phone", "code": "invalid_format", "message": fields.MSG_PHONE_INTERNATIONAL}]
-    _, errors = fields.validate_row(ORG.fields, {"external_id": "O", "name": "N", "country": "", "phone": "030 1234567"})
-    assert {"field": "phone", "code": "invalid_format", "message": fields.MSG_PHONE_NO_REGION} in errors
+    _, errors = fields.validate_row(
+        contact.fields, {"external_id": "C", "last_name": "L", "phone": "030 1234567"}
+    )
+    assert errors == [
+        {"field": "phone", "code": "invalid_format", "message": fields.MSG_PHONE_INTERNATIONAL}
+    ]
+    _, errors = fields.validate_row(
+        ORG.fields, {"external_id": "O", "name": "N", "country": "", "phone": "030 1234567"}
+    )
+    assert {
+        "field": "phone",
+        "code": "invalid_format",
+        "message": fields.MSG_PHONE_NO_REGION,
+    } in errors
 
 
 @pytest.mark.parametrize(
@@ -105,12 +123,17 @@ def test_every_error_of_a_row_is_reported():
 
 def test_values_are_trimmed_and_typed():
     clean, errors = check(
-        {"name": "  Acme  ", "employees": " 42 ", "founded": "2001-02-03", "updated_at": "2024-05-01T12:00:00+02:00"}
+        {
+            "name": "  Acme  ",
+            "employees": " 42 ",
+            "founded": "2001-02-03",
+            "updated_at": "2024-05-01T12:00:00+02:00",
+        }
     )
     assert errors == []
     assert clean["name"] == "Acme" and clean["employees"] == 42
     assert clean["founded"] == dt.date(2001, 2, 3)
-    assert clean["updated_at"] == dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.timezone.utc)
+    assert clean["updated_at"] == dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)
 
 
 def test_field_specs_describe_the_target():
@@ -118,8 +141,11 @@ def test_field_specs_describe_the_target():
     assert spec["name"] == "organization"
     employees = next(f for f in spec["fields"] if f["name"] == "employees")
     assert employees == {
-        "name": "employees", "type": "integer", "required": False,
-        "constraints": {"max_length": 32, "min_value": 0, "max_value": 2147483647}, "help_text": "",
+        "name": "employees",
+        "type": "integer",
+        "required": False,
+        "constraints": {"max_length": 32, "min_value": 0, "max_value": 2147483647},
+        "help_text": "",
     }
     assert isinstance(get("organization"), OrganizationTarget)
 
@@ -180,18 +206,30 @@ def test_emails_agree_with_djangos_validator(email, valid):
 
 @pytest.mark.parametrize(
     "value",
-    ["info@example.com", "INFO@EXAMPLE.COM", "a@\u212aelvin.example", "\u017fam@example.com", "https://www.example.com",
-     "HTTPS://WWW.EXAMPLE.COM", "https://\u212a.example", "a@b", "https://example"],
+    [
+        "info@example.com",
+        "INFO@EXAMPLE.COM",
+        "a@\u212aelvin.example",
+        "\u017fam@example.com",
+        "https://www.example.com",
+        "HTTPS://WWW.EXAMPLE.COM",
+        "https://\u212a.example",
+        "a@b",
+        "https://example",
+    ],
 )
 def test_ascii_patterns_accept_only_what_the_plain_patterns_accept(value):
-    for ascii_pattern, plain_pattern in ((fields._ASCII_EMAIL, fields._PLAIN_EMAIL), (fields._ASCII_URL, fields._PLAIN_URL)):
+    for ascii_pattern, plain_pattern in (
+        (fields._ASCII_EMAIL, fields._PLAIN_EMAIL),
+        (fields._ASCII_URL, fields._PLAIN_URL),
+    ):
         if ascii_pattern.fullmatch(value):
             assert plain_pattern.fullmatch(value) and value.isascii()
 
 
 def test_utc_today_is_the_current_utc_date(monkeypatch):
-    assert fields.utc_today() == dt.datetime.now(dt.timezone.utc).date()
-    midnight = dt.datetime(2031, 1, 2, tzinfo=dt.timezone.utc).timestamp()
+    assert fields.utc_today() == dt.datetime.now(dt.UTC).date()
+    midnight = dt.datetime(2031, 1, 2, tzinfo=dt.UTC).timestamp()
     monkeypatch.setattr(fields.time, "time", lambda: midnight - 0.5)
     assert fields.utc_today() == dt.date(2031, 1, 1)
     monkeypatch.setattr(fields.time, "time", lambda: midnight)
@@ -199,7 +237,9 @@ def test_utc_today_is_the_current_utc_date(monkeypatch):
     assert check({"founded": "2031-01-02"})[1] == []
 
 
-@pytest.mark.parametrize("raw, expected", [("1200.0", 1200), ("1200.", 1200), ("+7.000", 7), ("0.0", 0)])
+@pytest.mark.parametrize(
+    "raw, expected", [("1200.0", 1200), ("1200.", 1200), ("+7.000", 7), ("0.0", 0)]
+)
 def test_a_whole_number_with_a_zero_fraction_is_that_number(raw, expected):
     clean, errors = check({"employees": raw})
     assert errors == [] and clean["employees"] == expected
@@ -207,15 +247,30 @@ def test_a_whole_number_with_a_zero_fraction_is_that_number(raw, expected):
 
 @pytest.mark.parametrize(
     "raw",
-    ["2003-02-01", "2003-02-01 00:00:00", "2003-02-01T00:00:00.000Z", "2003-02-01T00:00", "2003-02-01 00:00:00+02:00",
-     "2003-02-01 00:00:00 UTC"],
+    [
+        "2003-02-01",
+        "2003-02-01 00:00:00",
+        "2003-02-01T00:00:00.000Z",
+        "2003-02-01T00:00",
+        "2003-02-01 00:00:00+02:00",
+        "2003-02-01 00:00:00 UTC",
+    ],
 )
 def test_a_date_at_midnight_is_that_date(raw):
     clean, errors = check({"founded": raw})
     assert errors == [] and clean["founded"] == dt.date(2003, 2, 1)
 
 
-@pytest.mark.parametrize("raw", ["2003-02-01 13:45:00", "2003-02-01T00:00:01", "01.02.2003", "2003-02-30", "2003-02-01 00:00:00 junk"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2003-02-01 13:45:00",
+        "2003-02-01T00:00:01",
+        "01.02.2003",
+        "2003-02-30",
+        "2003-02-01 00:00:00 junk",
+    ],
+)
 def test_a_date_with_a_time_of_day_or_another_shape_is_invalid_format(raw):
     assert check({"founded": raw})[1] == [("founded", "invalid_format")]
 
@@ -242,7 +297,10 @@ def test_a_website_without_its_scheme_gets_https(raw, expected):
         ("www.exa mple.com", "invalid_format"),
         ("http//example.com", "invalid_format"),
         ("example", "invalid_format"),
-        ("www." + "a" * 60 + "." + "b" * 60 + "." + "c" * 60 + ".example", "too_long"),  # 200 with https://
+        (
+            "www." + "a" * 60 + "." + "b" * 60 + "." + "c" * 60 + ".example",
+            "too_long",
+        ),  # 200 with https://
     ],
 )
 def test_what_https_does_not_make_a_url_stays_invalid(raw, code):
@@ -257,7 +315,11 @@ def test_grouped_thousands_are_invalid_format_as_for_djangos_integer_field(raw):
 
 def test_invisible_characters_around_a_value_are_trimmed_but_not_inside_it():
     clean, errors = check(
-        {"external_id": "\ufeffX-1\u200b", "name": "\u00a0Ac\u200bme\u2060 ", "country": "\u200bde\u200d"}
+        {
+            "external_id": "\ufeffX-1\u200b",
+            "name": "\u00a0Ac\u200bme\u2060 ",
+            "country": "\u200bde\u200d",
+        }
     )
     assert errors == []
     assert (clean["external_id"], clean["name"], clean["country"]) == ("X-1", "Ac\u200bme", "DE")
@@ -267,9 +329,9 @@ def test_invisible_characters_around_a_value_are_trimmed_but_not_inside_it():
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ("2024-01-10 09:00:00 UTC", dt.datetime(2024, 1, 10, 9, tzinfo=dt.timezone.utc)),
-        ("2024-01-10T09:00:00.000+0000", dt.datetime(2024, 1, 10, 9, tzinfo=dt.timezone.utc)),  # Salesforce
-        ("2024-01-10 10:00:00+01", dt.datetime(2024, 1, 10, 9, tzinfo=dt.timezone.utc)),  # PostgreSQL
+        ("2024-01-10 09:00:00 UTC", dt.datetime(2024, 1, 10, 9, tzinfo=dt.UTC)),
+        ("2024-01-10T09:00:00.000+0000", dt.datetime(2024, 1, 10, 9, tzinfo=dt.UTC)),  # Salesforce
+        ("2024-01-10 10:00:00+01", dt.datetime(2024, 1, 10, 9, tzinfo=dt.UTC)),  # PostgreSQL
     ],
 )
 def test_timestamps_as_exports_write_them(raw, expected):
@@ -283,7 +345,9 @@ def test_other_timestamps_are_invalid_format(raw):
 
 
 def full_check(payload):
-    return fields.validate_row(ORG.fields, {"external_id": "X", "name": "N", "country": "DE", **payload})[1]
+    return fields.validate_row(
+        ORG.fields, {"external_id": "X", "name": "N", "country": "DE", **payload}
+    )[1]
 
 
 @pytest.mark.parametrize("raw", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-05:00"])
@@ -293,7 +357,7 @@ def test_a_timestamp_outside_the_calendar_in_utc_is_out_of_range(raw):
     ]
 
 
-NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(
@@ -320,21 +384,28 @@ def test_the_future_skew_is_a_setting(settings):
         assert full_check({"updated_at": "2026-06-01T13:00:00Z"}) == []
         errors = full_check({"updated_at": "2026-06-01T13:00:01Z"})
     assert errors == [
-        fields.error("updated_at", fields.OUT_OF_RANGE, fields.MSG_FUTURE_DATETIME.format(skew="1 hour"))
+        fields.error(
+            "updated_at", fields.OUT_OF_RANGE, fields.MSG_FUTURE_DATETIME.format(skew="1 hour")
+        )
     ]
     assert "more than 1 hour after now" in errors[0]["message"]
 
 
 @pytest.mark.parametrize(
-    "seconds, said", [(86400, "1 day"), (172800, "2 days"), (7200, "2 hours"), (60, "1 minute"), (90, "90 seconds")]
+    "seconds, said",
+    [(86400, "1 day"), (172800, "2 days"), (7200, "2 hours"), (60, "1 minute"), (90, "90 seconds")],
 )
 def test_describe_seconds(seconds, said):
     assert fields.describe_seconds(seconds) == said
 
 
-@pytest.mark.parametrize("name", ["Acme\x1b[31mCorp", "Bell\x07", "Vertical\x0btab", "Form\x0cfeed", "Del\x7f"])
+@pytest.mark.parametrize(
+    "name", ["Acme\x1b[31mCorp", "Bell\x07", "Vertical\x0btab", "Form\x0cfeed", "Del\x7f"]
+)
 def test_control_characters_inside_text_are_invalid_format(name):
-    assert full_check({"name": name}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)]
+    assert full_check({"name": name}) == [
+        fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)
+    ]
 
 
 @pytest.mark.parametrize("name", ["Line\nbreak", "Car\rriage\r\nreturn", "Tab\tinside"])
@@ -354,12 +425,16 @@ def test_control_characters_in_an_external_id_are_invalid_format():
 
 
 def test_nul_inside_text_keeps_its_own_message():
-    assert full_check({"name": "Acme\x00Corp"}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_NUL)]
+    assert full_check({"name": "Acme\x00Corp"}) == [
+        fields.error("name", fields.INVALID_FORMAT, fields.MSG_NUL)
+    ]
 
 
 @pytest.mark.parametrize("field", ["name", "email", "updated_at", "country", "phone"])
 def test_a_lone_surrogate_is_invalid_format_in_any_field(field):
-    assert full_check({field: "X\ud800"}) == [fields.error(field, fields.INVALID_FORMAT, fields.MSG_SURROGATE)]
+    assert full_check({field: "X\ud800"}) == [
+        fields.error(field, fields.INVALID_FORMAT, fields.MSG_SURROGATE)
+    ]
 
 
 def test_a_surrogate_pair_written_as_one_character_is_text():
@@ -383,7 +458,9 @@ def test_a_skew_past_the_year_9999_means_no_limit(settings):
 
 @pytest.mark.parametrize("name", ["Ac\u200bme\x1b", "Ünïcode\x07", "Ñame\x7f"])
 def test_control_characters_inside_non_ascii_text_are_invalid_format(name):
-    assert full_check({"name": name}) == [fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)]
+    assert full_check({"name": name}) == [
+        fields.error("name", fields.INVALID_FORMAT, fields.MSG_CONTROL)
+    ]
 
 
 def test_non_ascii_text_that_is_not_printable_but_has_no_control_character_is_text():

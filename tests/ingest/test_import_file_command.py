@@ -16,8 +16,16 @@ from runs.models import ImportRun
 
 CLEAN = golden.GOLDEN_DIR / "01_organizations_clean.csv"
 SUMMARY_KEYS = {
-    "run_id", "status", "dry_run", "rows_total", "inserted", "updated", "unchanged", "skipped",
-    "quarantined", "duration_s",
+    "run_id",
+    "status",
+    "dry_run",
+    "rows_total",
+    "inserted",
+    "updated",
+    "unchanged",
+    "skipped",
+    "quarantined",
+    "duration_s",
 }
 
 
@@ -37,7 +45,9 @@ def run_command(*args):
 
 @pytest.mark.django_db
 def test_sync_json_prints_the_summary_last():
-    code, out, _ = run_command(str(CLEAN), "--target", "organization", "--source", "crm", "--sync", "--json")
+    code, out, _ = run_command(
+        str(CLEAN), "--target", "organization", "--source", "crm", "--sync", "--json"
+    )
     assert code == 0
     summary = json.loads(out.strip().splitlines()[-1])
     assert set(summary) == SUMMARY_KEYS
@@ -78,7 +88,9 @@ def test_dry_run_writes_nothing_to_core_and_keeps_results(tmp_path):
 def test_file_level_problems_fail_the_run_and_write_nothing(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
-    code, out, err = run_command(str(path), "--target", "organization", "--source", "crm", "--sync", "--json")
+    code, out, err = run_command(
+        str(path), "--target", "organization", "--source", "crm", "--sync", "--json"
+    )
     summary = json.loads(out.strip().splitlines()[-1])
     assert code == 1
     assert summary["status"] == "failed"
@@ -91,7 +103,9 @@ def test_file_level_problems_fail_the_run_and_write_nothing(tmp_path, content, m
 @pytest.mark.django_db
 def test_over_the_size_limit_fails_without_storing(tmp_path, settings):
     settings.IMPORTER_MAX_UPLOAD_BYTES = 100
-    code, out, err = run_command(str(CLEAN), "--target", "organization", "--source", "crm", "--sync")
+    code, out, err = run_command(
+        str(CLEAN), "--target", "organization", "--source", "crm", "--sync"
+    )
     assert code == 1
     run = ImportRun.objects.get()
     assert run.status == "failed" and "over the limit of 100 bytes" in run.error_message
@@ -105,8 +119,14 @@ def test_over_the_size_limit_fails_without_storing(tmp_path, settings):
         (["--target", "nope", "--source", "crm"], "Unknown target 'nope'"),
         (["--target", "organization", "--source", "not a slug"], "must be a slug"),
         # An unknown encoding, or a codec that does not make text, made a failed run (exit 1).
-        (["--target", "organization", "--source", "crm", "--encoding", "nope"], "Unknown encoding 'nope'"),
-        (["--target", "organization", "--source", "crm", "--encoding", "rot13"], "Unknown encoding 'rot13'"),
+        (
+            ["--target", "organization", "--source", "crm", "--encoding", "nope"],
+            "Unknown encoding 'nope'",
+        ),
+        (
+            ["--target", "organization", "--source", "crm", "--encoding", "rot13"],
+            "Unknown encoding 'rot13'",
+        ),
     ],
 )
 def test_usage_errors_exit_2(args, message):
@@ -119,11 +139,23 @@ def test_usage_errors_exit_2(args, message):
 def test_missing_file_and_missing_options_exit_2():
     manage = Path(settings.BASE_DIR) / "manage.py"
     missing = subprocess.run(
-        [sys.executable, manage, "import_file", "/no/such/file.csv", "--target", "organization", "--source", "x"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            manage,
+            "import_file",
+            "/no/such/file.csv",
+            "--target",
+            "organization",
+            "--source",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert missing.returncode == 2 and "No such file" in missing.stderr
-    usage = subprocess.run([sys.executable, manage, "import_file", str(CLEAN)], capture_output=True, text=True)
+    usage = subprocess.run(
+        [sys.executable, manage, "import_file", str(CLEAN)], capture_output=True, text=True
+    )
     assert usage.returncode == 2 and "--target" in usage.stderr
 
 
@@ -143,8 +175,14 @@ def test_sync_runs_every_partition_of_a_large_file_in_this_process(settings, mon
 
     monkeypatch.setattr(services, "partition_enqueue_job", enqueue)
     path = tmp_path / "orgs.csv"
-    path.write_text("external_id,name,country\n" + "".join(f"X-{i},Name {i},DE\n" for i in range(30)) + "X-99,,DE\n")
-    code, out, _ = run_command(str(path), "--target", "organization", "--source", "crm", "--sync", "--json")
+    path.write_text(
+        "external_id,name,country\n"
+        + "".join(f"X-{i},Name {i},DE\n" for i in range(30))
+        + "X-99,,DE\n"
+    )
+    code, out, _ = run_command(
+        str(path), "--target", "organization", "--source", "crm", "--sync", "--json"
+    )
     summary = json.loads(out.strip().splitlines()[-1])
     assert code == 0
     assert (summary["status"], summary["inserted"], summary["quarantined"]) == ("partial", 30, 1)
@@ -181,15 +219,34 @@ SPREADSHEETS = Path(settings.BASE_DIR) / "fixtures" / "spreadsheets"
 @pytest.mark.django_db
 def test_a_spreadsheet_imports_with_format_and_sheet_by_name_or_position():
     code, out, _ = run_command(
-        str(SPREADSHEETS / "orgs.xls"), "--target", "organization", "--source", "crm", "--format", "xls",
-        "--sync", "--json",
+        str(SPREADSHEETS / "orgs.xls"),
+        "--target",
+        "organization",
+        "--source",
+        "crm",
+        "--format",
+        "xls",
+        "--sync",
+        "--json",
     )
     summary = json.loads(out.strip().splitlines()[-1])
-    assert (code, summary["status"], summary["inserted"], summary["quarantined"]) == (0, "partial", 2, 2)
+    assert (code, summary["status"], summary["inserted"], summary["quarantined"]) == (
+        0,
+        "partial",
+        2,
+        2,
+    )
     for sheet in ("More", "1"):
         code, out, _ = run_command(
-            str(SPREADSHEETS / "orgs.ods"), "--target", "organization", "--source", f"erp{sheet}",
-            "--sheet", sheet, "--sync", "--json",
+            str(SPREADSHEETS / "orgs.ods"),
+            "--target",
+            "organization",
+            "--source",
+            f"erp{sheet}",
+            "--sheet",
+            sheet,
+            "--sync",
+            "--json",
         )
         summary = json.loads(out.strip().splitlines()[-1])
         assert (code, summary["status"], summary["rows_total"]) == (0, "succeeded", 1)
@@ -199,10 +256,20 @@ def test_a_spreadsheet_imports_with_format_and_sheet_by_name_or_position():
 @pytest.mark.django_db
 def test_an_unknown_sheet_exits_1_listing_the_sheets():
     code, out, err = run_command(
-        str(SPREADSHEETS / "orgs.xlsx"), "--target", "organization", "--source", "crm", "--sheet", "Sheet2", "--sync",
+        str(SPREADSHEETS / "orgs.xlsx"),
+        "--target",
+        "organization",
+        "--source",
+        "crm",
+        "--sheet",
+        "Sheet2",
+        "--sync",
     )
     assert code == 1
-    assert "has no sheet 'Sheet2'. Its sheets, by position counting from 0: 0: 'Orgs', 1: 'More'" in err
+    assert (
+        "has no sheet 'Sheet2'. Its sheets, by position counting from 0: 0: 'Orgs', 1: 'More'"
+        in err
+    )
     assert "Traceback" not in out + err
 
 

@@ -14,9 +14,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 
+from dq.roles import OPERATORS
 from ingest import datagen, inprocess, services
 from runs.models import ImportRun
-from dq.roles import OPERATORS
 from tests.runs.conftest import CSV, user_with_role
 
 # The measured figure in the report used IMPORTER_TEST_UPLOAD_ROWS=150000.
@@ -55,7 +55,9 @@ def wait_idle(seconds=120.0) -> None:
 
 
 def new_run() -> ImportRun:
-    return services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
+    return services.run_create(
+        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
+    )
 
 
 def test_the_thread_runs_a_job_only_after_commit_and_survives_one_raising(thread_jobs, caplog):
@@ -63,8 +65,11 @@ def test_the_thread_runs_a_job_only_after_commit_and_survives_one_raising(thread
     with transaction.atomic():
         run = new_run()
         # A job that raises first, on the same thread: logged, and the next one runs.
-        transaction.on_commit(lambda: inprocess.InProcessQueue().enqueue(
-            "tests.ingest.test_inprocess.boom", gate, job_id="boom-1"))
+        transaction.on_commit(
+            lambda: inprocess.InProcessQueue().enqueue(
+                "tests.ingest.test_inprocess.boom", gate, job_id="boom-1"
+            )
+        )
         services.run_enqueue(run=run)
         assert inprocess._jobs.unfinished_tasks == 0  # nothing before the commit
     assert inprocess._jobs.unfinished_tasks == 2 and raised == []
@@ -107,10 +112,18 @@ def test_a_large_admin_upload_answers_at_once_and_imports_behind(thread_jobs, li
 
     started = time.perf_counter()
     response = http.post(
-        add, headers={"Referer": add},
-        data={"csrfmiddlewaretoken": token, "target": "organization", "source": "crm", "encoding": "",
-              "delimiter": "", "format": ""},
-        files={"file": ("orgs.csv", body, "text/csv")}, allow_redirects=False,
+        add,
+        headers={"Referer": add},
+        data={
+            "csrfmiddlewaretoken": token,
+            "target": "organization",
+            "source": "crm",
+            "encoding": "",
+            "delimiter": "",
+            "format": "",
+        },
+        files={"file": ("orgs.csv", body, "text/csv")},
+        allow_redirects=False,
     )
     elapsed = time.perf_counter() - started
     print(f"\nupload of {UPLOAD_ROWS} rows ({len(body)} bytes) answered in {elapsed:.2f} s")

@@ -21,7 +21,9 @@ CLEAN = {"file": "01_organizations_clean.csv", "target": "organization", "source
 
 def results_stream(job_id: str) -> list[dict[bytes, bytes]]:
     """What RQ 3 stored for the job: the entries of ``rq:results:<job id>``."""
-    return [fields for _id, fields in django_rq.get_connection("imports").xrange(f"rq:results:{job_id}")]
+    return [
+        fields for _id, fields in django_rq.get_connection("imports").xrange(f"rq:results:{job_id}")
+    ]
 
 
 def test_a_partition_job_that_loses_the_database_leaves_no_traceback_in_rq():

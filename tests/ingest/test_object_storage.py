@@ -80,7 +80,11 @@ def copies_left(tmp_path) -> list[str]:
 
 @pytest.mark.parametrize(
     "content, filename, format",
-    [(CSV, "orgs.csv", "csv"), (gzip.compress(CSV), "orgs.csv.gz", "csv"), (xlsx_bytes(), "orgs.xlsx", "xlsx")],
+    [
+        (CSV, "orgs.csv", "csv"),
+        (gzip.compress(CSV), "orgs.csv.gz", "csv"),
+        (xlsx_bytes(), "orgs.xlsx", "xlsx"),
+    ],
     ids=["csv", "gzip", "xlsx"],
 )
 def test_a_file_in_object_storage_is_imported_and_its_local_copy_deleted(
@@ -105,14 +109,20 @@ def test_a_replay_reads_the_same_stored_object(object_storage):
 
 
 def test_a_missing_object_fails_the_run_as_a_missing_file(object_storage):
-    run = services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
+    run = services.run_create(
+        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
+    )
     object_storage.delete(run.file.name)
     run = services.run_execute(run_id=run.pk)
     assert (run.status, run.error_message) == (ImportRun.Status.FAILED, FILE_MISSING)
 
 
-def test_an_object_over_the_limit_is_refused_before_it_is_copied(object_storage, settings, tmp_path):
-    run = services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
+def test_an_object_over_the_limit_is_refused_before_it_is_copied(
+    object_storage, settings, tmp_path
+):
+    run = services.run_create(
+        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
+    )
     settings.IMPORTER_MAX_UPLOAD_BYTES = len(CSV) - 1
     ObjectStorage.opened = []
     run = services.run_execute(run_id=run.pk)
@@ -123,7 +133,9 @@ def test_an_object_over_the_limit_is_refused_before_it_is_copied(object_storage,
 def test_results_are_downloaded_from_object_storage(object_storage):
     run = imported(CSV, "orgs.csv", dry_run=True)
     client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user(username="root", is_superuser=True))
+    client.force_authenticate(
+        get_user_model().objects.create_user(username="root", is_superuser=True)
+    )
     response = client.get(f"/api/v1/runs/{run.pk}/results/")
     assert response.status_code == 200
     lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -152,10 +164,14 @@ def test_a_storage_with_local_paths_is_read_in_place(tmp_path):
 
 
 def test_the_local_copy_lives_until_the_reader_is_closed(object_storage, tmp_path):
-    run = services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
+    run = services.run_create(
+        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
+    )
     reader = runner.run_reader(run)
     assert len(copies_left(tmp_path)) == 1
     assert [row.values["name"] for row in reader] == ["Acme", "Beta"]
-    assert [row.values["name"] for row in reader] == ["Acme", "Beta"], "read again from the same copy"
+    assert [row.values["name"] for row in reader] == ["Acme", "Beta"], (
+        "read again from the same copy"
+    )
     reader.close()
     assert copies_left(tmp_path) == []

@@ -11,7 +11,13 @@ from ingest import survivorship
 
 pytestmark = pytest.mark.django_db
 
-ENTRY = {"source": "crm", "run": 7, "at": "2024-05-01T12:00:00.000000+00:00", "manual": False, "rule": "non_null"}
+ENTRY = {
+    "source": "crm",
+    "run": 7,
+    "at": "2024-05-01T12:00:00.000000+00:00",
+    "manual": False,
+    "rule": "non_null",
+}
 
 
 def stored_text(record: Organization) -> dict:
@@ -32,7 +38,9 @@ def test_the_orm_stores_the_compact_form_and_reads_the_per_field_form():
 def test_a_manual_mark_saved_through_update_reads_back():
     record = Organization.objects.create(name="Acme", country="DE", provenance={"name": ENTRY})
     provenance = dict(record.provenance)
-    survivorship.mark_manual(provenance, ["name"], actor="steward", at=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc))
+    survivorship.mark_manual(
+        provenance, ["name"], actor="steward", at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    )
     Organization.objects.filter(pk=record.pk).update(provenance=provenance)
     assert Organization.objects.get(pk=record.pk).provenance["name"]["manual"] is True
     assert stored_text(record)["fields"] == {"name": 0}
@@ -42,6 +50,7 @@ def test_rows_stored_per_field_before_this_format_still_read():
     record = Organization.objects.create(name="Acme", country="DE")
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE core_organization SET provenance = %s WHERE id = %s", [json.dumps({"name": ENTRY}), record.pk]
+            "UPDATE core_organization SET provenance = %s WHERE id = %s",
+            [json.dumps({"name": ENTRY}), record.pk],
         )
     assert Organization.objects.get(pk=record.pk).provenance == {"name": ENTRY}

@@ -26,7 +26,9 @@ CLEAN = golden.GOLDEN_DIR / "01_organizations_clean.csv"
 
 def enqueue_clean_file():
     with CLEAN.open("rb") as handle:
-        run = services.run_create(target="organization", source="crm", file=handle, filename=CLEAN.name)
+        run = services.run_create(
+            target="organization", source="crm", file=handle, filename=CLEAN.name
+        )
     services.run_enqueue(run=run)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.QUEUED and run.job_id
@@ -51,7 +53,10 @@ def test_a_rqworker_process_executes_the_enqueued_run():
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     worker = subprocess.run(
         [sys.executable, Path(settings.BASE_DIR) / "manage.py", "rqworker", "imports", "--burst"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert worker.returncode == 0, worker.stderr
     run.refresh_from_db()

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from ingest import errors
 from ingest.errors import FileError
-from ingest.readers import ReadRow, normalize_header, open_reader
+from ingest.headers import normalize_header
+from ingest.readers import ReadRow, open_reader
 
 FIELDS = ["external_id", "name", "country", "registration_number"]
 
@@ -101,9 +102,12 @@ def test_a_utf8_file_with_a_stray_cp1252_byte_is_refused_not_read_as_mojibake(tm
     offset = len(utf8.encode()) + stray.index(b"\xe9")
     message = file_error(write(tmp_path, raw))
     assert message == (
-        errors.UNDECODABLE.format(byte=0xE9, offset=offset, encoding="utf-8") + errors.MIXED_ENCODINGS
+        errors.UNDECODABLE.format(byte=0xE9, offset=offset, encoding="utf-8")
+        + errors.MIXED_ENCODINGS
     )
-    with open_reader(write(tmp_path, raw, "forced.csv"), fields=FIELDS, encoding="cp1252") as reader:
+    with open_reader(
+        write(tmp_path, raw, "forced.csv"), fields=FIELDS, encoding="cp1252"
+    ) as reader:
         assert reader.encoding == "cp1252"  # the way out it names: give the encoding
 
 
@@ -119,7 +123,9 @@ def test_bytes_undefined_in_cp1252_are_reported_with_their_offset(tmp_path):
     raw = "name\nCafé\n".encode("cp1252") + b"bad \x81 byte\n"
     message = file_error(write(tmp_path, raw))
     offset = raw.index(b"\x81")
-    assert message == errors.UNDECODABLE.format(byte=0x81, offset=offset, encoding="UTF-8 or cp1252")
+    assert message == errors.UNDECODABLE.format(
+        byte=0x81, offset=offset, encoding="UTF-8 or cp1252"
+    )
     assert f"byte offset {offset} " in message
 
 
@@ -153,7 +159,9 @@ def test_explicit_utf8_on_a_bom_file_ignores_the_bom(tmp_path):
 def test_truncated_utf16_is_undecodable(tmp_path):
     raw = SAMPLE.encode("utf-16") + b"x"
     message = file_error(write(tmp_path, raw))
-    assert message == errors.UNDECODABLE.format(byte=ord("x"), offset=len(raw) - 1, encoding="utf-16")
+    assert message == errors.UNDECODABLE.format(
+        byte=ord("x"), offset=len(raw) - 1, encoding="utf-16"
+    )
 
 
 @pytest.mark.parametrize("encoding", ["no-such-codec", "rot13"])
@@ -165,7 +173,9 @@ def test_unknown_encoding(tmp_path, encoding):
 # --- Whole-file errors -----------------------------------------------------
 
 
-@pytest.mark.parametrize("content", [b"", b"  \r\n\t\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n \n", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "content", [b"", b"  \r\n\t\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n \n", b"\xff\xfe"]
+)
 def test_empty_files(tmp_path, content):
     assert file_error(write(tmp_path, content)) == errors.EMPTY_FILE
 
@@ -192,7 +202,9 @@ def test_header_only_file_yields_no_rows(tmp_path):
     ],
 )
 def test_binary_files_are_named(tmp_path, content, kind):
-    assert file_error(write(tmp_path, content, "upload.csv")) == errors.BINARY_FILE.format(kind=kind)
+    assert file_error(write(tmp_path, content, "upload.csv")) == errors.BINARY_FILE.format(
+        kind=kind
+    )
 
 
 def test_a_gzip_compressed_file_is_read_as_the_file_inside(tmp_path):
@@ -200,9 +212,13 @@ def test_a_gzip_compressed_file_is_read_as_the_file_inside(tmp_path):
     with open_reader(csv_path, fields=FIELDS) as reader:
         assert (reader.format, reader.encoding) == ("csv", "utf-8-sig")
         assert values(list(reader)) == SAMPLE_VALUES
-    cp1252 = write(tmp_path, gzip.compress("external_id;name\nA1;Café\n".encode("cp1252")), "excel.gz")
+    cp1252 = write(
+        tmp_path, gzip.compress("external_id;name\nA1;Café\n".encode("cp1252")), "excel.gz"
+    )
     assert values(read(cp1252)) == [{"external_id": "A1", "name": "Café"}]
-    jsonl_path = write(tmp_path, gzip.compress(b'{"external_id": "A1", "name": "Acme"}\n'), "orgs.jsonl.gz")
+    jsonl_path = write(
+        tmp_path, gzip.compress(b'{"external_id": "A1", "name": "Acme"}\n'), "orgs.jsonl.gz"
+    )
     assert values(read(jsonl_path)) == [{"external_id": "A1", "name": "Acme"}]
 
 
@@ -215,11 +231,15 @@ def test_a_damaged_gzip_file_fails_as_a_whole(tmp_path):
 def test_a_gzip_file_over_the_limit_once_decompressed_fails(tmp_path):
     bomb = write(tmp_path, gzip.compress(SAMPLE.encode() + b"A9,x,DE\n" * 200_000), "bomb.csv.gz")
     assert bomb.stat().st_size < 100_000
-    assert file_error(bomb, max_bytes=1_000_000) == errors.TOO_LARGE_DECOMPRESSED.format(limit=1_000_000)
+    assert file_error(bomb, max_bytes=1_000_000) == errors.TOO_LARGE_DECOMPRESSED.format(
+        limit=1_000_000
+    )
 
 
 def test_a_spreadsheet_inside_gzip_is_still_named(tmp_path):
-    path = write(tmp_path, gzip.compress(b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50), "upload.csv.gz")
+    path = write(
+        tmp_path, gzip.compress(b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50), "upload.csv.gz"
+    )
     assert file_error(path) == errors.BINARY_FILE.format(kind=errors.KIND_ZIP)
 
 
@@ -232,7 +252,9 @@ def test_random_bytes_with_nuls_are_binary(tmp_path):
 def test_too_large(tmp_path):
     path = write(tmp_path, SAMPLE)
     size = os.path.getsize(path)
-    assert file_error(path, max_bytes=size - 1) == errors.TOO_LARGE.format(size=size, limit=size - 1)
+    assert file_error(path, max_bytes=size - 1) == errors.TOO_LARGE.format(
+        size=size, limit=size - 1
+    )
     assert len(read(path, max_bytes=size)) == 2
 
 
@@ -253,7 +275,12 @@ def test_file_errors_are_raised_before_any_row(tmp_path):
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_delimiter_is_detected(tmp_path, delimiter):
     name = '"a, b; c|d"' if delimiter != "\t" else "a, b; c|d"
-    text = delimiter.join(["External ID", "Name", "Note"]) + "\n" + delimiter.join(["1", name, "x"]) + "\n"
+    text = (
+        delimiter.join(["External ID", "Name", "Note"])
+        + "\n"
+        + delimiter.join(["1", name, "x"])
+        + "\n"
+    )
     with open_reader(write(tmp_path, text), fields=FIELDS) as reader:
         assert reader.delimiter == delimiter
         assert values(reader) == [{"external_id": "1", "name": "a, b; c|d"}]
@@ -283,11 +310,20 @@ def test_explicit_delimiter_overrides_detection(tmp_path, given, used):
 
 @pytest.mark.parametrize(
     "first_line, delimiter",
-    [("sep=;", ";"), ('"sep=;"', ";"), ("SEP=|", "|"), ("sep=\t", "\t"), ("sep=,", ","), ("sep=; ", ";")],
+    [
+        ("sep=;", ";"),
+        ('"sep=;"', ";"),
+        ("SEP=|", "|"),
+        ("sep=\t", "\t"),
+        ("sep=,", ","),
+        ("sep=; ", ";"),
+    ],
 )
 def test_an_excel_sep_line_sets_the_delimiter_and_is_skipped(tmp_path, first_line, delimiter):
     header = delimiter.join(["External ID", "Name", "Country"])
-    row = delimiter.join(["A1", "Smith, Jones; Co", "GB"]).replace("Smith, Jones; Co", '"Smith, Jones; Co"')
+    row = delimiter.join(["A1", "Smith, Jones; Co", "GB"]).replace(
+        "Smith, Jones; Co", '"Smith, Jones; Co"'
+    )
     path = write(tmp_path, "\ufeff" + first_line + "\r\n" + header + "\r\n" + row + "\r\n")
     with open_reader(path, fields=FIELDS) as reader:
         assert reader.delimiter == delimiter
@@ -341,7 +377,9 @@ def test_blank_records_are_skipped_but_numbered(tmp_path):
 
 def test_a_column_map_reads_columns_named_otherwise(tmp_path):
     path = write(tmp_path, "ID,Company Name,Country\nA1,Acme,DE\n")
-    with open_reader(path, fields=FIELDS, column_map={"id": "external_id", "Company Name": "name"}) as reader:
+    with open_reader(
+        path, fields=FIELDS, column_map={"id": "external_id", "Company Name": "name"}
+    ) as reader:
         assert reader.columns == ["external_id", "name", "country"]
         assert values(list(reader)) == [{"external_id": "A1", "name": "Acme", "country": "DE"}]
 
@@ -371,13 +409,19 @@ def test_the_header_repeated_by_joined_files_is_skipped_but_numbered(tmp_path):
     assert [(row.number, row.values, row.error) for row in rows] == [
         (2, {"external_id": "1", "name": "a"}, None),
         (4, {"external_id": "2", "name": "b"}, None),
-        (6, {"external_id": "external_id", "name": "Acme"}, None),  # only starts like the header: a row
+        (
+            6,
+            {"external_id": "external_id", "name": "Acme"},
+            None,
+        ),  # only starts like the header: a row
     ]
 
 
 def test_the_ctrl_z_that_ends_old_dos_files_is_a_blank_line(tmp_path):
     rows = read(write(tmp_path, "external_id,name\r\n1,a\r\n\x1a"))
-    assert [(row.number, row.values, row.error) for row in rows] == [(2, {"external_id": "1", "name": "a"}, None)]
+    assert [(row.number, row.values, row.error) for row in rows] == [
+        (2, {"external_id": "1", "name": "a"}, None)
+    ]
     jsonl_rows = read(write(tmp_path, '{"name": "a"}\r\n\x1a', "data.jsonl"))
     assert [(row.number, row.values, row.error) for row in jsonl_rows] == [(1, {"name": "a"}, None)]
 
@@ -386,7 +430,11 @@ def test_ragged_rows(tmp_path):
     text = "external_id,name,country\n1,a\n2,b,DE,extra\n3,c,FR\n"
     rows = read(write(tmp_path, text))
     assert rows == [
-        ReadRow(2, {"external_id": "1", "name": "a"}, errors.WRONG_FIELD_COUNT.format(expected=3, found=2)),
+        ReadRow(
+            2,
+            {"external_id": "1", "name": "a"},
+            errors.WRONG_FIELD_COUNT.format(expected=3, found=2),
+        ),
         ReadRow(
             3,
             {"external_id": "2", "name": "b", "country": "DE"},
@@ -407,7 +455,11 @@ def test_trailing_empty_cells_are_ignored(tmp_path):
         ReadRow(2, {"external_id": "1", "name": "a"}),
         ReadRow(3, {"external_id": "2", "name": "b"}),
         ReadRow(4, {"external_id": "3", "name": "c"}),
-        ReadRow(5, {"external_id": "4", "name": "d"}, errors.WRONG_FIELD_COUNT.format(expected=2, found=4)),
+        ReadRow(
+            5,
+            {"external_id": "4", "name": "d"},
+            errors.WRONG_FIELD_COUNT.format(expected=2, found=4),
+        ),
     ]
 
 
@@ -458,7 +510,9 @@ def test_duplicate_header(tmp_path):
 
 
 def test_blank_header_cell(tmp_path):
-    assert file_error(write(tmp_path, "external_id, ,name\n")) == errors.BLANK_HEADER.format(position=2)
+    assert file_error(write(tmp_path, "external_id, ,name\n")) == errors.BLANK_HEADER.format(
+        position=2
+    )
 
 
 def test_missing_required_columns_in_the_order_given(tmp_path):
@@ -473,7 +527,10 @@ def test_header_with_an_unclosed_quote(tmp_path):
 
 def test_nul_byte_in_a_cell_is_kept(tmp_path):
     rows = read(write(tmp_path, "external_id,name\n1,a\x00b\n2,c\n"))
-    assert values(rows) == [{"external_id": "1", "name": "a\x00b"}, {"external_id": "2", "name": "c"}]
+    assert values(rows) == [
+        {"external_id": "1", "name": "a\x00b"},
+        {"external_id": "2", "name": "c"},
+    ]
 
 
 def test_crlf_and_no_final_newline(tmp_path):
@@ -499,7 +556,9 @@ def test_a_10_mb_field_quarantines_exactly_its_row(tmp_path, quoted):
 
 
 def test_a_field_over_the_limit_in_a_short_line(tmp_path):
-    rows = read(write(tmp_path, "external_id,name\n1,a\n2," + "y" * 101 + "\n3,c\n"), max_field_chars=100)
+    rows = read(
+        write(tmp_path, "external_id,name\n1,a\n2," + "y" * 101 + "\n3,c\n"), max_field_chars=100
+    )
     assert [(row.number, row.error) for row in rows] == [
         (2, None),
         (3, errors.FIELD_TOO_BIG.format(limit=100)),
@@ -515,9 +574,13 @@ def test_stray_quote_reaching_the_end_costs_only_its_line(tmp_path):
     rows = read(write(tmp_path, text))
     assert rows == [
         ReadRow(2, {"external_id": "1", "name": "a"}),
-        ReadRow(3, {}, errors.BAD_CSV_ROW.format(
-            detail="a quoted value is not closed before the end of the file (a stray quote?)"
-        )),
+        ReadRow(
+            3,
+            {},
+            errors.BAD_CSV_ROW.format(
+                detail="a quoted value is not closed before the end of the file (a stray quote?)"
+            ),
+        ),
         ReadRow(4, {"external_id": "3", "name": "c"}),
         ReadRow(5, {"external_id": "4", "name": "d"}),
     ]
@@ -553,7 +616,9 @@ def test_huge_quoted_field_over_several_lines(tmp_path):
     text = 'external_id,name\n1,"' + "a" * 60 + "\n" + "b" * 60 + "\n" + 'c",end\n2,x\n'
     rows = read(write(tmp_path, text), max_field_chars=100)
     assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
-    assert rows[1] == ReadRow(3, {"external_id": "b" * 60}, errors.WRONG_FIELD_COUNT.format(expected=2, found=1))
+    assert rows[1] == ReadRow(
+        3, {"external_id": "b" * 60}, errors.WRONG_FIELD_COUNT.format(expected=2, found=1)
+    )
     assert rows[2] == ReadRow(4, {"external_id": 'c"', "name": "end"})
     assert rows[3] == ReadRow(5, {"external_id": "2", "name": "x"})
 
@@ -573,14 +638,23 @@ def test_resyncs_are_bounded(tmp_path, monkeypatch):
     rows = read(write(tmp_path, text))
     # The first stray quote costs its line; the second, past the bound,
     # swallows the lines up to the next quote.
-    assert [(row.number, row.error is None) for row in rows] == [(2, False), (3, True), (4, False), (5, True)]
+    assert [(row.number, row.error is None) for row in rows] == [
+        (2, False),
+        (3, True),
+        (4, False),
+        (5, True),
+    ]
     assert rows[-1].values == {"external_id": "6", "name": "f"}
 
 
 def test_header_over_the_field_limit(tmp_path):
-    message = file_error(write(tmp_path, "external_id," + "n" * 200 + "\n1,2\n"), max_field_chars=100)
+    message = file_error(
+        write(tmp_path, "external_id," + "n" * 200 + "\n1,2\n"), max_field_chars=100
+    )
     assert message == errors.BAD_CSV_HEADER.format(detail="a value is longer than 100 characters")
-    message = file_error(write(tmp_path, "external_id," + "n" * 500 + "\n1,2\n"), max_field_chars=100)
+    message = file_error(
+        write(tmp_path, "external_id," + "n" * 500 + "\n1,2\n"), max_field_chars=100
+    )
     assert message == errors.BAD_CSV_HEADER.format(detail="a value is longer than 100 characters")
 
 
@@ -635,17 +709,28 @@ def test_unpaired_quotes_on_most_lines_fail_the_file_naming_the_row_and_line(tmp
     text += "".join(f'{i},"Screen 27" Monitor",DE\n' for i in range(10, 3000))
     path = write(tmp_path, text)
     assert read_error(path, max_malformed_rows=50) == mostly_malformed(
-        malformed=51, rows=61, limit=50,
-        where=errors.DAMAGE_AT_ROW_AND_LINE.format(row=12, line=13), hint=errors.HINT_QUOTES,
-        error=errors.BAD_CSV_ROW.format(detail="there is text after the closing quote of a quoted value"),
+        malformed=51,
+        rows=61,
+        limit=50,
+        where=errors.DAMAGE_AT_ROW_AND_LINE.format(row=12, line=13),
+        hint=errors.HINT_QUOTES,
+        error=errors.BAD_CSV_ROW.format(
+            detail="there is text after the closing quote of a quoted value"
+        ),
     )
 
 
 def test_a_second_file_joined_on_with_another_delimiter_fails_the_file(tmp_path):
-    text = "external_id,name,country\n" + GOOD + "".join(f"{i};Org {i};DE\n" for i in range(10, 3000))
+    text = (
+        "external_id,name,country\n" + GOOD + "".join(f"{i};Org {i};DE\n" for i in range(10, 3000))
+    )
     assert read_error(write(tmp_path, text), max_malformed_rows=50) == mostly_malformed(
-        malformed=51, rows=60, limit=50, where=errors.DAMAGE_AT_ROW.format(row=11),
-        hint=errors.HINT_FIELD_COUNT, error=errors.WRONG_FIELD_COUNT.format(expected=3, found=1),
+        malformed=51,
+        rows=60,
+        limit=50,
+        where=errors.DAMAGE_AT_ROW.format(row=11),
+        hint=errors.HINT_FIELD_COUNT,
+        error=errors.WRONG_FIELD_COUNT.format(expected=3, found=1),
     )
 
 
@@ -655,11 +740,17 @@ def test_a_few_bad_rows_early_do_not_hide_where_the_damage_starts(tmp_path):
     # 150 good rows (more than the gap that ends a stretch of damage) and
     # the damage from row 204 (line 205) on.
     text = "external_id,name,country\n1,x\n" + "".join(f"{i},Org {i},DE\n" for i in range(2, 50))
-    text += '50,"Acme,DE\n51,"Beta",DE\n52,"two\nlines",DE\n' + "".join(f"{i},Org {i},DE\n" for i in range(53, 203))
+    text += '50,"Acme,DE\n51,"Beta",DE\n52,"two\nlines",DE\n' + "".join(
+        f"{i},Org {i},DE\n" for i in range(53, 203)
+    )
     text += "".join(f"{i};Org {i};DE\n" for i in range(203, 1000))
     assert read_error(write(tmp_path, text), max_malformed_rows=100) == mostly_malformed(
-        malformed=201, rows=401, limit=100, where=errors.DAMAGE_AT_ROW_AND_LINE.format(row=204, line=205),
-        hint=errors.HINT_FIELD_COUNT, error=errors.WRONG_FIELD_COUNT.format(expected=3, found=1),
+        malformed=201,
+        rows=401,
+        limit=100,
+        where=errors.DAMAGE_AT_ROW_AND_LINE.format(row=204, line=205),
+        hint=errors.HINT_FIELD_COUNT,
+        error=errors.WRONG_FIELD_COUNT.format(expected=3, found=1),
     )
 
 
@@ -698,11 +789,15 @@ def test_the_count_starts_again_with_each_iteration_and_at_the_same_row(tmp_path
 
 
 def test_jsonl_lines_that_are_mostly_broken_fail_the_file(tmp_path):
-    lines = ['{"external_id": "%d", "name": "x"}' % i for i in range(1, 10)]
-    lines += ['{"external_id": "%d", "name": "x' % i for i in range(10, 500)]
+    lines = [f'{{"external_id": "{i}", "name": "x"}}' for i in range(1, 10)]
+    lines += [f'{{"external_id": "{i}", "name": "x' for i in range(10, 500)]
     message = read_error(jsonl(tmp_path, *lines), max_malformed_rows=20)
     assert message == mostly_malformed(
-        malformed=21, rows=30, limit=20, where=errors.DAMAGE_AT_ROW.format(row=10), hint=errors.HINT_JSON,
+        malformed=21,
+        rows=30,
+        limit=20,
+        where=errors.DAMAGE_AT_ROW.format(row=10),
+        hint=errors.HINT_JSON,
         error=errors.NOT_A_JSON_OBJECT.format(detail="Unterminated string starting at (column 31)"),
     )
 
@@ -753,7 +848,9 @@ def test_jsonl_value_conversion(tmp_path):
         '"h": {"x": [1, 2.0, "s", null]}, "i": [true]}'
     )
     (row,) = read(jsonl(tmp_path, line), fields=fields)
-    assert row.error == errors.NESTED_JSON_VALUE.format(fields="h, i")  # values kept for the steward
+    assert row.error == errors.NESTED_JSON_VALUE.format(
+        fields="h, i"
+    )  # values kept for the steward
     assert row.values == {
         "a": "true",
         "b": "false",
@@ -802,7 +899,9 @@ def test_jsonl_duplicate_keys_last_wins(tmp_path):
 
 def test_jsonl_nested_values_are_written_back_as_read(tmp_path):
     line = '{"name": {"b": 1, "b": 2.50, "c": [NaN, {}], "d": "é"}}'
-    assert values(read(jsonl(tmp_path, line))) == [{"name": '{"b": 1, "b": 2.50, "c": [NaN, {}], "d": "é"}'}]
+    assert values(read(jsonl(tmp_path, line))) == [
+        {"name": '{"b": 1, "b": 2.50, "c": [NaN, {}], "d": "é"}'}
+    ]
 
 
 def test_jsonl_bom_under_explicit_utf8(tmp_path):
@@ -812,7 +911,10 @@ def test_jsonl_bom_under_explicit_utf8(tmp_path):
 
 def test_jsonl_blank_lines_are_skipped_but_numbered(tmp_path):
     path = write(tmp_path, '\n{"name": "a"}\r\n  \n\n{"name": "b"}', "data.ndjson")
-    assert [(row.number, row.values) for row in read(path)] == [(2, {"name": "a"}), (5, {"name": "b"})]
+    assert [(row.number, row.values) for row in read(path)] == [
+        (2, {"name": "a"}),
+        (5, {"name": "b"}),
+    ]
 
 
 def test_jsonl_line_too_long_is_not_parsed(tmp_path):
@@ -889,7 +991,7 @@ def test_memory_stays_flat_on_a_50_mb_file(tmp_path):
     try:
         count = 0
         with open_reader(path, fields=FIELDS) as reader:
-            for read_row in reader:
+            for read_row in reader:  # noqa: B007 (the last row is checked below)
                 count += 1
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -901,15 +1003,44 @@ def test_memory_stays_flat_on_a_50_mb_file(tmp_path):
 
 # --- Properties --------------------------------------------------------------------
 
-FUZZ_PIECES = [b",", b";", b'"', b"\n", b"\r", b" ", b"a", b"name", b"external_id", b"\x00", b"\xff", b"\xfe"]
-FUZZ_PIECES += [b"\xc3\xa9", b"\xe9", b"\x81", b"{", b"}", b"[", b":", b"1", b"\xef\xbb\xbf", b"\t", b"|"]
+FUZZ_PIECES = [
+    b",",
+    b";",
+    b'"',
+    b"\n",
+    b"\r",
+    b" ",
+    b"a",
+    b"name",
+    b"external_id",
+    b"\x00",
+    b"\xff",
+    b"\xfe",
+]
+FUZZ_PIECES += [
+    b"\xc3\xa9",
+    b"\xe9",
+    b"\x81",
+    b"{",
+    b"}",
+    b"[",
+    b":",
+    b"1",
+    b"\xef\xbb\xbf",
+    b"\t",
+    b"|",
+]
 
 
 def fuzz_bytes():
-    return st.binary(max_size=300) | st.lists(st.sampled_from(FUZZ_PIECES), max_size=80).map(b"".join)
+    return st.binary(max_size=300) | st.lists(st.sampled_from(FUZZ_PIECES), max_size=80).map(
+        b"".join
+    )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     content=fuzz_bytes(),
     name=st.sampled_from(["f.csv", "f.jsonl", "f.dat"]),
@@ -933,7 +1064,9 @@ CELL = st.text(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     rows=st.lists(st.lists(CELL, min_size=3, max_size=3).filter(any), max_size=15),
     delimiter=st.sampled_from([",", ";", "\t", "|"]),
@@ -954,5 +1087,7 @@ def test_rows_written_by_csv_writer_read_back_unchanged(tmp_path, rows, delimite
         quoted = any(special in cell for special in (delimiter, '"', "\r", "\n"))
         return cell if quoted else cell.lstrip(" ")
 
-    assert [list(row.values.values()) for row in read_back] == [[as_read(cell) for cell in row] for row in rows]
+    assert [list(row.values.values()) for row in read_back] == [
+        [as_read(cell) for cell in row] for row in rows
+    ]
     assert [row.number for row in read_back] == list(range(2, len(rows) + 2))

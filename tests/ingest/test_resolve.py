@@ -14,13 +14,26 @@ ATTNAMES = ["name", "country", "registration_number", "employees", "founded"]
 
 
 def test_records_load_reads_values_and_provenance_like_the_orm():
-    provenance = {"name": {"source": "crm", "run": 1, "at": "2024-01-01T00:00:00.000000+00:00", "manual": True}}
+    provenance = {
+        "name": {
+            "source": "crm",
+            "run": 1,
+            "at": "2024-01-01T00:00:00.000000+00:00",
+            "manual": True,
+        }
+    }
     full = Organization.objects.create(
-        name="Acme", country="DE", registration_number="HRB1", employees=12,
-        founded=dt.date(1999, 12, 31), provenance=provenance,
+        name="Acme",
+        country="DE",
+        registration_number="HRB1",
+        employees=12,
+        founded=dt.date(1999, 12, 31),
+        provenance=provenance,
     )
     sparse = Organization.objects.create(name="Bare", country="FR")
-    loaded = resolve.records_load(model=Organization, ids=[full.pk, sparse.pk, 999_999], attnames=ATTNAMES)
+    loaded = resolve.records_load(
+        model=Organization, ids=[full.pk, sparse.pk, 999_999], attnames=ATTNAMES
+    )
     assert set(loaded) == {full.pk, sparse.pk}
     for record in (full, sparse):
         orm = Organization.objects.values(*ATTNAMES).get(pk=record.pk)
@@ -38,10 +51,16 @@ def test_natural_key_lookup_lists_every_holder_oldest_first():
 
 def test_id_map_lookup_is_scoped_to_source_and_target():
     crm, erp = Source.objects.create(slug="crm"), Source.objects.create(slug="erp")
-    for source, target, record_id in ((crm, "organization", 1), (erp, "organization", 2), (crm, "contact", 3)):
+    for source, target, record_id in (
+        (crm, "organization", 1),
+        (erp, "organization", 2),
+        (crm, "contact", 3),
+    ):
         ExternalIdMap.objects.create(
             source=source, target=target, external_id="X-1", record_id=record_id, payload_hash="h"
         )
-    found = resolve.id_map_lookup(source_id=crm.pk, target="organization", external_ids=["X-1", "X-2", "it's"])
+    found = resolve.id_map_lookup(
+        source_id=crm.pk, target="organization", external_ids=["X-1", "X-2", "it's"]
+    )
     assert {key: (m.record_id, m.payload_hash) for key, m in found.items()} == {"X-1": (1, "h")}
     assert resolve.id_map_lookup(source_id=crm.pk, target="organization", external_ids=[]) == {}

@@ -15,7 +15,9 @@ def create_run(**kwargs):
 
 
 @pytest.mark.django_db
-def test_an_unexpected_error_fails_the_run_with_its_message_and_never_leaves_it_running(monkeypatch):
+def test_an_unexpected_error_fails_the_run_with_its_message_and_never_leaves_it_running(
+    monkeypatch,
+):
     def explode(self, rows, write=True):
         raise RuntimeError("disk on fire")
 

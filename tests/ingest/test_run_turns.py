@@ -23,7 +23,9 @@ def in_process_jobs(settings):
 
 
 def create_run(source: str = "crm") -> ImportRun:
-    return services.run_create(target="organization", source=source, file=ContentFile(CSV), filename="t.csv")
+    return services.run_create(
+        target="organization", source=source, file=ContentFile(CSV), filename="t.csv"
+    )
 
 
 def defer(settings, run: ImportRun) -> None:
@@ -52,7 +54,9 @@ def test_a_deferred_run_is_enqueued_when_the_run_before_it_ends(settings):
     assert deferred.status == ImportRun.Status.SUCCEEDED  # enqueued, so run here (in-process jobs)
     assert deferred.started_at >= ImportRun.objects.get(pk=holder.pk).finished_at
     fresh.refresh_from_db()
-    assert fresh.status == ImportRun.Status.QUEUED  # not deferred: it has a job (or a --sync caller) of its own
+    assert (
+        fresh.status == ImportRun.Status.QUEUED
+    )  # not deferred: it has a job (or a --sync caller) of its own
 
 
 def test_a_run_cancelled_while_it_waits_for_its_turn_stops_waiting(monkeypatch):
@@ -80,8 +84,12 @@ def test_the_reconciler_enqueues_a_deferred_run_only_when_it_is_its_turn(setting
     defer(settings, first)
     defer(settings, second)
     long_ago = timezone.now() - dt.timedelta(minutes=10)
-    ImportRun.objects.filter(pk=holder.pk).update(status=ImportRun.Status.CANCELLED)  # ended, hand-over lost
-    ImportRun.objects.filter(pk__in=[first.pk, second.pk]).update(created_at=long_ago, heartbeat_at=long_ago)
+    ImportRun.objects.filter(pk=holder.pk).update(
+        status=ImportRun.Status.CANCELLED
+    )  # ended, hand-over lost
+    ImportRun.objects.filter(pk__in=[first.pk, second.pk]).update(
+        created_at=long_ago, heartbeat_at=long_ago
+    )
     ImportRun.objects.filter(pk=second.pk).update(created_at=long_ago + dt.timedelta(seconds=1))
 
     report = reconcile.reconcile_runs()
@@ -102,6 +110,8 @@ def test_a_sync_import_does_not_wait_behind_an_older_run_nobody_runs(monkeypatch
         raise AssertionError("waited behind a queued run that nobody runs")
 
     monkeypatch.setattr(services.time, "sleep", sleep)
-    assert services.run_execute(run_id=mine.pk, in_process=True).status == ImportRun.Status.SUCCEEDED
+    assert (
+        services.run_execute(run_id=mine.pk, in_process=True).status == ImportRun.Status.SUCCEEDED
+    )
     stale.refresh_from_db()
     assert stale.status == ImportRun.Status.QUEUED

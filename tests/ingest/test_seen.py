@@ -8,7 +8,13 @@ def test_lookup_finds_keys_across_merged_levels():
         assert seen.lookup(keys) == [None] * 100
         seen.add(keys, [k * 7 for k in keys], [k + 2 for k in keys])
     assert len(seen) == 1000
-    assert seen.lookup([0, 555, 999, 1000, 2**64 - 1]) == [(0, 2), (555 * 7, 557), (999 * 7, 1001), None, None]
+    assert seen.lookup([0, 555, 999, 1000, 2**64 - 1]) == [
+        (0, 2),
+        (555 * 7, 557),
+        (999 * 7, 1001),
+        None,
+        None,
+    ]
 
 
 def test_merged_levels_stay_sorted_and_keep_every_entry():
@@ -18,7 +24,9 @@ def test_merged_levels_stay_sorted_and_keep_every_entry():
     seen = SeenKeys()
     added = {}
     for chunk in range(37):
-        keys = [int(k) for k in rng.integers(0, 2**63, size=int(rng.integers(1, 50)), dtype=np.uint64)]
+        keys = [
+            int(k) for k in rng.integers(0, 2**63, size=int(rng.integers(1, 50)), dtype=np.uint64)
+        ]
         keys = [k for k in dict.fromkeys(keys) if k not in added]
         for number, key in enumerate(keys):
             added[key] = (key ^ 5, chunk * 100 + number)

@@ -31,14 +31,54 @@ REQUIRED = ["external_id", "name", "country"]
 
 # The "Orgs" sheet of every fixture, as read: (row number, values).
 ORGS_ROWS = [
-    (5, {"external_id": "ORG-1", "name": "Acme GmbH", "country": "de", "employees": "1200",
-         "founded": "2001-05-01", "updated_at": "2024-05-01T12:30:00", "website": "https://acme.example"}),
-    (6, {"external_id": "ORG-2", "name": "Beta SARL", "country": "FR", "employees": "2400",
-         "founded": "1999-12-31", "updated_at": "", "website": ""}),
-    (8, {"external_id": "ORG-3", "name": "Gamma Ltd", "country": "XX", "employees": "-5",
-         "founded": "", "updated_at": "", "website": ""}),
-    (9, {"external_id": "ORG-4", "name": "Delta AG", "country": "CH", "employees": "12.5",
-         "founded": "", "updated_at": "", "website": ""}),
+    (
+        5,
+        {
+            "external_id": "ORG-1",
+            "name": "Acme GmbH",
+            "country": "de",
+            "employees": "1200",
+            "founded": "2001-05-01",
+            "updated_at": "2024-05-01T12:30:00",
+            "website": "https://acme.example",
+        },
+    ),
+    (
+        6,
+        {
+            "external_id": "ORG-2",
+            "name": "Beta SARL",
+            "country": "FR",
+            "employees": "2400",
+            "founded": "1999-12-31",
+            "updated_at": "",
+            "website": "",
+        },
+    ),
+    (
+        8,
+        {
+            "external_id": "ORG-3",
+            "name": "Gamma Ltd",
+            "country": "XX",
+            "employees": "-5",
+            "founded": "",
+            "updated_at": "",
+            "website": "",
+        },
+    ),
+    (
+        9,
+        {
+            "external_id": "ORG-4",
+            "name": "Delta AG",
+            "country": "CH",
+            "employees": "12.5",
+            "founded": "",
+            "updated_at": "",
+            "website": "",
+        },
+    ),
 ]
 
 
@@ -63,7 +103,9 @@ def copy(tmp_path, fixture: str, name: str) -> Path:
     return path
 
 
-def xlsx(tmp_path, sheets: dict[str, list[tuple[int, int, object]]], name: str = "book.xlsx", hidden=()) -> Path:
+def xlsx(
+    tmp_path, sheets: dict[str, list[tuple[int, int, object]]], name: str = "book.xlsx", hidden=()
+) -> Path:
     """A workbook of sheets given as (row, column, value) cells, 0-based."""
     path = tmp_path / name
     workbook = xlsxwriter.Workbook(path, {"strings_to_urls": False})
@@ -74,7 +116,9 @@ def xlsx(tmp_path, sheets: dict[str, list[tuple[int, int, object]]], name: str =
             sheet.write(row, column, value)
         added.append(sheet)
     if hidden:
-        next(sheet for sheet in added if sheet.name not in hidden).activate()  # the active sheet cannot be hidden
+        next(
+            sheet for sheet in added if sheet.name not in hidden
+        ).activate()  # the active sheet cannot be hidden
         for sheet in added:
             if sheet.name in hidden:
                 sheet.hide()
@@ -89,7 +133,9 @@ def table(rows: list[list[object]], top: int = 0, left: int = 0) -> list[tuple[i
 # --- The three formats -------------------------------------------------------
 
 
-@pytest.mark.parametrize("fixture, kind", [("orgs.xlsx", "xlsx"), ("orgs.xls", "xls"), ("orgs.ods", "ods")])
+@pytest.mark.parametrize(
+    "fixture, kind", [("orgs.xlsx", "xlsx"), ("orgs.xls", "xls"), ("orgs.ods", "ods")]
+)
 def test_each_format_reads_the_first_sheet_below_its_title_rows(fixture, kind):
     reader, rows = read(FIXTURES / fixture)
     assert (reader.format, reader.sheet, reader.header_row) == (kind, "Orgs", 4)
@@ -114,7 +160,9 @@ def test_a_text_file_named_xls_is_read_as_the_text_it_is(tmp_path):
     path = tmp_path / "export.xls"
     path.write_text("external_id\tname\tcountry\nA1\tAcme\tDE\n")
     reader, rows = read(path)
-    assert reader.format == "csv" and rows == [(2, {"external_id": "A1", "name": "Acme", "country": "DE"})]
+    assert reader.format == "csv" and rows == [
+        (2, {"external_id": "A1", "name": "Acme", "country": "DE"})
+    ]
 
 
 def test_a_reader_can_be_read_twice(tmp_path):
@@ -134,11 +182,16 @@ def test_a_sheet_is_chosen_by_name_or_by_position_from_0(sheet):
 
 
 def test_a_sheet_named_like_a_number_wins_over_the_position(tmp_path):
-    path = xlsx(tmp_path, {
-        "Orgs": table([["external_id", "name", "country"], ["A1", "First", "DE"]]),
-        "0": table([["external_id", "name", "country"], ["B1", "Named zero", "FR"]]),
-    })
-    assert read(path, sheet="0")[1] == [(2, {"external_id": "B1", "name": "Named zero", "country": "FR"})]
+    path = xlsx(
+        tmp_path,
+        {
+            "Orgs": table([["external_id", "name", "country"], ["A1", "First", "DE"]]),
+            "0": table([["external_id", "name", "country"], ["B1", "Named zero", "FR"]]),
+        },
+    )
+    assert read(path, sheet="0")[1] == [
+        (2, {"external_id": "B1", "name": "Named zero", "country": "FR"})
+    ]
     assert read(path, sheet=0)[1] == [(2, {"external_id": "A1", "name": "First", "country": "DE"})]
 
 
@@ -150,14 +203,22 @@ def test_an_unknown_sheet_fails_the_file_listing_the_sheets(sheet):
 
 
 def test_the_default_is_the_first_visible_sheet(tmp_path):
-    path = xlsx(tmp_path, {
-        "Notes": [(0, 0, "hidden notes")],
-        "Data": table([["external_id", "name", "country"], ["A1", "Acme", "DE"]]),
-    }, hidden=("Notes",))
+    path = xlsx(
+        tmp_path,
+        {
+            "Notes": [(0, 0, "hidden notes")],
+            "Data": table([["external_id", "name", "country"], ["A1", "Acme", "DE"]]),
+        },
+        hidden=("Notes",),
+    )
     reader, rows = read(path)
-    assert reader.sheet == "Data" and rows == [(2, {"external_id": "A1", "name": "Acme", "country": "DE"})]
+    assert reader.sheet == "Data" and rows == [
+        (2, {"external_id": "A1", "name": "Acme", "country": "DE"})
+    ]
     # Positions count every sheet: 0 is the hidden one, which has no header.
-    assert file_error(path, sheet=0) == errors.MISSING_COLUMNS.format(columns="external_id, name, country")
+    assert file_error(path, sheet=0) == errors.MISSING_COLUMNS.format(
+        columns="external_id, name, country"
+    )
 
 
 # --- Shapes and values -------------------------------------------------------
@@ -166,20 +227,30 @@ def test_the_default_is_the_first_visible_sheet(tmp_path):
 def test_row_numbers_are_the_sheets_wherever_the_data_starts(tmp_path):
     """Data in C3 onwards: row numbers still count from the sheet's row 1,
     and a blank row is skipped but numbered."""
-    cells = table([["external_id", "name", "country"], ["A1", "Acme", "DE"], ["", "", ""], ["A2", "Beta", "FR"]],
-                  top=2, left=2)
+    cells = table(
+        [
+            ["external_id", "name", "country"],
+            ["A1", "Acme", "DE"],
+            ["", "", ""],
+            ["A2", "Beta", "FR"],
+        ],
+        top=2,
+        left=2,
+    )
     reader, rows = read(xlsx(tmp_path, {"S": cells}))
     assert reader.header_row == 3
     assert [number for number, _ in rows] == [4, 6]
 
 
 def test_cells_right_of_the_header_and_repeated_headers_are_ignored(tmp_path):
-    cells = table([
-        ["external_id", "name", "country"],
-        ["A1", "Acme", "DE", None, "a note"],
-        ["external_id", "name", "country"],
-        ["A2", "Beta", "FR"],
-    ])
+    cells = table(
+        [
+            ["external_id", "name", "country"],
+            ["A1", "Acme", "DE", None, "a note"],
+            ["external_id", "name", "country"],
+            ["A2", "Beta", "FR"],
+        ]
+    )
     _, rows = read(xlsx(tmp_path, {"S": [cell for cell in cells if cell[2] is not None]}))
     assert rows == [
         (2, {"external_id": "A1", "name": "Acme", "country": "DE"}),
@@ -188,11 +259,17 @@ def test_cells_right_of_the_header_and_repeated_headers_are_ignored(tmp_path):
 
 
 def test_a_cell_over_the_field_limit_costs_its_row(tmp_path):
-    cells = table([["external_id", "name", "country"], ["A1", "x" * 101, "DE"], ["A2", "Beta", "FR"]])
+    cells = table(
+        [["external_id", "name", "country"], ["A1", "x" * 101, "DE"], ["A2", "Beta", "FR"]]
+    )
     _, rows = read(xlsx(tmp_path, {"S": cells}), max_field_chars=100)
     with open_reader(xlsx(tmp_path, {"S": cells}), fields=FIELDS, max_field_chars=100) as reader:
         first = next(iter(reader))
-    assert (first.number, first.error, first.code) == (2, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
+    assert (first.number, first.error, first.code) == (
+        2,
+        errors.FIELD_TOO_BIG.format(limit=100),
+        "too_long",
+    )
     assert rows[1] == (3, {"external_id": "A2", "name": "Beta", "country": "FR"})
 
 
@@ -237,16 +314,36 @@ def test_typed_cells_of_a_real_workbook_become_text(tmp_path):
     path = tmp_path / "typed.xlsx"
     workbook = xlsxwriter.Workbook(path)
     sheet = workbook.add_worksheet()
-    sheet.write_row(0, 0, ["external_id", "name", "country", "employees", "founded", "updated_at", "website"])
+    sheet.write_row(
+        0, 0, ["external_id", "name", "country", "employees", "founded", "updated_at", "website"]
+    )
     sheet.write_row(1, 0, ["A1", True, "DE", 1200.0])
-    sheet.write_datetime(1, 4, dt.datetime(2024, 5, 1), workbook.add_format({"num_format": "dd/mm/yyyy"}))
-    sheet.write_datetime(1, 5, dt.datetime(2024, 5, 1, 12, 30), workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}))
+    sheet.write_datetime(
+        1, 4, dt.datetime(2024, 5, 1), workbook.add_format({"num_format": "dd/mm/yyyy"})
+    )
+    sheet.write_datetime(
+        1,
+        5,
+        dt.datetime(2024, 5, 1, 12, 30),
+        workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+    )
     sheet.write_formula(1, 6, '="https://"&"acme.example"', None, "https://acme.example")
     workbook.close()
     _, rows = read(path)
-    assert rows == [(2, {"external_id": "A1", "name": "true", "country": "DE", "employees": "1200",
-                         "founded": "2024-05-01", "updated_at": "2024-05-01T12:30:00",
-                         "website": "https://acme.example"})]
+    assert rows == [
+        (
+            2,
+            {
+                "external_id": "A1",
+                "name": "true",
+                "country": "DE",
+                "employees": "1200",
+                "founded": "2024-05-01",
+                "updated_at": "2024-05-01T12:30:00",
+                "website": "https://acme.example",
+            },
+        )
+    ]
 
 
 # --- Files that cannot be read -------------------------------------------------
@@ -301,7 +398,9 @@ def test_a_sheet_name_too_long_or_with_nul_is_refused(sheet):
 
 def create_run(fixture: str, **options):
     with (FIXTURES / fixture).open("rb") as handle:
-        return services.run_create(target="organization", source="crm", file=handle, filename=fixture, **options)
+        return services.run_create(
+            target="organization", source="crm", file=handle, filename=fixture, **options
+        )
 
 
 @pytest.mark.django_db
@@ -314,16 +413,25 @@ def test_a_workbook_imports_and_its_bad_rows_are_violations_on_their_sheet_rows(
     assert (acme.country, acme.employees, str(acme.founded)) == ("DE", 1200, "2001-05-01")
     violations = {v.row_number: v for v in Violation.objects.filter(run=run)}
     assert sorted(violations) == [8, 9]
-    assert {e["field"]: e["code"] for e in violations[8].errors} == {"country": "invalid_choice", "employees": "out_of_range"}
+    assert {e["field"]: e["code"] for e in violations[8].errors} == {
+        "country": "invalid_choice",
+        "employees": "out_of_range",
+    }
     assert {e["field"] for e in violations[9].errors} == {"employees"}
     assert violations[9].payload["employees"] == "12.5"
     detected = run.ingest_params_json["detected"]
-    assert (detected["format"], detected["sheet"], detected["header_row"]) == (fixture[-4:].lstrip("."), "Orgs", 4)
+    assert (detected["format"], detected["sheet"], detected["header_row"]) == (
+        fixture[-4:].lstrip("."),
+        "Orgs",
+        4,
+    )
 
 
 @pytest.mark.django_db
 def test_a_dry_run_and_its_replay_read_the_same_sheet():
-    dry = services.run_execute(run_id=create_run("orgs.xlsx", dry_run=True, sheet="More").pk, in_process=True)
+    dry = services.run_execute(
+        run_id=create_run("orgs.xlsx", dry_run=True, sheet="More").pk, in_process=True
+    )
     assert (dry.status, dry.inserted, Organization.objects.count()) == ("succeeded", 1, 0)
     assert dry.ingest_params_json["sheet"] == "More"
     real = services.run_replay(run=dry, dry_run=False, enqueue=False)
@@ -336,7 +444,9 @@ def test_a_dry_run_and_its_replay_read_the_same_sheet():
 def test_an_unknown_sheet_fails_the_run_and_writes_nothing():
     run = services.run_execute(run_id=create_run("orgs.ods", sheet="Contacts").pk, in_process=True)
     assert run.status == "failed"
-    assert run.error_message == errors.SHEET_NOT_FOUND.format(sheet="Contacts", sheets="0: 'Orgs', 1: 'More'")
+    assert run.error_message == errors.SHEET_NOT_FOUND.format(
+        sheet="Contacts", sheets="0: 'Orgs', 1: 'More'"
+    )
     assert Organization.objects.count() == 0
 
 
@@ -369,9 +479,13 @@ def test_a_closed_reader_lets_go_of_the_loaded_sheet():
     assert not any(isinstance(obj, python_calamine.CalamineSheet) for obj in reachable(reader))
 
 
-@pytest.mark.parametrize("fixture, found", [("orgs.xlsx", "xlsx"), ("orgs.ods", "ods"), ("orgs.xls", "xls")])
+@pytest.mark.parametrize(
+    "fixture, found", [("orgs.xlsx", "xlsx"), ("orgs.ods", "ods"), ("orgs.xls", "xls")]
+)
 def test_a_workbook_given_as_csv_says_what_it_is(fixture, found):
-    assert file_error(FIXTURES / fixture, format="csv") == errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given="csv")
+    assert file_error(FIXTURES / fixture, format="csv") == errors.WORKBOOK_GIVEN_AS_TEXT.format(
+        found=found, given="csv"
+    )
 
 
 # --- A big xlsx sheet, read in pieces (ingest/xlsx_chunks.py) ------------------------
@@ -404,7 +518,11 @@ def test_pieces_keep_row_numbers_and_columns_where_the_data_is_offset(tmp_path, 
     (shared strings, numbers, dates) spread over pieces."""
     grid = [["external_id", "name", "country", "employees"]]
     for index in range(1, 40):
-        grid.append([f"A{index}", f"Name {index % 7}", "DE", float(index)] if index % 5 else ["", "", "", ""])
+        grid.append(
+            [f"A{index}", f"Name {index % 7}", "DE", float(index)]
+            if index % 5
+            else ["", "", "", ""]
+        )
     path = tmp_path / "offset.xlsx"
     workbook = xlsxwriter.Workbook(path)
     sheet = workbook.add_worksheet("Data")
@@ -415,7 +533,10 @@ def test_pieces_keep_row_numbers_and_columns_where_the_data_is_offset(tmp_path, 
     sheet.write(20, 0, "left of the header")
     workbook.close()
     whole = read(path)[1]
-    assert whole[0] == (4, {"external_id": "A1", "name": "Name 1", "country": "DE", "employees": "1"})
+    assert whole[0] == (
+        4,
+        {"external_id": "A1", "name": "Name 1", "country": "DE", "employees": "1"},
+    )
     assert len(whole) == 32 and 8 not in [number for number, _ in whole]  # A5 left blank
     for rows in (1, 4, 7):
         pieces_of(rows)
@@ -434,7 +555,9 @@ def test_a_sheet_without_cell_positions_is_read_whole(tmp_path, pieces_of):
     pieces_of(1)
     assert xlsx_chunks.sheet_part(str(path), "More") is None
     assert xlsx_chunks.sheet_part(str(path), "Orgs") is not None
-    assert read(path, sheet="More")[1] == [(2, {"external_id": "ORG-10", "name": "Second Sheet BV", "country": "NL"})]
+    assert read(path, sheet="More")[1] == [
+        (2, {"external_id": "ORG-10", "name": "Second Sheet BV", "country": "NL"})
+    ]
 
 
 @pytest.mark.django_db
@@ -445,10 +568,14 @@ def test_a_workbook_read_in_pieces_imports_with_its_violations_on_their_rows(pie
     assert sorted(Violation.objects.filter(run=run).values_list("row_number", flat=True)) == [8, 9]
 
 
-def test_a_sheet_damaged_inside_fails_as_damaged_when_read_in_pieces(tmp_path, pieces_of, monkeypatch):
+def test_a_sheet_damaged_inside_fails_as_damaged_when_read_in_pieces(
+    tmp_path, pieces_of, monkeypatch
+):
     """The damage is met while the pieces are cut, after the header was
     found: the reader raises the file error, which fails the run."""
-    rows = [["external_id", "name", "country"]] + [[f"A{i}", f"Name {i * 7919 % 100_003}", "DE"] for i in range(3000)]
+    rows = [["external_id", "name", "country"]] + [
+        [f"A{i}", f"Name {i * 7919 % 100_003}", "DE"] for i in range(3000)
+    ]
     path = xlsx(tmp_path, {"Orgs": table(rows)})
     with zipfile.ZipFile(path) as source:
         info = source.getinfo("xl/worksheets/sheet1.xml")

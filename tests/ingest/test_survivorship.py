@@ -10,7 +10,9 @@ def origin(at, source="crm"):
 
 def test_new_record_takes_every_non_empty_value():
     values, provenance = {"name": "", "email": ""}, {}
-    changed, touched = merge(values, provenance, {"name": "Acme", "email": None}, origin=origin(OLD))
+    changed, touched = merge(
+        values, provenance, {"name": "Acme", "email": None}, origin=origin(OLD)
+    )
     assert changed == ["name"] and touched
     assert values == {"name": "Acme", "email": ""}
     assert provenance["name"]["rule"] == "non_null" and "email" not in provenance
@@ -20,7 +22,9 @@ def test_most_recent_wins_and_older_loses():
     values, provenance = {"name": "Acme"}, {"name": origin(NEW)}
     assert merge(values, provenance, {"name": "Old Name"}, origin=origin(OLD)) == ([], False)
     assert values["name"] == "Acme"
-    changed, _ = merge(values, provenance, {"name": "Newest"}, origin=origin("2026-01-01T00:00:00.000000+00:00"))
+    changed, _ = merge(
+        values, provenance, {"name": "Newest"}, origin=origin("2026-01-01T00:00:00.000000+00:00")
+    )
     assert changed == ["name"] and values["name"] == "Newest"
     assert provenance["name"]["rule"] == "most_recent"
 

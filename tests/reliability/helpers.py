@@ -23,8 +23,16 @@ from ingest.models import ExternalIdMap
 from runs.models import ImportRun
 
 ORG_FIELDS = [
-    "name", "country", "registration_number", "website", "email", "phone", "industry", "employees",
-    "founded", "natural_key",
+    "name",
+    "country",
+    "registration_number",
+    "website",
+    "email",
+    "phone",
+    "industry",
+    "employees",
+    "founded",
+    "natural_key",
 ]
 
 
@@ -49,7 +57,9 @@ def core_checksum() -> str:
         for slug, target, external_id, payload_hash, record_id in id_map
     ):
         digest.update(f"{slug}|{target}|{external_id}|{payload_hash}|{record_id}".encode())
-    violations = Violation.objects.order_by().values_list("row_number", "external_id", "codes", "status")
+    violations = Violation.objects.order_by().values_list(
+        "row_number", "external_id", "codes", "status"
+    )
     for line in sorted(violations):
         digest.update(repr(line).encode())
     return digest.hexdigest()
@@ -68,7 +78,9 @@ def counters(run: ImportRun) -> tuple[int, ...]:
     return (run.rows_total, run.inserted, run.updated, run.unchanged, run.skipped, run.quarantined)
 
 
-def create_run(content: bytes, *, source: str = "crm", filename: str = "orgs.csv", **kwargs) -> ImportRun:
+def create_run(
+    content: bytes, *, source: str = "crm", filename: str = "orgs.csv", **kwargs
+) -> ImportRun:
     return services.run_create(
         target="organization", source=source, file=ContentFile(content), filename=filename, **kwargs
     )
@@ -101,7 +113,10 @@ class WorkerProcess:
         self.log = open(log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", "imports"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def horse_pids(self) -> list[int]:
@@ -113,7 +128,9 @@ class WorkerProcess:
 
     def kill_horse(self, *, timeout: float = 30) -> int:
         """SIGKILL the work horse (the job's process); the worker survives."""
-        pid = wait_for(lambda: (self.horse_pids() or [None])[0], timeout=timeout, what="a work horse")
+        pid = wait_for(
+            lambda: (self.horse_pids() or [None])[0], timeout=timeout, what="a work horse"
+        )
         os.kill(pid, signal.SIGKILL)
         return pid
 

@@ -18,7 +18,13 @@ import pytest
 from ingest import datagen, services
 from runs.models import ImportRun, RunPartition
 from tests.reliability.helpers import (
-    WorkerProcess, core_checksum, counters, create_run, wait_for, wipe_imports, worker_env,
+    WorkerProcess,
+    core_checksum,
+    counters,
+    create_run,
+    wait_for,
+    wipe_imports,
+    worker_env,
 )
 
 pytestmark = [
@@ -48,7 +54,9 @@ def dataset(rows: int) -> bytes:
 def finished(run_id: int, timeout: float = 900) -> ImportRun:
     return wait_for(
         lambda: ImportRun.objects.filter(pk=run_id, status__in=ImportRun.FINISHED).first(),
-        timeout=timeout, interval=0.5, what=f"run {run_id} to finish",
+        timeout=timeout,
+        interval=0.5,
+        what=f"run {run_id} to finish",
     )
 
 
@@ -88,13 +96,19 @@ def test_killed_workers_lose_and_duplicate_nothing(tmp_path, partitions, workers
         for number, share in enumerate(KILL_AT):
             wait_for(
                 lambda: ImportRun.objects.get(pk=run.pk).rows_processed >= share * rows,
-                timeout=600, interval=0.05, what=f"{share:.0%} of the rows",
+                timeout=600,
+                interval=0.05,
+                what=f"{share:.0%} of the rows",
             )
             before = attempts(run.pk)
             # A worker busy with the run (with two partitions, one may be done).
             victim = wait_for(
-                lambda: next((w for w in pool[number % len(pool):] + pool if w.horse_pids()), None),
-                timeout=30, interval=0.05, what="a busy worker",
+                lambda: next(
+                    (w for w in pool[number % len(pool) :] + pool if w.horse_pids()), None
+                ),
+                timeout=30,
+                interval=0.05,
+                what="a busy worker",
             )
             if number % 2 == 0:
                 victim.kill_horse()
@@ -104,7 +118,9 @@ def test_killed_workers_lose_and_duplicate_nothing(tmp_path, partitions, workers
             killed_at = time.monotonic()
             wait_for(
                 lambda: attempts(run.pk) > before or ImportRun.objects.get(pk=run.pk).is_finished,
-                timeout=DETECTION_LIMIT_S, interval=0.1, what="the reconciler to resume the run",
+                timeout=DETECTION_LIMIT_S,
+                interval=0.1,
+                what="the reconciler to resume the run",
             )
             detections.append(time.monotonic() - killed_at)
 
@@ -114,8 +130,10 @@ def test_killed_workers_lose_and_duplicate_nothing(tmp_path, partitions, workers
         assert core_checksum() == expected[0]
         assert run.rows_processed == run.rows_total == rows
         assert max(detections) < DETECTION_LIMIT_S
-        print(f"\nchaos {rows} rows, {partitions} partitions: {len(KILL_AT)} kills, "
-              f"resumed after {', '.join(f'{d:.1f}' for d in detections)} s; 0 lost, 0 duplicated")
+        print(
+            f"\nchaos {rows} rows, {partitions} partitions: {len(KILL_AT)} kills, "
+            f"resumed after {', '.join(f'{d:.1f}' for d in detections)} s; 0 lost, 0 duplicated"
+        )
     finally:
         for worker in pool:
             worker.stop()

@@ -35,8 +35,12 @@ def workers(tmp_path):
 def all_finished(runs, timeout=300):
     ids = [run.pk for run in runs]
     wait_for(
-        lambda: ImportRun.objects.filter(pk__in=ids, status__in=ImportRun.FINISHED).count() == len(ids),
-        timeout=timeout, interval=0.2, what="the runs to finish",
+        lambda: (
+            ImportRun.objects.filter(pk__in=ids, status__in=ImportRun.FINISHED).count() == len(ids)
+        ),
+        timeout=timeout,
+        interval=0.2,
+        what="the runs to finish",
     )
     return [ImportRun.objects.get(pk=pk) for pk in ids]
 
@@ -66,7 +70,15 @@ def organizations(rows, *, name: str, prefix: str) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["external_id", "name", "country", "registration_number", "updated_at"])
     for number in rows:
-        writer.writerow([f"{prefix}-{number}", f"{name} {number}", "DE", f"HRB {number}", "2026-01-01T00:00:00Z"])
+        writer.writerow(
+            [
+                f"{prefix}-{number}",
+                f"{name} {number}",
+                "DE",
+                f"HRB {number}",
+                "2026-01-01T00:00:00Z",
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -80,15 +92,18 @@ def test_runs_of_different_sources_over_the_same_records_in_opposite_orders_both
     blocks = [numbers[start : start + 2000] for start in range(0, len(numbers), 2000)]
     ascending = create_run(organizations(numbers, name="Up", prefix="A"), source="erp")
     descending = create_run(
-        organizations([n for block in blocks for n in reversed(block)], name="Down", prefix="B"), source="crm"
+        organizations([n for block in blocks for n in reversed(block)], name="Down", prefix="B"),
+        source="crm",
     )
     services.run_enqueue(run=ascending)
     services.run_enqueue(run=descending)
     runs = all_finished([ascending, descending])
     for run in runs:
-        assert (run.status, run.updated + run.unchanged, run.inserted) == (ImportRun.Status.SUCCEEDED, 8000, 0), (
-            run.error_message, [worker.tail() for worker in workers]
-        )
+        assert (run.status, run.updated + run.unchanged, run.inserted) == (
+            ImportRun.Status.SUCCEEDED,
+            8000,
+            0,
+        ), (run.error_message, [worker.tail() for worker in workers])
     assert Organization.objects.count() == 8000
     assert ExternalIdMap.objects.count() == 3 * 8000
     retried = sum(worker.tail(10**6).count("resuming from its checkpoint") for worker in workers)
@@ -105,7 +120,11 @@ def test_a_job_delivered_twice_imports_once(workers):
     prefix = f"import-run-{run.pk}-"
 
     def finished_jobs():
-        ids = [job_id for job_id in queue.finished_job_registry.get_job_ids() if job_id.startswith(prefix)]
+        ids = [
+            job_id
+            for job_id in queue.finished_job_registry.get_job_ids()
+            if job_id.startswith(prefix)
+        ]
         return ids if len(ids) == 2 else None
 
     job_ids = wait_for(finished_jobs, timeout=60, what="both jobs to be done")

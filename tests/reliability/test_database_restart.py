@@ -16,7 +16,8 @@ from tests.reliability.test_resume import clean_run, ledger_lines, org_file
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="needs DATABASE_URL=postgres://…"
+        django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+        reason="needs DATABASE_URL=postgres://…",
     ),
 ]
 
@@ -51,7 +52,9 @@ def terminate_backend_during_chunk(monkeypatch, chunk: int) -> list[int]:
 
 
 @pytest.mark.parametrize("chunk", [1, 3])
-def test_an_import_whose_session_is_terminated_resumes_and_equals_a_clean_run(settings, monkeypatch, chunk):
+def test_an_import_whose_session_is_terminated_resumes_and_equals_a_clean_run(
+    settings, monkeypatch, chunk
+):
     expected = clean_run(settings)
     terminated = terminate_backend_during_chunk(monkeypatch, chunk)
     run = services.run_execute(run_id=create_run(org_file()).pk)

@@ -12,7 +12,13 @@ import pytest
 from ingest import datagen, reconcile, services
 from runs.models import ImportRun, RunPartition
 from tests.reliability.helpers import (
-    WorkerProcess, core_checksum, counters, create_run, wait_for, wipe_imports, worker_env,
+    WorkerProcess,
+    core_checksum,
+    counters,
+    create_run,
+    wait_for,
+    wipe_imports,
+    worker_env,
 )
 
 pytestmark = [
@@ -41,7 +47,9 @@ def dataset() -> bytes:
 def finished(run_id: int, timeout: float = 300) -> ImportRun:
     return wait_for(
         lambda: ImportRun.objects.filter(pk=run_id, status__in=ImportRun.FINISHED).first(),
-        timeout=timeout, interval=0.2, what=f"run {run_id} to finish",
+        timeout=timeout,
+        interval=0.2,
+        what=f"run {run_id} to finish",
     )
 
 
@@ -68,13 +76,21 @@ def test_a_killed_work_horse_is_resumed_at_once_and_loses_nothing(tmp_path, part
 
         run = create_run(content)
         services.run_enqueue(run=run)
-        wait_for(lambda: ImportRun.objects.get(pk=run.pk).rows_processed >= 0.2 * ROWS / partitions,
-                 timeout=120, interval=0.05, what="a fifth of the rows")
+        wait_for(
+            lambda: ImportRun.objects.get(pk=run.pk).rows_processed >= 0.2 * ROWS / partitions,
+            timeout=120,
+            interval=0.05,
+            what="a fifth of the rows",
+        )
         before = attempts(run.pk)
         worker.kill_horse()
         killed_at = time.monotonic()
-        wait_for(lambda: attempts(run.pk) > before, timeout=RESUMED_WITHIN_S, interval=0.1,
-                 what="the worker to hand the partition back")
+        wait_for(
+            lambda: attempts(run.pk) > before,
+            timeout=RESUMED_WITHIN_S,
+            interval=0.1,
+            what="the worker to hand the partition back",
+        )
         resumed_after = time.monotonic() - killed_at
         run = finished(run.pk)
     finally:
@@ -83,8 +99,10 @@ def test_a_killed_work_horse_is_resumed_at_once_and_loses_nothing(tmp_path, part
     assert (core_checksum(), counters(run)) == expected
     assert run.rows_processed == run.rows_total == ROWS
     assert run.attempts == 1  # the partition was resumed, the run not planned again
-    print(f"\nwork horse killed ({partitions} partition(s)): resumed after {resumed_after:.1f} s "
-          f"(stale after {SLOW_STALE['IMPORTER_STALE_SECONDS']} s)")
+    print(
+        f"\nwork horse killed ({partitions} partition(s)): resumed after {resumed_after:.1f} s "
+        f"(stale after {SLOW_STALE['IMPORTER_STALE_SECONDS']} s)"
+    )
 
 
 def test_a_dead_job_hands_back_only_what_it_still_owns(settings):
@@ -98,10 +116,13 @@ def test_a_dead_job_hands_back_only_what_it_still_owns(settings):
     assert services.run_start(run_id=run.pk) is not None
     ImportRun.objects.filter(pk=run.pk).update(partitions=2)
     for index, job_id in enumerate(["dead-job", "live-job"]):
-        RunPartition.objects.create(run=run, index=index, status=RunPartition.Status.RUNNING, attempt=1,
-                                    job_id=job_id)
+        RunPartition.objects.create(
+            run=run, index=index, status=RunPartition.Status.RUNNING, attempt=1, job_id=job_id
+        )
     partition = "ingest.jobs.execute_partition"
-    assert not reconcile.reconcile_dead_job(job_id="dead-job", func_name=partition, args=(run.pk, 1))
+    assert not reconcile.reconcile_dead_job(
+        job_id="dead-job", func_name=partition, args=(run.pk, 1)
+    )
     report = reconcile.reconcile_dead_job(job_id="dead-job", func_name=partition, args=(run.pk, 0))
     assert report.resumed_partitions == [(run.pk, 0)]
     dead, live = RunPartition.objects.filter(run=run).order_by("index")

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from core.models import Organization
-from runs.models import ImportRun
 from ingest import services
+from runs.models import ImportRun
 from tests.reliability.helpers import WorkerProcess, create_run, wait_for, worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -30,7 +30,8 @@ def test_a_queued_run_whose_job_redis_lost_is_enqueued_again_by_a_worker(tmp_pat
     try:
         run = wait_for(
             lambda: ImportRun.objects.filter(pk=run.pk, status__in=ImportRun.FINISHED).first(),
-            timeout=60, what="the run to be enqueued again and finish",
+            timeout=60,
+            what="the run to be enqueued again and finish",
         )
     finally:
         worker.stop()

@@ -23,16 +23,26 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def processor(slug: str) -> ChunkProcessor:
     source = source_get_or_create(slug=slug)
-    run = ImportRun.objects.create(target="organization", source=source, status=ImportRun.Status.RUNNING)
+    run = ImportRun.objects.create(
+        target="organization", source=source, status=ImportRun.Status.RUNNING
+    )
     return ChunkProcessor(
-        target=registry.get("organization"), source=source, run_id=run.pk, imported_at=timezone.now()
+        target=registry.get("organization"),
+        source=source,
+        run_id=run.pk,
+        imported_at=timezone.now(),
     )
 
 
 def row(external_id: str) -> ReadRow:
     return ReadRow(
         number=2,
-        values={"external_id": external_id, "name": "Acme", "country": "DE", "registration_number": "HRB 1"},
+        values={
+            "external_id": external_id,
+            "name": "Acme",
+            "country": "DE",
+            "registration_number": "HRB 1",
+        },
     )
 
 

@@ -92,7 +92,7 @@ def ledger_lines(run: ImportRun) -> list[list[str]]:
     text = text.decode() if isinstance(text, bytes) else text
     lines = list(csv.reader(io.StringIO(text)))
     at = lines[0].index("record_id")
-    return [line[:at] + line[at + 1:] for line in lines]
+    return [line[:at] + line[at + 1 :] for line in lines]
 
 
 def clean_run(settings, partitions: int = 1):
@@ -141,7 +141,9 @@ def test_run_finished_is_called_exactly_once_per_run_also_with_partitions(settin
     partitioned(settings, 3)
     calls = []
     real = services.run_finished
-    monkeypatch.setattr(services, "run_finished", lambda *, run: calls.append(run.pk) or real(run=run))
+    monkeypatch.setattr(
+        services, "run_finished", lambda *, run: calls.append(run.pk) or real(run=run)
+    )
     run = create_run(org_file())
     services.run_execute(run_id=run.pk)
     assert calls == [run.pk]
@@ -158,7 +160,11 @@ def test_the_same_external_id_keeps_file_order_whatever_the_partitions(settings)
     run = services.run_execute(run_id=create_run(content).pk)
     run.refresh_from_db()
     assert (run.inserted, run.quarantined) == (3, 37)
-    assert sorted(Organization.objects.values_list("name", flat=True)) == ["Name 0", "Name 1", "Name 2"]
+    assert sorted(Organization.objects.values_list("name", flat=True)) == [
+        "Name 0",
+        "Name 1",
+        "Name 2",
+    ]
 
 
 def test_a_worker_given_up_for_dead_cannot_commit_another_chunk(monkeypatch):
@@ -246,7 +252,9 @@ def test_reconcile_runs_command_reports_what_it_did(capsys):
 
 
 @pytest.mark.parametrize("kill_after_chunks", [0, 2])
-def test_a_dry_run_killed_midway_starts_again_and_equals_a_clean_dry_run(settings, monkeypatch, kill_after_chunks):
+def test_a_dry_run_killed_midway_starts_again_and_equals_a_clean_dry_run(
+    settings, monkeypatch, kill_after_chunks
+):
     """A dry run is one transaction, rolled back: killed, nothing of it
     stayed (no core rows, no violations, no results), and the resumed job
     runs it again from the first row."""

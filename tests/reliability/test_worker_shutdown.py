@@ -19,6 +19,7 @@ def test_a_sigterm_during_the_reconciler_pass_stops_the_worker(monkeypatch):
     """RQ's SIGTERM handler raises StopRequested (an Exception) wherever an
     idle worker is; inside the reconciler's guard it used to be logged as a
     failed pass, and the worker ran on until it was killed."""
+
     def interrupted():
         raise StopRequested
 

@@ -30,17 +30,25 @@ PARTITIONED = {"IMPORTER_PARTITIONS": "2", "IMPORTER_PARTITION_MIN_BYTES": "1000
 def organizations(numbers, *, name: str, updated_at: str = "2026-01-01T00:00:00Z") -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["external_id", "name", "country", "registration_number", "industry", "updated_at"])
+    writer.writerow(
+        ["external_id", "name", "country", "registration_number", "industry", "updated_at"]
+    )
     for number in numbers:
-        writer.writerow([f"O-{number}", f"{name} {number}", "DE", f"HRB {number}", "Manufacturing", updated_at])
+        writer.writerow(
+            [f"O-{number}", f"{name} {number}", "DE", f"HRB {number}", "Manufacturing", updated_at]
+        )
     return out.getvalue().encode()
 
 
 def finished(runs, *, timeout: float) -> list[ImportRun]:
     ids = [run.pk for run in runs]
     wait_for(
-        lambda: ImportRun.objects.filter(pk__in=ids, status__in=ImportRun.FINISHED).count() == len(ids),
-        timeout=timeout, interval=0.2, what="the runs to finish",
+        lambda: (
+            ImportRun.objects.filter(pk__in=ids, status__in=ImportRun.FINISHED).count() == len(ids)
+        ),
+        timeout=timeout,
+        interval=0.2,
+        what="the runs to finish",
     )
     return [ImportRun.objects.get(pk=pk) for pk in ids]
 
@@ -55,14 +63,18 @@ def test_a_big_run_and_three_small_runs_of_one_source_finish_in_order_on_two_wor
     smalls = [
         create_run(first, filename="small-1.csv"),
         create_run(first, filename="small-2.csv"),  # identical: every row skipped
-        create_run(organizations(range(1, 51), name="Renamed", updated_at="2026-02-01T00:00:00Z"),
-                   filename="small-3.csv"),
+        create_run(
+            organizations(range(1, 51), name="Renamed", updated_at="2026-02-01T00:00:00Z"),
+            filename="small-3.csv",
+        ),
     ]
     runs = [big, *smalls]
     for run in runs:  # the workers are stopped: all four jobs wait on the queue
         services.run_enqueue(run=run)
     started = time.monotonic()
-    workers = [WorkerProcess(worker_env(**PARTITIONED), tmp_path / f"worker-{n}.log") for n in range(2)]
+    workers = [
+        WorkerProcess(worker_env(**PARTITIONED), tmp_path / f"worker-{n}.log") for n in range(2)
+    ]
     try:
         runs = finished(runs, timeout=180)
     except AssertionError:
@@ -72,12 +84,17 @@ def test_a_big_run_and_three_small_runs_of_one_source_finish_in_order_on_two_wor
             worker.stop()
     elapsed = time.monotonic() - started
     big, *smalls = runs
-    assert [run.status for run in runs] == [ImportRun.Status.SUCCEEDED] * 4, [run.error_message for run in runs]
+    assert [run.status for run in runs] == [ImportRun.Status.SUCCEEDED] * 4, [
+        run.error_message for run in runs
+    ]
     assert big.partitions == 2 and big.inserted == BIG_ROWS
     for earlier, later in itertools.pairwise(runs):  # one at a time, in creation order
         assert later.started_at >= earlier.finished_at, (earlier.pk, later.pk)
     assert (smalls[0].updated, smalls[0].unchanged) == (50, 0)
-    assert (smalls[1].skipped, smalls[1].inserted + smalls[1].updated + smalls[1].unchanged) == (50, 0)
+    assert (smalls[1].skipped, smalls[1].inserted + smalls[1].updated + smalls[1].unchanged) == (
+        50,
+        0,
+    )
     assert smalls[2].updated == 50
     assert Organization.objects.filter(name__startswith="Renamed").count() == 50
     assert Organization.objects.count() == BIG_ROWS
@@ -93,7 +110,9 @@ def test_a_deferred_run_frees_its_worker_and_is_cancelled_at_once(tmp_path):
     imports a run of another source, and a deferred run is cancelled at once;
     when the running run ends, the next deferred run is enqueued."""
     holder = create_run(organizations(range(1, 11), name="Holder"))
-    assert services.run_start(run_id=holder.pk) is not None  # running, on no worker: busy for as long as we like
+    assert (
+        services.run_start(run_id=holder.pk) is not None
+    )  # running, on no worker: busy for as long as we like
     waiting = [create_run(organizations(range(1, 11), name=f"Waiting {n}")) for n in range(2)]
     other = create_run(organizations(range(1, 11), name="Other"), source="erp")
     for run in [*waiting, other]:
@@ -102,7 +121,9 @@ def test_a_deferred_run_frees_its_worker_and_is_cancelled_at_once(tmp_path):
     try:
         other = finished([other], timeout=60)[0]  # on the only worker, after both deferrals
         assert other.status == ImportRun.Status.SUCCEEDED
-        deferred = ImportRun.objects.filter(pk__in=[run.pk for run in waiting], job_id=services.DEFERRED)
+        deferred = ImportRun.objects.filter(
+            pk__in=[run.pk for run in waiting], job_id=services.DEFERRED
+        )
         wait_for(lambda: deferred.count() == 2, timeout=10, what="both runs to be deferred")
         assert not deferred.exclude(status=ImportRun.Status.QUEUED).exists()
 

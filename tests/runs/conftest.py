@@ -19,7 +19,9 @@ def make_run(**fields) -> ImportRun:
     """A run row as the dashboard sees it (no file, no job)."""
     source = fields.pop("source", None) or Source.objects.get_or_create(slug="crm")[0]
     created_at = fields.pop("created_at", None)
-    run = ImportRun.objects.create(target=fields.pop("target", "organization"), source=source, **fields)
+    run = ImportRun.objects.create(
+        target=fields.pop("target", "organization"), source=source, **fields
+    )
     if created_at is not None:
         ImportRun.objects.filter(pk=run.pk).update(created_at=created_at)
         run.refresh_from_db()
@@ -29,15 +31,21 @@ def make_run(**fields) -> ImportRun:
 def finished_run(seconds: float, **fields) -> ImportRun:
     started = timezone.now() - datetime.timedelta(hours=1)
     return make_run(
-        status=fields.pop("status", ImportRun.Status.SUCCEEDED), started_at=started,
-        finished_at=started + datetime.timedelta(seconds=seconds), **fields,
+        status=fields.pop("status", ImportRun.Status.SUCCEEDED),
+        started_at=started,
+        finished_at=started + datetime.timedelta(seconds=seconds),
+        **fields,
     )
 
 
 def imported_run(dry_run: bool = False, user=None) -> ImportRun:
     """A run of a small file through the real pipeline (one row good, two quarantined)."""
     run = services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv", dry_run=dry_run,
+        target="organization",
+        source="crm",
+        file=ContentFile(CSV),
+        filename="orgs.csv",
+        dry_run=dry_run,
         created_by=user,
     )
     services.run_execute(run_id=run.pk)
@@ -47,15 +55,22 @@ def imported_run(dry_run: bool = False, user=None) -> ImportRun:
 
 def violation(run: ImportRun, errors, status=Violation.Status.OPEN) -> Violation:
     return Violation.objects.create(
-        run=run, target=run.target, source=run.source, row_number=2, errors=errors,
-        codes=",".join(e["code"] for e in errors), status=status,
+        run=run,
+        target=run.target,
+        source=run.source,
+        row_number=2,
+        errors=errors,
+        codes=",".join(e["code"] for e in errors),
+        status=status,
     )
 
 
 def user_with_role(role: str | None, username: str):
     user = get_user_model().objects.create_user(username=username, password="pw", is_staff=True)
     if role:
-        user.groups.add(Group.objects.get(name=role))  # tests/conftest.py restores groups after a flush
+        user.groups.add(
+            Group.objects.get(name=role)
+        )  # tests/conftest.py restores groups after a flush
     return user
 
 

@@ -26,7 +26,12 @@ def test_run_for_real_enqueues_the_same_file_as_a_standard_run(operator_client, 
     dry = imported_run(dry_run=True)
     response = operator_client.post(url("run_for_real", dry), follow=True)
     real = ImportRun.objects.exclude(pk=dry.pk).get()
-    assert (real.dry_run, real.kind, real.parent_run, real.file.name) == (False, "upload", dry, dry.file.name)
+    assert (real.dry_run, real.kind, real.parent_run, real.file.name) == (
+        False,
+        "upload",
+        dry,
+        dry.file.name,
+    )
     assert real.created_by == operator
     assert response.redirect_chain[-1][0] == url("change", real)
     assert f"Run {dry.pk} started for real" in messages_of(response)[0]
@@ -71,7 +76,9 @@ def test_replay_button(operator_client):
 
 
 def post_action(client, action, runs):
-    return client.post(LIST, {"action": action, "_selected_action": [run.pk for run in runs]}, follow=True)
+    return client.post(
+        LIST, {"action": action, "_selected_action": [run.pk for run in runs]}, follow=True
+    )
 
 
 def test_cancel_action_counts_each_outcome(operator_client):
@@ -87,19 +94,28 @@ def test_cancel_action_counts_each_outcome(operator_client):
 def test_replay_action(operator_client):
     with_file, without_file = imported_run(), make_run(status="succeeded")
     response = post_action(operator_client, "replay_runs", [with_file, without_file])
-    assert "1 run(s) replayed" in messages_of(response)[0] and "1 without a stored file" in messages_of(response)[0]
+    assert (
+        "1 run(s) replayed" in messages_of(response)[0]
+        and "1 without a stored file" in messages_of(response)[0]
+    )
     assert ImportRun.objects.filter(parent_run=with_file, kind="replay").count() == 1
 
 
 def test_download_results_action_one_csv_or_a_zip(operator_client):
     first, second = imported_run(dry_run=True), imported_run(dry_run=True)
-    response = operator_client.post(LIST, {"action": "download_results", "_selected_action": [first.pk]})
+    response = operator_client.post(
+        LIST, {"action": "download_results", "_selected_action": [first.pk]}
+    )
     assert response["Content-Disposition"] == f'attachment; filename="run-{first.pk}-results.csv"'
     assert b"".join(response.streaming_content).startswith(b"row_number") or True
-    response = operator_client.post(LIST, {"action": "download_results", "_selected_action": [first.pk, second.pk]})
+    response = operator_client.post(
+        LIST, {"action": "download_results", "_selected_action": [first.pk, second.pk]}
+    )
     assert response["Content-Disposition"] == 'attachment; filename="run-results.zip"'
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    assert sorted(archive.namelist()) == sorted([f"run-{first.pk}-results.csv", f"run-{second.pk}-results.csv"])
+    assert sorted(archive.namelist()) == sorted(
+        [f"run-{first.pk}-results.csv", f"run-{second.pk}-results.csv"]
+    )
 
 
 def test_stewards_have_no_cancel_or_replay(client, steward):
@@ -110,7 +126,11 @@ def test_stewards_have_no_cancel_or_replay(client, steward):
     response = post_action(client, "cancel_runs", [run])
     assert ImportRun.objects.get(pk=run.pk).status == "queued"
     actions = [value for value, _label in response.context["action_form"].fields["action"].choices]
-    assert "cancel_runs" not in actions and "replay_runs" not in actions and "download_results" in actions
+    assert (
+        "cancel_runs" not in actions
+        and "replay_runs" not in actions
+        and "download_results" in actions
+    )
 
 
 def test_downloads_are_attachments_behind_permissions(operator_client, client, steward):
@@ -126,6 +146,7 @@ def test_downloads_are_attachments_behind_permissions(operator_client, client, s
     client.logout()
     assert client.get(url("file", run)).status_code == 302  # to the login page
     from tests.runs.conftest import user_with_role
+
     client.force_login(user_with_role(None, "nobody"))
     assert client.get(url("file", run)).status_code == 403
     assert client.get(url("results", run)).status_code == 403

@@ -4,8 +4,8 @@ grow with the number of runs, and the capped count."""
 import datetime
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,13 +28,23 @@ def runs(admin_user):
     erp = Source.objects.create(slug="erp")
     now = timezone.now()
     return {
-        "old_failed": make_run(status=ImportRun.Status.FAILED, created_at=now - datetime.timedelta(days=40)),
-        "week_partial": make_run(
-            status=ImportRun.Status.PARTIAL, quarantined=3, target="contact", source=erp,
-            created_at=now - datetime.timedelta(days=5), created_by=admin_user,
+        "old_failed": make_run(
+            status=ImportRun.Status.FAILED, created_at=now - datetime.timedelta(days=40)
         ),
-        "today_dry": make_run(status=ImportRun.Status.SUCCEEDED, dry_run=True, original_filename="acme-orgs.csv",
-                              file_sha256="ab" * 32),
+        "week_partial": make_run(
+            status=ImportRun.Status.PARTIAL,
+            quarantined=3,
+            target="contact",
+            source=erp,
+            created_at=now - datetime.timedelta(days=5),
+            created_by=admin_user,
+        ),
+        "today_dry": make_run(
+            status=ImportRun.Status.SUCCEEDED,
+            dry_run=True,
+            original_filename="acme-orgs.csv",
+            file_sha256="ab" * 32,
+        ),
         "today_replay": make_run(status=ImportRun.Status.RUNNING, kind=ImportRun.Kind.REPLAY),
     }
 
@@ -71,16 +81,24 @@ def test_created_by_filter_lists_staff_and_filters(admin_client, runs, admin_use
 
 def test_custom_created_range_includes_both_days(admin_client, runs):
     day = timezone.localdate() - datetime.timedelta(days=5)
-    response = admin_client.get(LIST, {"created_from": day.isoformat(), "created_to": day.isoformat()})
+    response = admin_client.get(
+        LIST, {"created_from": day.isoformat(), "created_to": day.isoformat()}
+    )
     assert listed_ids(response) == {runs["week_partial"].pk}
-    response = admin_client.get(LIST, {"created_from": (day - datetime.timedelta(days=60)).isoformat()})
+    response = admin_client.get(
+        LIST, {"created_from": (day - datetime.timedelta(days=60)).isoformat()}
+    )
     assert len(listed_ids(response)) == 4
 
 
 @pytest.mark.parametrize(
     "params",
-    [{"created_from": "yesterday"}, {"created_from": "2026-02-10", "created_to": "2026-02-01"},
-     {"created": "forever"}, {"created_by": "bob"}],
+    [
+        {"created_from": "yesterday"},
+        {"created_from": "2026-02-10", "created_to": "2026-02-01"},
+        {"created": "forever"},
+        {"created_by": "bob"},
+    ],
 )
 def test_bad_filter_values_redirect_with_a_message_not_a_500(admin_client, runs, params):
     response = admin_client.get(LIST, params, follow=True)
@@ -94,7 +112,13 @@ def test_bad_date_says_why(admin_client, runs):
 
 
 @pytest.mark.parametrize(
-    ("term", "name"), [("acme", "today_dry"), ("ACME-ORGS", "today_dry"), ("ab" * 32, "today_dry"), ("AB" * 32, "today_dry")]
+    ("term", "name"),
+    [
+        ("acme", "today_dry"),
+        ("ACME-ORGS", "today_dry"),
+        ("ab" * 32, "today_dry"),
+        ("AB" * 32, "today_dry"),
+    ],
 )
 def test_search_by_file_name_and_sha256(admin_client, runs, term, name):
     assert listed_ids(admin_client.get(LIST, {"q": term})) == {runs[name].pk}
@@ -110,13 +134,15 @@ def test_badges_say_their_word_and_running_rows_show_progress(admin_client, runs
     html = admin_client.get(LIST).content.decode()
     assert 'run-badge--failed" data-run-id' in html and ">Failed</span>" in html
     assert ">DRY RUN</span>" in html
-    assert '<progress aria-label="run %d progress">' % runs["today_replay"].pk in html
+    assert f'<progress aria-label="run {runs["today_replay"].pk} progress">' in html
     assert "Upload a file" in html
 
 
 def test_newest_first(admin_client, runs):
     results = admin_client.get(LIST).context["cl"].result_list
-    assert [run.created_at for run in results] == sorted((run.created_at for run in results), reverse=True)
+    assert [run.created_at for run in results] == sorted(
+        (run.created_at for run in results), reverse=True
+    )
 
 
 def list_queries(client, params=None) -> int:
@@ -125,14 +151,23 @@ def list_queries(client, params=None) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("params", [{}, {"status__exact": "succeeded", "created": "7d"}, {"q": "orgs"}])
-def test_list_queries_do_not_grow_with_runs(admin_client, admin_user, params, django_assert_max_num_queries):
+@pytest.mark.parametrize(
+    "params", [{}, {"status__exact": "succeeded", "created": "7d"}, {"q": "orgs"}]
+)
+def test_list_queries_do_not_grow_with_runs(
+    admin_client, admin_user, params, django_assert_max_num_queries
+):
     for _ in range(3):
         finished_run(2, created_by=admin_user, original_filename="orgs.csv")
     few = list_queries(admin_client, params)
     for _ in range(60):
-        finished_run(2, created_by=admin_user, original_filename="orgs.csv",
-                     parent_run=ImportRun.objects.first(), kind=ImportRun.Kind.REPLAY)
+        finished_run(
+            2,
+            created_by=admin_user,
+            original_filename="orgs.csv",
+            parent_run=ImportRun.objects.first(),
+            kind=ImportRun.Kind.REPLAY,
+        )
     with django_assert_max_num_queries(few):
         admin_client.get(LIST, params)
     assert few <= 10

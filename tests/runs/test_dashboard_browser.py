@@ -2,14 +2,12 @@
 chromium): the summary cards arrive, and a running row turns into a finished
 one without a page reload."""
 
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from runs.models import ImportRun
 from tests.runs.conftest import make_run
-
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +33,10 @@ def test_cards_load_and_a_running_row_updates_in_place(page, live_server):
     assert "2,000 rows" in row.locator(".field-progress").inner_text()
 
     ImportRun.objects.filter(pk=run.pk).update(
-        status=ImportRun.Status.SUCCEEDED, rows_processed=2500, rows_total=2500, inserted=2500,
+        status=ImportRun.Status.SUCCEEDED,
+        rows_processed=2500,
+        rows_total=2500,
+        inserted=2500,
         finished_at=timezone.now(),
     )
     page.wait_for_function(

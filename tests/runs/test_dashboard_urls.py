@@ -63,8 +63,13 @@ def test_every_url_in_the_dashboard_answers_without_a_500(admin_client, dashboar
     ours = {url for url in seen if url.startswith("/admin/runs/") or url.startswith("/admin/dq/")}
     assert reverse("admin:runs_importrun_progress") in seen
     assert any(url.startswith(reverse("admin:runs_importrun_summary")) for url in seen)
-    assert any(url.startswith("/admin/dq/violation/?run=") and "code=" in url and "field=" in url for url in seen)
-    assert any(url.endswith("/file/") for url in ours) and any(url.endswith("/results/") for url in ours)
+    assert any(
+        url.startswith("/admin/dq/violation/?run=") and "code=" in url and "field=" in url
+        for url in seen
+    )
+    assert any(url.endswith("/file/") for url in ours) and any(
+        url.endswith("/results/") for url in ours
+    )
     assert any(url.endswith("/run-for-real/") for url in ours)
     for url in sorted(seen):
         if url.startswith(settings.STATIC_URL) or url.startswith("/" + settings.STATIC_URL):
@@ -90,13 +95,18 @@ def test_the_progress_url_the_page_gives_the_script_answers_json(admin_client, d
 
 
 def test_the_summary_url_carries_the_lists_filters(admin_client, dashboard):
-    html = admin_client.get(reverse("admin:runs_importrun_changelist"), {"status__exact": "failed"}).content.decode()
+    html = admin_client.get(
+        reverse("admin:runs_importrun_changelist"), {"status__exact": "failed"}
+    ).content.decode()
     summary_url = re.search(r'data-summary-url="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert summary_url.endswith("?status__exact=failed")
     response = admin_client.get(summary_url)
     assert response.status_code == 200
     assert response.context["summary"]["total"] == 1
-    assert admin_client.get(reverse("admin:runs_importrun_summary"), {"created": "bogus"}).status_code == 400
+    assert (
+        admin_client.get(reverse("admin:runs_importrun_summary"), {"created": "bogus"}).status_code
+        == 400
+    )
 
 
 def test_scripts_hold_no_urls_of_their_own():
@@ -118,5 +128,8 @@ def test_open_violations_link_into_the_inbox_only_when_the_counts_match(admin_cl
     summary = reverse("admin:runs_importrun_summary")
     inbox = reverse("admin:dq_violation_changelist")
     assert f'href="{inbox}"' in admin_client.get(summary).content.decode()
-    assert f'href="{inbox}"' not in admin_client.get(summary, {"status__exact": "partial"}).content.decode()
+    assert (
+        f'href="{inbox}"'
+        not in admin_client.get(summary, {"status__exact": "partial"}).content.decode()
+    )
     assert f'href="{inbox}"' not in admin_client.get(summary, {"q": "orgs"}).content.decode()

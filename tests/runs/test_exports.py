@@ -36,7 +36,11 @@ LIST = reverse("admin:runs_importrun_changelist")
 
 def run_of(target: str, content: bytes, *, dry_run: bool = False) -> ImportRun:
     run = services.run_create(
-        target=target, source="crm", file=ContentFile(content), filename=f"{target}.csv", dry_run=dry_run
+        target=target,
+        source="crm",
+        file=ContentFile(content),
+        filename=f"{target}.csv",
+        dry_run=dry_run,
     )
     services.run_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -59,7 +63,9 @@ def user(role: str):
 
 
 def lines_of(content: bytes) -> dict[str, dict[str, str]]:
-    return {line["external_id"]: line for line in csv.DictReader(io.StringIO(content.decode("utf-8")))}
+    return {
+        line["external_id"]: line for line in csv.DictReader(io.StringIO(content.decode("utf-8")))
+    }
 
 
 def body(response) -> bytes:
@@ -97,7 +103,11 @@ def test_an_operator_gets_the_dry_runs_results_masked(dry_run, download):
     lines = lines_of(content)
     matched, new = lines["C-2"], lines["C-3"]
     # What the inbox shows stays: outcome, decision, how it matched, fields.
-    assert (matched["outcome"], matched["decision"], matched["matched_by"]) == ("updated", "resolved", "natural_key")
+    assert (matched["outcome"], matched["decision"], matched["matched_by"]) == (
+        "updated",
+        "resolved",
+        "natural_key",
+    )
     assert matched["matched_key"] == MASK
     values = json.loads(matched["values"])
     assert values and set(values.values()) <= {MASK, None, ""}
@@ -120,7 +130,9 @@ def test_the_zip_of_several_runs_is_masked_the_same_way(dry_run, role, masked):
     other = run_of("contact", DRY, dry_run=True)
     client = Client()
     client.force_login(user(role))
-    response = client.post(LIST, {"action": "download_results", "_selected_action": [dry_run.pk, other.pk]})
+    response = client.post(
+        LIST, {"action": "download_results", "_selected_action": [dry_run.pk, other.pk]}
+    )
     archive = zipfile.ZipFile(io.BytesIO(body(response)))
     for run in (dry_run, other):
         content = archive.read(f"run-{run.pk}-results.csv")
@@ -135,7 +147,9 @@ def test_a_results_file_without_the_masked_columns_passes_through():
     """A ledger with other columns (or a short last line) is read, not a 500."""
     from runs.exports import masked_results_rows
 
-    handle = io.BytesIO(b'row_number,external_id,outcome,values\n2,C-2,inserted,"{""email"": ""a@b.c""}"\n3,C-3\n')
+    handle = io.BytesIO(
+        b'row_number,external_id,outcome,values\n2,C-2,inserted,"{""email"": ""a@b.c""}"\n3,C-3\n'
+    )
     assert list(masked_results_rows(handle)) == [
         ["row_number", "external_id", "outcome", "values"],
         ["2", "C-2", "inserted", json.dumps({"email": MASK}, ensure_ascii=False)],

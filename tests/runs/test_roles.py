@@ -17,7 +17,9 @@ def test_operators_view_upload_cancel_and_replay(operator_client):
     assert "Upload a file" in response.content.decode()
     actions = {value for value, _label in response.context["action_form"].fields["action"].choices}
     assert {"cancel_runs", "replay_runs", "download_results"} <= actions
-    html = operator_client.get(reverse("admin:runs_importrun_change", args=[run.pk])).content.decode()
+    html = operator_client.get(
+        reverse("admin:runs_importrun_change", args=[run.pk])
+    ).content.decode()
     assert "Cancel run" in html
 
 

@@ -21,7 +21,10 @@ def durations():
     for seconds in range(1, 11):
         finished_run(seconds)
     make_run(status=ImportRun.Status.QUEUED)
-    make_run(status=ImportRun.Status.RUNNING, started_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+    make_run(
+        status=ImportRun.Status.RUNNING,
+        started_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+    )
 
 
 def test_percentiles_interpolate_like_percentile_cont(durations):
@@ -33,7 +36,10 @@ def test_percentiles_interpolate_like_percentile_cont(durations):
 def test_portable_percentiles_on_this_database(durations):
     timed = ImportRun.objects.filter(finished_at__isnull=False)
     result = selectors.percentiles_portable(timed)
-    assert (result[0.5], result[0.95]) == (5.5 * S, pytest.approx(9.55 * S, abs=datetime.timedelta(microseconds=1)))
+    assert (result[0.5], result[0.95]) == (
+        5.5 * S,
+        pytest.approx(9.55 * S, abs=datetime.timedelta(microseconds=1)),
+    )
 
 
 @pytest.mark.postgres
@@ -44,12 +50,18 @@ def test_postgresql_percentile_cont_agrees_with_the_portable_method(durations):
 
 
 def test_percentiles_of_nothing_are_none():
-    assert selectors.run_duration_percentiles(queryset=ImportRun.objects.all()) == {0.5: None, 0.95: None}
+    assert selectors.run_duration_percentiles(queryset=ImportRun.objects.all()) == {
+        0.5: None,
+        0.95: None,
+    }
 
 
 def test_one_run_is_its_own_percentiles():
     finished_run(3)
-    assert selectors.run_duration_percentiles(queryset=ImportRun.objects.all()) == {0.5: 3 * S, 0.95: 3 * S}
+    assert selectors.run_duration_percentiles(queryset=ImportRun.objects.all()) == {
+        0.5: 3 * S,
+        0.95: 3 * S,
+    }
 
 
 def test_summary_for_a_filtered_queryset(django_assert_max_num_queries):
@@ -58,19 +70,30 @@ def test_summary_for_a_filtered_queryset(django_assert_max_num_queries):
     finished_run(6, status=ImportRun.Status.FAILED)
     make_run(target="contact", status=ImportRun.Status.SUCCEEDED, inserted=1000)
     violation(kept, [{"field": "name", "code": "required", "message": "x"}])
-    violation(kept, [{"field": "name", "code": "required", "message": "x"}], status=Violation.Status.RESOLVED)
+    violation(
+        kept,
+        [{"field": "name", "code": "required", "message": "x"}],
+        status=Violation.Status.RESOLVED,
+    )
     other = make_run(target="contact")
     violation(other, [{"field": "email", "code": "invalid_format", "message": "x"}])
     # A dry run's rows wait for nobody: not counted as open, as in the inbox.
-    Violation.objects.filter(pk=violation(dry, [{"field": "name", "code": "required", "message": "x"}]).pk).update(
-        dry_run=True
-    )
+    Violation.objects.filter(
+        pk=violation(dry, [{"field": "name", "code": "required", "message": "x"}]).pk
+    ).update(dry_run=True)
 
     with django_assert_max_num_queries(7):
         summary = selectors.run_summary(queryset=ImportRun.objects.filter(target="organization"))
     by_status = {row["status"]: row["count"] for row in summary["by_status"]}
     assert summary["total"] == 3
-    assert by_status == {"queued": 0, "running": 0, "succeeded": 1, "partial": 1, "failed": 1, "cancelled": 0}
+    assert by_status == {
+        "queued": 0,
+        "running": 0,
+        "succeeded": 1,
+        "partial": 1,
+        "failed": 1,
+        "cancelled": 0,
+    }
     assert summary["dry_runs"] == 1
     assert summary["rows_imported"] == 7  # dry runs import nothing
     assert summary["rows_quarantined"] == 4
@@ -94,7 +117,9 @@ def test_violation_breakdown_counts_each_error_by_code_and_field():
 
 
 def test_progress_of_a_few_runs():
-    running = make_run(status=ImportRun.Status.RUNNING, rows_processed=4000, inserted=3990, quarantined=10)
+    running = make_run(
+        status=ImportRun.Status.RUNNING, rows_processed=4000, inserted=3990, quarantined=10
+    )
     done = finished_run(1, rows_total=5, inserted=5)
     rows = {row["id"]: row for row in selectors.run_progress(ids=[running.pk, done.pk, 999999])}
     assert set(rows) == {running.pk, done.pk}

@@ -67,8 +67,12 @@ def test_a_dry_run_reports_without_removing():
 
 @pytest.mark.parametrize("status", [ImportRun.Status.QUEUED, ImportRun.Status.RUNNING])
 def test_an_unfinished_run_keeps_its_file_however_old(status):
-    run = ingest_services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
-    ImportRun.objects.filter(pk=run.pk).update(status=status, created_at=timezone.now() - dt.timedelta(days=400))
+    run = ingest_services.run_create(
+        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
+    )
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=status, created_at=timezone.now() - dt.timedelta(days=400)
+    )
     assert purge().files == 0
     run.refresh_from_db()
     assert run.file and stored(run.file.name)
@@ -111,13 +115,18 @@ def test_results_files_are_deleted_with_their_own_retention():
 
 def test_files_go_through_the_storage_api(settings):
     """An object store has no local path: the purge must not need one."""
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
     run = age(make_run(status=ImportRun.Status.SUCCEEDED), DAYS + 1)
     run.file.save("orgs.csv", ContentFile(CSV))
     run.results_file.save("results.csv", ContentFile(b"row_number\n"))
     assert not os.path.exists(run.file.path)  # no local file behind it: os.remove would fail
     assert (purge().bytes, purge(services.RESULTS).bytes) == (len(CSV), len(b"row_number\n"))
-    assert not run.file.storage.exists(run.file.name) and not run.results_file.storage.exists(run.results_file.name)
+    assert not run.file.storage.exists(run.file.name) and not run.results_file.storage.exists(
+        run.results_file.name
+    )
 
 
 def test_a_negative_retention_is_a_usage_error():
@@ -139,11 +148,17 @@ def test_after_the_purge_the_run_reads_as_before_and_replay_says_why_not(admin_c
     api.force_authenticate(page.wsgi_request.user)
     detail = api.get(f"/api/v1/runs/{old.pk}/")
     assert detail.status_code == 200
-    assert (detail.json()["status"], detail.json()["has_results"], detail.json()["rows_total"]) == ("partial", False, 3)
+    assert (detail.json()["status"], detail.json()["has_results"], detail.json()["rows_total"]) == (
+        "partial",
+        False,
+        3,
+    )
     replay = api.post(f"/api/v1/runs/{old.pk}/replay/")
     assert replay.status_code == 409  # the run's state refuses it (API contract)
     assert replay.json()["detail"] == ingest_services.NO_FILE_TO_REPLAY.format(run_id=old.pk)
     results = api.get(f"/api/v1/runs/{old.pk}/results/")
     assert results.status_code == 404
     response = admin_client.post(reverse("admin:runs_importrun_replay", args=[old.pk]), follow=True)
-    assert [str(m) for m in response.context["messages"]] == [ingest_services.NO_FILE_TO_REPLAY.format(run_id=old.pk)]
+    assert [str(m) for m in response.context["messages"]] == [
+        ingest_services.NO_FILE_TO_REPLAY.format(run_id=old.pk)
+    ]

@@ -16,14 +16,34 @@ pytestmark = pytest.mark.django_db
 
 
 def upload(client, **fields):
-    data = {"target": "organization", "source": "crm", "dry_run": "on", "encoding": "", "delimiter": "",
-            "format": "", "file": SimpleUploadedFile("orgs.csv", CSV, content_type="text/csv"), **fields}
-    return client.post(ADD, {key: value for key, value in data.items() if value is not None}, follow=True)
+    data = {
+        "target": "organization",
+        "source": "crm",
+        "dry_run": "on",
+        "encoding": "",
+        "delimiter": "",
+        "format": "",
+        "file": SimpleUploadedFile("orgs.csv", CSV, content_type="text/csv"),
+        **fields,
+    }
+    return client.post(
+        ADD, {key: value for key, value in data.items() if value is not None}, follow=True
+    )
 
 
 def test_the_form_has_labels_for_every_input(operator_client):
     html = operator_client.get(ADD).content.decode()
-    for name in ("file", "target", "source", "dry_run", "encoding", "delimiter", "format", "sheet", "column_map"):
+    for name in (
+        "file",
+        "target",
+        "source",
+        "dry_run",
+        "encoding",
+        "delimiter",
+        "format",
+        "sheet",
+        "column_map",
+    ):
         assert f'<label for="id_{name}"' in html, name
     assert '<option value="organization">' in html and '<option value="contact">' in html
 
@@ -36,7 +56,10 @@ def test_a_dry_run_upload_runs_and_links_to_the_run(operator_client, operator):
     run = ImportRun.objects.get()
     run_page = reverse("admin:runs_importrun_change", args=[run.pk])
     assert response.redirect_chain == [(run_page, 302)]
-    assert f'Started <a href="{run_page}">run {run.pk}</a> of orgs.csv as a dry run; it is' in response.content.decode()
+    assert (
+        f'Started <a href="{run_page}">run {run.pk}</a> of orgs.csv as a dry run; it is'
+        in response.content.decode()
+    )
     if not settings.IMPORTER_SYNC_JOBS:
         django_rq.get_worker("imports").work(burst=True)
     run.refresh_from_db()
@@ -57,13 +80,22 @@ def test_options_reach_the_run(operator_client, django_capture_on_commit_callbac
 @pytest.mark.django_db(transaction=True)
 def test_a_spreadsheet_upload_with_a_sheet_imports_that_sheet(operator_client):
     workbook = (settings.BASE_DIR / "fixtures" / "spreadsheets" / "orgs.ods").read_bytes()
-    upload(operator_client, dry_run=None, sheet="1",
-           file=SimpleUploadedFile("orgs.ods", workbook, content_type="application/vnd.oasis.opendocument.spreadsheet"))
+    upload(
+        operator_client,
+        dry_run=None,
+        sheet="1",
+        file=SimpleUploadedFile(
+            "orgs.ods", workbook, content_type="application/vnd.oasis.opendocument.spreadsheet"
+        ),
+    )
     if not settings.IMPORTER_SYNC_JOBS:
         django_rq.get_worker("imports").work(burst=True)
     run = ImportRun.objects.get()
     assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
-    assert (run.ingest_params_json["sheet"], run.ingest_params_json["detected"]["sheet"]) == ("1", "More")
+    assert (run.ingest_params_json["sheet"], run.ingest_params_json["detected"]["sheet"]) == (
+        "1",
+        "More",
+    )
     assert (run.rows_total, run.inserted) == (1, 1)
 
 
@@ -76,14 +108,20 @@ def test_a_sheet_name_with_nul_is_a_form_error(operator_client):
 def test_the_column_map_lines_reach_the_run(operator_client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         upload(operator_client, column_map="ID=external_id\r\n\r\n Company Name = name \r\n")
-    assert ImportRun.objects.get().ingest_params_json["column_map"] == {"ID": "external_id", "Company Name": "name"}
+    assert ImportRun.objects.get().ingest_params_json["column_map"] == {
+        "ID": "external_id",
+        "Company Name": "name",
+    }
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
         ({"encoding": "klingon-8"}, errors.UNKNOWN_ENCODING.format(encoding="klingon-8")),
-        ({"encoding": "rot13"}, errors.UNKNOWN_ENCODING.format(encoding="rot13")),  # a codec, not text
+        (
+            {"encoding": "rot13"},
+            errors.UNKNOWN_ENCODING.format(encoding="rot13"),
+        ),  # a codec, not text
         ({"source": "not a slug!"}, "Enter a valid"),
         ({"target": "planet"}, "Select a valid choice"),
         ({"file": None}, "This field is required"),
@@ -112,7 +150,12 @@ def test_stewards_cannot_upload(client, steward):
 @pytest.mark.django_db(transaction=True)
 def test_utf16_given_for_a_file_without_a_bom_fails_the_run_with_the_offset(operator_client):
     content = CSV.decode().encode("utf-16-le")
-    upload(operator_client, dry_run=None, encoding="utf-16", file=SimpleUploadedFile("orgs.csv", content))
+    upload(
+        operator_client,
+        dry_run=None,
+        encoding="utf-16",
+        file=SimpleUploadedFile("orgs.csv", content),
+    )
     if not settings.IMPORTER_SYNC_JOBS:
         django_rq.get_worker("imports").work(burst=True)
     run = ImportRun.objects.get()

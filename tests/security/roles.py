@@ -17,7 +17,13 @@ from ingest import services
 from ingest.models import ExternalIdMap, Source
 from runs.models import ImportRun
 
-ANON, NO_ROLE, OPERATOR, STEWARD, SUPERUSER = "anonymous", "no role", "operator", "steward", "superuser"
+ANON, NO_ROLE, OPERATOR, STEWARD, SUPERUSER = (
+    "anonymous",
+    "no role",
+    "operator",
+    "steward",
+    "superuser",
+)
 ROLES = (ANON, NO_ROLE, OPERATOR, STEWARD, SUPERUSER)
 
 
@@ -37,10 +43,14 @@ def make_world() -> World:
     """A run with one imported row and one violation, from a source of its own."""
     slug = f"crm{Source.objects.count() + 1}"
     content = b"external_id,name,country\nA-1,Acme,DE\nA-2,Beta,XX\n"
-    run = services.run_create(target="organization", source=slug, file=ContentFile(content), filename="orgs.csv")
+    run = services.run_create(
+        target="organization", source=slug, file=ContentFile(content), filename="orgs.csv"
+    )
     run = services.run_execute(run_id=run.pk)
     violation = Violation.objects.get(run=run)
-    audit = RemediationAudit.objects.create(violation=violation, action="ignore", before={}, after={}, outcome="ignored")
+    audit = RemediationAudit.objects.create(
+        violation=violation, action="ignore", before={}, after={}, outcome="ignored"
+    )
     id_map = ExternalIdMap.objects.get(last_run=run)
     return World(
         run=run,

@@ -24,7 +24,9 @@ def test_admin_post_without_csrf_token_is_refused():
     assert client.post(url, {"name": "Renamed", "country": "DE"}).status_code == 403
     page = client.get(url)
     token = page.context["csrf_token"]
-    response = client.post(url, {"name": "Renamed", "country": "DE", "csrfmiddlewaretoken": str(token)})
+    response = client.post(
+        url, {"name": "Renamed", "country": "DE", "csrfmiddlewaretoken": str(token)}
+    )
     assert response.status_code == 302
     world.organization.refresh_from_db()
     assert world.organization.name == "Renamed"

@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def production_env(**overrides: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "HTTPS", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "HTTPS", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         DEBUG="0",
         HTTPS="1",
@@ -27,7 +31,11 @@ def production_env(**overrides: str) -> dict[str, str]:
 def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -40,7 +48,13 @@ def test_production_settings_pass_the_deploy_check():
 def test_the_deploy_check_fails_without_them():
     result = check_deploy(production_env(HTTPS="0", SECRET_KEY="", DEBUG="1"))
     assert result.returncode != 0
-    for warning in ("security.W004", "security.W008", "security.W009", "security.W012", "security.W018"):
+    for warning in (
+        "security.W004",
+        "security.W008",
+        "security.W009",
+        "security.W012",
+        "security.W018",
+    ):
         assert warning in result.stderr + result.stdout
 
 
@@ -48,12 +62,23 @@ def settings_of(env: dict[str, str], *names: str) -> list[str]:
     code = "import django; django.setup(); from django.conf import settings; "
     code += "; ".join(f"print(repr(settings.{name}))" for name in names)
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return result.stdout.split()
 
 
-NAMES = ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS")
+NAMES = (
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+)
 
 
 def test_https_settings_follow_the_switch_and_stay_off_in_debug():

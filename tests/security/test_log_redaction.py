@@ -12,7 +12,11 @@ import urllib.error
 import urllib.request
 
 import pytest
-from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer, get_internal_wsgi_application
+from django.core.servers.basehttp import (
+    WSGIRequestHandler,
+    WSGIServer,
+    get_internal_wsgi_application,
+)
 
 from importer_project.logging import REDACTED, JsonFormatter, RedactQueryFilter, redact_query
 from tests.security.roles import NO_ROLE, client_for
@@ -46,7 +50,9 @@ def test_runserver_request_lines_redact_the_search_term():
         thread.start()
         try:
             with pytest.raises(urllib.error.HTTPError):  # 404: no database needed
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/?q=jane%40example.com&p=2", timeout=10)
+                urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/no-such-page/?q=jane%40example.com&p=2", timeout=10
+                )
         finally:
             thread.join(10)
             server.server_close()
@@ -60,12 +66,17 @@ def test_django_request_lines_redact_the_search_term():
     """A refused admin search logs a warning with the request on it; the
     JSON line (message and the request extra) keeps the path, not the term."""
     with captured("") as log:
-        response = client_for(NO_ROLE).get("/admin/core/organization/", {"q": EMAIL, "email__icontains": EMAIL, "o": "1"})
+        response = client_for(NO_ROLE).get(
+            "/admin/core/organization/", {"q": EMAIL, "email__icontains": EMAIL, "o": "1"}
+        )
     assert response.status_code == 403
     lines = [json.loads(line) for line in log.getvalue().splitlines()]
     forbidden = [line for line in lines if line["logger"] == "django.request"]
     assert forbidden and "/admin/core/organization/" in forbidden[0]["msg"]
-    assert "q=[redacted]" in forbidden[0]["request"] and "email__icontains=[redacted]" in forbidden[0]["request"]
+    assert (
+        "q=[redacted]" in forbidden[0]["request"]
+        and "email__icontains=[redacted]" in forbidden[0]["request"]
+    )
     assert "o=1" in forbidden[0]["request"]
     assert "jane" not in log.getvalue()
 
@@ -75,11 +86,17 @@ def test_django_request_lines_redact_the_search_term():
     [
         ("GET /admin/?q=jane%40example.com HTTP/1.1", f"GET /admin/?q={REDACTED} HTTP/1.1"),
         ("/admin/?status=open&q=Jane+Doe&p=3", f"/admin/?status=open&q={REDACTED}&p=3"),
-        ("/admin/core/contact/?email__iexact=a%40b.c", f"/admin/core/contact/?email__iexact={REDACTED}"),
+        (
+            "/admin/core/contact/?email__iexact=a%40b.c",
+            f"/admin/core/contact/?email__iexact={REDACTED}",
+        ),
         ("/admin/?%71=jane", f"/admin/?%71={REDACTED}"),  # %71 is q
         ("<WSGIRequest: GET '/admin/?q=jane'>", f"<WSGIRequest: GET '/admin/?q={REDACTED}'>"),
         ("/admin/?q=&p=2", "/admin/?q=&p=2"),
-        ("/api/v1/runs/?status=failed&target=contact", "/api/v1/runs/?status=failed&target=contact"),
+        (
+            "/api/v1/runs/?status=failed&target=contact",
+            "/api/v1/runs/?status=failed&target=contact",
+        ),
         ("rows=12 quarantined=3", "rows=12 quarantined=3"),
     ],
 )
@@ -93,8 +110,18 @@ def test_the_parameters_come_from_settings(settings):
 
 
 def test_the_filter_rewrites_message_and_arguments_and_the_formatter_extras():
-    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s', ("GET /?q=jane HTTP/1.1", "200", "5"), None)
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("GET /?q=jane HTTP/1.1", "200", "5"),
+        None,
+    )
     record.path = "/?q=jane"
     assert RedactQueryFilter().filter(record) is True
     line = json.loads(JsonFormatter().format(record))
-    assert line["msg"] == f'"GET /?q={REDACTED} HTTP/1.1" 200 5' and line["path"] == f"/?q={REDACTED}"
+    assert (
+        line["msg"] == f'"GET /?q={REDACTED} HTTP/1.1" 200 5' and line["path"] == f"/?q={REDACTED}"
+    )

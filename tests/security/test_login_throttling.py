@@ -21,7 +21,9 @@ ATTACKER = "203.0.113.7"
 
 @pytest.fixture
 def staff(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast: many logins here
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher"
+    ]  # fast: many logins here
     return User.objects.create_user("alice", password=PASSWORD, is_staff=True)
 
 
@@ -54,6 +56,8 @@ def test_one_try_fewer_than_the_limit_still_logs_in(staff, settings):
 def test_the_lock_is_per_username_and_address_and_ends_after_the_cool_off(staff, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         log_in(Client(), "wrong")
-    assert logged_in(log_in(Client(), PASSWORD, address="198.51.100.9"))  # the user, from their own address
+    assert logged_in(
+        log_in(Client(), PASSWORD, address="198.51.100.9")
+    )  # the user, from their own address
     with time_machine.travel(timezone.now() + settings.AXES_COOLOFF_TIME + dt.timedelta(seconds=1)):
         assert logged_in(log_in(Client(), PASSWORD))

@@ -32,10 +32,16 @@ BAD_FILES = [
     ("quote.csv", f'external_id,name,country\n1,"{SECRET}"x,DE\n'.encode()),
     ("unclosed.csv", f'external_id,name,country\n1,"{SECRET},DE\n'.encode()),
     ("long.csv", f"external_id,name,country\n1,{SECRET * 30},DE\n".encode()),
-    ("invalid.csv", f"external_id,name,country,email,website,employees,founded\n1,a,{SECRET},{SECRET},{SECRET},{SECRET},{SECRET}\n".encode()),
+    (
+        "invalid.csv",
+        f"external_id,name,country,email,website,employees,founded\n1,a,{SECRET},{SECRET},{SECRET},{SECRET},{SECRET}\n".encode(),
+    ),
     ("nul.csv", f"external_id,name,country\n1,{SECRET}\x00,DE\n".encode()),
     ("broken.jsonl", f'{{"external_id": "1", "name": "{SECRET}"\n'.encode()),
-    ("nested.jsonl", f'{{"external_id": "1", "name": {{"x": "{SECRET}"}}, "country": "DE"}}\n'.encode()),
+    (
+        "nested.jsonl",
+        f'{{"external_id": "1", "name": {{"x": "{SECRET}"}}, "country": "DE"}}\n'.encode(),
+    ),
     ("array.jsonl", f'["{SECRET}"]\n'.encode()),
     ("undecodable.csv", f"external_id,name,country\n1,{SECRET}".encode() + b"\x81,DE\n"),
     ("header.csv", f"external_id,{SECRET},{SECRET},country\n".encode()),

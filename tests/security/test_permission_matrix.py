@@ -18,26 +18,42 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from tests.security.roles import ANON, NO_ROLE, OPERATOR, ROLES, STEWARD, SUPERUSER, World, client_for, make_world
+from tests.security.roles import (
+    ANON,
+    NO_ROLE,
+    OPERATOR,
+    ROLES,
+    STEWARD,
+    SUPERUSER,
+    World,
+    client_for,
+    make_world,
+)
 
 
 def admin_roles(*allowed: str, ok: int = 200) -> dict[str, int]:
     """Admin page: anonymous is sent to the login page, staff without the
     permission get 403, the allowed roles and the superuser ``ok``."""
-    return {ANON: 302, NO_ROLE: 403, OPERATOR: 403, STEWARD: 403, SUPERUSER: ok} | {role: ok for role in allowed}
+    return {ANON: 302, NO_ROLE: 403, OPERATOR: 403, STEWARD: 403, SUPERUSER: ok} | dict.fromkeys(
+        allowed, ok
+    )
 
 
 def api_roles(*allowed: str, ok: int = 200) -> dict[str, int]:
     """API endpoint: anonymous gets 401 (token auth asks for credentials),
     users without the permission 403."""
-    return {ANON: 401, NO_ROLE: 403, OPERATOR: 403, STEWARD: 403, SUPERUSER: ok} | {role: ok for role in allowed}
+    return {ANON: 401, NO_ROLE: 403, OPERATOR: 403, STEWARD: 403, SUPERUSER: ok} | dict.fromkeys(
+        allowed, ok
+    )
 
 
 def everyone(status: int) -> dict[str, int]:
-    return {role: status for role in ROLES}
+    return dict.fromkeys(ROLES, status)
 
 
-def admin_url(model: str, view: str = "changelist", obj: str | None = None) -> Callable[[World], str]:
+def admin_url(
+    model: str, view: str = "changelist", obj: str | None = None
+) -> Callable[[World], str]:
     """``admin_url("core.organization", "change", "organization")``."""
     app_label, model_name = model.split(".")
 
@@ -77,14 +93,26 @@ MATRIX = [
     Case("run page", admin_url("runs.importrun", "change", "run"), admin_roles(*BOTH)),
     Case("violation page", admin_url("dq.violation", "change", "violation"), admin_roles(*BOTH)),
     Case("audit page", admin_url("dq.remediationaudit", "change", "audit"), admin_roles(STEWARD)),
-    Case("organization page", admin_url("core.organization", "change", "organization"), admin_roles(*BOTH)),
+    Case(
+        "organization page",
+        admin_url("core.organization", "change", "organization"),
+        admin_roles(*BOTH),
+    ),
     Case("id map page", admin_url("ingest.externalidmap", "change", "id_map"), admin_roles(*BOTH)),
     Case("add organization", admin_url("core.organization", "add"), admin_roles()),
     Case("add source", admin_url("ingest.source", "add"), admin_roles()),
     Case("delete run", admin_url("runs.importrun", "delete", "run"), admin_roles()),
     # A violation is the record of a bad row: nobody deletes it, the superuser neither.
-    Case("delete violation", admin_url("dq.violation", "delete", "violation"), admin_roles() | {SUPERUSER: 403}),
-    Case("delete organization", admin_url("core.organization", "delete", "organization"), admin_roles()),
+    Case(
+        "delete violation",
+        admin_url("dq.violation", "delete", "violation"),
+        admin_roles() | {SUPERUSER: 403},
+    ),
+    Case(
+        "delete organization",
+        admin_url("core.organization", "delete", "organization"),
+        admin_roles(),
+    ),
     Case("delete source", admin_url("ingest.source", "delete", "source"), admin_roles()),
     # Admin mutations (POST): only Stewards change core records.
     Case(
@@ -103,7 +131,9 @@ MATRIX = [
     ),
     # API.
     Case("targets", lambda w: reverse("target-list"), api_roles(*BOTH)),
-    Case("target spec", lambda w: reverse("target-detail", args=["organization"]), api_roles(*BOTH)),
+    Case(
+        "target spec", lambda w: reverse("target-detail", args=["organization"]), api_roles(*BOTH)
+    ),
     Case(
         "validate a payload",
         lambda w: reverse("target-validate", kwargs={"name": "organization"}),
@@ -170,8 +200,18 @@ class Download:
 
 
 DOWNLOADS = [
-    Download("uploaded file (admin)", "admin:runs_importrun_file", lambda w: [w.run.pk], admin_roles(STEWARD)),
-    Download("results file (admin)", "admin:runs_importrun_results", lambda w: [w.run.pk], admin_roles(*BOTH)),
+    Download(
+        "uploaded file (admin)",
+        "admin:runs_importrun_file",
+        lambda w: [w.run.pk],
+        admin_roles(STEWARD),
+    ),
+    Download(
+        "results file (admin)",
+        "admin:runs_importrun_results",
+        lambda w: [w.run.pk],
+        admin_roles(*BOTH),
+    ),
     Download("results file (API)", "run-results", lambda w: [w.run.pk], api_roles(*BOTH)),
 ]
 

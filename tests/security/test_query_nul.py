@@ -30,13 +30,15 @@ def assert_json_400(response):
     assert response.json() == {"detail": NUL_IN_QUERY}
 
 
-@pytest.mark.parametrize("query", ["field=%00", "code=%00", "q=a%00b", "status=open&source=%00", "a%00b=1"])
+@pytest.mark.parametrize(
+    "query", ["field=%00", "code=%00", "q=a%00b", "status=open&source=%00", "a%00b=1"]
+)
 def test_the_violation_inbox_refuses_nul(admin_client, query):
     assert_plain_400(admin_client.get(f"/admin/dq/violation/?{query}"))
 
 
 def test_every_admin_changelist_refuses_nul_in_its_search_and_filters(admin_client):
-    for model, model_admin in admin.site._registry.items():
+    for model, _model_admin in admin.site._registry.items():
         meta = model._meta
         if meta.app_label not in OUR_APPS:
             continue
@@ -47,7 +49,10 @@ def test_every_admin_changelist_refuses_nul_in_its_search_and_filters(admin_clie
 
 @pytest.mark.parametrize(
     "path, filters",
-    [("/api/v1/violations/", ViolationFilter.base_filters), ("/api/v1/runs/", RunFilter.base_filters)],
+    [
+        ("/api/v1/violations/", ViolationFilter.base_filters),
+        ("/api/v1/runs/", RunFilter.base_filters),
+    ],
 )
 def test_every_filter_of_the_api_lists_refuses_nul(path, filters):
     client = client_for("superuser")
@@ -60,7 +65,9 @@ def test_every_filter_of_the_api_lists_refuses_nul(path, filters):
 def test_validate_refuses_nul_in_its_source():
     client = client_for("steward")
     response = client.post(
-        "/api/v1/targets/organization/validate/?source=a%00b", {"name": "Acme", "country": "DE"}, format="json"
+        "/api/v1/targets/organization/validate/?source=a%00b",
+        {"name": "Acme", "country": "DE"},
+        format="json",
     )
     assert_json_400(response)
 

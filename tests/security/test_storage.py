@@ -48,24 +48,35 @@ def own_tempdir(tmp_path, monkeypatch):
     ],
 )
 def test_stored_files_get_server_side_names(client_name, extension):
-    run = services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename=client_name)
+    run = services.run_create(
+        target="organization", source="crm", file=ContentFile(CSV), filename=client_name
+    )
     stored = os.path.basename(run.file.name)
     assert SERVER_NAME.fullmatch(stored), stored
     assert stored.endswith(extension)
     assert os.path.realpath(run.file.path).startswith(os.path.realpath(django_settings.MEDIA_ROOT))
     assert open(run.file.path, "rb").read() == CSV
     # The client's name is kept for display only: last path part, no control characters.
-    assert not re.search(r"[/\\\x00-\x1f]", run.original_filename) and len(run.original_filename) <= 255
+    assert (
+        not re.search(r"[/\\\x00-\x1f]", run.original_filename)
+        and len(run.original_filename) <= 255
+    )
 
 
 @pytest.mark.django_db
-def test_an_upload_over_the_limit_stores_nothing_and_leaves_no_temporary_file(settings, own_tempdir):
+def test_an_upload_over_the_limit_stores_nothing_and_leaves_no_temporary_file(
+    settings, own_tempdir
+):
     settings.IMPORTER_MAX_UPLOAD_BYTES = 1000
-    upload = TemporaryUploadedFile("big.csv", "text/csv", 0, "utf-8")  # as Django streams a big upload
+    upload = TemporaryUploadedFile(
+        "big.csv", "text/csv", 0, "utf-8"
+    )  # as Django streams a big upload
     upload.write(CSV * 100)
     upload.seek(0)
     assert files_under(own_tempdir) != []
-    run = services.run_create(target="organization", source="crm", file=upload, filename=upload.name)
+    run = services.run_create(
+        target="organization", source="crm", file=upload, filename=upload.name
+    )
     upload.close()  # what Django does at the end of the request
     assert run.status == ImportRun.Status.FAILED
     assert run.error_message == errors.TOO_LARGE.format(size=len(CSV) * 100, limit=1000)
@@ -78,7 +89,11 @@ def test_an_upload_over_the_limit_stores_nothing_and_leaves_no_temporary_file(se
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_a_finished_run_leaves_no_temporary_file(own_tempdir, dry_run):
     run = services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv", dry_run=dry_run
+        target="organization",
+        source="crm",
+        file=ContentFile(CSV),
+        filename="orgs.csv",
+        dry_run=dry_run,
     )
     run = services.run_execute(run_id=run.pk)
     assert run.status == ImportRun.Status.PARTIAL
@@ -87,7 +102,9 @@ def test_a_finished_run_leaves_no_temporary_file(own_tempdir, dry_run):
 
 @pytest.mark.django_db
 def test_a_file_level_failure_leaves_no_temporary_file(own_tempdir):
-    run = services.run_create(target="organization", source="crm", file=ContentFile(b"PK\x03\x04zip"), filename="a.csv")
+    run = services.run_create(
+        target="organization", source="crm", file=ContentFile(b"PK\x03\x04zip"), filename="a.csv"
+    )
     run = services.run_execute(run_id=run.pk)
     assert run.status == ImportRun.Status.FAILED
     assert files_under(own_tempdir) == []
@@ -99,6 +116,8 @@ def test_a_crashed_run_leaves_no_temporary_file(own_tempdir, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", explode)
-    run = services.run_create(target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv")
+    run = services.run_create(
+        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
+    )
     assert services.run_execute(run_id=run.pk).status == ImportRun.Status.FAILED
     assert files_under(own_tempdir) == []

@@ -15,14 +15,17 @@ class Scrape:
         """The sum of the samples named `name` whose labels include `labels`
         (None when there is none)."""
         found = [
-            s.value for s in self.samples
+            s.value
+            for s in self.samples
             if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
         ]
         return sum(found) if found else None
 
     def label_values(self, name_prefix: str, label: str) -> set[str]:
         return {
-            s.labels[label] for s in self.samples if s.name.startswith(name_prefix) and label in s.labels
+            s.labels[label]
+            for s in self.samples
+            if s.name.startswith(name_prefix) and label in s.labels
         }
 
     def names(self) -> set[str]:

@@ -23,13 +23,18 @@ def rules() -> list[dict]:
 
 
 def test_the_rules_are_valid(promtool):
-    done = subprocess.run([promtool, "check", "rules", RULES], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [promtool, "check", "rules", RULES], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_rule_unit_tests_pass(promtool):
     done = subprocess.run(
-        [promtool, "test", "rules", *(path.name for path in RULE_TESTS)], cwd=PROMETHEUS_DIR, capture_output=True, text=True,
+        [promtool, "test", "rules", *(path.name for path in RULE_TESTS)],
+        cwd=PROMETHEUS_DIR,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -15,9 +15,13 @@ from ingest import metrics
 DASHBOARD = Path(settings.BASE_DIR) / "deploy" / "grafana" / "importer-dashboard.json"
 # Names computed at scrape time by importer_project.metrics.ImporterCollector.
 SCRAPE_TIME = {
-    "importer_runs_active", "importer_runs_oldest_age_seconds", "importer_violations_open",
-    "importer_source_last_success_timestamp_seconds", "importer_rq_queue_jobs",
-    "importer_rq_oldest_job_age_seconds", "importer_telemetry_up",
+    "importer_runs_active",
+    "importer_runs_oldest_age_seconds",
+    "importer_violations_open",
+    "importer_source_last_success_timestamp_seconds",
+    "importer_rq_queue_jobs",
+    "importer_rq_oldest_job_age_seconds",
+    "importer_telemetry_up",
 }
 
 
@@ -33,8 +37,15 @@ def test_the_dashboard_shows_what_operators_asked_for():
     board = dashboard()
     assert board["uid"] == "importer-overview"
     titles = " | ".join(p["title"] for p in board["panels"]).lower()
-    for topic in ("runs finished", "rows/s", "p50 / p95 / p99", "quarantine rate", "remediation success",
-                  "queued", "open violations"):
+    for topic in (
+        "runs finished",
+        "rows/s",
+        "p50 / p95 / p99",
+        "quarantine rate",
+        "remediation success",
+        "queued",
+        "open violations",
+    ):
         assert topic in titles, topic
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
@@ -42,7 +53,9 @@ def test_the_dashboard_shows_what_operators_asked_for():
 
 def test_every_query_reads_a_metric_the_importer_exposes():
     defined = {m._name for m in vars(metrics).values() if isinstance(m, MetricWrapperBase)}
-    known = SCRAPE_TIME | {n + suffix for n in defined for suffix in ("_total", "_bucket", "_count", "_sum")}
+    known = SCRAPE_TIME | {
+        n + suffix for n in defined for suffix in ("_total", "_bucket", "_count", "_sum")
+    }
     for expr in queries():
         for name in re.findall(r"\bimporter_[a-z_]+", expr):
             assert name in known, (name, expr)
@@ -59,5 +72,7 @@ def test_every_query_is_valid_promql(promtool, tmp_path):
         rules.append({"record": f"dashboard:query_{index}", "expr": expr})
     path = tmp_path / "dashboard_rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
-    done = subprocess.run([promtool, "check", "rules", path], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [promtool, "check", "rules", path], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr

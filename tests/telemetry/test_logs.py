@@ -18,12 +18,16 @@ CLEAN = golden.manifest()["steps"][0]
 
 
 def format_record(exc_info) -> dict:
-    record = logging.LogRecord("importer.test", logging.ERROR, __file__, 1, "run %s crashed", (7,), exc_info)
+    record = logging.LogRecord(
+        "importer.test", logging.ERROR, __file__, 1, "run %s crashed", (7,), exc_info
+    )
     return json.loads(JsonFormatter().format(record))
 
 
 def test_a_line_is_one_json_object_with_the_extra_fields():
-    record = logging.LogRecord("importer.runs", logging.INFO, __file__, 1, "run %s %s", (7, "queued"), None)
+    record = logging.LogRecord(
+        "importer.runs", logging.INFO, __file__, 1, "run %s %s", (7, "queued"), None
+    )
     record.run_id = 7
     record.dry_run = False
     line = JsonFormatter().format(record)
@@ -31,7 +35,10 @@ def test_a_line_is_one_json_object_with_the_extra_fields():
     parsed = json.loads(line)
     assert parsed["msg"] == "run 7 queued"
     assert (parsed["level"], parsed["logger"], parsed["run_id"], parsed["dry_run"]) == (
-        "INFO", "importer.runs", 7, False
+        "INFO",
+        "importer.runs",
+        7,
+        False,
     )
     assert parsed["ts"].endswith("+00:00")
 
@@ -53,11 +60,18 @@ def test_one_line_per_state_change_with_counts_and_duration(caplog, settings):
     caplog.set_level(logging.INFO, logger="importer.runs")
     run = golden.golden_run_create(CLEAN)
     services.run_enqueue(run=run)
-    lines = [r for r in caplog.records if r.name == "importer.runs" and getattr(r, "run_id", None) == run.pk]
+    lines = [
+        r
+        for r in caplog.records
+        if r.name == "importer.runs" and getattr(r, "run_id", None) == run.pk
+    ]
     assert [r.status for r in lines] == ["queued", "running", "succeeded"]
     finished = lines[-1]
     assert (finished.target, finished.source, finished.kind, finished.dry_run) == (
-        "organization", "crm", "upload", False
+        "organization",
+        "crm",
+        "upload",
+        False,
     )
     assert (finished.rows_total, finished.inserted, finished.quarantined) == (5, 5, 0)
     assert finished.duration_s >= 0 and finished.end_to_end_s >= finished.duration_s
@@ -88,7 +102,9 @@ def test_a_crash_quoting_row_values_reaches_neither_rq_nor_the_log(monkeypatch, 
         services.run_enqueue(run=run)
         run.refresh_from_db()
         job = queue.fetch_job(run.job_id)
-        django_rq.get_worker("imports").work(burst=True)  # the horse is forked: it inherits the patch
+        django_rq.get_worker("imports").work(
+            burst=True
+        )  # the horse is forked: it inherits the patch
     finally:
         services_logger.removeHandler(handler)
         handler.close()

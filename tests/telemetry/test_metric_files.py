@@ -29,7 +29,10 @@ def count_in_processes(directory: Path, times: int) -> None:
     for _ in range(times):
         done = subprocess.run(
             [sys.executable, Path(settings.BASE_DIR) / "manage.py", "shell", "-c", COUNT],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr[-3000:]
 
@@ -74,4 +77,9 @@ def test_folding_leaves_other_processes_files_alone(tmp_path):
         values.close()
     fold_process_files(str(tmp_path), ("111", "horse111"))
     assert metric_files(tmp_path) == ["counter_222.db", "counter_archive.db"]
-    assert [value for _, value, _, _ in MmapedDict.read_all_values_from_file(str(tmp_path / "counter_archive.db"))] == [4.0]
+    assert [
+        value
+        for _, value, _, _ in MmapedDict.read_all_values_from_file(
+            str(tmp_path / "counter_archive.db")
+        )
+    ] == [4.0]

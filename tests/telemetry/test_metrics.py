@@ -44,31 +44,46 @@ def test_a_standard_run_counts_rows_decisions_status_and_duration():
         "inserted": value(rows[0], target=rows[1], source=rows[2], outcome="inserted"),
         "quarantined": value(rows[0], target=rows[1], source=rows[2], outcome="quarantined"),
         "skipped": value(rows[0], target=rows[1], source=rows[2], outcome="skipped"),
-        "decided_inserted": value("importer_dedupe_decisions_total", target="organization", decision="inserted"),
-        "decided_skipped": value("importer_dedupe_decisions_total", target="organization", decision="skipped"),
-        "durations": value("importer_run_duration_seconds_count", target="organization", status="partial"),
+        "decided_inserted": value(
+            "importer_dedupe_decisions_total", target="organization", decision="inserted"
+        ),
+        "decided_skipped": value(
+            "importer_dedupe_decisions_total", target="organization", decision="skipped"
+        ),
+        "durations": value(
+            "importer_run_duration_seconds_count", target="organization", status="partial"
+        ),
     }
     run = enqueue(STEPS["every rule code, in-file duplicates"])
     assert (run.status, run.inserted, run.skipped, run.quarantined) == ("partial", 2, 1, 10)
 
     assert value("importer_runs_enqueued_total", dry_run="false") == before["enqueued"] + 1
     assert value("importer_runs_finished_total", status="partial") == before["partial"] + 1
-    assert value(rows[0], target=rows[1], source=rows[2], outcome="inserted") == before["inserted"] + 2
-    assert value(rows[0], target=rows[1], source=rows[2], outcome="quarantined") == before["quarantined"] + 10
-    assert value(rows[0], target=rows[1], source=rows[2], outcome="skipped") == before["skipped"] + 1
+    assert (
+        value(rows[0], target=rows[1], source=rows[2], outcome="inserted") == before["inserted"] + 2
+    )
+    assert (
+        value(rows[0], target=rows[1], source=rows[2], outcome="quarantined")
+        == before["quarantined"] + 10
+    )
+    assert (
+        value(rows[0], target=rows[1], source=rows[2], outcome="skipped") == before["skipped"] + 1
+    )
     assert value("importer_dedupe_decisions_total", target="organization", decision="inserted") == (
         before["decided_inserted"] + 2
     )
     assert value("importer_dedupe_decisions_total", target="organization", decision="skipped") == (
         before["decided_skipped"] + 1
     )
-    assert value("importer_run_duration_seconds_count", target="organization", status="partial") == (
-        before["durations"] + 1
-    )
+    assert value(
+        "importer_run_duration_seconds_count", target="organization", status="partial"
+    ) == (before["durations"] + 1)
 
 
 def test_a_dry_run_counts_as_a_dry_run_and_not_as_rows():
-    rows_before = value("importer_rows_total", target="organization", source="crm", outcome="inserted")
+    rows_before = value(
+        "importer_rows_total", target="organization", source="crm", outcome="inserted"
+    )
     dry_before = value("importer_dry_run_total")
     seconds_before = value("importer_dry_run_request_seconds_count")
     enqueued_before = value("importer_runs_enqueued_total", dry_run="true")
@@ -77,7 +92,10 @@ def test_a_dry_run_counts_as_a_dry_run_and_not_as_rows():
     assert value("importer_dry_run_total") == dry_before + 1
     assert value("importer_dry_run_request_seconds_count") == seconds_before + 1
     assert value("importer_runs_enqueued_total", dry_run="true") == enqueued_before + 1
-    assert value("importer_rows_total", target="organization", source="crm", outcome="inserted") == rows_before
+    assert (
+        value("importer_rows_total", target="organization", source="crm", outcome="inserted")
+        == rows_before
+    )
 
 
 def test_sources_beyond_the_limit_share_the_label_other(settings):
@@ -96,14 +114,20 @@ def test_scrape_time_gauges_read_the_backlog_and_the_inbox(client):
     assert page.value("importer_runs_active", status="queued") == 1
     assert page.value("importer_runs_active", status="running") == 0
     assert page.value("importer_runs_oldest_age_seconds", status="queued") >= 0
-    assert page.value("importer_violations_open", target="organization") == Violation.objects.filter(
-        status="open"
-    ).count() == 10
+    assert (
+        page.value("importer_violations_open", target="organization")
+        == Violation.objects.filter(status="open").count()
+        == 10
+    )
     assert page.value("importer_violations_open", target="contact") == 0
     last = ImportRun.objects.filter(status="partial").get().finished_at.timestamp()
-    assert page.value("importer_source_last_success_timestamp_seconds", source="crm") == pytest.approx(last)
+    assert page.value(
+        "importer_source_last_success_timestamp_seconds", source="crm"
+    ) == pytest.approx(last)
     assert page.value("importer_telemetry_up", part="database") == 1
-    assert page.value("importer_telemetry_up", part="redis") is None  # no REDIS_URL, no queue gauges
+    assert (
+        page.value("importer_telemetry_up", part="redis") is None
+    )  # no REDIS_URL, no queue gauges
     assert queued.status == "queued"
 
 
@@ -112,11 +136,19 @@ def test_every_importer_metric_is_on_the_page_with_bounded_labels(client, settin
         enqueue(STEPS[name])
     page = Scrape(client.get("/metrics").content.decode())
     for name in (
-        "importer_runs_enqueued_total", "importer_dry_run_total", "importer_dry_run_request_seconds_bucket",
-        "importer_run_duration_seconds_bucket", "importer_runs_finished_total", "importer_rows_total",
-        "importer_dedupe_decisions_total", "importer_remediation_total", "importer_violations_open",
-        "importer_runs_active", "importer_runs_oldest_age_seconds",
-        "importer_source_last_success_timestamp_seconds", "django_http_requests_total_by_method_total",
+        "importer_runs_enqueued_total",
+        "importer_dry_run_total",
+        "importer_dry_run_request_seconds_bucket",
+        "importer_run_duration_seconds_bucket",
+        "importer_runs_finished_total",
+        "importer_rows_total",
+        "importer_dedupe_decisions_total",
+        "importer_remediation_total",
+        "importer_violations_open",
+        "importer_runs_active",
+        "importer_runs_oldest_age_seconds",
+        "importer_source_last_success_timestamp_seconds",
+        "django_http_requests_total_by_method_total",
         "django_db_execute_total",
     ):
         assert name in page.names(), name
@@ -130,7 +162,9 @@ def test_every_importer_metric_is_on_the_page_with_bounded_labels(client, settin
     }
     for label, allowed in bounded.items():
         assert page.label_values("importer_", label) <= allowed, label
-    assert len(page.label_values("importer_", "source")) <= settings.IMPORTER_METRICS_MAX_SOURCES + 1
+    assert (
+        len(page.label_values("importer_", "source")) <= settings.IMPORTER_METRICS_MAX_SOURCES + 1
+    )
 
 
 def test_the_scrape_answers_when_redis_is_down(client, settings):
@@ -180,7 +214,9 @@ def test_an_upload_over_the_size_limit_is_counted_and_logged_as_failed(settings,
     settings.IMPORTER_MAX_UPLOAD_BYTES = 10
     caplog.set_level(logging.INFO, logger="importer.runs")
     failed_before = value("importer_runs_finished_total", status="failed")
-    run = services.run_create(target="organization", source="crm", file=io.BytesIO(b"x" * 11), filename="big.csv")
+    run = services.run_create(
+        target="organization", source="crm", file=io.BytesIO(b"x" * 11), filename="big.csv"
+    )
     assert run.status == "failed"
     assert value("importer_runs_finished_total", status="failed") == failed_before + 1
     assert [r.status for r in caplog.records if getattr(r, "run_id", None) == run.pk] == ["failed"]
@@ -200,4 +236,6 @@ def test_the_scrape_answers_when_the_database_is_down(client, monkeypatch):
     page = Scrape(response.content.decode())
     assert page.value("importer_telemetry_up", part="database") == 0
     assert page.value("importer_runs_active") is None
-    assert page.value("importer_runs_finished_total", status="failed") is not None  # the counters still answer
+    assert (
+        page.value("importer_runs_finished_total", status="failed") is not None
+    )  # the counters still answer

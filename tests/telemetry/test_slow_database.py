@@ -30,7 +30,10 @@ def _lock_runs_table() -> tuple[psycopg.Connection, threading.Timer]:
     migration or a VACUUM FULL would hold it)."""
     db = connection.settings_dict
     other = psycopg.connect(
-        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
         dbname=db["NAME"],
     )
     other.execute(f"LOCK TABLE {ImportRun._meta.db_table} IN ACCESS EXCLUSIVE MODE")
@@ -56,7 +59,9 @@ def test_the_scrape_answers_within_seconds_while_the_runs_table_is_locked(client
     page = Scrape(response.content.decode())
     assert page.value("importer_telemetry_up", part="database") == 0
     assert page.value("importer_runs_active") is None
-    assert page.value("importer_runs_finished_total", status="failed") is not None  # the counters still answer
+    assert (
+        page.value("importer_runs_finished_total", status="failed") is not None
+    )  # the counters still answer
 
     again = Scrape(client.get("/metrics").content.decode())  # the lock is gone: back to 1
     assert again.value("importer_telemetry_up", part="database") == 1

@@ -49,7 +49,10 @@ def env(tmp_path):
 def manage(env, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, Path(settings.BASE_DIR) / "manage.py", *args],
-        env=env, capture_output=True, text=True, timeout=180,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -93,9 +96,18 @@ def test_a_real_worker_counts_in_the_same_scrape_as_the_web(client, monkeypatch,
     assert page.value("importer_rows_total", **rows, outcome="quarantined") == 11
     assert page.value("importer_rows_total", **rows, outcome="updated") == 1
     assert page.value("importer_rows_total", **rows, outcome="unchanged") == 0
-    assert page.value("importer_dedupe_decisions_total", target="organization", decision="inserted") == 9
-    assert page.value("importer_dedupe_decisions_total", target="organization", decision="resolved") == 1
-    assert page.value("importer_dedupe_decisions_total", target="organization", decision="skipped") == 6
+    assert (
+        page.value("importer_dedupe_decisions_total", target="organization", decision="inserted")
+        == 9
+    )
+    assert (
+        page.value("importer_dedupe_decisions_total", target="organization", decision="resolved")
+        == 1
+    )
+    assert (
+        page.value("importer_dedupe_decisions_total", target="organization", decision="skipped")
+        == 6
+    )
     assert page.value("importer_runs_finished_total", status="succeeded") == 2
     assert page.value("importer_runs_finished_total", status="partial") == 3
     assert page.value("importer_runs_finished_total", status="failed") == 0
@@ -105,7 +117,9 @@ def test_a_real_worker_counts_in_the_same_scrape_as_the_web(client, monkeypatch,
     assert page.value("importer_dry_run_request_seconds_count") == 1
     assert page.value("importer_remediation_total", outcome="failed") == 0  # present from the start
     assert page.value("importer_runs_enqueued_total") == 5
-    assert page.value("importer_violations_open", target="organization") == 12  # 10 + 1 + the dry run's 1
+    assert (
+        page.value("importer_violations_open", target="organization") == 12
+    )  # 10 + 1 + the dry run's 1
     assert page.value("importer_runs_active", status="queued") == 0
     assert page.value("importer_rq_queue_jobs") == 0
     assert page.value("importer_source_last_success_timestamp_seconds", source="crm") > 0

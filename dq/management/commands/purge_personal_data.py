@@ -36,8 +36,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--dry-run", action="store_true", help="Only report what would be removed.")
-        parser.add_argument("--json", action="store_true", help="Print the report as JSON (the last stdout line).")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Only report what would be removed."
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print the report as JSON (the last stdout line)."
+        )
         for name, setting in (
             ("uploads", "IMPORTER_RETAIN_UPLOADS_DAYS"),
             ("results", "IMPORTER_RETAIN_RESULTS_DAYS"),
@@ -45,34 +49,50 @@ class Command(BaseCommand):
             ("audit", "DQ_AUDIT_RETENTION_DAYS"),
         ):
             parser.add_argument(
-                f"--{name}-days", type=int, metavar="DAYS", default=None, help=f"Days to keep (default: {setting})."
+                f"--{name}-days",
+                type=int,
+                metavar="DAYS",
+                default=None,
+                help=f"Days to keep (default: {setting}).",
             )
 
     def handle(self, *args: Any, dry_run: bool, json: bool, **options: Any) -> None:
         days = {
             "uploads": _days(options["uploads_days"], settings.IMPORTER_RETAIN_UPLOADS_DAYS),
             "results": _days(options["results_days"], settings.IMPORTER_RETAIN_RESULTS_DAYS),
-            "payloads": _days(options["payloads_days"], settings.IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS),
+            "payloads": _days(
+                options["payloads_days"], settings.IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS
+            ),
             "audit": _days(options["audit_days"], settings.DQ_AUDIT_RETENTION_DAYS),
         }
         now = timezone.now()
         try:
-            for kind, value in days.items():  # every usage error before anything is removed
+            for _kind, value in days.items():  # every usage error before anything is removed
                 run_services.retention_cutoff(days=value, now=now)
             files = [
-                run_services.run_files_purge(kind=kind, older_than_days=days[kind], dry_run=dry_run, now=now)
+                run_services.run_files_purge(
+                    kind=kind, older_than_days=days[kind], dry_run=dry_run, now=now
+                )
                 for kind in (run_services.UPLOADS, run_services.RESULTS)
             ]
-            payloads = services.violations_purge_payloads(older_than_days=days["payloads"], dry_run=dry_run, now=now)
-            audits = services.audit_purge_payloads(older_than_days=days["audit"], dry_run=dry_run, now=now)
+            payloads = services.violations_purge_payloads(
+                older_than_days=days["payloads"], dry_run=dry_run, now=now
+            )
+            audits = services.audit_purge_payloads(
+                older_than_days=days["audit"], dry_run=dry_run, now=now
+            )
         except UsageError as exc:
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
         report = {
             "dry_run": dry_run,
             **{
                 purged.kind: {
-                    "days": purged.days, "files": purged.files, "bytes": purged.bytes, "runs": purged.runs,
-                    "kept_shared": purged.kept, "failed": purged.failed,
+                    "days": purged.days,
+                    "files": purged.files,
+                    "bytes": purged.bytes,
+                    "runs": purged.runs,
+                    "kept_shared": purged.kept,
+                    "failed": purged.failed,
                 }
                 for purged in files
             },
@@ -109,11 +129,13 @@ def _files_line(kind: str, numbers: dict[str, Any]) -> str:
 def _text(report: dict[str, Any]) -> str:
     head = "Would remove (dry run, nothing changed):" if report["dry_run"] else "Removed:"
     payloads, audit = report["payloads"], report["audit"]
-    return "\n".join([
-        head,
-        _files_line("upload", report["uploads"]),
-        _files_line("results", report["results"]),
-        f"  violation payloads (resolved, ignored or dry run, older than {payloads['days']} days): "
-        f"{payloads['violations']} violation(s) masked",
-        f"  audit payloads (older than {audit['days']} days): {audit['rows']} audit row(s) scrubbed",
-    ])
+    return "\n".join(
+        [
+            head,
+            _files_line("upload", report["uploads"]),
+            _files_line("results", report["results"]),
+            f"  violation payloads (resolved, ignored or dry run, older than {payloads['days']} days): "
+            f"{payloads['violations']} violation(s) masked",
+            f"  audit payloads (older than {audit['days']} days): {audit['rows']} audit row(s) scrubbed",
+        ]
+    )

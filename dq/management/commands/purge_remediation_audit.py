@@ -14,9 +14,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--older-than", type=int, metavar="DAYS", default=None,
-                            help="Days to keep payloads (default: DQ_AUDIT_RETENTION_DAYS).")
-        parser.add_argument("--dry-run", action="store_true", help="Only count the rows that would be scrubbed.")
+        parser.add_argument(
+            "--older-than",
+            type=int,
+            metavar="DAYS",
+            default=None,
+            help="Days to keep payloads (default: DQ_AUDIT_RETENTION_DAYS).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Only count the rows that would be scrubbed."
+        )
 
     def handle(self, *args, older_than: int | None, dry_run: bool, **options) -> None:
         days = settings.DQ_AUDIT_RETENTION_DAYS if older_than is None else older_than

@@ -35,7 +35,11 @@ class Command(BaseCommand):
         source_obj = source_get_or_create(slug=source)
         runs = [
             ImportRun.objects.create(
-                target="organization", source=source_obj, status="partial", dry_run=(n == 0), quarantined=count // 100
+                target="organization",
+                source=source_obj,
+                status="partial",
+                dry_run=(n == 0),
+                quarantined=count // 100,
             )
             for n in range(100)
         ]
@@ -43,28 +47,47 @@ class Command(BaseCommand):
         for number in range(count):
             field, code, message, value = BAD[number % len(BAD)]
             payload = {
-                "external_id": f"B-{number:08d}", "name": f"Company {rng.randrange(10**9)} GmbH", "country": "DE",
-                "email": f"info{number}@example.org", "website": "", "employees": str(rng.randrange(1000)),
+                "external_id": f"B-{number:08d}",
+                "name": f"Company {rng.randrange(10**9)} GmbH",
+                "country": "DE",
+                "email": f"info{number}@example.org",
+                "website": "",
+                "employees": str(rng.randrange(1000)),
             }
             payload[field] = value
             errors = [{"field": field, "code": code, "message": message}]
             run = runs[number % 100]
             batch.append(
                 Violation(
-                    run=run, target="organization", source=source_obj, row_number=number // 100 + 2,
-                    external_id=payload["external_id"], payload=payload, errors=errors, codes=codes_of(errors),
-                    error_fields=fields_of(errors), dry_run=run.dry_run, first_seen_run=run, last_seen_run=run,
+                    run=run,
+                    target="organization",
+                    source=source_obj,
+                    row_number=number // 100 + 2,
+                    external_id=payload["external_id"],
+                    payload=payload,
+                    errors=errors,
+                    codes=codes_of(errors),
+                    error_fields=fields_of(errors),
+                    dry_run=run.dry_run,
+                    first_seen_run=run,
+                    last_seen_run=run,
                     fingerprint=fingerprints.of_external_id(
-                        target="organization", source_id=source_obj.pk, external_id=payload["external_id"]
+                        target="organization",
+                        source_id=source_obj.pk,
+                        external_id=payload["external_id"],
                     ),
-                    status="open" if number % 10 else rng.choice(["resolved", "ignored", "requeued"]),
+                    status="open"
+                    if number % 10
+                    else rng.choice(["resolved", "ignored", "requeued"]),
                 )
             )
             if len(batch) == 20_000:
                 self._write(batch)
                 batch = []
         self._write(batch)
-        self.stdout.write(f"Created {count} violations in runs {runs[0].pk}..{runs[-1].pk} (run {runs[0].pk} is a dry run).")
+        self.stdout.write(
+            f"Created {count} violations in runs {runs[0].pk}..{runs[-1].pk} (run {runs[0].pk} is a dry run)."
+        )
 
     def _write(self, batch: list[Violation]) -> None:
         with transaction.atomic():

@@ -17,32 +17,49 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["csv", "jsonl"], default="csv")
         parser.add_argument("--out", required=True, help="file path, or - for standard output")
         parser.add_argument(
-            "--changed-rate", type=float, default=0.0,
+            "--changed-rate",
+            type=float,
+            default=0.0,
             help="organization: change this fraction of rows (same seed: the rest stay identical)",
         )
         parser.add_argument("--change-seed", type=int, default=1)
         parser.add_argument(
-            "--organizations", type=int, default=None,
+            "--organizations",
+            type=int,
+            default=None,
             help="contact: how many organizations (ORG-0000001…) the contacts may reference",
         )
 
     def handle(self, *args, **options) -> None:
         if options["rows"] < 0 or not 0 <= options["invalid_rate"] <= 1:
-            raise CommandError("--rows must be >= 0 and --invalid-rate between 0 and 1", returncode=2)
+            raise CommandError(
+                "--rows must be >= 0 and --invalid-rate between 0 and 1", returncode=2
+            )
         started = time.perf_counter()
-        out = sys.stdout if options["out"] == "-" else open(options["out"], "w", encoding="utf-8", newline="")
+        out = (
+            sys.stdout
+            if options["out"] == "-"
+            else open(options["out"], "w", encoding="utf-8", newline="")
+        )
         try:
             if options["target"] == "organization":
                 summary = datagen.generate_organizations(
-                    out, rows=options["rows"], seed=options["seed"], invalid_rate=options["invalid_rate"],
-                    format=options["format"], changed_rate=options["changed_rate"],
+                    out,
+                    rows=options["rows"],
+                    seed=options["seed"],
+                    invalid_rate=options["invalid_rate"],
+                    format=options["format"],
+                    changed_rate=options["changed_rate"],
                     change_seed=options["change_seed"],
                 )
             else:
                 summary = datagen.generate_contacts(
-                    out, rows=options["rows"], seed=options["seed"],
+                    out,
+                    rows=options["rows"],
+                    seed=options["seed"],
                     organizations=options["organizations"] or max(1, options["rows"] // 5),
-                    invalid_rate=options["invalid_rate"], format=options["format"],
+                    invalid_rate=options["invalid_rate"],
+                    format=options["format"],
                 )
         finally:
             if out is not sys.stdout:

@@ -22,28 +22,41 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
-        parser.add_argument("--target", required=True, help=f"one of: {', '.join(registry.names())}")
+        parser.add_argument(
+            "--target", required=True, help=f"one of: {', '.join(registry.names())}"
+        )
         parser.add_argument("--source", required=True, help="the source system's slug, e.g. crm")
         parser.add_argument("--dry-run", action="store_true", help="do everything except writing")
-        parser.add_argument("--format", choices=services.FORMATS, help="default: detected from the file")
         parser.add_argument(
-            "--sheet", metavar="NAME|INDEX",
+            "--format", choices=services.FORMATS, help="default: detected from the file"
+        )
+        parser.add_argument(
+            "--sheet",
+            metavar="NAME|INDEX",
             help="spreadsheets: the sheet to read, by name or by position counting from 0 "
             "(0 = the first sheet; a sheet named like a number wins); default: the first visible sheet",
         )
         parser.add_argument("--encoding", help="e.g. utf-8, cp1252, utf-16 (default: detected)")
         parser.add_argument("--delimiter", help="one character, or 'tab' (default: detected)")
         parser.add_argument(
-            "--column", action="append", metavar="COLUMN=FIELD", dest="column_map",
+            "--column",
+            action="append",
+            metavar="COLUMN=FIELD",
+            dest="column_map",
             help="read the file's column COLUMN as the target's FIELD (repeat for more columns)",
         )
         parser.add_argument(
-            "--remember", action="store_true",
+            "--remember",
+            action="store_true",
             help="save the --format, --encoding, --delimiter, --sheet and --column given here on the "
             "source's profile; a later import that leaves one out uses the source's saved value",
         )
-        parser.add_argument("--sync", action="store_true", help="run in this process, not on a worker")
-        parser.add_argument("--json", action="store_true", help="print the run summary as JSON last")
+        parser.add_argument(
+            "--sync", action="store_true", help="run in this process, not on a worker"
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="print the run summary as JSON last"
+        )
 
     def handle(self, *args, **options) -> None:
         path = Path(options["path"])
@@ -68,7 +81,9 @@ class Command(BaseCommand):
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
         if run.status == ImportRun.Status.QUEUED:
             if options["sync"]:
-                services.run_execute(run_id=run.pk, in_process=True, progress=progress_for(self, run, options))
+                services.run_execute(
+                    run_id=run.pk, in_process=True, progress=progress_for(self, run, options)
+                )
             else:
                 services.run_enqueue(run=run)
         run.refresh_from_db()
@@ -99,7 +114,9 @@ class ProgressLines:
 
 def progress_for(command: BaseCommand, run: ImportRun, options: dict) -> ProgressLines | None:
     """Progress lines unless ``-v 0`` asked for quiet."""
-    return ProgressLines(command, run, every_s=PROGRESS_EVERY_S) if options["verbosity"] >= 1 else None
+    return (
+        ProgressLines(command, run, every_s=PROGRESS_EVERY_S) if options["verbosity"] >= 1 else None
+    )
 
 
 def report(command: BaseCommand, run: ImportRun, *, as_json: bool) -> None:

@@ -16,9 +16,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("run_id", type=int)
-        parser.add_argument("--dry-run", action="store_true", help="replay as a dry run (writes nothing)")
-        parser.add_argument("--sync", action="store_true", help="run in this process, not on a worker")
-        parser.add_argument("--json", action="store_true", help="print the run summary as JSON last")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="replay as a dry run (writes nothing)"
+        )
+        parser.add_argument(
+            "--sync", action="store_true", help="run in this process, not on a worker"
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="print the run summary as JSON last"
+        )
 
     def handle(self, *args, **options) -> None:
         run = ImportRun.objects.filter(pk=options["run_id"]).first()
@@ -31,6 +37,8 @@ class Command(BaseCommand):
         except UsageError as exc:
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
         if options["sync"]:
-            services.run_execute(run_id=replay.pk, in_process=True, progress=progress_for(self, replay, options))
+            services.run_execute(
+                run_id=replay.pk, in_process=True, progress=progress_for(self, replay, options)
+            )
         replay.refresh_from_db()
         report(self, replay, as_json=options["json"])

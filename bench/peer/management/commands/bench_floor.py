@@ -13,8 +13,17 @@ from django.db import connection, transaction
 from ingest.fields import COUNTRY_CODES
 
 FILE_COLUMNS = [
-    "external_id", "name", "country", "registration_number", "website", "email",
-    "phone", "industry", "employees", "founded", "updated_at",
+    "external_id",
+    "name",
+    "country",
+    "registration_number",
+    "website",
+    "email",
+    "phone",
+    "industry",
+    "employees",
+    "founded",
+    "updated_at",
 ]
 DATA_COLUMNS = FILE_COLUMNS[1:-1]
 TABLE = "bench_peer_benchorganization"
@@ -57,9 +66,12 @@ class Command(BaseCommand):
                     + ", ".join(f"{c} text" for c in FILE_COLUMNS)
                     + ") ON COMMIT DROP"
                 )
-                with open(options["path"], "rb") as handle, cursor.copy(
-                    "COPY bench_staging FROM STDIN WITH (FORMAT csv, HEADER true)"
-                ) as copy:
+                with (
+                    open(options["path"], "rb") as handle,
+                    cursor.copy(
+                        "COPY bench_staging FROM STDIN WITH (FORMAT csv, HEADER true)"
+                    ) as copy,
+                ):
                     while block := handle.read(1 << 20):
                         copy.write(block)
                 cursor.execute(UPSERT, [sorted(COUNTRY_CODES), EMAIL])
