@@ -3,7 +3,7 @@ core/targets.py by the ingest pipeline, or edited by hand in the admin."""
 
 from django.db import models
 
-from ingest.provenance import ProvenanceField
+from core.provenance import ProvenanceField
 
 
 class GoldenRecord(models.Model):
@@ -12,7 +12,7 @@ class GoldenRecord(models.Model):
     ``provenance`` keeps, per field, who set the current value:
     ``{field: {"source": slug, "run": id, "at": iso-timestamp, "manual": bool, "rule": …}}``.
     Survivorship (ingest/survivorship.py) reads and writes it; it is stored
-    with each distinct entry once (ingest/provenance.py).
+    with each distinct entry once (core/provenance.py).
     ``natural_key`` is the normalized dedupe key, derived on every write.
     """
 

@@ -18,13 +18,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
+from common.cache import cache_get_or_compute
 from dq import editor, filters, forms, selectors, services
+from dq.editor import can_remediate, requeue_message
 from dq.models import RemediationAudit, ValueMapping, Violation
-from importer_project.cache import cache_get_or_compute
 from ingest.errors import UsageError
 from ingest.models import Source
 
-REMEDIATE = "dq.remediate_violation"
 COUNT_CAP = 10_000
 CARDS_CACHE_KEY = "dq:inbox-cards"
 CARDS_CACHE_SECONDS = 60
@@ -52,10 +52,6 @@ class CappedPaginator(Paginator):
 SEARCH_HELP = (
     "External id (exact or prefix); with payload permission, also text inside the payload."
 )
-
-
-def can_remediate(user: Any) -> bool:
-    return user.has_perm("dq.change_violation") and user.has_perm(REMEDIATE)
 
 
 @admin.register(Violation)
@@ -438,45 +434,6 @@ class ViolationAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
-
-
-def requeue_message(result: services.RequeueResult) -> str:
-    """Says what came of it when the runs already finished (synchronous
-    jobs): how many resolved and how many failed again, with a link to those."""
-    runs = ", ".join(str(run.pk) for run in result.runs) or "none"
-    text = format_html("Requeued {} violation(s) in remediation run(s) {}.", result.requeued, runs)
-    if result.not_requeued:
-        text = format_html(
-            "{} {} were not open (or from a dry run) and were left alone.",
-            text,
-            result.not_requeued,
-        )
-    outcome = selectors.requeue_outcome(run_ids=[run.pk for run in result.runs])
-    if outcome.finished:
-        text = format_html(
-            "{} {} resolved, {} failed again", text, outcome.resolved, outcome.failed_again
-        )
-        if outcome.failed_again:
-            url = (
-                reverse("admin:dq_violation_changelist")
-                + "?"
-                + urlencode(
-                    {
-                        "status": Violation.Status.OPEN,
-                        "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
-                        "remediation_run": result.runs[0].pk,
-                    }
-                    if len(result.runs) == 1
-                    else {
-                        "status": Violation.Status.OPEN,
-                        "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
-                    }
-                )
-            )
-            text = format_html('{} (<a href="{}">see those</a>).', text, url)
-        else:
-            text = format_html("{}.", text)
-    return text
 
 
 def replace_message(result: services.ReplaceResult, data: dict[str, Any]) -> str:

@@ -27,11 +27,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import HasAnyPermission, ModelPermissions
+from common.api_filters import IdFilter, StrictBooleanFilter, StrictFilterSet
+from common.api_schema import TEXT_PATTERN, error_response
 from dq import selectors, services
 from dq.models import Violation
-from importer_project.api import HasAnyPermission, ModelPermissions
-from importer_project.api_filters import IdFilter, StrictBooleanFilter, StrictFilterSet
-from importer_project.api_schema import TEXT_PATTERN, error_response
 from ingest import fields as rules
 from ingest import registry
 from ingest.validation import errors_by_field

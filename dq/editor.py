@@ -13,9 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 
 from dq import forms, selectors, services
 from dq.models import Violation
+from ingest import registry
 from ingest.errors import UsageError
 from ingest.validation import errors_by_field
 
@@ -25,6 +27,52 @@ PAYLOAD_PURGED = (
     "The payload's values were removed on {date} after the retention period (purge_personal_data)."
 )
 SAVED = "Saved the payload of violation {pk}. Requeue it to import the row."
+
+
+REMEDIATE = "dq.remediate_violation"
+
+
+def can_remediate(user: Any) -> bool:
+    return user.has_perm("dq.change_violation") and user.has_perm(REMEDIATE)
+
+
+def requeue_message(result: services.RequeueResult) -> str:
+    """Says what came of it when the runs already finished (synchronous
+    jobs): how many resolved and how many failed again, with a link to those."""
+    runs = ", ".join(str(run.pk) for run in result.runs) or "none"
+    text = format_html("Requeued {} violation(s) in remediation run(s) {}.", result.requeued, runs)
+    if result.not_requeued:
+        text = format_html(
+            "{} {} were not open (or from a dry run) and were left alone.",
+            text,
+            result.not_requeued,
+        )
+    outcome = selectors.requeue_outcome(run_ids=[run.pk for run in result.runs])
+    if outcome.finished:
+        text = format_html(
+            "{} {} resolved, {} failed again", text, outcome.resolved, outcome.failed_again
+        )
+        if outcome.failed_again:
+            url = (
+                reverse("admin:dq_violation_changelist")
+                + "?"
+                + urlencode(
+                    {
+                        "status": Violation.Status.OPEN,
+                        "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
+                        "remediation_run": result.runs[0].pk,
+                    }
+                    if len(result.runs) == 1
+                    else {
+                        "status": Violation.Status.OPEN,
+                        "requeue_outcome": Violation.RequeueOutcome.FAILED_AGAIN,
+                    }
+                )
+            )
+            text = format_html('{} (<a href="{}">see those</a>).', text, url)
+        else:
+            text = format_html("{}.", text)
+    return text
 
 
 def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -41,8 +89,6 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         return model_admin._get_obj_does_not_exist_redirect(request, opts, object_id)
     if not model_admin.has_view_or_change_permission(request, violation):
         raise PermissionDenied
-    from dq.admin import can_remediate, requeue_message
-
     user = request.user
     may_remediate = can_remediate(user)
     view_payload = selectors.can_view_payload(user)
@@ -164,8 +210,6 @@ def _field_rows(
     """One row per target field: the input (or the value, read-only) and the
     messages beside it: the form's after a refused save, else the row's own.
     The first field with a message gets the keyboard focus."""
-    from ingest import registry
-
     by_field = errors_by_field(violation.errors)
     payload = violation.payload if view_payload else selectors.mask_payload(violation.payload)
     rows = []

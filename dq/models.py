@@ -2,6 +2,17 @@ from django.conf import settings
 from django.db import models
 
 
+def codes_of(errors: list[dict[str, str]]) -> str:
+    """The rule codes of a row's errors, for the inbox's code filter."""
+    return ",".join(sorted({error["code"] for error in errors}))[:255]
+
+
+def fields_of(errors: list[dict[str, str]]) -> str:
+    """',email,phone,': comma wrapped so a filter matches a whole name."""
+    names = sorted({error["field"] for error in errors if error["field"]})
+    return ("," + ",".join(names) + ",")[:512] if names else ""
+
+
 class Violation(models.Model):
     """A quarantined row: the payload as read (after column mapping) and
     every error found in it, waiting for a steward."""
@@ -141,14 +152,33 @@ class Violation(models.Model):
 class RemediationAudit(models.Model):
     """Who did what to a violation, with the payload before and after."""
 
+    class Action(models.TextChoices):
+        EDIT = "edit"
+        REQUEUE = "requeue"
+        IGNORE = "ignore"
+        REOPEN = "reopen"
+        BULK_EDIT = "bulk_edit"
+        ASSIGN = "assign"
+        RESULT = "result", "remediation result"  # what a remediation run did to the row
+
+    class Outcome(models.TextChoices):
+        SAVED = "saved"
+        REQUEUED = "requeued"
+        IGNORED = "ignored"
+        REOPENED = "reopened"
+        RESOLVED = "resolved"
+        FAILED = "failed"
+        REGRESSED = "regressed"  # resolved, then broken again by a later import
+        CHANGED_WHILE_IGNORED = "changed_while_ignored", "changed while ignored"
+
     violation = models.ForeignKey(Violation, on_delete=models.CASCADE, related_name="audits")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action = models.CharField(max_length=32)
+    action = models.CharField(max_length=32, choices=Action.choices)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    outcome = models.CharField(max_length=64, blank=True, default="")
+    outcome = models.CharField(max_length=64, blank=True, default="", choices=Outcome.choices)
     run = models.ForeignKey(
         "runs.ImportRun",
         null=True,

@@ -36,9 +36,6 @@ HISTORY_LIMIT = 20
 BATCH = 2000  # rows per statement: 8 parameters each stays under SQLite's 32,766
 
 # Audit of a reopen by an import (actor: none; run: the import).
-REOPEN = "reopen"
-REGRESSED = "regressed"
-CHANGED_WHILE_IGNORED = "changed_while_ignored"
 
 
 @dataclass(slots=True)
@@ -169,7 +166,12 @@ def _revive(
             payload_purged_at=None,
         )
         audits += [
-            RemediationAudit(violation_id=pk, action=REOPEN, outcome=REGRESSED, run_id=run_id)
+            RemediationAudit(
+                violation_id=pk,
+                action=RemediationAudit.Action.REOPEN,
+                outcome=RemediationAudit.Outcome.REGRESSED,
+                run_id=run_id,
+            )
             for pk in reopened
         ]
     if changed:
@@ -184,7 +186,10 @@ def _revive(
         )
         audits += [
             RemediationAudit(
-                violation_id=pk, action=REOPEN, outcome=CHANGED_WHILE_IGNORED, run_id=run_id
+                violation_id=pk,
+                action=RemediationAudit.Action.REOPEN,
+                outcome=RemediationAudit.Outcome.CHANGED_WHILE_IGNORED,
+                run_id=run_id,
             )
             for pk in reopened
         ]

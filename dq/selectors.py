@@ -16,7 +16,6 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from dq.models import RemediationAudit, Violation
-from ingest.quarantine import FAILED, RESOLVED, RESULT
 from runs.models import ImportRun
 
 MASK = "•••"
@@ -140,8 +139,11 @@ def _outcome(action: str, outcome: str) -> str | None:
         return "requeued"
     if action == "ignore":
         return "ignored"
-    if action == RESULT:
-        return {RESOLVED: "resolved", FAILED: "failed_again"}.get(outcome)
+    if action == RemediationAudit.Action.RESULT:
+        return {
+            RemediationAudit.Outcome.RESOLVED: "resolved",
+            RemediationAudit.Outcome.FAILED: "failed_again",
+        }.get(outcome)
     return None
 
 
@@ -163,7 +165,12 @@ def remediation_stats(*, since: dt.datetime, breakdown: bool = True) -> dict[str
     target, source and rule (a join over the period's audit rows: the JSON
     endpoints ask for it, the inbox's cards do not)."""
     audits = RemediationAudit.objects.filter(
-        created_at__gte=since, action__in=["requeue", "ignore", RESULT]
+        created_at__gte=since,
+        action__in=[
+            RemediationAudit.Action.REQUEUE,
+            RemediationAudit.Action.IGNORE,
+            RemediationAudit.Action.RESULT,
+        ],
     )
     total: Counter = Counter()
     for row in audits.values("action", "outcome").annotate(n=Count("id")).order_by():
@@ -171,7 +178,11 @@ def remediation_stats(*, since: dt.datetime, breakdown: bool = True) -> dict[str
         if outcome is not None:
             total[outcome] += row["n"]
     ages = list(
-        audits.filter(action=RESULT, outcome=RESOLVED, time_to_fix_s__isnull=False)
+        audits.filter(
+            action=RemediationAudit.Action.RESULT,
+            outcome=RemediationAudit.Outcome.RESOLVED,
+            time_to_fix_s__isnull=False,
+        )
         .values_list("time_to_fix_s", flat=True)
         .iterator()
     )

@@ -21,25 +21,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from dq.models import RemediationAudit, ValueMapping, Violation
+from dq.models import RemediationAudit, ValueMapping, Violation, codes_of, fields_of
 from dq.selectors import mask_payload
 from ingest import registry
-from ingest import services as ingest_services
 from ingest.errors import StateConflict, UsageError
-from ingest.metrics import REMEDIATION
 from ingest.validation import validate_payload
+from runs import services as run_services
+from runs.metrics import REMEDIATION
 from runs.models import ImportRun
-from runs.services import retention_cutoff
-
-# Audit actions (a remediation run's own results are ingest.quarantine.RESULT).
-EDIT = "edit"
-REQUEUE = "requeue"
-IGNORE = "ignore"
-REOPEN = "reopen"
-BULK_EDIT = "bulk_edit"
-ASSIGN = "assign"
+from runs.retention import retention_cutoff
 
 # Messages (the admin, the API and the tests show these words).
+RUN_ENDED = "Remediation run {run_id} ended {status} before this row was imported."
 NOT_EDITABLE = "Violation {pk} is {status}; only open violations can be edited."
 DRY_RUN_READ_ONLY = "Violation {pk} comes from dry run {run_id}: it is read-only. Import the file for real to fix its rows."
 NOT_A_PAYLOAD = "The payload must be a JSON object of field names to text values."
@@ -140,10 +133,10 @@ def violation_edit(
     RemediationAudit.objects.create(
         violation=violation,
         actor=_actor(actor),
-        action=EDIT,
+        action=RemediationAudit.Action.EDIT,
         before=before,
         after=clean,
-        outcome="saved",
+        outcome=RemediationAudit.Outcome.SAVED,
     )
     violation.refresh_from_db()
     return violation
@@ -209,24 +202,24 @@ def violations_requeue(
                     RemediationAudit(
                         violation=v,
                         actor=_actor(actor),
-                        action=REQUEUE,
+                        action=RemediationAudit.Action.REQUEUE,
                         before=v.payload,
                         run=run,
-                        outcome="requeued",
+                        outcome=RemediationAudit.Outcome.REQUEUED,
                     )
                     for v in group
                 ],
                 batch_size=500,
             )
             if run.is_finished:  # refused at creation (e.g. over the size limit): release at once
-                ingest_services.run_finished(run=run)
+                run_services.run_finished(run=run)
             else:
-                ingest_services.run_enqueue(run=run)
+                run_services.run_enqueue(run=run)
             result.runs.append(run)
         result.requeued = len(claimed)
         result.not_requeued = max(wanted - len(claimed), 0)
     if claimed:
-        REMEDIATION.labels(outcome="requeued").inc(len(claimed))
+        REMEDIATION.labels(outcome=RemediationAudit.Outcome.REQUEUED).inc(len(claimed))
     return result
 
 
@@ -236,7 +229,7 @@ def _remediation_run(
     target = registry.get(target_name)
     source = group[0].source
     original_runs = sorted({v.run_id for v in group})
-    return ingest_services.run_create(
+    return run_services.run_create(
         target=target.name,
         source=source.slug,
         file=_jsonl(target, (v.payload for v in group)),
@@ -271,8 +264,8 @@ def violations_ignore(
                 RemediationAudit(
                     violation=v,
                     actor=_actor(actor),
-                    action=IGNORE,
-                    outcome="ignored",
+                    action=RemediationAudit.Action.IGNORE,
+                    outcome=RemediationAudit.Outcome.IGNORED,
                     reason=reason,
                 )
                 for v in claimed
@@ -280,7 +273,7 @@ def violations_ignore(
             batch_size=500,
         )
     if claimed:
-        REMEDIATION.labels(outcome="ignored").inc(len(claimed))
+        REMEDIATION.labels(outcome=RemediationAudit.Outcome.IGNORED).inc(len(claimed))
     return len(claimed)
 
 
@@ -312,7 +305,10 @@ def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) ->
     if not changed:
         raise StateConflict(NOT_IGNORED.format(pk=violation.pk, status=violation.status))
     RemediationAudit.objects.create(
-        violation=violation, actor=_actor(actor), action=REOPEN, outcome="reopened"
+        violation=violation,
+        actor=_actor(actor),
+        action=RemediationAudit.Action.REOPEN,
+        outcome=RemediationAudit.Outcome.REOPENED,
     )
     return violation
 
@@ -372,10 +368,10 @@ def violations_set_field(
                 RemediationAudit(
                     violation=violation,
                     actor=_actor(actor),
-                    action=BULK_EDIT,
+                    action=RemediationAudit.Action.BULK_EDIT,
                     before={field_name: old},
                     after={field_name: value},
-                    outcome="saved",
+                    outcome=RemediationAudit.Outcome.SAVED,
                 )
             )
         Violation.objects.bulk_update(changed, ["payload", "updated_at"], batch_size=500)
@@ -546,3 +542,100 @@ def value_mapping_save(
         defaults={"to_value": to_value, "active": True, "created_by": _actor(actor)},
     )
     return mapping
+
+
+def violations_remediated(
+    *, run_id: int, imported: list[int], failed: Mapping[int, list[dict[str, str]]]
+) -> None:
+    """A chunk of remediation run ``run_id`` is done: the requeued
+    violations whose rows were imported are resolved (by the steward), those
+    quarantined again reopen with their new errors. Only violations still
+    requeued for this run change (compare-and-set); each result is audited."""
+    now = timezone.now()
+    claimed = Violation.objects.filter(status=Violation.Status.REQUEUED, remediation_run_id=run_id)
+    resolved = dict(claimed.filter(pk__in=imported).values_list("pk", "created_at"))
+    Violation.objects.filter(pk__in=resolved).update(
+        status=Violation.Status.RESOLVED,
+        resolved_by_run_id=run_id,
+        resolved_at=now,
+        resolution=Violation.Resolution.STEWARD,
+        requeue_outcome=Violation.RequeueOutcome.RESOLVED,
+    )
+    reopened = []
+    for violation in claimed.filter(pk__in=list(failed)):
+        errors = failed[violation.pk]
+        violation.status = Violation.Status.OPEN
+        violation.requeue_outcome = Violation.RequeueOutcome.FAILED_AGAIN
+        violation.errors = errors
+        violation.codes = codes_of(errors)
+        violation.error_fields = fields_of(errors)
+        violation.updated_at = now
+        reopened.append(violation)
+    Violation.objects.bulk_update(
+        reopened,
+        ["status", "requeue_outcome", "errors", "codes", "error_fields", "updated_at"],
+        batch_size=500,
+    )
+    RemediationAudit.objects.bulk_create(
+        [
+            RemediationAudit(
+                violation_id=vid,
+                action=RemediationAudit.Action.RESULT,
+                outcome=RemediationAudit.Outcome.RESOLVED,
+                run_id=run_id,
+                time_to_fix_s=(now - resolved[vid]).total_seconds(),
+            )
+            for vid in sorted(resolved)
+        ]
+        + [
+            RemediationAudit(
+                violation_id=v.pk,
+                action=RemediationAudit.Action.RESULT,
+                outcome=RemediationAudit.Outcome.FAILED,
+                run_id=run_id,
+                after={"errors": v.errors},
+            )
+            for v in reopened
+        ],
+        batch_size=500,
+    )
+    if resolved:
+        REMEDIATION.labels(outcome=RemediationAudit.Outcome.RESOLVED).inc(len(resolved))
+    if reopened:
+        REMEDIATION.labels(outcome=RemediationAudit.Outcome.FAILED).inc(len(reopened))
+
+
+def remediation_run_finished(*, run: ImportRun) -> int:
+    """A remediation run ended: violations it did not reach (it failed or was
+    cancelled) go back to open, audited. Returns how many."""
+    ids = list(
+        Violation.objects.filter(
+            remediation_run_id=run.pk, status=Violation.Status.REQUEUED
+        ).values_list("pk", flat=True)
+    )
+    released = Violation.objects.filter(pk__in=ids, status=Violation.Status.REQUEUED).update(
+        status=Violation.Status.OPEN, updated_at=timezone.now()
+    )
+    reason = RUN_ENDED.format(run_id=run.pk, status=run.status)
+    RemediationAudit.objects.bulk_create(
+        [
+            RemediationAudit(
+                violation_id=vid,
+                action=RemediationAudit.Action.RESULT,
+                outcome=RemediationAudit.Outcome.FAILED,
+                run_id=run.pk,
+                reason=reason,
+            )
+            for vid in ids
+        ],
+        batch_size=500,
+    )
+    if released:
+        REMEDIATION.labels(outcome=RemediationAudit.Outcome.FAILED).inc(released)
+    return released
+
+
+def release_after_remediation_run(sender: Any, *, run: ImportRun, **kwargs: Any) -> None:
+    """``runs.signals.run_finished`` receiver (connected in dq/apps.py)."""
+    if run.kind == ImportRun.Kind.REMEDIATION:
+        remediation_run_finished(run=run)

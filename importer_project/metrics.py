@@ -70,7 +70,7 @@ def _fold_at_exit(directory: str) -> None:
 
 
 def become_work_horse(worker_pid: int) -> None:
-    """Called first thing in a forked RQ work horse (ingest.worker)."""
+    """Called first thing in a forked RQ work horse (runs.execution.worker)."""
     global _horse
     _horse = (os.getpid(), worker_pid)
 
@@ -116,7 +116,7 @@ class ImporterCollector:
         yield up
 
     def _database(self) -> Iterator[Metric]:
-        from ingest.telemetry_selectors import (
+        from runs.telemetry import (
             backlog_by_status,
             bounded_reads,
             last_success_by_source,
@@ -213,7 +213,7 @@ class _ScrapeRegistry:
 
 
 def scrape() -> bytes:
-    import ingest.metrics  # noqa: F401 - defines (registers) the importer's metrics in this process
+    import runs.metrics  # noqa: F401 - defines (registers) the importer's metrics in this process
 
     directory = multiprocess_dir()
     if directory:

@@ -78,10 +78,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "common",
     "core",
     "ingest",
     "runs",
     "dq",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -208,7 +210,7 @@ IMPORTER_RETAIN_RESULTS_DAYS = env_int("IMPORTER_RETAIN_RESULTS_DAYS", 90)
 IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS = env_int("IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS", 90)
 
 # Jobs. With REDIS_URL they go on RQ's queue for the workers. Without it
-# (IMPORTER_SYNC_JOBS: no RQ) they run in this process (ingest/inprocess.py):
+# (IMPORTER_SYNC_JOBS: no RQ) they run in this process (runs/execution/inprocess.py):
 # IMPORTER_JOBS "thread" (the default) runs them on a background thread of a
 # web process, so a request never waits for its import, and in the caller
 # in a management command; "sync" always in the caller (the tests).
@@ -302,7 +304,7 @@ IMPORTER_CODE_VERSION = (
 )
 # COMMIT_MODE auto: run_enqueue already waits for the commit (on_commit), so
 # django-rq must enqueue at once and hand back the job.
-RQ = {"WORKER_CLASS": "ingest.worker.ImportWorker", "COMMIT_MODE": "auto"}
+RQ = {"WORKER_CLASS": "runs.execution.worker.ImportWorker", "COMMIT_MODE": "auto"}
 # django-rq's queue pages need Redis: show them only when there is one.
 RQ_SHOW_ADMIN_LINK = not IMPORTER_SYNC_JOBS
 
@@ -313,16 +315,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["importer_project.api.ModelPermissions"],
-    "DEFAULT_PAGINATION_CLASS": "importer_project.api.CursorPagination",
-    "EXCEPTION_HANDLER": "importer_project.api_errors.exception_handler",
+    "DEFAULT_PERMISSION_CLASSES": ["common.api.ModelPermissions"],
+    "DEFAULT_PAGINATION_CLASS": "common.api.CursorPagination",
+    "EXCEPTION_HANDLER": "common.api_errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "importer_project.api_schema.ImporterAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.api_schema.ImporterAutoSchema",
     # Parsers that refuse a body by its Content-Length before reading it.
     "DEFAULT_PARSER_CLASSES": [
-        "importer_project.api.BoundedJSONParser",
-        "importer_project.api.BoundedFormParser",
-        "importer_project.api.BoundedMultiPartParser",
+        "common.api.BoundedJSONParser",
+        "common.api.BoundedFormParser",
+        "common.api.BoundedMultiPartParser",
     ],
     # Uploads per user (or client IP): ScopedRateThrottle on POST runs/.
     "DEFAULT_THROTTLE_RATES": {"uploads": os.environ.get("IMPORTER_UPLOAD_RATE", "60/minute")},
@@ -336,7 +338,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "importer",
-            # A Redis that hangs fails fast (importer_project.cache) instead
+            # A Redis that hangs fails fast (common.cache) instead
             # of holding the request.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

@@ -19,4 +19,4 @@ urlpatterns = [
     path("metrics", metrics_view, name="prometheus-django-metrics"),
 ]
 
-handler404 = "importer_project.api_errors.not_found"
+handler404 = "common.api_errors.not_found"

@@ -11,8 +11,8 @@ from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from importer_project.api import HasAnyPermission
-from importer_project.api_schema import error_response
+from common.api import HasAnyPermission
+from common.api_schema import error_response
 from ingest import registry
 from ingest.errors import UsageError
 from ingest.models import Source

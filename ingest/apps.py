@@ -7,13 +7,8 @@ class IngestConfig(AppConfig):
     verbose_name = "Ingest"
 
     def ready(self) -> None:
-        from django.core.signals import request_started
-
-        from ingest import inprocess, registry
+        # Targets are declared in each app's targets.py, found the way the
+        # admin finds admin.py modules.
+        from ingest import registry
 
         registry.autodiscover()
-        # A process that serves requests runs jobs on its background thread
-        # when there is no Redis (ingest/inprocess.py).
-        request_started.connect(
-            inprocess.mark_serving, dispatch_uid="ingest.inprocess.mark_serving"
-        )

@@ -105,7 +105,7 @@ COLUMN_MAP_NOT_OBJECT = "The column map must be a JSON object of column names to
 COLUMN_MAP_NUL = "A column name in the column map holds a NUL character."
 COLUMN_MAP_ANY_TARGET = "any target"
 
-# Source profiles (ingest.services.run_create, source_profile_remember).
+# Source profiles (runs.services.run_create, source_profile_remember).
 PROFILE_UNUSABLE = (
     "The saved profile of source {source!r} has a bad {name}: {error} "
     "Correct it on the source's admin page, or give the {name} with the upload."

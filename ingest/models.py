@@ -9,7 +9,7 @@ class Source(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     # How its files look (its profile): used by a run whose caller gives no
-    # value of its own (ingest.services.run_create); blank is "detect". What
+    # value of its own (runs.services.run_create); blank is "detect". What
     # a run used is in its ingest_params_json, so a replay does not follow
     # later changes here.
     profile_format = models.CharField("format", max_length=16, blank=True, default="")

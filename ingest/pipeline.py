@@ -19,10 +19,10 @@ from typing import Any
 
 from django.db import models
 
+from core.provenance import Dumps
 from ingest import fields as rules
 from ingest import resolve, survivorship
 from ingest.models import Source
-from ingest.provenance import Dumps
 from ingest.readers import ReadRow
 from ingest.registry import Target
 from ingest.seen import SeenKeys, key64

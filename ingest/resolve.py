@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from ingest import provenance
+from core import provenance
 from ingest.models import ExternalIdMap
 
 
@@ -140,7 +140,7 @@ def records_load(
 
     Raw SQL: the columns of this model come back as Python values already
     (integers, text, dates through the drivers' type adapters); only the
-    provenance JSON is parsed here (``ingest.provenance.loads``)."""
+    provenance JSON is parsed here (``core.provenance.loads``)."""
     wanted = set(ids)
     if not wanted:
         return {}

@@ -12,7 +12,7 @@ cursor (``RETURNING id`` for new records, ``ON CONFLICT … DO UPDATE`` for the
 rest), in a few batch shapes so the statement cache stays small.
 
 JSON values may arrive already serialized as ``JSONText`` (the pipeline
-serializes provenance with ``ingest.provenance.Dumps``); they are passed through.
+serializes provenance with ``core.provenance.Dumps``); they are passed through.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 
+from core.provenance import JSONText
 from ingest.models import ExternalIdMap
-from ingest.provenance import JSONText
 
 Adapter = Callable[[Any], Any] | None
 

@@ -32,10 +32,9 @@ from django.utils.safestring import mark_safe
 
 from dq import selectors as dq_selectors
 from dq.selectors import can_view_payload
-from ingest import services
 from ingest.errors import ImporterError
 from ingest.models import Source
-from runs import selectors, views
+from runs import selectors, services, views
 from runs.exports import csv_lines, masked_results_rows
 from runs.filters import CreatedByFilter, CreatedFilter, HasQuarantinedFilter, TargetFilter
 from runs.forms import UploadForm

@@ -25,22 +25,22 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dq.selectors import can_view_payload
-from importer_project.api import (
+from common.api import (
     ActionPermissions,
     BodyTooLarge,
     BoundedMultiPartParser,
     UploadThrottle,
     check_content_length,
 )
-from importer_project.api_filters import EMPTY_FILTER, StrictOrderingFilter
-from importer_project.api_schema import error_response
+from common.api_filters import EMPTY_FILTER, StrictOrderingFilter
+from common.api_schema import error_response
+from dq.selectors import can_view_payload
 from ingest import errors
-from ingest.services import run_cancel, run_create, run_enqueue, run_replay
 from runs.api_filters import RunFilter
 from runs.exports import csv_lines, masked_results_rows, violation_csv_rows
 from runs.models import ImportRun
 from runs.serializers import ImportRunSerializer, RunCreateSerializer, RunReplaySerializer
+from runs.services import run_cancel, run_create, run_enqueue, run_replay
 
 # Room for the multipart boundaries and the form's other fields around the file.
 MULTIPART_SLACK_BYTES = 64 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from importer_project.api_filters import StrictBooleanFilter, StrictFilterSet, UtcDateTimeFilter
+from common.api_filters import StrictBooleanFilter, StrictFilterSet, UtcDateTimeFilter
 from runs.models import ImportRun
 
 

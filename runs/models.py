@@ -66,7 +66,7 @@ class ImportRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
-    # Crash safety and scale-out (ingest/runner.py, ingest/reconcile.py).
+    # Crash safety and scale-out (runs/execution/partitions.py, runs/execution/reconcile.py).
     partitions = models.PositiveSmallIntegerField(
         default=0, help_text="Partition jobs the run was split into (0 until planned)."
     )

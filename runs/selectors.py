@@ -171,3 +171,32 @@ def run_progress(*, ids: list[int]) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+# --- Run summaries (the CLI's report, the golden loader) -----------------------
+
+REPORT_FIELDS = ("rows_total", "inserted", "updated", "unchanged", "skipped", "quarantined")
+
+
+def run_report(*, run: ImportRun) -> dict[str, Any]:
+    duration = run.duration_s
+    return {
+        "run_id": run.pk,
+        "status": run.status,
+        "dry_run": run.dry_run,
+        **{name: getattr(run, name) for name in REPORT_FIELDS},
+        "duration_s": round(duration, 3) if duration is not None else None,
+    }
+
+
+def run_report_text(*, run: ImportRun) -> str:
+    summary = run_report(run=run)
+    label = "Dry run" if run.dry_run else "Run"
+    counts = ", ".join(f"{summary[name]} {name}" for name in REPORT_FIELDS[1:])
+    text = f"{label} {run.pk} ({run.target} from {run.source.slug}): {run.status}"
+    if run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
+        return text
+    text += f"; {summary['rows_total']} rows: {counts}"
+    if summary["duration_s"] is not None:
+        text += f" in {summary['duration_s']:.2f}s"
+    return text

@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from importer_project.api import StrictBooleanField
+from common.api import StrictBooleanField
 from ingest import errors, registry
 from ingest.errors import ImporterError
 from ingest.services import FORMATS, column_map_clean

@@ -22,9 +22,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from dq.selectors import can_view_payload
-from ingest import services
 from ingest.errors import ImporterError
-from runs import selectors
+from runs import selectors, services
 from runs.exports import csv_lines, masked_results_rows
 from runs.models import ImportRun
 

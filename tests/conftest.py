@@ -33,7 +33,7 @@ def _role_groups(request):
         or "transactional_db" in request.fixturenames
     ):
         request.getfixturevalue("transactional_db")
-        from dq.roles import ensure_role_groups
+        from common.roles import ensure_role_groups
 
         _restore_permissions()
         ensure_role_groups()

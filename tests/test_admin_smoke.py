@@ -5,7 +5,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from ingest import golden
+from demo import golden
 
 OUR_APPS = {"core", "ingest", "runs", "dq"}
 

@@ -11,8 +11,9 @@ from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from dq.roles import OPERATORS, STEWARDS
-from ingest import services
+from common.roles import OPERATORS, STEWARDS
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 ROLES = ("anonymous", "norole", "operator", "steward", "superuser")
@@ -65,7 +66,7 @@ def finished_run(*, dry_run: bool = True, content: bytes = CSV) -> ImportRun:
         filename="orgs.csv",
         dry_run=dry_run,
     )
-    return services.run_execute(run_id=run.pk, in_process=True)
+    return runner.run_execute(run_id=run.pk, in_process=True)
 
 
 def queued_run() -> ImportRun:

@@ -7,7 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from ingest import reconcile, services
+from runs.execution import queue as run_queue
+from runs.execution import reconcile
 from runs.models import ImportRun
 from tests.api.conftest import CSV, work_queued_jobs
 
@@ -59,4 +60,4 @@ def test_the_run_is_imported_once_redis_answers_again(api, settings):
     work_queued_jobs()
     run = ImportRun.objects.get(pk=run_id)
     assert (run.status, run.rows_total) == (ImportRun.Status.PARTIAL, 3)
-    assert services.get_queue().count == 0
+    assert run_queue.get_queue().count == 0

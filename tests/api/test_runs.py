@@ -12,10 +12,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.throttling import ScopedRateThrottle
 
+from common.api_filters import EMPTY_FILTER
 from core.models import Organization
 from dq.selectors import MASK
-from importer_project.api_filters import EMPTY_FILTER
-from ingest import errors, registry, services
+from ingest import errors, registry
+from runs import services
 from runs.api import BAD_RESULT_KIND
 from runs.models import ImportRun
 from runs.serializers import COLUMN_MAP_TOO_LONG, EMPTY_FIELD

@@ -10,7 +10,8 @@ from django.core.files.base import ContentFile
 
 from core.models import Organization
 from dq.models import Violation
-from ingest import services
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 HEADER = "external_id,name,country\n"
@@ -51,7 +52,7 @@ def import_bytes(
         target=target, source="crm", file=ContentFile(content), filename=filename, **options
     )
     if run.status == ImportRun.Status.QUEUED:
-        services.run_execute(run_id=run.pk)
+        runner.run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status in ImportRun.FINISHED, run.status
     assert (

@@ -5,8 +5,9 @@ import tracemalloc
 import pytest
 
 from core.models import Organization
-from ingest import errors, services
+from ingest import errors
 from ingest import fields as rules
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.bad_input.conftest import HEADER
 
@@ -175,7 +176,7 @@ def test_a_10_mb_field_quarantines_its_row_as_too_long_and_the_rest_is_read(
     settings.IMPORTER_MAX_FIELD_CHARS = 100_000
     content = (HEADER + "1,Acme,DE\n2," + "x" * 10_000_000 + ",FR\n3,Gamma,FR\n").encode()
     peaks = []
-    execute = services.run_execute
+    execute = runner.run_execute
 
     def traced_execute(*, run_id):
         tracemalloc.start()
@@ -185,7 +186,7 @@ def test_a_10_mb_field_quarantines_its_row_as_too_long_and_the_rest_is_read(
             peaks.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
 
-    monkeypatch.setattr(services, "run_execute", traced_execute)
+    monkeypatch.setattr(runner, "run_execute", traced_execute)
     ended = run_bytes(content)
     assert (ended.status, ended.counts) == ("partial", (3, 2, 1))
     assert ended.codes() == [(3, rules.TOO_LONG)]

@@ -12,12 +12,13 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from common.roles import STEWARDS
 from core.models import Organization
 from dq import services
 from dq.models import Violation
-from dq.roles import STEWARDS
 from ingest import fields as rules
-from ingest import services as ingest_services
+from runs import services as run_services
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.bad_input.conftest import import_bytes
 from tests.dq.conftest import import_step, make_user, violation_at
@@ -65,8 +66,8 @@ def test_extreme_timestamps_and_control_characters_quarantine_their_rows(dry_run
 
 def test_a_replay_of_such_a_file_completes_the_same_way():
     first = import_bytes(FILE.encode()).run
-    replay = ingest_services.run_replay(run=first, enqueue=False)
-    ingest_services.run_execute(run_id=replay.pk)
+    replay = run_services.run_replay(run=first, enqueue=False)
+    runner.run_execute(run_id=replay.pk)
     replay.refresh_from_db()
     assert replay.status == ImportRun.Status.PARTIAL, replay.error_message
     assert (replay.rows_total, replay.quarantined) == (6, 5)

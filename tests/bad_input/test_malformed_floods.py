@@ -7,8 +7,12 @@ from django.core.files.base import ContentFile
 
 from core.models import Organization
 from dq.models import Violation
-from ingest import errors, runner, services
+from ingest import errors
 from ingest.errors import FileError
+from runs import services
+from runs.execution import files as run_files
+from runs.execution import partitions as runner
+from runs.execution import runner as run_runner
 from runs.models import ImportRun
 from tests.bad_input.conftest import HEADER
 
@@ -130,11 +134,11 @@ def test_every_partition_stops_at_the_same_row_with_the_same_message(settings):
         with pytest.raises(FileError) as info:
             list(
                 runner.partition_rows(
-                    runner.run_reader(run), field="external_id", partitions=3, index=index
+                    run_files.run_reader(run), field="external_id", partitions=3, index=index
                 )
             )
         assert str(info.value) == expected
-    services.run_execute(run_id=run.pk, in_process=True)
+    run_runner.run_execute(run_id=run.pk, in_process=True)
     run.refresh_from_db()
     assert (run.status, run.partitions, run.error_message) == (ImportRun.Status.FAILED, 3, expected)
     assert Organization.objects.count() == Violation.objects.count() == 0

@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import errors, services
+from ingest import errors
 from ingest import fields as rules
 from ingest.errors import FileError
 from ingest.readers import open_reader
+from runs.execution import runner
 from tests.bad_input.conftest import import_bytes
 
 FIELDS = ["external_id", "name", "country"]
@@ -201,6 +202,6 @@ def test_any_upload_ends_in_a_finished_run_with_every_row_accounted_for(content,
     """Through the real pipeline: never a crash; rows_total is the sum of the
     outcomes and every quarantined row is a violation (checked by import_bytes)."""
     ended = import_bytes(content, filename=name)
-    assert not ended.run.error_message.startswith(services.CRASHED.split("(")[0])
+    assert not ended.run.error_message.startswith(runner.CRASHED.split("(")[0])
     if ended.status == "failed":
         assert ended.run.rows_total == 0 and ended.run.error_message

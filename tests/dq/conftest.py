@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from rq import SimpleWorker
 
+from common.roles import OPERATORS, STEWARDS
+from demo import golden
 from dq.models import Violation
-from dq.roles import OPERATORS, STEWARDS
-from ingest import golden
 
 
 def import_step(file: str, *, dry_run: bool = False):

@@ -4,8 +4,8 @@ the session and CSRF token and shows the backend's messages beside fields."""
 
 import pytest
 
+from common.roles import STEWARDS
 from dq.models import Violation
-from dq.roles import STEWARDS
 from ingest import fields as rules
 from tests.dq.conftest import import_step, make_user, violation_at
 

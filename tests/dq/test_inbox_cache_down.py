@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.test import Client
 
-from importer_project.cache import CACHE_UNREACHABLE, cache_get_or_compute
+from common.cache import CACHE_UNREACHABLE, cache_get_or_compute
 
 # A port nothing listens on: connecting is refused, as when Redis is down.
 UNREACHABLE = "redis://127.0.0.1:1/0"
@@ -33,7 +33,7 @@ def test_the_inbox_answers_with_its_cards_while_the_cache_is_down(
     steward_client, rules_run, settings, caplog
 ):
     point_the_cache_at_nothing(settings)
-    caplog.set_level(logging.WARNING, logger="importer_project.cache")
+    caplog.set_level(logging.WARNING, logger="common.cache")
     response = steward_client.get("/admin/dq/violation/")
     assert response.status_code == 200
     body = response.content.decode()

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from dq import services
 from dq.models import Violation
-from ingest import services as ingest_services
+from runs import services as run_services
 from runs.models import ImportRun
 
 pytestmark = [
@@ -45,13 +45,13 @@ def drain() -> None:
 
 def upload(text: str) -> ImportRun:
     with transaction.atomic():
-        run = ingest_services.run_create(
+        run = run_services.run_create(
             target="organization",
             source="nightly",
             file=ContentFile(text.encode()),
             filename="nightly.csv",
         )
-        ingest_services.run_enqueue(run=run)
+        run_services.run_enqueue(run=run)
     drain()
     run.refresh_from_db()
     return run

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from dq import services
 from dq.models import Violation
-from ingest import services as ingest_services
+from runs import services as run_services
+from runs.execution import runner
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +53,10 @@ def payload_of(external_id: str, country: str, name: str) -> dict[str, str]:
 
 def import_rows(rows: list[dict[str, str]]) -> None:
     text = ",".join(FIELDS) + "\n" + "".join(",".join(r[f] for f in FIELDS) + "\n" for r in rows)
-    run = ingest_services.run_create(
+    run = run_services.run_create(
         target="organization", source="crm", file=ContentFile(text.encode()), filename="feed.csv"
     )
-    ingest_services.run_execute(run_id=run.pk)
+    runner.run_execute(run_id=run.pk)
 
 
 class Model:
@@ -146,4 +147,4 @@ def requeue(violations) -> None:
     commit that a rolled-back example never makes)."""
     result = services.violations_requeue(violations=violations, actor=None)
     for run in result.runs:
-        ingest_services.run_execute(run_id=run.pk)
+        runner.run_execute(run_id=run.pk)

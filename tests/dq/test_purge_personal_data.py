@@ -16,7 +16,7 @@ from django.utils import timezone
 from dq import services
 from dq.models import RemediationAudit, Violation
 from runs.models import ImportRun
-from runs.services import BAD_RETENTION, RETENTION_TOO_LONG
+from runs.retention import BAD_RETENTION, RETENTION_TOO_LONG
 from tests.runs.conftest import CSV, imported_run
 
 pytestmark = pytest.mark.django_db

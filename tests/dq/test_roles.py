@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from dq.roles import ROLE_PERMISSIONS
+from common.roles import ROLE_PERMISSIONS
 
 
 @pytest.mark.django_db

@@ -10,8 +10,9 @@ from rest_framework.test import APIClient
 
 from dq.models import Violation
 from ingest import registry
-from ingest import services as ingest_services
 from ingest.validation import errors_by_field
+from runs import services as run_services
+from runs.execution import runner
 from tests.dq.conftest import violation_at
 
 pytestmark = pytest.mark.django_db
@@ -36,14 +37,14 @@ def pipeline_errors(payloads):
     writer.writeheader()
     for number, payload in enumerate(payloads):
         writer.writerow({**payload, "external_id": f"PAR-{number}"})
-    run = ingest_services.run_create(
+    run = run_services.run_create(
         target="organization",
         source="crm",
         file=io.BytesIO(text.getvalue().encode()),
         filename="parity.csv",
         dry_run=True,
     )
-    ingest_services.run_execute(run_id=run.pk)
+    runner.run_execute(run_id=run.pk)
     by_row = {v.row_number: errors_by_field(v.errors) for v in Violation.objects.filter(run=run)}
     return [by_row.get(number + 2, {}) for number in range(len(payloads))]
 

@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from dq import services
 from dq.models import ValueMapping, Violation
-from ingest import services as ingest_services
 from ingest.models import Source
+from runs import services as run_services
+from runs.execution import runner
 from tests.dq.test_violation_occurrences import HEADER, run_file
 
 pytestmark = pytest.mark.django_db
@@ -62,8 +63,8 @@ def test_a_replay_applies_the_mappings_its_run_recorded():
     mapping = remember()
     run = run_file(feed())
     ValueMapping.objects.filter(pk=mapping.pk).update(to_value="XX")  # changed since
-    replay = ingest_services.run_replay(run=run, enqueue=False)
-    ingest_services.run_execute(run_id=replay.pk)
+    replay = run_services.run_replay(run=run, enqueue=False)
+    runner.run_execute(run_id=replay.pk)
     replay.refresh_from_db()
     assert replay.ingest_params_json["value_mappings"] == {"country": {"Germany": "DE"}}
     assert (replay.quarantined, replay.values_mapped) == (0, 3)

@@ -9,7 +9,8 @@ from django.core.files.base import ContentFile
 from dq import fingerprints, services
 from dq.models import RemediationAudit, Violation
 from dq.occurrences import HISTORY_LIMIT
-from ingest import services as ingest_services
+from runs import services as run_services
+from runs.execution import runner
 from runs.models import ImportRun
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +25,14 @@ def feed(*, bad: range = range(1, 11), good: range = range(11, 21)) -> str:
 
 
 def run_file(text: str, *, source: str = "crm", dry_run: bool = False) -> ImportRun:
-    run = ingest_services.run_create(
+    run = run_services.run_create(
         target="organization",
         source=source,
         file=ContentFile(text.encode()),
         filename="orgs.csv",
         dry_run=dry_run,
     )
-    ingest_services.run_execute(run_id=run.pk)
+    runner.run_execute(run_id=run.pk)
     run.refresh_from_db()
     return run
 
@@ -188,10 +189,10 @@ def test_sources_and_targets_do_not_share_fingerprints():
 def test_dry_runs_stay_separate_and_run_for_real_twice_then_replay_gives_one_violation():
     dry = run_file(feed(), dry_run=True)
     for _ in range(2):
-        real = ingest_services.run_for_real(run=dry)
-        ingest_services.run_execute(run_id=real.pk)
-    replay = ingest_services.run_replay(run=real)
-    ingest_services.run_execute(run_id=replay.pk)
+        real = run_services.run_for_real(run=dry)
+        runner.run_execute(run_id=real.pk)
+    replay = run_services.run_replay(run=real)
+    runner.run_execute(run_id=replay.pk)
     assert Violation.objects.filter(dry_run=True).count() == 10
     assert len(live()) == 10
     assert {v.occurrences for v in live()} == {3}

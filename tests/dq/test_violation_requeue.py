@@ -89,7 +89,7 @@ def test_a_double_requeue_while_the_first_is_queued_claims_nothing(
     rules_run, steward, settings, monkeypatch, requeue
 ):
     """The compare-and-set, without the synchronous queue running the first at once."""
-    monkeypatch.setattr("ingest.services.run_enqueue", lambda run: None)
+    monkeypatch.setattr("runs.services.run_enqueue", lambda run: None)
     violation = violation_at(rules_run, 3)
     first = requeue(Violation.objects.filter(pk=violation.pk), steward)
     second = requeue(Violation.objects.filter(pk=violation.pk), steward)
@@ -132,7 +132,7 @@ def test_a_failed_remediation_run_puts_its_violations_back_to_open(
     def crash(run, part, **options):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("ingest.runner.import_partition", crash)
+    monkeypatch.setattr("runs.execution.partitions.import_partition", crash)
     violation = violation_at(rules_run, 3)
     result = requeue(Violation.objects.filter(pk=violation.pk), steward)
     result.runs[0].refresh_from_db()

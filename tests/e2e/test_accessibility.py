@@ -5,7 +5,7 @@ without remediation) see the editor read-only, with values hidden."""
 import pytest
 from playwright.sync_api import expect
 
-from dq.roles import OPERATORS, STEWARDS
+from common.roles import OPERATORS, STEWARDS
 from tests.dq.conftest import import_step
 from tests.e2e.conftest import UNLABELLED_JS, log_in, make_user
 

@@ -10,9 +10,9 @@ import io
 import pytest
 from playwright.sync_api import expect
 
+from common.roles import OPERATORS
 from core.models import Organization
-from dq.roles import OPERATORS
-from ingest import golden
+from demo import golden
 from runs.models import ImportRun
 from tests.e2e.conftest import assert_inputs_labelled, log_in, make_user, screenshot
 

@@ -6,9 +6,9 @@ runs wait on the real queue until the test drains it."""
 import pytest
 from playwright.sync_api import expect
 
+from common.roles import STEWARDS
 from core.models import Organization
 from dq.models import Violation
-from dq.roles import STEWARDS
 from ingest import fields as rules
 from tests.dq.conftest import import_step
 from tests.e2e.conftest import assert_inputs_labelled, log_in, make_user, screenshot

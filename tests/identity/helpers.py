@@ -8,9 +8,10 @@ from typing import Any
 from django.core.files.base import ContentFile
 
 from core.models import Contact, Organization
-from ingest import services
 from ingest.models import ExternalIdMap
 from ingest.survivorship import timestamp
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 MODELS = {"organization": Organization, "contact": Contact}
@@ -27,7 +28,7 @@ def import_text(
         filename="rows.csv",
         dry_run=dry_run,
     )
-    services.run_execute(run_id=run.pk)
+    runner.run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.error_message == "", run.error_message
     return run

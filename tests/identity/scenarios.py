@@ -13,8 +13,10 @@ from typing import Any
 import time_machine
 from django.conf import settings
 
-from ingest import identity, registry, services
+from ingest import identity, registry
 from ingest.models import ExternalIdMap
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.identity.helpers import core_state
 
@@ -58,7 +60,7 @@ def run_scenario(
                         file=handle,
                         filename=path.name,
                     )
-                services.run_execute(run_id=run.pk)
+                runner.run_execute(run_id=run.pk)
                 run.refresh_from_db()
                 labels[run.pk] = number
                 runs.append((step, run))

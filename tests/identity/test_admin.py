@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
+from common.roles import OPERATORS, STEWARDS
 from core.models import Contact, Organization
-from dq.roles import OPERATORS, STEWARDS
 from ingest import identity
 from ingest.models import ExternalIdMap, IdMapAudit
 from tests.identity.helpers import import_text

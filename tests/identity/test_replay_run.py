@@ -11,8 +11,11 @@ import django_rq
 import pytest
 from django.core.management import CommandError, call_command
 
-from ingest import golden, services
-from ingest.management.commands.replay_run import NO_SUCH_RUN
+from demo import golden
+from ingest import services as ingest_services
+from runs import services
+from runs.execution import runner
+from runs.management.commands.replay_run import NO_SUCH_RUN
 from runs.models import ImportRun
 from tests.identity.helpers import core_state, import_text
 
@@ -82,7 +85,7 @@ def test_a_replay_makes_the_decisions_of_the_original_on_the_same_state():
     assert replay.dry_run
     assert decisions(replay) == decisions(dry)
     for_real = services.run_for_real(run=dry)
-    for_real = services.run_execute(run_id=for_real.pk) or ImportRun.objects.get(pk=for_real.pk)
+    for_real = runner.run_execute(run_id=for_real.pk) or ImportRun.objects.get(pk=for_real.pk)
     assert decisions(for_real) == decisions(dry)
     assert [row[3] for row in decisions(dry)] == ["skipped", "inserted", "skipped", "resolved", ""]
 
@@ -99,7 +102,7 @@ def test_the_replay_reads_the_file_with_the_recorded_parameters():
             encoding="cp1252",
             delimiter=";",
         )
-    services.run_execute(run_id=original.pk)
+    runner.run_execute(run_id=original.pk)
     original.refresh_from_db()
     code, out, _ = replay_command(original.pk, "--sync", "--dry-run", "--json")
     replay = ImportRun.objects.get(pk=summary_of(out)["run_id"])
@@ -126,7 +129,7 @@ def test_usage_errors_exit_2_and_a_failed_replay_exits_1():
     code, _, err = replay_command(999)
     assert code == 2 and NO_SUCH_RUN.format(run_id=999) in err
     no_file = ImportRun.objects.create(
-        target="organization", source=services.source_get_or_create(slug="crm")
+        target="organization", source=ingest_services.source_get_or_create(slug="crm")
     )
     code, _, err = replay_command(no_file.pk, "--sync")
     assert code == 2 and services.NO_FILE_TO_REPLAY.format(run_id=no_file.pk) in err

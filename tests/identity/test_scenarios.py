@@ -7,7 +7,8 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from ingest import services
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.identity import scenarios
 from tests.identity.helpers import core_state
@@ -31,7 +32,7 @@ def test_scenario_leaves_exactly_its_expected_core_state(name, chunk_size):
     last = runs[-1][1]
     with time_machine.travel(scenarios.step_time(len(spec["steps"]) + 1), tick=False):
         replay = services.run_replay(run=last, enqueue=False)
-        services.run_execute(run_id=replay.pk)
+        runner.run_execute(run_id=replay.pk)
     replay = ImportRun.objects.get(pk=replay.pk)
     assert (replay.inserted, replay.updated) == (0, 0)
     assert replay.skipped == last.rows_total - last.quarantined

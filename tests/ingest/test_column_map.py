@@ -9,8 +9,11 @@ import pytest
 from django.core.management import call_command
 
 from core.models import Organization
-from ingest import errors, registry, services
+from ingest import errors, registry
+from ingest import services as ingest_services
 from ingest.errors import UsageError
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 ORGANIZATION = registry.get("organization")
@@ -20,14 +23,14 @@ CRM_EXPORT = (
 
 
 def test_entries_and_mappings_give_the_same_map():
-    from_entries = services.column_map_clean(
+    from_entries = ingest_services.column_map_clean(
         target=ORGANIZATION, entries=["ID=external_id", " Company Name = Name ", "a=b=country"]
     )
     assert from_entries == {"ID": "external_id", "Company Name": "name", "a=b": "country"}
-    assert services.column_map_clean(target=ORGANIZATION, entries={"ID": "External ID"}) == {
+    assert ingest_services.column_map_clean(target=ORGANIZATION, entries={"ID": "External ID"}) == {
         "ID": "external_id"
     }
-    assert services.column_map_clean(target=ORGANIZATION, entries=None) == {}
+    assert ingest_services.column_map_clean(target=ORGANIZATION, entries=None) == {}
 
 
 @pytest.mark.parametrize(
@@ -52,7 +55,7 @@ def test_entries_and_mappings_give_the_same_map():
 )
 def test_a_bad_map_is_a_usage_error(entries, message):
     with pytest.raises(UsageError) as info:
-        services.column_map_clean(target=ORGANIZATION, entries=entries)
+        ingest_services.column_map_clean(target=ORGANIZATION, entries=entries)
     assert info.value.message == message
 
 
@@ -106,7 +109,7 @@ def test_the_cli_imports_a_file_through_its_map_and_a_replay_uses_it_again(tmp_p
         "Web": "website",
     }
     replay = services.run_replay(run=run, enqueue=False)
-    replay = services.run_execute(run_id=replay.pk, in_process=True)
+    replay = runner.run_execute(run_id=replay.pk, in_process=True)
     assert (replay.status, replay.skipped) == ("succeeded", 2)  # the same rows, mapped the same way
 
 

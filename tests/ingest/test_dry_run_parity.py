@@ -5,6 +5,7 @@ it writes no id mappings."""
 import pytest
 
 from ingest.models import ExternalIdMap
+from runs.execution import retry
 from tests.identity.helpers import core_state, import_text
 from tests.identity.test_replay_run import decisions
 
@@ -71,9 +72,9 @@ class _LockTableFull(Exception):
 
 @pytest.mark.django_db
 def test_a_chunk_that_finds_the_lock_table_full_is_tried_again(monkeypatch):
-    from ingest import pipeline, services
+    from ingest import pipeline
 
-    monkeypatch.setattr(services, "CHUNK_RETRY_PAUSE_S", 0)
+    monkeypatch.setattr(retry, "CHUNK_RETRY_PAUSE_S", 0)
     process = pipeline.ChunkProcessor.process
     calls = []
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest import provenance as stored
+from core import provenance as stored
 from ingest import survivorship
 
 ORIGIN = {"source": "crm", "run": 7, "at": "2024-05-01T12:00:00.000000+00:00", "manual": False}

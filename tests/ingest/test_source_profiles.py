@@ -12,9 +12,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from ingest import errors, services
+from ingest import errors
 from ingest.errors import UsageError
 from ingest.models import Source
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.api.conftest import client_for
 
@@ -139,7 +141,7 @@ def test_a_replay_after_the_profile_changed_uses_the_original_parameters(tmp_pat
     Source.objects.filter(slug="crm").update(
         profile_delimiter="|", profile_column_map={"Other": "name"}
     )
-    replay = services.run_execute(
+    replay = runner.run_execute(
         run_id=services.run_replay(run=run, enqueue=False).pk, in_process=True
     )
     assert (replay.ingest_params_json["column_map"], replay.ingest_params_json["delimiter"]) == (

@@ -19,10 +19,12 @@ import xlsxwriter
 
 from core.models import Organization
 from dq.models import Violation
-from ingest import errors, services, xlsx_chunks
+from ingest import errors, xlsx_chunks
 from ingest.errors import FileError
 from ingest.readers import open_reader
 from ingest.spreadsheets import cell_text
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "spreadsheets"
@@ -406,7 +408,7 @@ def create_run(fixture: str, **options):
 @pytest.mark.django_db
 @pytest.mark.parametrize("fixture", ["orgs.xlsx", "orgs.xls", "orgs.ods"])
 def test_a_workbook_imports_and_its_bad_rows_are_violations_on_their_sheet_rows(fixture):
-    run = services.run_execute(run_id=create_run(fixture).pk, in_process=True)
+    run = runner.run_execute(run_id=create_run(fixture).pk, in_process=True)
     assert run.status == ImportRun.Status.PARTIAL, run.error_message
     assert (run.rows_total, run.inserted, run.quarantined) == (4, 2, 2)
     acme = Organization.objects.get(name="Acme GmbH")
@@ -429,20 +431,20 @@ def test_a_workbook_imports_and_its_bad_rows_are_violations_on_their_sheet_rows(
 
 @pytest.mark.django_db
 def test_a_dry_run_and_its_replay_read_the_same_sheet():
-    dry = services.run_execute(
+    dry = runner.run_execute(
         run_id=create_run("orgs.xlsx", dry_run=True, sheet="More").pk, in_process=True
     )
     assert (dry.status, dry.inserted, Organization.objects.count()) == ("succeeded", 1, 0)
     assert dry.ingest_params_json["sheet"] == "More"
     real = services.run_replay(run=dry, dry_run=False, enqueue=False)
-    real = services.run_execute(run_id=real.pk, in_process=True)
+    real = runner.run_execute(run_id=real.pk, in_process=True)
     assert real.ingest_params_json["sheet"] == "More"
     assert list(Organization.objects.values_list("name", flat=True)) == ["Second Sheet BV"]
 
 
 @pytest.mark.django_db
 def test_an_unknown_sheet_fails_the_run_and_writes_nothing():
-    run = services.run_execute(run_id=create_run("orgs.ods", sheet="Contacts").pk, in_process=True)
+    run = runner.run_execute(run_id=create_run("orgs.ods", sheet="Contacts").pk, in_process=True)
     assert run.status == "failed"
     assert run.error_message == errors.SHEET_NOT_FOUND.format(
         sheet="Contacts", sheets="0: 'Orgs', 1: 'More'"
@@ -452,7 +454,7 @@ def test_an_unknown_sheet_fails_the_run_and_writes_nothing():
 
 @pytest.mark.django_db
 def test_a_protected_workbook_fails_the_run_with_the_message():
-    run = services.run_execute(run_id=create_run("protected.xlsx").pk, in_process=True)
+    run = runner.run_execute(run_id=create_run("protected.xlsx").pk, in_process=True)
     assert (run.status, run.error_message) == ("failed", errors.PASSWORD_PROTECTED)
 
 
@@ -563,7 +565,7 @@ def test_a_sheet_without_cell_positions_is_read_whole(tmp_path, pieces_of):
 @pytest.mark.django_db
 def test_a_workbook_read_in_pieces_imports_with_its_violations_on_their_rows(pieces_of):
     pieces_of(2)
-    run = services.run_execute(run_id=create_run("orgs.xlsx").pk, in_process=True)
+    run = runner.run_execute(run_id=create_run("orgs.xlsx").pk, in_process=True)
     assert (run.status, run.inserted, run.quarantined) == ("partial", 2, 2)
     assert sorted(Violation.objects.filter(run=run).values_list("row_number", flat=True)) == [8, 9]
 

@@ -5,9 +5,10 @@ from django.core.files.base import ContentFile
 from django.db import connection
 
 from core.models import Organization
-from ingest import services
 from ingest.models import ExternalIdMap
 from ingest.writers import shaped_batches
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 
@@ -33,7 +34,7 @@ def _import(content: bytes, *, dry_run: bool = False) -> ImportRun:
         filename="orgs.csv",
         dry_run=dry_run,
     )
-    services.run_execute(run_id=run.pk)
+    runner.run_execute(run_id=run.pk)
     run.refresh_from_db()
     return run
 

@@ -18,8 +18,8 @@ from django.db import connection
 
 from core.models import Contact, Organization
 from dq.models import Violation
-from ingest import services
 from ingest.models import ExternalIdMap
+from runs import services
 from runs.models import ImportRun
 
 ORG_FIELDS = [

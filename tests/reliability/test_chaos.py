@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from ingest import datagen, services
+from demo import datagen
+from runs import services
 from runs.models import ImportRun, RunPartition
 from tests.reliability.helpers import (
     WorkerProcess,

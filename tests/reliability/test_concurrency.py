@@ -11,8 +11,10 @@ import django_rq
 import pytest
 
 from core.models import Organization
-from ingest import datagen, services
+from demo import datagen
 from ingest.models import ExternalIdMap
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.reliability.helpers import WorkerProcess, create_run, wait_for, worker_env
 
@@ -85,7 +87,7 @@ def organizations(rows, *, name: str, prefix: str) -> bytes:
 def test_runs_of_different_sources_over_the_same_records_in_opposite_orders_both_complete(workers):
     numbers = range(1, 8001)
     seed = create_run(organizations(numbers, name="Seed", prefix="S"), source="seed")
-    services.run_execute(run_id=seed.pk)
+    runner.run_execute(run_id=seed.pk)
     assert Organization.objects.count() == 8000
     # Both update every record, matched by natural key, each chunk's records
     # in the other run's reverse order: the classic deadlock shape.
@@ -139,9 +141,9 @@ def test_a_partition_job_delivered_twice_imports_once(settings):
     settings.IMPORTER_SYNC_JOBS = True
     settings.IMPORTER_PARTITIONS = 2
     settings.IMPORTER_PARTITION_MIN_BYTES = 0
-    run = services.run_execute(run_id=create_run(generated(500)).pk)
+    run = runner.run_execute(run_id=create_run(generated(500)).pk)
     assert run.is_finished or ImportRun.objects.get(pk=run.pk).is_finished
     inserted = Organization.objects.count()
-    assert services.run_execute_partition(run_id=run.pk, index=0) is None
-    assert services.run_execute_partition(run_id=run.pk, index=1) is None
+    assert runner.run_execute_partition(run_id=run.pk, index=0) is None
+    assert runner.run_execute_partition(run_id=run.pk, index=1) is None
     assert Organization.objects.count() == inserted

@@ -8,7 +8,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from ingest import pipeline, services
+from ingest import pipeline
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.reliability.helpers import core_checksum, counters, create_run
 from tests.reliability.test_resume import clean_run, ledger_lines, org_file
@@ -57,7 +58,7 @@ def test_an_import_whose_session_is_terminated_resumes_and_equals_a_clean_run(
 ):
     expected = clean_run(settings)
     terminated = terminate_backend_during_chunk(monkeypatch, chunk)
-    run = services.run_execute(run_id=create_run(org_file()).pk)
+    run = runner.run_execute(run_id=create_run(org_file()).pk)
     run = ImportRun.objects.get(pk=run.pk)
     assert terminated, "the session was not terminated"
     assert run.status == ImportRun.Status.PARTIAL, run.error_message

@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from ingest import datagen, reconcile, services
+from demo import datagen
+from runs import services
+from runs.execution import leases, reconcile
 from runs.models import ImportRun, RunPartition
 from tests.reliability.helpers import (
     WorkerProcess,
@@ -113,13 +115,13 @@ def test_a_dead_job_hands_back_only_what_it_still_owns(settings):
     settings.IMPORTER_PARTITIONS = 2
     settings.IMPORTER_PARTITION_MIN_BYTES = 0
     run = create_run(b"external_id,name,country\nA,A,DE\nB,B,DE\n")
-    assert services.run_start(run_id=run.pk) is not None
+    assert leases.run_start(run_id=run.pk) is not None
     ImportRun.objects.filter(pk=run.pk).update(partitions=2)
     for index, job_id in enumerate(["dead-job", "live-job"]):
         RunPartition.objects.create(
             run=run, index=index, status=RunPartition.Status.RUNNING, attempt=1, job_id=job_id
         )
-    partition = "ingest.jobs.execute_partition"
+    partition = "runs.execution.jobs.execute_partition"
     assert not reconcile.reconcile_dead_job(
         job_id="dead-job", func_name=partition, args=(run.pk, 1)
     )

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from core.models import Organization
-from ingest import services
+from runs import services
 from runs.models import ImportRun
 from tests.reliability.helpers import WorkerProcess, create_run, wait_for, worker_env
 

@@ -14,7 +14,11 @@ import pytest
 from django.utils import timezone
 
 from core.models import Organization
-from ingest import pipeline, reconcile, runner, services
+from ingest import pipeline
+from runs import services
+from runs.execution import leases, reconcile
+from runs.execution import partitions as runner
+from runs.execution import runner as run_runner
 from runs.models import ImportRun, RunPartition
 from tests.reliability.helpers import core_checksum, counters, create_run, wipe_imports
 
@@ -97,7 +101,7 @@ def ledger_lines(run: ImportRun) -> list[list[str]]:
 
 def clean_run(settings, partitions: int = 1):
     partitioned(settings, partitions)
-    run = services.run_execute(run_id=create_run(org_file()).pk)
+    run = run_runner.run_execute(run_id=create_run(org_file()).pk)
     run = ImportRun.objects.get(pk=run.pk)
     assert run.status == ImportRun.Status.PARTIAL, run.error_message
     result = core_checksum(), counters(run), ledger_lines(run)
@@ -117,7 +121,7 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_equals_a_clean_run(
     # Partition jobs run through RQ's in-process queue, which catches even
     # this; a single partition runs inside run_execute.
     with contextlib.suppress(Killed):
-        services.run_execute(run_id=run.pk)
+        run_runner.run_execute(run_id=run.pk)
     worker_back(monkeypatch, settings)
     partitioned(settings, partitions)
     run.refresh_from_db()
@@ -145,7 +149,7 @@ def test_run_finished_is_called_exactly_once_per_run_also_with_partitions(settin
         services, "run_finished", lambda *, run: calls.append(run.pk) or real(run=run)
     )
     run = create_run(org_file())
-    services.run_execute(run_id=run.pk)
+    run_runner.run_execute(run_id=run.pk)
     assert calls == [run.pk]
     assert RunPartition.objects.filter(run=run, status=RunPartition.Status.DONE).count() == 3
 
@@ -157,7 +161,7 @@ def test_the_same_external_id_keeps_file_order_whatever_the_partitions(settings)
     )
     # Every row of an id after its first has other values: duplicate_in_file,
     # found only if all of that id's rows meet in one partition, in order.
-    run = services.run_execute(run_id=create_run(content).pk)
+    run = run_runner.run_execute(run_id=create_run(content).pk)
     run.refresh_from_db()
     assert (run.inserted, run.quarantined) == (3, 37)
     assert sorted(Organization.objects.values_list("name", flat=True)) == [
@@ -179,7 +183,7 @@ def test_a_worker_given_up_for_dead_cannot_commit_another_chunk(monkeypatch):
         return real(self, rows, write=write)
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", process)
-    assert services.run_execute(run_id=run.pk).status == ImportRun.Status.RUNNING
+    assert run_runner.run_execute(run_id=run.pk).status == ImportRun.Status.RUNNING
     run.refresh_from_db()
     assert run.rows_processed == 4  # the second chunk rolled back
     assert Organization.objects.count() == 4
@@ -190,7 +194,7 @@ def test_a_run_that_keeps_dying_is_failed_and_a_replay_completes_it(settings, mo
     run = create_run(org_file())
     kill_after(monkeypatch, 2)
     with pytest.raises(Killed):
-        services.run_execute(run_id=run.pk)
+        run_runner.run_execute(run_id=run.pk)
     for _ in range(settings.IMPORTER_MAX_ATTEMPTS - 1):
         silence_heartbeats(run.pk)
         assert reconcile.reconcile_runs().resumed_partitions  # resumed, and killed again at once
@@ -203,7 +207,7 @@ def test_a_run_that_keeps_dying_is_failed_and_a_replay_completes_it(settings, mo
     assert run.rows_total == run.rows_processed == 8  # what it committed, counted
     worker_back(monkeypatch, settings)
     replay = services.run_replay(run=run)
-    replay = services.run_execute(run_id=replay.pk) or ImportRun.objects.get(pk=replay.pk)
+    replay = run_runner.run_execute(run_id=replay.pk) or ImportRun.objects.get(pk=replay.pk)
     replay.refresh_from_db()
     assert replay.status == ImportRun.Status.PARTIAL
     assert core_checksum() == expected_checksum
@@ -213,7 +217,7 @@ def test_a_run_that_died_while_being_planned_is_queued_again(settings, monkeypat
     run = create_run(org_file())
     monkeypatch.setattr(runner, "plan_partitions", lambda run: (_ for _ in ()).throw(Killed()))
     with pytest.raises(Killed):
-        services.run_execute(run_id=run.pk)
+        run_runner.run_execute(run_id=run.pk)
     worker_back(monkeypatch, settings)
     run.refresh_from_db()
     assert (run.status, run.partitions, run.attempts) == (ImportRun.Status.RUNNING, 0, 1)
@@ -235,9 +239,9 @@ def test_a_queued_run_whose_job_was_lost_is_enqueued_again():
 def test_runs_of_one_source_and_target_are_claimed_one_at_a_time():
     first, second = create_run(org_file()), create_run(org_file())
     other_source = create_run(org_file(), source="erp")
-    assert services.run_start(run_id=first.pk) is not None
-    assert services.run_start(run_id=second.pk) is None  # busy: waits for the first
-    assert services.run_start(run_id=other_source.pk) is not None
+    assert leases.run_start(run_id=first.pk) is not None
+    assert leases.run_start(run_id=second.pk) is None  # busy: waits for the first
+    assert leases.run_start(run_id=other_source.pk) is not None
     second.refresh_from_db()
     assert second.status == ImportRun.Status.QUEUED
 
@@ -261,7 +265,7 @@ def test_a_dry_run_killed_midway_starts_again_and_equals_a_clean_dry_run(
     from dq.models import Violation
 
     partitioned(settings, 1)
-    clean = services.run_execute(run_id=create_run(org_file(), dry_run=True).pk)
+    clean = run_runner.run_execute(run_id=create_run(org_file(), dry_run=True).pk)
     clean = ImportRun.objects.get(pk=clean.pk)
     expected = counters(clean), ledger_lines(clean), Violation.objects.filter(run=clean).count()
     wipe_imports()
@@ -269,7 +273,7 @@ def test_a_dry_run_killed_midway_starts_again_and_equals_a_clean_dry_run(
     run = create_run(org_file(), dry_run=True)
     kill_after(monkeypatch, kill_after_chunks)
     with pytest.raises(Killed):
-        services.run_execute(run_id=run.pk)
+        run_runner.run_execute(run_id=run.pk)
     worker_back(monkeypatch, settings)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.RUNNING and run.rows_processed == 0

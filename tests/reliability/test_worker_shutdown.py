@@ -5,8 +5,8 @@ import os
 import pytest
 from rq.exceptions import StopRequested
 
-from ingest import reconcile
-from ingest.worker import ImportWorker
+from runs.execution import reconcile
+from runs.execution.worker import ImportWorker
 
 
 def idle_worker() -> ImportWorker:

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from core.models import Organization
-from ingest import services
+from runs import services
+from runs.execution import leases
 from runs.models import ImportRun
 from tests.reliability.helpers import WorkerProcess, create_run, wait_for, worker_env
 
@@ -111,7 +112,7 @@ def test_a_deferred_run_frees_its_worker_and_is_cancelled_at_once(tmp_path):
     when the running run ends, the next deferred run is enqueued."""
     holder = create_run(organizations(range(1, 11), name="Holder"))
     assert (
-        services.run_start(run_id=holder.pk) is not None
+        leases.run_start(run_id=holder.pk) is not None
     )  # running, on no worker: busy for as long as we like
     waiting = [create_run(organizations(range(1, 11), name=f"Waiting {n}")) for n in range(2)]
     other = create_run(organizations(range(1, 11), name="Other"), source="erp")
@@ -122,7 +123,7 @@ def test_a_deferred_run_frees_its_worker_and_is_cancelled_at_once(tmp_path):
         other = finished([other], timeout=60)[0]  # on the only worker, after both deferrals
         assert other.status == ImportRun.Status.SUCCEEDED
         deferred = ImportRun.objects.filter(
-            pk__in=[run.pk for run in waiting], job_id=services.DEFERRED
+            pk__in=[run.pk for run in waiting], job_id=leases.DEFERRED
         )
         wait_for(lambda: deferred.count() == 2, timeout=10, what="both runs to be deferred")
         assert not deferred.exclude(status=ImportRun.Status.QUEUED).exists()

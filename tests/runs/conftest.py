@@ -6,10 +6,11 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from common.roles import OPERATORS, STEWARDS
 from dq.models import Violation
-from dq.roles import OPERATORS, STEWARDS
-from ingest import services
 from ingest.models import Source
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 CSV = b"external_id,name,country\nA-1,Acme,DE\nA-2,Beta,XX\nA-3,,FR\n"
@@ -48,7 +49,7 @@ def imported_run(dry_run: bool = False, user=None) -> ImportRun:
         dry_run=dry_run,
         created_by=user,
     )
-    services.run_execute(run_id=run.pk)
+    runner.run_execute(run_id=run.pk)
     run.refresh_from_db()
     return run
 

@@ -14,9 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from dq.roles import OPERATORS, STEWARDS
+from common.roles import OPERATORS, STEWARDS
 from dq.selectors import MASK
-from ingest import services
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.runs.conftest import user_with_role
 
@@ -42,7 +43,7 @@ def run_of(target: str, content: bytes, *, dry_run: bool = False) -> ImportRun:
         filename=f"{target}.csv",
         dry_run=dry_run,
     )
-    services.run_execute(run_id=run.pk)
+    runner.run_execute(run_id=run.pk)
     run.refresh_from_db()
     return run
 

@@ -10,11 +10,12 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.test import Client
 
+from common.roles import OPERATORS, STEWARDS
 from core.models import Organization
 from dq.models import RemediationAudit, Violation
-from dq.roles import OPERATORS, STEWARDS
-from ingest import services
 from ingest.models import ExternalIdMap, Source
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 ANON, NO_ROLE, OPERATOR, STEWARD, SUPERUSER = (
@@ -46,7 +47,7 @@ def make_world() -> World:
     run = services.run_create(
         target="organization", source=slug, file=ContentFile(content), filename="orgs.csv"
     )
-    run = services.run_execute(run_id=run.pk)
+    run = runner.run_execute(run_id=run.pk)
     violation = Violation.objects.get(run=run)
     audit = RemediationAudit.objects.create(
         violation=violation, action="ignore", before={}, after={}, outcome="ignored"

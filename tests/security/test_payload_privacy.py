@@ -10,7 +10,8 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from dq.models import Violation
-from ingest import services
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.security.roles import OPERATOR, STEWARD, client_for
 
@@ -21,7 +22,7 @@ def run_file(content: bytes, filename: str = "f.csv", **options) -> ImportRun:
     run = services.run_create(
         target="organization", source="crm", file=ContentFile(content), filename=filename, **options
     )
-    services.run_execute(run_id=run.pk)
+    runner.run_execute(run_id=run.pk)
     run.refresh_from_db()
     return run
 

@@ -10,7 +10,9 @@ from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import TemporaryUploadedFile
 
-from ingest import errors, pipeline, services
+from ingest import errors, pipeline
+from runs import services
+from runs.execution import runner
 from runs.models import ImportRun
 
 CSV = b"external_id,name,country\nA-1,Acme,DE\nA-2,Beta,XX\n"
@@ -95,7 +97,7 @@ def test_a_finished_run_leaves_no_temporary_file(own_tempdir, dry_run):
         filename="orgs.csv",
         dry_run=dry_run,
     )
-    run = services.run_execute(run_id=run.pk)
+    run = runner.run_execute(run_id=run.pk)
     assert run.status == ImportRun.Status.PARTIAL
     assert files_under(own_tempdir) == []
 
@@ -105,7 +107,7 @@ def test_a_file_level_failure_leaves_no_temporary_file(own_tempdir):
     run = services.run_create(
         target="organization", source="crm", file=ContentFile(b"PK\x03\x04zip"), filename="a.csv"
     )
-    run = services.run_execute(run_id=run.pk)
+    run = runner.run_execute(run_id=run.pk)
     assert run.status == ImportRun.Status.FAILED
     assert files_under(own_tempdir) == []
 
@@ -119,5 +121,5 @@ def test_a_crashed_run_leaves_no_temporary_file(own_tempdir, monkeypatch):
     run = services.run_create(
         target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
     )
-    assert services.run_execute(run_id=run.pk).status == ImportRun.Status.FAILED
+    assert runner.run_execute(run_id=run.pk).status == ImportRun.Status.FAILED
     assert files_under(own_tempdir) == []

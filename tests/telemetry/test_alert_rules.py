@@ -10,7 +10,7 @@ import yaml
 from django.conf import settings
 from prometheus_client.metrics import MetricWrapperBase
 
-from ingest import metrics
+from runs import metrics
 
 PROMETHEUS_DIR = Path(settings.BASE_DIR) / "deploy" / "prometheus"
 RULES = PROMETHEUS_DIR / "alerts.yml"

@@ -10,7 +10,7 @@ import yaml
 from django.conf import settings
 from prometheus_client.metrics import MetricWrapperBase
 
-from ingest import metrics
+from runs import metrics
 
 DASHBOARD = Path(settings.BASE_DIR) / "deploy" / "grafana" / "importer-dashboard.json"
 # Names computed at scrape time by importer_project.metrics.ImporterCollector.

@@ -9,8 +9,10 @@ import django_rq
 import pytest
 from rq.job import JobStatus
 
+from demo import golden
 from importer_project.logging import JsonFormatter
-from ingest import golden, runner, services
+from runs import services
+from runs.execution import partitions as runner
 from runs.models import ImportRun
 
 SECRET = "info@northwind.example"

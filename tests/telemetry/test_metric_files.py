@@ -17,7 +17,7 @@ from tests.telemetry.scrape import Scrape
 pytestmark = pytest.mark.django_db
 
 COUNT = """
-from ingest.metrics import DRY_RUNS, RUN_DURATION
+from runs.metrics import DRY_RUNS, RUN_DURATION
 DRY_RUNS.inc()
 RUN_DURATION.labels(target="organization", status="succeeded").observe(1.5)
 RUN_DURATION.labels(target="organization", status="failed").observe(700)

@@ -5,10 +5,12 @@ import pytest
 from django.core.management import call_command
 from prometheus_client import REGISTRY
 
+from demo import golden
 from dq.models import Violation
 from importer_project import metrics as wiring
-from ingest import golden, metrics, registry, services
+from ingest import registry
 from ingest.models import Source
+from runs import metrics, services
 from runs.models import ImportRun
 from tests.telemetry.scrape import Scrape
 
@@ -225,7 +227,7 @@ def test_an_upload_over_the_size_limit_is_counted_and_logged_as_failed(settings,
 def test_the_scrape_answers_when_the_database_is_down(client, monkeypatch):
     from django.db import OperationalError
 
-    from ingest import telemetry_selectors
+    from runs import telemetry as telemetry_selectors
 
     def down():
         raise OperationalError("could not connect")

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from ingest.telemetry_selectors import bounded_reads
 from runs.models import ImportRun
+from runs.telemetry import bounded_reads
 from tests.telemetry.scrape import Scrape
 
 # Releases the lock whatever happens, so a scrape that waits (the bug) fails

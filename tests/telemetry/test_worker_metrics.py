@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from ingest import golden
+from demo import golden
 from runs.models import ImportRun
 from tests.telemetry.scrape import Scrape
 
@@ -26,7 +26,9 @@ pytestmark = [
 
 STEPS = golden.manifest()["steps"][:5]  # clean, repeat, rules, dry run, the same for real
 ENQUEUE = """
-from ingest import golden, services
+from ingest import services
+from demo import golden
+from runs import services
 for step in golden.manifest()["steps"][{start}:{stop}]:
     services.run_enqueue(run=golden.golden_run_create(step))
 """

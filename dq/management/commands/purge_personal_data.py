@@ -2,7 +2,7 @@
 [--results-days N] [--payloads-days N] [--audit-days N]
 
 Removes personal data kept past its retention, for cron: runs' uploaded
-files and results files (runs.services), the payload values of resolved,
+files and results files (runs.retention), the payload values of resolved,
 ignored and dry-run violations and of remediation audit rows (dq.services).
 Idempotent: a second run removes nothing more. Exit 0 when done, 1 when the
 storage refused to delete a file (the rest was still done), 2 for usage errors.
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from dq import services
 from ingest.errors import UsageError
-from runs import services as run_services
+from runs import retention
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 DELETE_FAILED = "The storage refused to delete {count} file(s); they are kept and listed in the log. Run again once fixed."
@@ -68,12 +68,12 @@ class Command(BaseCommand):
         now = timezone.now()
         try:
             for _kind, value in days.items():  # every usage error before anything is removed
-                run_services.retention_cutoff(days=value, now=now)
+                retention.retention_cutoff(days=value, now=now)
             files = [
-                run_services.run_files_purge(
+                retention.run_files_purge(
                     kind=kind, older_than_days=days[kind], dry_run=dry_run, now=now
                 )
-                for kind in (run_services.UPLOADS, run_services.RESULTS)
+                for kind in (retention.UPLOADS, retention.RESULTS)
             ]
             payloads = services.violations_purge_payloads(
                 older_than_days=days["payloads"], dry_run=dry_run, now=now

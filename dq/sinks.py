@@ -1,0 +1,213 @@
+"""Where quarantined rows go: ``dq.Violation`` rows, written per chunk; for a
+remediation run, the requeued violations themselves take each row's result."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from dq import fingerprints
+from dq.models import Violation, codes_of, fields_of
+from dq.occurrences import Occurrence, live_external_ids, violations_record_chunk
+from dq.services import violations_remediated
+from ingest.pipeline import QUARANTINED, Row
+from runs.models import ImportRun
+
+# PostgreSQL cannot store NUL in text or JSON; the payload keeps a visible mark.
+NUL_MARK = "\u2400"
+
+
+def storable(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: storable_text(value) if isinstance(value, str) else value
+        for key, value in payload.items()
+    }
+
+
+def storable_text(value: str) -> str:
+    """The text with NUL made visible: PostgreSQL rejects NUL in text and JSON."""
+    return value.replace("\x00", NUL_MARK) if "\x00" in value else value
+
+
+class Sink(Protocol):
+    def chunk_done(self, rows: Sequence[Row]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class ViolationSink:
+    """Each quarantined row of an upload is an occurrence of its violation
+    (by fingerprint: dq.occurrences), and each valid row resolves its
+    fingerprint's open violation at the source. A dry run's rows stay
+    separate, read-only violations of their own (``write``)."""
+
+    # Past this many open violations of the source, every valid row is
+    # looked up by the database instead (see live_external_ids).
+    LIVE_SET_LIMIT = 100_000
+
+    def __init__(self, *, run_id: int, target: str, source_id: int, dry_run: bool = False) -> None:
+        self.run_id = run_id
+        self.target = target
+        self.source_id = source_id
+        self.dry_run = dry_run
+        self._live: set[str] | None = None
+        self._live_loaded = False
+
+    def _live_ids(self) -> set[str] | None:
+        """The external ids with an open violation, loaded at the first chunk
+        and kept up to date with this run's own quarantined rows. A violation
+        another run opens meanwhile is not resolved by this run's valid rows:
+        the next import of the source does it."""
+        if not self._live_loaded:
+            self._live = live_external_ids(
+                target=self.target, source_id=self.source_id, limit=self.LIVE_SET_LIMIT
+            )
+            self._live_loaded = True
+        return self._live
+
+    def chunk_done(self, rows: Sequence[Row]) -> None:
+        if self.dry_run:
+            self.write(
+                (row.number, row.external_id, row.payload, row.errors)
+                for row in rows
+                if row.outcome == QUARANTINED
+            )
+            return
+        # File order decides: a fingerprint's last row in the chunk says
+        # whether it ends quarantined or resolved at the source.
+        quarantined: dict[str, Occurrence] = {}
+        valid: dict[str, None] = {}
+        of_external_id = fingerprints.of_external_id
+        target, source_id = self.target, self.source_id
+        live = self._live_ids()
+        for row in rows:
+            if row.outcome == QUARANTINED:
+                # As stored (NUL made visible), as migration 0009 reads it.
+                external_id, payload = storable_text(row.external_id), storable(row.payload)
+                fingerprint = fingerprints.of_row(
+                    target=target,
+                    source_id=source_id,
+                    external_id=external_id,
+                    payload=payload,
+                    errors=row.errors,
+                    row_number=row.number,
+                )
+                earlier = quarantined.pop(fingerprint, None)
+                quarantined[fingerprint] = Occurrence(
+                    fingerprint=fingerprint,
+                    row_number=row.number,
+                    external_id=external_id,
+                    payload=payload,
+                    errors=list(row.errors),
+                    codes=codes_of(row.errors),
+                    error_fields=fields_of(row.errors),
+                    count=(earlier.count + 1) if earlier else 1,
+                )
+                valid.pop(fingerprint, None)
+                if live is not None and external_id:
+                    live.add(external_id)  # a later valid row of it resolves it
+            elif row.external_id:
+                external_id = storable_text(row.external_id)
+                if live is None or external_id in live:
+                    valid[
+                        of_external_id(target=target, source_id=source_id, external_id=external_id)
+                    ] = None
+        violations_record_chunk(
+            run_id=self.run_id,
+            target=target,
+            source_id=source_id,
+            quarantined=list(quarantined.values()),
+            valid_fingerprints=valid,
+        )
+
+    def write(self, items: Iterable[tuple[int, str, dict[str, Any], list[dict[str, str]]]]) -> None:
+        """A dry run's violations: plain inserts, outside the one-per-fingerprint rule."""
+        Violation.objects.bulk_create(
+            [
+                Violation(
+                    run_id=self.run_id,
+                    target=self.target,
+                    source_id=self.source_id,
+                    row_number=number,
+                    external_id=storable_text(external_id),
+                    payload=storable(payload),
+                    errors=errors,
+                    codes=codes_of(errors),
+                    error_fields=fields_of(errors),
+                    dry_run=self.dry_run,
+                    fingerprint=fingerprints.of_row(
+                        target=self.target,
+                        source_id=self.source_id,
+                        external_id=external_id,
+                        payload=storable(payload),
+                        errors=errors,
+                        row_number=number,
+                    ),
+                    first_seen_run_id=self.run_id,
+                    last_seen_run_id=self.run_id,
+                )
+                for number, external_id, payload, errors in items
+            ],
+            batch_size=500,
+        )
+
+    def finish(self) -> None:
+        pass
+
+
+class SpooledSink:
+    """For dry runs, whose chunks are rolled back: keeps quarantined rows in a
+    temporary file and writes them to the inner sink after the rollback."""
+
+    def __init__(self, inner: ViolationSink) -> None:
+        self.inner = inner
+        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+
+    def chunk_done(self, rows: Sequence[Row]) -> None:
+        for row in rows:
+            if row.outcome == QUARANTINED:
+                self.spool.write(
+                    json.dumps([row.number, row.external_id, row.payload, row.errors]) + "\n"
+                )
+
+    def finish(self) -> None:
+        self.spool.seek(0)
+        batch = []
+        for line in self.spool:
+            batch.append(json.loads(line))
+            if len(batch) == 1000:
+                self.inner.write(batch)
+                batch = []
+        self.inner.write(batch)
+        self.spool.close()
+
+
+class RemediationSink:
+    """For a remediation run: row N of its file is the requeued violation
+    ``ingest_params_json["violation_ids"][N-1]``. An imported row (inserted,
+    updated, unchanged or skipped) resolves its violation; a quarantined one
+    reopens it with the new errors (dq.services.violations_remediated)."""
+
+    def __init__(self, *, run: ImportRun) -> None:
+        self.run_id = run.pk
+        self.violation_ids: list[int] = list(run.ingest_params_json.get("violation_ids", []))
+
+    def _violation_id(self, row: Row) -> int | None:
+        index = row.number - 1
+        return self.violation_ids[index] if 0 <= index < len(self.violation_ids) else None
+
+    def chunk_done(self, rows: Sequence[Row]) -> None:
+        imported = [
+            vid for row in rows if row.outcome != QUARANTINED and (vid := self._violation_id(row))
+        ]
+        again = {
+            vid: row.errors
+            for row in rows
+            if row.outcome == QUARANTINED and (vid := self._violation_id(row))
+        }
+        violations_remediated(run_id=self.run_id, imported=imported, failed=again)
+
+    def finish(self) -> None:
+        pass

@@ -1,0 +1,83 @@
+"""The RQ worker class for import jobs (settings.RQ["WORKER_CLASS"])."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from django.conf import settings
+from django.db import connections
+from rq.exceptions import StopRequested
+from rq.worker import Worker
+
+from importer_project.metrics import become_work_horse
+from runs.execution import reconcile
+
+logger = logging.getLogger(__name__)
+
+
+class ImportWorker(Worker):
+    """An RQ worker that also keeps import runs on track: it runs the
+    reconciler (runs/execution/reconcile.py) when it starts and every
+    IMPORTER_RECONCILE_SECONDS after, idle or busy, so a run whose worker
+    died is resumed within IMPORTER_STALE_SECONDS + IMPORTER_RECONCILE_SECONDS
+    as long as any worker lives; when only its work horse died, at once.
+
+    It closes the parent's database connections before forking a work
+    horse: a forked child must never share the parent's database socket."""
+
+    _reconciled_at = float("-inf")
+    _parent_pid: int | None = None
+
+    def bootstrap(self, *args, **kwargs):
+        super().bootstrap(*args, **kwargs)
+        self._parent_pid = os.getpid()
+        self.reconcile()
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """Wake up while idle often enough to reconcile on time."""
+        return max(1, min(super().dequeue_timeout, settings.IMPORTER_RECONCILE_SECONDS))
+
+    def heartbeat(self, *args, **kwargs):
+        """RQ calls this while idle and while it watches a work horse."""
+        super().heartbeat(*args, **kwargs)
+        if time.monotonic() - self._reconciled_at >= settings.IMPORTER_RECONCILE_SECONDS:
+            self.reconcile()
+
+    def reconcile(self) -> None:
+        if os.getpid() != self._parent_pid:
+            return  # never from a work horse: its job is its business
+        self._reconciled_at = time.monotonic()
+        try:
+            reconcile.reconcile_runs()
+        except StopRequested:
+            # SIGTERM while idle: RQ's handler raises this wherever the worker
+            # is, here too; swallowed, the worker would run on until killed.
+            raise
+        except Exception:  # a failed pass must not kill the worker; the next one retries
+            logger.exception("reconciling runs failed")
+
+    def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+        """RQ saw the work horse end without finishing its job (SIGKILL, the
+        OOM killer, a segfault, the job timeout): hand its partition back
+        now; waiting IMPORTER_STALE_SECONDS for its heartbeat to go stale
+        would only lose time, since this worker knows it is dead."""
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        try:
+            reconcile.reconcile_dead_job(
+                job_id=job.id, func_name=job.func_name, args=tuple(job.args)
+            )
+        except Exception:  # the reconciler's stale path is still there
+            logger.exception("handing back the job of a dead work horse failed")
+
+    def fork_work_horse(self, job, queue):
+        connections.close_all()
+        return super().fork_work_horse(job, queue)
+
+    def main_work_horse(self, job, queue):
+        # Metrics of every horse of this worker go to one set of files
+        # (importer_project.metrics), not a new set per job.
+        become_work_horse(os.getppid())
+        return super().main_work_horse(job, queue)
