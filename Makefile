@@ -14,7 +14,7 @@ SECRET_KEY := $(shell test -s $(DEV_SECRET_KEY_FILE) || $(PY) -c 'import secrets
 endif
 export SECRET_KEY
 
-.PHONY: demo test e2e worker venv migrate clean check-deploy bench bench-scaleout
+.PHONY: demo test e2e lint worker venv migrate clean check-deploy bench bench-scaleout
 
 venv: $(STAMP)
 
@@ -35,6 +35,12 @@ demo: migrate
 
 test: venv
 	$(PYTHON) -m pytest
+
+# ruff (lint and format), the import layers (.importlinter); CI runs it.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # Browser journeys only (Debian's chromium; `make test` runs them too when it is installed).
 e2e: venv
