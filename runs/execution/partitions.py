@@ -38,7 +38,7 @@ from ingest import registry
 from ingest.fields import trim
 from ingest.models import Source
 from ingest.pipeline import ChunkProcessor, Counts
-from ingest.readers import ReadRow
+from ingest.readers import Reader, ReadRow
 from ingest.results import Ledger
 from ingest.seen import key64
 from runs.execution import files, results
@@ -205,9 +205,11 @@ def import_partition(
     *,
     sink: Sink | None = None,
     progress: Progress | None = None,
+    reader: Reader | None = None,
 ) -> bool:
     """Import one partition from its checkpoint on. Returns whether it
-    stopped on a cancel request."""
+    stopped on a cancel request. ``reader``: the run's file, already opened
+    and checked (a run of one partition is read once)."""
     target = registry.get(run.target)
     source = Source.objects.get(pk=run.source_id)
     processor = ChunkProcessor(
@@ -219,7 +221,7 @@ def import_partition(
         value_mappings=run.ingest_params_json.get("value_mappings"),
     )
     sink = sink or sink_for(run, target=target, source=source)
-    reader = files.run_reader(run)
+    reader = reader or files.run_reader(run)
     handle, _ = _open_ledger(part)
     ledger = Ledger(dry_run=run.dry_run, file=handle)
     rows = partition_rows(

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ingest.errors import ImporterError
+from ingest.readers import Reader
 from runs import services
 from runs.execution import files, inprocess, leases, partitions, queue, reconcile, retry
 from runs.execution.partitions import Progress
@@ -70,9 +71,7 @@ def run_execute(
         return None
     try:
         with partitions.Heartbeat(run_id=run.pk):
-            reader = files.run_reader(run)
-            reader.close()
-            files.note_detected(run, reader)
+            reader = files.run_reader(run)  # file-level problems fail the run here
     except ImporterError as exc:
         return services.run_mark_failed(run_id=run.pk, message=exc.message)
     except Exception as exc:
@@ -80,6 +79,14 @@ def run_execute(
         return services.run_mark_failed(
             run_id=run.pk, message=CRASHED.format(error=type(exc).__name__)
         )
+    with reader:  # the file is checked and decoded once: a single partition reads on from here
+        return _plan_and_run(run, reader=reader, in_process=in_process, progress=progress)
+
+
+def _plan_and_run(
+    run: ImportRun, *, reader: Reader, in_process: bool, progress: Progress | None
+) -> ImportRun:
+    files.note_detected(run, reader)
     planned = partitions.plan_partitions(run)
     with transaction.atomic():
         RunPartition.objects.bulk_create(
@@ -90,7 +97,11 @@ def run_execute(
             ignore_conflicts=True,
         )
         ImportRun.objects.filter(pk=run.pk).update(partitions=planned, heartbeat_at=timezone.now())
-    if planned == 1 or in_process:
+    if planned == 1:  # small files and dry runs: the file as opened and checked above
+        run_execute_partition(run_id=run.pk, index=0, progress=progress, reader=reader)
+        return ImportRun.objects.get(pk=run.pk)
+    reader.close()  # each partition reads the file for its own rows
+    if in_process:
         for index in range(planned):
             run_execute_partition(run_id=run.pk, index=index, progress=progress)
         return ImportRun.objects.get(pk=run.pk)
@@ -100,11 +111,13 @@ def run_execute(
 
 
 def run_execute_partition(
-    *, run_id: int, index: int, progress: Progress | None = None
+    *, run_id: int, index: int, progress: Progress | None = None, reader: Reader | None = None
 ) -> ImportRun | None:
     """Claim one partition of a running run (compare-and-set, so a job
     delivered twice runs once) and import it from its checkpoint; the last
-    partition to finish finishes the run. None when there was nothing to do."""
+    partition to finish finishes the run. None when there was nothing to do.
+    ``reader``: the run's file as run_execute opened it, for the first
+    attempt (a retry reads the file again from its checkpoint)."""
     claimed = RunPartition.objects.filter(
         run_id=run_id,
         index=index,
@@ -123,7 +136,9 @@ def run_execute_partition(
             try:
                 if attempt:
                     part.refresh_from_db()  # its checkpoint, as committed
-                cancelled = partitions.import_partition(run, part, progress=progress)
+                cancelled = partitions.import_partition(
+                    run, part, progress=progress, reader=None if attempt else reader
+                )
                 break
             except (partitions.LostLease, partitions.RunStopped):
                 logger.warning(
