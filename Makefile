@@ -3,7 +3,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
-# Web and workers share it so /metrics sums every process (README "Telemetry").
+# Web and workers share it so /metrics sums every process (docs/telemetry.md).
 METRICS_DIR ?= $(CURDIR)/prometheus_multiproc
 # Settings refuse the built-in SECRET_KEY when DEBUG is off, as most targets
 # run: without SECRET_KEY in the environment, a random key for this checkout,
@@ -62,7 +62,7 @@ bench-scaleout: venv
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media prometheus_multiproc
 
-# The runs dashboard's list at 1,000 and 100,000 runs on PostgreSQL (see README
+# The runs dashboard's list at 1,000 and 100,000 runs on PostgreSQL (see docs/runs-dashboard.md
 # "Runs dashboard"); makes and drops the database test_<name of BENCH_DATABASE_URL>.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/importer_bench
 .PHONY: bench-dashboard

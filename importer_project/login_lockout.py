@@ -1,4 +1,4 @@
-"""What a locked-out login sees (django-axes, README "Security"): after
+"""What a locked-out login sees (django-axes, docs/security.md): after
 AXES_FAILURE_LIMIT wrong passwords for one username from one address, every
 login for that pair, right password included, is refused for the cool-off
 time with this page (429), in the admin's look."""

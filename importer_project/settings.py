@@ -1,7 +1,7 @@
 """Settings, read from the environment.
 
 With no DATABASE_URL the app uses an embedded SQLite file; with no REDIS_URL
-jobs run synchronously in-process. See README "Configuration".
+jobs run synchronously in-process. See docs/operations.md "Configuration".
 """
 
 import os
@@ -29,7 +29,7 @@ def env_int(name: str, default: int) -> int:
 DEBUG = env_bool("DEBUG", False)
 # The built-in key is public (it is in this file): good for DEBUG=1 only.
 # Without DEBUG every signed value (sessions, password reset links, CSRF)
-# would be forgeable, so the service refuses to start (README "Security").
+# would be forgeable, so the service refuses to start (docs/security.md).
 DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-key-set-SECRET_KEY-in-production"
 SECRET_KEY_MISSING = (
     "SECRET_KEY is not set and DEBUG is off: set the SECRET_KEY environment variable to a long random "
@@ -45,7 +45,7 @@ ALLOWED_HOSTS = [
     if h.strip()
 ]
 
-# Production security (README "Security"). HTTPS=1 when the site is served
+# Production security (docs/security.md). HTTPS=1 when the site is served
 # over TLS: redirect to https, secure-only cookies, HSTS; each can be
 # overridden by its own variable. Ignored with DEBUG on (plain-http dev).
 HTTPS = env_bool("HTTPS", False) and not DEBUG
@@ -155,7 +155,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Login throttling (django-axes, README "Security"): after
+# Login throttling (django-axes, docs/security.md): after
 # IMPORTER_LOGIN_FAILURE_LIMIT wrong passwords for one username from one IP
 # address, logins for that pair are refused for IMPORTER_LOGIN_COOLOFF_MINUTES
 # (each further try restarts the wait). Covers every session login (the
@@ -202,7 +202,7 @@ IMPORTER_MAX_FUTURE_SKEW = env_int("IMPORTER_MAX_FUTURE_SKEW", 86400)
 DQ_AUDIT_RETENTION_DAYS = env_int("DQ_AUDIT_RETENTION_DAYS", 90)
 
 # Retention of personal data (manage.py purge_personal_data, run from cron;
-# README "Retention of personal data"): days after a run finished that its
+# docs/operations.md "Retention of personal data"): days after a run finished that its
 # uploaded file and its results file are kept, and days after a violation
 # was resolved or ignored (or its dry run made it) that its payload values are.
 IMPORTER_RETAIN_UPLOADS_DAYS = env_int("IMPORTER_RETAIN_UPLOADS_DAYS", 90)
@@ -227,7 +227,7 @@ RQ_QUEUES = {
     },
 }
 
-# Crash safety and scale-out (README "Workers and scaling", "Crash safety").
+# Crash safety and scale-out (docs/operations.md).
 # A running run's worker writes a heartbeat this often; the reconciler gives
 # up on it after IMPORTER_STALE_SECONDS and resumes it from its checkpoint,
 # at most IMPORTER_MAX_ATTEMPTS times. Workers reconcile every
@@ -244,7 +244,7 @@ IMPORTER_PARTITION_MIN_BYTES = env_int("IMPORTER_PARTITION_MIN_BYTES", 32 * 1024
 # changes carry run id, target, source, counts and durations as fields.
 # Values of these query parameters (the admin's search q=, fields that hold
 # personal data) are logged as [redacted]: by every handler here, runserver's
-# request lines (django.server) included. README "Logs and personal data".
+# request lines (django.server) included. docs/security.md.
 IMPORTER_LOG_REDACT_PARAMS = [
     name.strip().lower()
     for name in os.environ.get(

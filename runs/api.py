@@ -225,7 +225,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def results(self, request: Request, pk: str) -> FileResponse | StreamingHttpResponse:
         run = self.get_object()
         kind = request.query_params.get("kind", "upserts")
-        if kind == "":  # as for every filter: README's rule for empty values
+        if kind == "":  # as for every filter: docs/api.md's rule for empty values
             raise exceptions.ValidationError({"kind": [EMPTY_FILTER]})
         if kind not in RESULT_KINDS:
             raise exceptions.ValidationError({"kind": [BAD_RESULT_KIND]})

@@ -4,7 +4,7 @@ structured log line per run state change.
 Labels are small, bounded sets: target (registry names), status, outcome,
 decision, dry_run, and source, bounded by IMPORTER_METRICS_MAX_SOURCES: the
 first N sources (by creation) keep their slug, every later one is counted as
-"other" (see README "Telemetry"). Counters live in every process that
+"other" (see docs/telemetry.md). Counters live in every process that
 finishes runs (web with synchronous jobs, RQ work horses); in multiprocess
 mode (PROMETHEUS_MULTIPROC_DIR) one scrape sums them. Gauges about the
 backlog are computed at scrape time by importer_project.metrics.

@@ -1,5 +1,5 @@
 """manage.py seed_violations --count N: many realistic violations for
-measuring the inbox (README "DQ inbox at scale"). Not for production data."""
+measuring the inbox (docs/dq-inbox.md). Not for production data."""
 
 import random
 

@@ -1,4 +1,4 @@
-"""Empty PROMETHEUS_MULTIPROC_DIR before web and workers start (README "Telemetry")."""
+"""Empty PROMETHEUS_MULTIPROC_DIR before web and workers start (docs/telemetry.md)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
