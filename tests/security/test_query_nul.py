@@ -9,7 +9,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from dq.api import ViolationFilter
+from dq.api_filters import ViolationFilter
 from importer_project.middleware import NUL_IN_QUERY
 from runs.api import RunFilter
 from tests.api.conftest import client_for
