@@ -20,6 +20,12 @@ Typical use::
 
 Values may contain non-ASCII characters, so open files as UTF-8.
 This module is pure Python + stdlib on purpose: it must not import Django.
+
+Why one long module: every value generator and every defect recipe feed one
+``random.Random`` in a fixed order, and that order is what makes the output
+byte-identical across versions (the benchmarks' files and the tests' expected
+summaries depend on it). Split across modules, a reordered import or a moved
+call would silently change every generated file.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ The pipeline, the admin editor and the API's validate endpoint all validate
 through ``validate_row`` below, so a payload gets the same words everywhere.
 Fields are built once per target and reused for every row: anything costly
 (regexes, reference tables) is prepared at construction or import time.
+
+Why one module of this length: it is the single source of every rule code
+and message a steward, an integration or the pipeline reads; kept together,
+a message and the check that raises it are reviewed side by side.
 """
 
 from __future__ import annotations
