@@ -24,8 +24,20 @@ class ImportWorker(Worker):
     died is resumed within IMPORTER_STALE_SECONDS + IMPORTER_RECONCILE_SECONDS
     as long as any worker lives; when only its work horse died, at once.
 
-    It closes the parent's database connections before forking a work
-    horse: a forked child must never share the parent's database socket."""
+    It overrides as few of RQ's methods as it can, each calling RQ's own:
+
+    - ``bootstrap``: reconcile once at start (runs left by a dead worker).
+    - ``dequeue_timeout`` and ``heartbeat``: RQ's hooks while idle and while
+      it watches a work horse; the reconciler runs from them on time.
+    - ``handle_work_horse_killed``: RQ's hook for a horse that died; its
+      partition is handed back at once instead of after the stale timeout.
+    - ``fork_work_horse``: closes the parent's database connections first,
+      so a forked child never shares the parent's database socket.
+    - ``main_work_horse``: a horse writes its metrics to its worker's files
+      (Prometheus multiprocess mode), not a new set of files per job.
+
+    Everything else (dequeueing, job execution, results, shutdown on SIGTERM)
+    is RQ's, unchanged."""
 
     _reconciled_at = float("-inf")
     _parent_pid: int | None = None
