@@ -34,7 +34,6 @@ from ingest import (
     readers,
     registry,
     runner,
-    spreadsheets,
     survivorship,
 )
 from ingest.errors import ImporterError, StateConflict, UsageError
@@ -45,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "imports"
 RULESET_VERSION = "1"
-FORMATS = ("csv", "jsonl", *spreadsheets.FORMATS)
+FORMATS = readers.FORMATS
 
 BAD_SOURCE = "A source must be a slug (letters, digits, - and _), got {slug!r}."
 CANNOT_CANCEL = "Run {run_id} is {status}; only queued or running runs can be cancelled."
@@ -229,7 +228,7 @@ def sheet_clean(*, sheet: str | None) -> str | None:
     mistake. Whether the workbook has that sheet is known only when the
     file is read (the run then fails, listing its sheets)."""
     try:
-        cleaned = spreadsheets.sheet_argument(sheet)
+        cleaned = readers.sheet_argument(sheet)
     except errors.FileError as exc:
         raise UsageError(exc.message) from None
     return None if cleaned is None else str(cleaned)
