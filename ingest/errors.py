@@ -111,7 +111,7 @@ PROFILE_UNUSABLE = (
     "Correct it on the source's admin page, or give the {name} with the upload."
 )
 
-# Spreadsheets (ingest.spreadsheets).
+# Spreadsheets (ingest.readers.spreadsheets).
 PASSWORD_PROTECTED = (
     "The workbook is password-protected, so it cannot be read. Save a copy without the password "
     "(or export the sheet as CSV) and upload that."

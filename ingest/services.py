@@ -10,12 +10,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ingest import errors, readers, registry, spreadsheets
+from ingest import errors, readers, registry
 from ingest.errors import UsageError
 from ingest.models import Source
 
 RULESET_VERSION = "1"
-FORMATS = ("csv", "jsonl", *spreadsheets.FORMATS)
+FORMATS = readers.FORMATS
 
 BAD_SOURCE = "A source must be a slug (letters, digits, - and _), got {slug!r}."
 
@@ -193,7 +193,7 @@ def sheet_clean(*, sheet: str | None) -> str | None:
     mistake. Whether the workbook has that sheet is known only when the
     file is read (the run then fails, listing its sheets)."""
     try:
-        cleaned = spreadsheets.sheet_argument(sheet)
+        cleaned = readers.sheet_argument(sheet)
     except errors.FileError as exc:
         raise UsageError(exc.message) from None
     return None if cleaned is None else str(cleaned)

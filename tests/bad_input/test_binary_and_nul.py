@@ -11,7 +11,7 @@ import pytest
 from core.models import Organization
 from ingest import errors
 from ingest import fields as rules
-from ingest.headers import NUL_MARK
+from ingest.readers.headers import NUL_MARK
 from runs.models import ImportRun
 from tests.bad_input.conftest import HEADER, import_bytes
 

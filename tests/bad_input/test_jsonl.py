@@ -7,8 +7,8 @@ import pytest
 from core.models import Organization
 from ingest import errors
 from ingest import fields as rules
-from ingest.headers import NUL_MARK
 from ingest.readers import open_reader
+from ingest.readers.headers import NUL_MARK
 from runs.models import ImportRun
 
 

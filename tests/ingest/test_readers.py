@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from ingest import errors
 from ingest.errors import FileError
-from ingest.headers import normalize_header
-from ingest.readers import ReadRow, open_reader
+from ingest.readers import ReadRow, csv_rows, open_reader
+from ingest.readers.headers import normalize_header
 
 FIELDS = ["external_id", "name", "country", "registration_number"]
 
@@ -631,9 +631,7 @@ def test_resync_keeps_skip_rows_and_numbers(tmp_path):
 
 
 def test_resyncs_are_bounded(tmp_path, monkeypatch):
-    from ingest import readers
-
-    monkeypatch.setattr(readers, "_MAX_RESYNCS", 1)
+    monkeypatch.setattr(csv_rows, "MAX_RESYNCS", 1)
     text = 'external_id,name\n1,"a\n2,b\n3,"c\n4,d\n5,"e"\n6,f\n'
     rows = read(write(tmp_path, text))
     # The first stray quote costs its line; the second, past the bound,

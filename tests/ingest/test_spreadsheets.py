@@ -1,4 +1,4 @@
-"""Tests for ingest.spreadsheets: xlsx, xls and ods read through calamine
+"""Tests for ingest.readers.spreadsheets: xlsx, xls and ods read through calamine
 into the same rows as CSV. The committed workbooks in fixtures/spreadsheets
 (made by make_fixtures.py there) hold the same sheet in each format; other
 shapes are written here with xlsxwriter."""
@@ -19,10 +19,10 @@ import xlsxwriter
 
 from core.models import Organization
 from dq.models import Violation
-from ingest import errors, xlsx_chunks
+from ingest import errors
 from ingest.errors import FileError
-from ingest.readers import open_reader
-from ingest.spreadsheets import cell_text
+from ingest.readers import open_reader, xlsx_chunks
+from ingest.readers.spreadsheets import cell_text
 from runs import services
 from runs.execution import runner
 from runs.models import ImportRun
@@ -490,7 +490,7 @@ def test_a_workbook_given_as_csv_says_what_it_is(fixture, found):
     )
 
 
-# --- A big xlsx sheet, read in pieces (ingest/xlsx_chunks.py) ------------------------
+# --- A big xlsx sheet, read in pieces (ingest/readers/xlsx_chunks.py) ------------------------
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """What every reader yields: ``ReadRow``, one record as read, and
-``Reader``, the rows of a checked file (CSV and JSON Lines in
-ingest.readers, spreadsheets in ingest.spreadsheets)."""
+``Reader``, the rows of a checked file (CSV, JSON Lines and
+spreadsheets alike)."""
 
 from __future__ import annotations
 

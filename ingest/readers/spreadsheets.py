@@ -36,7 +36,7 @@ Behaviour worth knowing (see tests/ingest/test_spreadsheets.py):
 
 Memory: calamine cannot stream (python-calamine 0.9.1 has no lazy reader;
 its ``iter_rows`` walks a sheet already loaded whole, about 100 bytes a
-cell). A big xlsx sheet is therefore read in pieces (ingest/xlsx_chunks.py:
+cell). A big xlsx sheet is therefore read in pieces (ingest/readers/xlsx_chunks.py:
 224 MB peak RSS for a run of 1,048,576 rows of 10 columns, against 1,156
 MB loaded whole). Other sheets are loaded once per iteration of the reader
 -- the first iteration reuses the load that found the header, and
@@ -55,10 +55,11 @@ from typing import Any
 
 import python_calamine
 
-from ingest import errors, xlsx_chunks
+from ingest import errors
 from ingest.errors import FileError
 from ingest.fields import TOO_LONG
-from ingest.headers import (
+from ingest.readers import xlsx_chunks
+from ingest.readers.headers import (
     HEADER_SEARCH_RECORDS,
     first_header,
     header_below,
@@ -67,7 +68,7 @@ from ingest.headers import (
     shown_name,
     target_field_by_key,
 )
-from ingest.rows import Reader, ReadRow
+from ingest.readers.rows import Reader, ReadRow
 
 XLSX = "xlsx"
 XLS = "xls"

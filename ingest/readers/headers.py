@@ -1,7 +1,11 @@
-"""Finding and matching a header: shared by the CSV reader
-(ingest.readers) and the spreadsheet reader (ingest.spreadsheets), so a
-header row is found, and its cells matched to target fields, the same way
-in both."""
+"""Finding and matching a header: shared by the CSV reader (``csv``) and
+the spreadsheet reader (``spreadsheets``), so a header row is found, and
+its cells matched to target fields, the same way in both; JSON Lines keys
+are matched the same way too (``jsonl``).
+
+Column names and JSON keys kept on the run or shown in messages have NUL
+made visible (``shown_name``): PostgreSQL refuses NUL in text and JSON.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,130 @@
+"""``open_reader``: every check on a file as a whole, then the reader for
+its format. Workbooks go to ``spreadsheets``; text is sniffed
+(``sniff``: binary refusal, gzip, encoding) and read as CSV (``csv``) or
+JSON Lines (``jsonl``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+from ingest import errors
+from ingest.errors import FileError
+from ingest.readers import spreadsheets
+from ingest.readers.csv import CSV, delimiter_argument, open_csv
+from ingest.readers.jsonl import JSONL, open_jsonl
+from ingest.readers.rows import Reader
+from ingest.readers.sniff import (
+    GZIP_MAGIC,
+    decide_encoding,
+    encoding_name,
+    read_head,
+    read_head_gzip,
+    reject_signature,
+)
+from ingest.readers.text import TextSource
+
+FORMATS = (CSV, JSONL, *spreadsheets.FORMATS)
+_FORMAT_BY_EXTENSION = {
+    ".csv": CSV,
+    ".txt": CSV,
+    ".tsv": CSV,
+    ".jsonl": JSONL,
+    ".ndjson": JSONL,
+    ".json": JSONL,
+}
+
+
+def open_reader(
+    path: str | os.PathLike[str],
+    *,
+    fields: Sequence[str],
+    required: Sequence[str] = (),
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    max_bytes: int | None = None,
+    max_field_chars: int = 1_000_000,
+    skip_rows: int = 0,
+    column_map: Mapping[str, str] | None = None,
+    max_malformed_rows: int | None = None,
+    sheet: str | int | None = None,
+) -> Reader:
+    """Check the file at ``path`` and return a reader for its rows.
+
+    Every problem with the file as a whole raises ``FileError`` here, before
+    a row is read, except a file of mostly malformed rows (over
+    ``max_malformed_rows``; None: no limit), which can only be known while
+    reading; see the package docstring for what rows look like.
+    ``column_map``: column names (or JSON keys) of the file → target fields,
+    for columns not named as the fields are; matched as headers are.
+    ``sheet``: which sheet of a workbook to read, by name or 0-based
+    position (default: the first visible worksheet); text files ignore it.
+    Workbooks are read by ingest.readers.spreadsheets.
+    """
+    if max_field_chars < 1 or skip_rows < 0:
+        raise ValueError("max_field_chars must be positive and skip_rows not negative")
+    path = os.fspath(path)
+    chosen_format = _format_argument(format)
+    delimiter = delimiter_argument(delimiter)
+    explicit_encoding = encoding_name(encoding)
+
+    head = read_head(path, max_bytes)
+    workbook = spreadsheets.workbook_format(path, head, chosen_format)
+    if workbook is not None:
+        return spreadsheets.open_workbook(
+            path,
+            format=workbook,
+            by_content=chosen_format is None and spreadsheets.ole2_not_named_xls(path, head),
+            fields=fields,
+            required=required,
+            sheet=sheet,
+            max_field_chars=max_field_chars,
+            skip_rows=skip_rows,
+            column_map=column_map or {},
+        )
+    if (
+        chosen_format is not None
+        and (found := spreadsheets.workbook_format(path, head, None)) is not None
+    ):
+        raise FileError(errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given=chosen_format))
+    compressed = head.startswith(GZIP_MAGIC)
+    if compressed:
+        head = read_head_gzip(path)
+    reject_signature(head)
+    encoding, first_char = decide_encoding(path, head, explicit_encoding, compressed, max_bytes)
+    chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
+    source = TextSource(path, encoding, compressed)
+    if chosen_format == CSV:
+        return open_csv(
+            source,
+            fields,
+            required,
+            delimiter,
+            max_field_chars,
+            skip_rows,
+            column_map or {},
+            max_malformed_rows,
+        )
+    if first_char == "[":
+        raise FileError(errors.NOT_JSON_LINES)
+    return open_jsonl(
+        source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
+    )
+
+
+def _format_argument(format: str | None) -> str | None:
+    if format is None:
+        return None
+    if format.strip().lower() in FORMATS:
+        return format.strip().lower()
+    raise FileError(errors.UNSUPPORTED_FORMAT.format(format=format))
+
+
+def _format_from_name(path: str) -> str | None:
+    return _FORMAT_BY_EXTENSION.get(os.path.splitext(path)[1].lower())
+
+
+def _format_from_content(first_char: str | None) -> str:
+    return JSONL if first_char == "{" else CSV

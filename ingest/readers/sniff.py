@@ -1,0 +1,298 @@
+"""What a text file is, decided from its bytes before any row is read: a
+binary file uploaded by mistake (named by its magic bytes), a gzip file
+(read as the file inside it), and the encoding (a BOM, UTF-16 without one,
+else UTF-8 or cp1252), checked by decoding the whole file once, block by
+block.
+
+* A gzip-compressed file (``orgs.csv.gz``) is read as the file inside it,
+  streamed; decompressed, it must stay under ``max_bytes`` too, and a
+  damaged one fails as a whole, before any row is read.
+* UTF-16 and UTF-32 need their byte order: given by name without a BOM,
+  the file is refused with a message saying so.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import os
+import re
+
+from ingest import errors
+from ingest.errors import FileError
+from ingest.readers import spreadsheets
+from ingest.readers.text import BLOCK_SIZE, GZIP_ERRORS, open_binary
+
+# Magic bytes, BOMs and NUL patterns are looked for in this much of the start.
+HEAD_SIZE = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+
+# The encoding name reported when a file is neither UTF-8 nor cp1252.
+_FALLBACK_NAME = "UTF-8 or cp1252"
+
+# Codecs that read the byte order from a BOM and refuse a file without one
+# ("UTF-16 stream does not start with BOM").
+_BYTE_ORDER_FROM_BOM = ("utf-16", "utf-32")
+_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
+    (codecs.BOM_UTF32_LE, "utf-32", "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32", "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be"),
+)
+
+# Spreadsheets (a ZIP or OLE2 file that is a workbook) are read before these
+# are looked for (see ingest.readers.spreadsheets).
+_SIGNATURES = (
+    (spreadsheets.ZIP_MAGIC, errors.KIND_ZIP),
+    (spreadsheets.OLE2_MAGIC, errors.KIND_OLE2),
+    (b"%PDF", "PDF"),
+    (b"\x89PNG", "PNG image"),
+    (b"GIF8", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"\x1f\x8b", "doubly gzip-compressed"),  # once is read (see open_reader)
+)
+# Control bytes that text practically never contains (tab, newlines, form
+# feed and vertical tab excluded).
+_CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
+
+_VISIBLE = re.compile(r"[^\s\ufeff]")
+
+
+def encoding_name(encoding: str | None) -> str | None:
+    """The canonical name of a text codec (e.g. "UTF8" -> "utf-8"); an
+    unknown name, or a codec that does not make text (rot13, base64),
+    raises UNKNOWN_ENCODING. Uploads check the name with it before a run
+    is made."""
+    if encoding is None:
+        return None
+    try:
+        # Constructing a wrapper is how io itself rejects non-text codecs
+        # such as rot13 or base64.
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise FileError(errors.UNKNOWN_ENCODING.format(encoding=encoding)) from None
+
+
+# --- The first bytes -------------------------------------------------------
+
+
+def read_head(path: str, max_bytes: int | None) -> bytes:
+    """The first bytes of the file, after checking that it exists, is not
+    empty and is not over ``max_bytes``."""
+    try:
+        size = os.stat(path).st_size
+        if max_bytes is not None and size > max_bytes:
+            raise FileError(errors.TOO_LARGE.format(size=size, limit=max_bytes))
+        if size == 0:
+            raise FileError(errors.EMPTY_FILE)
+        with open(path, "rb") as file:
+            return file.read(HEAD_SIZE)
+    except FileNotFoundError:
+        raise FileError(errors.FILE_MISSING) from None
+
+
+def read_head_gzip(path: str) -> bytes:
+    """The first bytes of a gzip-compressed file's content."""
+    try:
+        with gzip.open(path, "rb") as file:
+            head = file.read(HEAD_SIZE)
+    except GZIP_ERRORS as exc:
+        raise FileError(errors.BAD_GZIP.format(detail=exc)) from None
+    if not head:
+        raise FileError(errors.EMPTY_FILE)
+    return head
+
+
+def reject_signature(head: bytes) -> None:
+    """Spreadsheets, archives, PDFs and images are common wrong uploads; name
+    them rather than report undecodable bytes."""
+    for signature, kind in _SIGNATURES:
+        if head.startswith(signature):
+            raise FileError(errors.BINARY_FILE.format(kind=kind))
+
+
+# --- The encoding ----------------------------------------------------------
+
+
+def decide_encoding(
+    path: str,
+    head: bytes,
+    explicit: str | None,
+    compressed: bool = False,
+    max_bytes: int | None = None,
+) -> tuple[str, str]:
+    """Pick the encoding and check that the whole file decodes with it
+    (and, compressed, that it decompresses, within ``max_bytes``).
+
+    Returns the encoding and the first visible character; a file without
+    one is empty, and that is raised here too.
+    """
+    encoding = explicit or _encoding_from_bom(head) or _utf16_from_nul_pattern(head)
+    if encoding is None:
+        _reject_nul_heavy(head)
+        encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes)
+    else:
+        if not _is_wide_unicode(encoding):
+            _reject_nul_heavy(head)
+        first_char = _scan_text(path, head, encoding, encoding, compressed, max_bytes)
+    if first_char is None:
+        raise FileError(errors.EMPTY_FILE)
+    return encoding, first_char
+
+
+def _is_wide_unicode(encoding: str) -> bool:
+    """UTF-16 and UTF-32 text is full of NUL bytes."""
+    return encoding.startswith(("utf-16", "utf-32"))
+
+
+def _encoding_from_bom(head: bytes) -> str | None:
+    for bom, encoding, _ in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    return None
+
+
+def _utf16_from_nul_pattern(head: bytes) -> str | None:
+    """UTF-16 without a BOM: mostly-Latin text has a NUL in every other byte,
+    at odd offsets for little-endian, at even ones for big-endian."""
+    sample = head[: min(len(head), 4096) // 2 * 2]
+    half = len(sample) // 2
+    if not half:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd * 10 >= half * 4 and even * 10 <= odd:
+        return "utf-16-le"
+    if even * 10 >= half * 4 and odd * 10 <= even:
+        return "utf-16-be"
+    return None
+
+
+def _reject_nul_heavy(head: bytes) -> None:
+    """Binary data has NULs and many other control bytes; a text file with a
+    few NULs in it is still read (the validator quarantines those rows)."""
+    if b"\0" not in head:
+        return
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls >= 8 and controls * 20 > len(head):
+        raise FileError(errors.BINARY_FILE.format(kind="binary"))
+
+
+def _utf8_or_cp1252(
+    path: str, head: bytes, compressed: bool, max_bytes: int | None
+) -> tuple[str, str | None]:
+    """UTF-8 if the whole file is valid UTF-8, else cp1252 (Excel on Windows).
+
+    A file that is UTF-8 but for a few bytes (text from two sources joined,
+    a hand edit in another editor) is refused at its first bad byte: read as
+    cp1252, every accented letter of its UTF-8 text would turn into two
+    wrong ones ("Ã©" for "é"), on every row, without a word."""
+    try:
+        return "utf-8", _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes)
+    except _Undecodable as not_utf8:
+        if _mostly_utf8(path, compressed):
+            raise FileError(not_utf8.message + errors.MIXED_ENCODINGS) from None
+        return "cp1252", _scan_text(path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes)
+
+
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_ASCII = bytes(range(128))
+
+
+def _mostly_utf8(path: str, compressed: bool) -> bool:
+    """Whether most of the file's bytes beyond ASCII form UTF-8 sequences.
+    In cp1252 text they hardly ever do (that would read "Ã©"): its accented
+    letters stand alone, each an invalid UTF-8 byte."""
+    in_sequences = beyond_ascii = 0
+    with open_binary(path, compressed) as file:
+        while block := file.read(BLOCK_SIZE):
+            beyond_ascii += len(block.translate(None, _ASCII))
+            in_sequences += sum(
+                match.end() - match.start() for match in _UTF8_SEQUENCE.finditer(block)
+            )
+    return in_sequences * 2 > beyond_ascii
+
+
+class _Undecodable(FileError):
+    """The file's bytes are not text in the encoding tried."""
+
+
+def _scan_text(
+    path: str,
+    head: bytes,
+    encoding: str,
+    name: str,
+    compressed: bool = False,
+    max_bytes: int | None = None,
+) -> str | None:
+    """Decode the whole file block by block, raising UNDECODABLE (under
+    ``name``) at the first bad byte; return the first visible character.
+    A compressed file is decompressed on the way, within ``max_bytes``.
+
+    The BOM is skipped and the file decoded with the plain codec, so that
+    reported offsets are offsets in the file (in the decompressed content).
+    """
+    codec, start = _codec_after_bom(encoding, head)
+    if codec in _BYTE_ORDER_FROM_BOM:  # given by name, without its BOM
+        raise _Undecodable(
+            errors.UNDECODABLE.format(byte=head[0], offset=0, encoding=name)
+            + errors.NO_BYTE_ORDER_MARK.format(encoding=encoding)
+        )
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    first_char = None
+    with open_binary(path, compressed) as file:
+        file.seek(start)
+        offset = start
+        while True:
+            try:
+                block = file.read(BLOCK_SIZE)
+            except GZIP_ERRORS as exc:
+                if not compressed:
+                    raise
+                raise FileError(
+                    errors.BAD_GZIP.format(detail=exc)
+                ) from None  # damaged or cut short
+            final = not block
+            pending = _pending_bytes(decoder)
+            try:
+                text = decoder.decode(block, final=final)
+            except UnicodeDecodeError as exc:
+                bad = max(offset - pending + exc.start, 0)
+                raise _Undecodable(
+                    errors.UNDECODABLE.format(byte=exc.object[exc.start], offset=bad, encoding=name)
+                ) from None
+            except UnicodeError as exc:  # a codec that names no position (idna: "label too long")
+                raise _Undecodable(errors.CANNOT_DECODE.format(encoding=name, detail=exc)) from None
+            if first_char is None:
+                first_char = _first_visible(text)
+            offset += len(block)
+            if compressed and max_bytes is not None and offset > max_bytes:
+                raise FileError(errors.TOO_LARGE_DECOMPRESSED.format(limit=max_bytes))
+            del block, text  # before the next read: one block and its text in memory at a time
+            if final:
+                return first_char
+
+
+def _first_visible(text: str) -> str | None:
+    """The first character that is neither whitespace nor a BOM."""
+    match = _VISIBLE.search(text)
+    return match.group() if match else None
+
+
+def _codec_after_bom(encoding: str, head: bytes) -> tuple[str, int]:
+    """The codec that decodes what follows the BOM, and the BOM's length."""
+    for bom, bom_encoding, codec in _BOMS:
+        if bom_encoding == encoding and head.startswith(bom):
+            return codec, len(bom)
+    return encoding, 0
+
+
+def _pending_bytes(decoder: codecs.IncrementalDecoder) -> int:
+    """How many bytes of earlier blocks the decoder still holds (a sequence
+    split across blocks); error positions count from those."""
+    state = decoder.getstate()
+    return len(state[0]) if isinstance(state, tuple) and isinstance(state[0], bytes) else 0
