@@ -13,7 +13,7 @@ from dq.models import Violation
 from ingest import fields as rules
 from ingest import registry
 from runs.models import ImportRun
-from tests.api.conftest import client_for
+from tests.api.conftest import client_for, make_user
 from tests.targetapp.models import Product
 from tests.targetapp.test_product_import import HEADER, import_products
 
@@ -99,3 +99,22 @@ def test_the_products_admin_shows_each_fields_lineage(admin_client):
         reverse("admin:targetapp_product_change", args=[product.pk])
     ).content.decode()
     assert "Lineage" in html and "non-null" in html
+
+
+@pytest.mark.parametrize(
+    ("role", "changelist", "change_page", "editable"),
+    [("steward", 200, 200, True), ("operator", 200, 200, False), ("norole", 403, 403, False)],
+)
+def test_the_roles_reach_products_as_their_migration_grants(
+    client, role, changelist, change_page, editable
+):
+    import_products(HEADER + "P-1,Widget,19.90,yes,hardware,,,,\n")
+    product = Product.objects.get()
+    user = make_user(role)
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    assert client.get(reverse("admin:targetapp_product_changelist")).status_code == changelist
+    page = client.get(reverse("admin:targetapp_product_change", args=[product.pk]))
+    assert page.status_code == change_page
+    assert ('name="_save"' in page.content.decode()) is editable
