@@ -37,6 +37,11 @@ NOT_A_GOLDEN_RECORD = (
 )
 ONE_EXTERNAL_ID = "Target {name!r} needs exactly one ExternalId field (it has {count})."
 NO_SUCH_COLUMN = "Target {name!r}: field {field!r} fills {column!r}, which {model} does not have."
+NOT_FILLED = (
+    "Target {name!r} does not fill {model}.{field}, which cannot be NULL and has no database "
+    "default, so no new record could be inserted: import it, or make it null=True or give it "
+    "a db_default."
+)
 NATURAL_KEY_FIELD = (
     "Target {name!r}: natural key field {field!r} is not one of its stored fields ({choices})."
 )
@@ -135,6 +140,19 @@ def check(target: Target) -> None:
                 NO_SUCH_COLUMN.format(
                     name=target.name, field=field.name, column=field.column, model=label
                 )
+            )
+    # New records are inserted with the target's columns only (and the
+    # golden-record ones): any other column gets its database default.
+    filled = {field.column for field in target.data_fields} | set(GOLDEN_RECORD_FIELDS)
+    for column in model._meta.concrete_fields:
+        if (
+            not column.primary_key
+            and not column.null
+            and column.attname not in filled
+            and column.db_default is models.NOT_PROVIDED
+        ):
+            raise ImproperlyConfigured(
+                NOT_FILLED.format(name=target.name, model=label, field=column.name)
             )
 
 

@@ -278,14 +278,22 @@ def scratch_registry(monkeypatch):
 
 def test_from_model_registers_a_target_under_the_model_name_or_the_given_one(scratch_registry):
     target_class = registry.from_model(
-        Product, name="product_lite", external_id="code", fields=["name", "price"], timestamp=None
+        Product, name="product_copy", external_id="sku", exclude=["rating"], timestamp=None
     )
-    target = registry.get("product_lite")
+    target = registry.get("product_copy")
     assert isinstance(target, target_class)
-    assert target.field_names == ["code", "name", "price"]
-    assert target.external_id_field == "code"
-    assert target.fields[0].column is None  # no such model field: the id map only
-    assert target.natural_key({"name": "x"}) is None
+    assert target.field_names == registry.get("product").field_names[:-1]
+    assert target.external_id_field == "sku"
+    assert target.natural_key({"sku": "P-1"}) is None  # none given: every new id is a new record
+
+
+def test_an_external_id_that_is_no_model_field_only_keys_the_id_map():
+    specs = derive(fields=["name"])
+    assert (specs[0].name, specs[0].column) == ("sku", "sku")
+    specs = model_fields.fields_for_model(
+        Product, external_id="code", fields=["name"], targets=TARGETS
+    )
+    assert (specs[0].name, specs[0].column) == ("code", None)
 
 
 def test_from_model_takes_a_natural_key_function(scratch_registry):
@@ -293,7 +301,7 @@ def test_from_model_takes_a_natural_key_function(scratch_registry):
         Product,
         name="product_by_name",
         external_id="sku",
-        fields=["name"],
+        exclude=["rating"],
         natural_key=lambda values: (values.get("name") or "").casefold() or None,
     )
     assert registry.get("product_by_name").natural_key({"name": "Widget"}) == "widget"
@@ -304,11 +312,20 @@ def test_a_long_natural_key_is_hashed_to_fit_its_column(scratch_registry):
         Product,
         name="product_long",
         external_id="sku",
-        fields=["name", "notes"],
+        exclude=["rating"],
         natural_key=["name", "notes"],
     )
     key = registry.get("product_long").natural_key({"name": "n", "notes": "x" * 400})
     assert key.startswith("sha256:") and len(key) <= registry.NATURAL_KEY_LENGTH
+
+
+def test_a_target_must_fill_every_column_that_needs_a_value(scratch_registry):
+    with pytest.raises(ImproperlyConfigured) as raised:
+        registry.from_model(Product, name="p3", external_id="sku", exclude=["rating", "in_stock"])
+    assert str(raised.value) == registry.NOT_FILLED.format(
+        name="p3", model="targetapp.Product", field="in_stock"
+    )
+    assert "p3" not in registry.names()
 
 
 def test_a_natural_key_field_must_be_stored(scratch_registry):
@@ -332,4 +349,4 @@ def test_a_model_that_is_no_golden_record_cannot_be_a_target(scratch_registry):
 
 def test_a_name_is_registered_once(scratch_registry):
     with pytest.raises(ValueError, match="already registered"):
-        registry.from_model(Product, external_id="sku", fields=["name"])
+        registry.from_model(Product, external_id="sku", exclude=["rating"])
