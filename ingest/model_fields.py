@@ -134,8 +134,13 @@ def _rule_maker(field: models.Field) -> RuleMaker | None:
 
 
 def is_required(field: models.Field) -> bool:
-    """The model needs a value: not ``blank=True`` and no default to fall back on."""
-    return not field.blank and not field.has_default()
+    """The model needs a value: not ``blank=True`` and no default to fall
+    back on; or a column that cannot be NULL, has no default and no empty
+    value of its own (an integer with ``blank=True`` only): a row without
+    it could not be inserted, so it is quarantined instead."""
+    if field.has_default():
+        return False
+    return not field.blank or (not field.null and not field.empty_strings_allowed)
 
 
 def reference_name(field: models.Field) -> str:

@@ -186,6 +186,9 @@ def test_required_follows_blank_and_default():
     assert not required(models.CharField(max_length=5, default="x"))
     assert required(models.BooleanField())
     assert not required(models.BooleanField(default=False))
+    assert required(models.IntegerField(blank=True))  # NULL cannot be stored
+    assert not required(models.IntegerField(blank=True, null=True))
+    assert not required(models.DateField(blank=True, null=True))
 
 
 @pytest.mark.parametrize(
