@@ -41,7 +41,10 @@ class PayloadForm(forms.Form):
         for spec in self.target.spec()["fields"]:
             name = spec["name"]
             help_parts = [spec["type"]] + (["required"] if spec["required"] else [])
-            help_parts += [f"{key} {value}" for key, value in spec["constraints"].items()]
+            help_parts += [
+                f"{key} {'/'.join(map(str, value)) if isinstance(value, list) else value}"
+                for key, value in spec["constraints"].items()
+            ]
             self.fields[input_name(name)] = forms.CharField(
                 required=False,
                 label=name,

@@ -14,6 +14,7 @@ a message and the check that raises it are reviewed side by side.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
 import logging
 import re
@@ -71,6 +72,11 @@ MSG_PHONE_INTERNATIONAL = "Enter the phone number with its + country code."
 MSG_INTEGER = "Enter a whole number."
 MSG_MIN = "Ensure this value is greater than or equal to {limit}."
 MSG_MAX = "Ensure this value is less than or equal to {limit}."
+MSG_DECIMAL = "Enter a number such as 1234.56: a point before the decimals, no thousands separator."
+MSG_DECIMAL_PLACES = "Ensure there are no more than {limit} digits after the decimal point."
+MSG_DECIMAL_WHOLE = "Ensure there are no more than {limit} digits before the decimal point."
+MSG_BOOLEAN = "Enter yes or no (true/false, 1/0, y/n and on/off work too)."
+MSG_CHOICE = "Select one of: {choices}."
 MSG_DATE = "Enter a valid date as YYYY-MM-DD."
 MSG_FUTURE_DATE = "The date cannot be in the future."
 MSG_DATETIME = "Enter a valid ISO 8601 date and time, for example 2024-05-01T12:00:00Z."
@@ -370,12 +376,148 @@ class Date(Field):
         return super().constraints() | {"format": "YYYY-MM-DD", "allow_future": self.allow_future}
 
 
-class Timestamp(Field):
+class Decimal(Field):
+    """A decimal number written with a point (``1234.56``, ``-0.5``), as a
+    model's ``DecimalField`` holds it: at most ``decimal_places`` digits after
+    the point (trailing zeros aside) and ``max_digits`` in all. Stored with
+    exactly ``decimal_places`` decimals, so ``9.9`` and ``9.90`` are one value."""
+
+    type_name = "decimal"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_digits: int | None = None,
+        decimal_places: int | None = None,
+        min_value: decimal.Decimal | int | None = None,
+        max_value: decimal.Decimal | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(name, **kwargs)
+        self.max_digits = max_digits
+        self.decimal_places = decimal_places
+        self.min_value = None if min_value is None else decimal.Decimal(min_value)
+        self.max_value = None if max_value is None else decimal.Decimal(max_value)
+        self.quantum = (
+            None if decimal_places is None else decimal.Decimal(1).scaleb(-decimal_places)
+        )
+        self.whole_digits = None if max_digits is None else max_digits - (decimal_places or 0)
+
+    def clean(self, raw: str, row: Mapping[str, Any]) -> decimal.Decimal:
+        if _DECIMAL.fullmatch(raw) is None:
+            raise FieldError(INVALID_FORMAT, MSG_DECIMAL)
+        value = decimal.Decimal(raw)
+        if self.quantum is not None:
+            rounded = value.quantize(self.quantum, context=_WIDE)
+            if rounded != value:
+                raise FieldError(OUT_OF_RANGE, MSG_DECIMAL_PLACES.format(limit=self.decimal_places))
+            value = rounded
+        if self.whole_digits is not None and value and value.adjusted() + 1 > self.whole_digits:
+            raise FieldError(OUT_OF_RANGE, MSG_DECIMAL_WHOLE.format(limit=self.whole_digits))
+        if self.min_value is not None and value < self.min_value:
+            raise FieldError(OUT_OF_RANGE, MSG_MIN.format(limit=self.min_value))
+        if self.max_value is not None and value > self.max_value:
+            raise FieldError(OUT_OF_RANGE, MSG_MAX.format(limit=self.max_value))
+        return value
+
+    def constraints(self) -> dict[str, Any]:
+        limits = (
+            ("max_digits", self.max_digits),
+            ("decimal_places", self.decimal_places),
+            ("min_value", None if self.min_value is None else str(self.min_value)),
+            ("max_value", None if self.max_value is None else str(self.max_value)),
+        )
+        return super().constraints() | {key: value for key, value in limits if value is not None}
+
+
+# Digits with an optional point; no exponent, no thousands separator, no
+# comma for a point (12,50 could be twelve and a half or 1,250).
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# Quantizing a value of up to 64 characters needs more than the default 28 digits.
+_WIDE = decimal.Context(prec=100)
+
+
+_TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "on"})
+_FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "off"})
+
+
+class Boolean(Field):
+    """Yes or no, in the words exports use: true/false (JSON Lines and
+    spreadsheets' boolean cells), 1/0, yes/no, y/n, on/off, in any case."""
+
+    type_name = "boolean"
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", None)
+        super().__init__(name, **kwargs)
+
+    def clean(self, raw: str, row: Mapping[str, Any]) -> bool:
+        word = raw.lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+        raise FieldError(INVALID_FORMAT, MSG_BOOLEAN)
+
+    def constraints(self) -> dict[str, Any]:
+        return super().constraints() | {"choices": ["true", "false"]}
+
+
+_MISSING = object()
+# How many choices a message lists before it says how many more there are.
+_SHOWN_CHOICES = 20
+
+
+class Choice(Field):
+    """One of a fixed set of values, as a model field's ``choices`` gives
+    them (``[(value, label), ...]``, or plain values). The value is accepted
+    as written or in any case, and so is its label ("Hardware" for ``hw``);
+    what is stored is the value, of its own type (an int for an integer field)."""
+
+    type_name = "choice"
+
+    def __init__(self, name: str, *, choices: Sequence[Any], **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", None)
+        super().__init__(name, **kwargs)
+        self.choices = [
+            (choice[0], str(choice[1])) if isinstance(choice, tuple) else (choice, str(choice))
+            for choice in choices
+        ]
+        if not self.choices:
+            raise ValueError(f"Choice field {name!r} needs at least one choice.")
+        self.exact = {str(value): value for value, _ in self.choices}
+        self.folded: dict[str, Any] = {}
+        for value, _ in self.choices:
+            self.folded.setdefault(str(value).casefold(), value)
+        for value, label in self.choices:
+            self.folded.setdefault(label.casefold(), value)
+        shown = [
+            str(value) if str(value) == label else f"{value} ({label})"
+            for value, label in self.choices[:_SHOWN_CHOICES]
+        ]
+        if len(self.choices) > _SHOWN_CHOICES:
+            shown.append(f"… ({len(self.choices) - _SHOWN_CHOICES} more)")
+        self.message = MSG_CHOICE.format(choices=", ".join(shown))
+
+    def clean(self, raw: str, row: Mapping[str, Any]) -> Any:
+        value = self.exact.get(raw, _MISSING)
+        if value is _MISSING:
+            value = self.folded.get(raw.casefold(), _MISSING)
+            if value is _MISSING:
+                raise FieldError(INVALID_CHOICE, self.message)
+        return value
+
+    def constraints(self) -> dict[str, Any]:
+        return super().constraints() | {"choices": [str(value) for value, _ in self.choices]}
+
+
+class DateTime(Field):
     """An ISO 8601 date-time, normalized to UTC. Naive values count as UTC,
     and so does a trailing " UTC" (as BigQuery and other exports write it).
-    Not later than now plus ``IMPORTER_MAX_FUTURE_SKEW`` seconds: the most
-    recent ``updated_at`` wins survivorship, so a far-future one would win
-    against every later correction."""
+    A model's ``DateTimeField`` gets this rule; the time that dates a row for
+    survivorship is a ``Timestamp``."""
 
     type_name = "datetime"
 
@@ -384,22 +526,39 @@ class Timestamp(Field):
         super().__init__(name, **kwargs)
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> dt.datetime:
-        if not raw[:1].isdigit():
-            raise FieldError(INVALID_FORMAT, MSG_DATETIME)
-        if raw[-4:].upper() == " UTC":
-            raw = raw[:-4] + "+00:00"
-        try:
-            value = dt.datetime.fromisoformat(raw)
-        except ValueError:
-            raise FieldError(INVALID_FORMAT, MSG_DATETIME) from None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        else:
-            try:
-                # 0001-01-01T00:00:00+14:00 is in year 0 in UTC, 9999-12-31T23:59:59-05:00 in year 10000.
-                value = value.astimezone(dt.UTC)
-            except OverflowError:
-                raise FieldError(OUT_OF_RANGE, MSG_DATETIME_RANGE) from None
+        return parse_datetime(raw)
+
+    def constraints(self) -> dict[str, Any]:
+        return super().constraints() | {"format": "ISO 8601"}
+
+
+def parse_datetime(raw: str) -> dt.datetime:
+    """``raw`` (trimmed, not empty) as an aware datetime in UTC, or FieldError."""
+    if not raw[:1].isdigit():
+        raise FieldError(INVALID_FORMAT, MSG_DATETIME)
+    if raw[-4:].upper() == " UTC":
+        raw = raw[:-4] + "+00:00"
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise FieldError(INVALID_FORMAT, MSG_DATETIME) from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        # 0001-01-01T00:00:00+14:00 is in year 0 in UTC, 9999-12-31T23:59:59-05:00 in year 10000.
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise FieldError(OUT_OF_RANGE, MSG_DATETIME_RANGE) from None
+
+
+class Timestamp(DateTime):
+    """The time that dates a row for survivorship (``updated_at``): a
+    ``DateTime`` not later than now plus ``IMPORTER_MAX_FUTURE_SKEW``
+    seconds: the most recent ``updated_at`` wins survivorship, so a
+    far-future one would win against every later correction."""
+
+    def clean(self, raw: str, row: Mapping[str, Any]) -> dt.datetime:
+        value = parse_datetime(raw)
         # latest_allowed(), inlined: this runs for every timestamp of a file.
         now = time.time()
         start, latest = _latest_allowed
@@ -410,9 +569,6 @@ class Timestamp(Field):
             skew = settings.IMPORTER_MAX_FUTURE_SKEW
             raise FieldError(OUT_OF_RANGE, MSG_FUTURE_DATETIME.format(skew=describe_seconds(skew)))
         return value
-
-    def constraints(self) -> dict[str, Any]:
-        return super().constraints() | {"format": "ISO 8601"}
 
 
 # The latest timestamp accepted (now + IMPORTER_MAX_FUTURE_SKEW, to the

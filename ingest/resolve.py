@@ -3,8 +3,9 @@ references to other targets and the current state of matched records."""
 
 from __future__ import annotations
 
+import decimal
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,7 +141,8 @@ def records_load(
 
     Raw SQL: the columns of this model come back as Python values already
     (integers, text, dates through the drivers' type adapters); only the
-    provenance JSON is parsed here (``core.provenance.loads``)."""
+    provenance JSON is parsed here (``core.provenance.loads``), and on
+    SQLite decimals, which it stores and returns as floats."""
     wanted = set(ids)
     if not wanted:
         return {}
@@ -152,10 +154,32 @@ def records_load(
         f"SELECT id, provenance, {columns} FROM {_table(model)} WHERE id {_in_list(vendor)}",
         [_values_param(vendor, wanted)],
     )
+    convert = [
+        (index, _sqlite_decimal(fields[attname]))
+        for index, attname in enumerate(attnames)
+        if vendor == "sqlite" and isinstance(fields[attname], models.DecimalField)
+    ]
     loaded = {}
     for row in rows:
-        loaded[row[0]] = (dict(zip(attnames, row[2:])), provenance.loads(row[1]))
+        values = dict(zip(attnames, row[2:]))
+        for index, converter in convert:
+            attname = attnames[index]
+            if values[attname] is not None:
+                values[attname] = converter(values[attname])
+        loaded[row[0]] = (values, provenance.loads(row[1]))
     return loaded
+
+
+def _sqlite_decimal(field: models.DecimalField) -> Callable[[Any], decimal.Decimal]:
+    """SQLite gives a decimal column's value back as a float (or an int):
+    as the Decimal it was written as, with the field's decimal places, so
+    survivorship compares it with an incoming value exactly (9.9 != Decimal("9.90"))."""
+    quantum = decimal.Decimal(1).scaleb(-field.decimal_places)
+
+    def convert(value: Any) -> decimal.Decimal:
+        return decimal.Decimal(str(value)).quantize(quantum)
+
+    return convert
 
 
 def _table(model: type[models.Model]) -> str:

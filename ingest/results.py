@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import json
 import tempfile
 from collections.abc import Sequence
@@ -47,6 +48,8 @@ def safe_cell(value: Any) -> Any:
 def _json_default(value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # as written: a float would print 19.9 for 19.90
     raise TypeError(type(value).__name__)
 
 

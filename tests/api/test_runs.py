@@ -180,7 +180,7 @@ def test_a_bad_column_map_is_400_on_its_field(api, column_map, message):
         (
             {"target": "planet"},
             "target",
-            registry.UNKNOWN_TARGET.format(name="planet", choices="contact, organization"),
+            registry.UNKNOWN_TARGET.format(name="planet", choices=", ".join(registry.names())),
         ),
         ({"encoding": "klingon"}, "encoding", '"klingon" is not a valid choice.'),
         ({"delimiter": ";;"}, "delimiter", '";;" is not a valid choice.'),
