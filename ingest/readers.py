@@ -69,10 +69,10 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import IO, Any
+from typing import Any, Generic, TypeVar
 
 from ingest import errors, spreadsheets
 from ingest.errors import FileError
@@ -357,7 +357,7 @@ def _read_head_gzip(path: str) -> bytes:
     return head
 
 
-def _open_binary(path: str, compressed: bool) -> IO[bytes]:
+def _open_binary(path: str, compressed: bool) -> gzip.GzipFile | io.BufferedReader:
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
@@ -572,7 +572,10 @@ class _Source:
         return open(self.path, encoding=self.encoding, newline=newline, buffering=BLOCK_SIZE)
 
 
-class _CappedLines:
+_Replacement = TypeVar("_Replacement", bound=str | None)
+
+
+class _CappedLines(Generic[_Replacement]):
     """The physical lines of a text stream, none longer than ``cap``.
 
     A longer line is read through and dropped, and ``replacement`` is yielded
@@ -581,7 +584,11 @@ class _CappedLines:
     """
 
     def __init__(
-        self, text: io.TextIOWrapper, cap: int, replacement: str | None, watch: str | None = None
+        self,
+        text: io.TextIOWrapper,
+        cap: int,
+        replacement: _Replacement,
+        watch: str | None = None,
     ) -> None:
         self.oversized = 0
         # Set when a line holding ``watch`` was read; the consumer resets it.
@@ -591,7 +598,7 @@ class _CappedLines:
         self._replacement = replacement
         self._watch = watch
 
-    def __iter__(self) -> Iterator[str | None]:
+    def __iter__(self) -> Iterator[str | _Replacement]:
         readline, cap, watch = self._text.readline, self._cap, self._watch
         while True:
             line = readline(cap)
@@ -702,7 +709,7 @@ def _csv_line_cap(max_field_chars: int) -> int:
     return 4 * max_field_chars + 65_536
 
 
-def _csv_reader(lines: _CappedLines, delimiter: str, max_field_chars: int) -> Any:
+def _csv_reader(lines: Iterable[str], delimiter: str, max_field_chars: int) -> Any:
     """A strict reader: malformed quoting raises csv.Error (one bad row)
     instead of being silently patched up. Spaces after a delimiter are
     skipped (values are trimmed anyway), so a value quoted after one

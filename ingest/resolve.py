@@ -146,8 +146,10 @@ def records_load(
         return {}
     vendor = connection.vendor
     quote = connection.ops.quote_name
-    fields = {field.attname: field for field in model._meta.concrete_fields}
-    columns = ", ".join(quote(fields[attname].column) for attname in attnames)
+    column_of = {
+        field.attname: field.column for field in model._meta.concrete_fields if field.column
+    }
+    columns = ", ".join(quote(column_of[attname]) for attname in attnames)
     rows = _fetch(
         f"SELECT id, provenance, {columns} FROM {_table(model)} WHERE id {_in_list(vendor)}",
         [_values_param(vendor, wanted)],
