@@ -4,7 +4,8 @@ masking as the admin."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django.db.models import QuerySet
@@ -35,6 +36,9 @@ from dq.models import Violation
 from ingest import fields as rules
 from ingest import registry
 from ingest.validation import errors_by_field
+
+if TYPE_CHECKING:  # a protocol of the stubs only
+    from rest_framework.permissions import _SupportsHasPermission
 
 REMEDIATE_PERMISSIONS = ("dq.change_violation", "dq.remediate_violation")
 BULK_NEEDS_ONE = "Give either ids or filter."
@@ -107,7 +111,7 @@ class ViolationFilter(StrictFilterSet):
 
 
 class ViolationSerializer(serializers.ModelSerializer):
-    source = serializers.CharField(source="source.slug", read_only=True)
+    source = serializers.CharField(source="source.slug", read_only=True)  # type: ignore[assignment]
     codes = serializers.SerializerMethodField()
     payload = serializers.SerializerMethodField()
     assignee = serializers.CharField(
@@ -291,7 +295,7 @@ class BulkFilterSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Violation.Status.choices, required=False)
     run = StrictInteger(required=False, min_value=1)
     target = StrictText(required=False, min_length=1, max_length=64)
-    source = StrictText(required=False, min_length=1, max_length=64)
+    source = StrictText(required=False, min_length=1, max_length=64)  # type: ignore[assignment]
     rule = serializers.ChoiceField(choices=list(rules.RULE_CODES), required=False)
     field = StrictText(required=False, min_length=1, max_length=64)
     requeue_outcome = serializers.ChoiceField(
@@ -388,7 +392,7 @@ class GroupsQuerySerializer(StrictSerializer):
         help_text="Default: open.",
     )
     target = StrictText(required=False, min_length=1, max_length=64)
-    source = StrictText(required=False, min_length=1, max_length=64, help_text="A source's slug.")
+    source = StrictText(required=False, min_length=1, max_length=64, help_text="A source's slug.")  # type: ignore[assignment]
 
 
 GroupSerializer = inline_serializer(
@@ -484,7 +488,7 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     schema = ViolationSchema()
     permission_classes = [ModelPermissions]
 
-    def get_permissions(self) -> list[BasePermission]:
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action in ("partial_update", "requeue", "ignore", "bulk_requeue", "replace"):
             return [CanRemediate()]
         return super().get_permissions()
