@@ -36,11 +36,14 @@ demo: migrate
 test: venv
 	$(PYTHON) -m pytest
 
-# ruff (lint and format), the import layers (.importlinter); CI runs it.
+# ruff (lint and format), the import layers (.importlinter), types (mypy with
+# django-stubs, config in pyproject.toml; its Django plugin loads the settings,
+# which the SECRET_KEY exported above lets start); CI runs it.
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # Browser journeys only (Debian's chromium; `make test` runs them too when it is installed).
 e2e: venv

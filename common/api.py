@@ -162,7 +162,8 @@ class StrictBooleanField(serializers.BooleanField):
     DRF's field also takes "0", "yes", "on", …, which the schema's boolean
     does not promise."""
 
-    def to_internal_value(self, data: Any) -> bool | None:
+    # None for "null" when allow_null, as DRF's own BooleanField; its stubs say bool.
+    def to_internal_value(self, data: Any) -> bool | None:  # type: ignore[override]
         if isinstance(data, bool):
             return data
         if self._from_form():  # a form's values are all text: the words stand for the JSON values

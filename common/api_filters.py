@@ -10,6 +10,7 @@ from typing import Any
 import django_filters
 import django_filters.fields
 from django import forms
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, filters
@@ -37,7 +38,8 @@ class IdFilter(django_filters.NumberFilter):
     """A primary key: a whole number that fits a bigint, else a 400 (a wild
     number must not reach the database)."""
 
-    field_class = forms.IntegerField
+    # The stubs fix NumberFilter's form field to DecimalField; a whole number is wanted.
+    field_class = forms.IntegerField  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
@@ -54,10 +56,12 @@ class StrictFilterSet(django_filters.FilterSet):
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
+        data = self.data or {}
         for name, filter_ in self.filters.items():
-            if isinstance(filter_, django_filters.CharFilter) or name not in self.data:
+            if isinstance(filter_, django_filters.CharFilter) or name not in data:
                 continue
-            if "" in self.data.getlist(name) and name not in self.form.errors:
+            values = data.getlist(name) if isinstance(data, QueryDict) else [data[name]]
+            if "" in values and name not in self.form.errors:
                 self.form.add_error(name, EMPTY_FILTER)
                 valid = False
         return valid

@@ -181,8 +181,10 @@ class _TimestampRange:
         return self._days[day] + _HOURS_MINUTES[minute] + _SECONDS_Z[sec]
 
 
-def _utc(year: int, month: int, day: int, *hms: int) -> datetime:
-    return datetime(year, month, day, *hms, tzinfo=UTC)
+def _utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 _UPDATED_AT = _TimestampRange(_utc(2020, 1, 1), _utc(2025, 12, 31, 23, 59, 59))

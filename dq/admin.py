@@ -36,6 +36,8 @@ class CappedPaginator(Paginator):
     page itself. Past the cap the list says "10,000+" and pages stop there;
     filters narrow the list."""
 
+    object_list: QuerySet[Any]  # the changelist's queryset
+
     @cached_property
     def count(self) -> int:
         return self.object_list.order_by()[: self.cap + 1].count()
@@ -522,7 +524,7 @@ class RemediationAuditAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
         """Before/after are payload values: only for those who may see them."""
         fields = list(self.readonly_fields)
         if not selectors.can_view_payload(request.user):

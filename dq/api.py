@@ -4,7 +4,8 @@ masking as the admin."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from drf_spectacular.openapi import AutoSchema
@@ -49,6 +50,9 @@ from dq.serializers import (
 )
 from ingest.validation import errors_by_field
 
+if TYPE_CHECKING:  # a protocol of the stubs only
+    from rest_framework.permissions import _SupportsHasPermission
+
 REMEDIATE_PERMISSIONS = ("dq.change_violation", "dq.remediate_violation")
 
 
@@ -90,7 +94,7 @@ class ViolationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     schema = ViolationSchema()
     permission_classes = [ModelPermissions]
 
-    def get_permissions(self) -> list[BasePermission]:
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action in ("partial_update", "requeue", "ignore", "bulk_requeue", "replace"):
             return [CanRemediate()]
         return super().get_permissions()

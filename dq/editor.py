@@ -216,7 +216,8 @@ def _field_rows(
     focused = False
     for name in registry.get(violation.target).field_names:
         bound = form[forms.input_name(name)] if form is not None else None
-        if bound is not None and form.is_bound:
+        messages_: list[Any]
+        if bound is not None and form is not None and form.is_bound:
             messages_ = list(bound.errors)
         else:
             messages_ = by_field.get(name, [])

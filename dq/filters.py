@@ -78,7 +78,8 @@ class CodeFilter(admin.SimpleListFilter):
         return [(code, code) for code in rules.RULE_CODES]
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(code_filter(self.value())) if self.value() else queryset
+        value = self.value()
+        return queryset.filter(code_filter(value)) if value else queryset
 
 
 class FieldFilter(admin.SimpleListFilter):
@@ -90,7 +91,8 @@ class FieldFilter(admin.SimpleListFilter):
         return [(name, name) for name in names]
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(field_filter(self.value())) if self.value() else queryset
+        value = self.value()
+        return queryset.filter(field_filter(value)) if value else queryset
 
 
 class RunFilter(admin.SimpleListFilter):
@@ -125,9 +127,10 @@ class AgeFilter(admin.SimpleListFilter):
         return [(key, label) for key, (label, _, _) in AGES.items()]
 
     def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
-        if self.value() not in AGES:
+        value = self.value()
+        if value is None or value not in AGES:
             return queryset
-        _, newest, oldest = AGES[self.value()]
+        _, newest, oldest = AGES[value]
         now = timezone.now()
         queryset = queryset.filter(created_at__lte=now - dt.timedelta(days=newest))
         if oldest is not None:

@@ -5,7 +5,7 @@ the rules are the pipeline's (dq.services.payload_check)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin import helpers
@@ -65,7 +65,8 @@ class PayloadForm(forms.Form):
         return [self[input_name(name)] for name in self.target.field_names]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("use_raw_json"):
             try:
                 payload = json.loads(data.get("raw_json") or "")
@@ -115,7 +116,9 @@ class SetFieldForm(forms.Form):
     def __init__(self, *args: Any, target: str | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         names = registry.get(target).field_names if target else []
-        self.fields["field_name"].choices = [(name, name) for name in names]
+        cast(forms.ChoiceField, self.fields["field_name"]).choices = [
+            (name, name) for name in names
+        ]
 
 
 SELECTED = helpers.ACTION_CHECKBOX_NAME
@@ -140,10 +143,13 @@ class ReplaceValueForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].choices = [(name, name) for name in registry.names()]
+        cast(forms.ChoiceField, self.fields["target"]).choices = [
+            (name, name) for name in registry.names()
+        ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         target, name = data.get("target"), data.get("field_name")
         if target and name and name not in registry.get(target).field_names:
             self.add_error("field_name", f"Unknown field for target {target}.")

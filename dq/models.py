@@ -1,13 +1,15 @@
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 
 
-def codes_of(errors: list[dict[str, str]]) -> str:
+def codes_of(errors: Iterable[dict[str, str]]) -> str:
     """The rule codes of a row's errors, for the inbox's code filter."""
     return ",".join(sorted({error["code"] for error in errors}))[:255]
 
 
-def fields_of(errors: list[dict[str, str]]) -> str:
+def fields_of(errors: Iterable[dict[str, str]]) -> str:
     """',email,phone,': comma wrapped so a filter matches a whole name."""
     names = sorted({error["field"] for error in errors if error["field"]})
     return ("," + ",".join(names) + ",")[:512] if names else ""

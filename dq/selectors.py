@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -26,7 +26,7 @@ BAD_SINCE = (
 )
 
 
-def can_view_payload(user: AbstractBaseUser) -> bool:
+def can_view_payload(user: User | AnonymousUser) -> bool:
     return user.has_perm(PAYLOAD_PERMISSION)
 
 
@@ -38,7 +38,7 @@ def mask_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def payload_for(user: AbstractBaseUser, payload: dict[str, Any] | None) -> dict[str, Any]:
+def payload_for(user: User | AnonymousUser, payload: dict[str, Any] | None) -> dict[str, Any]:
     return dict(payload or {}) if can_view_payload(user) else mask_payload(payload)
 
 
@@ -140,10 +140,11 @@ def _outcome(action: str, outcome: str) -> str | None:
     if action == "ignore":
         return "ignored"
     if action == RemediationAudit.Action.RESULT:
-        return {
+        results: dict[str, str] = {
             RemediationAudit.Outcome.RESOLVED: "resolved",
             RemediationAudit.Outcome.FAILED: "failed_again",
-        }.get(outcome)
+        }
+        return results.get(outcome)
     return None
 
 
@@ -177,15 +178,17 @@ def remediation_stats(*, since: dt.datetime, breakdown: bool = True) -> dict[str
         outcome = _outcome(row["action"], row["outcome"])
         if outcome is not None:
             total[outcome] += row["n"]
-    ages = list(
-        audits.filter(
+    ages = [
+        age
+        for age in audits.filter(
             action=RemediationAudit.Action.RESULT,
             outcome=RemediationAudit.Outcome.RESOLVED,
             time_to_fix_s__isnull=False,
         )
         .values_list("time_to_fix_s", flat=True)
         .iterator()
-    )
+        if age is not None  # as filtered: the column is nullable
+    ]
     stats = {
         "since": since.isoformat(),
         **_summary(total),

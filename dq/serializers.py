@@ -24,7 +24,7 @@ BULK_NEEDS_ONE = "Give either ids or filter."
 
 
 class ViolationSerializer(serializers.ModelSerializer):
-    source = serializers.CharField(source="source.slug", read_only=True)
+    source = serializers.CharField(source="source.slug", read_only=True)  # type: ignore[assignment]
     codes = serializers.SerializerMethodField()
     payload = serializers.SerializerMethodField()
     assignee = serializers.CharField(
@@ -208,7 +208,7 @@ class BulkFilterSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Violation.Status.choices, required=False)
     run = StrictInteger(required=False, min_value=1)
     target = StrictText(required=False, min_length=1, max_length=64)
-    source = StrictText(required=False, min_length=1, max_length=64)
+    source = StrictText(required=False, min_length=1, max_length=64)  # type: ignore[assignment]
     rule = serializers.ChoiceField(choices=list(rules.RULE_CODES), required=False)
     field = StrictText(required=False, min_length=1, max_length=64)
     requeue_outcome = serializers.ChoiceField(
@@ -305,7 +305,7 @@ class GroupsQuerySerializer(StrictSerializer):
         help_text="Default: open.",
     )
     target = StrictText(required=False, min_length=1, max_length=64)
-    source = StrictText(required=False, min_length=1, max_length=64, help_text="A source's slug.")
+    source = StrictText(required=False, min_length=1, max_length=64, help_text="A source's slug.")  # type: ignore[assignment]
 
 
 GroupSerializer = inline_serializer(

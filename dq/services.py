@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -72,7 +72,7 @@ class RequeueResult:
     runs: list[ImportRun] = field(default_factory=list)
 
 
-def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def _actor(user: User | AnonymousUser | None) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
 
@@ -117,7 +117,7 @@ def payload_check(*, target: str, payload: Any) -> dict[str, str]:
 
 
 def violation_edit(
-    *, violation: Violation, payload: Any, actor: AbstractBaseUser | None
+    *, violation: Violation, payload: Any, actor: User | AnonymousUser | None
 ) -> Violation:
     """Replace an open violation's payload with a valid one (audited). The
     errors stay until a requeue runs the row through the pipeline again."""
@@ -175,7 +175,7 @@ def _jsonl(target: registry.Target, payloads: Iterable[dict[str, Any]]) -> io.By
 
 
 def violations_requeue(
-    *, violations: QuerySet[Violation], actor: AbstractBaseUser | None
+    *, violations: QuerySet[Violation], actor: User | AnonymousUser | None
 ) -> RequeueResult:
     """Send open violations through the pipeline again: one remediation run
     per (target, source) of this action, whose row N is
@@ -194,9 +194,9 @@ def violations_requeue(
         for (target_name, _source_id), group in groupby(
             claimed, key=lambda v: (v.target, v.source_id)
         ):
-            group = list(group)
-            run = _remediation_run(target_name=target_name, group=group, actor=actor)
-            Violation.objects.filter(pk__in=[v.pk for v in group]).update(remediation_run=run)
+            members = list(group)
+            run = _remediation_run(target_name=target_name, group=members, actor=actor)
+            Violation.objects.filter(pk__in=[v.pk for v in members]).update(remediation_run=run)
             RemediationAudit.objects.bulk_create(
                 [
                     RemediationAudit(
@@ -207,7 +207,7 @@ def violations_requeue(
                         run=run,
                         outcome=RemediationAudit.Outcome.REQUEUED,
                     )
-                    for v in group
+                    for v in members
                 ],
                 batch_size=500,
             )
@@ -224,7 +224,7 @@ def violations_requeue(
 
 
 def _remediation_run(
-    *, target_name: str, group: list[Violation], actor: AbstractBaseUser | None
+    *, target_name: str, group: list[Violation], actor: User | AnonymousUser | None
 ) -> ImportRun:
     target = registry.get(target_name)
     source = group[0].source
@@ -243,7 +243,7 @@ def _remediation_run(
 
 
 def violations_ignore(
-    *, violations: QuerySet[Violation], reason: str, actor: AbstractBaseUser | None
+    *, violations: QuerySet[Violation], reason: str, actor: User | AnonymousUser | None
 ) -> int:
     """Close open violations without importing them; the reason is kept."""
     reason = (reason or "").strip()
@@ -277,7 +277,7 @@ def violations_ignore(
     return len(claimed)
 
 
-def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) -> Violation:
+def violation_reopen(*, violation: Violation, actor: User | AnonymousUser | None) -> Violation:
     """Undo an ignore (not once the payload was purged: there is nothing
     left to fix). Refused while another violation of the same row
     (fingerprint) is open or requeued: there is at most one."""
@@ -313,7 +313,9 @@ def violation_reopen(*, violation: Violation, actor: AbstractBaseUser | None) ->
     return violation
 
 
-def violations_assign(*, violations: QuerySet[Violation], assignee: AbstractBaseUser | None) -> int:
+def violations_assign(
+    *, violations: QuerySet[Violation], assignee: User | AnonymousUser | None
+) -> int:
     """Take (or release, with None) violations."""
     _check_size(violations)
     return Violation.objects.filter(pk__in=violations.order_by().values("pk")).update(
@@ -345,7 +347,11 @@ def violations_set_field_preview(
 
 
 def violations_set_field(
-    *, violations: QuerySet[Violation], field_name: str, value: str, actor: AbstractBaseUser | None
+    *,
+    violations: QuerySet[Violation],
+    field_name: str,
+    value: str,
+    actor: User | AnonymousUser | None,
 ) -> list[int]:
     """Set one payload field on many open violations (audited per row).
     Returns the ids of the rows that changed, for an optional requeue."""
@@ -483,7 +489,7 @@ def violations_replace_value(
     field_name: str,
     from_value: str,
     to_value: str,
-    actor: AbstractBaseUser | None,
+    actor: User | AnonymousUser | None,
     requeue: bool = False,
     remember: bool = False,
 ) -> ReplaceResult:
@@ -528,7 +534,7 @@ def value_mapping_save(
     field_name: str,
     from_value: str,
     to_value: str,
-    actor: AbstractBaseUser | None,
+    actor: User | AnonymousUser | None,
 ) -> ValueMapping:
     """Remember a replacement for the source's later imports (the newest
     wins for the same value; saving it again makes it active again)."""
@@ -545,7 +551,7 @@ def value_mapping_save(
 
 
 def violations_remediated(
-    *, run_id: int, imported: list[int], failed: Mapping[int, list[dict[str, str]]]
+    *, run_id: int, imported: list[int], failed: Mapping[int, Sequence[dict[str, str]]]
 ) -> None:
     """A chunk of remediation run ``run_id`` is done: the requeued
     violations whose rows were imported are resolved (by the steward), those

@@ -122,7 +122,9 @@ class ViolationSink:
             valid_fingerprints=valid,
         )
 
-    def write(self, items: Iterable[tuple[int, str, dict[str, Any], list[dict[str, str]]]]) -> None:
+    def write(
+        self, items: Iterable[tuple[int, str, dict[str, Any], Sequence[dict[str, str]]]]
+    ) -> None:
         """A dry run's violations: plain inserts, outside the one-per-fingerprint rule."""
         Violation.objects.bulk_create(
             [

@@ -7,6 +7,7 @@ jobs run synchronously in-process. See docs/operations.md "Configuration".
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -343,7 +344,7 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Importer API",
     "DESCRIPTION": "Upload files of records, watch runs, fix quarantined rows.",
     "VERSION": "1",

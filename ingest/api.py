@@ -24,15 +24,15 @@ ROLE_PERMISSIONS = ("runs.view_importrun", "dq.view_violation")
 class FieldSpecSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.CharField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]
     constraints = serializers.DictField()
-    help_text = serializers.CharField()
+    help_text = serializers.CharField()  # type: ignore[assignment]
 
 
 class TargetSerializer(serializers.Serializer):
     name = serializers.CharField()
     verbose_name = serializers.CharField()
-    fields = FieldSpecSerializer(many=True)
+    fields = FieldSpecSerializer(many=True)  # type: ignore[assignment]
 
 
 ValidationResult = inline_serializer(

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.models import GoldenRecord
 from ingest import registry, survivorship
 from ingest.errors import UsageError
 from ingest.models import ExternalIdMap, IdMapAudit
@@ -37,20 +38,20 @@ def target_for_model(model: type[models.Model]) -> Target:
     raise UsageError(NOT_A_TARGET.format(model=model.__name__))
 
 
-def natural_key_of(record: models.Model) -> str | None:
+def natural_key_of(record: GoldenRecord) -> str | None:
     """The record's natural key, derived from its values the way the pipeline does."""
     target = target_for_model(type(record))
     return target.natural_key(
-        {field.name: getattr(record, field.column) for field in target.data_fields}
+        {field.name: getattr(record, field.column) for field in target.data_fields if field.column}
     )
 
 
 def survivorship_columns(model: type[models.Model]) -> list[str]:
     """The record's fields that imports fill (attnames, as provenance keys them)."""
-    return [field.column for field in target_for_model(model).data_fields]
+    return [field.column for field in target_for_model(model).data_fields if field.column]
 
 
-def record_save_by_hand(*, record: models.Model, fields: Iterable[str], actor: str) -> list[str]:
+def record_save_by_hand(*, record: GoldenRecord, fields: Iterable[str], actor: str) -> list[str]:
     """Save a record a steward edited: the edited import fields become manual
     (imports leave them alone until released) and the natural key follows
     the new values. ``fields`` are attnames; returns those marked manual."""
@@ -64,13 +65,13 @@ def record_save_by_hand(*, record: models.Model, fields: Iterable[str], actor: s
     return manual
 
 
-def record_release_manual(*, record: models.Model, fields: list[str] | None = None) -> list[str]:
+def record_release_manual(*, record: GoldenRecord, fields: list[str] | None = None) -> list[str]:
     """Let imports update the record's manual fields again (all when None).
     The current value keeps its time, so the next newer import wins."""
     provenance = dict(record.provenance or {})
     released = survivorship.release_manual(provenance, fields)
     if released:
-        type(record).objects.filter(pk=record.pk).update(
+        type(record)._default_manager.filter(pk=record.pk).update(
             provenance=provenance, modified_at=timezone.now()
         )
         record.provenance = provenance
@@ -91,7 +92,7 @@ class FieldLineage:
     actor: str
 
 
-def record_lineage(*, record: models.Model) -> list[FieldLineage]:
+def record_lineage(*, record: GoldenRecord) -> list[FieldLineage]:
     lineage = []
     provenance = record.provenance or {}
     for column in survivorship_columns(type(record)):
@@ -112,7 +113,7 @@ def record_lineage(*, record: models.Model) -> list[FieldLineage]:
 
 
 def id_map_repoint(
-    *, mapping: ExternalIdMap, record_id: int, reason: str, actor: AbstractBaseUser | None
+    *, mapping: ExternalIdMap, record_id: int, reason: str, actor: User | AnonymousUser | None
 ) -> IdMapAudit:
     """Point an external id at another record of the same target, and audit it.
 
@@ -126,7 +127,7 @@ def id_map_repoint(
     if record_id == mapping.record_id:
         raise UsageError(SAME_RECORD.format(record_id=record_id))
     model = registry.get(mapping.target).model
-    if not model.objects.filter(pk=record_id).exists():
+    if not model._default_manager.filter(pk=record_id).exists():
         raise UsageError(NO_SUCH_RECORD.format(target=mapping.target, record_id=record_id))
     old_record_id = mapping.record_id
     with transaction.atomic():

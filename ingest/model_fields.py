@@ -72,6 +72,7 @@ def _integer(field: models.Field, options: dict[str, Any]) -> rules.Field:
 
 
 def _decimal(field: models.Field, options: dict[str, Any]) -> rules.Field:
+    assert isinstance(field, models.DecimalField)  # _rule_maker picks this maker for those only
     low, high = _validator_limits(field, None, None)
     return rules.Decimal(
         field.name,
@@ -156,9 +157,13 @@ def rule_for(field: models.Field, *, targets: Mapping[type[models.Model], str]) 
         if not (field.many_to_one or field.one_to_one):
             raise ImproperlyConfigured(NOT_IMPORTABLE.format(model=model, name=field.name))
         related = field.related_model
-        if related not in targets:
+        if related is None or related not in targets:
             raise ImproperlyConfigured(
-                NOT_A_TARGET.format(model=model, name=field.name, related=related._meta.label)
+                NOT_A_TARGET.format(
+                    model=model,
+                    name=field.name,
+                    related=related._meta.label if related is not None else "?",
+                )
             )
         return rules.Reference(
             reference_name(field), target=targets[related], column=field.attname, **options

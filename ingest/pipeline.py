@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 
@@ -61,7 +61,7 @@ class Record:
 
     def rank(self) -> tuple[int, int]:
         """Oldest first: existing records by id, then new ones in row order."""
-        return (1, self.sequence) if self.is_new else (0, self.id)
+        return (1, self.sequence) if self.is_new or self.id is None else (0, self.id)
 
 
 @dataclass(slots=True)
@@ -106,7 +106,8 @@ class Counts:
     def add_rows(self, rows: Sequence[Row]) -> Counts:
         for row in rows:
             self.rows_total += 1
-            setattr(self, row.outcome, getattr(self, row.outcome) + 1)
+            outcome = cast(str, row.outcome)  # every row counted has its outcome
+            setattr(self, outcome, getattr(self, outcome) + 1)
             if row.decision == DECISION_RESOLVED:
                 self.resolved += 1
             if row.values_mapped:
@@ -161,7 +162,7 @@ class ChunkProcessor:
         self.run_id = run_id
         self.imported_at = survivorship.timestamp(imported_at)
         self.seen = SeenKeys()
-        self.data_fields = [(f.name, f.column) for f in target.data_fields]
+        self.data_fields = [(f.name, f.column) for f in target.data_fields if f.column]
         self.attnames = [column for _, column in self.data_fields]
         model_fields = fields_by_attname(self.model)
         self.defaults = {column: model_fields[column].get_default() for column in self.attnames}
@@ -303,7 +304,7 @@ class ChunkProcessor:
                 value = row.clean[reference.name] if row.clean else None
                 if value is None:
                     kept.append(row)
-                elif value in found:
+                elif value in found and row.clean is not None:
                     row.clean[reference.name] = found[value].record_id
                     kept.append(row)
                 else:
@@ -342,7 +343,8 @@ class ChunkProcessor:
                 kept.append(row)
         rows = kept
 
-        natural_keys = [self.target.natural_key(row.clean) for row in rows]
+        # Rows left here were checked: each has its clean values.
+        natural_keys = [self.target.natural_key(cast(dict, row.clean)) for row in rows]
         if lock:
             resolve.lock_natural_keys(
                 target=self.target.name, keys=(key for key in natural_keys if key)
@@ -356,6 +358,7 @@ class ChunkProcessor:
         loaded = resolve.records_load(model=self.model, ids=wanted_ids, attnames=self.attnames)
 
         records: dict[int, Record] = {}
+        key: str | None
 
         def existing(record_id: int) -> Record | None:
             if record_id not in records and record_id in loaded:
@@ -406,7 +409,7 @@ class ChunkProcessor:
         key = self._natural_key(record)
         if key == record.key:
             return
-        if record in holders.get(record.key, ()):
+        if record.key is not None and record in holders.get(record.key, ()):
             holders[record.key].remove(record)
         record.key = key
         if key in holders:
@@ -420,15 +423,14 @@ class ChunkProcessor:
     def _merge_row(self, row: Row) -> None:
         """Apply survivorship to one row's record."""
         timestamp_field = self.target.timestamp_field
-        record = row.record
-        stamp = row.clean.get(timestamp_field) if timestamp_field else None
+        record, clean = cast(Record, row.record), cast(dict, row.clean)  # resolved rows only
+        stamp = clean.get(timestamp_field) if timestamp_field else None
         origin = {
             "source": self.source_slug,
             "run": self.run_id,
             "at": survivorship.timestamp(stamp) if stamp else self.imported_at,
             "manual": False,
         }
-        clean = row.clean
         incoming = {column: clean[name] for name, column in self.data_fields}
         if self.fill_new_records and record.is_new and not record.provenance:
             changed = survivorship.fill_new(
@@ -452,10 +454,11 @@ class ChunkProcessor:
         inserted straight, the others upserted (see ``IdMapWriter.insert``
         for why that is safe)."""
         now = dt.datetime.now(dt.UTC)
-        new = list({id(r.record): r.record for r in rows if r.record.is_new}.values())
+        records = [cast(Record, row.record) for row in rows]  # each written row has its record
+        new = list({id(record): record for record in records if record.is_new}.values())
         changed = list(
             {
-                id(r.record): r.record for r in rows if not r.record.is_new and r.record.dirty
+                id(record): record for record in records if not record.is_new and record.dirty
             }.values()
         )
         provenance_json = Dumps()
@@ -477,13 +480,13 @@ class ChunkProcessor:
         source_id, target, run_id = self.source_id, self.target.name, self.run_id
         new_mappings: list[tuple] = []
         known_mappings: list[tuple] = []
-        for row in rows:
+        for row, record in zip(rows, records):
             (known_mappings if row.mapped else new_mappings).append(
                 (
                     source_id,
                     target,
                     row.external_id,
-                    row.record.id,
+                    record.id,
                     row.payload_hash,
                     run_id,
                     run_id,

@@ -198,7 +198,7 @@ def from_model(
     survivorship (None for none). A foreign key becomes a reference
     (``<field>_external_id``) when its model is a target registered before."""
     targets = {target.model: target.name for target in _targets.values()}
-    target_name = name or model._meta.model_name
+    target_name = name or str(model._meta.model_name)
     targets.setdefault(model, target_name)  # a foreign key to itself
     specs = fields_for_model(
         model,

@@ -149,15 +149,15 @@ def records_load(
     vendor = connection.vendor
     quote = connection.ops.quote_name
     fields = {field.attname: field for field in model._meta.concrete_fields}
-    columns = ", ".join(quote(fields[attname].column) for attname in attnames)
+    columns = ", ".join(quote(str(fields[attname].column)) for attname in attnames)
     rows = _fetch(
         f"SELECT id, provenance, {columns} FROM {_table(model)} WHERE id {_in_list(vendor)}",
         [_values_param(vendor, wanted)],
     )
     convert = [
-        (index, _sqlite_decimal(fields[attname]))
+        (index, _sqlite_decimal(field))
         for index, attname in enumerate(attnames)
-        if vendor == "sqlite" and isinstance(fields[attname], models.DecimalField)
+        if vendor == "sqlite" and isinstance(field := fields[attname], models.DecimalField)
     ]
     loaded = {}
     for row in rows:

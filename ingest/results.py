@@ -104,7 +104,7 @@ class Ledger:
                 else "",
             ]
             if self.dry_run:
-                values = record.values if record is not None and row.changed_fields else ""
+                values = record.values if record is not None and row.changed_fields else None
                 line.append(_encode_values(values) if values else "")
             writerow(line)
 

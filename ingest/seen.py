@@ -48,7 +48,8 @@ class SeenKeys:
             for index in hits.tolist():
                 position = positions[index]
                 candidate = (int(hashes[position]), int(rows[position]))
-                if found[index] is None or candidate[1] < found[index][1]:
+                current = found[index]
+                if current is None or candidate[1] < current[1]:
                     found[index] = candidate
         return found
 
@@ -72,7 +73,9 @@ class SeenKeys:
             self._levels.append(_merged(older, newer))
 
 
-def _merged(older: tuple[np.ndarray, ...], newer: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+def _merged(
+    older: tuple[np.ndarray, ...], newer: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge two sorted levels, older entries first on equal keys, writing
     each array once into its place. Concatenating and re-sorting held three
     copies and a sort order at once: at a million rows its peak was 34 MB
@@ -87,7 +90,8 @@ def _merged(older: tuple[np.ndarray, ...], newer: tuple[np.ndarray, ...]) -> tup
         out[positions] = new
         out[from_older] = old
         merged.append(out)
-    return tuple(merged)
+    keys, hashes, rows = merged
+    return keys, hashes, rows
 
 
 def _sorted(level: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

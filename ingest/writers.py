@@ -21,7 +21,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, models, transaction
 
@@ -80,14 +80,16 @@ class TableWriter:
     def __init__(self, model: type[models.Model], names: Sequence[str]) -> None:
         quote = connection.ops.quote_name
         meta = model._meta
-        fields = [meta.get_field(name) for name in names]
+        # Concrete fields, each with its column (get_field's type also covers relations).
+        fields = [cast(models.Field, meta.get_field(name)) for name in names]
+        column_names = [cast(str, field.column) for field in fields]
         self.postgresql = connection.vendor == "postgresql"
         self.table = quote(meta.db_table)
-        self.columns = [quote(field.column) for field in fields]
+        self.columns = [quote(column) for column in column_names]
         self.column_list = ", ".join(self.columns)
         self.stage = quote(f"importer_stage_{meta.db_table}")
         self.meta = meta
-        self.column_names = [field.column for field in fields]
+        self.column_names = column_names
         self.column_types: list[int] | None = None  # PostgreSQL type oids, read on first COPY
         if not self.postgresql:
             adapters = [_adapter(field) for field in fields]
@@ -234,13 +236,12 @@ class RecordWriter:
     def __init__(self, model: type[models.Model], attnames: Sequence[str]) -> None:
         model_fields = fields_by_attname(model)
         names = [model_fields[attname].name for attname in attnames]
-        quote = connection.ops.quote_name
         self.attnames = list(attnames)
         self.inserter = TableWriter(model, names)
         self.upserter = TableWriter(model, ["id", *names])
         self.id_field = model._meta.pk
         updatable = [
-            quote(model._meta.get_field(name).column) for name in names if name != "created_at"
+            column for name, column in zip(names, self.inserter.columns) if name != "created_at"
         ]
         self.update_suffix = " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
             f"{column} = excluded.{column}" for column in updatable

@@ -22,6 +22,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseBase,
     HttpResponseRedirect,
 )
 from django.template.defaultfilters import filesizeformat
@@ -180,7 +181,8 @@ class ImportRunAdmin(admin.ModelAdmin):
         ("Ingest parameters", {"fields": ["params_display"]}),
         ("Failure", {"fields": ["error_message"]}),
     ]
-    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
+    # Every entry of the fieldsets above is a field name (none is a group of them).
+    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]  # type: ignore[misc]
 
     # --- permissions --------------------------------------------------------
 
@@ -314,13 +316,13 @@ class ImportRunAdmin(admin.ModelAdmin):
     @admin.action(description="Download results of selected runs", permissions=["view"])
     def download_results(
         self, request: HttpRequest, queryset: QuerySet[ImportRun]
-    ) -> HttpResponse | None:
+    ) -> HttpResponseBase | None:
         """One run: its results CSV. Several: a zip of them. Personal data
         masked for users without the payload permission, as on the run's page."""
         runs = [
             run
             for run in queryset.exclude(results_file="")
-            if run.results_file.storage.exists(run.results_file.name)
+            if run.results_file.name and run.results_file.storage.exists(run.results_file.name)
         ]
         if not runs:
             self.message_user(
@@ -403,7 +405,7 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="parent run")
     def parent_link(self, run: ImportRun) -> str:
-        return views.run_link(run.parent_run) if run.parent_run_id else "—"
+        return views.run_link(run.parent_run) if run.parent_run else "—"
 
     @admin.display(description="waited in queue")
     def waited(self, run: ImportRun) -> str:

@@ -85,7 +85,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """Only an upload takes multipart. DRF asks before it sets ``action``."""
         action = getattr(self, "action", None)
         if action is None and getattr(self, "request", None) is not None:
-            action = getattr(self, "action_map", {}).get(self.request.method.lower())
+            action = getattr(self, "action_map", {}).get((self.request.method or "").lower())
         if action == "create":
             return [BoundedMultiPartParser()]
         return super().get_parsers()

@@ -100,8 +100,12 @@ def masked_results_rows(handle: IO[bytes]) -> Iterator[list[Any]]:
             for name in ("values", "matched_by", "matched_key")
         )
         for line in reader:
-            if _cell(line, values_at):
+            if values_at is not None and _cell(line, values_at):
                 line[values_at] = _masked_values(line[values_at])
-            if _cell(line, key_at) and _cell(line, by_at) == MATCHED_BY_NATURAL_KEY:
+            if (
+                key_at is not None
+                and _cell(line, key_at)
+                and _cell(line, by_at) == MATCHED_BY_NATURAL_KEY
+            ):
                 line[key_at] = MASK
             yield line

@@ -5,6 +5,7 @@ tables or the target registry, never from a DISTINCT over the runs table
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
@@ -85,7 +86,8 @@ class CreatedRangeForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and start > end:
             raise forms.ValidationError(BAD_RANGE)
@@ -121,10 +123,10 @@ class CreatedFilter(admin.ListFilter):
     def has_output(self) -> bool:
         return True
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str | None]:
         return [self.parameter_name, *self.RANGE_PARAMS]
 
-    def choices(self, changelist) -> list[dict[str, Any]]:
+    def choices(self, changelist) -> Iterator[dict[str, Any]]:
         current = self.used_parameters.get(self.parameter_name)
         has_range = any(self.used_parameters.get(name) for name in self.RANGE_PARAMS)
         remove = self.expected_parameters()
@@ -145,7 +147,7 @@ class CreatedFilter(admin.ListFilter):
                     "display": label,
                 }
             )
-        return choices
+        return iter(choices)
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         today = timezone.localdate()
@@ -162,7 +164,7 @@ class CreatedFilter(admin.ListFilter):
             # The admin answers a bad filter with a redirect to the plain
             # list; the message says why.
             problem = " ".join(
-                message for errors in self.range_form.errors.values() for message in errors
+                str(message) for errors in self.range_form.errors.values() for message in errors
             )
             messages.error(request, f"Created range: {problem}")
             raise IncorrectLookupParameters(problem)

@@ -3,6 +3,8 @@ person typed; creating and enqueueing the run is ingest.services' job."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from ingest import registry, services
@@ -65,7 +67,9 @@ class UploadForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Read at form time, not import time: targets register on app load.
-        self.fields["target"].choices = [(name, name) for name in registry.names()]
+        cast(forms.ChoiceField, self.fields["target"]).choices = [
+            (name, name) for name in registry.names()
+        ]
 
     def clean_column_map(self) -> list[str]:
         """The lines of the column map (the service checks them)."""

@@ -6,13 +6,18 @@ not page 3,000, are how anyone finds a run there."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 COUNT_CAP = 10_000
 
 
 class CappedCountPaginator(Paginator):
+    object_list: QuerySet[Any]  # the changelist's queryset
+
     @cached_property
     def count(self) -> int:
         return self.object_list.order_by()[: COUNT_CAP + 1].count()

@@ -21,8 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import cast
 
-from django.db.models import Q
+from django.db.models import FileField, Q
 from django.utils import timezone
 
 from ingest.errors import UsageError
@@ -82,7 +83,7 @@ def run_files_purge(
     field = _FIELDS[kind]
     cutoff = retention_cutoff(days=older_than_days, now=now)
     expired = _expired(cutoff)
-    storage = ImportRun._meta.get_field(field).storage
+    storage = cast(FileField, ImportRun._meta.get_field(field)).storage
     result = FilesPurged(kind=kind, days=older_than_days)
     candidates = ImportRun.objects.filter(expired).exclude(**{field: ""})
     last = ""

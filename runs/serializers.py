@@ -23,8 +23,10 @@ EMPTY_FIELD = "Give a value, or leave the field out."
 class ImportRunSerializer(serializers.ModelSerializer):
     """A run with its counters and progress, as integrations poll it."""
 
-    source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = serializers.SlugRelatedField(
+    source: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="slug", read_only=True
+    )
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
     duration_s = serializers.FloatField(read_only=True, allow_null=True)
@@ -173,12 +175,13 @@ class FormSerializer(serializers.Serializer):
         getlist = getattr(self.initial_data, "getlist", None)
         if getlist is None:
             return attrs
-        repeated = [name for name in self.fields if len(getlist(name)) > 1]
+        # (a BindingDict iterates over its names; the stubs say fields)
+        repeated = [name for name in self.fields.keys() if len(getlist(name)) > 1]
         if repeated:
             raise serializers.ValidationError({name: [REPEATED_FIELD] for name in repeated})
         empty = [
             name
-            for name in self.fields
+            for name in self.fields.keys()
             if getlist(name) == [""] and not getattr(self.fields[name], "allow_blank", False)
         ]
         if empty:
@@ -196,7 +199,7 @@ class RunCreateSerializer(FormSerializer):
         "or a spreadsheet (xlsx, xlsm, xls, ods).",
     )
     target = TargetField(help_text="A target name, see `targets/`.")
-    source = serializers.RegexField(
+    source = serializers.RegexField(  # type: ignore[assignment]
         SOURCE_SLUG,
         max_length=64,
         help_text="The source system's slug; created on first use.",

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import F
@@ -84,7 +84,7 @@ def run_create(
     file: IO[bytes],
     filename: str,
     dry_run: bool = False,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
     format: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
@@ -108,7 +108,7 @@ def run_create(
     if remember:
         delimiter = delimiter_clean(delimiter=delimiter)
     source_obj = source_get_or_create(slug=source)
-    given = {
+    given: dict[str, Any] = {
         "format": format,
         "encoding": encoding,
         "delimiter": delimiter,
@@ -291,7 +291,7 @@ def run_cancel(*, run: ImportRun) -> ImportRun:
 def run_replay(
     *,
     run: ImportRun,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
     dry_run: bool | None = None,
     kind: str = ImportRun.Kind.REPLAY,
     enqueue: bool = True,
@@ -321,7 +321,7 @@ def run_replay(
     return replay
 
 
-def run_for_real(*, run: ImportRun, created_by: AbstractBaseUser | None = None) -> ImportRun:
+def run_for_real(*, run: ImportRun, created_by: User | AnonymousUser | None = None) -> ImportRun:
     """Enqueue the same stored file as a standard run after a dry run."""
     if not run.dry_run or run.status not in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL):
         raise StateConflict(NOT_DRY_RUN.format(run_id=run.pk))

@@ -13,6 +13,7 @@ from django.http import (
     FileResponse,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
@@ -53,7 +54,7 @@ def _attachment(
     missing: str,
     *,
     masked: bool = False,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The stored file as an attachment; ``masked``: a results file with its
     personal data masked (``runs.exports.masked_results_rows``)."""
     stored = getattr(run, field)
@@ -69,7 +70,7 @@ def _attachment(
     return response
 
 
-def run_file_download(request: HttpRequest, pk: int) -> HttpResponse:
+def run_file_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The stored upload, as an attachment (MEDIA is never served publicly).
     It holds every row's values, so it needs the payload permission too."""
     _require(request, "runs.view_importrun")
@@ -78,7 +79,7 @@ def run_file_download(request: HttpRequest, pk: int) -> HttpResponse:
     return _attachment(request, run, "file", run.original_filename or f"run-{run.pk}", FILE_MISSING)
 
 
-def run_results_download(request: HttpRequest, pk: int) -> HttpResponse:
+def run_results_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The run's results CSV (a dry run's would-be upserts), its personal
     data masked for users without the payload permission."""
     _require(request, "runs.view_importrun")

@@ -23,7 +23,7 @@ class AcyclicModulesContract(Contract):
     exclude = fields.ListField(subfield=fields.StringField(), required=False)
 
     def check(self, graph: grimp.ImportGraph, verbose: bool) -> ContractCheck:
-        excluded = tuple(self.exclude or ())  # type: ignore[arg-type]
+        excluded: tuple[str, ...] = tuple(self.exclude or ())  # type: ignore[arg-type]
         modules = sorted(
             module
             for package in self.packages  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -113,7 +113,7 @@ def csv_line_cap(max_field_chars: int) -> int:
     return 4 * max_field_chars + 65_536
 
 
-def csv_reader(lines: CappedLines, delimiter: str, max_field_chars: int) -> Any:
+def csv_reader(lines: Iterable[str], delimiter: str, max_field_chars: int) -> Any:
     """A strict reader: malformed quoting raises csv.Error (one bad row)
     instead of being silently patched up. Spaces after a delimiter are
     skipped (values are trimmed anyway), so a value quoted after one

@@ -403,7 +403,6 @@ def _sheet_name(workbook: python_calamine.CalamineWorkbook, sheet: str | int | N
         if not (visible or worksheets):
             raise FileError(errors.NO_WORKSHEET)
         return (visible or worksheets)[0]
-    position = sheet
     if isinstance(sheet, str):
         if sheet in names:
             return sheet
@@ -411,6 +410,8 @@ def _sheet_name(workbook: python_calamine.CalamineWorkbook, sheet: str | int | N
         if len(folded) == 1:
             return folded[0]
         position = int(sheet) if sheet.isdigit() else -1
+    else:
+        position = sheet
     if 0 <= position < len(names):
         return names[position]
     raise _no_such_sheet(sheet, names)

@@ -14,7 +14,7 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import Generic, TypeVar
 
 # Files are read (and validated) in blocks of this size.
 BLOCK_SIZE = 1 << 20
@@ -24,7 +24,7 @@ GZIP_ERRORS = (OSError, EOFError, zlib.error)
 DOS_END_OF_FILE = "\x1a"
 
 
-def open_binary(path: str, compressed: bool) -> IO[bytes]:
+def open_binary(path: str, compressed: bool) -> gzip.GzipFile | io.BufferedReader:
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
@@ -44,7 +44,10 @@ class TextSource:
         return open(self.path, encoding=self.encoding, newline=newline, buffering=BLOCK_SIZE)
 
 
-class CappedLines:
+Replacement = TypeVar("Replacement", bound=str | None)
+
+
+class CappedLines(Generic[Replacement]):
     """The physical lines of a text stream, none longer than ``cap``.
 
     A longer line is read through and dropped, and ``replacement`` is yielded
@@ -53,7 +56,11 @@ class CappedLines:
     """
 
     def __init__(
-        self, text: io.TextIOWrapper, cap: int, replacement: str | None, watch: str | None = None
+        self,
+        text: io.TextIOWrapper,
+        cap: int,
+        replacement: Replacement,
+        watch: str | None = None,
     ) -> None:
         self.oversized = 0
         # Set when a line holding ``watch`` was read; the consumer resets it.
@@ -63,7 +70,7 @@ class CappedLines:
         self._replacement = replacement
         self._watch = watch
 
-    def __iter__(self) -> Iterator[str | None]:
+    def __iter__(self) -> Iterator[str | Replacement]:
         readline, cap, watch = self._text.readline, self._cap, self._watch
         while True:
             line = readline(cap)

@@ -108,8 +108,7 @@ def _sheet_part_name(archive: zipfile.ZipFile, sheet: str) -> str | None:
     if relation is None:
         return None
     for element in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter():
-        if element.get("Id") == relation and element.get("Target"):
-            target = element.get("Target")
+        if element.get("Id") == relation and (target := element.get("Target")):
             return (
                 target.lstrip("/")
                 if target.startswith("/")

@@ -26,7 +26,7 @@ def run_reader(run: ImportRun) -> Reader:
     (see local_copy), so STORAGES may be object storage."""
     target = registry.get(run.target)
     params = run.ingest_params_json
-    if not run.file:
+    if not run.file.name:
         raise FileError(FILE_MISSING)
     path, cleanup = local_copy(
         run.file.storage, run.file.name, max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES

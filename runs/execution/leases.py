@@ -9,6 +9,7 @@ pair's running run enqueues the next one (run_enqueue_next).
 from __future__ import annotations
 
 import logging
+from typing import Final, Literal
 
 from django.db import transaction
 from django.db.models import F, Q, Value
@@ -22,7 +23,7 @@ from runs.models import ImportRun
 
 logger = logging.getLogger(__name__)
 
-LEASE_BUSY = "busy"
+LEASE_BUSY: Final = "busy"
 LEASE_POLL_SECONDS = 0.5
 # The job_id of a run whose job found its (source, target) busy and returned:
 # the run stays queued, and whoever finishes the pair's running run enqueues
@@ -51,7 +52,9 @@ def pair_busy(run: ImportRun, *, in_order: bool = True) -> bool:
     return pair.filter(ahead).exists()
 
 
-def claim(run_id: int, *, defer: bool = False, in_order: bool = True) -> ImportRun | str | None:
+def claim(
+    run_id: int, *, defer: bool = False, in_order: bool = True
+) -> ImportRun | Literal["busy"] | None:
     """The claim, under the (source, target) lease: two runs of one source
     into one target never run at once, and runs that wait for workers run
     in creation order, so the second of two identical uploads sees the

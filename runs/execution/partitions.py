@@ -151,7 +151,7 @@ class Heartbeat:
 def touch(*, run_id: int, partition_id: int | None = None, attempt: int | None = None) -> None:
     now = timezone.now()
     ImportRun.objects.filter(pk=run_id).update(heartbeat_at=now)
-    if partition_id is not None:
+    if partition_id is not None and attempt is not None:
         RunPartition.objects.filter(pk=partition_id, attempt=attempt).update(heartbeat_at=now)
 
 
@@ -231,9 +231,9 @@ def import_partition(
     try:
         with reader:
             if run.dry_run:
-                return _dry_run(
-                    run, part, processor, SpooledSink(sink), ledger, handle, chunks, progress
-                )
+                # A dry run's sink is a ViolationSink (sink_for: no remediation dry runs).
+                spooled = SpooledSink(sink)  # type: ignore[arg-type]
+                return _dry_run(run, part, processor, spooled, ledger, handle, chunks, progress)
             return _standard_run(run, part, processor, sink, ledger, handle, chunks, progress)
     finally:
         handle.close()

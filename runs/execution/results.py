@@ -63,7 +63,8 @@ def _merge_ledgers(paths: list[Path]) -> Path:
         ) as out:
             writer = csv.writer(out)
             writer.writerow(next(header for header in headers if header))
-            writer.writerows(heapq.merge(*readers, key=lambda line: int(line[0])))
+            merged = heapq.merge(*readers, key=lambda line: int(line[0]))
+            writer.writerows(merged)
     finally:
         for handle in handles:
             handle.close()

@@ -59,6 +59,7 @@ def run_execute(
     of each chunk done here (``import_file --sync`` shows them)."""
     # Only a caller that runs its jobs itself may wait for its turn: the
     # worker thread, like an RQ worker, must never wait for jobs behind it.
+    run: ImportRun | str | None
     if in_process or inprocess.mode() == "sync":
         run = claim_when_free(run_id)
     elif (run := leases.claim(run_id, defer=True)) == leases.LEASE_BUSY:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -100,7 +101,8 @@ class Command(BaseCommand):
             Source.objects.get_or_create(slug=slug, defaults={"name": slug})[0] for slug in SOURCES
         ]
         targets = registry.names()
-        users = list(get_user_model().objects.filter(is_staff=True)) or [None]
+        users: list[AbstractBaseUser | None] = [*get_user_model().objects.filter(is_staff=True)]
+        users = users or [None]
         now = timezone.now()
         # Oldest first, so ids grow with time as they would in real life.
         offsets = sorted((rng.random() * days * 86400 for _ in range(count)), reverse=True)
