@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from dq import editor, filters, forms, selectors, services
@@ -28,6 +29,8 @@ REMEDIATE = "dq.remediate_violation"
 COUNT_CAP = 10_000
 CARDS_CACHE_KEY = "dq:inbox-cards"
 CARDS_CACHE_SECONDS = 60
+MESSAGE_CHARS = 80
+EXTERNAL_ID_CHARS = 30
 
 
 class CappedPaginator(Paginator):
@@ -60,20 +63,10 @@ def can_remediate(user: Any) -> bool:
 
 @admin.register(Violation)
 class ViolationAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "target",
-        "source",
-        "run_link",
-        "row_number",
-        "external_id",
-        "code_badges",
-        "first_error",
-        "age",
-        "occurrences",
-        "status_badges",
-        "assignee",
-    ]
+    # Four columns that fit beside the navigation and filter sidebars at
+    # 1280 px (issue 19): what the row is and where it came from, what is
+    # wrong, and where it stands. tests/e2e/test_inbox_layout.py checks it.
+    list_display = ["id", "violation", "first_error", "status_badges"]
     list_display_links = ["id"]
     list_filter = [
         filters.StatusFilter,
@@ -134,26 +127,44 @@ class ViolationAdmin(admin.ModelAdmin):
 
     # Columns.
 
-    @admin.display(description="run", ordering="run_id")
-    def run_link(self, obj: Violation) -> str:
+    @admin.display(description="row", ordering="external_id")
+    def violation(self, obj: Violation) -> str:
+        """The external id, then target, source, and the run and row it was read from."""
         url = reverse("admin:runs_importrun_change", args=[obj.run_id])
-        label = f"{obj.run_id} (dry run)" if obj.dry_run else str(obj.run_id)
-        return format_html('<a href="{}">{}</a>', url, label)
+        run = f"run {obj.run_id} (dry run)" if obj.dry_run else f"run {obj.run_id}"
+        return format_html(
+            '<span class="dq-external-id" title="{}">{}</span><span class="dq-sub">{} · {} · '
+            '<a href="{}">{}</a>, row {}</span>',
+            obj.external_id,
+            Truncator(obj.external_id).chars(EXTERNAL_ID_CHARS) or "no external id",
+            obj.target,
+            obj.source.slug,
+            url,
+            run,
+            obj.row_number,
+        )
 
-    @admin.display(description="rules")
-    def code_badges(self, obj: Violation) -> str:
-        return format_html_join(
+    @admin.display(description="problem", ordering="codes")
+    def first_error(self, obj: Violation) -> str:
+        """The rule codes as badges and the first message (shortened; the
+        editor has them all), with how many more there are."""
+        badges = format_html_join(
             " ",
             '<span class="dq-badge dq-badge-{}">{}</span>',
             ((code, code) for code in obj.codes.split(",") if code),
         )
-
-    @admin.display(description="first error")
-    def first_error(self, obj: Violation) -> str:
         if not obj.errors:
-            return ""
+            return badges
         error = obj.errors[0]
-        return f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+        text = f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+        more = len(obj.errors) - 1
+        return format_html(
+            '{}<span class="dq-message" title="{}">{}</span>{}',
+            badges,
+            text,
+            Truncator(text).chars(MESSAGE_CHARS),
+            format_html('<span class="dq-sub">and {} more</span>', more) if more else "",
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badges(self, obj: Violation) -> str:
@@ -165,15 +176,18 @@ class ViolationAdmin(admin.ModelAdmin):
             badges.append(("failed-again", "Failed again"))
         if obj.regressions:
             badges.append(("regressed", f"Regressed ×{obj.regressions}"))
+        age = timesince(obj.created_at, timezone.now()).split(",")[0]
+        seen = "found just now" if age.startswith("0\xa0") else f"found {age} ago"
+        if obj.occurrences > 1:
+            seen += f" · seen {obj.occurrences}×"
+        if obj.assignee_id:
+            seen += f" · {obj.assignee}"
         return format_html(
-            "{} {}",
+            '{} {}<span class="dq-sub">{}</span>',
             text,
             format_html_join(" ", '<span class="dq-badge dq-badge-{}">{}</span>', badges),
+            seen,
         )
-
-    @admin.display(description="age", ordering="created_at")
-    def age(self, obj: Violation) -> str:
-        return timesince(obj.created_at, timezone.now()).split(",")[0]
 
     # Views.
 
