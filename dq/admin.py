@@ -3,13 +3,16 @@ dq/filters.py, the editor in dq/editor.py, every write in dq/services.py."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -19,7 +22,7 @@ from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
-from dq import editor, filters, forms, selectors, services
+from dq import charts, editor, filters, forms, selectors, services
 from dq.models import RemediationAudit, ValueMapping, Violation
 from importer_project.cache import cache_get_or_compute
 from ingest.errors import UsageError
@@ -30,6 +33,11 @@ COUNT_CAP = 10_000
 CARDS_CACHE_KEY = "dq:inbox-cards"
 CARDS_CACHE_SECONDS = 60
 MESSAGE_CHARS = 80
+NOTHING_REQUEUED = (
+    "Nothing was requeued: the {count} selected violation(s) were not open "
+    "(or came from a dry run), so they were left as they were."
+)
+NO_NEXT = "No other violation matches the inbox's filters: the list is done."
 EXTERNAL_ID_CHARS = 30
 
 
@@ -212,6 +220,10 @@ class ViolationAdmin(admin.ModelAdmin):
                 CARDS_CACHE_SECONDS,
             )
             extra_context["stats_url"] = reverse("dq_remediation_stats")
+            extra_context["dashboard_url"] = reverse("dq_remediation_dashboard")
+            extra_context["median_fix_text"] = charts.duration_text(
+                extra_context["remediation_stats"]["median_time_to_fix_s"]
+            )
         return super().changelist_view(request, extra_context=extra_context)
 
     # Actions: one service call each, then a toast with counts.
@@ -346,7 +358,45 @@ class ViolationAdmin(admin.ModelAdmin):
         return [
             path("groups/", wrap(self.groups_view), name="dq_violation_groups"),
             path("replace/", wrap(self.replace_view), name="dq_violation_replace"),
+            path("<int:object_id>/next/", wrap(self.next_view), name="dq_violation_next"),
         ] + super().get_urls()
+
+    def next_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The editor's "Next violation": the one after this in the inbox
+        with the same filters (``_changelist_filters``, as Django keeps them),
+        chosen when asked, so a row just requeued out of the filter is
+        skipped. With none left, the inbox says so."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        filters = request.GET.get("_changelist_filters", "")
+        inbox = reverse("admin:dq_violation_changelist") + (f"?{filters}" if filters else "")
+        current = Violation.objects.filter(pk=object_id).first()
+        listing = copy.copy(request)
+        listing.GET = QueryDict(filters)
+        try:
+            changelist = self.get_changelist_instance(listing)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(inbox)
+        following = (
+            selectors.violation_next(changelist.get_queryset(listing), after=current)
+            if current is not None
+            else None
+        )
+        if following is None:
+            self.message_user(request, NO_NEXT, messages.INFO)
+            return HttpResponseRedirect(inbox)
+        url = reverse("admin:dq_violation_change", args=[following.pk])
+        return HttpResponseRedirect(
+            add_preserved_filters(
+                {
+                    "preserved_filters": urlencode({"_changelist_filters": filters}),
+                    "opts": self.opts,
+                },
+                url,
+            )
+            if filters
+            else url
+        )
 
     def groups_view(self, request: HttpRequest) -> HttpResponse:
         """Open violations counted by (target, source, field, rule code), most
@@ -457,7 +507,13 @@ class ViolationAdmin(admin.ModelAdmin):
 def requeue_message(result: services.RequeueResult) -> str:
     """Says what came of it when the runs already finished (synchronous
     jobs): how many resolved and how many failed again, with a link to those."""
-    runs = ", ".join(str(run.pk) for run in result.runs) or "none"
+    if not result.requeued:
+        return NOTHING_REQUEUED.format(count=result.not_requeued)
+    runs = format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        ((reverse("admin:runs_importrun_change", args=[run.pk]), run.pk) for run in result.runs),
+    )
     text = format_html("Requeued {} violation(s) in remediation run(s) {}.", result.requeued, runs)
     if result.not_requeued:
         text = format_html(
