@@ -111,6 +111,26 @@ def record_lineage(*, record: models.Model) -> list[FieldLineage]:
     return lineage
 
 
+def record_manual_fields(*, record: models.Model) -> list[str]:
+    """The fields a steward set by hand that imports leave alone."""
+    provenance = record.provenance or {}
+    return [
+        column
+        for column in survivorship_columns(type(record))
+        if (provenance.get(column) or {}).get("manual")
+    ]
+
+
+def record_external_ids(*, record: models.Model) -> list[ExternalIdMap]:
+    """The external ids that point to a record (source, id, first and last run)."""
+    target = target_for_model(type(record))
+    return list(
+        ExternalIdMap.objects.filter(target=target.name, record_id=record.pk)
+        .select_related("source")
+        .order_by("source__slug", "external_id")
+    )
+
+
 def id_map_repoint(
     *, mapping: ExternalIdMap, record_id: int, reason: str, actor: AbstractBaseUser | None
 ) -> IdMapAudit:
