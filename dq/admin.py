@@ -12,7 +12,7 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.utils.timesince import timesince
 from dq import charts, editor, filters, forms, selectors, services
 from dq.models import RemediationAudit, ValueMapping, Violation
 from importer_project.cache import cache_get_or_compute
+from ingest import registry
 from ingest.errors import UsageError
 from ingest.models import Source
 
@@ -359,7 +360,29 @@ class ViolationAdmin(admin.ModelAdmin):
             path("groups/", wrap(self.groups_view), name="dq_violation_groups"),
             path("replace/", wrap(self.replace_view), name="dq_violation_replace"),
             path("<int:object_id>/next/", wrap(self.next_view), name="dq_violation_next"),
+            path("count/", wrap(self.count_view), name="dq_violation_count"),
         ] + super().get_urls()
+
+    def _filtered(self, request: HttpRequest, query: str) -> QuerySet[Violation] | None:
+        """The inbox's rows for a changelist query string (None when it is
+        a bad one), as the list itself filters and searches them."""
+        listing = copy.copy(request)
+        listing.GET = QueryDict(query)
+        try:
+            return self.get_changelist_instance(listing).get_queryset(listing)
+        except IncorrectLookupParameters:
+            return None
+
+    def count_view(self, request: HttpRequest) -> JsonResponse:
+        """The exact number of rows a filter matches, past the list's capped
+        count: asked for once, when a steward clicks "Select all", so the
+        page says how many an action will take."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        queryset = self._filtered(request, request.GET.urlencode())
+        if queryset is None:
+            return JsonResponse({"detail": "The inbox's filters are not valid."}, status=400)
+        return JsonResponse({"count": queryset.count()})
 
     def next_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """The editor's "Next violation": the one after this in the inbox
@@ -371,16 +394,11 @@ class ViolationAdmin(admin.ModelAdmin):
         filters = request.GET.get("_changelist_filters", "")
         inbox = reverse("admin:dq_violation_changelist") + (f"?{filters}" if filters else "")
         current = Violation.objects.filter(pk=object_id).first()
-        listing = copy.copy(request)
-        listing.GET = QueryDict(filters)
-        try:
-            changelist = self.get_changelist_instance(listing)
-        except IncorrectLookupParameters:
+        queryset = self._filtered(request, filters)
+        if queryset is None:
             return HttpResponseRedirect(inbox)
         following = (
-            selectors.violation_next(changelist.get_queryset(listing), after=current)
-            if current is not None
-            else None
+            selectors.violation_next(queryset, after=current) if current is not None else None
         )
         if following is None:
             self.message_user(request, NO_NEXT, messages.INFO)
@@ -606,20 +624,50 @@ class ValueMappingAdmin(admin.ModelAdmin):
         return False  # made by "Replace value … remember", where a steward sees what it fixes
 
 
+class AuditTargetFilter(admin.SimpleListFilter):
+    title = "target"
+    parameter_name = "target"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in registry.names()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(violation__target=self.value()) if self.value() else queryset
+
+
 @admin.register(RemediationAudit)
 class RemediationAuditAdmin(admin.ModelAdmin):
-    list_display = ["id", "violation", "action", "actor", "outcome", "run", "created_at"]
-    list_filter = ["action", "outcome"]
+    """Who did what to which violation. Searched by the violation's external
+    id or number, the actor, or the reason; filtered by action, outcome,
+    target, source and time."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "violation_link",
+        "action",
+        "outcome",
+        "actor",
+        "run_link",
+    ]
+    list_filter = [
+        "action",
+        "outcome",
+        AuditTargetFilter,
+        ("violation__source", admin.RelatedOnlyFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["violation__external_id", "=violation__id", "actor__username", "reason"]
+    search_help_text = "A violation's external id or number, a user name, or words of a reason."
     raw_id_fields = ["violation", "actor", "run"]
-    list_select_related = ["actor"]
+    list_select_related = ["actor", "violation"]
     ordering = ["-id"]
     show_full_result_count = False
     readonly_fields = [
         "violation",
         "actor",
         "action",
-        "before",
-        "after",
+        "changes",
         "outcome",
         "run",
         "reason",
@@ -635,9 +683,40 @@ class RemediationAuditAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description="violation", ordering="violation_id")
+    def violation_link(self, obj: RemediationAudit) -> str:
+        url = reverse("admin:dq_violation_change", args=[obj.violation_id])
+        label = obj.violation.external_id or f"violation {obj.violation_id}"
+        return format_html('<a href="{}">{}</a> ({})', url, label, obj.violation.target)
+
+    @admin.display(description="run", ordering="run_id")
+    def run_link(self, obj: RemediationAudit) -> str:
+        if obj.run_id is None:
+            return ""
+        url = reverse("admin:runs_importrun_change", args=[obj.run_id])
+        return format_html('<a href="{}">{}</a>', url, obj.run_id)
+
+    @admin.display(description="changed (before → after)")
+    def changes(self, obj: RemediationAudit) -> str:
+        changes = selectors.audit_changes(obj.before, obj.after)
+        if not changes:
+            return "—"
+        return format_html_join(
+            "",
+            "<div>{}<code>{}</code> → <code>{}</code></div>",
+            (
+                (
+                    format_html("<strong>{}</strong>: ", change.field) if change.field else "",
+                    "(empty)" if change.before is None else change.before,
+                    "(empty)" if change.after is None else change.after,
+                )
+                for change in changes
+            ),
+        )
+
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         """Before/after are payload values: only for those who may see them."""
         fields = list(self.readonly_fields)
         if not selectors.can_view_payload(request.user):
-            fields = [name for name in fields if name not in ("before", "after")]
+            fields = [name for name in fields if name != "changes"]
         return fields
