@@ -67,3 +67,19 @@ def test_the_inbox_does_not_scroll_sideways_at_1280_px(watched_page, realistic_i
     assert page.locator("#result_list td.field-first_error").first.bounding_box()["width"] >= 200
     line = page.evaluate(LINE_HEIGHT_JS)
     assert max(page.evaluate(ROW_HEIGHTS_JS)) <= 6 * line + 16
+
+
+def test_select_all_past_the_cap_says_the_exact_number(watched_page, realistic_inbox, monkeypatch):
+    monkeypatch.setattr("dq.admin.COUNT_CAP", 3)
+    page = watched_page
+    make_user("stella", STEWARDS)
+    log_in(page, "stella")
+    page.goto(f"{page.base_url}/admin/dq/violation/?status=all")
+    page.locator("#action-toggle").check()
+    question = page.locator(".actions .question a")
+    assert "more than 3" in question.inner_text()
+    question.click()
+    note = page.locator("#dq-select-all-note")
+    note.wait_for(state="visible")
+    page.wait_for_function("document.getElementById('dq-select-all-note').dataset.count === '10'")
+    assert note.inner_text() == "All 10 violations matching the filter are selected"
