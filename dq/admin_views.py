@@ -124,6 +124,7 @@ def _breakdown(name: str, rows: dict[str, Any], query: Any, inbox: str) -> dict[
                 **summary,
                 "rate_text": charts.percent_text(summary["success_rate"]),
                 "bar": charts.bar(summary["success_rate"]),
+                "median_text": charts.duration_text(summary["median_time_to_fix_s"]),
                 "inbox_url": f"{inbox}?{urlencode({'status': Violation.Status.OPEN, **query(key)})}",
             }
             for key, summary in rows.items()

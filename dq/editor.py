@@ -239,8 +239,6 @@ def _field_rows(
     """One row per target field: the input (or the value, read-only) and the
     messages beside it: the form's after a refused save, else the row's own.
     The first field with a message gets the keyboard focus."""
-    from ingest import registry
-
     by_field = (
         errors_by_field(violation.errors)
         if violation.status in (Violation.Status.OPEN, Violation.Status.IGNORED)

@@ -210,8 +210,9 @@ def remediation_stats(*, since: dt.datetime, breakdown: bool = True) -> dict[str
     """Counts by outcome (requeued, resolved, failed again, ignored), success
     rate (resolved / results), median time to fix (violation found →
     resolved), for audit rows since ``since``; with ``breakdown``, also by
-    target, source and rule (a join over the period's audit rows: the JSON
-    endpoints ask for it, the inbox's cards do not)."""
+    target, source and rule, each with its own median time to fix (a join
+    over the period's audit rows: the JSON endpoints and the dashboard ask
+    for it, the inbox's cards do not)."""
     audits = RemediationAudit.objects.filter(
         created_at__gte=since, action__in=["requeue", "ignore", RESULT]
     )
@@ -260,10 +261,38 @@ def _breakdown(audits: QuerySet[RemediationAudit]) -> dict[str, Any]:
         by["source"][row["source"]][outcome] += row["n"]
         for code in filter(None, (row["codes"] or "").split(",")):
             by["rule"][code][outcome] += row["n"]
+    fixes: dict[str, dict[str, list[float]]] = {
+        "target": defaultdict(list),
+        "source": defaultdict(list),
+        "rule": defaultdict(list),
+    }
+    for target, source, codes, seconds in (
+        audits.filter(action=RESULT, outcome=RESOLVED, time_to_fix_s__isnull=False)
+        .values_list(
+            "violation__target", "violation__source__slug", "violation__codes", "time_to_fix_s"
+        )
+        .iterator()
+    ):
+        fixes["target"][target].append(seconds)
+        fixes["source"][source].append(seconds)
+        for code in filter(None, (codes or "").split(",")):
+            fixes["rule"][code].append(seconds)
+
+    def summaries(kind: str) -> dict[str, Any]:
+        return {
+            key: {
+                **_summary(value),
+                "median_time_to_fix_s": round(statistics.median(fixes[kind][key]), 1)
+                if fixes[kind].get(key)
+                else None,
+            }
+            for key, value in sorted(by[kind].items())
+        }
+
     return {
-        "by_target": {key: _summary(value) for key, value in sorted(by["target"].items())},
-        "by_source": {key: _summary(value) for key, value in sorted(by["source"].items())},
-        "by_rule": {key: _summary(value) for key, value in sorted(by["rule"].items())},
+        "by_target": summaries("target"),
+        "by_source": summaries("source"),
+        "by_rule": summaries("rule"),
     }
 
 

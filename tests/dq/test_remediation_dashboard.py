@@ -43,6 +43,7 @@ def test_the_dashboard_renders_charts_and_tables(steward_client, remediated):
     ):
         assert title in page, title
     assert "50%" in page  # one resolved of two results
+    assert page.count("median time to fix</th>") == 3  # per target, source and rule
     inbox = reverse("admin:dq_violation_changelist")
     assert f'href="{inbox}?status=open&amp;code=invalid_format"' in page
     assert f'href="{inbox}?status=open&amp;target=organization"' in page
@@ -66,6 +67,13 @@ def test_only_staff_who_see_violations_reach_it(client, nobody, remediated):
 def test_the_inbox_cards_link_to_the_dashboard(steward_client, remediated):
     page = steward_client.get("/admin/dq/violation/").content.decode()
     assert f'href="{URL}"' in page and "median time to fix" in page
+
+
+def test_the_breakdowns_have_their_own_median_time_to_fix(remediated):
+    stats = selectors.remediation_stats(since=timezone.now() - dt.timedelta(days=1))
+    assert stats["by_rule"]["invalid_format"]["median_time_to_fix_s"] is not None
+    assert stats["by_rule"]["invalid_choice"]["median_time_to_fix_s"] is None  # failed again
+    assert stats["by_target"]["organization"]["median_time_to_fix_s"] is not None
 
 
 def test_remediation_daily_counts_each_day(remediated):
