@@ -4,11 +4,17 @@ record's page shows every field's lineage. Logic lives in ingest.identity."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin, messages
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.models import Contact, Organization
@@ -23,10 +29,116 @@ RULE_LABELS = {
 }
 
 
+RELEASE_NEXT = (
+    "Imports may update {fields} again: the next row for this record from a source "
+    "sets them by survivorship (the most recent value wins; an empty one never overwrites)."
+)
+RELEASED = "Released {fields}. " + "Imports may update them again."
+NOTHING_MANUAL = "No field of this record is set by hand: there is nothing to release."
+
+
+def local_time(value: str) -> str:
+    """A lineage time (ISO 8601, UTC) in the site's time zone, said as
+    "3 hours ago" with the exact time beside it."""
+    if not value:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, dt.UTC)
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M %Z"),
+        f"{naturaltime(moment)} ({local.strftime('%Y-%m-%d %H:%M %Z')})",
+    )
+
+
 class GoldenRecordAdmin(admin.ModelAdmin):
-    readonly_fields = ["natural_key", "lineage", "created_at", "modified_at"]
+    readonly_fields = ["natural_key", "external_ids", "lineage", "created_at", "modified_at"]
     actions = ["release_manual_override"]
     show_full_result_count = False
+    change_form_template = "admin/core/golden_record_change_form.html"
+
+    def get_urls(self):
+        meta = self.model._meta
+        return [
+            path(
+                "<int:object_id>/release-manual/",
+                self.admin_site.admin_view(self.release_manual_view),
+                name=f"{meta.app_label}_{meta.model_name}_release_manual",
+            )
+        ] + super().get_urls()
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ):
+        record = self.get_object(request, object_id)
+        manual = identity.record_manual_fields(record=record) if record is not None else []
+        meta = self.model._meta
+        extra_context = {
+            **(extra_context or {}),
+            "manual_fields": manual,
+            "release_next": RELEASE_NEXT.format(fields=", ".join(manual)) if manual else "",
+            "release_url": reverse(
+                f"admin:{meta.app_label}_{meta.model_name}_release_manual", args=[record.pk]
+            )
+            if record is not None
+            else "",
+            "can_release": record is not None and self.has_change_permission(request, record),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def release_manual_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """POST: release the record's manual fields (a GET goes back to the record)."""
+        record = get_object_or_404(self.model, pk=object_id)
+        meta = self.model._meta
+        back = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(back)
+        if not self.has_change_permission(request, record):
+            raise PermissionDenied
+        released = identity.record_release_manual(record=record)
+        if released:
+            self.message_user(
+                request, RELEASED.format(fields=", ".join(released)), messages.SUCCESS
+            )
+        else:
+            self.message_user(request, NOTHING_MANUAL, messages.INFO)
+        return HttpResponseRedirect(back)
+
+    @admin.display(description="External ids (who sends this record)")
+    def external_ids(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "-"
+        try:
+            mappings = identity.record_external_ids(record=obj)
+        except ImporterError as exc:
+            return exc.message
+        if not mappings:
+            return "None: this record was made by hand, not imported."
+        body = format_html_join(
+            "",
+            '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    mapping.source.slug,
+                    reverse("admin:ingest_externalidmap_change", args=[mapping.pk]),
+                    mapping.external_id,
+                    self._run_link(mapping.first_run_id),
+                    self._run_link(mapping.last_run_id),
+                )
+                for mapping in mappings
+            ),
+        )
+        return format_html(
+            '<table class="external-ids"><thead><tr><th>source</th><th>external id</th>'
+            "<th>first run</th><th>last run</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         """Every field the steward changed becomes manual (survivorship)."""
@@ -64,7 +176,7 @@ class GoldenRecordAdmin(admin.ModelAdmin):
                     "" if row.value is None else row.value,
                     row.actor if row.manual or row.rule == "manual" else row.source,
                     self._run_link(row.run_id),
-                    row.at,
+                    local_time(row.at),
                     RULE_LABELS.get(row.rule, row.rule)
                     + (" (released)" if row.rule == "manual" and not row.manual else ""),
                 )

@@ -3,31 +3,39 @@ dq/filters.py, the editor in dq/editor.py, every write in dq/services.py."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from common.cache import cache_get_or_compute
-from dq import editor, filters, forms, selectors, services
+from dq import charts, editor, filters, forms, selectors, services
 from dq.editor import can_remediate, requeue_message
 from dq.models import RemediationAudit, ValueMapping, Violation
+from ingest import registry
 from ingest.errors import UsageError
 from ingest.models import Source
 
 COUNT_CAP = 10_000
 CARDS_CACHE_KEY = "dq:inbox-cards"
 CARDS_CACHE_SECONDS = 60
+MESSAGE_CHARS = 80
+NO_NEXT = "No other violation matches the inbox's filters: the list is done."
+EXTERNAL_ID_CHARS = 30
 
 
 class CappedPaginator(Paginator):
@@ -58,20 +66,10 @@ SEARCH_HELP = (
 
 @admin.register(Violation)
 class ViolationAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "target",
-        "source",
-        "run_link",
-        "row_number",
-        "external_id",
-        "code_badges",
-        "first_error",
-        "age",
-        "occurrences",
-        "status_badges",
-        "assignee",
-    ]
+    # Four columns that fit beside the navigation and filter sidebars at
+    # 1280 px (issue 19): what the row is and where it came from, what is
+    # wrong, and where it stands. tests/e2e/test_inbox_layout.py checks it.
+    list_display = ["id", "violation", "first_error", "status_badges"]
     list_display_links = ["id"]
     list_filter = [
         filters.StatusFilter,
@@ -132,26 +130,44 @@ class ViolationAdmin(admin.ModelAdmin):
 
     # Columns.
 
-    @admin.display(description="run", ordering="run_id")
-    def run_link(self, obj: Violation) -> str:
+    @admin.display(description="row", ordering="external_id")
+    def violation(self, obj: Violation) -> str:
+        """The external id, then target, source, and the run and row it was read from."""
         url = reverse("admin:runs_importrun_change", args=[obj.run_id])
-        label = f"{obj.run_id} (dry run)" if obj.dry_run else str(obj.run_id)
-        return format_html('<a href="{}">{}</a>', url, label)
+        run = f"run {obj.run_id} (dry run)" if obj.dry_run else f"run {obj.run_id}"
+        return format_html(
+            '<span class="dq-external-id" title="{}">{}</span><span class="dq-sub">{} · {} · '
+            '<a href="{}">{}</a>, row {}</span>',
+            obj.external_id,
+            Truncator(obj.external_id).chars(EXTERNAL_ID_CHARS) or "no external id",
+            obj.target,
+            obj.source.slug,
+            url,
+            run,
+            obj.row_number,
+        )
 
-    @admin.display(description="rules")
-    def code_badges(self, obj: Violation) -> str:
-        return format_html_join(
+    @admin.display(description="problem", ordering="codes")
+    def first_error(self, obj: Violation) -> str:
+        """The rule codes as badges and the first message (shortened; the
+        editor has them all), with how many more there are."""
+        badges = format_html_join(
             " ",
             '<span class="dq-badge dq-badge-{}">{}</span>',
             ((code, code) for code in obj.codes.split(",") if code),
         )
-
-    @admin.display(description="first error")
-    def first_error(self, obj: Violation) -> str:
         if not obj.errors:
-            return ""
+            return badges
         error = obj.errors[0]
-        return f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+        text = f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+        more = len(obj.errors) - 1
+        return format_html(
+            '{}<span class="dq-message" title="{}">{}</span>{}',
+            badges,
+            text,
+            Truncator(text).chars(MESSAGE_CHARS),
+            format_html('<span class="dq-sub">and {} more</span>', more) if more else "",
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badges(self, obj: Violation) -> str:
@@ -163,15 +179,18 @@ class ViolationAdmin(admin.ModelAdmin):
             badges.append(("failed-again", "Failed again"))
         if obj.regressions:
             badges.append(("regressed", f"Regressed ×{obj.regressions}"))
+        age = timesince(obj.created_at, timezone.now()).split(",")[0]
+        seen = "found just now" if age.startswith("0\xa0") else f"found {age} ago"
+        if obj.occurrences > 1:
+            seen += f" · seen {obj.occurrences}×"
+        if obj.assignee_id:
+            seen += f" · {obj.assignee}"
         return format_html(
-            "{} {}",
+            '{} {}<span class="dq-sub">{}</span>',
             text,
             format_html_join(" ", '<span class="dq-badge dq-badge-{}">{}</span>', badges),
+            seen,
         )
-
-    @admin.display(description="age", ordering="created_at")
-    def age(self, obj: Violation) -> str:
-        return timesince(obj.created_at, timezone.now()).split(",")[0]
 
     # Views.
 
@@ -196,6 +215,10 @@ class ViolationAdmin(admin.ModelAdmin):
                 CARDS_CACHE_SECONDS,
             )
             extra_context["stats_url"] = reverse("dq_remediation_stats")
+            extra_context["dashboard_url"] = reverse("dq_remediation_dashboard")
+            extra_context["median_fix_text"] = charts.duration_text(
+                extra_context["remediation_stats"]["median_time_to_fix_s"]
+            )
         return super().changelist_view(request, extra_context=extra_context)
 
     # Actions: one service call each, then a toast with counts.
@@ -330,7 +353,62 @@ class ViolationAdmin(admin.ModelAdmin):
         return [
             path("groups/", wrap(self.groups_view), name="dq_violation_groups"),
             path("replace/", wrap(self.replace_view), name="dq_violation_replace"),
+            path("<int:object_id>/next/", wrap(self.next_view), name="dq_violation_next"),
+            path("count/", wrap(self.count_view), name="dq_violation_count"),
         ] + super().get_urls()
+
+    def _filtered(self, request: HttpRequest, query: str) -> QuerySet[Violation] | None:
+        """The inbox's rows for a changelist query string (None when it is
+        a bad one), as the list itself filters and searches them."""
+        listing = copy.copy(request)
+        listing.GET = QueryDict(query)
+        try:
+            return self.get_changelist_instance(listing).get_queryset(listing)
+        except IncorrectLookupParameters:
+            return None
+
+    def count_view(self, request: HttpRequest) -> JsonResponse:
+        """The exact number of rows a filter matches, past the list's capped
+        count: asked for once, when a steward clicks "Select all", so the
+        page says how many an action will take."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        queryset = self._filtered(request, request.GET.urlencode())
+        if queryset is None:
+            return JsonResponse({"detail": "The inbox's filters are not valid."}, status=400)
+        return JsonResponse({"count": queryset.count()})
+
+    def next_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The editor's "Next violation": the one after this in the inbox
+        with the same filters (``_changelist_filters``, as Django keeps them),
+        chosen when asked, so a row just requeued out of the filter is
+        skipped. With none left, the inbox says so."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        filters = request.GET.get("_changelist_filters", "")
+        inbox = reverse("admin:dq_violation_changelist") + (f"?{filters}" if filters else "")
+        current = Violation.objects.filter(pk=object_id).first()
+        queryset = self._filtered(request, filters)
+        if queryset is None:
+            return HttpResponseRedirect(inbox)
+        following = (
+            selectors.violation_next(queryset, after=current) if current is not None else None
+        )
+        if following is None:
+            self.message_user(request, NO_NEXT, messages.INFO)
+            return HttpResponseRedirect(inbox)
+        url = reverse("admin:dq_violation_change", args=[following.pk])
+        return HttpResponseRedirect(
+            add_preserved_filters(
+                {
+                    "preserved_filters": urlencode({"_changelist_filters": filters}),
+                    "opts": self.opts,
+                },
+                url,
+            )
+            if filters
+            else url
+        )
 
     def groups_view(self, request: HttpRequest) -> HttpResponse:
         """Open violations counted by (target, source, field, rule code), most
@@ -495,20 +573,50 @@ class ValueMappingAdmin(admin.ModelAdmin):
         return False  # made by "Replace value … remember", where a steward sees what it fixes
 
 
+class AuditTargetFilter(admin.SimpleListFilter):
+    title = "target"
+    parameter_name = "target"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(name, name) for name in registry.names()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(violation__target=self.value()) if self.value() else queryset
+
+
 @admin.register(RemediationAudit)
 class RemediationAuditAdmin(admin.ModelAdmin):
-    list_display = ["id", "violation", "action", "actor", "outcome", "run", "created_at"]
-    list_filter = ["action", "outcome"]
+    """Who did what to which violation. Searched by the violation's external
+    id or number, the actor, or the reason; filtered by action, outcome,
+    target, source and time."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "violation_link",
+        "action",
+        "outcome",
+        "actor",
+        "run_link",
+    ]
+    list_filter = [
+        "action",
+        "outcome",
+        AuditTargetFilter,
+        ("violation__source", admin.RelatedOnlyFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["violation__external_id", "=violation__id", "actor__username", "reason"]
+    search_help_text = "A violation's external id or number, a user name, or words of a reason."
     raw_id_fields = ["violation", "actor", "run"]
-    list_select_related = ["actor"]
+    list_select_related = ["actor", "violation"]
     ordering = ["-id"]
     show_full_result_count = False
     readonly_fields = [
         "violation",
         "actor",
         "action",
-        "before",
-        "after",
+        "changes",
         "outcome",
         "run",
         "reason",
@@ -524,9 +632,40 @@ class RemediationAuditAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description="violation", ordering="violation_id")
+    def violation_link(self, obj: RemediationAudit) -> str:
+        url = reverse("admin:dq_violation_change", args=[obj.violation_id])
+        label = obj.violation.external_id or f"violation {obj.violation_id}"
+        return format_html('<a href="{}">{}</a> ({})', url, label, obj.violation.target)
+
+    @admin.display(description="run", ordering="run_id")
+    def run_link(self, obj: RemediationAudit) -> str:
+        if obj.run_id is None:
+            return ""
+        url = reverse("admin:runs_importrun_change", args=[obj.run_id])
+        return format_html('<a href="{}">{}</a>', url, obj.run_id)
+
+    @admin.display(description="changed (before → after)")
+    def changes(self, obj: RemediationAudit) -> str:
+        changes = selectors.audit_changes(obj.before, obj.after)
+        if not changes:
+            return "—"
+        return format_html_join(
+            "",
+            "<div>{}<code>{}</code> → <code>{}</code></div>",
+            (
+                (
+                    format_html("<strong>{}</strong>: ", change.field) if change.field else "",
+                    "(empty)" if change.before is None else change.before,
+                    "(empty)" if change.after is None else change.after,
+                )
+                for change in changes
+            ),
+        )
+
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
         """Before/after are payload values: only for those who may see them."""
         fields = list(self.readonly_fields)
         if not selectors.can_view_payload(request.user):
-            fields = [name for name in fields if name not in ("before", "after")]
+            fields = [name for name in fields if name != "changes"]
         return fields

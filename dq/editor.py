@@ -8,17 +8,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 
 from dq import forms, selectors, services
 from dq.models import Violation
 from ingest import registry
-from ingest.errors import UsageError
+from ingest.errors import ImporterError, UsageError
 from ingest.validation import errors_by_field
 
 READ_ONLY_STATUS = "This violation is {status}; only open violations can be edited or requeued."
@@ -27,6 +28,12 @@ PAYLOAD_PURGED = (
     "The payload's values were removed on {date} after the retention period (purge_personal_data)."
 )
 SAVED = "Saved the payload of violation {pk}. Requeue it to import the row."
+NOT_SAVED = "Not saved: {count} problem(s) to fix. Each message is beside its field below."
+NOTHING_REQUEUED = (
+    "Nothing was requeued: the {count} selected violation(s) were not open "
+    "(or came from a dry run), so they were left as they were."
+)
+REQUEUED_WAITING = "Requeued in remediation run {run}: the row is being imported again."
 
 
 REMEDIATE = "dq.remediate_violation"
@@ -39,7 +46,13 @@ def can_remediate(user: Any) -> bool:
 def requeue_message(result: services.RequeueResult) -> str:
     """Says what came of it when the runs already finished (synchronous
     jobs): how many resolved and how many failed again, with a link to those."""
-    runs = ", ".join(str(run.pk) for run in result.runs) or "none"
+    if not result.requeued:
+        return NOTHING_REQUEUED.format(count=result.not_requeued)
+    runs = format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        ((reverse("admin:runs_importrun_change", args=[run.pk]), run.pk) for run in result.runs),
+    )
     text = format_html("Requeued {} violation(s) in remediation run(s) {}.", result.requeued, runs)
     if result.not_requeued:
         text = format_html(
@@ -95,7 +108,10 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
     read_only_reason = _read_only_reason(
         violation, may_remediate=may_remediate, view_payload=view_payload
     )
-    here = reverse("admin:dq_violation_change", args=[violation.pk])
+    preserved = {"preserved_filters": model_admin.get_preserved_filters(request), "opts": opts}
+    here = add_preserved_filters(
+        preserved, reverse("admin:dq_violation_change", args=[violation.pk])
+    )
     payload_form = None
     ignore_form = forms.IgnoreForm()
 
@@ -158,6 +174,10 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
     if payload_form is None and read_only_reason is None:
         payload_form = forms.PayloadForm(target=violation.target, payload=violation.payload)
     field_rows = _field_rows(violation, payload_form, view_payload=view_payload)
+    refused = payload_form is not None and payload_form.is_bound and not payload_form.is_valid()
+    # The row's own errors are about the payload as it was; once resolved
+    # or requeued they would stand beside corrected values.
+    current_errors = violation.status in (Violation.Status.OPEN, Violation.Status.IGNORED)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": opts,
@@ -166,7 +186,13 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         "original": violation,
         "form": payload_form,
         "field_rows": field_rows,
-        "row_errors": errors_by_field(violation.errors).get("non_field_errors", []),
+        "row_errors": errors_by_field(violation.errors).get("non_field_errors", [])
+        if current_errors
+        else [],
+        "refused": NOT_SAVED.format(count=_problem_count(payload_form))
+        if refused and payload_form is not None
+        else None,
+        "outcome": _outcome(violation),
         "ignore_form": ignore_form,
         "read_only_reason": read_only_reason,
         "may_remediate": may_remediate,
@@ -181,11 +207,69 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         "validate_url": reverse("target-validate", kwargs={"name": violation.target})
         + "?"
         + urlencode({"source": violation.source.slug}),
-        "audits": violation.audits.select_related("actor").order_by("-id")[:20],
-        "changelist_url": reverse("admin:dq_violation_changelist"),
+        "audits": _audit_rows(violation, view_payload=view_payload),
+        "changelist_url": add_preserved_filters(
+            preserved, reverse("admin:dq_violation_changelist")
+        ),
+        "next_url": add_preserved_filters(
+            preserved, reverse("admin:dq_violation_next", args=[violation.pk])
+        ),
         "run_url": reverse("admin:runs_importrun_change", args=[violation.run_id]),
     }
     return TemplateResponse(request, "admin/dq/violation/editor.html", context)
+
+
+def _audit_rows(violation: Violation, *, view_payload: bool) -> list[dict[str, Any]]:
+    """The last actions, each with only the fields it changed (values
+    only for those who may see payloads)."""
+    rows = []
+    for audit in violation.audits.select_related("actor").order_by("-id")[:20]:
+        changes = selectors.audit_changes(audit.before, audit.after) if view_payload else []
+        rows.append({"audit": audit, "changes": changes})
+    return rows
+
+
+def _problem_count(form: forms.PayloadForm) -> int:
+    return sum(len(errors) for errors in form.errors.values())
+
+
+def _run_url(run_id: int) -> str:
+    return reverse("admin:runs_importrun_change", args=[run_id])
+
+
+def record_url(target: str, record_id: int) -> str | None:
+    """The admin page of a core record (None when its model has none)."""
+    try:
+        meta = registry.get(target).model._meta
+        return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record_id])
+    except (ImporterError, NoReverseMatch):
+        return None
+
+
+def _outcome(violation: Violation) -> dict[str, Any] | None:
+    """What became of a requeued or resolved row, with links: the run that
+    resolved it and the core record it is now."""
+    if violation.status == Violation.Status.RESOLVED:
+        record_id = selectors.violation_record_id(violation)
+        by = {"steward": "after a steward's fix", "source": "by a later import from the source"}
+        return {
+            "level": "success",
+            "text": f"Resolved {by.get(violation.resolution or '', '')}".strip() + ".",
+            "run_id": violation.resolved_by_run_id,
+            "run_url": _run_url(violation.resolved_by_run_id)
+            if violation.resolved_by_run_id
+            else None,
+            "record_id": record_id,
+            "record_url": record_url(violation.target, record_id) if record_id else None,
+        }
+    if violation.status == Violation.Status.REQUEUED and violation.remediation_run_id:
+        return {
+            "level": "info",
+            "text": REQUEUED_WAITING.format(run=violation.remediation_run_id),
+            "run_id": violation.remediation_run_id,
+            "run_url": _run_url(violation.remediation_run_id),
+        }
+    return None
 
 
 def _read_only_reason(
@@ -195,8 +279,10 @@ def _read_only_reason(
         return PAYLOAD_PURGED.format(date=violation.payload_purged_at.date().isoformat())
     if violation.dry_run:
         return services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=violation.run_id)
-    if violation.status != Violation.Status.OPEN:
+    if violation.status == Violation.Status.IGNORED:
         return READ_ONLY_STATUS.format(status=violation.status)
+    if violation.status != Violation.Status.OPEN:
+        return ""  # resolved or requeued: the outcome box says it, not an error
     if not view_payload:
         return NO_PAYLOAD_PERMISSION
     if not may_remediate:
@@ -210,7 +296,11 @@ def _field_rows(
     """One row per target field: the input (or the value, read-only) and the
     messages beside it: the form's after a refused save, else the row's own.
     The first field with a message gets the keyboard focus."""
-    by_field = errors_by_field(violation.errors)
+    by_field = (
+        errors_by_field(violation.errors)
+        if violation.status in (Violation.Status.OPEN, Violation.Status.IGNORED)
+        else {}
+    )
     payload = violation.payload if view_payload else selectors.mask_payload(violation.payload)
     rows = []
     focused = False

@@ -12,6 +12,7 @@ from django.contrib.admin import helpers
 
 from dq.services import MAX_REASON
 from ingest import registry
+from ingest.fields import field_hint
 
 FIELD_PREFIX = "field__"
 BAD_JSON = "The raw JSON is not valid JSON: {error}."
@@ -25,7 +26,7 @@ def input_name(field_name: str) -> str:
 
 class PayloadForm(forms.Form):
     """One text input per field of the target, in the target's order, with
-    its spec (type, required, constraints) as help; plus the raw JSON."""
+    what it wants in words (ingest.fields.field_hint) as help; plus the raw JSON."""
 
     use_raw_json = forms.BooleanField(
         required=False, label="Save the raw JSON below instead of the fields above"
@@ -40,16 +41,11 @@ class PayloadForm(forms.Form):
         self.extra_keys = [key for key in payload if key not in self.target.field_names]
         for spec in self.target.spec()["fields"]:
             name = spec["name"]
-            help_parts = [spec["type"]] + (["required"] if spec["required"] else [])
-            help_parts += [
-                f"{key} {'/'.join(map(str, value)) if isinstance(value, list) else value}"
-                for key, value in spec["constraints"].items()
-            ]
             self.fields[input_name(name)] = forms.CharField(
                 required=False,
                 label=name,
                 initial=payload.get(name) or "",
-                help_text=", ".join(help_parts)
+                help_text=field_hint(spec)
                 + (f". {spec['help_text']}" if spec["help_text"] else ""),
                 widget=forms.TextInput(
                     attrs={"data-field": name, "size": 60, "autocomplete": "off"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -11,11 +12,12 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, TextField
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from dq.models import RemediationAudit, Violation
+from ingest.models import ExternalIdMap
 from runs.models import ImportRun
 
 MASK = "•••"
@@ -78,6 +80,54 @@ def requeue_outcome(*, run_ids: list[int]) -> RequeueOutcome:
         failed_again=counts.get(Violation.RequeueOutcome.FAILED_AGAIN, 0),
         not_reached=counts.get(None, 0),
     )
+
+
+def violation_record_id(violation: Violation) -> int | None:
+    """The core record a violation's row was imported into (through the
+    external id map), once it is resolved; None without one."""
+    if not violation.external_id or violation.dry_run:
+        return None
+    return (
+        ExternalIdMap.objects.filter(
+            source_id=violation.source_id,
+            target=violation.target,
+            external_id=violation.external_id,
+        )
+        .values_list("record_id", flat=True)
+        .first()
+    )
+
+
+def violation_next(queryset: QuerySet[Violation], *, after: Violation) -> Violation | None:
+    """The violation after ``after`` in the inbox's order (newest first)
+    among ``queryset`` (the inbox's filter), wrapping round to the newest;
+    None when nothing else matches."""
+    others = queryset.exclude(pk=after.pk).order_by("-pk")
+    return others.filter(pk__lt=after.pk).first() or others.first()
+
+
+@dataclass
+class Change:
+    field: str
+    before: Any
+    after: Any
+
+
+def audit_changes(before: Any, after: Any) -> list[Change]:
+    """Only what an audit row changed, field by field: before/after hold
+    whole payloads for an edit, one field for a bulk edit, the errors for a
+    result. A row with one side only (a requeue keeps the payload it sent)
+    is a snapshot, not a change: nothing to show. Non-objects compare as
+    one value."""
+    if before is None or after is None:
+        return []
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [] if before == after else [Change("", before, after)]
+    return [
+        Change(name, before.get(name), after.get(name))
+        for name in list(before) + [key for key in after if key not in before]
+        if before.get(name) != after.get(name)
+    ]
 
 
 REMEDIATION_LIST_LIMIT = 500
@@ -163,8 +213,9 @@ def remediation_stats(*, since: dt.datetime, breakdown: bool = True) -> dict[str
     """Counts by outcome (requeued, resolved, failed again, ignored), success
     rate (resolved / results), median time to fix (violation found →
     resolved), for audit rows since ``since``; with ``breakdown``, also by
-    target, source and rule (a join over the period's audit rows: the JSON
-    endpoints ask for it, the inbox's cards do not)."""
+    target, source and rule, each with its own median time to fix (a join
+    over the period's audit rows: the JSON endpoints and the dashboard ask
+    for it, the inbox's cards do not)."""
     audits = RemediationAudit.objects.filter(
         created_at__gte=since,
         action__in=[
@@ -224,10 +275,44 @@ def _breakdown(audits: QuerySet[RemediationAudit]) -> dict[str, Any]:
         by["source"][row["source"]][outcome] += row["n"]
         for code in filter(None, (row["codes"] or "").split(",")):
             by["rule"][code][outcome] += row["n"]
+    fixes: dict[str, dict[str, list[float]]] = {
+        "target": defaultdict(list),
+        "source": defaultdict(list),
+        "rule": defaultdict(list),
+    }
+    for target, source, codes, seconds in (
+        audits.filter(
+            action=RemediationAudit.Action.RESULT,
+            outcome=RemediationAudit.Outcome.RESOLVED,
+            time_to_fix_s__isnull=False,
+        )
+        .values_list(
+            "violation__target", "violation__source__slug", "violation__codes", "time_to_fix_s"
+        )
+        .iterator()
+    ):
+        if seconds is None:  # filtered out above; the type does not know
+            continue
+        fixes["target"][target].append(seconds)
+        fixes["source"][source].append(seconds)
+        for code in filter(None, (codes or "").split(",")):
+            fixes["rule"][code].append(seconds)
+
+    def summaries(kind: str) -> dict[str, Any]:
+        return {
+            key: {
+                **_summary(value),
+                "median_time_to_fix_s": round(statistics.median(fixes[kind][key]), 1)
+                if fixes[kind].get(key)
+                else None,
+            }
+            for key, value in sorted(by[kind].items())
+        }
+
     return {
-        "by_target": {key: _summary(value) for key, value in sorted(by["target"].items())},
-        "by_source": {key: _summary(value) for key, value in sorted(by["source"].items())},
-        "by_rule": {key: _summary(value) for key, value in sorted(by["rule"].items())},
+        "by_target": summaries("target"),
+        "by_source": summaries("source"),
+        "by_rule": summaries("rule"),
     }
 
 
@@ -312,3 +397,105 @@ def violation_groups(
             }
         )
     return groups
+
+
+# The remediation dashboard (/admin/imports/remediation/): series per day
+# over the period. Counts are grouped in the database (TruncDate, COUNT …
+# FILTER); percentiles are read from one column per day and computed here,
+# since SQLite has no percentile function. Both work on SQLite and PostgreSQL.
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of sorted ``values`` (None when empty)."""
+    if not values:
+        return None
+    rank = max(1, math.ceil(fraction * len(values)))
+    return values[rank - 1]
+
+
+def _days(since: dt.datetime, now: dt.datetime) -> list[dt.date]:
+    first, last = timezone.localtime(since).date(), timezone.localtime(now).date()
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def remediation_daily(
+    *, since: dt.datetime, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per day since ``since``: requeue results (resolved, failed again), the
+    success rate, and the median time to fix of the rows resolved that day."""
+    now = now or timezone.now()
+    results = RemediationAudit.objects.filter(
+        created_at__gte=since, action=RemediationAudit.Action.RESULT
+    ).annotate(day=TruncDate("created_at"))
+    counts: dict[dt.date, dict[str, Any]] = {
+        row["day"]: dict(row)
+        for row in results.values("day")
+        .annotate(
+            resolved=Count("id", filter=Q(outcome=RemediationAudit.Outcome.RESOLVED)),
+            failed_again=Count("id", filter=Q(outcome=RemediationAudit.Outcome.FAILED)),
+        )
+        .order_by()
+    }
+    fixes: dict[dt.date, list[float]] = defaultdict(list)
+    for day, seconds in (
+        results.filter(outcome=RemediationAudit.Outcome.RESOLVED, time_to_fix_s__isnull=False)
+        .values_list("day", "time_to_fix_s")
+        .order_by("time_to_fix_s")
+        .iterator()
+    ):
+        if seconds is not None:  # filtered out above; the type does not know
+            fixes[day].append(seconds)
+    series = []
+    for day in _days(since, now):
+        row = counts.get(day, {})
+        resolved, failed = row.get("resolved", 0), row.get("failed_again", 0)
+        series.append(
+            {
+                "day": day,
+                "resolved": resolved,
+                "failed_again": failed,
+                "success_rate": resolved / (resolved + failed) if resolved + failed else None,
+                "median_time_to_fix_s": statistics.median(fixes[day]) if fixes[day] else None,
+            }
+        )
+    return series
+
+
+def run_health(*, since: dt.datetime, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Finished runs since ``since`` (dry runs too: they are runs an operator
+    waits for): duration p50/p95 per day, and the failure rate per source."""
+    now = now or timezone.now()
+    finished = ImportRun.objects.filter(
+        finished_at__gte=since, status__in=ImportRun.FINISHED
+    ).annotate(day=TruncDate("finished_at"))
+    durations: dict[dt.date, list[float]] = defaultdict(list)
+    for day, duration in (
+        finished.filter(started_at__isnull=False)
+        .annotate(duration=ExpressionWrapper(F("finished_at") - F("started_at"), DurationField()))
+        .values_list("day", "duration")
+        .order_by("duration")
+        .iterator()
+    ):
+        if duration is not None:
+            durations[day].append(duration.total_seconds())
+    by_day = [
+        {
+            "day": day,
+            "runs": len(durations[day]),
+            "p50_s": percentile(durations[day], 0.5),
+            "p95_s": percentile(durations[day], 0.95),
+        }
+        for day in _days(since, now)
+    ]
+    by_source = [
+        {
+            "source": row["source__slug"],
+            "runs": row["runs"],
+            "failed": row["failed"],
+            "failure_rate": row["failed"] / row["runs"] if row["runs"] else None,
+        }
+        for row in finished.values("source__slug")
+        .annotate(runs=Count("id"), failed=Count("id", filter=Q(status=ImportRun.Status.FAILED)))
+        .order_by("source__slug")
+    ]
+    return {"by_day": by_day, "by_source": by_source}

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_rq",
     "django_filters",
     "django_prometheus",
@@ -173,7 +174,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "importer_project.login_lockout.login_locked"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The admin shows times in this zone (stored in UTC); e.g. TIME_ZONE=Europe/Berlin.
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

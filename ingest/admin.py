@@ -7,8 +7,9 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -156,9 +157,70 @@ class SourceAdmin(admin.ModelAdmin):
     ]
 
 
+RECORD_SEARCH_PAGE = 20
+
+
+def record_label(record) -> str:
+    """How a record reads in the re-point lookup: its name and its id."""
+    return f"{record} (id {record.pk})"
+
+
+class RecordSelect(AutocompleteSelect):
+    """The admin's autocomplete (select2, shipped with Django) over one
+    target's records, fed by the re-point view's own search URL: the map
+    holds a bare record id, not a foreign key the stock view could follow."""
+
+    def __init__(self, *, model, url: str, attrs=None) -> None:
+        super().__init__(field=None, admin_site=admin.site, attrs=attrs)
+        self.model = model
+        self.url = url
+
+    def get_url(self) -> str:
+        return self.url
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        attrs = forms.Select.build_attrs(self, base_attrs, extra_attrs=extra_attrs)
+        attrs.update(
+            {
+                "data-ajax--cache": "true",
+                "data-ajax--delay": 250,
+                "data-ajax--type": "GET",
+                "data-ajax--url": self.get_url(),
+                "data-app-label": self.model._meta.app_label,
+                "data-model-name": self.model._meta.model_name,
+                "data-field-name": "record",
+                "data-theme": "admin-autocomplete",
+                "data-allow-clear": "false",
+                "data-placeholder": "Type a name, e-mail or number",
+                "lang": self.i18n_name,  # type: ignore[attr-defined]  # AutocompleteMixin's, set by its __init__
+                "class": "admin-autocomplete",
+            }
+        )
+        return attrs
+
+    def optgroups(self, name, value, attr=None):
+        """Only the chosen record (if any) is rendered; the rest come by search."""
+        options = []
+        chosen = [v for v in value if str(v).isdigit()]
+        if chosen:
+            record = self.model.objects.filter(pk=int(chosen[0])).first()
+            label = record_label(record) if record else f"id {chosen[0]}"
+            options.append(self.create_option(name, chosen[0], label, True, 0))
+        return [(None, options, 0)]
+
+
 class RepointForm(forms.Form):
-    record_id = forms.IntegerField(min_value=1, label="New record id")
+    record_id = forms.IntegerField(
+        min_value=1,
+        label="New record",
+        help_text="Search the target's records by what its list searches (name, e-mail, "
+        "registration number…); the id is shown beside each.",
+    )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+    def __init__(self, *args, model, search_url: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["record_id"].widget = RecordSelect(model=model, url=search_url)
 
 
 @admin.register(ExternalIdMap)
@@ -187,7 +249,12 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
                 "<int:object_id>/repoint/",
                 self.admin_site.admin_view(self.repoint_view),
                 name="ingest_externalidmap_repoint",
-            )
+            ),
+            path(
+                "<int:object_id>/repoint/records/",
+                self.admin_site.admin_view(self.record_search_view),
+                name="ingest_externalidmap_records",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -205,7 +272,11 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
         if not request.user.has_perm(REPOINT_PERMISSION):
             raise PermissionDenied
         mapping = get_object_or_404(ExternalIdMap.objects.select_related("source"), pk=object_id)
-        form = RepointForm(request.POST or None)
+        form = RepointForm(
+            request.POST or None,
+            model=registry.get(mapping.target).model,
+            search_url=reverse("admin:ingest_externalidmap_records", args=[mapping.pk]),
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 identity.id_map_repoint(
@@ -235,6 +306,41 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/ingest/externalidmap/repoint.html", context)
+
+    def record_search_view(self, request: HttpRequest, object_id: int) -> JsonResponse:
+        """The re-point lookup's answers, as select2 wants them: records of
+        the mapping's target found by that target's admin search."""
+        if not request.user.has_perm(REPOINT_PERMISSION):
+            raise PermissionDenied
+        mapping = get_object_or_404(ExternalIdMap, pk=object_id)
+        model = registry.get(mapping.target).model
+        model_admin = self.admin_site._registry.get(model)
+        term = request.GET.get("term", "").strip()[:200]
+        try:
+            page = max(1, int(request.GET.get("page", "1")))
+        except ValueError:
+            page = 1
+        records = model._default_manager.order_by("pk")
+        if term.isdigit():
+            found = records.filter(pk=int(term))
+        else:
+            found = records.none()
+        if model_admin is not None and term:
+            searched, _ = model_admin.get_search_results(request, records, term)
+            found = found | searched
+        elif not term:
+            found = records
+        start = (page - 1) * RECORD_SEARCH_PAGE
+        chunk = list(found.distinct().order_by("pk")[start : start + RECORD_SEARCH_PAGE + 1])
+        return JsonResponse(
+            {
+                "results": [
+                    {"id": str(record.pk), "text": record_label(record)}
+                    for record in chunk[:RECORD_SEARCH_PAGE]
+                ],
+                "pagination": {"more": len(chunk) > RECORD_SEARCH_PAGE},
+            }
+        )
 
 
 @admin.register(IdMapAudit)

@@ -65,7 +65,8 @@ MSG_SURROGATE = (
 MSG_UNREADABLE = "The value could not be read as this field's type."
 MSG_EMAIL = "Enter a valid email address."
 MSG_URL = "Enter a valid URL."
-MSG_COUNTRY = "Enter a valid ISO 3166-1 alpha-2 country code (for example DE or us)."
+MSG_COUNTRY = "Enter a two-letter ISO 3166-1 country code (for example DE or us)."
+MSG_COUNTRY_NAMED = "Enter the two-letter ISO 3166-1 country code: {code} for {name}."
 MSG_PHONE = "Enter a valid phone number."
 MSG_PHONE_NO_REGION = "Enter the phone number with its + country code, or give a valid country."
 MSG_PHONE_INTERNATIONAL = "Enter the phone number with its + country code."
@@ -230,20 +231,41 @@ class URL(Field):
 
 
 COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
+# Longer than any country's name, official name or code pycountry knows.
+COUNTRY_LOOKUP_CHARS = 80
+
+
+@functools.lru_cache(maxsize=1024)
+def country_suggestion(value: str) -> tuple[str, str] | None:
+    """The (alpha-2 code, name) of a country written by its name, official
+    name or three-letter code ("Germany", "DEU"), for the message; None
+    when pycountry does not know it. Cached: a file repeats its values."""
+    if len(value) > COUNTRY_LOOKUP_CHARS:
+        return None
+    try:
+        country = pycountry.countries.lookup(value)
+    except LookupError:
+        return None
+    return country.alpha_2, country.name
 
 
 class Country(Field):
-    type_name = "country"
+    """An ISO 3166-1 alpha-2 code in any case, stored upper-case. A country
+    written by its name is refused with its code suggested, by the same
+    message wherever a value is checked (pipeline, editor, API)."""
 
-    def __init__(self, name: str, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 2)
-        super().__init__(name, **kwargs)
+    type_name = "country"
 
     def clean(self, raw: str, row: Mapping[str, Any]) -> str:
         code = raw.upper()
-        if code not in COUNTRY_CODES:
-            raise FieldError(INVALID_CHOICE, MSG_COUNTRY)
-        return code
+        if code in COUNTRY_CODES:
+            return code
+        suggestion = country_suggestion(raw)
+        if suggestion is not None:
+            raise FieldError(
+                INVALID_CHOICE, MSG_COUNTRY_NAMED.format(code=suggestion[0], name=suggestion[1])
+            )
+        raise FieldError(INVALID_CHOICE, MSG_COUNTRY)
 
     def constraints(self) -> dict[str, Any]:
         return super().constraints() | {"choices": "ISO 3166-1 alpha-2, any case"}
@@ -624,6 +646,55 @@ class Reference(Field):
 
     def constraints(self) -> dict[str, Any]:
         return {**super().constraints(), "target": self.target}
+
+
+# The largest value an integer column holds: a limit of the storage, not of
+# the data, so a hint does not mention it.
+INT32_MAX = 2_147_483_647
+# Types whose length limit a person needs to know (for the others it only
+# guards the parser: no date or number is 40 characters long).
+_TEXT_TYPES = ("text", "external_id", "reference", "email", "url", "phone")
+_TYPE_HINTS = {
+    "text": "text",
+    "external_id": "the source system's id for this row",
+    "email": "an e-mail address",
+    "url": "a web address (https:// is added when it is left out)",
+    "country": "a two-letter ISO country code, such as DE or US",
+    "phone": "a phone number, with + and its country code or national for the row's country",
+    "datetime": "a date and time, such as 2024-05-01T12:00:00Z",
+}
+
+
+def field_hint(spec: Mapping[str, Any]) -> str:
+    """What a field wants, in a person's words, from its spec (``Field.spec()``,
+    also what the API's targets/ endpoint lists): "a date, not in the future",
+    "a whole number, 0 or more", "required; text, up to 32 characters"."""
+    kind = spec["type"]
+    constraints = spec.get("constraints") or {}
+    if kind == "integer":
+        low, high = constraints.get("min_value"), constraints.get("max_value")
+        if high is not None and high >= INT32_MAX:
+            high = None
+        if low is not None and high is not None:
+            what = f"a whole number from {low} to {high}"
+        elif low is not None:
+            what = f"a whole number, {low} or more"
+        elif high is not None:
+            what = f"a whole number, {high} or less"
+        else:
+            what = "a whole number"
+    elif kind == "date":
+        what = "a date as YYYY-MM-DD"
+        if constraints.get("allow_future") is False:
+            what += ", not in the future"
+    elif kind == "reference":
+        what = f"the external id of a {constraints.get('target', 'record')} from the same source"
+    else:
+        what = _TYPE_HINTS.get(kind, kind)
+    limit = constraints.get("max_length")
+    if limit and kind in _TEXT_TYPES:
+        what += f", up to {limit} characters"
+    return f"Required: {what}" if spec.get("required") else what[0].upper() + what[1:]
 
 
 # What trimming takes off a value's ends: what str.strip() takes (Unicode

@@ -94,7 +94,7 @@ class FieldLineage:
 
 def record_lineage(*, record: GoldenRecord) -> list[FieldLineage]:
     lineage = []
-    provenance = record.provenance or {}
+    provenance = getattr(record, "provenance", None) or {}
     for column in survivorship_columns(type(record)):
         origin = provenance.get(column, {})
         lineage.append(
@@ -110,6 +110,26 @@ def record_lineage(*, record: GoldenRecord) -> list[FieldLineage]:
             )
         )
     return lineage
+
+
+def record_manual_fields(*, record: models.Model) -> list[str]:
+    """The fields a steward set by hand that imports leave alone."""
+    provenance = getattr(record, "provenance", None) or {}
+    return [
+        column
+        for column in survivorship_columns(type(record))
+        if (provenance.get(column) or {}).get("manual")
+    ]
+
+
+def record_external_ids(*, record: models.Model) -> list[ExternalIdMap]:
+    """The external ids that point to a record (source, id, first and last run)."""
+    target = target_for_model(type(record))
+    return list(
+        ExternalIdMap.objects.filter(target=target.name, record_id=record.pk)
+        .select_related("source")
+        .order_by("source__slug", "external_id")
+    )
 
 
 def id_map_repoint(

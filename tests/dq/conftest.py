@@ -5,6 +5,7 @@ import contextlib
 import django_rq
 import pytest
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from rq import SimpleWorker
 
 from common.roles import OPERATORS, STEWARDS
@@ -32,6 +33,13 @@ def make_user(username: str, role: str | None, *, staff: bool = True) -> User:
 @pytest.fixture
 def steward(db):
     return make_user("steward", STEWARDS)
+
+
+@pytest.fixture
+def steward_client(steward):
+    client = Client()
+    client.force_login(steward)
+    return client
 
 
 @pytest.fixture

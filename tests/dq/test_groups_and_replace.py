@@ -43,9 +43,9 @@ def test_groups_are_counted_and_sorted(as_steward, feed):
     assert response.status_code == 200
     groups = response.json()
     assert [(g["source"], g["field"], g["code"], g["count"]) for g in groups] == [
-        ("crm", "country", "too_long", 5),
+        ("crm", "country", "invalid_choice", 5),
         ("crm", "email", "invalid_format", 2),
-        ("erp", "country", "too_long", 1),
+        ("erp", "country", "invalid_choice", 1),
     ]
     assert groups[0]["examples"] == ["Germany"] and groups[0]["target"] == "organization"
     only_erp = as_steward.get("/api/v1/violations/groups/", {"source": "erp"}).json()
@@ -184,7 +184,7 @@ def test_the_admin_replace_previews_then_applies(steward_client, feed):
     data = {
         "target": "organization",
         "source": "crm",
-        "code": "too_long",
+        "code": "invalid_choice",
         "error_field": "country",
         "field_name": "country",
         "from_value": "Germany",

@@ -121,3 +121,54 @@ def test_steward_bulk_sets_a_field_on_several_rows_and_requeues_them(
     multi = Violation.objects.get(run=rules_run, row_number=13)
     assert multi.payload["country"] == "DE"
     assert "invalid_choice" not in multi.codes and multi.status == Violation.Status.OPEN
+
+
+def test_steward_fixes_requeues_and_goes_to_the_next_of_the_same_filter(
+    watched_page, run_jobs, rules_run
+):
+    """Issue 19: from a filtered inbox, a refused save says so at the top;
+    the fix resolves in a success box with links to the run and the record,
+    and "Next violation" opens the next row of the same filter."""
+    page = watched_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    make_user("stella", STEWARDS)
+    log_in(page, "stella")
+    page.goto(f"{page.base_url}/admin/dq/violation/?code=invalid_choice")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(2)
+    first_id = rows.nth(0).locator(".field-id a").inner_text()
+    rows.nth(0).locator(".field-id a").click()
+
+    # A country written as a name: refused, with its code suggested.
+    country = page.get_by_label("country", exact=True)
+    country.fill("Germany")
+    named = rules.MSG_COUNTRY_NAMED.format(code="DE", name="Germany")
+    page.wait_for_selector(f"#err-country:has-text('{named[:30]}')")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".dq-refused")).to_be_visible()
+    expect(page.locator("#err-country")).to_contain_text(named)
+    screenshot(page, "editor_refused")
+
+    page.get_by_label("country", exact=True).fill("DE")
+    for name in ("email", "employees"):  # the multi-error row has more to fix
+        field = page.get_by_label(name, exact=True)
+        if page.locator(f"#err-{name} li").count():
+            field.fill({"email": "fixed@example.org", "employees": "12"}[name])
+    page.get_by_role("button", name="Save and requeue").click()
+    expect(page.locator(".messagelist li.success")).to_contain_text("Requeued 1 violation(s)")
+    run_jobs()
+    page.reload()
+    outcome = page.locator(".dq-outcome-success")
+    expect(outcome).to_contain_text("Resolved")
+    expect(outcome.get_by_role("link", name="Resolving run")).to_be_visible()
+    expect(outcome.get_by_role("link", name="record")).to_be_visible()
+    assert page.locator(".errornote").count() == 0
+    screenshot(page, "editor_resolved")
+
+    # Next: the other invalid_choice row, the filter kept.
+    outcome.get_by_role("link", name="Next violation").click()
+    page.wait_for_url("**/admin/dq/violation/*/change/?_changelist_filters=*")
+    assert f"/violation/{first_id}/" not in page.url
+    assert Violation.objects.get(pk=int(page.url.split("/")[-3])).codes.count("invalid_choice")
+    page.get_by_role("link", name="Back to the inbox").click()
+    page.wait_for_url("**/admin/dq/violation/?code=invalid_choice")

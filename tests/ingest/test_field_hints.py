@@ -1,0 +1,81 @@
+"""ingest.fields.field_hint: what a field wants, in a person's words, for
+every field type (issue 19: not "allow_future False" or "max_value 2147483647")."""
+
+import pytest
+
+from ingest import fields, registry
+
+
+@pytest.mark.parametrize(
+    "field, hint",
+    [
+        (fields.Text("name", max_length=32), "Text, up to 32 characters"),
+        (
+            fields.Text("name", required=True, max_length=200),
+            "Required: text, up to 200 characters",
+        ),
+        (fields.Text("notes"), "Text"),
+        (
+            fields.ExternalId(),
+            "Required: the source system's id for this row, up to 255 characters",
+        ),
+        (fields.Email("email"), "An e-mail address, up to 254 characters"),
+        (
+            fields.URL("website"),
+            "A web address (https:// is added when it is left out), up to 200 characters",
+        ),
+        (
+            fields.Country("country", required=True),
+            "Required: a two-letter ISO country code, such as DE or US",
+        ),
+        (
+            fields.Phone("phone"),
+            "A phone number, with + and its country code or national for the row's country, up to 40 characters",
+        ),
+        (
+            fields.Integer("employees", min_value=0, max_value=2_147_483_647),
+            "A whole number, 0 or more",
+        ),
+        (fields.Integer("n", min_value=1, max_value=10), "A whole number from 1 to 10"),
+        (fields.Integer("n", max_value=10), "A whole number, 10 or less"),
+        (fields.Integer("n"), "A whole number"),
+        (fields.Date("founded", allow_future=False), "A date as YYYY-MM-DD, not in the future"),
+        (fields.Date("due"), "A date as YYYY-MM-DD"),
+        (fields.Timestamp("updated_at"), "A date and time, such as 2024-05-01T12:00:00Z"),
+        (
+            fields.Reference("org", target="organization"),
+            "The external id of a organization from the same source, up to 255 characters",
+        ),
+    ],
+)
+def test_each_field_type_has_a_hint_in_words(field, hint):
+    assert fields.field_hint(field.spec()) == hint
+
+
+def test_no_hint_of_a_declared_target_reads_like_code():
+    for name in registry.names():
+        for spec in registry.get(name).spec()["fields"]:
+            hint = fields.field_hint(spec)
+            assert "_" not in hint.replace(spec["name"], "") or spec["type"] == "reference", hint
+            assert "2147483647" not in hint and "False" not in hint and "True" not in hint
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("Germany", "Enter the two-letter ISO 3166-1 country code: DE for Germany."),
+        ("united states", "Enter the two-letter ISO 3166-1 country code: US for United States."),
+        ("DEU", "Enter the two-letter ISO 3166-1 country code: DE for Germany."),
+        ("Atlantis", fields.MSG_COUNTRY),
+        ("XX", fields.MSG_COUNTRY),
+        ("x" * 500, fields.MSG_COUNTRY),
+    ],
+)
+def test_a_country_name_gets_its_code_suggested(value, message):
+    _, errors = fields.validate_row([fields.Country("country")], {"country": value})
+    assert errors == [{"field": "country", "code": fields.INVALID_CHOICE, "message": message}]
+
+
+def test_a_country_code_in_any_case_is_stored_upper_case():
+    clean, errors = fields.validate_row([fields.Country("country")], {"country": "de"})
+    assert (clean, errors) == ({"country": "DE"}, [])
