@@ -238,7 +238,8 @@ IMPORTER_MAX_ATTEMPTS = env_int("IMPORTER_MAX_ATTEMPTS", 3)
 IMPORTER_PARTITIONS = env_int("IMPORTER_PARTITIONS", 4)
 IMPORTER_PARTITION_MIN_BYTES = env_int("IMPORTER_PARTITION_MIN_BYTES", 32 * 1024 * 1024)
 
-# One JSON object per log line (importer_project/logging.py): run state
+# One JSON object per log line (python-json-logger, with the field names and
+# redaction of importer_project/logging.py): run state
 # changes carry run id, target, source, counts and durations as fields.
 # Values of these query parameters (the admin's search q=, fields that hold
 # personal data) are logged as [redacted]: by every handler here, runserver's

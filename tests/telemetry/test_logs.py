@@ -54,6 +54,15 @@ def test_an_exception_is_logged_by_type_and_stack_without_its_message():
     assert SECRET not in json.dumps(parsed)
 
 
+def test_an_exception_passed_as_an_extra_is_logged_by_type_only():
+    """python-json-logger would write "ValueError: <message>"; the message may quote a row."""
+    record = logging.LogRecord("importer.test", logging.WARNING, __file__, 1, "skipped", (), None)
+    record.error = ValueError(f"cannot parse {SECRET!r}")
+    line = JsonFormatter().format(record)
+    assert json.loads(line)["error"] == "builtins.ValueError"
+    assert SECRET not in line
+
+
 @pytest.mark.django_db(transaction=True)
 def test_one_line_per_state_change_with_counts_and_duration(caplog, settings):
     settings.IMPORTER_SYNC_JOBS = True
