@@ -3,19 +3,23 @@
 prometheus_client writes one set of files per process (``counter_<pid>.db``,
 ``histogram_<pid>.db``, ...). It keeps the counter and histogram files of a
 process that has ended on purpose: /metrics must go on counting what it
-counted. But every `manage.py` call (cron, deploys) left its files behind,
-and every scrape reads them all.
+counted. Its ``mark_process_dead`` only drops live gauges. But RQ forks a
+work horse per job and every `manage.py` call (cron, deploys) is a process:
+the directory would grow by a set of files per job and per command, and
+every scrape reads them all. prometheus_client has no way to merge them, so
+this module does.
 
-So when a process ends it folds its own files into one archive per type
-(``counter_archive.db``, ...) and deletes them: the sums /metrics shows are
-unchanged, the file count stays flat. Live-mode gauges are dropped as
-prometheus_client's ``mark_process_dead`` documents; other gauge modes keep
-their per-process files, as prometheus_client keeps them. A directory lock
-makes each fold atomic for a scrape (which takes it shared), so a scrape
-never sees a value both in the archive and in the process's file.
+When a process has ended, its files are folded into one archive per type
+(``counter_archive.db``, ...) and deleted: the sums /metrics shows are
+unchanged, the file count stays flat. Who folds: importer_project.metrics.
+Live-mode gauges are dropped as ``mark_process_dead`` documents; other gauge
+modes keep their per-process files, as prometheus_client keeps them. A
+directory lock makes each fold atomic for a scrape (which takes it shared),
+so a scrape never sees a value both in the archive and in the process's file.
 
-A process killed outright (SIGKILL, out of memory) cannot fold its files:
-they stay and keep counting, until `manage.py metrics_reset`."""
+A process killed outright (SIGKILL, out of memory) whose parent does not
+fold for it (an RQ worker does for its horses, gunicorn's master for its
+workers) keeps its files, still counted, until `manage.py metrics_reset`."""
 
 from __future__ import annotations
 

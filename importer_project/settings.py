@@ -7,6 +7,7 @@ jobs run synchronously in-process. See README "Configuration".
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def redis_url_with_timeouts(url: str, seconds: float) -> str:
+    """``url`` with redis-py's socket timeouts as query arguments (the only
+    way django-rq passes them with a URL), unless the URL sets them."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("socket_connect_timeout", str(seconds))
+    query.setdefault("socket_timeout", str(seconds))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def env_int(name: str, default: int) -> int:
@@ -217,9 +228,17 @@ IMPORTER_SYNC_JOBS = not REDIS_URL
 IMPORTER_JOBS = "rq" if REDIS_URL else os.environ.get("IMPORTER_JOBS", "thread")
 if IMPORTER_JOBS not in ("rq", "thread", "sync") or (IMPORTER_JOBS == "rq" and not REDIS_URL):
     raise ImproperlyConfigured('IMPORTER_JOBS must be "thread" or "sync" (without REDIS_URL)')
+# One Redis connection setup for everything that talks to the queue (jobs,
+# /metrics's queue gauges, the reconciler): django-rq's, from RQ_QUEUES. Its
+# short socket timeouts make a Redis that hangs fail a request or a scrape
+# quickly; RQ workers raise the read timeout of their own connection above
+# their blocking wait for jobs.
+IMPORTER_REDIS_TIMEOUT_S = float(os.environ.get("IMPORTER_REDIS_TIMEOUT_S") or 2)
 RQ_QUEUES = {
     "imports": {
-        "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
+        "URL": redis_url_with_timeouts(
+            REDIS_URL or "redis://127.0.0.1:6379/0", IMPORTER_REDIS_TIMEOUT_S
+        ),
         "DEFAULT_TIMEOUT": env_int("IMPORTER_JOB_TIMEOUT", 6 * 3600),
         "ASYNC": not IMPORTER_SYNC_JOBS,
     },
@@ -283,14 +302,17 @@ LOGGING = {
     },
 }
 
-# Prometheus. With PROMETHEUS_MULTIPROC_DIR set, every process (web, RQ work
-# horses) writes its metrics there and /metrics sums them: set it whenever
-# jobs run in other processes (REDIS_URL). Unset: this process's metrics only.
+# Prometheus. With PROMETHEUS_MULTIPROC_DIR set in the environment (before
+# any process starts: prometheus_client reads it when it is imported), every
+# process (web, RQ workers and their work horses) writes its metrics there and
+# /metrics sums them: set it whenever jobs run in other processes (REDIS_URL).
+# Unset: this process's metrics only. docs/deployment.md, importer_project/metrics.py.
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 if PROMETHEUS_MULTIPROC_DIR:
-    from importer_project.metrics import use_multiprocess_values
-
-    PROMETHEUS_MULTIPROC_DIR = use_multiprocess_values(PROMETHEUS_MULTIPROC_DIR)
+    if not os.path.isabs(PROMETHEUS_MULTIPROC_DIR):
+        # Processes started from other directories would write elsewhere.
+        raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR must be an absolute path")
+    os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
 # /metrics's database reads give up after this many seconds (a locked table
 # must not hold the scrape): importer_telemetry_up{part="database"} is then 0.
 IMPORTER_TELEMETRY_DB_TIMEOUT_S = float(os.environ.get("IMPORTER_TELEMETRY_DB_TIMEOUT_S") or 2)

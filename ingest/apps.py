@@ -9,6 +9,7 @@ class IngestConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import request_started
 
+        from importer_project import metrics
         from ingest import inprocess, registry
 
         registry.autodiscover()
@@ -17,3 +18,6 @@ class IngestConfig(AppConfig):
         request_started.connect(
             inprocess.mark_serving, dispatch_uid="ingest.inprocess.mark_serving"
         )
+        # Multiprocess metrics: a process that ends folds its metric files
+        # into the archive (importer_project/metrics.py).
+        metrics.fold_at_exit()

@@ -11,7 +11,7 @@ from django.db import connections
 from rq.exceptions import StopRequested
 from rq.worker import Worker
 
-from importer_project.metrics import become_work_horse
+from importer_project.metrics import fold_dead_process
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +79,17 @@ class ImportWorker(Worker):
         connections.close_all()
         return super().fork_work_horse(job, queue)
 
-    def main_work_horse(self, job, queue):
-        # Metrics of every horse of this worker go to one set of files
-        # (importer_project.metrics), not a new set per job.
-        become_work_horse(os.getppid())
-        return super().main_work_horse(job, queue)
+    def monitor_work_horse(self, job, queue, execution):
+        """The horse has ended once this returns (RQ waited for it): fold its
+        metric files into the archive (importer_project.metrics), or every
+        job would leave a set of files behind. A horse exits with os._exit,
+        so it cannot do it itself."""
+        horse_pid = self.horse_pid
+        super().monitor_work_horse(job, queue, execution)
+        fold_dead_process(horse_pid)
+
+    def teardown(self):
+        """The end of work(): fold this worker's own files. A worker of
+        `rqworker-pool` exits with os._exit, so no atexit handler runs."""
+        super().teardown()
+        fold_dead_process(os.getpid())
