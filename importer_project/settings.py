@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver serves static files through whitenoise too, as in production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_rq",
     "django_filters",
@@ -98,6 +100,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (docs/deployment.md): right after SecurityMiddleware, as
+    # whitenoise's docs ask, so they skip the session and CSRF work below.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "importer_project.middleware.APITrailingSlashMiddleware",
     "importer_project.middleware.QueryNulMiddleware",
@@ -187,6 +192,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Static files are served by the web processes themselves (whitenoise, see
+# docs/deployment.md). With DEBUG off they are the files `collectstatic` put
+# in STATIC_ROOT, named by their content's hash and compressed, so browsers
+# can cache them for ever; with DEBUG on, the apps' own files, no
+# collectstatic needed. (The tests run with DEBUG off and switch back to
+# Django's plain storage in tests/conftest.py.)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
