@@ -35,26 +35,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from importer_project.metrics_archive import directory_lock, fold_process_files
+from importer_project.metrics_archive import directory_lock, fold_dead_process, multiprocess_dir
 
 logger = logging.getLogger(__name__)
-
-
-def multiprocess_dir() -> str:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
-
-
-def fold_dead_process(pid: int) -> None:
-    """Fold the metric files of process ``pid``, which has ended (or is
-    ending), into the archive; nothing outside multiprocess mode. It also
-    does what prometheus_client's ``mark_process_dead`` documents."""
-    directory = multiprocess_dir()
-    if not directory:
-        return
-    try:
-        fold_process_files(directory, (str(pid),))
-    except OSError as exc:  # the directory is gone (metrics_reset, tmp cleanup): nothing to keep
-        logger.warning("metrics: could not fold the metric files of %s (%s)", pid, exc)
 
 
 def _fold_this_process() -> None:

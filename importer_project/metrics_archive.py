@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import glob
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,10 +33,30 @@ from contextlib import contextmanager
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import mark_process_dead
 
+logger = logging.getLogger(__name__)
+
 ARCHIVE = "archive"  # no "_": prometheus_client splits file names on it
 LOCK_FILE = ".metrics.lock"
 # Types (file name prefixes) whose samples add up across processes.
 ADDITIVE = ("counter", "histogram", "summary", "gauge_sum")
+
+
+def multiprocess_dir() -> str:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def fold_dead_process(pid: int) -> None:
+    """Fold the metric files of process ``pid``, which has ended (or is
+    ending), into the archive; nothing outside multiprocess mode. It also
+    does what prometheus_client's ``mark_process_dead`` documents. Imports
+    no Django: gunicorn's master calls it (importer_project/gunicorn_conf.py)."""
+    directory = multiprocess_dir()
+    if not directory:
+        return
+    try:
+        fold_process_files(directory, (str(pid),))
+    except OSError as exc:  # the directory is gone (metrics_reset, tmp cleanup): nothing to keep
+        logger.warning("metrics: could not fold the metric files of %s (%s)", pid, exc)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from django.db import connections
 from rq.exceptions import StopRequested
 from rq.worker import Worker
 
-from importer_project.metrics import fold_dead_process
+from importer_project.metrics_archive import fold_dead_process
 
 logger = logging.getLogger(__name__)
 
