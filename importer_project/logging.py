@@ -22,6 +22,7 @@ still says which page and filters were asked for.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import traceback
@@ -90,7 +91,13 @@ class RedactQueryFilter(logging.Filter):
 
 class _RedactingEncoder(pythonjsonlogger.json.JsonEncoder):
     """python-json-logger's encoder for values that are not JSON (a request's
-    repr holds its full path), redacted; an exception as its type only."""
+    repr holds its full path), redacted; an exception as its type only;
+    times to the millisecond."""
+
+    def format_datetime_obj(self, o: Any) -> str:
+        if isinstance(o, datetime.datetime):
+            return o.isoformat(timespec="milliseconds")
+        return super().format_datetime_obj(o)
 
     def default(self, o: Any) -> Any:
         if isinstance(o, BaseException):
@@ -105,7 +112,9 @@ class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
     rules: query values redacted, exceptions by type and stack only."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("fmt", ["levelname", "name", "message"])
+        # "ts" first in the line: listed here, it gets its place; the
+        # library's timestamp option fills it in.
+        kwargs.setdefault("fmt", ["ts", "levelname", "name", "message"])
         kwargs.setdefault(
             "rename_fields", {"levelname": "level", "name": "logger", "message": "msg"}
         )
