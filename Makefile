@@ -14,7 +14,7 @@ SECRET_KEY := $(shell test -s $(DEV_SECRET_KEY_FILE) || $(PY) -c 'import secrets
 endif
 export SECRET_KEY
 
-.PHONY: demo test e2e lint worker venv migrate clean check-deploy bench bench-scaleout
+.PHONY: demo test e2e lint worker serve venv migrate clean check-deploy bench bench-scaleout
 
 venv: $(STAMP)
 
@@ -58,12 +58,28 @@ check-deploy: venv
 worker: venv
 	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(PYTHON) manage.py rqworker imports
 
+# Production-like, in the foreground (docs/deployment.md): static files
+# collected, migrations applied, gunicorn (importer_project/gunicorn_conf.py)
+# on SERVE_BIND and a pool of RQ_WORKERS workers; Ctrl-C stops both. Needs
+# REDIS_URL; DEBUG is off, so set ALLOWED_HOSTS (and HTTPS=1 behind TLS).
+SERVE_BIND ?= 127.0.0.1:8000
+RQ_WORKERS ?= 2
+serve: venv
+	@test -n "$$REDIS_URL" || { echo "make serve: set REDIS_URL (the workers take the imports from Redis); see docs/deployment.md" >&2; exit 1; }
+	DEBUG=0 $(PYTHON) manage.py collectstatic --noinput -v 0
+	DEBUG=0 $(PYTHON) manage.py migrate --noinput
+	DEBUG=0 PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(PYTHON) manage.py metrics_reset
+	export DEBUG=0 PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR); \
+	$(PYTHON) manage.py rqworker-pool imports --num-workers $(RQ_WORKERS) & pool=$$!; \
+	trap 'kill -TERM $$pool 2>/dev/null; wait $$pool' EXIT INT TERM; \
+	$(PYTHON) -m gunicorn --config importer_project/gunicorn_conf.py --bind $(SERVE_BIND)
+
 # 1, 2 and 4 rqworker processes on one 1M-row import (needs DATABASE_URL=postgres://…, REDIS_URL).
 bench-scaleout: venv
 	$(PYTHON) bench/scaleout.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media prometheus_multiproc
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* media prometheus_multiproc staticfiles
 
 # The runs dashboard's list at 1,000 and 100,000 runs on PostgreSQL (see docs/runs-dashboard.md
 # "Runs dashboard"); makes and drops the database test_<name of BENCH_DATABASE_URL>.

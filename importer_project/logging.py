@@ -2,7 +2,9 @@
 
 One JSON object per line, so a log shipper (Loki, Elasticsearch, journald)
 can index fields such as ``run_id`` without parsing prose. Extra fields come
-from ``logger.info(..., extra={...})``.
+from ``logger.info(..., extra={...})``. python-json-logger does the
+formatting (extras, JSON encoding of dates, enums, ...); this module adds
+only the field names and the two rules below.
 
 Exception messages are deliberately left out: an exception raised while a
 row is read or validated may quote the row's values (personal data). A line
@@ -20,14 +22,14 @@ still says which page and filters were asked for.
 
 from __future__ import annotations
 
-import json
+import datetime
 import logging
 import re
 import traceback
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
+import pythonjsonlogger.json
 from django.conf import settings
 
 REDACTED = "[redacted]"
@@ -37,13 +39,6 @@ DEFAULT_REDACT_PARAMS = ("q", "search", "email", "phone", "name", "first_name", 
 # One name=value pair of a query string: after "?" or "&", up to the next
 # separator, blank or quote (a request's repr quotes its path).
 _QUERY_PAIR = re.compile(r"(?P<head>[?&;](?P<name>[^=&;#?\s'\"<>]+)=)(?P<value>[^&;#\s'\"<>]*)")
-
-# Attributes every LogRecord has; anything else on a record came from `extra`.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {
-    "message",
-    "asctime",
-    "taskName",
-}
 
 
 def exception_summary(exc_info: Any) -> dict[str, Any]:
@@ -94,26 +89,48 @@ class RedactQueryFilter(logging.Filter):
         return True
 
 
-def _json_value(value: Any) -> str:
-    """An extra that is not JSON (a request: its repr holds the full path) as redacted text."""
-    return redact_query(str(value))
+class _RedactingEncoder(pythonjsonlogger.json.JsonEncoder):
+    """python-json-logger's encoder for values that are not JSON (a request's
+    repr holds its full path), redacted; an exception as its type only;
+    times to the millisecond."""
+
+    def format_datetime_obj(self, o: Any) -> str:
+        if isinstance(o, datetime.datetime):
+            return o.isoformat(timespec="milliseconds")
+        return super().format_datetime_obj(o)
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, BaseException):
+            return f"{type(o).__module__}.{type(o).__qualname__}"
+        value = super().default(o)
+        return redact_query(value) if isinstance(value, str) else value
 
 
-class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object on one line."""
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """python-json-logger's formatter with this project's field names
+    (``ts``, ``level``, ``logger``, ``msg``, then the extras) and its two
+    rules: query values redacted, exceptions by type and stack only."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": redact_query(record.getMessage()),
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                line[key] = redact_query(value) if isinstance(value, str) else value
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # "ts" first in the line: listed here, it gets its place; the
+        # library's timestamp option fills it in.
+        kwargs.setdefault("fmt", ["ts", "levelname", "name", "message"])
+        kwargs.setdefault(
+            "rename_fields", {"levelname": "level", "name": "logger", "message": "msg"}
+        )
+        kwargs.setdefault("timestamp", "ts")
+        kwargs.setdefault("json_encoder", _RedactingEncoder)
+        kwargs.setdefault("json_ensure_ascii", False)
+        super().__init__(*args, **kwargs)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        # The library's exc_info is the formatted traceback, message included.
+        log_data.pop("exc_info", None)
         if record.exc_info and record.exc_info[0] is not None:
-            line.update(exception_summary(record.exc_info))
-        if record.stack_info:
-            line["stack_info"] = record.stack_info
-        return json.dumps(line, default=_json_value, ensure_ascii=False)
+            log_data.update(exception_summary(record.exc_info))
+        for key, value in log_data.items():
+            if isinstance(value, str):
+                log_data[key] = redact_query(value)

@@ -8,6 +8,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -20,6 +21,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def redis_url_with_timeouts(url: str, seconds: float) -> str:
+    """``url`` with redis-py's socket timeouts as query arguments (the only
+    way django-rq passes them with a URL), unless the URL sets them."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("socket_connect_timeout", str(seconds))
+    query.setdefault("socket_timeout", str(seconds))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def env_int(name: str, default: int) -> int:
@@ -70,6 +81,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver serves static files through whitenoise too, as in production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_rq",
@@ -91,6 +104,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (docs/deployment.md): right after SecurityMiddleware, as
+    # whitenoise's docs ask, so they skip the session and CSRF work below.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "importer_project.middleware.APITrailingSlashMiddleware",
     "importer_project.middleware.QueryNulMiddleware",
@@ -181,6 +197,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Static files are served by the web processes themselves (whitenoise, see
+# docs/deployment.md). With DEBUG off they are the files `collectstatic` put
+# in STATIC_ROOT, named by their content's hash and compressed, so browsers
+# can cache them for ever; with DEBUG on, the apps' own files, no
+# collectstatic needed. (The tests run with DEBUG off and switch back to
+# Django's plain storage in tests/conftest.py.)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
@@ -222,9 +252,17 @@ IMPORTER_SYNC_JOBS = not REDIS_URL
 IMPORTER_JOBS = "rq" if REDIS_URL else os.environ.get("IMPORTER_JOBS", "thread")
 if IMPORTER_JOBS not in ("rq", "thread", "sync") or (IMPORTER_JOBS == "rq" and not REDIS_URL):
     raise ImproperlyConfigured('IMPORTER_JOBS must be "thread" or "sync" (without REDIS_URL)')
+# One Redis connection setup for everything that talks to the queue (jobs,
+# /metrics's queue gauges, the reconciler): django-rq's, from RQ_QUEUES. Its
+# short socket timeouts make a Redis that hangs fail a request or a scrape
+# quickly; RQ workers raise the read timeout of their own connection above
+# their blocking wait for jobs.
+IMPORTER_REDIS_TIMEOUT_S = float(os.environ.get("IMPORTER_REDIS_TIMEOUT_S") or 2)
 RQ_QUEUES = {
     "imports": {
-        "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
+        "URL": redis_url_with_timeouts(
+            REDIS_URL or "redis://127.0.0.1:6379/0", IMPORTER_REDIS_TIMEOUT_S
+        ),
         "DEFAULT_TIMEOUT": env_int("IMPORTER_JOB_TIMEOUT", 6 * 3600),
         "ASYNC": not IMPORTER_SYNC_JOBS,
     },
@@ -243,7 +281,8 @@ IMPORTER_MAX_ATTEMPTS = env_int("IMPORTER_MAX_ATTEMPTS", 3)
 IMPORTER_PARTITIONS = env_int("IMPORTER_PARTITIONS", 4)
 IMPORTER_PARTITION_MIN_BYTES = env_int("IMPORTER_PARTITION_MIN_BYTES", 32 * 1024 * 1024)
 
-# One JSON object per log line (importer_project/logging.py): run state
+# One JSON object per log line (python-json-logger, with the field names and
+# redaction of importer_project/logging.py): run state
 # changes carry run id, target, source, counts and durations as fields.
 # Values of these query parameters (the admin's search q=, fields that hold
 # personal data) are logged as [redacted]: by every handler here, runserver's
@@ -287,14 +326,17 @@ LOGGING = {
     },
 }
 
-# Prometheus. With PROMETHEUS_MULTIPROC_DIR set, every process (web, RQ work
-# horses) writes its metrics there and /metrics sums them: set it whenever
-# jobs run in other processes (REDIS_URL). Unset: this process's metrics only.
+# Prometheus. With PROMETHEUS_MULTIPROC_DIR set in the environment (before
+# any process starts: prometheus_client reads it when it is imported), every
+# process (web, RQ workers and their work horses) writes its metrics there and
+# /metrics sums them: set it whenever jobs run in other processes (REDIS_URL).
+# Unset: this process's metrics only. docs/deployment.md, runs/scrape.py.
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 if PROMETHEUS_MULTIPROC_DIR:
-    from importer_project.metrics import use_multiprocess_values
-
-    PROMETHEUS_MULTIPROC_DIR = use_multiprocess_values(PROMETHEUS_MULTIPROC_DIR)
+    if not os.path.isabs(PROMETHEUS_MULTIPROC_DIR):
+        # Processes started from other directories would write elsewhere.
+        raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR must be an absolute path")
+    os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
 # /metrics's database reads give up after this many seconds (a locked table
 # must not hold the scrape): importer_telemetry_up{part="database"} is then 0.
 IMPORTER_TELEMETRY_DB_TIMEOUT_S = float(os.environ.get("IMPORTER_TELEMETRY_DB_TIMEOUT_S") or 2)

@@ -7,7 +7,7 @@ first N sources (by creation) keep their slug, every later one is counted as
 "other" (see docs/telemetry.md). Counters live in every process that
 finishes runs (web with synchronous jobs, RQ work horses); in multiprocess
 mode (PROMETHEUS_MULTIPROC_DIR) one scrape sums them. Gauges about the
-backlog are computed at scrape time by importer_project.metrics.
+backlog are computed at scrape time by runs.scrape.
 
 services.run_enqueue / run_start / run_finished call the observe_* functions;
 nothing else does, so each run is counted once.

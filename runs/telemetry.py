@@ -1,5 +1,5 @@
 """Reads for the gauges /metrics computes at scrape time
-(importer_project.metrics.ImporterCollector). Each is one grouped query,
+(runs.scrape.ImporterCollector). Each is one grouped query,
 run inside bounded_reads() so a locked or slow database cannot hold the
 scrape."""
 

@@ -20,6 +20,18 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _static_files_without_collectstatic(settings):
+    """The tests run with DEBUG off, where settings serve the hashed files
+    `collectstatic` makes (whitenoise's manifest storage): pages render with
+    Django's plain storage instead, as in development.
+    tests/ops/test_serve.py runs the production setup for real."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _role_groups(request):
     """Transactional tests (live server, real workers) start from a flushed
     database: give them back the role groups the data migration made."""

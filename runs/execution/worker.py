@@ -11,8 +11,8 @@ from django.db import connections
 from rq.exceptions import StopRequested
 from rq.worker import Worker
 
-from importer_project.metrics import become_work_horse
 from runs.execution import reconcile
+from runs.metrics_archive import fold_dead_process
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,11 @@ class ImportWorker(Worker):
       partition is handed back at once instead of after the stale timeout.
     - ``fork_work_horse``: closes the parent's database connections first,
       so a forked child never shares the parent's database socket.
-    - ``main_work_horse``: a horse writes its metrics to its worker's files
-      (Prometheus multiprocess mode), not a new set of files per job.
+    - ``monitor_work_horse``: once RQ waited for a horse, its metric files
+      are folded into the archive (a horse ends with os._exit); otherwise
+      every job would leave a set of files behind for every scrape to read.
+    - ``teardown``: the worker folds its own metric files (a worker of
+      ``rqworker-pool`` ends with os._exit too, so no atexit handler runs).
 
     Everything else (dequeueing, job execution, results, shutdown on SIGTERM)
     is RQ's, unchanged."""
@@ -88,8 +91,17 @@ class ImportWorker(Worker):
         connections.close_all()
         return super().fork_work_horse(job, queue)
 
-    def main_work_horse(self, job, queue):
-        # Metrics of every horse of this worker go to one set of files
-        # (importer_project.metrics), not a new set per job.
-        become_work_horse(os.getppid())
-        return super().main_work_horse(job, queue)
+    def monitor_work_horse(self, job, queue, execution):
+        """The horse has ended once this returns (RQ waited for it): fold its
+        metric files into the archive (runs.scrape), or every
+        job would leave a set of files behind. A horse exits with os._exit,
+        so it cannot do it itself."""
+        horse_pid = self.horse_pid
+        super().monitor_work_horse(job, queue, execution)
+        fold_dead_process(horse_pid)
+
+    def teardown(self):
+        """The end of work(): fold this worker's own files. A worker of
+        `rqworker-pool` exits with os._exit, so no atexit handler runs."""
+        super().teardown()
+        fold_dead_process(os.getpid())

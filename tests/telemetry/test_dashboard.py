@@ -13,7 +13,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from runs import metrics
 
 DASHBOARD = Path(settings.BASE_DIR) / "deploy" / "grafana" / "importer-dashboard.json"
-# Names computed at scrape time by importer_project.metrics.ImporterCollector.
+# Names computed at scrape time by runs.scrape.ImporterCollector.
 SCRAPE_TIME = {
     "importer_runs_active",
     "importer_runs_oldest_age_seconds",

@@ -3,6 +3,7 @@ what RQ keeps about a job."""
 
 import json
 import logging
+import re
 import sys
 
 import django_rq
@@ -42,7 +43,8 @@ def test_a_line_is_one_json_object_with_the_extra_fields():
         7,
         False,
     )
-    assert parsed["ts"].endswith("+00:00")
+    assert list(parsed)[:4] == ["ts", "level", "logger", "msg"]  # as README "Logs" shows
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", parsed["ts"])
 
 
 def test_an_exception_is_logged_by_type_and_stack_without_its_message():
@@ -54,6 +56,15 @@ def test_an_exception_is_logged_by_type_and_stack_without_its_message():
     assert parsed["exc_type"] == "builtins.ValueError"
     assert any("test_an_exception_is_logged" in frame for frame in parsed["stack"])
     assert SECRET not in json.dumps(parsed)
+
+
+def test_an_exception_passed_as_an_extra_is_logged_by_type_only():
+    """python-json-logger would write "ValueError: <message>"; the message may quote a row."""
+    record = logging.LogRecord("importer.test", logging.WARNING, __file__, 1, "skipped", (), None)
+    record.error = ValueError(f"cannot parse {SECRET!r}")
+    line = JsonFormatter().format(record)
+    assert json.loads(line)["error"] == "builtins.ValueError"
+    assert SECRET not in line
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from prometheus_client.mmap_dict import MmapedDict
 
-from importer_project.metrics_archive import fold_process_files
+from runs.metrics_archive import fold_process_files
 from tests.telemetry.scrape import Scrape
 
 pytestmark = pytest.mark.django_db

@@ -1,13 +1,16 @@
 """Counters after runs in this process, scrape-time gauges, bounded labels and
 /metrics itself (SQLite, synchronous jobs)."""
 
+import socket
+import time
+from urllib.parse import urlsplit
+
 import pytest
 from django.core.management import call_command
 from prometheus_client import REGISTRY
 
 from demo import golden
 from dq.models import Violation
-from importer_project import metrics as wiring
 from ingest import registry
 from ingest.models import Source
 from runs import metrics, services
@@ -169,14 +172,43 @@ def test_every_importer_metric_is_on_the_page_with_bounded_labels(client, settin
     )
 
 
+def queue_at(settings, address: str) -> None:
+    """Point django-rq's imports queue (the scrape's only Redis connection)
+    at ``address``, with the socket timeouts settings give it."""
+    configured = urlsplit(settings.RQ_QUEUES["imports"]["URL"])
+    settings.REDIS_URL = f"redis://{address}/0"
+    settings.RQ_QUEUES = {
+        "imports": {
+            **settings.RQ_QUEUES["imports"],
+            "URL": configured._replace(netloc=address).geturl(),
+        }
+    }
+
+
 def test_the_scrape_answers_when_redis_is_down(client, settings):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    queue_at(settings, "127.0.0.1:1")  # nothing listens on port 1
     response = client.get("/metrics")
     assert response.status_code == 200
     page = Scrape(response.content.decode())
     assert page.value("importer_telemetry_up", part="redis") == 0
     assert page.value("importer_rq_queue_jobs") is None
     assert page.value("importer_telemetry_up", part="database") == 1
+
+
+def test_the_scrape_answers_when_redis_hangs(client, settings):
+    """A Redis that accepts the connection and never answers: the queue's
+    socket timeout (settings.IMPORTER_REDIS_TIMEOUT_S) ends the wait."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        queue_at(settings, f"127.0.0.1:{silent.getsockname()[1]}")
+        started = time.monotonic()
+        response = client.get("/metrics")
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert response.status_code == 200
+    assert Scrape(response.content.decode()).value("importer_telemetry_up", part="redis") == 0
+    assert elapsed < 15
 
 
 def test_metrics_reset_empties_the_directory(tmp_path, monkeypatch):
@@ -194,18 +226,6 @@ def test_metrics_reset_refuses_without_a_directory(monkeypatch):
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     with pytest.raises(CommandError, match="PROMETHEUS_MULTIPROC_DIR is not set"):
         call_command("metrics_reset")
-
-
-def test_the_work_horse_identifier_names_the_worker(monkeypatch):
-    """A horse writes to the files of its worker, not to a new set per job."""
-    import os
-
-    monkeypatch.setattr(wiring, "_horse", None)
-    assert wiring._process_identifier() == os.getpid()
-    wiring.become_work_horse(4242)
-    assert wiring._process_identifier() == "horse4242"
-    monkeypatch.setattr(wiring, "_horse", (os.getpid() + 1, 4242))  # a later fork is not that horse
-    assert wiring._process_identifier() == os.getpid()
 
 
 def test_an_upload_over_the_size_limit_is_counted_and_logged_as_failed(settings, caplog):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from importer_project.metrics import multiprocess_dir, reset_multiprocess_dir
+from runs.scrape import multiprocess_dir, reset_multiprocess_dir
 
 
 class Command(BaseCommand):

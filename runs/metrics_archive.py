@@ -3,24 +3,29 @@
 prometheus_client writes one set of files per process (``counter_<pid>.db``,
 ``histogram_<pid>.db``, ...). It keeps the counter and histogram files of a
 process that has ended on purpose: /metrics must go on counting what it
-counted. But every `manage.py` call (cron, deploys) left its files behind,
-and every scrape reads them all.
+counted. Its ``mark_process_dead`` only drops live gauges. But RQ forks a
+work horse per job and every `manage.py` call (cron, deploys) is a process:
+the directory would grow by a set of files per job and per command, and
+every scrape reads them all. prometheus_client has no way to merge them, so
+this module does.
 
-So when a process ends it folds its own files into one archive per type
-(``counter_archive.db``, ...) and deletes them: the sums /metrics shows are
-unchanged, the file count stays flat. Live-mode gauges are dropped as
-prometheus_client's ``mark_process_dead`` documents; other gauge modes keep
-their per-process files, as prometheus_client keeps them. A directory lock
-makes each fold atomic for a scrape (which takes it shared), so a scrape
-never sees a value both in the archive and in the process's file.
+When a process has ended, its files are folded into one archive per type
+(``counter_archive.db``, ...) and deleted: the sums /metrics shows are
+unchanged, the file count stays flat. Who folds: runs.scrape.
+Live-mode gauges are dropped as ``mark_process_dead`` documents; other gauge
+modes keep their per-process files, as prometheus_client keeps them. A
+directory lock makes each fold atomic for a scrape (which takes it shared),
+so a scrape never sees a value both in the archive and in the process's file.
 
-A process killed outright (SIGKILL, out of memory) cannot fold its files:
-they stay and keep counting, until `manage.py metrics_reset`."""
+A process killed outright (SIGKILL, out of memory) whose parent does not
+fold for it (an RQ worker does for its horses, gunicorn's master for its
+workers) keeps its files, still counted, until `manage.py metrics_reset`."""
 
 from __future__ import annotations
 
 import fcntl
 import glob
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,10 +33,30 @@ from contextlib import contextmanager
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import mark_process_dead
 
+logger = logging.getLogger(__name__)
+
 ARCHIVE = "archive"  # no "_": prometheus_client splits file names on it
 LOCK_FILE = ".metrics.lock"
 # Types (file name prefixes) whose samples add up across processes.
 ADDITIVE = ("counter", "histogram", "summary", "gauge_sum")
+
+
+def multiprocess_dir() -> str:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def fold_dead_process(pid: int) -> None:
+    """Fold the metric files of process ``pid``, which has ended (or is
+    ending), into the archive; nothing outside multiprocess mode. It also
+    does what prometheus_client's ``mark_process_dead`` documents. Imports
+    no Django: gunicorn's master calls it (importer_project/gunicorn_conf.py)."""
+    directory = multiprocess_dir()
+    if not directory:
+        return
+    try:
+        fold_process_files(directory, (str(pid),))
+    except OSError as exc:  # the directory is gone (metrics_reset, tmp cleanup): nothing to keep
+        logger.warning("metrics: could not fold the metric files of %s (%s)", pid, exc)
 
 
 @contextmanager

@@ -1,18 +1,20 @@
 """Metrics wiring: prometheus_client multiprocess mode, the gauges computed
 at scrape time, and the /metrics view.
 
-Multiprocess mode (PROMETHEUS_MULTIPROC_DIR set): every process writes its
-counters to mmap files in that directory and /metrics sums the files, so
-what RQ work horses and every web process count appears in one scrape.
+Multiprocess mode is prometheus_client's documented setup: the environment
+sets PROMETHEUS_MULTIPROC_DIR before any process starts (Makefile, systemd
+units; docs/deployment.md), prometheus_client then writes every process's
+counters to mmap files there, and /metrics sums the files with
+``MultiProcessCollector``, so what RQ work horses and every web process
+count appears in one scrape.
 
-RQ forks a new work horse for every job. With prometheus_client's default
-(one set of files per pid) the directory would grow by a few files per job,
-and every scrape reads them all. A work horse therefore writes to files named
-after its worker ("horse<worker pid>"): a worker runs one horse at a time,
-each new horse reads the previous horse's values and adds to them.
-When a process ends, it folds its files (and its horses') into archive
-files (importer_project.metrics_archive), so the directory does not grow
-with every `manage.py` call either.
+A process that ends folds its files into archive files
+(runs.metrics_archive, ``fold_dead_process``): the web's gunicorn
+master for each worker it reaps (importer_project/gunicorn_conf.py), an RQ
+worker for each work horse it waited for (runs.execution.worker), and every process
+for itself at exit (``fold_at_exit``). RQ forks a work horse per job, so
+without folding the directory would grow by a few files per job and every
+scrape would read them all.
 """
 
 from __future__ import annotations
@@ -23,60 +25,37 @@ import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC
-from typing import Any
 
+import django_rq
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import REGISTRY, generate_latest, values
+from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from importer_project.metrics_archive import directory_lock, fold_process_files
+from runs import metrics as _defines_the_metrics  # noqa: F401 - registered on import
+from runs.metrics_archive import directory_lock, fold_dead_process, multiprocess_dir
+from runs.telemetry import (
+    backlog_by_status,
+    bounded_reads,
+    last_success_by_source,
+    open_violations_by_target,
+)
 
 logger = logging.getLogger(__name__)
 
-_horse: tuple[int, int] | None = None  # (horse pid, worker pid) inside an RQ work horse
+
+def _fold_this_process() -> None:
+    fold_dead_process(os.getpid())
 
 
-def _process_identifier() -> int | str:
-    pid = os.getpid()
-    if _horse is not None and _horse[0] == pid:
-        return f"horse{_horse[1]}"  # no "_": the collector splits file names on it
-    return pid
-
-
-def use_multiprocess_values(directory: str) -> str:
-    """Switch prometheus_client to multiprocess values in `directory`
-    (created if missing). Called from settings, before any metric exists."""
-    directory = os.path.abspath(directory)
-    os.makedirs(directory, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
-    atexit.register(_fold_at_exit, directory)
-    return directory
-
-
-def _fold_at_exit(directory: str) -> None:
-    """Registered first, so it runs last: this process's files (and those
-    of its work horses, which end with os._exit and fold nothing) go into
-    the archive. A forked child that exits normally folds its own pid."""
-    pid = os.getpid()
-    try:
-        fold_process_files(directory, (str(pid), f"horse{pid}"))
-    except OSError as exc:  # the directory is gone (metrics_reset, tmp cleanup): nothing to keep
-        logger.warning("metrics: could not fold this process's metric files (%s)", exc)
-
-
-def become_work_horse(worker_pid: int) -> None:
-    """Called first thing in a forked RQ work horse (runs.execution.worker)."""
-    global _horse
-    _horse = (os.getpid(), worker_pid)
-
-
-def multiprocess_dir() -> str:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+def fold_at_exit() -> None:
+    """In multiprocess mode, fold this process's files when it exits normally
+    (a forked child such as a gunicorn worker does it for its own pid)."""
+    if multiprocess_dir():
+        atexit.register(_fold_this_process)
 
 
 def reset_multiprocess_dir(directory: str) -> int:
@@ -116,12 +95,6 @@ class ImporterCollector:
         yield up
 
     def _database(self) -> Iterator[Metric]:
-        from runs.telemetry import (
-            backlog_by_status,
-            bounded_reads,
-            last_success_by_source,
-            open_violations_by_target,
-        )
 
         # Evaluate everything before yielding: a failure yields nothing half-way.
         now = timezone.now()
@@ -169,22 +142,11 @@ class ImporterCollector:
         yield from (jobs, oldest)
 
 
-_redis_connections: dict[str, Any] = {}
-
-
 def _rq_queue_state() -> tuple[int, float]:
-    """(jobs waiting, age of the oldest in seconds), with short timeouts so a
-    Redis that hangs cannot hold the scrape."""
-    import redis
-    from rq import Queue
-
-    connection = _redis_connections.get(settings.REDIS_URL)
-    if connection is None:
-        connection = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
-        )
-        _redis_connections[settings.REDIS_URL] = connection
-    queue = Queue("imports", connection=connection)
+    """(jobs waiting, age of the oldest in seconds). The queue's connection
+    has short socket timeouts (settings.RQ_QUEUES), so a Redis that hangs
+    cannot hold the scrape."""
+    queue = django_rq.get_queue("imports")  # settings.RQ_QUEUES
     depth = queue.count
     age = 0.0
     for job_id in queue.get_job_ids(0, 1):
@@ -213,7 +175,6 @@ class _ScrapeRegistry:
 
 
 def scrape() -> bytes:
-    import runs.metrics  # noqa: F401 - defines (registers) the importer's metrics in this process
 
     directory = multiprocess_dir()
     if directory:
