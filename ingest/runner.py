@@ -54,6 +54,7 @@ from ingest.quarantine import RemediationSink, Sink, SpooledSink, ViolationSink
 from ingest.readers import Reader, ReadRow, open_reader
 from ingest.results import Ledger
 from ingest.seen import key64
+from runs import progress as live_progress
 from runs.models import ImportRun, RunPartition
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,11 @@ def note_detected(run: ImportRun, reader: Reader) -> None:
         "header_row": reader.header_row,
         "sheet": reader.sheet,
     }
+    if reader.format == "csv" and run.file:
+        # For the run's live progress bar (the total is known only at the end).
+        params["detected"]["rows_estimate"] = live_progress.rows_estimate(
+            storage=run.file.storage, name=run.file.name, header_rows=reader.header_row or 1
+        )
     ImportRun.objects.filter(pk=run.pk).update(ingest_params_json=params)
 
 
@@ -435,6 +441,8 @@ def _dry_run(run, part, processor, sink, ledger, handle, chunks, progress) -> bo
                 sink.chunk_done(results)
                 ledger.chunk_done(results)
                 counts.add_rows(results)
+                # Its counters commit only at the end: the page reads this meanwhile.
+                live_progress.dry_run_progress_note(run_id=run.pk, rows=counts.rows_total)
                 if progress is not None:
                     progress(len(chunk))
             raise _Rollback
