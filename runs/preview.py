@@ -1,7 +1,7 @@
 """A dry run's preview: one page of what the import would do, read from the
 dry run's results file (``ingest.results.Ledger``) as a stream, so a run of
 a million rows never sits in memory: the page's lines are kept, the others
-only counted past. How many lines each outcome has is on the run already
+only counted past, and where pages start is remembered (CHECKPOINTS_KEY). How many lines each outcome has is on the run already
 (its counters), so the page count costs no read of the file.
 
 A line's ``values`` are the would-be record's values and ``previous`` the
@@ -12,18 +12,27 @@ get every value masked, as in the results download.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
+
 from dq.selectors import MASK
 from runs.models import ImportRun
+from runs.progress import CACHE_ERRORS
 
 PER_PAGE = 50
+# Where pages start in the results file (byte offsets), remembered in the
+# cache as pages are read: the next page, and every CHECKPOINT_EVERY-th page
+# a scan passed, so paging on or jumping back reads from there, not from
+# the file's start. A results file never changes once written (its name is
+# in the key).
+CHECKPOINTS_KEY = "run-preview:{run_id}:{name}:{outcome}:{per_page}"
+CHECKPOINT_EVERY = 100
+CHECKPOINTS_TIMEOUT_S = 24 * 3600
 # The outcome filter's words (as people say them) → the results file's outcomes.
 OUTCOME_FILTERS = {
     "insert": "inserted",
@@ -94,36 +103,102 @@ def dry_run_preview(
     if not 1 <= page <= pages:
         raise PreviewError(BAD_PAGE.format(pages=pages))
     wanted = OUTCOME_FILTERS[outcome] if outcome else None
-    skip = (page - 1) * per_page
+    key = CHECKPOINTS_KEY.format(
+        run_id=run.pk, name=run.results_file.name, outcome=outcome or "all", per_page=per_page
+    )
+    checkpoints = _cache_get(key)
+    start = max((number for number in checkpoints if number <= page), default=1)
+    matched = (start - 1) * per_page  # matching lines before the scan's start
+    first = (page - 1) * per_page
     lines: list[PreviewLine] = []
-    has_previous = False
+    found: dict[int, int] = {}
     with run.results_file.open("rb") as handle:
-        rows = _lines(handle)
+        stream = _Stream(handle)
+        rows = csv.reader(stream)
         header = next(rows, None) or []
-        has_previous = "previous" in header
+        if start > 1:
+            stream.seek(checkpoints[start])
         at = {name: index for index, name in enumerate(header)}
         outcome_at = at.get("outcome", 2)
+        before = stream.consumed
         for line in rows:
-            if wanted is not None and _cell(line, outcome_at) != wanted:
-                continue
-            if skip:
-                skip -= 1
-                continue
-            lines.append(_preview_line(line, at, masked))
-            if len(lines) == per_page:
-                break
+            if wanted is None or _cell(line, outcome_at) == wanted:
+                if matched % per_page == 0 and (matched // per_page + 1) % CHECKPOINT_EVERY == 0:
+                    found[matched // per_page + 1] = before  # a page a jump may start from
+                if matched >= first:
+                    if not lines:
+                        found[page] = before  # this page, found again at once
+                    lines.append(_preview_line(line, at, masked))
+                matched += 1
+                if len(lines) == per_page:
+                    found[page + 1] = stream.consumed  # the next page starts after this line
+                    break
+                if matched >= count:
+                    break  # the run's counters say there are no more (a rare outcome's last)
+            before = stream.consumed
+    if found.keys() - checkpoints.keys():
+        _cache_set(key, {**checkpoints, **found})
     return PreviewPage(
         outcome=outcome,
         number=page,
         pages=pages,
         count=count,
         lines=lines,
-        has_previous_values=has_previous,
+        has_previous_values="previous" in header,
     )
 
 
-def _lines(handle: Any) -> Iterator[list[str]]:
-    return csv.reader(codecs.iterdecode(handle, "utf-8"))
+class _Stream:
+    """The results file's lines as text for csv.reader, counting the bytes
+    handed over: after each record, ``consumed`` is the byte offset where
+    the next one starts (csv.reader asks for exactly the lines a record
+    needs), so a page can be found again by seeking there. Reads blocks
+    with ``read`` (Django's File iteration would start over at 0)."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.consumed = 0
+        self._buffer = b""
+        self._eof = False
+
+    def seek(self, offset: int) -> None:
+        self.handle.seek(offset)
+        self.consumed = offset
+        self._buffer = b""
+        self._eof = False
+
+    def __iter__(self) -> _Stream:
+        return self
+
+    def __next__(self) -> str:
+        while b"\n" not in self._buffer and not self._eof:
+            block = self.handle.read(self.BLOCK)
+            if block:
+                self._buffer += block
+            else:
+                self._eof = True
+        if not self._buffer:
+            raise StopIteration
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        line, self._buffer = self._buffer[:end], self._buffer[end:]
+        self.consumed += len(line)
+        return line.decode("utf-8")
+
+
+def _cache_get(key: str) -> dict[int, int]:
+    try:
+        return cache.get(key) or {}
+    except CACHE_ERRORS:
+        return {}  # without the cache, a page is read from the file's start
+
+
+def _cache_set(key: str, checkpoints: dict[int, int]) -> None:
+    try:
+        cache.set(key, checkpoints, CHECKPOINTS_TIMEOUT_S)
+    except CACHE_ERRORS:
+        pass
 
 
 def _cell(line: list[str], at: int | None) -> str:

@@ -7,6 +7,7 @@ import json
 import tracemalloc
 
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
@@ -36,6 +37,13 @@ def run_of(content: bytes, *, dry_run: bool) -> ImportRun:
     services.run_execute(run_id=run.pk)
     run.refresh_from_db()
     return run
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_pages():
+    cache.clear()  # where pages start is kept per run id and file name
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -200,18 +208,35 @@ def big_dry_run(rows: int) -> ImportRun:
 def test_a_page_reads_the_results_file_only_as_far_as_it_needs(monkeypatch):
     run = big_dry_run(30_000)
     read = []
-    lines = preview._lines
+    next_line = preview._Stream.__next__
 
-    def counted(handle):
-        for line in lines(handle):
-            read.append(1)
-            yield line
+    def counted(stream):
+        line = next_line(stream)
+        read.append(line)
+        return line
 
-    monkeypatch.setattr(preview, "_lines", counted)
+    monkeypatch.setattr(preview._Stream, "__next__", counted)
     page = preview.dry_run_preview(run=run, outcome="update", page=2, masked=False, per_page=50)
     assert [line.external_id for line in page.lines][:2] == ["E-153", "E-156"]
     assert page.lines[0].changes[0].old == "old 153" and page.pages == 200
     assert len(read) <= 1 + 3 * 100  # the header and up to page 2's last update, not 30,000
+
+    # The next page starts where this one ended: only its own lines are read.
+    read.clear()
+    page = preview.dry_run_preview(run=run, outcome="update", page=3, masked=False, per_page=50)
+    assert [line.external_id for line in page.lines][:1] == ["E-303"]
+    assert len(read) <= 1 + 3 * 50
+
+
+def test_a_jump_starts_from_the_nearest_page_seen_and_finds_the_same_lines(settings):
+    run = big_dry_run(30_000)
+    far = preview.dry_run_preview(run=run, outcome=None, page=550, masked=False, per_page=50)
+    cache.clear()
+    again = preview.dry_run_preview(run=run, outcome=None, page=550, masked=False, per_page=50)
+    assert [line.row_number for line in far.lines] == [line.row_number for line in again.lines]
+    assert far.lines[0].row_number == 2 + 549 * 50
+    near = preview.dry_run_preview(run=run, outcome=None, page=210, masked=False, per_page=50)
+    assert near.lines[0].row_number == 2 + 209 * 50  # from the checkpoint at page 200
 
 
 def test_the_last_page_of_a_large_run_streams_in_little_memory():
@@ -226,3 +251,17 @@ def test_the_last_page_of_a_large_run_streams_in_little_memory():
     assert page.number == page.pages == 400 and len(page.lines) == 50
     assert page.lines[-1].external_id == "E-60000"
     assert peak < size / 4, (peak, size)
+
+
+def test_the_scan_stops_at_the_last_line_the_counters_promise(monkeypatch):
+    run = big_dry_run(30_000)
+    ImportRun.objects.filter(pk=run.pk).update(updated=2)  # as if only rows 3 and 6 were updates
+    run.refresh_from_db()
+    read = []
+    next_line = preview._Stream.__next__
+    monkeypatch.setattr(
+        preview._Stream, "__next__", lambda stream: read.append(1) or next_line(stream)
+    )
+    page = preview.dry_run_preview(run=run, outcome="update", page=1, masked=False)
+    assert [line.external_id for line in page.lines] == ["E-3", "E-6"]
+    assert len(read) == 1 + 5  # the header and rows 2 to 6, not the 30,000 lines
