@@ -82,6 +82,9 @@ class Row:
     changed_fields: Sequence[str] = ()
     mapped: bool = False  # the id map had its external id at look-up
     values_mapped: int = 0  # values replaced by the source's value mappings
+    # A dry run only: the changed fields' values before this row's merge,
+    # so its preview can show old → new.
+    previous: dict[str, Any] | None = None
 
     def quarantine(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
@@ -438,9 +441,14 @@ class ChunkProcessor:
             )
             touched = True
         else:
+            # A dry run keeps what the merge overwrites (its preview shows
+            # old → new); a real import never pays for the copy.
+            before = dict(record.values) if self.dry_run else None
             changed, touched = survivorship.merge(
                 record.values, record.provenance, incoming, origin=origin
             )
+            if before is not None and changed and not record.is_new:
+                row.previous = {column: before.get(column) for column in changed}
         row.changed_fields = changed
         record.dirty = record.dirty or touched
         if row.decision == DECISION_INSERTED:

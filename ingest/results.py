@@ -30,6 +30,9 @@ HEADER = [
     "changed_fields",
     "error_codes",
 ]
+# A dry run's lines also say the would-be record's values and, for an
+# update, the changed fields' values before it (its preview: old → new).
+DRY_RUN_COLUMNS = ["values", "previous"]
 # OWASP's list, their full-width forms (which some spreadsheet locales also
 # read as formulas), and a line break.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -81,7 +84,7 @@ class Ledger:
         )
         self.writer = csv.writer(self.file)
         if self.file.tell() == 0:
-            self.writer.writerow(HEADER + (["values"] if dry_run else []))
+            self.writer.writerow(HEADER + (DRY_RUN_COLUMNS if dry_run else []))
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
         writerow = self.writer.writerow
@@ -106,6 +109,7 @@ class Ledger:
             if self.dry_run:
                 values = record.values if record is not None and row.changed_fields else None
                 line.append(_encode_values(values) if values else "")
+                line.append(_encode_values(row.previous) if row.previous else "")
             writerow(line)
 
     def close(self) -> str:

@@ -4,12 +4,12 @@ ingest.services; the views behind the buttons live in runs.views."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
 import tempfile
 import zipfile
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,13 +29,26 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from dq import selectors as dq_selectors
 from dq.selectors import can_view_payload
 from ingest.errors import ImporterError
 from ingest.models import Source
 from runs import selectors, services, views
+from runs.display import (
+    DRY_RUN_BADGE,
+    failure_advice,
+    format_age,
+    format_duration,
+    format_time_left,
+    outcome_bar,
+    outcome_counts,
+    progress_cell,
+    run_title,
+    source_name,
+    status_badge,
+    target_label,
+)
 from runs.exports import csv_lines, masked_results_rows
 from runs.filters import CreatedByFilter, CreatedFilter, HasQuarantinedFilter, TargetFilter
 from runs.forms import UploadForm
@@ -44,33 +57,6 @@ from runs.pagination import CappedCountPaginator
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 FILE_REMOVED = "Deleted after the retention period (IMPORTER_RETAIN_UPLOADS_DAYS)."
-DRY_RUN_BADGE = mark_safe('<span class="run-badge run-badge--dry">DRY RUN</span>')
-
-
-def format_duration(value: timedelta | float | None) -> str:
-    """1.2 s, 3 min 05 s, 2 h 04 min: a person reads it at a glance."""
-    if value is None:
-        return "—"
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def status_badge(run: ImportRun) -> str:
-    """The status as a coloured badge that also says its word (colour is
-    never the only signal); the live-progress script finds runs by it."""
-    return format_html(
-        '<span class="run-badge run-badge--{}" data-run-id="{}" data-finished="{}">{}</span>',
-        run.status,
-        run.pk,
-        "1" if run.is_finished else "0",
-        run.get_status_display(),
-    )
 
 
 def violations_url(**params: Any) -> str:
@@ -84,22 +70,15 @@ PAYLOAD_PERMISSION = "dq.view_payload"
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
+    # What people triage by, in a table that fits 1280 px with the sidebar
+    # open; the rest of a run is on its page.
     list_display = [
         "id",
-        "target",
-        "source",
+        "title_display",
         "status_display",
-        "dry_run_display",
-        "kind",
-        "rows_total",
-        "inserted",
-        "updated",
-        "skipped",
-        "quarantined",
         "progress",
-        "duration",
-        "created_by",
-        "created_at",
+        "quarantined",
+        "age",
     ]
     list_display_links = ["id"]
     list_filter = [
@@ -199,24 +178,41 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status_display(self, run: ImportRun) -> str:
+        # A dry run's badge under its status: one column, as wide as the widest status.
+        if run.dry_run:
+            return format_html('{}<br class="run-badge-break">{}', status_badge(run), DRY_RUN_BADGE)
         return status_badge(run)
 
-    @admin.display(description="dry run")
+    @admin.display(description="dry run", empty_value="")
     def dry_run_display(self, run: ImportRun) -> str:
         return DRY_RUN_BADGE if run.dry_run else ""
 
-    @admin.display(description="progress")
+    @admin.display(description="source → target")
+    def title_display(self, run: ImportRun) -> str:
+        return format_html(
+            '<span class="run-title" title="{}">{}</span>'
+            '<span class="run-title__target">→ {}</span>',
+            source_name(run),
+            source_name(run),
+            target_label(run.target),
+        )
+
+    @admin.display(description="quarantined")
+    def quarantined(self, run: ImportRun) -> str:
+        return f"{run.quarantined:,}"
+
+    @admin.display(description="progress or outcome")
     def progress(self, run: ImportRun) -> str:
-        if run.status == ImportRun.Status.RUNNING:
-            # rows_total is known only at the end: an indeterminate bar and the count so far.
-            return format_html(
-                '<progress aria-label="run {} progress"></progress> <span class="run-rows">{} rows</span>',
-                run.pk,
-                f"{run.rows_processed:,}",
-            )
-        if run.status == ImportRun.Status.QUEUED:
-            return "waiting"
-        return ""
+        return progress_cell(run)
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, run: ImportRun) -> str:
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            run.created_at.isoformat(),
+            run.created_at.strftime("%Y-%m-%d %H:%M"),
+            format_age(run.created_at),
+        )
 
     @admin.display(description="duration")
     def duration(self, run: ImportRun) -> str:
@@ -270,6 +266,9 @@ class ImportRunAdmin(admin.ModelAdmin):
             "open_violations_url": None if filtered else violations_url(),
         }
         return TemplateResponse(request, "admin/runs/importrun/summary_cards.html", context)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None):
+        return super().changelist_view(request, {"title": "Import runs", **(extra_context or {})})
 
     # --- actions ------------------------------------------------------------
 
@@ -378,16 +377,9 @@ class ImportRunAdmin(admin.ModelAdmin):
             else:
                 services.run_enqueue(run=run)
                 run.refresh_from_db()
-                as_dry_run = " as a dry run" if run.dry_run else ""
                 self.message_user(
                     request,
-                    format_html(
-                        "Started {} of {}{}; it is {}.",
-                        views.run_link(run),
-                        run.original_filename,
-                        as_dry_run,
-                        run.status,
-                    ),
+                    views.run_started_message(run),
                     messages.ERROR if run.status == ImportRun.Status.FAILED else messages.SUCCESS,
                 )
                 return HttpResponseRedirect(views.run_url(run))
@@ -471,6 +463,47 @@ class ImportRunAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ImportRun]:
         return super().get_queryset(request).select_related("source", "created_by", "parent_run")
 
+    def run_facts(self, request: HttpRequest, run: ImportRun) -> list[tuple[str, list]]:
+        """The run's details, in groups, for the page's collapsed sections."""
+        stored_file = self.file_download(run) if request.user.has_perm(PAYLOAD_PERMISSION) else None
+        return [
+            (
+                "File",
+                [
+                    ("Name", run.original_filename or "—"),
+                    ("Size", self.file_size_display(run)),
+                    ("sha256", run.file_sha256 or "—"),
+                    *([("Stored file", stored_file)] if stored_file is not None else []),
+                    ("Results", self.results_download(run)),
+                ],
+            ),
+            (
+                "Timing",
+                [
+                    ("Created", run.created_at),
+                    ("Started", run.started_at or "—"),
+                    ("Finished", run.finished_at or "—"),
+                    ("Waited in queue", self.waited(run)),
+                    ("Duration", self.duration(run)),
+                    ("Last heartbeat", run.heartbeat_at or "—"),
+                ],
+            ),
+            (
+                "Run",
+                [
+                    ("Kind", run.get_kind_display()),
+                    ("Source", f"{source_name(run)} ({run.source.slug})"),
+                    ("Target", run.target),
+                    ("Started by", run.created_by or "—"),
+                    ("Made from", self.parent_link(run)),
+                    ("Rows read", f"{run.rows_total:,}"),
+                    ("Matched to existing records", f"{run.resolved:,}"),
+                    ("Values mapped", f"{run.values_mapped:,}"),
+                    ("Partitions", f"{run.partitions_done} of {run.partitions} done"),
+                ],
+            ),
+        ]
+
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
     ):
@@ -487,23 +520,43 @@ class ImportRunAdmin(admin.ModelAdmin):
             requeued = None
             if run.kind == ImportRun.Kind.REMEDIATION:
                 requeued = dq_selectors.remediation_run_violations(run_id=run.pk)
+            real_run = selectors.run_for_real_of(run=run)
+            progress = selectors.run_progress(ids=[run.pk])[0]
             extra = {
                 "run": run,
+                # The page's title names the source, not its id; the header says the rest.
+                "title": run_title(run),
+                "subtitle": None,
+                "progress": progress,
+                "time_left": format_time_left(progress["seconds_left"]),
+                "outcomes": outcome_counts(run),
+                "outcome_total": sum(count for _name, _label, count in outcome_counts(run)),
+                "outcome_bar": outcome_bar(run),
+                "advice": failure_advice(run)
+                if run.status in (ImportRun.Status.FAILED, ImportRun.Status.CANCELLED)
+                else "",
                 "breakdown": breakdown,
                 "requeued": requeued,
                 "requeued_url": violations_url(remediation_run=run.pk, status="all"),
                 "requeued_limit": dq_selectors.REMEDIATION_LIST_LIMIT,
                 "first_seen_url": violations_url(first_seen_run=run.pk, status="all"),
                 "violations_url": violations_url(run=run.pk, status="all"),
+                "open_violations_url": violations_url(run=run.pk),
                 "child_runs": run.child_runs.select_related("source").order_by(
                     "-created_at", "-id"
                 )[:50],
+                "real_run": real_run,
+                "has_preview": run.dry_run and bool(run.results_file),
                 "can_run_for_real": user.has_perm("runs.add_importrun")
                 and run.dry_run
+                and real_run is None
                 and bool(run.file)
                 and run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL),
                 "can_cancel": self.has_cancel_permission(request) and not run.is_finished,
                 "can_replay": self.has_replay_permission(request) and bool(run.file),
+                "facts": self.run_facts(request, run),
+                "params": self.params_display(run),
+                "age": format_age(run.created_at),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
@@ -518,12 +571,19 @@ class ImportRunAdmin(admin.ModelAdmin):
             path(
                 "<int:pk>/results/", wrap(views.run_results_download), name="runs_importrun_results"
             ),
-            path(
-                "<int:pk>/run-for-real/",
-                wrap(views.run_for_real_view),
-                name="runs_importrun_run_for_real",
+            # The run page's actions: a GET confirms, a POST does (runs.views).
+            *(
+                path(
+                    f"<int:pk>/{segment}/",
+                    wrap(functools.partial(view, model_admin=self)),
+                    name=f"runs_importrun_{name}",
+                )
+                for segment, view, name in [
+                    ("run-for-real", views.run_for_real_view, "run_for_real"),
+                    ("cancel", views.run_cancel_view, "cancel"),
+                    ("replay", views.run_replay_view, "replay"),
+                    ("preview", views.run_preview_view, "preview"),
+                ]
             ),
-            path("<int:pk>/cancel/", wrap(views.run_cancel_view), name="runs_importrun_cancel"),
-            path("<int:pk>/replay/", wrap(views.run_replay_view), name="runs_importrun_replay"),
         ]
         return custom + super().get_urls()

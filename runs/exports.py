@@ -84,7 +84,7 @@ def _cell(line: list[str], at: int | None) -> str:
 def masked_results_rows(handle: IO[bytes]) -> Iterator[list[Any]]:
     """The stored results file (``ingest.results.Ledger``) with what may be
     personal data masked, for callers without the payload permission: a dry
-    run's ``values`` (names, e-mails, phones of the would-be records) and the
+    run's ``values`` and ``previous`` (names, e-mails, phones of the would-be records) and the
     natural key a row was matched on (a contact's e-mail). Outcomes, decisions,
     external ids, record ids, changed field names and rule codes stay, as in
     the inbox. Closes ``handle`` at the end."""
@@ -95,13 +95,14 @@ def masked_results_rows(handle: IO[bytes]) -> Iterator[list[Any]]:
         if header is None:
             return
         yield header
-        values_at, by_at, key_at = (
+        values_at, previous_at, by_at, key_at = (
             header.index(name) if name in header else None
-            for name in ("values", "matched_by", "matched_key")
+            for name in ("values", "previous", "matched_by", "matched_key")
         )
         for line in reader:
-            if values_at is not None and _cell(line, values_at):
-                line[values_at] = _masked_values(line[values_at])
+            for at in (values_at, previous_at):
+                if at is not None and _cell(line, at):
+                    line[at] = _masked_values(line[at])
             if (
                 key_at is not None
                 and _cell(line, key_at)

@@ -6,14 +6,16 @@ so they cost the same whether a filter matches ten runs or a hundred thousand.
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from dq.models import Violation
+from runs import progress as live_progress
 from runs.models import ImportRun
 
 PERCENTILES = (0.5, 0.95)
@@ -139,38 +141,106 @@ def run_violation_breakdown(*, run: ImportRun) -> list[dict[str, Any]]:
         ]
 
 
-def run_progress(*, ids: list[int]) -> list[dict[str, Any]]:
-    """What the list's live progress needs for a few runs, in one query."""
-    rows = ImportRun.objects.filter(pk__in=ids[:PROGRESS_MAX_IDS]).values(
-        "pk",
-        "status",
-        "rows_processed",
-        "rows_total",
-        "inserted",
-        "updated",
-        "unchanged",
-        "skipped",
-        "quarantined",
-        "started_at",
-        "finished_at",
+def run_progress(*, ids: list[int], now: datetime | None = None) -> list[dict[str, Any]]:
+    """What live progress needs for a few runs, in one query (plus one for
+    replays' parent totals and one cache read for running dry runs): the
+    counters, rows processed of (an estimate of) the total, the rate and the
+    time left."""
+    now = now or timezone.now()
+    runs = list(
+        ImportRun.objects.filter(pk__in=ids[:PROGRESS_MAX_IDS]).only(
+            "pk",
+            "status",
+            "dry_run",
+            "rows_processed",
+            "rows_total",
+            "inserted",
+            "updated",
+            "unchanged",
+            "skipped",
+            "quarantined",
+            "started_at",
+            "finished_at",
+            "parent_run_id",
+            "file_sha256",
+            "ingest_params_json",
+        )
+    )
+    running = [run for run in runs if run.status == ImportRun.Status.RUNNING]
+    noted = live_progress.dry_run_progress(run_ids=[run.pk for run in running if run.dry_run])
+    parent_totals = dict(
+        ImportRun.objects.filter(
+            pk__in={run.parent_run_id for run in running if run.parent_run_id},
+            status__in=ImportRun.FINISHED,
+        )
+        .exclude(status=ImportRun.Status.CANCELLED)
+        .values_list("pk", "rows_total")
     )
     labels = dict(ImportRun.Status.choices)
-    return [
-        {
-            "id": row["pk"],
-            "status": row["status"],
-            "status_label": str(labels[row["status"]]),
-            "finished": row["status"] in ImportRun.FINISHED,
-            "rows_processed": row["rows_processed"],
-            "rows_total": row["rows_total"],
-            "inserted": row["inserted"],
-            "updated": row["updated"],
-            "unchanged": row["unchanged"],
-            "skipped": row["skipped"],
-            "quarantined": row["quarantined"],
-        }
-        for row in rows
-    ]
+    return [_progress_of(run, labels, noted, parent_totals, now) for run in runs]
+
+
+def _progress_of(
+    run: ImportRun,
+    labels: dict[str, str],
+    noted: dict[int, int],
+    parent_totals: dict[int, int],
+    now: datetime,
+) -> dict[str, Any]:
+    processed = max(run.rows_processed, noted.get(run.pk, 0))
+    total: int | None = run.rows_total
+    estimated = False
+    if run.status == ImportRun.Status.RUNNING:
+        detected = (run.ingest_params_json or {}).get("detected") or {}
+        total = parent_totals.get(run.parent_run_id or 0) or detected.get("rows_estimate")
+        estimated = True
+    elif not run.is_finished:
+        total = None
+    rate = None
+    if run.started_at and processed:
+        elapsed = ((run.finished_at or now) - run.started_at).total_seconds()
+        rate = processed / elapsed if elapsed > 0 else None
+    seconds_left = None
+    if run.status == ImportRun.Status.RUNNING and total and rate:
+        seconds_left = max(total - processed, 0) / rate
+    percent = None
+    if run.is_finished:
+        percent = 100
+    elif total:
+        percent = min(99, int(100 * processed / total))
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "status_label": str(labels[run.status]),
+        "finished": run.is_finished,
+        "dry_run": run.dry_run,
+        "rows_processed": processed,
+        "rows_total": run.rows_total,
+        "total": total,
+        "total_estimated": estimated,
+        "percent": percent,
+        "rate_per_s": round(rate, 1) if rate else None,
+        "seconds_left": round(seconds_left) if seconds_left is not None else None,
+        "inserted": run.inserted,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "skipped": run.skipped,
+        "quarantined": run.quarantined,
+    }
+
+
+def run_for_real_of(*, run: ImportRun) -> ImportRun | None:
+    """The standard run made from this dry run (run for real, or a replay
+    that was not dry), newest first; one that failed or was cancelled does
+    not count, so the dry run can be run for real again."""
+    if not run.dry_run:
+        return None
+    return (
+        ImportRun.objects.filter(parent_run=run, dry_run=False)
+        .exclude(status__in=[ImportRun.Status.FAILED, ImportRun.Status.CANCELLED])
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 # --- Run summaries (the CLI's report, the golden loader) -----------------------

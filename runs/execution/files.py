@@ -14,6 +14,7 @@ from django.core.files.storage import Storage
 from ingest import registry
 from ingest.errors import FILE_MISSING, TOO_LARGE, FileError
 from ingest.readers import Reader, open_reader
+from runs import progress as live_progress
 from runs.models import ImportRun
 
 
@@ -105,4 +106,9 @@ def note_detected(run: ImportRun, reader: Reader) -> None:
         "header_row": reader.header_row,
         "sheet": reader.sheet,
     }
+    if reader.format == "csv" and run.file and run.file.name:
+        # For the run's live progress bar (the total is known only at the end).
+        params["detected"]["rows_estimate"] = live_progress.rows_estimate(
+            storage=run.file.storage, name=run.file.name, header_rows=reader.header_row or 1
+        )
     ImportRun.objects.filter(pk=run.pk).update(ingest_params_json=params)

@@ -41,6 +41,7 @@ from ingest.pipeline import ChunkProcessor, Counts
 from ingest.readers import Reader, ReadRow
 from ingest.results import Ledger
 from ingest.seen import key64
+from runs import progress as live_progress
 from runs.execution import files, results
 from runs.models import ImportRun, RunPartition
 
@@ -295,6 +296,8 @@ def _dry_run(run, part, processor, sink, ledger, handle, chunks, progress) -> bo
                 sink.chunk_done(results)
                 ledger.chunk_done(results)
                 counts.add_rows(results)
+                # Its counters commit only at the end: the page reads this meanwhile.
+                live_progress.dry_run_progress_note(run_id=run.pk, rows=counts.rows_total)
                 if progress is not None:
                     progress(len(chunk))
             raise _Rollback

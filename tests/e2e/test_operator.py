@@ -61,7 +61,7 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
     assert run.dry_run
     assert page.url.endswith(f"/admin/runs/importrun/{run.pk}/change/")
     expect(page.locator(".messagelist")).to_contain_text(
-        f"Started run {run.pk} of {DRY_RUN_FILE.name} as a dry run; it is"
+        f"Dry run {run.pk} of {DRY_RUN_FILE.name} from crm: it "
     )
     assert page.locator(".run-badge--dry", has_text="DRY RUN").first.is_visible()
 
@@ -78,7 +78,7 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
         f'document.querySelector(\'.run-badge[data-run-id="{run.pk}"]\').dataset.finished === "1"'
     )
     assert badge.inner_text() == "Partial"
-    assert row.locator(".field-rows_total").inner_text() == "4"
+    assert "4 rows" in row.locator(".field-progress .run-outcome").inner_text()
     assert row.locator(".field-quarantined").inner_text() == "1"
 
     # The summary cards now count it.
@@ -93,7 +93,7 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
 
     # The drill-down: counts, the violations by rule, the results download.
     page.locator("#result_list").get_by_role("link", name=str(run.pk), exact=True).click()
-    assert page.locator(".field-status_display .run-badge").inner_text() == "Partial"
+    assert page.locator(".run-header .run-badge").first.inner_text() == "Partial"
     breakdown = page.locator("table.run-breakdown")
     assert breakdown.locator("td", has_text="required").is_visible()
     assert breakdown.locator("td", has_text="name").is_visible()
@@ -107,17 +107,18 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
     assert len(results) == 4
     assert Organization.objects.count() == 0  # the dry run wrote nothing
 
-    # Run for real: a new run, not a dry one, that imports the rows.
-    page.get_by_role("button", name="Run for real").click()
-    page.wait_for_url(lambda url: not url.endswith(f"/importrun/{run.pk}/change/"))
+    # Run for real, once confirmed: a new run, not a dry one, that imports the rows.
+    page.get_by_role("link", name="Run for real…").click()
+    page.get_by_role("button", name="Yes, import it for real").click()
+    page.wait_for_url(lambda url: not url.endswith("/run-for-real/"))
     real = ImportRun.objects.exclude(pk=run.pk).get()
     assert not real.dry_run and real.parent_run_id == run.pk
     assert page.url.endswith(f"/admin/runs/importrun/{real.pk}/change/")
     expect(page.locator(".messagelist")).to_contain_text(
-        f"Run {run.pk} started for real as run {real.pk}"
+        f"Dry run {run.pk} is now being imported for real as run {real.pk}"
     )
     run_jobs()
     page.reload()
-    assert page.locator(".field-status_display .run-badge").inner_text() == "Partial"
+    assert page.locator(".run-header .run-badge").first.inner_text() == "Partial"
     expect(page.locator("#content-main .run-badge--dry")).to_have_count(0)
     assert Organization.objects.count() == 3

@@ -34,14 +34,20 @@ def test_run_for_real_enqueues_the_same_file_as_a_standard_run(operator_client, 
     )
     assert real.created_by == operator
     assert response.redirect_chain[-1][0] == url("change", real)
-    assert f"Run {dry.pk} started for real" in messages_of(response)[0]
+    assert messages_of(response)[0] == (
+        f'Dry run {dry.pk} is now being imported for real as <a href="{url("change", real)}">'
+        f"run {real.pk}</a>: it waits for a worker."
+    )
 
 
-def test_a_get_of_a_mutation_changes_nothing(operator_client):
+def test_a_get_of_a_mutation_asks_to_confirm_and_changes_nothing(operator_client):
     dry = imported_run(dry_run=True)
     for name in ("run_for_real", "cancel", "replay"):
         response = operator_client.get(url(name, dry))
-        assert response.status_code == 302 and response.url == url("change", dry)
+        assert response.status_code == 200
+        assert f'<form method="post" action="{url(name, dry)}">' in response.content.decode() or (
+            name == "cancel"  # a finished run has nothing to cancel: no button
+        )
     assert ImportRun.objects.count() == 1
 
 

@@ -43,5 +43,7 @@ def test_cards_load_and_a_running_row_updates_in_place(page, live_server):
         f'document.querySelector(\'.run-badge[data-run-id="{run.pk}"]\').textContent === "Succeeded"',
         timeout=15000,
     )
-    assert row.locator(".field-inserted").inner_text() == "2,500"
+    bar = row.locator(".field-progress .run-outcome")
+    assert "2,500 rows" in bar.inner_text()
+    assert bar.get_attribute("title") == "2,500 inserted"
     assert problems == []

@@ -1,5 +1,5 @@
 """Every URL the dashboard's templates and scripts use is rendered by the
-server and answers without a 500 (for POST-only URLs: a GET redirects)."""
+server and answers without a 500 (for POST-only URLs: a GET confirms)."""
 
 import re
 from html.parser import HTMLParser
@@ -37,7 +37,9 @@ def urls_in(html: str) -> set[str]:
 @pytest.fixture
 def dashboard(admin_user):
     dry = imported_run(dry_run=True, user=admin_user)  # with violations and results
-    make_run(status=ImportRun.Status.RUNNING, parent_run=dry, kind=ImportRun.Kind.REPLAY)
+    make_run(
+        status=ImportRun.Status.RUNNING, parent_run=dry, kind=ImportRun.Kind.REPLAY, dry_run=True
+    )
     make_run(status=ImportRun.Status.FAILED, error_message="The file is empty.")
     return dry
 

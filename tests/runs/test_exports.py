@@ -157,3 +157,12 @@ def test_a_results_file_without_the_masked_columns_passes_through():
         ["3", "C-3"],
     ]
     assert handle.closed
+
+
+@pytest.mark.parametrize(
+    ("role", "masked"), [("operator", True), ("steward", False), ("superuser", False)]
+)
+def test_the_old_values_of_a_dry_runs_updates_are_masked_like_the_new(dry_run, role, masked):
+    matched = lines_of(admin_download(role, dry_run))["C-2"]
+    previous = json.loads(matched["previous"])
+    assert previous["last_name"] == (MASK if masked else "Doe")

@@ -57,7 +57,7 @@ def test_a_dry_run_upload_runs_and_links_to_the_run(operator_client, operator):
     run_page = reverse("admin:runs_importrun_change", args=[run.pk])
     assert response.redirect_chain == [(run_page, 302)]
     assert (
-        f'Started <a href="{run_page}">run {run.pk}</a> of orgs.csv as a dry run; it is'
+        f'<a href="{run_page}">Dry run {run.pk}</a> of orgs.csv from crm: it '
         in response.content.decode()
     )
     if not settings.IMPORTER_SYNC_JOBS:
