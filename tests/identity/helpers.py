@@ -3,6 +3,8 @@ a form two databases can compare exactly."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from core.models import Contact, Organization
@@ -20,6 +22,25 @@ def import_text(text: str, **options: Any) -> ImportRun:
     run = import_bytes(text, filename="rows.csv", **options)
     assert run.error_message == "", run.error_message
     return run
+
+
+def decisions(run):
+    """The ledger without record ids (a dry run has none for new records)."""
+    run.refresh_from_db()
+    ledger = csv.DictReader(io.StringIO(run.results_file.read().decode()))
+    return [
+        (
+            r["row_number"],
+            r["external_id"],
+            r["outcome"],
+            r["decision"],
+            r["matched_by"],
+            r["matched_key"],
+            r["changed_fields"],
+            r["error_codes"],
+        )
+        for r in ledger
+    ]
 
 
 def core_state(

@@ -2,7 +2,6 @@
 recorded parameters; the same decisions on the same state, and nothing
 changes when replayed onto the state the run left."""
 
-import csv
 import io
 import json
 import os
@@ -17,7 +16,7 @@ from runs.execution import runner
 from runs.management.commands.replay_run import NO_SUCH_RUN
 from runs.models import ImportRun
 from tests.factories import ImportRunFactory
-from tests.identity.helpers import core_state, import_text
+from tests.identity.helpers import core_state, decisions, import_text
 from tests.importing import import_bytes
 
 CP1252 = golden.GOLDEN_DIR / "08_excel_export_cp1252.csv"
@@ -36,25 +35,6 @@ def replay_command(*args):
         code = exc.returncode
         err.write(str(exc))
     return code, out.getvalue(), err.getvalue()
-
-
-def decisions(run):
-    """The ledger without record ids (a dry run has none for new records)."""
-    run.refresh_from_db()
-    ledger = csv.DictReader(io.StringIO(run.results_file.read().decode()))
-    return [
-        (
-            r["row_number"],
-            r["external_id"],
-            r["outcome"],
-            r["decision"],
-            r["matched_by"],
-            r["matched_key"],
-            r["changed_fields"],
-            r["error_codes"],
-        )
-        for r in ledger
-    ]
 
 
 def summary_of(out):
