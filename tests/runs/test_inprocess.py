@@ -62,7 +62,7 @@ def test_the_thread_runs_a_job_only_after_commit_and_survives_one_raising(thread
         # A job that raises first, on the same thread: logged, and the next one runs.
         transaction.on_commit(
             lambda: inprocess.InProcessQueue().enqueue(
-                "tests.ingest.test_inprocess.boom", gate, job_id="boom-1"
+                "tests.runs.test_inprocess.boom", gate, job_id="boom-1"
             )
         )
         services.run_enqueue(run=run)
