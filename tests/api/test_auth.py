@@ -9,7 +9,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.api.conftest import make_user
+from tests.factories import user_for
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ VALIDATE = "/api/v1/targets/organization/validate/"
 
 
 def test_drf_create_token_makes_a_token_that_authenticates():
-    user = make_user("operator")
+    user = user_for("operator")
     out = io.StringIO()
     call_command("drf_create_token", user.username, stdout=out)
     key = Token.objects.get(user=user).key
@@ -35,7 +35,7 @@ def test_a_wrong_token_is_401_with_a_challenge():
 
 
 def test_a_session_works_for_reads_and_needs_the_csrf_token_for_writes():
-    user = make_user("steward")
+    user = user_for("steward", is_staff=False)  # staff would not get the login page below
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(user)
     assert client.get("/api/v1/runs/").status_code == 200
@@ -50,7 +50,7 @@ def test_a_session_works_for_reads_and_needs_the_csrf_token_for_writes():
 def test_a_token_needs_no_csrf_token():
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=make_user('steward')).key}"
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user_for('steward')).key}"
     )
     assert client.post(VALIDATE, {"name": "x"}, format="json").status_code == 200
 
@@ -62,7 +62,7 @@ def test_a_token_needs_no_csrf_token():
 def test_a_json_body_that_cannot_be_read_is_400_not_500(body):
     """Broken JSON, or JSON nested deeper than Python's parser recurses."""
     client = APIClient()
-    client.force_authenticate(make_user("superuser"))
+    client.force_authenticate(user_for("superuser"))
     response = client.post(VALIDATE, body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["detail"].startswith("JSON parse error")

@@ -12,13 +12,15 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.api.conftest import CSV, ROLES, client_for, finished_run, queued_run
+from tests.api.helpers import CSV
+from tests.factories import NO_ROLE, ROLES, token_client
+from tests.importing import create_run, import_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 def schema_operations() -> list[tuple[str, str]]:
-    schema = client_for("anonymous").get("/api/schema/?format=json").json()
+    schema = token_client("anonymous").get("/api/schema/?format=json").json()
     return [
         (method.upper(), path)
         for path, operations in schema["paths"].items()
@@ -50,7 +52,7 @@ def test_the_schema_lists_the_runs_and_targets_operations():
 
 
 def test_anonymous_gets_401_with_a_token_challenge_on_every_operation():
-    client = client_for("anonymous")
+    client = token_client("anonymous")
     for method, path in schema_operations():
         response = call(client, method, path)
         assert response.status_code == 401, (method, path, response.content[:200])
@@ -59,7 +61,7 @@ def test_anonymous_gets_401_with_a_token_challenge_on_every_operation():
 
 
 def test_a_user_without_a_role_gets_403_on_every_operation():
-    client = client_for("norole")
+    client = token_client(NO_ROLE)
     for method, path in schema_operations():
         response = call(client, method, path)
         assert response.status_code == 403, (method, path, response.content[:200])
@@ -68,7 +70,7 @@ def test_a_user_without_a_role_gets_403_on_every_operation():
 def test_an_operator_changes_nothing_but_runs():
     """Operators upload, cancel and replay; every PATCH, PUT or DELETE (a
     violation's payload among them) is refused before the body is looked at."""
-    client = client_for("operator")
+    client = token_client("operator")
     for method, path in schema_operations():
         if method in ("PATCH", "PUT", "DELETE"):
             assert call(client, method, path).status_code == 403, (method, path)
@@ -92,7 +94,7 @@ MATRIX = {
 
 def request_for(endpoint: str, client):
     done = (
-        finished_run()
+        import_bytes(CSV, dry_run=True)
         if endpoint in ("run detail", "replay", "results", "violations csv")
         else None
     )
@@ -109,7 +111,7 @@ def request_for(endpoint: str, client):
     if endpoint == "run detail":
         return client.get(f"/api/v1/runs/{done.pk}/")
     if endpoint == "cancel":
-        return client.post(f"/api/v1/runs/{queued_run().pk}/cancel/")
+        return client.post(f"/api/v1/runs/{create_run(CSV).pk}/cancel/")
     if endpoint == "replay":
         return client.post(f"/api/v1/runs/{done.pk}/replay/", {"dry_run": True}, format="json")
     if endpoint == "results":
@@ -128,6 +130,6 @@ def request_for(endpoint: str, client):
 @pytest.mark.parametrize("endpoint", MATRIX)
 @pytest.mark.parametrize("role", ROLES)
 def test_the_permission_matrix(endpoint, role):
-    expected = MATRIX[endpoint].get(role, {"anonymous": 401, "norole": 403}.get(role))
-    response = request_for(endpoint, client_for(role))
+    expected = MATRIX[endpoint].get(role, {"anonymous": 401, NO_ROLE: 403}.get(role))
+    response = request_for(endpoint, token_client(role))
     assert response.status_code == expected, (endpoint, role, getattr(response, "data", None))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from runs.execution import queue as run_queue
 from runs.execution import reconcile
 from runs.models import ImportRun
-from tests.api.conftest import CSV, work_queued_jobs
+from tests.api.helpers import CSV, work_queued_jobs
 
 # A port nothing listens on: connecting is refused, as when Redis is down.
 UNREACHABLE = "redis://127.0.0.1:1/0"

@@ -20,7 +20,8 @@ from runs import services
 from runs.api import BAD_RESULT_KIND
 from runs.models import ImportRun
 from runs.serializers import COLUMN_MAP_TOO_LONG, EMPTY_FIELD
-from tests.api.conftest import CSV, finished_run, queued_run, work_queued_jobs
+from tests.api.helpers import CSV, work_queued_jobs
+from tests.importing import create_run, import_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +235,7 @@ def test_a_body_over_the_limit_is_refused_by_content_length_before_it_is_read(
 
 def test_a_json_body_over_the_data_upload_limit_is_413(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
-    run = finished_run()
+    run = import_bytes(CSV, dry_run=True)
     response = api("operator").post(
         f"{RUNS}{run.pk}/replay/", {"dry_run": True, "pad": "x" * 200}, format="json"
     )
@@ -252,9 +253,9 @@ def test_uploads_are_throttled_per_user(api, monkeypatch):
 
 
 def test_the_list_filters_by_every_documented_filter(api):
-    partial = finished_run(dry_run=True)
-    clean = finished_run(dry_run=False, content=b"external_id,name,country\nB-1,Beta,FR\n")
-    queued = queued_run()
+    partial = import_bytes(CSV, dry_run=True)
+    clean = import_bytes(b"external_id,name,country\nB-1,Beta,FR\n")
+    queued = create_run(CSV)
     client = api("operator")
 
     def ids(query: str) -> set[int]:
@@ -289,7 +290,7 @@ def test_the_list_filters_by_every_documented_filter(api):
 def test_the_list_is_ordered_and_paged_by_cursor_without_a_count(
     api, django_assert_max_num_queries
 ):
-    runs = [finished_run() for _ in range(3)]
+    runs = [import_bytes(CSV, dry_run=True) for _ in range(3)]
     client = api("operator")
     first = client.get(f"{RUNS}?page_size=2").json()
     assert "count" not in first
@@ -306,7 +307,7 @@ def test_the_list_is_ordered_and_paged_by_cursor_without_a_count(
 
 
 def test_the_detail_shows_counters_and_progress(api):
-    run = queued_run()
+    run = create_run(CSV)
     client = api("steward")
     body = client.get(f"{RUNS}{run.pk}/").json()
     assert (body["status"], body["rows_processed"], body["percent"]) == ("queued", 0, 0.0)
@@ -319,7 +320,7 @@ def test_the_detail_shows_counters_and_progress(api):
 def test_cancel_a_queued_run_then_cancel_again_is_409(api):
     """A well-formed request the run's state refuses is a conflict, not a
     bad request (schemathesis: a schema-valid request answered 400)."""
-    run = queued_run()
+    run = create_run(CSV)
     client = api("operator")
     response = client.post(f"{RUNS}{run.pk}/cancel/")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
@@ -333,7 +334,7 @@ def test_cancel_a_queued_run_then_cancel_again_is_409(api):
 @pytest.mark.parametrize("body", ["[]", '"x"', "1", "null", '[{"dry_run": true}]'])
 def test_replay_of_a_body_that_is_not_an_object_is_400(api, body):
     """It was a replay as if no body had been sent."""
-    run = finished_run(dry_run=True)
+    run = import_bytes(CSV, dry_run=True)
     response = api("operator").post(
         f"{RUNS}{run.pk}/replay/", body, content_type="application/json"
     )
@@ -343,7 +344,7 @@ def test_replay_of_a_body_that_is_not_an_object_is_400(api, body):
 
 @committed
 def test_replay_makes_a_new_run_and_may_turn_a_dry_run_real(api):
-    run = finished_run(dry_run=True)
+    run = import_bytes(CSV, dry_run=True)
     client = api("operator")
     response = client.post(f"{RUNS}{run.pk}/replay/", {"dry_run": False}, format="json")
     assert response.status_code == 202, response.json()
@@ -362,7 +363,7 @@ def test_replay_makes_a_new_run_and_may_turn_a_dry_run_real(api):
 @pytest.mark.parametrize("role, name", [("steward", "Acme"), ("operator", MASK)])
 def test_results_give_the_dry_run_would_be_upserts_as_an_attachment(api, role, name):
     """Values masked for who may not view payloads (tests/runs/test_exports.py)."""
-    run = finished_run(dry_run=True)
+    run = import_bytes(CSV, dry_run=True)
     response = api(role).get(f"{RUNS}{run.pk}/results/")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv"
@@ -374,7 +375,7 @@ def test_results_give_the_dry_run_would_be_upserts_as_an_attachment(api, role, n
 
 
 def test_results_of_a_run_without_results_are_404_json(api):
-    run = queued_run()
+    run = create_run(CSV)
     response = api("operator").get(f"{RUNS}{run.pk}/results/")
     assert response.status_code == 404
     assert response.json() == {"detail": f"Run {run.pk} has no results file (yet)."}
@@ -382,7 +383,7 @@ def test_results_of_a_run_without_results_are_404_json(api):
     assert (nope.status_code, nope.json()) == (400, {"kind": [BAD_RESULT_KIND]})
     asked_for_csv = api("operator").get(f"{RUNS}{run.pk}/results/", HTTP_ACCEPT="text/csv")
     assert asked_for_csv.status_code == 404 and asked_for_csv["Content-Type"] == "application/json"
-    done = finished_run()
+    done = import_bytes(CSV, dry_run=True)
     assert (
         api("operator").get(f"{RUNS}{done.pk}/results/", HTTP_ACCEPT="text/csv").status_code == 200
     )
@@ -390,7 +391,7 @@ def test_results_of_a_run_without_results_are_404_json(api):
 
 def test_results_with_an_empty_kind_is_400_as_every_empty_filter(api):
     """``kind=`` answered the upserts as if no kind were given."""
-    run = finished_run(dry_run=True)
+    run = import_bytes(CSV, dry_run=True)
     response = api("operator").get(f"{RUNS}{run.pk}/results/?kind=")
     assert (response.status_code, response.json()) == (400, {"kind": [EMPTY_FILTER]})
 
@@ -403,7 +404,7 @@ def violations_csv(client, run) -> list[dict[str, str]]:
 
 
 def test_violations_csv_is_formula_safe_and_shows_payloads_only_to_stewards(api):
-    run = finished_run(dry_run=True)
+    run = import_bytes(CSV, dry_run=True)
     steward_rows = violations_csv(api("steward"), run)
     assert [row["row_number"] for row in steward_rows] == ["3", "4"]
     assert steward_rows[0]["error_codes"] == "invalid_format required"
@@ -415,7 +416,7 @@ def test_violations_csv_is_formula_safe_and_shows_payloads_only_to_stewards(api)
 
 
 def test_every_violation_cell_that_looks_like_a_formula_is_quoted(api):
-    run = finished_run(dry_run=True, content=b"external_id,name,country\n=1+1,,DE\n")
+    run = import_bytes(b"external_id,name,country\n=1+1,,DE\n", dry_run=True)
     rows = violations_csv(api("superuser"), run)
     assert rows[0]["external_id"] == "'=1+1"
 
@@ -461,7 +462,7 @@ def test_an_optional_form_field_sent_empty_is_400(api, name):
     ],
 )
 def test_a_replay_takes_dry_run_once_as_a_boolean_or_null(api, body, content_type):
-    run = finished_run(dry_run=True)
+    run = import_bytes(CSV, dry_run=True)
     response = api("operator").post(f"{RUNS}{run.pk}/replay/", body, content_type=content_type)
     assert response.status_code == 400, response.json()
     assert not ImportRun.objects.filter(parent_run=run).exists()
@@ -498,7 +499,7 @@ def test_upload_throttle_counts_are_kept_in_redis_for_every_web_process(api, set
 @pytest.mark.parametrize("content_type", ["json", "multipart"])
 def test_replay_refuses_a_misspelt_field(api, content_type):
     """It was a replay with the dry-run setting of the replayed run."""
-    run = finished_run()
+    run = import_bytes(CSV, dry_run=True)
     response = api("operator").post(
         f"{RUNS}{run.pk}/replay/", {"dryrun": "true"}, format=content_type
     )

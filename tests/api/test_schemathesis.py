@@ -17,7 +17,9 @@ from schemathesis.generation import GenerationMode
 from dq import services as dq_services
 from importer_project.wsgi import application
 from ingest import registry
-from tests.api.conftest import finished_run, make_user, queued_run
+from tests.api.helpers import CSV
+from tests.factories import user_for
+from tests.importing import create_run, import_bytes
 
 # Two operations take input with rules OpenAPI 3.0 cannot state, so a
 # schema-valid request may rightly be a 400 there, and only there; the
@@ -91,7 +93,7 @@ def keep_test_connection():
 def token_header(db, keep_test_connection) -> dict[str, str]:
     from rest_framework.authtoken.models import Token
 
-    return {"Authorization": f"Token {Token.objects.create(user=make_user('superuser')).key}"}
+    return {"Authorization": f"Token {Token.objects.create(user=user_for('superuser')).key}"}
 
 
 @pytest.fixture
@@ -103,9 +105,9 @@ def existing(db) -> dict[str, list[int]]:
     from dq.models import Violation
     from runs.models import ImportRun
 
-    runs = [finished_run(dry_run=False), finished_run(dry_run=True), queued_run()]
+    runs = [import_bytes(CSV), import_bytes(CSV, dry_run=True), create_run(CSV)]
     violation = Violation.objects.filter(dry_run=False).first()
-    violation.assignee = make_user("steward")
+    violation.assignee = user_for("steward")
     violation.save(update_fields=["assignee"])
     violations = list(Violation.objects.values_list("pk", flat=True))
     return {

@@ -13,7 +13,7 @@ from ingest import errors
 from ingest import fields as rules
 from ingest.readers.headers import NUL_MARK
 from runs.models import ImportRun
-from tests.bad_input.conftest import HEADER, import_bytes
+from tests.importing import HEADER, import_checked
 
 
 def zip_bytes() -> bytes:
@@ -58,7 +58,7 @@ def nul_rows():
         "2\x00,Beta,FR,y\n"
         "3,Gamma,FR,z\x00\n"
     )
-    ended = import_bytes(text.encode())
+    ended = import_checked(text.encode())
     assert (ended.status, ended.counts) == ("partial", (3, 1, 2))
     assert ended.codes() == [(2, rules.INVALID_FORMAT), (3, rules.INVALID_FORMAT)]
     assert ended.messages() == [rules.MSG_NUL, rules.MSG_NUL]

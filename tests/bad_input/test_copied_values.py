@@ -7,7 +7,7 @@ import pytest
 
 from core.models import Organization
 from ingest.models import ExternalIdMap
-from tests.bad_input.conftest import import_bytes
+from tests.importing import import_checked
 
 FILE = (
     "external_id,name,country,website,employees\n"
@@ -18,7 +18,7 @@ FILE = (
 
 @pytest.mark.django_db
 def test_copied_values_are_imported_as_meant_and_the_same_file_again_is_skipped():
-    first = import_bytes(FILE)
+    first = import_checked(FILE)
     assert first.counts == (2, 2, 0), first.messages()
     acme = Organization.objects.get(name="Acme")
     assert (acme.country, acme.website, acme.employees) == ("DE", "https://www.acme.example", 1200)
@@ -26,5 +26,5 @@ def test_copied_values_are_imported_as_meant_and_the_same_file_again_is_skipped(
     assert (globex.website, globex.employees) == ("https://globex.example/fr", 12500)
     assert sorted(ExternalIdMap.objects.values_list("external_id", flat=True)) == ["ORG-1", "ORG-2"]
 
-    again = import_bytes(FILE)
+    again = import_checked(FILE)
     assert (again.run.rows_total, again.run.skipped) == (2, 2)

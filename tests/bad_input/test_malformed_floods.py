@@ -14,7 +14,7 @@ from runs.execution import files as run_files
 from runs.execution import partitions as runner
 from runs.execution import runner as run_runner
 from runs.models import ImportRun
-from tests.bad_input.conftest import HEADER
+from tests.importing import HEADER
 
 GOOD = "".join(f"{i},Org {i},DE\n" for i in range(1, 10))
 # An exporter that does not double the quotes inside quoted values.

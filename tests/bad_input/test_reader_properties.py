@@ -19,7 +19,7 @@ from ingest import fields as rules
 from ingest.errors import FileError
 from ingest.readers import open_reader
 from runs.execution import runner
-from tests.bad_input.conftest import import_bytes
+from tests.importing import import_checked
 
 FIELDS = ["external_id", "name", "country"]
 ROW_CODES = {rules.MALFORMED_ROW, rules.TOO_LONG}
@@ -200,8 +200,8 @@ def test_every_json_line_is_one_row(items):
 @given(content=any_bytes(), name=st.sampled_from(["f.csv", "f.jsonl"]))
 def test_any_upload_ends_in_a_finished_run_with_every_row_accounted_for(content, name):
     """Through the real pipeline: never a crash; rows_total is the sum of the
-    outcomes and every quarantined row is a violation (checked by import_bytes)."""
-    ended = import_bytes(content, filename=name)
+    outcomes and every quarantined row is a violation (checked by import_checked)."""
+    ended = import_checked(content, filename=name)
     assert not ended.run.error_message.startswith(runner.CRASHED.split("(")[0])
     if ended.status == "failed":
         assert ended.run.rows_total == 0 and ended.run.error_message

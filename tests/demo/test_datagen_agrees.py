@@ -7,7 +7,7 @@ import io
 import pytest
 
 from demo.datagen import generate_contacts, generate_organizations
-from tests.bad_input.conftest import import_bytes
+from tests.importing import import_checked
 
 ROWS = 3000
 
@@ -22,7 +22,7 @@ def generated(generate, invalid_rate=0.1, **kwargs) -> tuple[bytes, int]:
 @pytest.mark.parametrize("format", ["csv", "jsonl"])
 def test_exactly_the_broken_rows_are_quarantined(format):
     organizations, broken = generated(generate_organizations, format=format)
-    ended = import_bytes(organizations, filename=f"orgs.{format}")
+    ended = import_checked(organizations, filename=f"orgs.{format}")
     assert ended.counts == (ROWS, ROWS - broken, broken)
     assert broken > 200
 
@@ -30,10 +30,10 @@ def test_exactly_the_broken_rows_are_quarantined(format):
     organizations, _ = generated(
         generate_organizations, invalid_rate=0, format=format, id_prefix="ALL-"
     )
-    assert import_bytes(organizations, filename=f"orgs.{format}").run.quarantined == 0
+    assert import_checked(organizations, filename=f"orgs.{format}").run.quarantined == 0
     contacts, broken = generated(
         generate_contacts, organizations=ROWS, format=format, org_id_prefix="ALL-"
     )
-    ended = import_bytes(contacts, filename=f"contacts.{format}", target="contact")
+    ended = import_checked(contacts, filename=f"contacts.{format}", target="contact")
     assert ended.run.quarantined == broken and broken > 200
     assert ended.run.rows_total == ROWS

@@ -4,35 +4,16 @@ import contextlib
 
 import django_rq
 import pytest
-from django.contrib.auth.models import Group, User
 from django.test import Client
 from rq import SimpleWorker
 
-from common.roles import OPERATORS, STEWARDS
-from demo import golden
-from dq.models import Violation
-
-
-def import_step(file: str, *, dry_run: bool = False):
-    """Import one golden file (as its manifest step says) in this process."""
-    step = next(
-        step
-        for step in golden.manifest()["steps"]
-        if step["file"] == file and step.get("dry_run", False) == dry_run
-    )
-    return golden.golden_import_step(step)
-
-
-def make_user(username: str, role: str | None, *, staff: bool = True) -> User:
-    user = User.objects.create_user(username, password="pw-" + username, is_staff=staff)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
+from tests.factories import UserFactory
+from tests.importing import import_golden
 
 
 @pytest.fixture
 def steward(db):
-    return make_user("steward", STEWARDS)
+    return UserFactory(steward=True)
 
 
 @pytest.fixture
@@ -44,23 +25,19 @@ def steward_client(steward):
 
 @pytest.fixture
 def operator(db):
-    return make_user("operator", OPERATORS)
+    return UserFactory(operator=True)
 
 
 @pytest.fixture
 def nobody(db):
-    return make_user("nobody", None)
+    return UserFactory(viewer=True)
 
 
 @pytest.fixture
 def rules_run(db):
     """The rule-codes file: ten open violations, rows 3..14."""
-    import_step("01_organizations_clean.csv")
-    return import_step("02_organizations_rules.csv")
-
-
-def violation_at(run, row_number: int) -> Violation:
-    return Violation.objects.get(run=run, row_number=row_number)
+    import_golden("01_organizations_clean.csv")
+    return import_golden("02_organizations_rules.csv")
 
 
 @pytest.fixture

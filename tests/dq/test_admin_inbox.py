@@ -9,7 +9,7 @@ from dq import services
 from dq.models import RemediationAudit, Violation
 from dq.selectors import MASK
 from ingest import fields as rules
-from tests.dq.conftest import import_step, violation_at
+from tests.importing import import_golden, violation_at
 
 pytestmark = pytest.mark.django_db
 
@@ -68,8 +68,8 @@ def test_bad_filter_values_are_not_a_server_error(steward_client, rules_run):
 
 
 def test_a_dry_runs_violations_show_only_when_filtering_by_its_run(steward_client, db):
-    import_step("01_organizations_clean.csv")
-    dry = import_step("03_organizations_dry_run.csv", dry_run=True)
+    import_golden("01_organizations_clean.csv")
+    dry = import_golden("03_organizations_dry_run.csv", dry_run=True)
     violation = Violation.objects.get(run=dry)
     assert violation.pk not in listed(steward_client.get(CHANGELIST))
     assert listed(steward_client.get(CHANGELIST, {"run": dry.pk})) == {violation.pk}

@@ -4,22 +4,22 @@ the session and CSRF token and shows the backend's messages beside fields."""
 
 import pytest
 
-from common.roles import STEWARDS
 from dq.models import Violation
 from ingest import fields as rules
-from tests.dq.conftest import import_step, make_user, violation_at
+from tests.factories import PASSWORD, UserFactory
+from tests.importing import import_golden, violation_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_live_validation_shows_the_backends_messages_beside_the_field(live_server, page):
-    make_user("steward", STEWARDS)
-    import_step("01_organizations_clean.csv")
-    violation = violation_at(import_step("02_organizations_rules.csv"), 4)  # bad e-mail
+    UserFactory(username="steward", steward=True)
+    import_golden("01_organizations_clean.csv")
+    violation = violation_at(import_golden("02_organizations_rules.csv"), 4)  # bad e-mail
 
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "steward")
-    page.fill("#id_password", "pw-steward")
+    page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.goto(f"{live_server.url}/admin/dq/violation/{violation.pk}/change/")
 

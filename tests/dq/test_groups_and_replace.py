@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from dq import services
 from dq.models import RemediationAudit, ValueMapping, Violation
 from dq.selectors import MASK
-from tests.dq.test_violation_occurrences import HEADER, run_file
+from tests.dq.feeds import HEADER
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +24,12 @@ BAD_EMAIL = "B-{n},Org {n},FR,not-an-email\n"
 def feed():
     """Five rows with country 'Germany', two with a bad email (source crm),
     one 'Germany' from another source."""
-    run_file(
+    import_bytes(
         HEADER
         + "".join(GERMANY.format(n=n) for n in range(5))
         + "".join(BAD_EMAIL.format(n=n) for n in range(2))
     )
-    run_file(HEADER + GERMANY.format(n=9), source="erp")
+    import_bytes(HEADER + GERMANY.format(n=9), source="erp")
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ def test_the_groups_page_links_to_the_filtered_inbox_and_to_replace(steward_clie
 def test_the_groups_page_shortens_long_examples(steward_client):
     """A 2,000-character value must not stretch the table past the screen."""
     long_name = "N" * 2000
-    run_file(HEADER + f"L-1,{long_name},DE,info@example.org\n")
+    import_bytes(HEADER + f"L-1,{long_name},DE,info@example.org\n")
     page = steward_client.get(reverse("admin:dq_violation_groups")).content.decode()
     assert f'title="{long_name}">{"N" * 39}…</code>' in page
     assert f">{long_name}<" not in page

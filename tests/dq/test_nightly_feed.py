@@ -5,13 +5,13 @@ replace a value with remember, import again."""
 
 import django_rq
 import pytest
-from django.core.files.base import ContentFile
 from django.db import transaction
 
 from dq import services
 from dq.models import Violation
 from runs import services as run_services
 from runs.models import ImportRun
+from tests.importing import create_run
 
 pytestmark = [
     pytest.mark.postgres,
@@ -45,12 +45,7 @@ def drain() -> None:
 
 def upload(text: str) -> ImportRun:
     with transaction.atomic():
-        run = run_services.run_create(
-            target="organization",
-            source="nightly",
-            file=ContentFile(text.encode()),
-            filename="nightly.csv",
-        )
+        run = create_run(text, source="nightly", filename="nightly.csv")
         run_services.run_enqueue(run=run)
     drain()
     run.refresh_from_db()

@@ -11,7 +11,7 @@ from dq import fingerprints
 from dq.models import Violation
 from dq.occurrences import Occurrence, violations_record_chunk
 from ingest.models import Source
-from runs.models import ImportRun
+from tests.factories import ImportRunFactory, SourceFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -70,11 +70,8 @@ def overlap(first, second) -> list[BaseException]:
 
 @pytest.fixture
 def source_and_runs():
-    source = Source.objects.create(slug="crm", name="crm")
-    runs = [
-        ImportRun.objects.create(target="organization", source=source, status="running")
-        for _ in range(3)
-    ]
+    source = SourceFactory(name="crm")
+    runs = [ImportRunFactory(source=source, status="running") for _ in range(3)]
     return source, runs
 
 

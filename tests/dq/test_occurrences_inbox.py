@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from dq import services
 from dq.models import Violation
 from runs.models import ImportRun
-from tests.dq.test_violation_occurrences import BAD, GOOD, HEADER, run_file
+from tests.dq.feeds import BAD, GOOD, HEADER
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +37,11 @@ def as_steward(steward):
 def story(requeue):
     """A-1 seen twice; A-2 resolved, then broken again; A-3 and A-4
     requeued: A-3 fixed (resolved), A-4 not (failed again)."""
-    first = run_file(HEADER + BAD.format(n=1) + BAD.format(n=2) + BAD.format(n=3) + BAD.format(n=4))
-    run_file(HEADER + BAD.format(n=1) + GOOD.format(n=2))
-    last = run_file(HEADER + BAD.format(n=2))
+    first = import_bytes(
+        HEADER + BAD.format(n=1) + BAD.format(n=2) + BAD.format(n=3) + BAD.format(n=4)
+    )
+    import_bytes(HEADER + BAD.format(n=1) + GOOD.format(n=2))
+    last = import_bytes(HEADER + BAD.format(n=2))
     fixed = Violation.objects.get(external_id="A-3")
     services.violation_edit(violation=fixed, payload={**fixed.payload, "country": "FR"}, actor=None)
     result = requeue(Violation.objects.filter(external_id__in=["A-3", "A-4"]))
@@ -115,7 +118,7 @@ def test_a_synchronous_requeue_says_how_many_resolved_and_failed_again(settings,
     """Synchronous jobs (no Redis): the remediation run has finished when
     the action answers, so its message can say what came of it."""
     settings.IMPORTER_SYNC_JOBS = True
-    run_file(HEADER + BAD.format(n=1) + BAD.format(n=2))
+    import_bytes(HEADER + BAD.format(n=1) + BAD.format(n=2))
     fixed = Violation.objects.get(external_id="A-1")
     services.violation_edit(violation=fixed, payload={**fixed.payload, "country": "FR"}, actor=None)
     response = steward_client.post(

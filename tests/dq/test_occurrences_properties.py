@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
@@ -25,8 +24,8 @@ from hypothesis import strategies as st
 
 from dq import services
 from dq.models import Violation
-from runs import services as run_services
 from runs.execution import runner
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -53,10 +52,7 @@ def payload_of(external_id: str, country: str, name: str) -> dict[str, str]:
 
 def import_rows(rows: list[dict[str, str]]) -> None:
     text = ",".join(FIELDS) + "\n" + "".join(",".join(r[f] for f in FIELDS) + "\n" for r in rows)
-    run = run_services.run_create(
-        target="organization", source="crm", file=ContentFile(text.encode()), filename="feed.csv"
-    )
-    runner.run_execute(run_id=run.pk)
+    import_bytes(text, filename="feed.csv")
 
 
 class Model:

@@ -17,7 +17,7 @@ from dq import services
 from dq.models import RemediationAudit, Violation
 from runs.models import ImportRun
 from runs.retention import BAD_RETENTION, RETENTION_TOO_LONG
-from tests.runs.conftest import CSV, imported_run
+from tests.importing import ORGS_CSV, import_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def ago(days: float) -> dt.datetime:
 def old_data(steward):
     """A dry run and a standard run finished 100 days ago; one of its rows
     ignored 100 days ago (with its audit row)."""
-    dry, real = imported_run(dry_run=True), imported_run()
+    dry, real = import_bytes(dry_run=True), import_bytes()
     ImportRun.objects.filter(pk__in=[dry.pk, real.pk]).update(
         created_at=ago(100), finished_at=ago(100)
     )
@@ -56,7 +56,7 @@ def purge(*args, capsys) -> str:
 
 def test_a_dry_run_reports_without_removing(old_data, capsys):
     dry, real = old_data
-    uploads, results = 2 * len(CSV), dry.results_file.size + real.results_file.size
+    uploads, results = 2 * len(ORGS_CSV), dry.results_file.size + real.results_file.size
     out = purge("--dry-run", capsys=capsys)
     assert out.splitlines() == [
         "Would remove (dry run, nothing changed):",
@@ -82,7 +82,7 @@ def test_the_purge_removes_each_kind_once(old_data, capsys):
     assert {k: report["uploads"][k] for k in ("files", "runs", "bytes", "days")} == {
         "files": 2,
         "runs": 2,
-        "bytes": 2 * len(CSV),
+        "bytes": 2 * len(ORGS_CSV),
         "days": 90,
     }
     assert (report["results"]["files"], report["payloads"], report["audit"]) == (
@@ -124,7 +124,7 @@ def test_the_retention_comes_from_settings_and_options(old_data, capsys, setting
 
 
 def test_recent_data_is_left_alone(capsys):
-    run = imported_run(dry_run=True)
+    run = import_bytes(dry_run=True)
     report = json.loads(purge("--json", capsys=capsys))
     assert sum(report[kind]["files"] for kind in ("uploads", "results")) == 0
     run.refresh_from_db()

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from dq import services
 from dq.models import RemediationAudit
 from runs.retention import RETENTION_TOO_LONG
-from tests.dq.conftest import violation_at
+from tests.importing import violation_at
 
 pytestmark = pytest.mark.django_db
 

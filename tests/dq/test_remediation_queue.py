@@ -8,7 +8,7 @@ from core.models import Organization
 from dq import services
 from dq.models import Violation
 from runs.models import ImportRun
-from tests.dq.conftest import import_step, violation_at
+from tests.importing import import_golden, violation_at
 
 pytestmark = [
     pytest.mark.redis,
@@ -18,8 +18,8 @@ pytestmark = [
 
 
 def test_a_requeue_is_imported_by_a_worker_and_resolves_the_violation():
-    import_step("01_organizations_clean.csv")
-    rules = import_step("02_organizations_rules.csv")
+    import_golden("01_organizations_clean.csv")
+    rules = import_golden("02_organizations_rules.csv")
     violation = violation_at(rules, 3)
     services.violation_edit(
         violation=violation, payload={**violation.payload, "name": "Queued Fix"}, actor=None

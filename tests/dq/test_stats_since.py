@@ -3,8 +3,9 @@ years, extreme offsets) answer 200, unreadable ones 400; never a 500 (found
 by schemathesis on PostgreSQL)."""
 
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
 
 
 @pytest.mark.django_db
@@ -21,6 +22,6 @@ from rest_framework.test import APIClient
 )
 def test_since_is_read_or_refused_never_a_server_error(since, status):
     client = APIClient()
-    client.force_authenticate(User.objects.create_superuser("su", "su@example.org", "pw"))
+    client.force_authenticate(UserFactory(admin=True))
     response = client.get("/api/v1/remediation/stats/", {"since": since})
     assert response.status_code == status, response.content

@@ -11,9 +11,7 @@ from rest_framework.test import APIClient
 from dq.models import Violation
 from ingest import registry
 from ingest.validation import errors_by_field
-from runs import services as run_services
-from runs.execution import runner
-from tests.dq.conftest import violation_at
+from tests.importing import import_bytes, violation_at
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +35,7 @@ def pipeline_errors(payloads):
     writer.writeheader()
     for number, payload in enumerate(payloads):
         writer.writerow({**payload, "external_id": f"PAR-{number}"})
-    run = run_services.run_create(
-        target="organization",
-        source="crm",
-        file=io.BytesIO(text.getvalue().encode()),
-        filename="parity.csv",
-        dry_run=True,
-    )
-    runner.run_execute(run_id=run.pk)
+    run = import_bytes(text.getvalue(), filename="parity.csv", dry_run=True)
     by_row = {v.row_number: errors_by_field(v.errors) for v in Violation.objects.filter(run=run)}
     return [by_row.get(number + 2, {}) for number in range(len(payloads))]
 

@@ -11,7 +11,8 @@ from dq.models import ValueMapping, Violation
 from ingest.models import Source
 from runs import services as run_services
 from runs.execution import runner
-from tests.dq.test_violation_occurrences import HEADER, run_file
+from tests.dq.feeds import HEADER
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -35,20 +36,20 @@ def remember(source: str = "crm", to: str = "DE") -> ValueMapping:
 
 def test_a_remembered_replacement_applies_to_later_imports_of_the_source():
     remember()
-    run = run_file(feed())
+    run = import_bytes(feed())
     assert (run.quarantined, run.inserted, run.values_mapped) == (0, 3, 3)
     assert run.ingest_params_json["value_mappings"] == {"country": {"Germany": "DE"}}
 
 
 def test_it_matches_the_value_trimmed_too():
     remember()
-    run = run_file(feed(country=" Germany "))
+    run = import_bytes(feed(country=" Germany "))
     assert (run.quarantined, run.values_mapped) == (0, 3)
 
 
 def test_other_sources_are_not_touched():
     remember(source="erp")
-    run = run_file(feed())
+    run = import_bytes(feed())
     assert (run.quarantined, run.values_mapped) == (3, 0)
     assert run.ingest_params_json["value_mappings"] == {}
 
@@ -56,29 +57,29 @@ def test_other_sources_are_not_touched():
 def test_an_inactive_mapping_is_not_applied():
     mapping = remember()
     ValueMapping.objects.filter(pk=mapping.pk).update(active=False)
-    assert run_file(feed()).quarantined == 3
+    assert import_bytes(feed()).quarantined == 3
 
 
 def test_a_replay_applies_the_mappings_its_run_recorded():
     mapping = remember()
-    run = run_file(feed())
+    run = import_bytes(feed())
     ValueMapping.objects.filter(pk=mapping.pk).update(to_value="XX")  # changed since
     replay = run_services.run_replay(run=run, enqueue=False)
     runner.run_execute(run_id=replay.pk)
     replay.refresh_from_db()
     assert replay.ingest_params_json["value_mappings"] == {"country": {"Germany": "DE"}}
     assert (replay.quarantined, replay.values_mapped) == (0, 3)
-    assert run_file(feed()).quarantined == 3  # a new upload takes the mapping as it is now
+    assert import_bytes(feed()).quarantined == 3  # a new upload takes the mapping as it is now
 
 
 def test_a_dry_run_counts_mapped_values_too():
     remember()
-    run = run_file(feed(), dry_run=True)
+    run = import_bytes(feed(), dry_run=True)
     assert (run.quarantined, run.values_mapped) == (0, 3)
 
 
 def test_a_steward_who_fixed_germany_once_never_sees_it_again(on_commit):
-    run_file(feed())
+    import_bytes(feed())
     with on_commit():
         result = services.violations_replace_value(
             violations=Violation.objects.all(),
@@ -90,7 +91,7 @@ def test_a_steward_who_fixed_germany_once_never_sees_it_again(on_commit):
             remember=True,
         )
     assert result.replaced == 3 and Violation.objects.filter(status="resolved").count() == 3
-    again = run_file(feed(rows=5))
+    again = import_bytes(feed(rows=5))
     assert again.quarantined == 0
     assert not Violation.objects.filter(status="open").exists()
 

@@ -4,37 +4,20 @@ source, a resolved one that breaks again reopens (regression), an ignored
 one stays ignored while its payload is the same."""
 
 import pytest
-from django.core.files.base import ContentFile
 
 from dq import fingerprints, services
 from dq.models import RemediationAudit, Violation
 from dq.occurrences import HISTORY_LIMIT
 from runs import services as run_services
 from runs.execution import runner
-from runs.models import ImportRun
+from tests.dq.feeds import BAD, GOOD, HEADER
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
-
-HEADER = "external_id,name,country,email\n"
-GOOD = "A-{n},Org {n},DE,info{n}@example.org\n"
-BAD = "A-{n},Org {n},XX,info{n}@example.org\n"
 
 
 def feed(*, bad: range = range(1, 11), good: range = range(11, 21)) -> str:
     return HEADER + "".join(BAD.format(n=n) for n in bad) + "".join(GOOD.format(n=n) for n in good)
-
-
-def run_file(text: str, *, source: str = "crm", dry_run: bool = False) -> ImportRun:
-    run = run_services.run_create(
-        target="organization",
-        source=source,
-        file=ContentFile(text.encode()),
-        filename="orgs.csv",
-        dry_run=dry_run,
-    )
-    runner.run_execute(run_id=run.pk)
-    run.refresh_from_db()
-    return run
 
 
 def live() -> list[Violation]:
@@ -46,9 +29,9 @@ def live() -> list[Violation]:
 
 
 def test_the_same_file_three_times_leaves_the_open_violations_of_one_import():
-    first = run_file(feed())
-    run_file(feed())
-    third = run_file(feed())
+    first = import_bytes(feed())
+    import_bytes(feed())
+    third = import_bytes(feed())
     assert third.quarantined == 10  # every run still counts its bad rows
     violations = live()
     assert len(violations) == 10
@@ -66,8 +49,8 @@ def test_the_same_file_three_times_leaves_the_open_violations_of_one_import():
 
 
 def test_latest_payload_and_errors_win_and_the_earlier_ones_are_in_the_history():
-    run_file(HEADER + "A-1,Org 1,XX,info1@example.org\n")
-    run_file(HEADER + "A-1,Org 1,DE,not-an-email\n")
+    import_bytes(HEADER + "A-1,Org 1,XX,info1@example.org\n")
+    import_bytes(HEADER + "A-1,Org 1,DE,not-an-email\n")
     (violation,) = live()
     assert violation.payload["email"] == "not-an-email" and violation.payload["country"] == "DE"
     assert violation.codes == "invalid_format" and violation.error_fields == ",email,"
@@ -78,15 +61,15 @@ def test_latest_payload_and_errors_win_and_the_earlier_ones_are_in_the_history()
 
 def test_history_is_bounded():
     for n in range(HISTORY_LIMIT + 3):
-        run_file(HEADER + f"A-1,Org {n},XX,info@example.org\n")
+        import_bytes(HEADER + f"A-1,Org {n},XX,info@example.org\n")
     (violation,) = live()
     assert violation.occurrences == HISTORY_LIMIT + 3
     assert len(violation.history) == HISTORY_LIMIT
 
 
 def test_a_valid_row_from_the_source_resolves_the_violation():
-    run_file(feed())
-    fixed = run_file(feed(bad=range(2, 11), good=range(1, 2)))
+    import_bytes(feed())
+    fixed = import_bytes(feed(bad=range(2, 11), good=range(1, 2)))
     resolved = Violation.objects.get(external_id="A-1")
     assert (resolved.status, resolved.resolution, resolved.resolved_by_run_id) == (
         "resolved",
@@ -98,17 +81,17 @@ def test_a_valid_row_from_the_source_resolves_the_violation():
 
 def test_an_unchanged_valid_row_resolves_too():
     """Outcome skipped (the id map already has this payload) also resolves."""
-    run_file(HEADER + GOOD.format(n=1))
-    run_file(HEADER + BAD.format(n=1))
-    again = run_file(HEADER + GOOD.format(n=1))
+    import_bytes(HEADER + GOOD.format(n=1))
+    import_bytes(HEADER + BAD.format(n=1))
+    again = import_bytes(HEADER + GOOD.format(n=1))
     assert again.skipped == 1
     assert Violation.objects.get(external_id="A-1").resolution == "source"
 
 
 def test_a_resolved_violation_that_breaks_again_reopens_as_a_regression():
-    first = run_file(HEADER + BAD.format(n=1))
-    run_file(HEADER + GOOD.format(n=1))
-    broke = run_file(HEADER + BAD.format(n=1))
+    first = import_bytes(HEADER + BAD.format(n=1))
+    import_bytes(HEADER + GOOD.format(n=1))
+    broke = import_bytes(HEADER + BAD.format(n=1))
     (violation,) = Violation.objects.filter(dry_run=False)
     assert (violation.status, violation.regressions, violation.resolution) == ("open", 1, None)
     assert (violation.first_seen_run_id, violation.last_seen_run_id, violation.occurrences) == (
@@ -125,15 +108,15 @@ def test_a_resolved_violation_that_breaks_again_reopens_as_a_regression():
 
 
 def test_an_ignored_violation_stays_ignored_while_its_payload_is_the_same():
-    run_file(HEADER + BAD.format(n=1))
+    import_bytes(HEADER + BAD.format(n=1))
     services.violations_ignore(
         violations=Violation.objects.all(), reason="Known test row", actor=None
     )
-    run_file(HEADER + BAD.format(n=1))
+    import_bytes(HEADER + BAD.format(n=1))
     (violation,) = Violation.objects.filter(dry_run=False)
     assert (violation.status, violation.occurrences) == ("ignored", 2)
 
-    run_file(HEADER + "A-1,Org 1,YY,info1@example.org\n")
+    import_bytes(HEADER + "A-1,Org 1,YY,info1@example.org\n")
     (violation,) = Violation.objects.filter(dry_run=False)
     assert (violation.status, violation.occurrences, violation.payload["country"]) == (
         "open",
@@ -146,8 +129,8 @@ def test_an_ignored_violation_stays_ignored_while_its_payload_is_the_same():
 def test_file_order_decides_within_a_run():
     """A valid row, then the same id with other values later in the file:
     the duplicate stays quarantined. A bad row, then a valid one: resolved."""
-    run_file(HEADER + BAD.format(n=1) + BAD.format(n=2))
-    run_file(
+    import_bytes(HEADER + BAD.format(n=1) + BAD.format(n=2))
+    import_bytes(
         HEADER
         + GOOD.format(n=1)
         + "A-1,Other,FR,x@example.org\n"
@@ -163,7 +146,7 @@ def test_file_order_decides_within_a_run():
 def test_a_bad_row_then_its_valid_row_in_one_new_file_ends_resolved():
     """The run's own violation, made earlier in the same chunk, is resolved
     by the valid row after it (the row was not open when the run began)."""
-    run = run_file(HEADER + BAD.format(n=1) + GOOD.format(n=1))
+    run = import_bytes(HEADER + BAD.format(n=1) + GOOD.format(n=1))
     violation = Violation.objects.get()
     assert (violation.status, violation.resolution, violation.resolved_by_run_id) == (
         "resolved",
@@ -174,20 +157,20 @@ def test_a_bad_row_then_its_valid_row_in_one_new_file_ends_resolved():
 
 def test_rows_without_a_usable_external_id_group_by_their_raw_text():
     text = HEADER + ",Nameless,DE,a@example.org\nA-9,too,many,fields,here\n"
-    run_file(text)
-    run_file(text)
+    import_bytes(text)
+    import_bytes(text)
     violations = live()
     assert len(violations) == 2 and {v.occurrences for v in violations} == {2}
 
 
 def test_sources_and_targets_do_not_share_fingerprints():
-    run_file(HEADER + BAD.format(n=1), source="crm")
-    run_file(HEADER + BAD.format(n=1), source="erp")
+    import_bytes(HEADER + BAD.format(n=1), source="crm")
+    import_bytes(HEADER + BAD.format(n=1), source="erp")
     assert len(live()) == 2
 
 
 def test_dry_runs_stay_separate_and_run_for_real_twice_then_replay_gives_one_violation():
-    dry = run_file(feed(), dry_run=True)
+    dry = import_bytes(feed(), dry_run=True)
     for _ in range(2):
         real = run_services.run_for_real(run=dry)
         runner.run_execute(run_id=real.pk)
@@ -199,7 +182,7 @@ def test_dry_runs_stay_separate_and_run_for_real_twice_then_replay_gives_one_vio
 
 
 def test_requeue_records_its_outcome(requeue):
-    run_file(HEADER + BAD.format(n=1) + BAD.format(n=2))
+    import_bytes(HEADER + BAD.format(n=1) + BAD.format(n=2))
     fixed = Violation.objects.get(external_id="A-1")
     services.violation_edit(violation=fixed, payload={**fixed.payload, "country": "DE"}, actor=None)
     result = requeue(Violation.objects.filter(status="open"))
@@ -219,7 +202,7 @@ def test_reopening_an_ignored_violation_while_its_row_is_open_again_is_refused()
     """Two violations of one row can only predate the fingerprints (merged
     by migration 0009 only when open): reopening the older one must be a
     clear error, not a 500 from the unique index."""
-    run_file(HEADER + BAD.format(n=1))
+    import_bytes(HEADER + BAD.format(n=1))
     old = Violation.objects.get()
     services.violations_ignore(violations=Violation.objects.all(), reason="not ours", actor=None)
     newer = Violation.objects.get(pk=old.pk)

@@ -7,7 +7,7 @@ from core.models import Contact, Organization
 from dq import services
 from dq.models import RemediationAudit, Violation
 from runs.models import ImportRun
-from tests.dq.conftest import import_step, violation_at
+from tests.importing import import_golden, violation_at
 
 pytestmark = pytest.mark.django_db
 
@@ -99,8 +99,8 @@ def test_a_double_requeue_while_the_first_is_queued_claims_nothing(
 
 
 def test_an_unknown_reference_resolves_after_the_referenced_record_arrives(db, steward, requeue):
-    import_step("01_organizations_clean.csv")
-    contacts = import_step("06_contacts.csv")
+    import_golden("01_organizations_clean.csv")
+    contacts = import_golden("06_contacts.csv")
     violation = violation_at(contacts, 3)  # CON-002 → ORG-999, not known yet
     assert violation.codes == "unknown_reference"
 
@@ -108,7 +108,7 @@ def test_an_unknown_reference_resolves_after_the_referenced_record_arrives(db, s
     violation.refresh_from_db()
     assert violation.status == "open" and violation.codes == "unknown_reference"
 
-    import_step("07_organizations_late.csv")
+    import_golden("07_organizations_late.csv")
     requeue(Violation.objects.filter(pk=violation.pk), steward)
     violation.refresh_from_db()
     assert violation.status == "resolved"
@@ -116,9 +116,9 @@ def test_an_unknown_reference_resolves_after_the_referenced_record_arrives(db, s
 
 
 def test_one_remediation_run_per_target_and_source(db, steward, requeue):
-    import_step("01_organizations_clean.csv")
-    rules = import_step("02_organizations_rules.csv")
-    contacts = import_step("06_contacts.csv")
+    import_golden("01_organizations_clean.csv")
+    rules = import_golden("02_organizations_rules.csv")
+    contacts = import_golden("06_contacts.csv")
     ids = [violation_at(rules, 3).pk, violation_at(rules, 4).pk, violation_at(contacts, 5).pk]
     result = requeue(Violation.objects.filter(pk__in=ids), steward)
     assert sorted(run.target for run in result.runs) == ["contact", "organization"]
@@ -144,8 +144,8 @@ def test_a_failed_remediation_run_puts_its_violations_back_to_open(
 
 
 def test_dry_run_violations_are_read_only(db, steward, requeue):
-    import_step("01_organizations_clean.csv")
-    dry = import_step("03_organizations_dry_run.csv", dry_run=True)
+    import_golden("01_organizations_clean.csv")
+    dry = import_golden("03_organizations_dry_run.csv", dry_run=True)
     violation = Violation.objects.get(run=dry)
     assert violation.dry_run
     with pytest.raises(services.UsageError) as error:

@@ -10,7 +10,7 @@ from dq.selectors import MASK
 from ingest import fields as rules
 from ingest import registry
 from runs.models import ImportRun
-from tests.dq.conftest import import_step, violation_at
+from tests.importing import import_golden, violation_at
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +98,8 @@ def test_list_filters(as_steward, rules_run):
 
 
 def test_dry_run_violations_only_by_their_run(as_steward, db):
-    import_step("01_organizations_clean.csv")
-    dry = import_step("03_organizations_dry_run.csv", dry_run=True)
+    import_golden("01_organizations_clean.csv")
+    dry = import_golden("03_organizations_dry_run.csv", dry_run=True)
     assert ids(as_steward.get(API)) == set()
     assert len(ids(as_steward.get(API, {"run": dry.pk}))) == 1
 
@@ -193,7 +193,7 @@ def test_the_patch_schema_names_the_payload_keys_the_api_takes(as_steward):
 
 
 def test_a_dry_runs_violation_is_read_only_409(as_steward, db):
-    dry = import_step("03_organizations_dry_run.csv", dry_run=True)
+    dry = import_golden("03_organizations_dry_run.csv", dry_run=True)
     violation = Violation.objects.get(run=dry)
     expected = {"detail": services.DRY_RUN_READ_ONLY.format(pk=violation.pk, run_id=dry.pk)}
     patched = as_steward.patch(f"{API}{violation.pk}/", {"payload": {"name": "X"}}, format="json")

@@ -16,8 +16,8 @@ from dq.editor import PAYLOAD_PURGED
 from dq.models import Violation
 from dq.selectors import MASK
 from ingest.errors import UsageError
-from tests.dq.conftest import import_step, violation_at
-from tests.dq.test_violation_occurrences import HEADER, run_file
+from tests.dq.feeds import HEADER
+from tests.importing import import_bytes, import_golden, violation_at
 
 pytestmark = pytest.mark.django_db
 DAYS = 90
@@ -64,7 +64,7 @@ def aged(rules_run, steward):
         status="resolved", resolved_at=ago(DAYS - 1), updated_at=ago(DAYS + 5)
     )
     Violation.objects.filter(pk=rows["open"].pk).update(created_at=ago(400), updated_at=ago(400))
-    dry = import_step("03_organizations_dry_run.csv", dry_run=True)
+    dry = import_golden("03_organizations_dry_run.csv", dry_run=True)
     rows["dry_run"] = Violation.objects.filter(run=dry).first()
     Violation.objects.filter(run=dry).update(created_at=ago(DAYS + 1))
     return {name: Violation.objects.get(pk=v.pk) for name, v in rows.items()}
@@ -128,8 +128,8 @@ def test_the_purge_masks_the_history_and_the_row_sent_again_reopens_in_clear():
     """History keeps earlier payloads: they are personal data too. A purged
     violation whose row comes back broken reopens with the new payload in
     clear and forgets the purge."""
-    run_file(HEADER + "P-1,Purged Org,XX,first@example.org\n")
-    run_file(
+    import_bytes(HEADER + "P-1,Purged Org,XX,first@example.org\n")
+    import_bytes(
         HEADER + "P-1,Purged Org,YY,second@example.org\n"
     )  # the first payload goes to the history
     violation = Violation.objects.get(external_id="P-1")
@@ -141,7 +141,7 @@ def test_the_purge_masks_the_history_and_the_row_sent_again_reopens_in_clear():
     assert violation.payload["email"] == MASK
     assert [entry["payload"]["email"] for entry in violation.history] == [MASK]
 
-    run_file(HEADER + "P-1,Purged Org,ZZ,third@example.org\n")
+    import_bytes(HEADER + "P-1,Purged Org,ZZ,third@example.org\n")
     violation.refresh_from_db()
     assert (violation.status, violation.regressions, violation.payload_purged_at) == (
         "open",

@@ -5,9 +5,9 @@ without remediation) see the editor read-only, with values hidden."""
 import pytest
 from playwright.sync_api import expect
 
-from common.roles import OPERATORS, STEWARDS
-from tests.dq.conftest import import_step
-from tests.e2e.conftest import UNLABELLED_JS, log_in, make_user
+from tests.e2e.browser import UNLABELLED_JS, log_in
+from tests.factories import UserFactory
+from tests.importing import import_golden
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,14 +23,14 @@ def test_the_label_check_finds_an_unlabelled_input(page):
 
 @pytest.fixture
 def bad_email_violation(transactional_db):
-    import_step("01_organizations_clean.csv")
-    run = import_step("02_organizations_rules.csv")
+    import_golden("01_organizations_clean.csv")
+    run = import_golden("02_organizations_rules.csv")
     return run.violations.get(row_number=4)
 
 
 def test_a_steward_fixes_and_saves_a_row_with_the_keyboard_alone(watched_page, bad_email_violation):
     page = watched_page
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", steward=True)
     log_in(page, "stella")
     page.goto(f"{page.base_url}/admin/dq/violation/{bad_email_violation.pk}/change/")
 
@@ -62,7 +62,7 @@ def test_an_operator_sees_the_editor_read_only_and_without_values(
     watched_page, bad_email_violation
 ):
     page = watched_page
-    make_user("otto", OPERATORS)
+    UserFactory(username="otto", operator=True)
     log_in(page, "otto")
     page.goto(f"{page.base_url}/admin/dq/violation/{bad_email_violation.pk}/change/")
     expect(page.get_by_role("heading", name="Payload (values hidden)")).to_be_visible()

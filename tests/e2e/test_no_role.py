@@ -2,7 +2,9 @@
 
 import pytest
 
-from tests.e2e.conftest import log_in, make_user
+from tests.e2e.browser import log_in
+from tests.factories import UserFactory
+from tests.importing import import_golden
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,7 +19,7 @@ PAGES = [
 
 def test_a_user_without_a_role_sees_nothing_and_is_refused_everywhere(watched_page):
     page = watched_page
-    make_user("norole", None)
+    UserFactory(username="norole")
     log_in(page, "norole")
     assert "have permission to view or edit anything" in page.content()
     for path in PAGES:
@@ -31,12 +33,11 @@ def test_a_user_without_a_role_cannot_act_on_a_run_or_a_violation(watched_page):
     """Not only hidden: the buttons' own URLs refuse a direct POST (with a
     valid CSRF token, so the refusal is the permission check's)."""
     from runs.models import ImportRun
-    from tests.dq.conftest import import_step
 
-    run = import_step("03_organizations_dry_run.csv", dry_run=True)
+    run = import_golden("03_organizations_dry_run.csv", dry_run=True)
     violation = run.violations.get()
     page = watched_page
-    make_user("norole", None)
+    UserFactory(username="norole")
     log_in(page, "norole")
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     headers = {"X-CSRFToken": token, "Referer": page.base_url + "/admin/"}

@@ -10,11 +10,11 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from common.roles import OPERATORS
 from core.models import Organization
 from demo import golden
 from runs.models import ImportRun
-from tests.e2e.conftest import assert_inputs_labelled, log_in, make_user, screenshot
+from tests.e2e.browser import assert_inputs_labelled, log_in, screenshot
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +36,7 @@ def test_operator_uploads_a_dry_run_watches_it_finish_downloads_results_and_runs
     watched_page, run_jobs, settings
 ):
     page = watched_page
-    make_user("olivia", OPERATORS)
+    UserFactory(username="olivia", operator=True)
     log_in(page, "olivia")
 
     # An empty dashboard: the cards arrive and count nothing yet.

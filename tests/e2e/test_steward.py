@@ -6,12 +6,12 @@ runs wait on the real queue until the test drains it."""
 import pytest
 from playwright.sync_api import expect
 
-from common.roles import STEWARDS
 from core.models import Organization
 from dq.models import Violation
 from ingest import fields as rules
-from tests.dq.conftest import import_step
-from tests.e2e.conftest import assert_inputs_labelled, log_in, make_user, screenshot
+from tests.e2e.browser import assert_inputs_labelled, log_in, screenshot
+from tests.factories import UserFactory
+from tests.importing import import_golden
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def rules_run(transactional_db):
     """The rule-codes file after the clean one: ten open violations."""
-    import_step("01_organizations_clean.csv")
-    return import_step("02_organizations_rules.csv")
+    import_golden("01_organizations_clean.csv")
+    return import_golden("02_organizations_rules.csv")
 
 
 def inbox_row(page, external_id: str):
@@ -29,7 +29,7 @@ def inbox_row(page, external_id: str):
 
 def test_steward_fixes_a_row_in_the_editor_and_requeues_it(watched_page, run_jobs, rules_run):
     page = watched_page
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", steward=True)
     log_in(page, "stella")
 
     # From the run's page, its violations link leads into the inbox.
@@ -85,7 +85,7 @@ def test_steward_bulk_sets_a_field_on_several_rows_and_requeues_them(
     watched_page, run_jobs, rules_run
 ):
     page = watched_page
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", steward=True)
     log_in(page, "stella")
 
     # The two rows with an unknown country (XX and ZZ).
@@ -131,7 +131,7 @@ def test_steward_fixes_requeues_and_goes_to_the_next_of_the_same_filter(
     and "Next violation" opens the next row of the same filter."""
     page = watched_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", steward=True)
     log_in(page, "stella")
     page.goto(f"{page.base_url}/admin/dq/violation/?code=invalid_choice")
     rows = page.locator("#result_list tbody tr")

@@ -15,10 +15,9 @@ from django.conf import settings
 
 from ingest import identity, registry
 from ingest.models import ExternalIdMap
-from runs import services
-from runs.execution import runner
 from runs.models import ImportRun
 from tests.identity.helpers import core_state
+from tests.importing import import_bytes
 
 SCENARIO_DIR = Path(settings.BASE_DIR) / "fixtures" / "identity"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -53,15 +52,12 @@ def run_scenario(
         with time_machine.travel(step_time(number), tick=False):
             if "import" in step:
                 path = SCENARIO_DIR / name / step["import"]
-                with path.open("rb") as handle:
-                    run = services.run_create(
-                        target=step["target"],
-                        source=step["source"],
-                        file=handle,
-                        filename=path.name,
-                    )
-                runner.run_execute(run_id=run.pk)
-                run.refresh_from_db()
+                run = import_bytes(
+                    path.read_bytes(),
+                    target=step["target"],
+                    source=step["source"],
+                    filename=path.name,
+                )
                 labels[run.pk] = number
                 runs.append((step, run))
             elif "edit" in step:

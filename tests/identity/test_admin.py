@@ -3,27 +3,20 @@ become manual and survive imports until released, each field's lineage on
 the record page, search by normalized keys, audited re-pointing."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
-from common.roles import OPERATORS, STEWARDS
 from core.models import Contact, Organization
 from ingest import identity
 from ingest.models import ExternalIdMap, IdMapAudit
+from tests.factories import UserFactory
 from tests.identity.helpers import import_text
 
 HEADER = "external_id,name,country,registration_number,phone\n"
 
 
-def user_in(role):
-    user = User.objects.create_user(role.lower(), password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 @pytest.fixture
 def steward(client):
-    client.force_login(user_in(STEWARDS))
+    client.force_login(UserFactory(username="stewards", steward=True))
     return client
 
 
@@ -184,7 +177,7 @@ def test_a_mapping_moved_meanwhile_is_refused():
 def test_only_a_user_with_the_permission_repoints(client):
     import_text(HEADER + "A,Acme,DE,HRB 1,\n")
     mapping = ExternalIdMap.objects.get()
-    client.force_login(user_in(OPERATORS))
+    client.force_login(UserFactory(operator=True))
     url = reverse("admin:ingest_externalidmap_repoint", args=[mapping.pk])
     assert client.get(url).status_code == 403
     assert client.post(url, {"record_id": 1, "reason": "x"}).status_code == 403

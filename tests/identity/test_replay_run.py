@@ -2,7 +2,6 @@
 recorded parameters; the same decisions on the same state, and nothing
 changes when replayed onto the state the run left."""
 
-import csv
 import io
 import json
 import os
@@ -12,12 +11,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from demo import golden
-from ingest import services as ingest_services
 from runs import services
 from runs.execution import runner
 from runs.management.commands.replay_run import NO_SUCH_RUN
 from runs.models import ImportRun
-from tests.identity.helpers import core_state, import_text
+from tests.factories import ImportRunFactory
+from tests.identity.helpers import core_state, decisions, import_text
+from tests.importing import import_bytes
 
 CP1252 = golden.GOLDEN_DIR / "08_excel_export_cp1252.csv"
 HEADER = "external_id,name,country,registration_number\n"
@@ -35,25 +35,6 @@ def replay_command(*args):
         code = exc.returncode
         err.write(str(exc))
     return code, out.getvalue(), err.getvalue()
-
-
-def decisions(run):
-    """The ledger without record ids (a dry run has none for new records)."""
-    run.refresh_from_db()
-    ledger = csv.DictReader(io.StringIO(run.results_file.read().decode()))
-    return [
-        (
-            r["row_number"],
-            r["external_id"],
-            r["outcome"],
-            r["decision"],
-            r["matched_by"],
-            r["matched_key"],
-            r["changed_fields"],
-            r["error_codes"],
-        )
-        for r in ledger
-    ]
 
 
 def summary_of(out):
@@ -92,18 +73,9 @@ def test_a_replay_makes_the_decisions_of_the_original_on_the_same_state():
 
 @pytest.mark.django_db
 def test_the_replay_reads_the_file_with_the_recorded_parameters():
-    with CP1252.open("rb") as handle:
-        original = services.run_create(
-            target="organization",
-            source="crm",
-            file=handle,
-            filename=CP1252.name,
-            format="csv",
-            encoding="cp1252",
-            delimiter=";",
-        )
-    runner.run_execute(run_id=original.pk)
-    original.refresh_from_db()
+    original = import_bytes(
+        CP1252.read_bytes(), filename=CP1252.name, format="csv", encoding="cp1252", delimiter=";"
+    )
     code, out, _ = replay_command(original.pk, "--sync", "--dry-run", "--json")
     replay = ImportRun.objects.get(pk=summary_of(out)["run_id"])
     assert code == 0 and replay.dry_run and replay.status == original.status
@@ -128,9 +100,7 @@ def test_the_replay_reads_the_file_with_the_recorded_parameters():
 def test_usage_errors_exit_2_and_a_failed_replay_exits_1():
     code, _, err = replay_command(999)
     assert code == 2 and NO_SUCH_RUN.format(run_id=999) in err
-    no_file = ImportRun.objects.create(
-        target="organization", source=ingest_services.source_get_or_create(slug="crm")
-    )
+    no_file = ImportRunFactory()
     code, _, err = replay_command(no_file.pk, "--sync")
     assert code == 2 and services.NO_FILE_TO_REPLAY.format(run_id=no_file.pk) in err
 

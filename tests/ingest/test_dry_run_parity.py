@@ -6,8 +6,7 @@ import pytest
 
 from ingest.models import ExternalIdMap
 from runs.execution import retry
-from tests.identity.helpers import core_state, import_text
-from tests.identity.test_replay_run import decisions
+from tests.identity.helpers import core_state, decisions, import_text
 
 HEADER = "external_id,name,country,registration_number,employees,updated_at\n"
 # Repeats, in-file duplicates with other values, natural-key matches across

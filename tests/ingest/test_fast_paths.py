@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from core import provenance as stored
 from ingest import survivorship
+from tests.identity.helpers import import_text
 
 ORIGIN = {"source": "crm", "run": 7, "at": "2024-05-01T12:00:00.000000+00:00", "manual": False}
 FIELDS = ["name", "country", "registration_number", "website", "employees", "founded"]
@@ -93,7 +94,6 @@ def test_a_row_imported_before_with_the_same_values_is_skipped_without_being_che
     monkeypatch,
 ):
     from ingest import fields as rules
-    from tests.identity.helpers import import_text
 
     header = "external_id,name,country,email,updated_at\n"
     first = import_text(header + "A,Acme,DE,a@acme.de,2024-01-01T00:00:00Z\nB,Beta,FR,,\n")

@@ -18,7 +18,7 @@ from ingest.models import Source
 from runs import services
 from runs.execution import runner
 from runs.models import ImportRun
-from tests.api.conftest import client_for
+from tests.factories import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +198,7 @@ def test_a_bad_stored_profile_on_the_cli_exits_with_a_usage_error(tmp_path):
 
 
 def test_the_api_remembers_and_a_later_upload_uses_the_profile():
-    client = client_for("operator")
+    client = token_client("operator")
 
     def upload(**fields):
         form = {
@@ -227,7 +227,7 @@ def test_the_api_refuses_a_remember_that_is_not_a_boolean():
         "source": "crm",
         "remember": "perhaps",
     }
-    response = client_for("operator").post("/api/v1/runs/", form, format="multipart")
+    response = token_client("operator").post("/api/v1/runs/", form, format="multipart")
     assert response.status_code == 400 and "remember" in response.json()
 
 
@@ -328,7 +328,7 @@ def test_a_bad_stored_profile_is_a_400_from_the_api_and_a_form_error_on_the_uplo
         "target": "organization",
         "source": "crm",
     }
-    response = client_for("operator").post("/api/v1/runs/", form, format="multipart")
+    response = token_client("operator").post("/api/v1/runs/", form, format="multipart")
     assert (response.status_code, response.json()) == (400, {"detail": message})
     data = {
         "target": "organization",

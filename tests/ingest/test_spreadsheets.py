@@ -26,6 +26,7 @@ from ingest.readers.spreadsheets import cell_text
 from runs import services
 from runs.execution import runner
 from runs.models import ImportRun
+from tests.importing import import_bytes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "spreadsheets"
 FIELDS = ["external_id", "name", "country", "employees", "founded", "updated_at", "website"]
@@ -398,17 +399,14 @@ def test_a_sheet_name_too_long_or_with_nul_is_refused(sheet):
 # --- Through the pipeline ------------------------------------------------------
 
 
-def create_run(fixture: str, **options):
-    with (FIXTURES / fixture).open("rb") as handle:
-        return services.run_create(
-            target="organization", source="crm", file=handle, filename=fixture, **options
-        )
+def import_fixture(fixture: str, **options):
+    return import_bytes((FIXTURES / fixture).read_bytes(), filename=fixture, **options)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("fixture", ["orgs.xlsx", "orgs.xls", "orgs.ods"])
 def test_a_workbook_imports_and_its_bad_rows_are_violations_on_their_sheet_rows(fixture):
-    run = runner.run_execute(run_id=create_run(fixture).pk, in_process=True)
+    run = import_fixture(fixture)
     assert run.status == ImportRun.Status.PARTIAL, run.error_message
     assert (run.rows_total, run.inserted, run.quarantined) == (4, 2, 2)
     acme = Organization.objects.get(name="Acme GmbH")
@@ -431,9 +429,7 @@ def test_a_workbook_imports_and_its_bad_rows_are_violations_on_their_sheet_rows(
 
 @pytest.mark.django_db
 def test_a_dry_run_and_its_replay_read_the_same_sheet():
-    dry = runner.run_execute(
-        run_id=create_run("orgs.xlsx", dry_run=True, sheet="More").pk, in_process=True
-    )
+    dry = import_fixture("orgs.xlsx", dry_run=True, sheet="More")
     assert (dry.status, dry.inserted, Organization.objects.count()) == ("succeeded", 1, 0)
     assert dry.ingest_params_json["sheet"] == "More"
     real = services.run_replay(run=dry, dry_run=False, enqueue=False)
@@ -444,7 +440,7 @@ def test_a_dry_run_and_its_replay_read_the_same_sheet():
 
 @pytest.mark.django_db
 def test_an_unknown_sheet_fails_the_run_and_writes_nothing():
-    run = runner.run_execute(run_id=create_run("orgs.ods", sheet="Contacts").pk, in_process=True)
+    run = import_fixture("orgs.ods", sheet="Contacts")
     assert run.status == "failed"
     assert run.error_message == errors.SHEET_NOT_FOUND.format(
         sheet="Contacts", sheets="0: 'Orgs', 1: 'More'"
@@ -454,7 +450,7 @@ def test_an_unknown_sheet_fails_the_run_and_writes_nothing():
 
 @pytest.mark.django_db
 def test_a_protected_workbook_fails_the_run_with_the_message():
-    run = runner.run_execute(run_id=create_run("protected.xlsx").pk, in_process=True)
+    run = import_fixture("protected.xlsx")
     assert (run.status, run.error_message) == ("failed", errors.PASSWORD_PROTECTED)
 
 
@@ -565,7 +561,7 @@ def test_a_sheet_without_cell_positions_is_read_whole(tmp_path, pieces_of):
 @pytest.mark.django_db
 def test_a_workbook_read_in_pieces_imports_with_its_violations_on_their_rows(pieces_of):
     pieces_of(2)
-    run = runner.run_execute(run_id=create_run("orgs.xlsx").pk, in_process=True)
+    run = import_fixture("orgs.xlsx")
     assert (run.status, run.inserted, run.quarantined) == ("partial", 2, 2)
     assert sorted(Violation.objects.filter(run=run).values_list("row_number", flat=True)) == [8, 9]
 

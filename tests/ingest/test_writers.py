@@ -1,15 +1,13 @@
 import json
 
 import pytest
-from django.core.files.base import ContentFile
 from django.db import connection
 
 from core.models import Organization
 from ingest.models import ExternalIdMap
 from ingest.writers import shaped_batches
-from runs import services
-from runs.execution import runner
 from runs.models import ImportRun
+from tests.importing import import_bytes
 
 
 def test_shaped_batches_cover_every_row_in_order_with_few_shapes():
@@ -26,35 +24,22 @@ BASE = b"external_id,name,country,employees\nA-1,Acme,DE,10\nA-2,Beta,FR,20\nA-3
 CHANGED = b"external_id,name,country,employees\nA-1,Acme,DE,11\nA-2,Beta,FR,20\nA-3,Gamma,NL,31\nA-4,Delta,IT,\n"
 
 
-def _import(content: bytes, *, dry_run: bool = False) -> ImportRun:
-    run = services.run_create(
-        target="organization",
-        source="crm",
-        file=ContentFile(content),
-        filename="orgs.csv",
-        dry_run=dry_run,
-    )
-    runner.run_execute(run_id=run.pk)
-    run.refresh_from_db()
-    return run
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("chunk_size", [1, 2, 1000])
 def test_updates_and_inserts_across_chunks_then_a_dry_run_writes_nothing(settings, chunk_size):
     """Several chunks in one transaction (a dry run) reuse the staging table."""
     settings.IMPORTER_CHUNK_SIZE = chunk_size
-    _import(BASE)
+    import_bytes(BASE)
     before = list(
         Organization.objects.order_by("id").values_list("name", "employees", "provenance")
     )
-    dry = _import(CHANGED, dry_run=True)
+    dry = import_bytes(CHANGED, dry_run=True)
     assert (dry.inserted, dry.updated, dry.skipped) == (1, 2, 1)
     assert (
         list(Organization.objects.order_by("id").values_list("name", "employees", "provenance"))
         == before
     )
-    run = _import(CHANGED)
+    run = import_bytes(CHANGED)
     assert (run.inserted, run.updated, run.skipped) == (1, 2, 1)
     assert dict(Organization.objects.values_list("name", "employees")) == {
         "Acme": 11,
@@ -74,7 +59,7 @@ def test_postgresql_id_map_upsert_leaves_equal_rows_untouched():
     """ON CONFLICT … WHERE … IS DISTINCT FROM: an equal row keeps its tuple (xmin)."""
     from ingest.writers import IdMapWriter
 
-    _import(BASE)
+    import_bytes(BASE)
     run = ImportRun.objects.get()
     rows = list(
         ExternalIdMap.objects.order_by("external_id").values_list(
@@ -117,12 +102,12 @@ def _mappings():
 def test_a_reimport_inserts_new_mappings_and_updates_changed_ones(settings, chunk_size):
     """New external ids go straight in; mapped ones are upserted (first_run kept)."""
     settings.IMPORTER_CHUNK_SIZE = chunk_size
-    first = _import(BASE)
+    first = import_bytes(BASE)
     before = _mappings()
     assert {key: value[2:] for key, value in before.items()} == dict.fromkeys(
         ("A-1", "A-2", "A-3"), (first.pk, first.pk)
     )
-    second = _import(CHANGED)
+    second = import_bytes(CHANGED)
     after = _mappings()
     assert after["A-2"] == before["A-2"]  # skipped: same payload, not rewritten
     for key in ("A-1", "A-3"):
@@ -138,11 +123,11 @@ def test_a_reimport_inserts_new_mappings_and_updates_changed_ones(settings, chun
 def test_a_mapping_repointed_by_a_steward_is_updated_by_the_next_import():
     from ingest import identity
 
-    _import(BASE)
+    import_bytes(BASE)
     other = Organization.objects.create(name="Other", country="DE", provenance={})
     mapping = ExternalIdMap.objects.get(external_id="A-1")
     identity.id_map_repoint(mapping=mapping, record_id=other.pk, reason="same company", actor=None)
-    run = _import(BASE)
+    run = import_bytes(BASE)
     assert (run.updated, run.skipped) == (1, 2)
     mapping.refresh_from_db()
     assert mapping.record_id == other.pk
@@ -153,9 +138,9 @@ def test_a_mapping_repointed_by_a_steward_is_updated_by_the_next_import():
 
 @pytest.mark.django_db
 def test_a_mapping_whose_record_was_deleted_points_at_the_new_record():
-    _import(BASE)
+    import_bytes(BASE)
     Organization.objects.filter(name="Acme").delete()
-    run = _import(CHANGED)
+    run = import_bytes(CHANGED)
     assert run.inserted == 2  # Acme again, and Delta
     assert (
         ExternalIdMap.objects.get(external_id="A-1").record_id
@@ -172,7 +157,7 @@ def test_new_mappings_that_exist_after_all_are_upserted():
 
     from ingest.writers import IdMapWriter
 
-    run = _import(BASE)
+    run = import_bytes(BASE)
     row = ExternalIdMap.objects.values_list(
         "source_id",
         "target",
@@ -197,8 +182,8 @@ def test_deleting_a_run_nulls_the_id_maps_run_pointers_and_a_source_with_mapping
 
     from ingest.models import Source
 
-    first = _import(BASE)
-    second = _import(CHANGED)
+    first = import_bytes(BASE)
+    second = import_bytes(CHANGED)
     first.delete()
     assert _mappings()["A-1"][2:] == (None, second.pk)
     assert _mappings()["A-2"][2:] == (None, None)  # skipped by the second run

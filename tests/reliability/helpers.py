@@ -13,13 +13,11 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import connection
 
 from core.models import Contact, Organization
 from dq.models import Violation
 from ingest.models import ExternalIdMap
-from runs import services
 from runs.models import ImportRun
 
 ORG_FIELDS = [
@@ -76,14 +74,6 @@ def wipe_imports() -> None:
 
 def counters(run: ImportRun) -> tuple[int, ...]:
     return (run.rows_total, run.inserted, run.updated, run.unchanged, run.skipped, run.quarantined)
-
-
-def create_run(
-    content: bytes, *, source: str = "crm", filename: str = "orgs.csv", **kwargs
-) -> ImportRun:
-    return services.run_create(
-        target="organization", source=source, file=ContentFile(content), filename=filename, **kwargs
-    )
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "a condition"):

@@ -18,11 +18,11 @@ import pytest
 from demo import datagen
 from runs import services
 from runs.models import ImportRun, RunPartition
+from tests.importing import create_run
 from tests.reliability.helpers import (
     WorkerProcess,
     core_checksum,
     counters,
-    create_run,
     wait_for,
     wipe_imports,
     worker_env,

@@ -16,7 +16,8 @@ from ingest.models import ExternalIdMap
 from runs import services
 from runs.execution import runner
 from runs.models import ImportRun
-from tests.reliability.helpers import WorkerProcess, create_run, wait_for, worker_env
+from tests.importing import create_run
+from tests.reliability.helpers import WorkerProcess, wait_for, worker_env
 
 pytestmark = [
     pytest.mark.postgres,

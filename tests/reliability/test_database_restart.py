@@ -11,7 +11,8 @@ from django.db import connection
 from ingest import pipeline
 from runs.execution import runner
 from runs.models import ImportRun
-from tests.reliability.helpers import core_checksum, counters, create_run
+from tests.importing import create_run
+from tests.reliability.helpers import core_checksum, counters
 from tests.reliability.test_resume import clean_run, ledger_lines, org_file
 
 pytestmark = [

@@ -4,7 +4,7 @@
 import pytest
 from django.db import connection
 
-from tests.api.conftest import client_for
+from tests.factories import token_client
 
 pytestmark = [
     pytest.mark.postgres,
@@ -25,7 +25,7 @@ def unreachable(request):
 
 
 def test_the_api_and_the_admin_answer_503_while_the_database_is_unreachable(admin_client):
-    client = client_for("operator")
+    client = token_client("operator")
     response = unreachable(lambda: client.get("/api/v1/runs/"))
     assert response.status_code == 503
     assert response.json() == {"detail": "The database is unavailable; try again in a moment."}

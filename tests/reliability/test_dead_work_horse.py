@@ -13,11 +13,11 @@ from demo import datagen
 from runs import services
 from runs.execution import leases, reconcile
 from runs.models import ImportRun, RunPartition
+from tests.importing import create_run
 from tests.reliability.helpers import (
     WorkerProcess,
     core_checksum,
     counters,
-    create_run,
     wait_for,
     wipe_imports,
     worker_env,

@@ -17,15 +17,14 @@ from ingest.pipeline import DECISION_INSERTED, DECISION_RESOLVED, ChunkProcessor
 from ingest.readers import ReadRow
 from ingest.services import source_get_or_create
 from runs.models import ImportRun
+from tests.factories import ImportRunFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def processor(slug: str) -> ChunkProcessor:
     source = source_get_or_create(slug=slug)
-    run = ImportRun.objects.create(
-        target="organization", source=source, status=ImportRun.Status.RUNNING
-    )
+    run = ImportRunFactory(source=source, status=ImportRun.Status.RUNNING)
     return ChunkProcessor(
         target=registry.get("organization"),
         source=source,

@@ -20,7 +20,8 @@ from runs.execution import leases, reconcile
 from runs.execution import partitions as runner
 from runs.execution import runner as run_runner
 from runs.models import ImportRun, RunPartition
-from tests.reliability.helpers import core_checksum, counters, create_run, wipe_imports
+from tests.importing import create_run
+from tests.reliability.helpers import core_checksum, counters, wipe_imports
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,8 @@ from core.models import Organization
 from runs import services
 from runs.execution import leases
 from runs.models import ImportRun
-from tests.reliability.helpers import WorkerProcess, create_run, wait_for, worker_env
+from tests.importing import create_run
+from tests.reliability.helpers import WorkerProcess, wait_for, worker_env
 
 pytestmark = [
     pytest.mark.postgres,

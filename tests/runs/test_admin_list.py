@@ -9,10 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from ingest.models import Source
 from runs import pagination
 from runs.models import ImportRun
-from tests.runs.conftest import finished_run, make_run
+from tests.factories import ImportRunFactory, SourceFactory
 
 LIST = reverse("admin:runs_importrun_changelist")
 pytestmark = pytest.mark.django_db
@@ -25,13 +24,13 @@ def listed_ids(response) -> set[int]:
 
 @pytest.fixture
 def runs(admin_user):
-    erp = Source.objects.create(slug="erp")
+    erp = SourceFactory(slug="erp")
     now = timezone.now()
     return {
-        "old_failed": make_run(
+        "old_failed": ImportRunFactory(
             status=ImportRun.Status.FAILED, created_at=now - datetime.timedelta(days=40)
         ),
-        "week_partial": make_run(
+        "week_partial": ImportRunFactory(
             status=ImportRun.Status.PARTIAL,
             quarantined=3,
             target="contact",
@@ -39,13 +38,15 @@ def runs(admin_user):
             created_at=now - datetime.timedelta(days=5),
             created_by=admin_user,
         ),
-        "today_dry": make_run(
+        "today_dry": ImportRunFactory(
             status=ImportRun.Status.SUCCEEDED,
             dry_run=True,
             original_filename="acme-orgs.csv",
             file_sha256="ab" * 32,
         ),
-        "today_replay": make_run(status=ImportRun.Status.RUNNING, kind=ImportRun.Kind.REPLAY),
+        "today_replay": ImportRunFactory(
+            status=ImportRun.Status.RUNNING, kind=ImportRun.Kind.REPLAY
+        ),
     }
 
 
@@ -158,11 +159,14 @@ def test_list_queries_do_not_grow_with_runs(
     admin_client, admin_user, params, django_assert_max_num_queries
 ):
     for _ in range(3):
-        finished_run(2, created_by=admin_user, original_filename="orgs.csv")
+        ImportRunFactory(
+            finished=True, seconds=2, created_by=admin_user, original_filename="orgs.csv"
+        )
     few = list_queries(admin_client, params)
     for _ in range(60):
-        finished_run(
-            2,
+        ImportRunFactory(
+            finished=True,
+            seconds=2,
             created_by=admin_user,
             original_filename="orgs.csv",
             parent_run=ImportRun.objects.first(),
@@ -176,7 +180,7 @@ def test_list_queries_do_not_grow_with_runs(
 def test_the_count_stops_at_the_cap(admin_client, monkeypatch):
     monkeypatch.setattr(pagination, "COUNT_CAP", 5)
     for _ in range(8):
-        make_run()
+        ImportRunFactory()
     html = admin_client.get(LIST).content.decode()
     assert "More than 5 import runs" in html
     for run in ImportRun.objects.all()[:3]:

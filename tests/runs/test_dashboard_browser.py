@@ -3,26 +3,29 @@ chromium): the summary cards arrive, and a running row turns into a finished
 one without a page reload."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from runs.models import ImportRun
-from tests.runs.conftest import make_run
+from tests.factories import PASSWORD, ImportRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_cards_load_and_a_running_row_updates_in_place(page, live_server):
-    get_user_model().objects.create_superuser("boss", "boss@example.com", "boss-pass-123")
-    run = make_run(status=ImportRun.Status.RUNNING, rows_processed=2000, started_at=timezone.now())
-    make_run(status=ImportRun.Status.FAILED, started_at=timezone.now(), finished_at=timezone.now())
+    UserFactory(username="boss", admin=True)
+    run = ImportRunFactory(
+        status=ImportRun.Status.RUNNING, rows_processed=2000, started_at=timezone.now()
+    )
+    ImportRunFactory(
+        status=ImportRun.Status.FAILED, started_at=timezone.now(), finished_at=timezone.now()
+    )
     problems = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on("response", lambda response: response.status >= 500 and problems.append(response.url))
 
     page.goto(f"{live_server.url}/admin/login/?next=/admin/runs/importrun/")
     page.fill("#id_username", "boss")
-    page.fill("#id_password", "boss-pass-123")
+    page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
 
     page.wait_for_selector(".run-cards")

@@ -11,7 +11,8 @@ from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from runs.models import ImportRun
-from tests.runs.conftest import imported_run, make_run
+from tests.factories import ImportRunFactory, UserFactory
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 URL_ATTRIBUTES = {"href", "src", "action", "data-progress-url", "data-summary-url"}
@@ -36,11 +37,11 @@ def urls_in(html: str) -> set[str]:
 
 @pytest.fixture
 def dashboard(admin_user):
-    dry = imported_run(dry_run=True, user=admin_user)  # with violations and results
-    make_run(
+    dry = import_bytes(dry_run=True, created_by=admin_user)  # with violations and results
+    ImportRunFactory(
         status=ImportRun.Status.RUNNING, parent_run=dry, kind=ImportRun.Kind.REPLAY, dry_run=True
     )
-    make_run(status=ImportRun.Status.FAILED, error_message="The file is empty.")
+    ImportRunFactory(status=ImportRun.Status.FAILED, error_message="The file is empty.")
     return dry
 
 
@@ -118,9 +119,7 @@ def test_scripts_hold_no_urls_of_their_own():
 
 
 def test_json_and_summary_need_the_view_permission(client, dashboard):
-    from tests.runs.conftest import user_with_role
-
-    client.force_login(user_with_role(None, "nobody"))
+    client.force_login(UserFactory(viewer=True))
     assert client.get(reverse("admin:runs_importrun_progress")).status_code == 403
     assert client.get(reverse("admin:runs_importrun_summary")).status_code == 403
     assert client.get(reverse("admin:runs_importrun_changelist")).status_code == 403

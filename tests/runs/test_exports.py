@@ -8,18 +8,14 @@ import json
 import zipfile
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from common.roles import OPERATORS, STEWARDS
 from dq.selectors import MASK
-from runs import services
-from runs.execution import runner
 from runs.models import ImportRun
-from tests.runs.conftest import user_with_role
+from tests.factories import user_for
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -35,32 +31,13 @@ DRY = (
 LIST = reverse("admin:runs_importrun_changelist")
 
 
-def run_of(target: str, content: bytes, *, dry_run: bool = False) -> ImportRun:
-    run = services.run_create(
-        target=target,
-        source="crm",
-        file=ContentFile(content),
-        filename=f"{target}.csv",
-        dry_run=dry_run,
-    )
-    runner.run_execute(run_id=run.pk)
-    run.refresh_from_db()
-    return run
-
-
 @pytest.fixture
 def dry_run() -> ImportRun:
-    run_of("organization", ORGS)
-    run_of("contact", CONTACTS)
-    run = run_of("contact", DRY, dry_run=True)
+    import_bytes(ORGS)
+    import_bytes(CONTACTS, target="contact")
+    run = import_bytes(DRY, target="contact", dry_run=True)
     assert run.status == ImportRun.Status.SUCCEEDED and run.results_file
     return run
-
-
-def user(role: str):
-    if role == "superuser":
-        return get_user_model().objects.create_superuser("root", password="pw")
-    return user_with_role({"operator": OPERATORS, "steward": STEWARDS}[role], role)
 
 
 def lines_of(content: bytes) -> dict[str, dict[str, str]]:
@@ -77,19 +54,19 @@ def body(response) -> bytes:
 
 def api_download(role: str, run: ImportRun) -> bytes:
     client = APIClient()
-    client.force_authenticate(user(role))
+    client.force_authenticate(user_for(role))
     return body(client.get(f"/api/v1/runs/{run.pk}/results/"))
 
 
 def admin_download(role: str, run: ImportRun) -> bytes:
     client = Client()
-    client.force_login(user(role))
+    client.force_login(user_for(role))
     return body(client.get(reverse("admin:runs_importrun_results", args=[run.pk])))
 
 
 def admin_action_download(role: str, run: ImportRun) -> bytes:
     client = Client()
-    client.force_login(user(role))
+    client.force_login(user_for(role))
     return body(client.post(LIST, {"action": "download_results", "_selected_action": [run.pk]}))
 
 
@@ -128,9 +105,9 @@ def test_who_may_view_payloads_gets_the_stored_results_as_they_are(dry_run, down
 
 @pytest.mark.parametrize("role, masked", [("operator", True), ("steward", False)])
 def test_the_zip_of_several_runs_is_masked_the_same_way(dry_run, role, masked):
-    other = run_of("contact", DRY, dry_run=True)
+    other = import_bytes(DRY, target="contact", dry_run=True)
     client = Client()
-    client.force_login(user(role))
+    client.force_login(user_for(role))
     response = client.post(
         LIST, {"action": "download_results", "_selected_action": [dry_run.pk, other.pk]}
     )

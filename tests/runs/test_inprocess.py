@@ -10,16 +10,15 @@ import time
 
 import pytest
 import requests
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 
-from common.roles import OPERATORS
 from demo import datagen
 from runs import services
 from runs.execution import inprocess
 from runs.models import ImportRun
-from tests.runs.conftest import CSV, user_with_role
+from tests.factories import UserFactory
+from tests.importing import create_run
 
 # The measured figure in the report used IMPORTER_TEST_UPLOAD_ROWS=150000.
 UPLOAD_ROWS = int(os.environ.get("IMPORTER_TEST_UPLOAD_ROWS", "20000"))
@@ -56,16 +55,10 @@ def wait_idle(seconds=120.0) -> None:
         time.sleep(0.1)
 
 
-def new_run() -> ImportRun:
-    return services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
-    )
-
-
 def test_the_thread_runs_a_job_only_after_commit_and_survives_one_raising(thread_jobs, caplog):
     gate = threading.Event()  # holds the thread until this test is done writing
     with transaction.atomic():
-        run = new_run()
+        run = create_run()
         # A job that raises first, on the same thread: logged, and the next one runs.
         transaction.on_commit(
             lambda: inprocess.InProcessQueue().enqueue(
@@ -90,7 +83,7 @@ def test_outside_a_web_process_the_job_runs_in_the_caller(settings, monkeypatch)
     settings.IMPORTER_SYNC_JOBS = True
     settings.IMPORTER_JOBS = "thread"
     monkeypatch.setattr(inprocess, "_serving", False)
-    run = new_run()
+    run = create_run()
     services.run_enqueue(run=run)
     run.refresh_from_db()
     assert run.status == ImportRun.Status.PARTIAL
@@ -105,7 +98,7 @@ def test_a_large_admin_upload_answers_at_once_and_imports_behind(thread_jobs, li
     data = io.StringIO()
     datagen.generate_organizations(data, rows=UPLOAD_ROWS, seed=1)
     body = data.getvalue().encode()
-    client.force_login(user_with_role(OPERATORS, "op"))
+    client.force_login(UserFactory(operator=True))
     http = requests.Session()
     http.cookies.set("sessionid", client.cookies["sessionid"].value)
     add = live_server.url + reverse("admin:runs_importrun_add")

@@ -11,7 +11,6 @@ import tempfile
 
 import pytest
 import xlsxwriter
-from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, InMemoryStorage, default_storage
 from django.utils import timezone
@@ -25,6 +24,8 @@ from runs import services
 from runs.execution import files as run_files
 from runs.execution import runner as run_runner
 from runs.models import ImportRun
+from tests.factories import UserFactory
+from tests.importing import create_run, import_bytes
 
 pytestmark = pytest.mark.django_db
 CSV = b"external_id,name,country\nA-1,Acme,DE\nA-2,Beta,FR\n"
@@ -69,13 +70,6 @@ def xlsx_bytes() -> bytes:
     return out.getvalue()
 
 
-def imported(content: bytes, filename: str, **kwargs) -> ImportRun:
-    run = services.run_create(
-        target="organization", source="crm", file=ContentFile(content), filename=filename, **kwargs
-    )
-    return run_runner.run_execute(run_id=run.pk)
-
-
 def copies_left(tmp_path) -> list[str]:
     return [path.name for path in tmp_path.iterdir() if path.name.startswith("importer-")]
 
@@ -92,7 +86,7 @@ def copies_left(tmp_path) -> list[str]:
 def test_a_file_in_object_storage_is_imported_and_its_local_copy_deleted(
     object_storage, tmp_path, content, filename, format
 ):
-    run = imported(content, filename)
+    run = import_bytes(content, filename=filename)
     assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
     assert run.ingest_params_json["detected"]["format"] == format
     assert sorted(Organization.objects.values_list("name", flat=True)) == ["Acme", "Beta"]
@@ -102,7 +96,7 @@ def test_a_file_in_object_storage_is_imported_and_its_local_copy_deleted(
 
 
 def test_a_replay_reads_the_same_stored_object(object_storage):
-    first = imported(CSV, "orgs.csv")
+    first = import_bytes(CSV)
     replay = services.run_replay(run=first, enqueue=False)
     replay = run_runner.run_execute(run_id=replay.pk)
     assert replay.status == ImportRun.Status.SUCCEEDED, replay.error_message
@@ -111,9 +105,7 @@ def test_a_replay_reads_the_same_stored_object(object_storage):
 
 
 def test_a_missing_object_fails_the_run_as_a_missing_file(object_storage):
-    run = services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
-    )
+    run = create_run(CSV)
     object_storage.delete(run.file.name)
     run = run_runner.run_execute(run_id=run.pk)
     assert (run.status, run.error_message) == (ImportRun.Status.FAILED, FILE_MISSING)
@@ -122,9 +114,7 @@ def test_a_missing_object_fails_the_run_as_a_missing_file(object_storage):
 def test_an_object_over_the_limit_is_refused_before_it_is_copied(
     object_storage, settings, tmp_path
 ):
-    run = services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
-    )
+    run = create_run(CSV)
     settings.IMPORTER_MAX_UPLOAD_BYTES = len(CSV) - 1
     ObjectStorage.opened = []
     run = run_runner.run_execute(run_id=run.pk)
@@ -133,11 +123,9 @@ def test_an_object_over_the_limit_is_refused_before_it_is_copied(
 
 
 def test_results_are_downloaded_from_object_storage(object_storage):
-    run = imported(CSV, "orgs.csv", dry_run=True)
+    run = import_bytes(CSV, dry_run=True)
     client = APIClient()
-    client.force_authenticate(
-        get_user_model().objects.create_user(username="root", is_superuser=True)
-    )
+    client.force_authenticate(UserFactory(admin=True))
     response = client.get(f"/api/v1/runs/{run.pk}/results/")
     assert response.status_code == 200
     lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -145,7 +133,7 @@ def test_results_are_downloaded_from_object_storage(object_storage):
 
 
 def test_old_files_are_purged_from_object_storage(object_storage):
-    run = imported(CSV, "orgs.csv")
+    run = import_bytes(CSV)
     names = (run.file.name, run.results_file.name)
     when = timezone.now() - dt.timedelta(days=100)
     ImportRun.objects.filter(pk=run.pk).update(created_at=when, finished_at=when)
@@ -166,9 +154,7 @@ def test_a_storage_with_local_paths_is_read_in_place(tmp_path):
 
 
 def test_the_local_copy_lives_until_the_reader_is_closed(object_storage, tmp_path):
-    run = services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
-    )
+    run = create_run(CSV)
     reader = run_files.run_reader(run)
     assert len(copies_left(tmp_path)) == 1
     assert [row.values["name"] for row in reader] == ["Acme", "Beta"]

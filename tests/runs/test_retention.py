@@ -15,7 +15,8 @@ from runs import retention as services
 from runs import services as run_services
 from runs.execution import runner
 from runs.models import ImportRun
-from tests.runs.conftest import CSV, imported_run, make_run
+from tests.factories import ImportRunFactory
+from tests.importing import ORGS_CSV, create_run, import_bytes
 
 pytestmark = pytest.mark.django_db
 DAYS = 90
@@ -38,10 +39,10 @@ def stored(name: str) -> bool:
 
 
 def test_an_old_runs_upload_is_deleted_and_the_run_forgets_it():
-    old, recent = age(imported_run(), DAYS + 1), age(imported_run(), DAYS - 1)
+    old, recent = age(import_bytes(), DAYS + 1), age(import_bytes(), DAYS - 1)
     name = old.file.name
     result = purge()
-    assert (result.files, result.runs, result.bytes, result.kept) == (1, 1, len(CSV), 0)
+    assert (result.files, result.runs, result.bytes, result.kept) == (1, 1, len(ORGS_CSV), 0)
     assert not stored(name)
     old.refresh_from_db()
     assert old.file.name == "" and old.file_sha256 and old.original_filename == "orgs.csv"
@@ -51,16 +52,16 @@ def test_an_old_runs_upload_is_deleted_and_the_run_forgets_it():
 
 
 def test_a_purge_is_idempotent():
-    age(imported_run(), DAYS + 1)
+    age(import_bytes(), DAYS + 1)
     assert purge().files == 1
     again = purge()
     assert (again.files, again.runs, again.bytes) == (0, 0, 0)
 
 
 def test_a_dry_run_reports_without_removing():
-    old = age(imported_run(), DAYS + 1)
+    old = age(import_bytes(), DAYS + 1)
     result = purge(dry_run=True)
-    assert (result.files, result.runs, result.bytes) == (1, 1, len(CSV))
+    assert (result.files, result.runs, result.bytes) == (1, 1, len(ORGS_CSV))
     old.refresh_from_db()
     assert old.file and stored(old.file.name)
     assert purge(dry_run=True).files == 1
@@ -68,9 +69,7 @@ def test_a_dry_run_reports_without_removing():
 
 @pytest.mark.parametrize("status", [ImportRun.Status.QUEUED, ImportRun.Status.RUNNING])
 def test_an_unfinished_run_keeps_its_file_however_old(status):
-    run = run_services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
-    )
+    run = create_run(ORGS_CSV)
     ImportRun.objects.filter(pk=run.pk).update(
         status=status, created_at=timezone.now() - dt.timedelta(days=400)
     )
@@ -80,7 +79,7 @@ def test_an_unfinished_run_keeps_its_file_however_old(status):
 
 
 def test_a_file_shared_with_a_recent_replay_is_kept_until_both_are_old():
-    parent = age(imported_run(), DAYS + 10)
+    parent = age(import_bytes(), DAYS + 10)
     replay = run_services.run_replay(run=parent, enqueue=False)  # queued: same stored file
     assert replay.file.name == parent.file.name
     result = purge()
@@ -96,7 +95,7 @@ def test_a_file_shared_with_a_recent_replay_is_kept_until_both_are_old():
 
 
 def test_a_file_already_gone_is_forgotten_without_counting_bytes():
-    old = age(imported_run(), DAYS + 1)
+    old = age(import_bytes(), DAYS + 1)
     old.file.storage.delete(old.file.name)
     result = purge()
     assert (result.files, result.runs, result.bytes) == (0, 1, 0)
@@ -105,7 +104,7 @@ def test_a_file_already_gone_is_forgotten_without_counting_bytes():
 
 
 def test_results_files_are_deleted_with_their_own_retention():
-    old = age(imported_run(dry_run=True), DAYS + 1)
+    old = age(import_bytes(dry_run=True), DAYS + 1)
     name, size = old.results_file.name, old.results_file.size
     result = purge(services.RESULTS)
     assert (result.kind, result.files, result.runs, result.bytes) == ("results", 1, 1, size)
@@ -120,11 +119,11 @@ def test_files_go_through_the_storage_api(settings):
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     }
-    run = age(make_run(status=ImportRun.Status.SUCCEEDED), DAYS + 1)
-    run.file.save("orgs.csv", ContentFile(CSV))
+    run = age(ImportRunFactory(status=ImportRun.Status.SUCCEEDED), DAYS + 1)
+    run.file.save("orgs.csv", ContentFile(ORGS_CSV))
     run.results_file.save("results.csv", ContentFile(b"row_number\n"))
     assert not os.path.exists(run.file.path)  # no local file behind it: os.remove would fail
-    assert (purge().bytes, purge(services.RESULTS).bytes) == (len(CSV), len(b"row_number\n"))
+    assert (purge().bytes, purge(services.RESULTS).bytes) == (len(ORGS_CSV), len(b"row_number\n"))
     assert not run.file.storage.exists(run.file.name) and not run.results_file.storage.exists(
         run.results_file.name
     )
@@ -137,7 +136,7 @@ def test_a_negative_retention_is_a_usage_error():
 
 
 def test_after_the_purge_the_run_reads_as_before_and_replay_says_why_not(admin_client):
-    old = age(imported_run(dry_run=True), DAYS + 1)
+    old = age(import_bytes(dry_run=True), DAYS + 1)
     purge()
     purge(services.RESULTS)
     page = admin_client.get(reverse("admin:runs_importrun_change", args=[old.pk]))

@@ -4,14 +4,14 @@ else sees nothing of the dashboard."""
 import pytest
 from django.urls import reverse
 
-from tests.runs.conftest import make_run, user_with_role
+from tests.factories import ImportRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("admin:runs_importrun_changelist")
 
 
 def test_operators_view_upload_cancel_and_replay(operator_client):
-    run = make_run()
+    run = ImportRunFactory()
     response = operator_client.get(LIST)
     assert response.status_code == 200
     assert "Upload a file" in response.content.decode()
@@ -25,7 +25,7 @@ def test_operators_view_upload_cancel_and_replay(operator_client):
 
 def test_stewards_only_view(client, steward):
     client.force_login(steward)
-    run = make_run()
+    run = ImportRunFactory()
     response = client.get(LIST)
     assert response.status_code == 200
     assert "Upload a file" not in response.content.decode()
@@ -34,8 +34,8 @@ def test_stewards_only_view(client, steward):
 
 
 def test_staff_without_a_role_see_nothing(client):
-    client.force_login(user_with_role(None, "visitor"))
-    run = make_run()
+    client.force_login(UserFactory(viewer=True))
+    run = ImportRunFactory()
     assert client.get(LIST).status_code == 403
     assert client.get(reverse("admin:runs_importrun_change", args=[run.pk])).status_code == 403
     assert client.get(reverse("admin:runs_importrun_add")).status_code == 403

@@ -6,12 +6,12 @@ tests/reliability/test_worker_stalls.py runs the same with real workers."""
 import datetime as dt
 
 import pytest
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from runs import services
 from runs.execution import leases, reconcile, runner
 from runs.models import ImportRun
+from tests.importing import create_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,12 +21,6 @@ CSV = b"external_id,name,country\nT-1,Turn 1,DE\nT-2,Turn 2,DE\n"
 @pytest.fixture(autouse=True)
 def in_process_jobs(settings):
     settings.IMPORTER_SYNC_JOBS = True
-
-
-def create_run(source: str = "crm") -> ImportRun:
-    return services.run_create(
-        target="organization", source=source, file=ContentFile(CSV), filename="t.csv"
-    )
 
 
 def defer(settings, run: ImportRun) -> None:
@@ -39,7 +33,11 @@ def defer(settings, run: ImportRun) -> None:
 
 
 def test_runs_of_one_source_and_target_are_claimed_in_creation_order():
-    older, newer, other_source = create_run(), create_run(), create_run(source="erp")
+    older, newer, other_source = (
+        create_run(CSV),
+        create_run(CSV),
+        create_run(CSV, source="erp"),
+    )
     assert leases.run_start(run_id=newer.pk) is None  # the older one is still queued
     assert leases.run_start(run_id=other_source.pk) is not None
     assert leases.run_start(run_id=older.pk) is not None
@@ -47,7 +45,11 @@ def test_runs_of_one_source_and_target_are_claimed_in_creation_order():
 
 
 def test_a_deferred_run_is_enqueued_when_the_run_before_it_ends(settings):
-    holder, deferred, fresh = create_run(), create_run(), create_run()
+    holder, deferred, fresh = (
+        create_run(CSV),
+        create_run(CSV),
+        create_run(CSV),
+    )
     assert leases.run_start(run_id=holder.pk) is not None
     defer(settings, deferred)
     services.run_mark_failed(run_id=holder.pk, message="stopped by the test")
@@ -63,7 +65,7 @@ def test_a_deferred_run_is_enqueued_when_the_run_before_it_ends(settings):
 def test_a_run_cancelled_while_it_waits_for_its_turn_stops_waiting(monkeypatch):
     """``--sync`` and in-process jobs wait for their turn in their own
     process; a cancel ends the wait."""
-    holder, waiting = create_run(), create_run()
+    holder, waiting = create_run(CSV), create_run(CSV)
     assert leases.run_start(run_id=holder.pk) is not None
     services.run_cancel(run=waiting)
     polls = []
@@ -80,7 +82,11 @@ def test_a_run_cancelled_while_it_waits_for_its_turn_stops_waiting(monkeypatch):
 def test_the_reconciler_enqueues_a_deferred_run_only_when_it_is_its_turn(settings):
     """The safety net for a lost hand-over: the first deferred run of the
     pair is enqueued again; the one behind it is left to the hand-over."""
-    holder, first, second = create_run(), create_run(), create_run()
+    holder, first, second = (
+        create_run(CSV),
+        create_run(CSV),
+        create_run(CSV),
+    )
     assert leases.run_start(run_id=holder.pk) is not None
     defer(settings, first)
     defer(settings, second)
@@ -105,7 +111,7 @@ def test_a_sync_import_does_not_wait_behind_an_older_run_nobody_runs(monkeypatch
     """``--sync`` runs its run now: an older queued run of the pair (its job
     lost, no worker running, or a ``--sync`` caller that died) must not hold
     it back for ever; only a running one would."""
-    stale, mine = create_run(), create_run()
+    stale, mine = create_run(CSV), create_run(CSV)
 
     def sleep(seconds):
         raise AssertionError("waited behind a queued run that nobody runs")

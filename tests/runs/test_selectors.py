@@ -9,7 +9,7 @@ from django.db import connection
 from dq.models import Violation
 from runs import selectors
 from runs.models import ImportRun
-from tests.runs.conftest import finished_run, make_run, violation
+from tests.factories import ImportRunFactory, ViolationFactory
 
 pytestmark = pytest.mark.django_db
 S = datetime.timedelta(seconds=1)
@@ -19,9 +19,9 @@ S = datetime.timedelta(seconds=1)
 def durations():
     """Ten finished runs of 1..10 s, plus runs without a duration."""
     for seconds in range(1, 11):
-        finished_run(seconds)
-    make_run(status=ImportRun.Status.QUEUED)
-    make_run(
+        ImportRunFactory(finished=True, seconds=seconds)
+    ImportRunFactory(status=ImportRun.Status.QUEUED)
+    ImportRunFactory(
         status=ImportRun.Status.RUNNING,
         started_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
     )
@@ -57,7 +57,7 @@ def test_percentiles_of_nothing_are_none():
 
 
 def test_one_run_is_its_own_percentiles():
-    finished_run(3)
+    ImportRunFactory(finished=True, seconds=3)
     assert selectors.run_duration_percentiles(queryset=ImportRun.objects.all()) == {
         0.5: 3 * S,
         0.95: 3 * S,
@@ -65,21 +65,32 @@ def test_one_run_is_its_own_percentiles():
 
 
 def test_summary_for_a_filtered_queryset(django_assert_max_num_queries):
-    kept = finished_run(4, status=ImportRun.Status.PARTIAL, inserted=5, updated=2, quarantined=3)
-    dry = finished_run(2, dry_run=True, inserted=100, quarantined=1)
-    finished_run(6, status=ImportRun.Status.FAILED)
-    make_run(target="contact", status=ImportRun.Status.SUCCEEDED, inserted=1000)
-    violation(kept, [{"field": "name", "code": "required", "message": "x"}])
-    violation(
-        kept,
-        [{"field": "name", "code": "required", "message": "x"}],
+    kept = ImportRunFactory(
+        finished=True,
+        seconds=4,
+        status=ImportRun.Status.PARTIAL,
+        inserted=5,
+        updated=2,
+        quarantined=3,
+    )
+    dry = ImportRunFactory(finished=True, seconds=2, dry_run=True, inserted=100, quarantined=1)
+    ImportRunFactory(finished=True, seconds=6, status=ImportRun.Status.FAILED)
+    ImportRunFactory(target="contact", status=ImportRun.Status.SUCCEEDED, inserted=1000)
+    ViolationFactory(run=kept, errors=[{"field": "name", "code": "required", "message": "x"}])
+    ViolationFactory(
+        run=kept,
+        errors=[{"field": "name", "code": "required", "message": "x"}],
         status=Violation.Status.RESOLVED,
     )
-    other = make_run(target="contact")
-    violation(other, [{"field": "email", "code": "invalid_format", "message": "x"}])
+    other = ImportRunFactory(target="contact")
+    ViolationFactory(
+        run=other, errors=[{"field": "email", "code": "invalid_format", "message": "x"}]
+    )
     # A dry run's rows wait for nobody: not counted as open, as in the inbox.
     Violation.objects.filter(
-        pk=violation(dry, [{"field": "name", "code": "required", "message": "x"}]).pk
+        pk=ViolationFactory(
+            run=dry, errors=[{"field": "name", "code": "required", "message": "x"}]
+        ).pk
     ).update(dry_run=True)
 
     with django_assert_max_num_queries(7):
@@ -103,13 +114,13 @@ def test_summary_for_a_filtered_queryset(django_assert_max_num_queries):
 
 
 def test_violation_breakdown_counts_each_error_by_code_and_field():
-    run = make_run(status=ImportRun.Status.PARTIAL)
+    run = ImportRunFactory(status=ImportRun.Status.PARTIAL)
     required_name = {"field": "name", "code": "required", "message": "x"}
     bad_country = {"field": "country", "code": "invalid_choice", "message": "x"}
-    violation(run, [required_name, bad_country])
-    violation(run, [required_name])
-    violation(run, [required_name], status=Violation.Status.IGNORED)
-    violation(make_run(), [bad_country])  # another run's
+    ViolationFactory(run=run, errors=[required_name, bad_country])
+    ViolationFactory(run=run, errors=[required_name])
+    ViolationFactory(run=run, errors=[required_name], status=Violation.Status.IGNORED)
+    ViolationFactory(run=ImportRunFactory(), errors=[bad_country])  # another run's
     assert selectors.run_violation_breakdown(run=run) == [
         {"code": "required", "field": "name", "count": 3, "open": 2},
         {"code": "invalid_choice", "field": "country", "count": 1, "open": 1},
@@ -117,10 +128,10 @@ def test_violation_breakdown_counts_each_error_by_code_and_field():
 
 
 def test_progress_of_a_few_runs():
-    running = make_run(
+    running = ImportRunFactory(
         status=ImportRun.Status.RUNNING, rows_processed=4000, inserted=3990, quarantined=10
     )
-    done = finished_run(1, rows_total=5, inserted=5)
+    done = ImportRunFactory(finished=True, seconds=1, rows_total=5, inserted=5)
     rows = {row["id"]: row for row in selectors.run_progress(ids=[running.pk, done.pk, 999999])}
     assert set(rows) == {running.pk, done.pk}
     assert rows[running.pk]["rows_processed"] == 4000 and rows[running.pk]["finished"] is False

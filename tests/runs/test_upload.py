@@ -9,7 +9,7 @@ from django.utils.html import escape
 
 from ingest import errors
 from runs.models import ImportRun
-from tests.runs.conftest import CSV
+from tests.importing import ORGS_CSV
 
 ADD = reverse("admin:runs_importrun_add")
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def upload(client, **fields):
         "encoding": "",
         "delimiter": "",
         "format": "",
-        "file": SimpleUploadedFile("orgs.csv", CSV, content_type="text/csv"),
+        "file": SimpleUploadedFile("orgs.csv", ORGS_CSV, content_type="text/csv"),
         **fields,
     }
     return client.post(
@@ -149,7 +149,7 @@ def test_stewards_cannot_upload(client, steward):
 
 @pytest.mark.django_db(transaction=True)
 def test_utf16_given_for_a_file_without_a_bom_fails_the_run_with_the_offset(operator_client):
-    content = CSV.decode().encode("utf-16-le")
+    content = ORGS_CSV.decode().encode("utf-16-le")
     upload(
         operator_client,
         dry_run=None,

@@ -6,13 +6,15 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from tests.security.roles import STEWARD, client_for, make_world
+from tests.factories import STEWARD
+from tests.security.roles import client_for, make_world
 
 
 def csrf_client(role: str) -> Client:
     logged_in = client_for(role)
     client = Client(enforce_csrf_checks=True)
     client.cookies = logged_in.cookies
+    client.user = logged_in.user
     return client
 
 
@@ -41,8 +43,6 @@ def test_api_post_with_a_session_needs_the_csrf_token_and_with_a_token_does_not(
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
 
-    from django.contrib.auth import get_user_model
-
-    token = Token.objects.create(user=get_user_model().objects.get(username="steward"))
+    token = Token.objects.create(user=client.user)
     integration = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {token.key}")
     assert integration.post(url, payload, content_type="application/json").status_code == 200

@@ -19,7 +19,8 @@ from django.core.servers.basehttp import (
 )
 
 from importer_project.logging import REDACTED, JsonFormatter, RedactQueryFilter, redact_query
-from tests.security.roles import NO_ROLE, client_for
+from tests.factories import NO_ROLE
+from tests.security.roles import client_for
 
 EMAIL = "jane@example.com"
 

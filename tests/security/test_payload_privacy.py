@@ -6,25 +6,15 @@ row's identifier, never the row."""
 import logging
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from dq.models import Violation
-from runs import services
-from runs.execution import runner
 from runs.models import ImportRun
-from tests.security.roles import OPERATOR, STEWARD, client_for
+from tests.factories import OPERATOR, STEWARD
+from tests.importing import import_bytes
+from tests.security.roles import client_for
 
 SECRET = "Geheim-Muster-4711"  # stands for a personal value in a row
-
-
-def run_file(content: bytes, filename: str = "f.csv", **options) -> ImportRun:
-    run = services.run_create(
-        target="organization", source="crm", file=ContentFile(content), filename=filename, **options
-    )
-    runner.run_execute(run_id=run.pk)
-    run.refresh_from_db()
-    return run
 
 
 BAD_FILES = [
@@ -54,7 +44,7 @@ BAD_FILES = [
 @pytest.mark.parametrize("filename, content", BAD_FILES, ids=[name for name, _ in BAD_FILES])
 def test_error_messages_and_logs_never_echo_row_values(caplog, filename, content):
     caplog.set_level(logging.DEBUG)
-    run = run_file(content, filename)
+    run = import_bytes(content, filename=filename)
     messages = [run.error_message]
     for violation in Violation.objects.filter(run=run):
         messages += [error["message"] for error in violation.errors]
@@ -72,14 +62,14 @@ def test_the_log_line_of_a_crashed_run_does_not_carry_the_row(caplog, monkeypatc
         raise ValueError(f"cannot adapt {rows[0].values}")
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", explode)
-    run = run_file(f"external_id,name,country\n1,{SECRET},DE\n".encode())
+    run = import_bytes(f"external_id,name,country\n1,{SECRET},DE\n".encode())
     assert run.status == ImportRun.Status.FAILED
     assert SECRET not in run.error_message
 
 
 @pytest.mark.django_db
 def test_operators_do_not_see_payload_values_on_the_violation_page():
-    run = run_file(f"external_id,name,country\n1,{SECRET},XX\n".encode())
+    run = import_bytes(f"external_id,name,country\n1,{SECRET},XX\n".encode())
     violation = Violation.objects.get(run=run)
     url = reverse("admin:dq_violation_change", args=[violation.pk])
     steward_page = client_for(STEWARD).get(url)

@@ -18,33 +18,32 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from tests.security.roles import (
-    ANON,
-    NO_ROLE,
-    OPERATOR,
-    ROLES,
-    STEWARD,
-    SUPERUSER,
-    World,
-    client_for,
-    make_world,
-)
+from tests.factories import ANONYMOUS, NO_ROLE, OPERATOR, ROLES, STEWARD, SUPERUSER
+from tests.security.roles import World, client_for, make_world
 
 
 def admin_roles(*allowed: str, ok: int = 200) -> dict[str, int]:
     """Admin page: anonymous is sent to the login page, staff without the
     permission get 403, the allowed roles and the superuser ``ok``."""
-    return {ANON: 302, NO_ROLE: 403, OPERATOR: 403, STEWARD: 403, SUPERUSER: ok} | dict.fromkeys(
-        allowed, ok
-    )
+    return {
+        ANONYMOUS: 302,
+        NO_ROLE: 403,
+        OPERATOR: 403,
+        STEWARD: 403,
+        SUPERUSER: ok,
+    } | dict.fromkeys(allowed, ok)
 
 
 def api_roles(*allowed: str, ok: int = 200) -> dict[str, int]:
     """API endpoint: anonymous gets 401 (token auth asks for credentials),
     users without the permission 403."""
-    return {ANON: 401, NO_ROLE: 403, OPERATOR: 403, STEWARD: 403, SUPERUSER: ok} | dict.fromkeys(
-        allowed, ok
-    )
+    return {
+        ANONYMOUS: 401,
+        NO_ROLE: 403,
+        OPERATOR: 403,
+        STEWARD: 403,
+        SUPERUSER: ok,
+    } | dict.fromkeys(allowed, ok)
 
 
 def everyone(status: int) -> dict[str, int]:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from dq.api_filters import ViolationFilter
 from importer_project.middleware import NUL_IN_QUERY
 from runs.api import RunFilter
-from tests.api.conftest import client_for
+from tests.factories import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def test_every_admin_changelist_refuses_nul_in_its_search_and_filters(admin_clie
     ],
 )
 def test_every_filter_of_the_api_lists_refuses_nul(path, filters):
-    client = client_for("superuser")
+    client = token_client("superuser")
     assert filters
     for name in filters:
         assert_json_400(client.get(f"{path}?{name}=a%00b"))
@@ -63,7 +63,7 @@ def test_every_filter_of_the_api_lists_refuses_nul(path, filters):
 
 
 def test_validate_refuses_nul_in_its_source():
-    client = client_for("steward")
+    client = token_client("steward")
     response = client.post(
         "/api/v1/targets/organization/validate/?source=a%00b",
         {"name": "Acme", "country": "DE"},
@@ -73,6 +73,6 @@ def test_validate_refuses_nul_in_its_source():
 
 
 def test_a_percent_zero_zero_that_is_not_a_nul_is_left_alone():
-    client = client_for("superuser")
+    client = token_client("superuser")
     assert client.get("/api/v1/violations/?field=%2500").status_code == 200
     assert client.get("/api/v1/runs/?source=100%25").status_code == 200

@@ -7,13 +7,13 @@ import tempfile
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import TemporaryUploadedFile
 
 from ingest import errors, pipeline
 from runs import services
 from runs.execution import runner
 from runs.models import ImportRun
+from tests.importing import create_run, import_bytes
 
 CSV = b"external_id,name,country\nA-1,Acme,DE\nA-2,Beta,XX\n"
 SERVER_NAME = re.compile(r"[0-9a-f]{32}(\.[a-z0-9]{1,8})?")
@@ -50,9 +50,7 @@ def own_tempdir(tmp_path, monkeypatch):
     ],
 )
 def test_stored_files_get_server_side_names(client_name, extension):
-    run = services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename=client_name
-    )
+    run = create_run(CSV, filename=client_name)
     stored = os.path.basename(run.file.name)
     assert SERVER_NAME.fullmatch(stored), stored
     assert stored.endswith(extension)
@@ -90,24 +88,14 @@ def test_an_upload_over_the_limit_stores_nothing_and_leaves_no_temporary_file(
 @pytest.mark.django_db
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_a_finished_run_leaves_no_temporary_file(own_tempdir, dry_run):
-    run = services.run_create(
-        target="organization",
-        source="crm",
-        file=ContentFile(CSV),
-        filename="orgs.csv",
-        dry_run=dry_run,
-    )
-    run = runner.run_execute(run_id=run.pk)
+    run = import_bytes(CSV, dry_run=dry_run)
     assert run.status == ImportRun.Status.PARTIAL
     assert files_under(own_tempdir) == []
 
 
 @pytest.mark.django_db
 def test_a_file_level_failure_leaves_no_temporary_file(own_tempdir):
-    run = services.run_create(
-        target="organization", source="crm", file=ContentFile(b"PK\x03\x04zip"), filename="a.csv"
-    )
-    run = runner.run_execute(run_id=run.pk)
+    run = import_bytes(b"PK\x03\x04zip", filename="a.csv")
     assert run.status == ImportRun.Status.FAILED
     assert files_under(own_tempdir) == []
 
@@ -118,8 +106,6 @@ def test_a_crashed_run_leaves_no_temporary_file(own_tempdir, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", explode)
-    run = services.run_create(
-        target="organization", source="crm", file=ContentFile(CSV), filename="orgs.csv"
-    )
+    run = create_run(CSV)
     assert runner.run_execute(run_id=run.pk).status == ImportRun.Status.FAILED
     assert files_under(own_tempdir) == []
