@@ -78,6 +78,7 @@ from ingest import errors, spreadsheets
 from ingest.errors import FileError
 from ingest.fields import MALFORMED_ROW, TOO_LONG
 from ingest.headers import (
+    HEADER_SEARCH_RECORDS,
     MAX_UNKNOWN_COLUMNS,
     first_header,
     header_below,
@@ -88,7 +89,7 @@ from ingest.headers import (
     target_field_by_key,
     trimmed_cells,
 )
-from ingest.rows import Reader, ReadRow
+from ingest.rows import Preview, Reader, ReadRow
 
 # Files are read (and validated) in blocks of this size.
 BLOCK_SIZE = 1 << 20
@@ -240,17 +241,13 @@ def open_reader(
     if max_field_chars < 1 or skip_rows < 0:
         raise ValueError("max_field_chars must be positive and skip_rows not negative")
     path = os.fspath(path)
-    chosen_format = _format_argument(format)
     delimiter = delimiter_argument(delimiter)
-    explicit_encoding = encoding_name(encoding)
-
-    head = _read_head(path, max_bytes)
-    workbook = spreadsheets.workbook_format(path, head, chosen_format)
-    if workbook is not None:
+    opened = _open_file(path, format, encoding, max_bytes)
+    if isinstance(opened, _Workbook):
         return spreadsheets.open_workbook(
             path,
-            format=workbook,
-            by_content=chosen_format is None and spreadsheets.ole2_not_named_xls(path, head),
+            format=opened.format,
+            by_content=opened.by_content,
             fields=fields,
             required=required,
             sheet=sheet,
@@ -258,18 +255,7 @@ def open_reader(
             skip_rows=skip_rows,
             column_map=column_map or {},
         )
-    if (
-        chosen_format is not None
-        and (found := spreadsheets.workbook_format(path, head, None)) is not None
-    ):
-        raise FileError(errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given=chosen_format))
-    compressed = head.startswith(_GZIP_MAGIC)
-    if compressed:
-        head = _read_head_gzip(path)
-    _reject_signature(head)
-    encoding, first_char = _decide_encoding(path, head, explicit_encoding, compressed, max_bytes)
-    chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
-    source = _Source(path, encoding, compressed)
+    source, chosen_format, first_char = opened
     if chosen_format == CSV:
         return _open_csv(
             source,
@@ -285,6 +271,166 @@ def open_reader(
         raise FileError(errors.NOT_JSON_LINES)
     return _open_jsonl(
         source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Workbook:
+    format: str
+    by_content: bool  # only its first bytes say it is one (see spreadsheets.open_workbook)
+
+
+def _open_file(
+    path: str,
+    format: str | None,
+    encoding: str | None,
+    max_bytes: int | None,
+    scan_bytes: int | None = None,
+) -> _Workbook | tuple[_Source, str, str]:
+    """The checks every file goes through before its header is looked for:
+    a workbook, or text as (source, format, first visible character).
+    ``scan_bytes``: decode only that much of a text file (see
+    ``preview_file``); None checks all of it."""
+    chosen_format = _format_argument(format)
+    explicit_encoding = encoding_name(encoding)
+    head = _read_head(path, max_bytes)
+    workbook = spreadsheets.workbook_format(path, head, chosen_format)
+    if workbook is not None:
+        by_content = chosen_format is None and spreadsheets.ole2_not_named_xls(path, head)
+        return _Workbook(workbook, by_content)
+    if (
+        chosen_format is not None
+        and (found := spreadsheets.workbook_format(path, head, None)) is not None
+    ):
+        raise FileError(errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given=chosen_format))
+    compressed = head.startswith(_GZIP_MAGIC)
+    if compressed:
+        head = _read_head_gzip(path)
+    _reject_signature(head)
+    encoding, first_char = _decide_encoding(
+        path, head, explicit_encoding, compressed, max_bytes, scan_bytes
+    )
+    chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
+    return _Source(path, encoding, compressed), chosen_format, first_char
+
+
+# A preview decodes this much of a text file (its encoding is checked in
+# full when a run reads it).
+PREVIEW_SCAN_BYTES = BLOCK_SIZE
+PREVIEW_ROWS = 5
+
+
+def preview_file(
+    path: str | os.PathLike[str],
+    *,
+    fields: Sequence[str],
+    required: Sequence[str] = (),
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | int | None = None,
+    column_map: Mapping[str, str] | None = None,
+    rows: int = PREVIEW_ROWS,
+    max_bytes: int | None = None,
+    max_field_chars: int = 1_000_000,
+) -> Preview:
+    """The header of the file at ``path``, found as ``open_reader`` finds
+    it (title lines skipped, delimiter sniffed, the sheet chosen), and its
+    first ``rows`` data rows: what the upload form shows to match columns
+    to fields. Nothing is matched or required here, and only the start of
+    the file is read (text: its first PREVIEW_SCAN_BYTES decoded), so a
+    file of a million rows answers as fast as a small one. A problem with
+    the file as a whole raises ``FileError``, as ``open_reader`` would."""
+    path = os.fspath(path)
+    delimiter = delimiter_argument(delimiter)
+    opened = _open_file(path, format, encoding, max_bytes, scan_bytes=PREVIEW_SCAN_BYTES)
+    if isinstance(opened, _Workbook):
+        return spreadsheets.preview_workbook(
+            path,
+            format=opened.format,
+            by_content=opened.by_content,
+            fields=fields,
+            required=required,
+            sheet=sheet,
+            column_map=column_map or {},
+            rows=rows,
+        )
+    source, chosen_format, first_char = opened
+    if chosen_format == CSV:
+        return _preview_csv(
+            source, fields, required, delimiter, max_field_chars, column_map or {}, rows
+        )
+    if first_char == "[":
+        raise FileError(errors.NOT_JSON_LINES)
+    return _preview_jsonl(source, max_field_chars, rows)
+
+
+def _preview_csv(
+    source: _Source,
+    fields: Sequence[str],
+    required: Sequence[str],
+    delimiter: str | None,
+    max_field_chars: int,
+    column_map: Mapping[str, str],
+    rows: int,
+) -> Preview:
+    delimiter, cells, header_records = _find_csv_header(
+        source, fields, required, delimiter, max_field_chars, column_map
+    )
+    header, width = tuple(cells), len(cells)
+    sample: list[list[str]] = []
+    with source.open(newline="") as text:
+        lines = _CappedLines(text, _csv_line_cap(max_field_chars), replacement=_CSV_POISON_LINE)
+        records = _until_csv_error(_csv_reader(lines, delimiter, max_field_chars))
+        for record in itertools.islice(records, header_records, None):
+            if not any(cell.strip() for cell in record) or tuple(trimmed_cells(record)) == header:
+                continue
+            record = [_unwrap_excel_text(cell) for cell in record[:width]]
+            sample.append(record + [""] * (width - len(record)))
+            if len(sample) == rows:
+                break
+    return Preview(
+        format=CSV,
+        encoding=source.encoding,
+        delimiter=delimiter,
+        columns=cells,
+        rows=sample,
+        header_row=header_records,
+    )
+
+
+def _preview_jsonl(source: _Source, max_field_chars: int, rows: int) -> Preview:
+    """The keys of the first ``rows`` objects (among the first lines), in
+    the order they first appear, and each object's values under them."""
+    keys: dict[str, None] = {}
+    objects: list[dict[str, str]] = []
+    with source.open(newline=None) as text:
+        lines = _CappedLines(text, max_field_chars + 1, replacement=None)
+        for line in itertools.islice(lines, HEADER_SEARCH_RECORDS):
+            if line is None or not (line := line.removeprefix("\ufeff").strip()):
+                continue
+            try:
+                obj = _JSON_DECODER.decode(line)
+            except (json.JSONDecodeError, RecursionError):
+                continue
+            if type(obj) is not _JsonObject:
+                continue
+            values = {}
+            for key, value in obj:
+                name = shown_name(key.strip())
+                if len(keys) < MAX_UNKNOWN_COLUMNS:
+                    keys.setdefault(name)
+                values[name] = _json_text(value)
+            objects.append(values)
+            if len(objects) == rows:
+                break
+    columns = list(keys)
+    return Preview(
+        format=JSONL,
+        encoding=source.encoding,
+        delimiter=None,
+        columns=columns,
+        rows=[[values.get(name, "") for name in columns] for values in objects],
     )
 
 
@@ -375,9 +521,11 @@ def _decide_encoding(
     explicit: str | None,
     compressed: bool = False,
     max_bytes: int | None = None,
+    scan_bytes: int | None = None,
 ) -> tuple[str, str]:
     """Pick the encoding and check that the whole file decodes with it
-    (and, compressed, that it decompresses, within ``max_bytes``).
+    (and, compressed, that it decompresses, within ``max_bytes``); with
+    ``scan_bytes``, only about that many of its first bytes.
 
     Returns the encoding and the first visible character; a file without
     one is empty, and that is raised here too.
@@ -385,11 +533,11 @@ def _decide_encoding(
     encoding = explicit or _encoding_from_bom(head) or _utf16_from_nul_pattern(head)
     if encoding is None:
         _reject_nul_heavy(head)
-        encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes)
+        encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes, scan_bytes)
     else:
         if not _is_wide_unicode(encoding):
             _reject_nul_heavy(head)
-        first_char = _scan_text(path, head, encoding, encoding, compressed, max_bytes)
+        first_char = _scan_text(path, head, encoding, encoding, compressed, max_bytes, scan_bytes)
     if first_char is None:
         raise FileError(errors.EMPTY_FILE)
     return encoding, first_char
@@ -433,7 +581,7 @@ def _reject_nul_heavy(head: bytes) -> None:
 
 
 def _utf8_or_cp1252(
-    path: str, head: bytes, compressed: bool, max_bytes: int | None
+    path: str, head: bytes, compressed: bool, max_bytes: int | None, scan_bytes: int | None = None
 ) -> tuple[str, str | None]:
     """UTF-8 if the whole file is valid UTF-8, else cp1252 (Excel on Windows).
 
@@ -442,11 +590,13 @@ def _utf8_or_cp1252(
     cp1252, every accented letter of its UTF-8 text would turn into two
     wrong ones ("Ã©" for "é"), on every row, without a word."""
     try:
-        return "utf-8", _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes)
+        return "utf-8", _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes, scan_bytes)
     except _Undecodable as not_utf8:
-        if _mostly_utf8(path, compressed):
+        if _mostly_utf8(path, compressed, scan_bytes):
             raise FileError(not_utf8.message + errors.MIXED_ENCODINGS) from None
-        return "cp1252", _scan_text(path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes)
+        return "cp1252", _scan_text(
+            path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes, scan_bytes
+        )
 
 
 _UTF8_SEQUENCE = re.compile(
@@ -455,13 +605,15 @@ _UTF8_SEQUENCE = re.compile(
 _ASCII = bytes(range(128))
 
 
-def _mostly_utf8(path: str, compressed: bool) -> bool:
-    """Whether most of the file's bytes beyond ASCII form UTF-8 sequences.
-    In cp1252 text they hardly ever do (that would read "Ã©"): its accented
-    letters stand alone, each an invalid UTF-8 byte."""
-    in_sequences = beyond_ascii = 0
+def _mostly_utf8(path: str, compressed: bool, scan_bytes: int | None = None) -> bool:
+    """Whether most of the file's bytes beyond ASCII (of its first
+    ``scan_bytes``, if given) form UTF-8 sequences. In cp1252 text they
+    hardly ever do (that would read "Ã©"): its accented letters stand
+    alone, each an invalid UTF-8 byte."""
+    in_sequences = beyond_ascii = scanned = 0
     with _open_binary(path, compressed) as file:
-        while block := file.read(BLOCK_SIZE):
+        while (scan_bytes is None or scanned < scan_bytes) and (block := file.read(BLOCK_SIZE)):
+            scanned += len(block)
             beyond_ascii += len(block.translate(None, _ASCII))
             in_sequences += sum(
                 match.end() - match.start() for match in _UTF8_SEQUENCE.finditer(block)
@@ -480,10 +632,12 @@ def _scan_text(
     name: str,
     compressed: bool = False,
     max_bytes: int | None = None,
+    scan_bytes: int | None = None,
 ) -> str | None:
-    """Decode the whole file block by block, raising UNDECODABLE (under
-    ``name``) at the first bad byte; return the first visible character.
-    A compressed file is decompressed on the way, within ``max_bytes``.
+    """Decode the whole file (or its first ``scan_bytes``, rounded up to a
+    block) block by block, raising UNDECODABLE (under ``name``) at the
+    first bad byte; return the first visible character. A compressed file
+    is decompressed on the way, within ``max_bytes``.
 
     The BOM is skipped and the file decoded with the plain codec, so that
     reported offsets are offsets in the file (in the decompressed content).
@@ -525,7 +679,7 @@ def _scan_text(
             if compressed and max_bytes is not None and offset > max_bytes:
                 raise FileError(errors.TOO_LARGE_DECOMPRESSED.format(limit=max_bytes))
             del block, text  # before the next read: one block and its text in memory at a time
-            if final:
+            if final or (scan_bytes is not None and offset >= scan_bytes):
                 return first_char
 
 
@@ -665,6 +819,36 @@ def _open_csv(
     column_map: Mapping[str, str],
     max_malformed_rows: int | None = None,
 ) -> Reader:
+    delimiter, cells, header_records = _find_csv_header(
+        source, fields, required, delimiter, max_field_chars, column_map
+    )
+    field_by_key = target_field_by_key(fields, column_map)
+    names, positions, unknown = map_header(cells, field_by_key, required, column_map)
+    layout = _CsvLayout.of(delimiter, header_records, cells, names, positions)
+    return Reader(
+        format=CSV,
+        encoding=source.encoding,
+        delimiter=delimiter,
+        columns=names,
+        unknown_columns=unknown,
+        rows=lambda: _csv_rows(
+            source, layout, max_field_chars, skip_rows, _damage(max_malformed_rows)
+        ),
+        header_row=header_records,
+    )
+
+
+def _find_csv_header(
+    source: _Source,
+    fields: Sequence[str],
+    required: Sequence[str],
+    delimiter: str | None,
+    max_field_chars: int,
+    column_map: Mapping[str, str],
+) -> tuple[str, list[str], int]:
+    """The delimiter, the header's trimmed cells and the records up to and
+    including it: the first non-blank record, or one below title lines
+    that names more of the required fields."""
     declared = _declared_delimiter(source)
     given = delimiter or declared
     delimiter = given or _sniff_delimiter(source, max_field_chars)
@@ -682,19 +866,7 @@ def _open_csv(
         )
         if below is not None:
             delimiter, cells, header_records = below
-    names, positions, unknown = map_header(cells, field_by_key, required, column_map)
-    layout = _CsvLayout.of(delimiter, header_records, cells, names, positions)
-    return Reader(
-        format=CSV,
-        encoding=source.encoding,
-        delimiter=delimiter,
-        columns=names,
-        unknown_columns=unknown,
-        rows=lambda: _csv_rows(
-            source, layout, max_field_chars, skip_rows, _damage(max_malformed_rows)
-        ),
-        header_row=header_records,
-    )
+    return delimiter, cells, header_records
 
 
 def _csv_line_cap(max_field_chars: int) -> int:
