@@ -72,7 +72,7 @@ def test_a_mismatched_header_shows_columns_suggestions_and_a_sample(operator_cli
         assert f">{value}</td>" in html
     form = response.context["form"]
     assert {name: form[name].value() for name in SUGGESTED} == SUGGESTED
-    assert "known synonym" in html
+    assert "Suggested: name, known synonym" in html
     assert len(staged_files()) == 1  # stored once, kept for the next step
 
 
