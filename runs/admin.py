@@ -33,7 +33,7 @@ from django.utils.safestring import mark_safe
 from dq import selectors as dq_selectors
 from dq.selectors import can_view_payload
 from ingest import errors, matching, services
-from ingest.errors import ImporterError, UsageError
+from ingest.errors import FileError, ImporterError, UsageError
 from ingest.models import Source
 from runs import selectors, staging, views
 from runs.exports import csv_lines, masked_results_rows
@@ -428,10 +428,16 @@ class ImportRunAdmin(admin.ModelAdmin):
         sheet = post.get("sheet") or shown_sheet
         problem = None
         try:
-            shown = staging.staged_upload_matching(staged=staged, sheet=sheet)
-        except ImporterError as exc:  # that sheet cannot be read: stay on the one shown
-            problem, sheet = exc.message, shown_sheet
-            shown = staging.staged_upload_matching(staged=staged, sheet=shown_sheet)
+            try:
+                shown = staging.staged_upload_matching(staged=staged, sheet=sheet)
+            except FileError as exc:  # that sheet cannot be read: stay on the one shown
+                if sheet == shown_sheet:
+                    raise
+                problem, sheet = exc.message, shown_sheet
+                shown = staging.staged_upload_matching(staged=staged, sheet=shown_sheet)
+        except ImporterError as exc:  # imported meanwhile (another tab), or unreadable now
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(add_url)
         if problem or "_show" in post or sheet != shown_sheet:
             form = self._match_form(shown, remember=post.get("remember") == "on")
             return self._match_page(request, shown, form, problem)

@@ -255,3 +255,20 @@ def test_a_workbook_s_sheet_is_chosen_in_the_form(operator_client, tmp_path):
     run = ImportRun.objects.get()
     assert run.ingest_params_json["sheet"] == "Export"
     assert run.ingest_params_json["column_map"]["Org ID"] == "external_id"
+
+
+def test_a_sheet_that_cannot_be_read_keeps_the_one_shown(operator_client, tmp_path):
+    response = upload(operator_client, content=workbook_bytes(tmp_path), name="crm.xlsx")
+    token = token_of(response)
+    response = operator_client.post(
+        MATCH, {"token": token, "shown_sheet": "Notes", "sheet": "Nowhere"}
+    )
+    assert response.status_code == 200 and response.context["form"]["sheet"].value() == "Notes"
+    assert "The workbook has no sheet" in response.context["problem"]
+
+
+def test_an_upload_imported_in_another_tab_leads_back_to_the_form(operator_client):
+    token = token_of(upload(operator_client))
+    default_storage.delete(f"{staging.STAGED_DIR}/{staged_files()[0]}")
+    response = operator_client.post(MATCH, {"token": token, **SUGGESTED})
+    assert response.status_code == 302 and response.url == ADD
