@@ -50,7 +50,8 @@ import datetime as dt
 import itertools
 import os
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import python_calamine
@@ -245,17 +246,20 @@ def preview_workbook(
     )
 
 
+@dataclass(frozen=True, slots=True)
 class _Found:
     """A sheet's header as found: the sheet's name, the workbook's
     worksheets, its cells (without empty columns left of it: ``lead``),
     its row number, the first rows read to find it, and how to read the
     sheet's rows from the top."""
 
-    __slots__ = ("name", "sheets", "cells", "lead", "header_row", "head", "numbered_rows")
-
-    def __init__(self, **values: Any) -> None:
-        for name, value in values.items():
-            setattr(self, name, value)
+    name: str
+    sheets: list[str]
+    cells: list[str]
+    lead: int
+    header_row: int
+    head: list[tuple[int, list[Any]]]
+    numbered_rows: Callable[[], Iterator[tuple[int, list[Any]]]]
 
 
 def _find_header(
