@@ -9,7 +9,8 @@ signed token naming it, the user, and what the form was given; the run is
 then created from that stored file (never uploaded again) with the chosen
 column map, and the staged copy deleted. A staged file nobody imports is
 deleted once older than ``IMPORTER_STAGED_UPLOAD_SECONDS``, by the next
-staging (or ``staged_uploads_purge``); its token stops working then too.
+staging (or ``staged_uploads_purge``, which purge_personal_data runs too);
+its token stops working then too.
 
 A file whose header names every required field (given the column map the
 upload or the source's profile gives) goes straight to a run, as before;
@@ -229,9 +230,10 @@ def staged_upload_import(
     return run
 
 
-def staged_uploads_purge(*, now: dt.datetime | None = None) -> int:
+def staged_uploads_purge(*, now: dt.datetime | None = None, dry_run: bool = False) -> int:
     """Delete staged files older than IMPORTER_STAGED_UPLOAD_SECONDS (their
-    tokens have expired); returns how many."""
+    tokens have expired); returns how many (``dry_run``: would be, nothing
+    deleted). Also run by purge_personal_data."""
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=_max_age())
     try:
         _, names = default_storage.listdir(STAGED_DIR)
@@ -242,7 +244,8 @@ def staged_uploads_purge(*, now: dt.datetime | None = None) -> int:
         name = f"{STAGED_DIR}/{filename}"
         try:
             if default_storage.get_modified_time(name) < cutoff:
-                default_storage.delete(name)
+                if not dry_run:
+                    default_storage.delete(name)
                 deleted += 1
         except (OSError, NotImplementedError):
             logger.warning("could not purge the staged upload %s", name, exc_info=True)
