@@ -1,7 +1,8 @@
 """``open_reader``: every check on a file as a whole (``check_file``,
-shared with ``ingest.readers.preview``), then the reader for its format. Workbooks go to ``spreadsheets``; text is sniffed
-(``sniff``: binary refusal, gzip, encoding) and read as CSV (``csv``) or
-JSON Lines (``jsonl``).
+shared with ``ingest.readers.preview``), then the reader for its format.
+Workbooks go to ``spreadsheets``; text is sniffed (``sniff``: binary
+refusal, gzip, encoding) and read as CSV (``csv``) or JSON Lines
+(``jsonl``).
 """
 
 from __future__ import annotations
