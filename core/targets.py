@@ -46,6 +46,18 @@ class OrganizationTarget(registry.Target):
 class ContactTarget(registry.Target):
     name = "contact"
     model = Contact
+    # A contact's file names its organization's id as an organization's
+    # file names its own: those words mean the reference here.
+    column_synonyms = {
+        "organization_external_id": (
+            "Org ID",
+            "Organization ID",
+            "Company ID",
+            "Account ID",
+            "Customer ID",
+            "Employer ID",
+        ),
+    }
     fields = [
         fields.ExternalId(),
         fields.Reference(

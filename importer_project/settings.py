@@ -218,6 +218,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 IMPORTER_MAX_UPLOAD_BYTES = env_int("IMPORTER_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# An upload whose columns wait to be matched to the target's fields (the
+# upload form's second step, runs/staging.py) is kept this long, then deleted.
+IMPORTER_STAGED_UPLOAD_SECONDS = env_int("IMPORTER_STAGED_UPLOAD_SECONDS", 3600)
 
 # Rows per transaction in the import pipeline.
 IMPORTER_CHUNK_SIZE = env_int("IMPORTER_CHUNK_SIZE", 2000)

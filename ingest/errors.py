@@ -130,3 +130,16 @@ WORKBOOK_GIVEN_AS_TEXT = (
 )
 NO_WORKSHEET = "The workbook has no worksheet to read (only charts or macros)."
 BAD_SHEET = "A sheet is given by its name or its position (0 for the first): at most {limit} characters, no NUL."
+
+# Column matching in the upload form (ingest.matching, runs.staging).
+MATCH_REQUIRED_UNMATCHED = "Choose a column for each required field: {fields}."
+MATCH_FIELD_TWICE = "{field} is chosen for more than one column: {columns}."
+MATCH_NAMED_AS_FIELD = (
+    "This column is named as the field {field}, so it is always read as {field}: "
+    "choose {field} or another field for it."
+)
+MATCH_BLANK_COLUMN = "A column without a name cannot be read as a field."
+STAGED_UPLOAD_GONE = (
+    "This upload is no longer available (already imported, or kept longer than "
+    "{minutes} minutes): upload the file again."
+)

@@ -65,6 +65,9 @@ class Target:
     model: ClassVar[type[models.Model]]
     fields: ClassVar[list[Field]]
     verbose_name: ClassVar[str] = ""
+    # Column names a file may use for a field, by field (the upload form
+    # suggests them; see ingest.matching): checked before the common ones.
+    column_synonyms: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def natural_key(self, values: dict[str, Any]) -> str | None:
         """The normalized dedupe key of a record's values, or None when it has none."""

@@ -181,6 +181,58 @@ def profile_value(*, source: Source, name: str, clean: Any) -> Any:
         ) from None
 
 
+def with_profile(*, target: registry.Target, source: Source, given: dict[str, Any]) -> list[str]:
+    """Fill in ``given`` the parameters the caller left out (None or empty)
+    from the source's profile, each checked as a caller's would be; returns
+    the names of those taken from it (runs.services.run_create, and
+    ``upload_params``)."""
+    cleaners = {
+        "format": lambda value: format_clean(format=value),
+        "encoding": lambda value: encoding_clean(encoding=value),
+        "delimiter": lambda value: delimiter_clean(delimiter=value),
+        "sheet": lambda value: sheet_clean(sheet=value),
+        "column_map": lambda value: profile_column_map(target=target, value=value),
+    }
+    profile_used = []
+    for name in PROFILE_PARAMETERS:
+        if given[name]:
+            continue
+        value = profile_value(source=source, name=name, clean=cleaners[name])
+        if value:
+            given[name] = value
+            profile_used.append(name)
+    return profile_used
+
+
+def upload_params(
+    *,
+    target: str,
+    source: str,
+    format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    column_map: Mapping[str, str] | Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """The parameters a run of this upload would read its file with, as
+    runs.services.run_create decides them (given, checked; else the
+    source's profile's), without creating the source or the run: for the
+    upload form, which looks at the file's header first. Keys:
+    PROFILE_PARAMETERS."""
+    target_spec = registry.get(target)
+    given: dict[str, Any] = {
+        "format": format_clean(format=format),
+        "encoding": encoding_clean(encoding=encoding),
+        "delimiter": delimiter_clean(delimiter=delimiter),
+        "sheet": sheet_clean(sheet=sheet),
+        "column_map": column_map_clean(target=target_spec, entries=column_map),
+    }
+    slug = (source or "").strip().lower()
+    if (source_obj := Source.objects.filter(slug=slug).first()) is not None:
+        with_profile(target=target_spec, source=source_obj, given=given)
+    return given
+
+
 def profile_column_map(*, target: registry.Target, value: Any) -> dict[str, str] | None:
     if value is not None and not isinstance(value, Mapping):  # a JSON column holds anything
         raise UsageError(errors.COLUMN_MAP_NOT_OBJECT)

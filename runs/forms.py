@@ -88,3 +88,59 @@ class UploadForm(forms.Form):
         except UsageError as exc:
             raise forms.ValidationError(exc.message) from None
         return encoding
+
+
+NOT_IMPORTED = ""
+
+
+class ColumnMatchForm(forms.Form):
+    """The upload form's second step: the field each of the file's columns
+    is read as. The file stays where the first step stored it (``token``,
+    signed); runs.staging checks the choices as the reader will read them."""
+
+    token = forms.CharField(widget=forms.HiddenInput)
+    # The sheet whose columns the page shows: a new sheet chosen shows its
+    # columns first, rather than importing with the other sheet's choices.
+    shown_sheet = forms.CharField(required=False, widget=forms.HiddenInput)
+    remember = forms.BooleanField(required=False)
+
+    def __init__(
+        self,
+        *args,
+        columns: list[str],
+        fields: list[str],
+        required: list[str],
+        sheets: list[str],
+        source: str,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if sheets:
+            self.fields["sheet"] = forms.ChoiceField(
+                choices=[(name, name) for name in sheets],
+                help_text="The workbook's sheet to import; choose another and "
+                "\u201cShow its columns\u201d to match them.",
+            )
+        choices = [(NOT_IMPORTED, "\u2014 not imported \u2014")] + [
+            (name, f"{name} (required)" if name in required else name) for name in fields
+        ]
+        self.column_names = []
+        for index, column in enumerate(columns):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(
+                required=False,
+                choices=choices,
+                label=column or f"(column {index + 1} has no name)",
+            )
+            self.column_names.append(name)
+        self.fields["remember"].label = f"Remember this column map for the source {source}"
+        self.fields[
+            "remember"
+        ].help_text = "Save it on the source's profile: its next uploads are read with it."
+
+    def column_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.column_names]
+
+    def choices(self) -> list[str | None]:
+        """The field chosen for each column (None: not imported)."""
+        return [self.cleaned_data.get(name) or None for name in self.column_names]

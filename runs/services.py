@@ -25,17 +25,15 @@ from dq.mappings import value_mappings_for
 from ingest import errors, registry, survivorship
 from ingest.errors import StateConflict
 from ingest.services import (
-    PROFILE_PARAMETERS,
     RULESET_VERSION,
     column_map_clean,
     delimiter_clean,
     encoding_clean,
     format_clean,
-    profile_column_map,
-    profile_value,
     sheet_clean,
     source_get_or_create,
     source_profile_remember,
+    with_profile,
 )
 from runs import metrics
 from runs.execution import leases, queue, results
@@ -52,7 +50,7 @@ _SAFE_EXTENSION = re.compile(r"\.[a-z0-9]{1,8}")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _stored_name(original_filename: str) -> str:
+def stored_file_name(original_filename: str) -> str:
     """A server-side name: never the client's, but keep a harmless extension."""
     extension = os.path.splitext(original_filename)[1].lower()
     if not _SAFE_EXTENSION.fullmatch(extension):
@@ -115,21 +113,7 @@ def run_create(
         "sheet": sheet,
         "column_map": column_map,
     }
-    cleaners = {
-        "format": lambda value: format_clean(format=value),
-        "encoding": lambda value: encoding_clean(encoding=value),
-        "delimiter": lambda value: delimiter_clean(delimiter=value),
-        "sheet": lambda value: sheet_clean(sheet=value),
-        "column_map": lambda value: profile_column_map(target=target_spec, value=value),
-    }
-    profile_used = []
-    for name in PROFILE_PARAMETERS:
-        if given[name]:
-            continue
-        value = profile_value(source=source_obj, name=name, clean=cleaners[name])
-        if value:
-            given[name] = value
-            profile_used.append(name)
+    profile_used = with_profile(target=target_spec, source=source_obj, given=given)
     if remember:  # after the profile's values were checked: a refused upload saves nothing
         source_profile_remember(
             source=source_obj,
@@ -189,7 +173,7 @@ def run_create(
         return run
     run.file_sha256 = _hash_file(file)
     run.ingest_params_json["file_sha256"] = run.file_sha256
-    run.file.save(_stored_name(filename), File(file), save=False)
+    run.file.save(stored_file_name(filename), File(file), save=False)
     run.save()
     return run
 

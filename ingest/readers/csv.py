@@ -11,6 +11,7 @@ fields). Its rows are then read by ``ingest.readers.csv_rows``.
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -23,6 +24,7 @@ from ingest.readers.csv_rows import (
     csv_line_cap,
     csv_reader,
     read_rows,
+    unwrap_excel_text,
 )
 from ingest.readers.damage import damage_counter
 from ingest.readers.headers import (
@@ -31,8 +33,9 @@ from ingest.readers.headers import (
     map_header,
     names_required,
     target_field_by_key,
+    trimmed_cells,
 )
-from ingest.readers.rows import Reader
+from ingest.readers.rows import Preview, Reader
 from ingest.readers.text import CappedLines, TextSource
 
 CSV = "csv"
@@ -63,6 +66,73 @@ def open_csv(
     column_map: Mapping[str, str],
     max_malformed_rows: int | None = None,
 ) -> Reader:
+    delimiter, cells, header_records = find_csv_header(
+        source, fields, required, delimiter, max_field_chars, column_map
+    )
+    field_by_key = target_field_by_key(fields, column_map)
+    names, positions, unknown = map_header(cells, field_by_key, required, column_map)
+    layout = CsvLayout.of(delimiter, header_records, cells, names, positions)
+    return Reader(
+        format=CSV,
+        encoding=source.encoding,
+        delimiter=delimiter,
+        columns=names,
+        unknown_columns=unknown,
+        rows=lambda: read_rows(
+            source, layout, max_field_chars, skip_rows, damage_counter(max_malformed_rows)
+        ),
+        header_row=header_records,
+    )
+
+
+def preview_csv(
+    source: TextSource,
+    fields: Sequence[str],
+    required: Sequence[str],
+    delimiter: str | None,
+    max_field_chars: int,
+    column_map: Mapping[str, str],
+    rows: int,
+) -> Preview:
+    """The header, found as ``open_csv`` finds it, and the first ``rows``
+    non-blank data rows, cut or padded to the header's width (see
+    ingest.readers.preview)."""
+    delimiter, cells, header_records = find_csv_header(
+        source, fields, required, delimiter, max_field_chars, column_map
+    )
+    header, width = tuple(cells), len(cells)
+    sample: list[list[str]] = []
+    with source.open(newline="") as text:
+        lines = CappedLines(text, csv_line_cap(max_field_chars), replacement=CSV_POISON_LINE)
+        records = _until_csv_error(csv_reader(lines, delimiter, max_field_chars))
+        for record in itertools.islice(records, header_records, None):
+            if not any(cell.strip() for cell in record) or tuple(trimmed_cells(record)) == header:
+                continue
+            record = [unwrap_excel_text(cell) for cell in record[:width]]
+            sample.append(record + [""] * (width - len(record)))
+            if len(sample) == rows:
+                break
+    return Preview(
+        format=CSV,
+        encoding=source.encoding,
+        delimiter=delimiter,
+        columns=cells,
+        rows=sample,
+        header_row=header_records,
+    )
+
+
+def find_csv_header(
+    source: TextSource,
+    fields: Sequence[str],
+    required: Sequence[str],
+    delimiter: str | None,
+    max_field_chars: int,
+    column_map: Mapping[str, str],
+) -> tuple[str, list[str], int]:
+    """The delimiter, the header's trimmed cells and the records up to and
+    including it: the first non-blank record, or one below title lines
+    that names more of the required fields."""
     declared = _declared_delimiter(source)
     given = delimiter or declared
     delimiter = given or _sniff_delimiter(source, max_field_chars)
@@ -80,19 +150,7 @@ def open_csv(
         )
         if below is not None:
             delimiter, cells, header_records = below
-    names, positions, unknown = map_header(cells, field_by_key, required, column_map)
-    layout = CsvLayout.of(delimiter, header_records, cells, names, positions)
-    return Reader(
-        format=CSV,
-        encoding=source.encoding,
-        delimiter=delimiter,
-        columns=names,
-        unknown_columns=unknown,
-        rows=lambda: read_rows(
-            source, layout, max_field_chars, skip_rows, damage_counter(max_malformed_rows)
-        ),
-        header_row=header_records,
-    )
+    return delimiter, cells, header_records
 
 
 def _sniff_delimiter(source: TextSource, max_field_chars: int) -> str:

@@ -232,7 +232,7 @@ def _csv_records(
                 number += 1
                 if lines.watched:
                     lines.watched = False
-                    row = [_unwrap_excel_text(cell) for cell in row]
+                    row = [unwrap_excel_text(cell) for cell in row]
                 if len(row) == width and (row[0] or any(row)) and row[0] not in header_starts:
                     yield ReadRow(number, dict(zip(names, row if pick is None else pick(row))))
                 elif (irregular := _irregular_row(number, row, layout)) is not None:
@@ -271,7 +271,7 @@ def _csv_records(
             record_end = reader.line_num
 
 
-def _unwrap_excel_text(cell: str) -> str:
+def unwrap_excel_text(cell: str) -> str:
     """``="0123"`` is how files made for Excel keep leading zeros: Excel shows
     the text 0123, so that is the value read. Other formulas stay as written."""
     match = _EXCEL_TEXT.fullmatch(cell)

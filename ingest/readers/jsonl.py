@@ -12,6 +12,7 @@ reader's columns as the file is read.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,12 +22,13 @@ from ingest import errors
 from ingest.fields import TOO_LONG
 from ingest.readers.damage import Damage, damage_counter
 from ingest.readers.headers import (
+    HEADER_SEARCH_RECORDS,
     MAX_UNKNOWN_COLUMNS,
     normalize_header,
     shown_name,
     target_field_by_key,
 )
-from ingest.readers.rows import Reader, ReadRow
+from ingest.readers.rows import Preview, Reader, ReadRow
 from ingest.readers.text import DOS_END_OF_FILE, CappedLines, TextSource
 
 JSONL = "jsonl"
@@ -109,6 +111,42 @@ def open_jsonl(
         rows=lambda: _jsonl_rows(
             source, keys, max_field_chars, skip_rows, damage_counter(max_malformed_rows)
         ),
+    )
+
+
+def preview_jsonl(source: TextSource, max_field_chars: int, rows: int) -> Preview:
+    """The keys of the first ``rows`` objects (among the first lines), in
+    the order they first appear, and each object's values under them (see
+    ingest.readers.preview)."""
+    keys: dict[str, None] = {}
+    objects: list[dict[str, str]] = []
+    with source.open(newline=None) as text:
+        lines = CappedLines(text, max_field_chars + 1, replacement=None)
+        for line in itertools.islice(lines, HEADER_SEARCH_RECORDS):
+            if line is None or not (line := line.removeprefix("\ufeff").strip()):
+                continue
+            try:
+                obj = _JSON_DECODER.decode(line)
+            except (json.JSONDecodeError, RecursionError):
+                continue
+            if type(obj) is not _JsonObject:
+                continue
+            values = {}
+            for key, value in obj:
+                name = shown_name(key.strip())
+                if len(keys) < MAX_UNKNOWN_COLUMNS:
+                    keys.setdefault(name)
+                values[name] = _json_text(value)
+            objects.append(values)
+            if len(objects) == rows:
+                break
+    columns = list(keys)
+    return Preview(
+        format=JSONL,
+        encoding=source.encoding,
+        delimiter=None,
+        columns=columns,
+        rows=[[values.get(name, "") for name in columns] for values in objects],
     )
 
 

@@ -1,13 +1,15 @@
-"""``open_reader``: every check on a file as a whole, then the reader for
-its format. Workbooks go to ``spreadsheets``; text is sniffed
-(``sniff``: binary refusal, gzip, encoding) and read as CSV (``csv``) or
-JSON Lines (``jsonl``).
+"""``open_reader``: every check on a file as a whole (``check_file``,
+shared with ``ingest.readers.preview``), then the reader for its format.
+Workbooks go to ``spreadsheets``; text is sniffed (``sniff``: binary
+refusal, gzip, encoding) and read as CSV (``csv``) or JSON Lines
+(``jsonl``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from ingest import errors
 from ingest.errors import FileError
@@ -66,17 +68,13 @@ def open_reader(
     if max_field_chars < 1 or skip_rows < 0:
         raise ValueError("max_field_chars must be positive and skip_rows not negative")
     path = os.fspath(path)
-    chosen_format = _format_argument(format)
     delimiter = delimiter_argument(delimiter)
-    explicit_encoding = encoding_name(encoding)
-
-    head = read_head(path, max_bytes)
-    workbook = spreadsheets.workbook_format(path, head, chosen_format)
-    if workbook is not None:
+    checked = check_file(path, format, encoding, max_bytes)
+    if isinstance(checked, WorkbookFile):
         return spreadsheets.open_workbook(
             path,
-            format=workbook,
-            by_content=chosen_format is None and spreadsheets.ole2_not_named_xls(path, head),
+            format=checked.format,
+            by_content=checked.by_content,
             fields=fields,
             required=required,
             sheet=sheet,
@@ -84,18 +82,7 @@ def open_reader(
             skip_rows=skip_rows,
             column_map=column_map or {},
         )
-    if (
-        chosen_format is not None
-        and (found := spreadsheets.workbook_format(path, head, None)) is not None
-    ):
-        raise FileError(errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given=chosen_format))
-    compressed = head.startswith(GZIP_MAGIC)
-    if compressed:
-        head = read_head_gzip(path)
-    reject_signature(head)
-    encoding, first_char = decide_encoding(path, head, explicit_encoding, compressed, max_bytes)
-    chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
-    source = TextSource(path, encoding, compressed)
+    source, chosen_format, first_char = checked.source, checked.format, checked.first_char
     if chosen_format == CSV:
         return open_csv(
             source,
@@ -112,6 +99,59 @@ def open_reader(
     return open_jsonl(
         source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkbookFile:
+    """A file found to be a workbook, in ``format``. ``by_content``: only
+    its first bytes say it is one (see spreadsheets.open_workbook)."""
+
+    format: str
+    by_content: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TextFile:
+    """A checked text file: its source (encoding known), its format, and
+    its first visible character."""
+
+    source: TextSource
+    format: str
+    first_char: str
+
+
+def check_file(
+    path: str,
+    format: str | None,
+    encoding: str | None,
+    max_bytes: int | None,
+    scan_bytes: int | None = None,
+) -> WorkbookFile | TextFile:
+    """The checks every file goes through before its header is looked for
+    (by ``open_reader``, and by ``preview_file``): a workbook, or text.
+    ``scan_bytes``: decode only that much of a text file (see
+    ``ingest.readers.preview``); None checks all of it."""
+    chosen_format = _format_argument(format)
+    explicit_encoding = encoding_name(encoding)
+    head = read_head(path, max_bytes)
+    workbook = spreadsheets.workbook_format(path, head, chosen_format)
+    if workbook is not None:
+        by_content = chosen_format is None and spreadsheets.ole2_not_named_xls(path, head)
+        return WorkbookFile(workbook, by_content)
+    if (
+        chosen_format is not None
+        and (found := spreadsheets.workbook_format(path, head, None)) is not None
+    ):
+        raise FileError(errors.WORKBOOK_GIVEN_AS_TEXT.format(found=found, given=chosen_format))
+    compressed = head.startswith(GZIP_MAGIC)
+    if compressed:
+        head = read_head_gzip(path)
+    reject_signature(head)
+    encoding, first_char = decide_encoding(
+        path, head, explicit_encoding, compressed, max_bytes, scan_bytes
+    )
+    chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
+    return TextFile(TextSource(path, encoding, compressed), chosen_format, first_char)
 
 
 def _format_argument(format: str | None) -> str | None:

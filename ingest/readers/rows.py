@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.fields import MALFORMED_ROW
@@ -22,6 +22,22 @@ class ReadRow:
     # The rule code the pipeline quarantines an ``error`` row under: a field
     # over ``max_field_chars`` is too_long, anything else malformed_row.
     code: str = MALFORMED_ROW
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """The start of a file, as the upload form shows it to match columns:
+    the header's cells as found (title lines skipped; JSON Lines: the keys
+    of the first objects) and the first data rows, one cell per column."""
+
+    format: str
+    encoding: str
+    delimiter: str | None
+    columns: list[str]
+    rows: list[list[str]]
+    header_row: int | None = None
+    sheet: str | None = None  # spreadsheets: the sheet read, and the worksheets to choose from
+    sheets: list[str] = field(default_factory=list)
 
 
 class Reader:

@@ -123,9 +123,11 @@ def decide_encoding(
     explicit: str | None,
     compressed: bool = False,
     max_bytes: int | None = None,
+    scan_bytes: int | None = None,
 ) -> tuple[str, str]:
     """Pick the encoding and check that the whole file decodes with it
-    (and, compressed, that it decompresses, within ``max_bytes``).
+    (and, compressed, that it decompresses, within ``max_bytes``); with
+    ``scan_bytes``, only about that many of its first bytes.
 
     Returns the encoding and the first visible character; a file without
     one is empty, and that is raised here too.
@@ -133,11 +135,11 @@ def decide_encoding(
     encoding = explicit or _encoding_from_bom(head) or _utf16_from_nul_pattern(head)
     if encoding is None:
         _reject_nul_heavy(head)
-        encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes)
+        encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes, scan_bytes)
     else:
         if not _is_wide_unicode(encoding):
             _reject_nul_heavy(head)
-        first_char = _scan_text(path, head, encoding, encoding, compressed, max_bytes)
+        first_char = _scan_text(path, head, encoding, encoding, compressed, max_bytes, scan_bytes)
     if first_char is None:
         raise FileError(errors.EMPTY_FILE)
     return encoding, first_char
@@ -181,7 +183,7 @@ def _reject_nul_heavy(head: bytes) -> None:
 
 
 def _utf8_or_cp1252(
-    path: str, head: bytes, compressed: bool, max_bytes: int | None
+    path: str, head: bytes, compressed: bool, max_bytes: int | None, scan_bytes: int | None = None
 ) -> tuple[str, str | None]:
     """UTF-8 if the whole file is valid UTF-8, else cp1252 (Excel on Windows).
 
@@ -190,11 +192,13 @@ def _utf8_or_cp1252(
     cp1252, every accented letter of its UTF-8 text would turn into two
     wrong ones ("Ã©" for "é"), on every row, without a word."""
     try:
-        return "utf-8", _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes)
+        return "utf-8", _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes, scan_bytes)
     except _Undecodable as not_utf8:
-        if _mostly_utf8(path, compressed):
+        if _mostly_utf8(path, compressed, scan_bytes):
             raise FileError(not_utf8.message + errors.MIXED_ENCODINGS) from None
-        return "cp1252", _scan_text(path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes)
+        return "cp1252", _scan_text(
+            path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes, scan_bytes
+        )
 
 
 _UTF8_SEQUENCE = re.compile(
@@ -203,13 +207,15 @@ _UTF8_SEQUENCE = re.compile(
 _ASCII = bytes(range(128))
 
 
-def _mostly_utf8(path: str, compressed: bool) -> bool:
-    """Whether most of the file's bytes beyond ASCII form UTF-8 sequences.
-    In cp1252 text they hardly ever do (that would read "Ã©"): its accented
-    letters stand alone, each an invalid UTF-8 byte."""
-    in_sequences = beyond_ascii = 0
+def _mostly_utf8(path: str, compressed: bool, scan_bytes: int | None = None) -> bool:
+    """Whether most of the file's bytes beyond ASCII (of its first
+    ``scan_bytes``, if given) form UTF-8 sequences. In cp1252 text they
+    hardly ever do (that would read "Ã©"): its accented letters stand
+    alone, each an invalid UTF-8 byte."""
+    in_sequences = beyond_ascii = scanned = 0
     with open_binary(path, compressed) as file:
-        while block := file.read(BLOCK_SIZE):
+        while (scan_bytes is None or scanned < scan_bytes) and (block := file.read(BLOCK_SIZE)):
+            scanned += len(block)
             beyond_ascii += len(block.translate(None, _ASCII))
             in_sequences += sum(
                 match.end() - match.start() for match in _UTF8_SEQUENCE.finditer(block)
@@ -228,10 +234,12 @@ def _scan_text(
     name: str,
     compressed: bool = False,
     max_bytes: int | None = None,
+    scan_bytes: int | None = None,
 ) -> str | None:
-    """Decode the whole file block by block, raising UNDECODABLE (under
-    ``name``) at the first bad byte; return the first visible character.
-    A compressed file is decompressed on the way, within ``max_bytes``.
+    """Decode the whole file (or its first ``scan_bytes``, rounded up to a
+    block) block by block, raising UNDECODABLE (under ``name``) at the
+    first bad byte; return the first visible character. A compressed file
+    is decompressed on the way, within ``max_bytes``.
 
     The BOM is skipped and the file decoded with the plain codec, so that
     reported offsets are offsets in the file (in the decompressed content).
@@ -273,7 +281,7 @@ def _scan_text(
             if compressed and max_bytes is not None and offset > max_bytes:
                 raise FileError(errors.TOO_LARGE_DECOMPRESSED.format(limit=max_bytes))
             del block, text  # before the next read: one block and its text in memory at a time
-            if final:
+            if final or (scan_bytes is not None and offset >= scan_bytes):
                 return first_char
 
 

@@ -50,7 +50,8 @@ import datetime as dt
 import itertools
 import os
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import python_calamine
@@ -68,7 +69,7 @@ from ingest.readers.headers import (
     shown_name,
     target_field_by_key,
 )
-from ingest.readers.rows import Reader, ReadRow
+from ingest.readers.rows import Preview, Reader, ReadRow
 
 XLSX = "xlsx"
 XLS = "xls"
@@ -180,9 +181,101 @@ def open_workbook(
     reader of its data rows. ``by_content``: only the file's first bytes
     said it is a workbook (an OLE2 file calamine cannot read is then some
     other Office document, refused as such)."""
+    found = _find_header(path, format, by_content, fields, required, sheet, column_map)
+    field_by_key = target_field_by_key(fields, column_map)
+    names, positions, unknown = map_header(found.cells, field_by_key, required, column_map)
+    layout = _Layout(
+        names=tuple(names),
+        positions=tuple(positions),
+        lead=found.lead,
+        width=len(found.cells),
+        header=tuple(found.cells),
+    )
+    numbered_rows, header_row = found.numbered_rows, found.header_row
+
+    def rows_of_sheet() -> Iterator[ReadRow]:
+        return _data_rows(numbered_rows(), layout, header_row + skip_rows, max_field_chars)
+
+    return Reader(
+        format=format,
+        encoding="",
+        delimiter=None,
+        columns=names,
+        unknown_columns=unknown,
+        rows=rows_of_sheet,
+        header_row=header_row,
+        sheet=found.name,
+    )
+
+
+def preview_workbook(
+    path: str,
+    *,
+    format: str,
+    by_content: bool,
+    fields: Sequence[str],
+    required: Sequence[str],
+    sheet: str | int | None,
+    column_map: Mapping[str, str],
+    rows: int,
+) -> Preview:
+    """The sheet's header, found as ``open_workbook`` finds it, and its
+    first ``rows`` data rows among those the header search read; the
+    workbook's worksheets, to choose another (see ingest.readers.preview)."""
+    found = _find_header(path, format, by_content, fields, required, sheet, column_map)
+    width = len(found.cells)
+    header = tuple(found.cells)
+    sample = []
+    for number, cells in found.head:
+        if number <= found.header_row:
+            continue
+        cells = _cells(cells[found.lead : found.lead + width])
+        if not any(cells) or tuple(cell.strip() for cell in cells) == header:
+            continue
+        sample.append(cells + [""] * (width - len(cells)))
+        if len(sample) == rows:
+            break
+    return Preview(
+        format=format,
+        encoding="",
+        delimiter=None,
+        columns=list(found.cells),
+        rows=sample,
+        header_row=found.header_row,
+        sheet=found.name,
+        sheets=found.sheets,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A sheet's header as found: the sheet's name, the workbook's
+    worksheets, its cells (without empty columns left of it: ``lead``),
+    its row number, the first rows read to find it, and how to read the
+    sheet's rows from the top."""
+
+    name: str
+    sheets: list[str]
+    cells: list[str]
+    lead: int
+    header_row: int
+    head: list[tuple[int, list[Any]]]
+    numbered_rows: Callable[[], Iterator[tuple[int, list[Any]]]]
+
+
+def _find_header(
+    path: str,
+    format: str,
+    by_content: bool,
+    fields: Sequence[str],
+    required: Sequence[str],
+    sheet: str | int | None,
+    column_map: Mapping[str, str],
+) -> _Found:
     workbook = _load_workbook(path, format, by_content)
     try:
         name = _sheet_name(workbook, sheet_argument(sheet))
+        sheets = [meta.name for meta in workbook.sheets_metadata if meta.typ == _WORKSHEET]
         part = xlsx_chunks.sheet_part(path, name) if format == XLSX else None
         loaded = _load_sheet(workbook, name) if part is None else None
     finally:
@@ -209,31 +302,16 @@ def open_workbook(
         below = header_below(records, count, field_by_key, required, named)
         if below is not None:
             _, cells, count = below
-    header_row = head[count - 1][0]
     # Empty columns left of the header are layout, not nameless columns.
     lead = next(position for position, cell in enumerate(cells) if cell)
-    cells = cells[lead:]
-    names, positions, unknown = map_header(cells, field_by_key, required, column_map)
-    layout = _Layout(
-        names=tuple(names),
-        positions=tuple(positions),
+    return _Found(
+        name=name,
+        sheets=sheets,
+        cells=cells[lead:],
         lead=lead,
-        width=len(cells),
-        header=tuple(cells),
-    )
-
-    def rows_of_sheet() -> Iterator[ReadRow]:
-        return _data_rows(numbered_rows(), layout, header_row + skip_rows, max_field_chars)
-
-    return Reader(
-        format=format,
-        encoding="",
-        delimiter=None,
-        columns=names,
-        unknown_columns=unknown,
-        rows=rows_of_sheet,
-        header_row=header_row,
-        sheet=name,
+        header_row=head[count - 1][0],
+        head=head,
+        numbered_rows=numbered_rows,
     )
 
 

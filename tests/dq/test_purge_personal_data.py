@@ -10,6 +10,8 @@ import sys
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -17,6 +19,7 @@ from dq import services
 from dq.models import RemediationAudit, Violation
 from runs.models import ImportRun
 from runs.retention import BAD_RETENTION, RETENTION_TOO_LONG
+from runs.staging import STAGED_DIR
 from tests.importing import ORGS_CSV, import_bytes
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +67,7 @@ def test_a_dry_run_reports_without_removing(old_data, capsys):
         f"  results files (older than 90 days): 2 file(s), {results}\xa0bytes ({results:,} bytes), from 2 run(s)",
         "  violation payloads (resolved, ignored or dry run, older than 90 days): 3 violation(s) masked",
         "  audit payloads (older than 90 days): 1 audit row(s) scrubbed",
+        "  staged uploads (columns never matched, older than 3600 s): 0 file(s)",
     ]
     for run in (dry, real):
         run.refresh_from_db()
@@ -129,6 +133,27 @@ def test_recent_data_is_left_alone(capsys):
     assert sum(report[kind]["files"] for kind in ("uploads", "results")) == 0
     run.refresh_from_db()
     assert run.file and run.results_file
+
+
+def staged(name: str, *, seconds_ago: float) -> str:
+    """A file staged for column matching (runs.staging), last written
+    ``seconds_ago``."""
+    name = default_storage.save(f"{STAGED_DIR}/{name}", ContentFile(ORGS_CSV))
+    then = (timezone.now() - dt.timedelta(seconds=seconds_ago)).timestamp()
+    os.utime(default_storage.path(name), (then, then))
+    return name
+
+
+def test_uploads_staged_for_matching_and_never_imported_are_purged(capsys):
+    old, recent = staged("old.csv", seconds_ago=7200), staged("recent.csv", seconds_ago=60)
+    out = purge("--dry-run", capsys=capsys)
+    assert "  staged uploads (columns never matched, older than 3600 s): 1 file(s)" in out
+    assert default_storage.exists(old) and default_storage.exists(recent)
+
+    report = json.loads(purge("--json", capsys=capsys))
+    assert report["staged"] == {"seconds": 3600, "files": 1}
+    assert not default_storage.exists(old) and default_storage.exists(recent)
+    assert json.loads(purge("--json", capsys=capsys))["staged"]["files"] == 0
 
 
 def test_a_negative_retention_is_a_usage_error_and_removes_nothing(old_data):

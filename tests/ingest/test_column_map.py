@@ -143,3 +143,26 @@ def test_a_bad_map_on_the_cli_is_a_usage_error_and_creates_no_run(tmp_path):
     assert info.value.returncode == 2
     assert str(info.value) == errors.COLUMN_MAP_ENTRY.format(entry="ID")
     assert not ImportRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_missing_columns_error_suggests_column_flags(tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text(CRM_EXPORT)
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command(
+            "import_file",
+            str(path),
+            "--target",
+            "organization",
+            "--source",
+            "crm",
+            "--sync",
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+    assert (
+        "Suggested columns: --column ID=external_id --column 'Company Name=name' "
+        "--column 'Country Code=country' --column Web=website"
+    ) in err.getvalue()

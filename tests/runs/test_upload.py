@@ -70,7 +70,14 @@ def test_a_dry_run_upload_runs_and_links_to_the_run(operator_client, operator):
 
 def test_options_reach_the_run(operator_client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        upload(operator_client, dry_run=None, encoding="cp1252", delimiter=";", format="csv")
+        upload(
+            operator_client,
+            dry_run=None,
+            encoding="cp1252",
+            delimiter=";",
+            format="csv",
+            file=SimpleUploadedFile("orgs.csv", ORGS_CSV.replace(b",", b";")),
+        )
     run = ImportRun.objects.get()
     assert run.dry_run is False
     params = run.ingest_params_json

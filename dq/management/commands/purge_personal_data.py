@@ -2,7 +2,8 @@
 [--results-days N] [--payloads-days N] [--audit-days N]
 
 Removes personal data kept past its retention, for cron: runs' uploaded
-files and results files (runs.retention), the payload values of resolved,
+files and results files (runs.retention), uploads staged for column
+matching and never imported (runs.staging), the payload values of resolved,
 ignored and dry-run violations and of remediation audit rows (dq.services).
 Idempotent: a second run removes nothing more. Exit 0 when done, 1 when the
 storage refused to delete a file (the rest was still done), 2 for usage errors.
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from dq import services
 from ingest.errors import UsageError
-from runs import retention
+from runs import retention, staging
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 DELETE_FAILED = "The storage refused to delete {count} file(s); they are kept and listed in the log. Run again once fixed."
@@ -32,7 +33,8 @@ class Command(BaseCommand):
         "IMPORTER_RETAIN_UPLOADS_DAYS / IMPORTER_RETAIN_RESULTS_DAYS, and mask the payload values of "
         "violations resolved or ignored (or made by a dry run) longer ago than "
         "IMPORTER_RETAIN_RESOLVED_PAYLOADS_DAYS and of audit rows older than DQ_AUDIT_RETENTION_DAYS "
-        "(all 90 days by default). Runs and violations stay. Safe to run from cron."
+        "(all 90 days by default), and uploads staged for column matching older than "
+        "IMPORTER_STAGED_UPLOAD_SECONDS. Runs and violations stay. Safe to run from cron."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -81,6 +83,7 @@ class Command(BaseCommand):
             audits = services.audit_purge_payloads(
                 older_than_days=days["audit"], dry_run=dry_run, now=now
             )
+            staged = staging.staged_uploads_purge(now=now, dry_run=dry_run)
         except UsageError as exc:
             raise CommandError(exc.message, returncode=EXIT_USAGE) from None
         report = {
@@ -98,6 +101,7 @@ class Command(BaseCommand):
             },
             "payloads": {"days": days["payloads"], "violations": payloads},
             "audit": {"days": days["audit"], "rows": audits},
+            "staged": {"seconds": settings.IMPORTER_STAGED_UPLOAD_SECONDS, "files": staged},
         }
         self.stdout.write(_dumps(report) if json else _text(report))
         failed = sum(purged.failed for purged in files)
@@ -128,7 +132,7 @@ def _files_line(kind: str, numbers: dict[str, Any]) -> str:
 
 def _text(report: dict[str, Any]) -> str:
     head = "Would remove (dry run, nothing changed):" if report["dry_run"] else "Removed:"
-    payloads, audit = report["payloads"], report["audit"]
+    payloads, audit, staged = report["payloads"], report["audit"], report["staged"]
     return "\n".join(
         [
             head,
@@ -137,5 +141,7 @@ def _text(report: dict[str, Any]) -> str:
             f"  violation payloads (resolved, ignored or dry run, older than {payloads['days']} days): "
             f"{payloads['violations']} violation(s) masked",
             f"  audit payloads (older than {audit['days']} days): {audit['rows']} audit row(s) scrubbed",
+            f"  staged uploads (columns never matched, older than {staged['seconds']} s): "
+            f"{staged['files']} file(s)",
         ]
     )

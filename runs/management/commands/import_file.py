@@ -1,4 +1,5 @@
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -7,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ingest import registry
 from ingest import services as ingest_services
 from ingest.errors import UsageError
-from runs import selectors, services
+from runs import selectors, services, staging
 from runs.execution import runner
 from runs.models import ImportRun
 
@@ -90,7 +91,41 @@ class Command(BaseCommand):
             else:
                 services.run_enqueue(run=run)
         run.refresh_from_db()
+        if run.status == ImportRun.Status.FAILED:
+            suggest_columns(self, path, options)
         report(self, run, as_json=options["json"])
+
+
+def suggest_columns(command: BaseCommand, path: Path, options: dict) -> None:
+    """When the file's header does not name the target's required fields,
+    the --column flags that would read it (as the upload form suggests
+    them), on stderr."""
+    try:
+        shown = staging.matching_for_file(
+            path=str(path),
+            upload=staging.Upload(
+                target=options["target"],
+                source=options["source"],
+                format=options["format"] or "",
+                encoding=options["encoding"] or "",
+                delimiter=options["delimiter"] or "",
+                sheet=options["sheet"] or "",
+                column_map=options["column_map"] or {},
+            ),
+        )
+    except UsageError:
+        return
+    if shown is None:
+        return
+    flags = " ".join(
+        f"--column {shlex.quote(f'{column}={field}')}"
+        for column, field in shown.matching.column_map.items()
+    )
+    if flags:
+        command.stderr.write(f"Suggested columns: {flags}")
+    if shown.matching.unmatched_required:
+        unmatched = ", ".join(shown.matching.unmatched_required)
+        command.stderr.write(f"No column found for: {unmatched}")
 
 
 class ProgressLines:
