@@ -18,7 +18,8 @@ from ingest import errors
 from ingest.models import Source
 from runs import staging
 from runs.models import ImportRun
-from tests.runs.conftest import CSV, user_with_role
+from tests.factories import UserFactory
+from tests.importing import ORGS_CSV
 
 ADD = reverse("admin:runs_importrun_add")
 MATCH = reverse("admin:runs_importrun_match_columns")
@@ -119,7 +120,7 @@ def test_a_remembered_map_is_suggested_before_synonyms(operator_client):
 
 
 def test_a_matching_header_goes_straight_through(operator_client):
-    response = upload(operator_client, content=CSV)
+    response = upload(operator_client, content=ORGS_CSV)
     run = ImportRun.objects.get()
     assert response.status_code == 302 and response.url.endswith(f"/{run.pk}/change/")
     assert run.ingest_params_json["column_map"] == {}
@@ -176,7 +177,7 @@ def test_a_bad_token_leads_back_to_the_upload_form(operator_client, token):
 
 def test_another_user_cannot_use_the_token(operator_client, client):
     token = token_of(upload(operator_client))
-    other = user_with_role(OPERATORS, "op2")
+    other = UserFactory(username="op2", role=OPERATORS)
     client.force_login(other)
     assert client.post(MATCH, {"token": token, **SUGGESTED}).url == ADD
     assert not ImportRun.objects.exists()
