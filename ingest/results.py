@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import orjson
 
-from ingest.pipeline import INSERTED, QUARANTINED, Row
+from ingest.steps.types import INSERTED, QUARANTINED, Row
 
 HEADER = [
     "row_number",

@@ -37,7 +37,7 @@ from dq.sinks import RemediationSink, Sink, SpooledSink, ViolationSink
 from ingest import registry
 from ingest.fields import trim
 from ingest.models import Source
-from ingest.pipeline import ChunkProcessor, Counts
+from ingest.pipeline import ChunkProcessor, Counts, write_policy
 from ingest.readers import Reader, ReadRow
 from ingest.results import Ledger
 from ingest.seen import key64
@@ -217,7 +217,7 @@ def import_partition(
         source=source,
         run_id=run.pk,
         imported_at=run.started_at or timezone.now(),
-        dry_run=run.dry_run,
+        policy=write_policy(dry_run=run.dry_run),
         value_mappings=run.ingest_params_json.get("value_mappings"),
     )
     sink = sink or sink_for(run, target=target, source=source)
