@@ -1,5 +1,7 @@
 """Where quarantined rows go: ``dq.Violation`` rows, written per chunk; for a
-remediation run, the requeued violations themselves take each row's result."""
+dry run, violations of its own written after its rollback; for a
+remediation run, the requeued violations themselves take each row's result.
+The runner picks the sink from the run's kind and write policy."""
 
 from __future__ import annotations
 
@@ -40,18 +42,16 @@ class Sink(Protocol):
 class ViolationSink:
     """Each quarantined row of an upload is an occurrence of its violation
     (by fingerprint: dq.occurrences), and each valid row resolves its
-    fingerprint's open violation at the source. A dry run's rows stay
-    separate, read-only violations of their own (``write``)."""
+    fingerprint's open violation at the source."""
 
     # Past this many open violations of the source, every valid row is
     # looked up by the database instead (see live_external_ids).
     LIVE_SET_LIMIT = 100_000
 
-    def __init__(self, *, run_id: int, target: str, source_id: int, dry_run: bool = False) -> None:
+    def __init__(self, *, run_id: int, target: str, source_id: int) -> None:
         self.run_id = run_id
         self.target = target
         self.source_id = source_id
-        self.dry_run = dry_run
         self._live: set[str] | None = None
         self._live_loaded = False
 
@@ -68,13 +68,6 @@ class ViolationSink:
         return self._live
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
-        if self.dry_run:
-            self.write(
-                (row.number, row.external_id, row.payload, row.errors)
-                for row in rows
-                if row.outcome == QUARANTINED
-            )
-            return
         # File order decides: a fingerprint's last row in the chunk says
         # whether it ends quarantined or resolved at the source.
         quarantined: dict[str, Occurrence] = {}
@@ -122,49 +115,20 @@ class ViolationSink:
             valid_fingerprints=valid,
         )
 
-    def write(
-        self, items: Iterable[tuple[int, str, dict[str, Any], Sequence[dict[str, str]]]]
-    ) -> None:
-        """A dry run's violations: plain inserts, outside the one-per-fingerprint rule."""
-        Violation.objects.bulk_create(
-            [
-                Violation(
-                    run_id=self.run_id,
-                    target=self.target,
-                    source_id=self.source_id,
-                    row_number=number,
-                    external_id=storable_text(external_id),
-                    payload=storable(payload),
-                    errors=errors,
-                    codes=codes_of(errors),
-                    error_fields=fields_of(errors),
-                    dry_run=self.dry_run,
-                    fingerprint=fingerprints.of_row(
-                        target=self.target,
-                        source_id=self.source_id,
-                        external_id=external_id,
-                        payload=storable(payload),
-                        errors=errors,
-                        row_number=number,
-                    ),
-                    first_seen_run_id=self.run_id,
-                    last_seen_run_id=self.run_id,
-                )
-                for number, external_id, payload, errors in items
-            ],
-            batch_size=500,
-        )
-
     def finish(self) -> None:
         pass
 
 
-class SpooledSink:
+class DryRunSink:
     """For dry runs, whose chunks are rolled back: keeps quarantined rows in a
-    temporary file and writes them to the inner sink after the rollback."""
+    temporary file and, after the rollback, writes them as read-only
+    violations of the run alone (``Violation.dry_run``), outside the
+    one-per-fingerprint rule."""
 
-    def __init__(self, inner: ViolationSink) -> None:
-        self.inner = inner
+    def __init__(self, *, run_id: int, target: str, source_id: int) -> None:
+        self.run_id = run_id
+        self.target = target
+        self.source_id = source_id
         self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
@@ -180,10 +144,40 @@ class SpooledSink:
         for line in self.spool:
             batch.append(json.loads(line))
             if len(batch) == 1000:
-                self.inner.write(batch)
+                self.write(batch)
                 batch = []
-        self.inner.write(batch)
+        self.write(batch)
         self.spool.close()
+
+    def write(self, items: Iterable[tuple[int, str, dict[str, Any], list[dict[str, str]]]]) -> None:
+        Violation.objects.bulk_create(
+            [
+                Violation(
+                    run_id=self.run_id,
+                    target=self.target,
+                    source_id=self.source_id,
+                    row_number=number,
+                    external_id=storable_text(external_id),
+                    payload=storable(payload),
+                    errors=errors,
+                    codes=codes_of(errors),
+                    error_fields=fields_of(errors),
+                    dry_run=True,
+                    fingerprint=fingerprints.of_row(
+                        target=self.target,
+                        source_id=self.source_id,
+                        external_id=external_id,
+                        payload=storable(payload),
+                        errors=errors,
+                        row_number=number,
+                    ),
+                    first_seen_run_id=self.run_id,
+                    last_seen_run_id=self.run_id,
+                )
+                for number, external_id, payload, errors in items
+            ],
+            batch_size=500,
+        )
 
 
 class RemediationSink:

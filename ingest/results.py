@@ -1,6 +1,6 @@
 """The run's results file: one line per row with its outcome and dedupe
-decision (the decision ledger); for a dry run also the would-be record
-values, so an operator sees exactly what the import would write.
+decision (the decision ledger); for a dry run (as its write policy says)
+also the would-be record values, so an operator sees exactly what the import would write.
 
 Cells that a spreadsheet would run as a formula are prefixed with a quote.
 """
@@ -17,7 +17,8 @@ from typing import IO, Any
 
 import orjson
 
-from ingest.pipeline import INSERTED, QUARANTINED, Row
+from ingest.steps.policy import WritePolicy
+from ingest.steps.types import INSERTED, QUARANTINED, Row
 
 HEADER = [
     "row_number",
@@ -70,11 +71,11 @@ def _encode_values(values: dict[str, Any]) -> str:
 
 
 class Ledger:
-    def __init__(self, *, dry_run: bool, file: IO[str] | None = None) -> None:
+    def __init__(self, *, policy: WritePolicy, file: IO[str] | None = None) -> None:
         """``file``: append to this open text file (a partition's ledger,
         resumed after a crash) instead of a new temporary file; the header
         is written only at its start."""
-        self.dry_run = dry_run
+        self.shows_values = policy.ledger_shows_values
         self.file: IO[str] = (
             file
             if file is not None
@@ -84,14 +85,14 @@ class Ledger:
         )
         self.writer = csv.writer(self.file)
         if self.file.tell() == 0:
-            self.writer.writerow(HEADER + (DRY_RUN_COLUMNS if dry_run else []))
+            self.writer.writerow(HEADER + (DRY_RUN_COLUMNS if self.shows_values else []))
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
-        writerow = self.writer.writerow
+        writerow, shows_values = self.writer.writerow, self.shows_values
         for row in rows:
             record = row.record
             record_id = (
-                "" if record is None or (self.dry_run and row.outcome == INSERTED) else record.id
+                "" if record is None or (shows_values and row.outcome == INSERTED) else record.id
             )
             line = [
                 row.number,
@@ -106,7 +107,7 @@ class Ledger:
                 if row.outcome == QUARANTINED
                 else "",
             ]
-            if self.dry_run:
+            if shows_values:
                 values = record.values if record is not None and row.changed_fields else None
                 line.append(_encode_values(values) if values else "")
                 line.append(_encode_values(row.previous) if row.previous else "")

@@ -33,11 +33,11 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from dq.sinks import RemediationSink, Sink, SpooledSink, ViolationSink
+from dq.sinks import DryRunSink, RemediationSink, Sink, ViolationSink
 from ingest import registry
 from ingest.fields import trim
 from ingest.models import Source
-from ingest.pipeline import ChunkProcessor, Counts
+from ingest.pipeline import ChunkProcessor, Counts, WritePolicy, write_policy
 from ingest.readers import Reader, ReadRow
 from ingest.results import Ledger
 from ingest.seen import key64
@@ -72,7 +72,10 @@ def chunked(rows: Iterable[ReadRow], size: int) -> Iterator[list[ReadRow]]:
 def plan_partitions(run: ImportRun) -> int:
     """How many partition jobs: one for dry runs (one transaction) and small
     files (a job's start-up would cost more than it saves)."""
-    if run.dry_run or (run.file_size or 0) < settings.IMPORTER_PARTITION_MIN_BYTES:
+    if (
+        write_policy(dry_run=run.dry_run).rolls_back
+        or (run.file_size or 0) < settings.IMPORTER_PARTITION_MIN_BYTES
+    ):
         return 1
     return max(1, settings.IMPORTER_PARTITIONS)
 
@@ -95,14 +98,17 @@ def partition_rows(
             yield row
 
 
-def sink_for(run: ImportRun, *, target: registry.Target, source: Source) -> Sink:
+def sink_for(
+    run: ImportRun, *, target: registry.Target, source: Source, policy: WritePolicy
+) -> Sink:
     """Where the run's quarantined rows go: a remediation run updates the
-    violations it requeued instead of creating new ones."""
+    violations it requeued instead of creating new ones; a dry run keeps its
+    own apart."""
     if run.kind == ImportRun.Kind.REMEDIATION:
         return RemediationSink(run=run)
-    return ViolationSink(
-        run_id=run.pk, target=target.name, source_id=source.pk, dry_run=run.dry_run
-    )
+    if policy.violations_apart:
+        return DryRunSink(run_id=run.pk, target=target.name, source_id=source.pk)
+    return ViolationSink(run_id=run.pk, target=target.name, source_id=source.pk)
 
 
 # --- Heartbeat ---------------------------------------------------------------
@@ -204,7 +210,6 @@ def import_partition(
     run: ImportRun,
     part: RunPartition,
     *,
-    sink: Sink | None = None,
     progress: Progress | None = None,
     reader: Reader | None = None,
 ) -> bool:
@@ -213,28 +218,27 @@ def import_partition(
     and checked (a run of one partition is read once)."""
     target = registry.get(run.target)
     source = Source.objects.get(pk=run.source_id)
+    policy = write_policy(dry_run=run.dry_run)
     processor = ChunkProcessor(
         target=target,
         source=source,
         run_id=run.pk,
         imported_at=run.started_at or timezone.now(),
-        dry_run=run.dry_run,
+        policy=policy,
         value_mappings=run.ingest_params_json.get("value_mappings"),
     )
-    sink = sink or sink_for(run, target=target, source=source)
+    sink = sink_for(run, target=target, source=source, policy=policy)
     reader = reader or files.run_reader(run)
     handle, _ = _open_ledger(part)
-    ledger = Ledger(dry_run=run.dry_run, file=handle)
+    ledger = Ledger(policy=policy, file=handle)
     rows = partition_rows(
         reader, field=target.external_id_field, partitions=run.partitions, index=part.index
     )
     chunks = chunked(rows, settings.IMPORTER_CHUNK_SIZE)
     try:
         with reader:
-            if run.dry_run:
-                # A dry run's sink is a ViolationSink (sink_for: no remediation dry runs).
-                spooled = SpooledSink(sink)  # type: ignore[arg-type]
-                return _dry_run(run, part, processor, spooled, ledger, handle, chunks, progress)
+            if policy.rolls_back:
+                return _dry_run(run, part, processor, sink, ledger, handle, chunks, progress)
             return _standard_run(run, part, processor, sink, ledger, handle, chunks, progress)
     finally:
         handle.close()

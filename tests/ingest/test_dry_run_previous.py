@@ -9,8 +9,8 @@ import json
 import pytest
 from django.core.files.base import ContentFile
 
-from ingest.pipeline import ChunkProcessor
 from ingest.results import DRY_RUN_COLUMNS, HEADER
+from ingest.steps.merge import Merger
 from runs import services
 from runs.execution import runner
 from runs.models import ImportRun
@@ -55,14 +55,14 @@ def test_a_dry_run_keeps_the_old_values_of_each_changed_field():
 def test_a_real_import_writes_no_old_values_and_copies_no_record(monkeypatch):
     run_of(BEFORE, dry_run=False)
     copies = []
-    merge = ChunkProcessor._merge_row
+    merge = Merger.merge
 
     def watched(self, row):
         merge(self, row)
-        copies.append(row.previous)
+        copies.append((self.keeps_previous_values, row.previous))
 
-    monkeypatch.setattr(ChunkProcessor, "_merge_row", watched)
+    monkeypatch.setattr(Merger, "merge", watched)
     real = run_of(AFTER, dry_run=False)
     header, _lines = results(real)
     assert header == HEADER
-    assert copies and all(previous is None for previous in copies)
+    assert copies and all(kept is False and previous is None for kept, previous in copies)
