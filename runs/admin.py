@@ -168,13 +168,28 @@ class ImportRunAdmin(UploadAdminMixin, RunPageAdminMixin):
             row["url"] = changelist.get_query_string(
                 {"status__exact": row["status"]}, ["status__exact", "p"]
             )
-        # The inbox filters by one run at most: link it only when the counts match.
-        filtered = changelist.has_active_filters or bool(changelist.query)
         context = {
             "summary": summary,
-            "open_violations_url": None if filtered else violations_url(),
+            "open_violations_url": self._open_violations_url(request, changelist),
         }
         return TemplateResponse(request, "admin/runs/importrun/summary_cards.html", context)
+
+    # The runs list's filters the inbox has too (same parameter, same meaning).
+    INBOX_FILTERS = ("target", "source__id__exact")
+
+    def _open_violations_url(self, request: HttpRequest, changelist: Any) -> str | None:
+        """The inbox filtered as the list is, when the inbox can say it: no
+        filter, or filters by target and source only. The inbox filters by
+        one run at most, so for other filters (status, dates, a search)
+        the card has no link rather than a link to other counts."""
+        params = {
+            key: value
+            for key, value in request.GET.items()
+            if key not in ("o", "p", "_changelist_filters")
+        }
+        if changelist.query or not set(params) <= set(self.INBOX_FILTERS):
+            return None
+        return violations_url(**params)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None):
         return super().changelist_view(request, {"title": "Import runs", **(extra_context or {})})

@@ -134,3 +134,17 @@ def test_open_violations_link_into_the_inbox_only_when_the_counts_match(admin_cl
         not in admin_client.get(summary, {"status__exact": "partial"}).content.decode()
     )
     assert f'href="{inbox}"' not in admin_client.get(summary, {"q": "orgs"}).content.decode()
+
+
+def test_open_violations_of_one_target_and_source_link_to_that_inbox(admin_client, dashboard):
+    """The card's count and the inbox it links to agree: the list filtered
+    by target and source, the inbox filtered the same way."""
+    run = import_bytes()  # a real import: its quarantined rows are open violations
+    params = {"target": run.target, "source__id__exact": str(run.source_id)}
+    html = admin_client.get(reverse("admin:runs_importrun_summary"), params).content.decode()
+    href = re.search(r'<a href="([^"]+)">([\d,]+)</a>', html)
+    assert href is not None, html
+    inbox = admin_client.get(href.group(1).replace("&amp;", "&"))
+    assert inbox.status_code == 200
+    shown = inbox.context["cl"].result_count
+    assert shown == int(href.group(2).replace(",", "")) > 0
