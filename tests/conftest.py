@@ -1,7 +1,10 @@
+import contextlib
 import os
 import shutil
 
+import django_rq
 import pytest
+from rq import SimpleWorker
 
 # Browser tests: Playwright (pytest-playwright's `page` fixture) drives Debian's
 # chromium. Its sync API runs an event loop in the test's thread; the tests
@@ -78,6 +81,40 @@ def empty_imports_queue():
     queue.empty()
     yield queue
     queue.empty()
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks, settings):
+    """A context manager that runs the on-commit callbacks at its end (the
+    test's transaction never commits) and so enqueues the runs; with Redis,
+    an in-process RQ worker then drains the imports queue (in-process, so
+    it sees this test's uncommitted rows). django-rq's default commit mode
+    would defer the enqueue once more while the test's atomic block is
+    open; run_enqueue already waits for the commit, so "auto" is meant."""
+    settings.RQ = {**settings.RQ, "COMMIT_MODE": "auto"}
+    if not settings.IMPORTER_SYNC_JOBS:
+        django_rq.get_queue("imports").empty()
+
+    @contextlib.contextmanager
+    def run_jobs():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        if not settings.IMPORTER_SYNC_JOBS:
+            django_rq.get_worker("imports", worker_class=SimpleWorker).work(burst=True)
+
+    return run_jobs
+
+
+@pytest.fixture
+def requeue(on_commit):
+    """violations_requeue with its enqueue run; without Redis the job runs in-process."""
+    from dq import services
+
+    def call(violations, actor=None):
+        with on_commit():
+            return services.violations_requeue(violations=violations, actor=actor)
+
+    return call
 
 
 @pytest.fixture(scope="session")

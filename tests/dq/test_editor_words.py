@@ -15,8 +15,8 @@ from dq.editor import NOTHING_REQUEUED
 from dq.models import Violation
 from dq.selectors import Change, audit_changes
 from ingest import fields as rules
-from tests.dq.conftest import violation_at
 from tests.dq.test_admin_inbox import form_data
+from tests.importing import violation_at
 
 pytestmark = pytest.mark.django_db
 

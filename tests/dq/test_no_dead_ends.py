@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from dq import services
 from dq.models import RemediationAudit, Violation
-from tests.dq.conftest import make_user, violation_at
+from tests.factories import UserFactory
+from tests.importing import violation_at
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def test_select_all_past_the_cap_gets_the_exact_count(steward_client, rules_run,
 
 
 def test_the_count_needs_view_permission(client, rules_run):
-    client.force_login(make_user("nobody", None))
+    client.force_login(UserFactory(viewer=True))
     assert client.get(reverse("admin:dq_violation_count")).status_code == 403
 
 

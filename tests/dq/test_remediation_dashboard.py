@@ -10,7 +10,7 @@ from django.utils import timezone
 from dq import charts, selectors, services
 from dq.models import RemediationAudit, Violation
 from runs.models import ImportRun
-from tests.dq.conftest import violation_at
+from tests.importing import violation_at
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ from axe_playwright_python.sync_playwright import Axe
 from common.roles import STEWARDS
 from dq import services
 from dq.models import Violation
-from tests.dq.conftest import import_step
-from tests.e2e.conftest import log_in, make_user
+from tests.e2e.browser import log_in
+from tests.factories import UserFactory
+from tests.importing import import_golden
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,8 +20,8 @@ BLOCKING = {"serious", "critical"}
 
 @pytest.fixture
 def data(transactional_db):
-    import_step("01_organizations_clean.csv")
-    run = import_step("02_organizations_rules.csv")
+    import_golden("01_organizations_clean.csv")
+    run = import_golden("02_organizations_rules.csv")
     fixed = run.violations.get(row_number=4)
     services.violation_edit(violation=fixed, payload={**fixed.payload, "email": ""}, actor=None)
     services.violations_requeue(violations=Violation.objects.filter(pk=fixed.pk), actor=None)
@@ -49,7 +50,9 @@ def blocking_violations(page) -> list[str]:
 def test_main_pages_have_no_serious_accessibility_violations(watched_page, data, path):
     page = watched_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    user = make_user("stella", STEWARDS, superuser=path.startswith("/admin/runs"))
+    user = UserFactory(
+        username="stella", role=STEWARDS, is_superuser=path.startswith("/admin/runs")
+    )
     assert user.pk
     log_in(page, "stella")
     if path == "editor":

@@ -3,13 +3,13 @@ name (the admin's autocomplete), and sees a record's external ids and
 lineage; screenshots of both pages at 1280×800."""
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from core.models import Organization
 from ingest import identity
 from ingest.models import ExternalIdMap
-from tests.e2e.conftest import PASSWORD, log_in, screenshot
+from tests.e2e.browser import log_in, screenshot
+from tests.factories import UserFactory
 from tests.identity.helpers import import_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +19,7 @@ HEADER = "external_id,name,country,registration_number,phone\n"
 
 def test_a_steward_repoints_by_searching_the_records_name(watched_page):
     import_text(HEADER + "A,Acme Holdings,DE,HRB 1,\nB,Beta Branch,DE,HRB 2,\n")
-    User.objects.create_superuser("root", password=PASSWORD)
+    UserFactory(username="root", admin=True)
     acme = Organization.objects.get(name="Acme Holdings")
     identity.record_save_by_hand(record=acme, fields=["industry"], actor="root")
     mapping = ExternalIdMap.objects.get(external_id="B")

@@ -7,8 +7,9 @@ import pytest
 
 from common.roles import STEWARDS
 from dq.models import Violation
-from tests.dq.conftest import import_step
-from tests.e2e.conftest import log_in, make_user, screenshot
+from tests.e2e.browser import log_in, screenshot
+from tests.factories import UserFactory
+from tests.importing import import_golden
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,8 +34,8 @@ ROW_HEIGHTS_JS = """() => Array.from(document.querySelectorAll('#result_list tbo
 
 @pytest.fixture
 def realistic_inbox(transactional_db):
-    import_step("01_organizations_clean.csv")
-    run = import_step("02_organizations_rules.csv")
+    import_golden("01_organizations_clean.csv")
+    run = import_golden("02_organizations_rules.csv")
     # A real export's ids and messages are long: the longest of both.
     violation = run.violations.order_by("pk").first()
     Violation.objects.filter(pk=violation.pk).update(
@@ -55,7 +56,7 @@ def realistic_inbox(transactional_db):
 def test_the_inbox_does_not_scroll_sideways_at_1280_px(watched_page, realistic_inbox):
     page = watched_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", role=STEWARDS)
     log_in(page, "stella")
     page.goto(f"{page.base_url}/admin/dq/violation/?status=all")
     assert page.locator("#nav-sidebar").is_visible(), "the navigation sidebar is open"
@@ -72,7 +73,7 @@ def test_the_inbox_does_not_scroll_sideways_at_1280_px(watched_page, realistic_i
 def test_select_all_past_the_cap_says_the_exact_number(watched_page, realistic_inbox, monkeypatch):
     monkeypatch.setattr("dq.admin.COUNT_CAP", 3)
     page = watched_page
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", role=STEWARDS)
     log_in(page, "stella")
     page.goto(f"{page.base_url}/admin/dq/violation/?status=all")
     page.locator("#action-toggle").check()

@@ -8,8 +8,9 @@ from playwright.sync_api import expect
 from common.roles import STEWARDS
 from dq.models import Violation
 from ingest import fields as rules
-from tests.bad_input.conftest import import_bytes
-from tests.e2e.conftest import assert_inputs_labelled, log_in, make_user, screenshot
+from tests.e2e.browser import assert_inputs_labelled, log_in, screenshot
+from tests.factories import UserFactory
+from tests.importing import import_checked
 from tests.targetapp.models import Product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,11 +24,11 @@ PRODUCTS = (
 
 
 def test_steward_fixes_a_product_row_in_the_editor(watched_page, run_jobs):
-    import_bytes(SUPPLIERS, filename="suppliers.csv")
-    import_bytes(PRODUCTS, filename="products.csv", target="product")
+    import_checked(SUPPLIERS, filename="suppliers.csv")
+    import_checked(PRODUCTS, filename="products.csv", target="product")
     violation = Violation.objects.get()
     page = watched_page
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", role=STEWARDS)
     log_in(page, "stella")
 
     page.goto(f"{page.base_url}/admin/dq/violation/?target=product")

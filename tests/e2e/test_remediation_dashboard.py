@@ -7,16 +7,17 @@ from playwright.sync_api import expect
 from common.roles import STEWARDS
 from dq import services
 from dq.models import Violation
-from tests.dq.conftest import import_step
-from tests.e2e.conftest import log_in, make_user, screenshot
+from tests.e2e.browser import log_in, screenshot
+from tests.factories import UserFactory
+from tests.importing import import_golden
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def remediated(transactional_db):
-    import_step("01_organizations_clean.csv")
-    run = import_step("02_organizations_rules.csv")
+    import_golden("01_organizations_clean.csv")
+    run = import_golden("02_organizations_rules.csv")
     fixed = run.violations.get(row_number=4)
     services.violation_edit(violation=fixed, payload={**fixed.payload, "email": ""}, actor=None)
     services.violations_requeue(
@@ -29,7 +30,7 @@ def remediated(transactional_db):
 def test_the_dashboard_renders_with_data(watched_page, remediated):
     page = watched_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", role=STEWARDS)
     log_in(page, "stella")
     page.goto(f"{page.base_url}/admin/dq/violation/")
     page.get_by_role("link", name="Remediation dashboard").first.click()

@@ -18,8 +18,8 @@ from runs import progress as live_progress
 from runs import services
 from runs.execution import runner as run_runner
 from runs.models import ImportRun
-from tests.e2e.conftest import log_in, make_user, screenshot
-from tests.runs.conftest import make_run
+from tests.e2e.browser import log_in, screenshot
+from tests.factories import ImportRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +58,7 @@ def seed_many_runs() -> None:
                 "quarantined": 3_456 if index % 3 else 0,
             }
             counts["rows_total"] = sum(counts.values())
-        make_run(
+        ImportRunFactory(
             source=sources[index % len(sources)],
             target="contact" if index % 2 else "organization",
             status=status,
@@ -78,7 +78,7 @@ def test_the_runs_list_does_not_scroll_sideways_at_1280_px(watched_page):
     page = watched_page
     page.set_viewport_size(WIDE_SCREEN)
     seed_many_runs()
-    make_user("olivia", OPERATORS)
+    UserFactory(username="olivia", role=OPERATORS)
     log_in(page, "olivia")
     page.goto(f"{page.base_url}/admin/runs/importrun/")
     page.wait_for_selector(".run-cards")
@@ -104,7 +104,7 @@ def test_operator_follows_a_run_live_and_sees_its_outcome(watched_page):
     page = watched_page
     page.set_viewport_size(WIDE_SCREEN)
     source = Source.objects.create(slug="crm", name="CRM (Salesforce)")
-    run = make_run(
+    run = ImportRunFactory(
         source=source,
         status=ImportRun.Status.RUNNING,
         original_filename="contacts-2026-12.csv",
@@ -112,7 +112,7 @@ def test_operator_follows_a_run_live_and_sees_its_outcome(watched_page):
         started_at=timezone.now() - datetime.timedelta(seconds=100),
         ingest_params_json={"detected": {"rows_estimate": 10_000}},
     )
-    make_user("olivia", OPERATORS)
+    UserFactory(username="olivia", role=OPERATORS)
     log_in(page, "olivia")
     page.goto(f"{page.base_url}/admin/runs/importrun/{run.pk}/change/")
     expect(page.locator("h1")).to_have_text(f"Run {run.pk}: CRM (Salesforce) → organization")
@@ -146,12 +146,12 @@ def test_operator_follows_a_run_live_and_sees_its_outcome(watched_page):
 def test_a_running_dry_run_shows_its_progress_too(watched_page):
     page = watched_page
     page.set_viewport_size(WIDE_SCREEN)
-    run = make_run(
+    run = ImportRunFactory(
         status=ImportRun.Status.RUNNING,
         dry_run=True,
         started_at=timezone.now() - datetime.timedelta(seconds=10),
     )
-    make_user("olivia", OPERATORS)
+    UserFactory(username="olivia", role=OPERATORS)
     log_in(page, "olivia")
     page.goto(f"{page.base_url}/admin/runs/importrun/{run.pk}/change/")
     live = page.locator(".run-live")
@@ -187,7 +187,7 @@ def test_operator_previews_a_dry_run_and_confirms_it_for_real(watched_page, run_
     page.set_viewport_size(WIDE_SCREEN)
     Source.objects.create(slug="crm", name="CRM (Salesforce)")
     run_file(ORGS_BEFORE, dry_run=False)
-    olivia = make_user("olivia", OPERATORS)
+    olivia = UserFactory(username="olivia", role=OPERATORS)
     dry = run_file(ORGS_DRY, dry_run=True, user=olivia)
     # A-2 is as the last import saw it: skipped.
     assert (dry.inserted, dry.updated, dry.skipped, dry.quarantined) == (1, 1, 1, 1)
@@ -239,7 +239,7 @@ def test_operator_previews_a_dry_run_and_confirms_it_for_real(watched_page, run_
     expect(page.get_by_role("button", name="Yes, import it for real")).to_have_count(0)
 
     # A steward, who may see values, reads the same preview in clear.
-    make_user("stella", STEWARDS)
+    UserFactory(username="stella", role=STEWARDS)
     page.context.clear_cookies()
     log_in(page, "stella")
     page.goto(f"{page.base_url}/admin/runs/importrun/{dry.pk}/preview/")
@@ -253,7 +253,7 @@ def test_a_failed_run_says_why_and_what_to_do_first(watched_page):
     page = watched_page
     page.set_viewport_size(WIDE_SCREEN)
     source = Source.objects.create(slug="erp", name="SAP S/4HANA business partners")
-    run = make_run(
+    run = ImportRunFactory(
         source=source,
         status=ImportRun.Status.FAILED,
         original_filename="partners.csv",
@@ -263,7 +263,7 @@ def test_a_failed_run_says_why_and_what_to_do_first(watched_page):
         started_at=timezone.now() - datetime.timedelta(seconds=3),
         finished_at=timezone.now(),
     )
-    make_user("olivia", OPERATORS)
+    UserFactory(username="olivia", role=OPERATORS)
     log_in(page, "olivia")
     page.goto(f"{page.base_url}/admin/runs/importrun/{run.pk}/change/")
     failure = page.locator(".run-failure")

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from runs.models import ImportRun
 from runs.views import ALREADY_RUN_FOR_REAL
-from tests.runs.conftest import imported_run, make_run, user_with_role
+from tests.factories import ImportRunFactory, UserFactory
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 ACTIONS = ("run_for_real", "replay", "cancel")
@@ -18,7 +19,7 @@ def url(name, run):
 
 
 def test_run_for_real_confirmation_says_what_will_happen(operator_client):
-    dry = imported_run(dry_run=True)
+    dry = import_bytes(dry_run=True)
     response = operator_client.get(url("run_for_real", dry))
     html = response.content.decode()
     assert response.status_code == 200
@@ -32,7 +33,7 @@ def test_run_for_real_confirmation_says_what_will_happen(operator_client):
 
 
 def test_replay_confirmation_says_whether_it_writes(operator_client):
-    real, dry = imported_run(), imported_run(dry_run=True)
+    real, dry = import_bytes(), import_bytes(dry_run=True)
     assert "It is not a dry run: it writes records again" in (
         operator_client.get(url("replay", real)).content.decode()
     )
@@ -42,12 +43,12 @@ def test_replay_confirmation_says_whether_it_writes(operator_client):
 
 
 def test_cancel_confirmation_says_what_stays(operator_client):
-    queued = make_run()
+    queued = ImportRunFactory()
     assert "it never starts" in operator_client.get(url("cancel", queued)).content.decode()
-    running = make_run(status=ImportRun.Status.RUNNING, rows_processed=4000)
+    running = ImportRunFactory(status=ImportRun.Status.RUNNING, rows_processed=4000)
     html = operator_client.get(url("cancel", running)).content.decode()
     assert "The 4,000 row(s) already processed" in html and "does not undo them" in html
-    finished = make_run(status=ImportRun.Status.SUCCEEDED)
+    finished = ImportRunFactory(status=ImportRun.Status.SUCCEEDED)
     html = operator_client.get(url("cancel", finished)).content.decode()
     assert "there is nothing to cancel" in html and "<form" not in html.split("content-main")[1]
     assert ImportRun.objects.get(pk=queued.pk).status == ImportRun.Status.QUEUED
@@ -56,14 +57,14 @@ def test_cancel_confirmation_says_what_stays(operator_client):
 def test_a_post_without_the_csrf_token_is_refused(operator):
     client = Client(enforce_csrf_checks=True)
     client.force_login(operator)
-    dry = imported_run(dry_run=True)
+    dry = import_bytes(dry_run=True)
     for name in ACTIONS:
         assert client.post(url(name, dry)).status_code == 403
     assert ImportRun.objects.count() == 1
 
 
 def test_the_confirmed_post_does_it(operator_client):
-    dry = imported_run(dry_run=True)
+    dry = import_bytes(dry_run=True)
     response = operator_client.post(url("replay", dry))
     replay = ImportRun.objects.get(parent_run=dry)
     assert response.status_code == 302 and response.url == url("change", replay)
@@ -71,8 +72,8 @@ def test_the_confirmed_post_does_it(operator_client):
 
 
 def test_a_dry_run_run_for_real_once_is_not_run_again(operator_client):
-    dry = imported_run(dry_run=True)
-    real = make_run(parent_run=dry, status=ImportRun.Status.RUNNING)
+    dry = import_bytes(dry_run=True)
+    real = ImportRunFactory(parent_run=dry, status=ImportRun.Status.RUNNING)
     html = operator_client.get(url("run_for_real", dry)).content.decode()
     assert ALREADY_RUN_FOR_REAL.format(run_id=dry.pk, real_id=real.pk) in html
     assert f'href="{url("change", real)}"' in html and "<form" not in html.split("content-main")[1]
@@ -85,8 +86,8 @@ def test_a_dry_run_run_for_real_once_is_not_run_again(operator_client):
 
 @pytest.mark.parametrize("role", ["Stewards", None])
 def test_who_lacks_the_permission_gets_403_on_get_and_post(client, role):
-    client.force_login(user_with_role(role, "someone"))
-    dry = imported_run(dry_run=True)
+    client.force_login(UserFactory(role=role))
+    dry = import_bytes(dry_run=True)
     for name in ACTIONS:
         assert client.get(url(name, dry)).status_code == 403
         assert client.post(url(name, dry)).status_code == 403

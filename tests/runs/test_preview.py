@@ -16,7 +16,7 @@ from ingest.results import DRY_RUN_COLUMNS, HEADER
 from runs import preview, services
 from runs.execution import runner
 from runs.models import ImportRun
-from tests.runs.conftest import make_run
+from tests.factories import ImportRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +141,7 @@ def test_a_real_run_or_an_unfinished_dry_run_has_no_preview(operator_client):
     assert [str(m) for m in response.context["messages"]] == [
         preview.NOT_A_DRY_RUN.format(run_id=real.pk)
     ]
-    running = make_run(dry_run=True, status=ImportRun.Status.RUNNING)
+    running = ImportRunFactory(dry_run=True, status=ImportRun.Status.RUNNING)
     response = operator_client.get(preview_url(running), follow=True)
     assert [str(m) for m in response.context["messages"]] == [
         preview.NO_RESULTS_YET.format(run_id=running.pk)
@@ -149,9 +149,7 @@ def test_a_real_run_or_an_unfinished_dry_run_has_no_preview(operator_client):
 
 
 def test_who_may_not_view_runs_gets_403(client, dry):
-    from tests.runs.conftest import user_with_role
-
-    client.force_login(user_with_role(None, "nobody"))
+    client.force_login(UserFactory(viewer=True))
     assert client.get(preview_url(dry)).status_code == 403
 
 
@@ -194,7 +192,7 @@ def big_dry_run(rows: int) -> ImportRun:
                 ]
             )
     updated = sum(1 for number in range(2, rows + 2) if number % 3 == 0)
-    run = make_run(
+    run = ImportRunFactory(
         dry_run=True,
         status=ImportRun.Status.SUCCEEDED,
         rows_total=rows,

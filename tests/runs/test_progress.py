@@ -13,7 +13,8 @@ from django.utils import timezone
 from runs import progress as live_progress
 from runs.models import ImportRun
 from runs.selectors import run_progress
-from tests.runs.conftest import imported_run, make_run
+from tests.factories import ImportRunFactory
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -27,7 +28,7 @@ def empty_cache():
 
 
 def test_a_running_run_reports_rows_of_its_estimate_rate_and_time_left():
-    run = make_run(
+    run = ImportRunFactory(
         status=ImportRun.Status.RUNNING,
         rows_processed=2_000,
         started_at=NOW - datetime.timedelta(seconds=100),
@@ -39,8 +40,8 @@ def test_a_running_run_reports_rows_of_its_estimate_rate_and_time_left():
 
 
 def test_a_replay_takes_its_parents_total_as_the_estimate():
-    parent = make_run(status=ImportRun.Status.SUCCEEDED, rows_total=5_000)
-    replay = make_run(
+    parent = ImportRunFactory(status=ImportRun.Status.SUCCEEDED, rows_total=5_000)
+    replay = ImportRunFactory(
         status=ImportRun.Status.RUNNING,
         parent_run=parent,
         rows_processed=1_000,
@@ -52,7 +53,7 @@ def test_a_replay_takes_its_parents_total_as_the_estimate():
 
 
 def test_without_an_estimate_the_bar_has_no_end_and_no_time_left():
-    run = make_run(
+    run = ImportRunFactory(
         status=ImportRun.Status.RUNNING,
         rows_processed=10,
         started_at=NOW - datetime.timedelta(seconds=5),
@@ -63,15 +64,15 @@ def test_without_an_estimate_the_bar_has_no_end_and_no_time_left():
 
 
 def test_a_finished_run_is_at_100_percent_of_its_real_total():
-    run = imported_run()
+    run = import_bytes()
     [progress] = run_progress(ids=[run.pk])
     assert (progress["total"], progress["percent"], progress["finished"]) == (3, 100, True)
     assert not progress["total_estimated"] and progress["seconds_left"] is None
 
 
 def test_a_running_dry_run_reads_its_count_from_the_cache():
-    dry = make_run(status=ImportRun.Status.RUNNING, dry_run=True, started_at=NOW)
-    real = make_run(status=ImportRun.Status.RUNNING, started_at=NOW)
+    dry = ImportRunFactory(status=ImportRun.Status.RUNNING, dry_run=True, started_at=NOW)
+    real = ImportRunFactory(status=ImportRun.Status.RUNNING, started_at=NOW)
     live_progress.dry_run_progress_note(run_id=dry.pk, rows=700)
     live_progress.dry_run_progress_note(run_id=real.pk, rows=999)  # a real run's counters rule
     progress = {row["id"]: row for row in run_progress(ids=[dry.pk, real.pk], now=NOW)}
@@ -87,15 +88,15 @@ def test_the_runner_notes_a_dry_runs_count_after_each_chunk(settings, monkeypatc
         "dry_run_progress_note",
         lambda *, run_id, rows: noted.append(rows),
     )
-    imported_run(dry_run=True)
+    import_bytes(dry_run=True)
     assert noted == [1, 2, 3]
     noted.clear()
-    imported_run(dry_run=False)
+    import_bytes(dry_run=False)
     assert noted == []  # a real run's counters commit with each chunk
 
 
 def test_a_run_of_a_csv_file_keeps_an_estimate_of_its_rows():
-    run = imported_run()
+    run = import_bytes()
     assert run.ingest_params_json["detected"]["rows_estimate"] == 3
 
 
@@ -116,7 +117,7 @@ def test_rows_estimate_counts_lines_less_the_header(content, expected):
 
 
 def test_the_progress_endpoint_says_the_time_left_in_words(admin_client):
-    run = make_run(
+    run = ImportRunFactory(
         status=ImportRun.Status.RUNNING,
         rows_processed=1_000,
         started_at=timezone.now() - datetime.timedelta(seconds=60),

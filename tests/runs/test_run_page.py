@@ -14,7 +14,8 @@ from dq.models import Violation
 from ingest.models import Source
 from runs import views
 from runs.models import ImportRun
-from tests.runs.conftest import imported_run, make_run
+from tests.factories import ImportRunFactory
+from tests.importing import import_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -27,14 +28,16 @@ def page(client, run) -> str:
 
 def test_the_title_names_the_source_not_its_id(operator_client):
     source = Source.objects.create(slug="crm-emea", name="CRM EMEA")
-    run = make_run(source=source, status=ImportRun.Status.SUCCEEDED, inserted=3, rows_total=3)
+    run = ImportRunFactory(
+        source=source, status=ImportRun.Status.SUCCEEDED, inserted=3, rows_total=3
+    )
     html = page(operator_client, run)
     assert f"<h1>Run {run.pk}: CRM EMEA → organization</h1>" in html
     assert f"Run {run.pk} (organization/{source.pk}" not in html  # not in the breadcrumbs either
 
 
 def test_a_running_run_shows_its_live_progress(operator_client):
-    run = make_run(
+    run = ImportRunFactory(
         status=ImportRun.Status.RUNNING,
         rows_processed=2_500,
         started_at=timezone.now() - datetime.timedelta(seconds=50),
@@ -49,7 +52,7 @@ def test_a_running_run_shows_its_live_progress(operator_client):
 
 
 def test_a_finished_run_shows_its_outcome_and_no_live_panel(operator_client):
-    run = imported_run()
+    run = import_bytes()
     html = page(operator_client, run)
     assert "run-live" not in html and "runs/progress.js" not in html
     assert "1 inserted" in html and "2 quarantined" in html and "0 updated" in html
@@ -57,7 +60,7 @@ def test_a_finished_run_shows_its_outcome_and_no_live_panel(operator_client):
 
 
 def test_a_failed_run_says_why_and_what_to_do_under_its_header(operator_client):
-    run = make_run(status=ImportRun.Status.FAILED, error_message="The file is empty.")
+    run = ImportRunFactory(status=ImportRun.Status.FAILED, error_message="The file is empty.")
     html = page(operator_client, run)
     assert html.index("Why it failed") < html.index("Actions")
     assert "The file is empty." in html
@@ -65,7 +68,7 @@ def test_a_failed_run_says_why_and_what_to_do_under_its_header(operator_client):
 
 
 def test_a_crash_and_a_cancel_get_their_own_advice(operator_client):
-    crashed = make_run(
+    crashed = ImportRunFactory(
         status=ImportRun.Status.FAILED,
         error_message="The import stopped on an unexpected error (OperationalError); see the log.",
         inserted=10,
@@ -73,12 +76,12 @@ def test_a_crash_and_a_cancel_get_their_own_advice(operator_client):
     assert "not in the file. The 10 row(s) written before it stopped stay" in page(
         operator_client, crashed
     )
-    cancelled = make_run(status=ImportRun.Status.CANCELLED)
+    cancelled = ImportRunFactory(status=ImportRun.Status.CANCELLED)
     assert "Replay the run to import the whole file again" in page(operator_client, cancelled)
 
 
 def test_violations_link_into_the_inbox_by_run_code_and_field(operator_client):
-    run = imported_run()
+    run = import_bytes()
     html = page(operator_client, run)
     links = [
         parse_qs(urlparse(unescape(href)).query)
@@ -90,7 +93,7 @@ def test_violations_link_into_the_inbox_by_run_code_and_field(operator_client):
 
 
 def test_operators_get_the_actions_as_links_to_their_confirmations(operator_client):
-    dry = imported_run(dry_run=True)
+    dry = import_bytes(dry_run=True)
     html = page(operator_client, dry)
     for name in ("run_for_real", "replay", "preview"):
         assert f'href="{reverse(f"admin:runs_importrun_{name}", args=[dry.pk])}"' in html
@@ -99,17 +102,17 @@ def test_operators_get_the_actions_as_links_to_their_confirmations(operator_clie
 
 def test_stewards_see_the_run_but_no_actions(client, steward):
     client.force_login(steward)
-    dry = imported_run(dry_run=True)
+    dry = import_bytes(dry_run=True)
     html = page(client, dry)
     assert "Run for real" not in html and "Replay…" not in html
     assert reverse("admin:runs_importrun_preview", args=[dry.pk]) in html
 
 
 def test_a_dry_run_already_run_for_real_links_to_that_run(operator_client):
-    dry = imported_run(dry_run=True)
-    failed = make_run(parent_run=dry, status=ImportRun.Status.FAILED)
+    dry = import_bytes(dry_run=True)
+    failed = ImportRunFactory(parent_run=dry, status=ImportRun.Status.FAILED)
     assert "Run for real…" in page(operator_client, dry)  # a failed try does not count
-    real = make_run(parent_run=dry, status=ImportRun.Status.SUCCEEDED)
+    real = ImportRunFactory(parent_run=dry, status=ImportRun.Status.SUCCEEDED)
     html = page(operator_client, dry)
     assert "Run for real…" not in html
     assert "already run for real as" in html
@@ -133,7 +136,7 @@ def test_a_dry_run_already_run_for_real_links_to_that_run(operator_client):
     ],
 )
 def test_the_upload_message_reads_well_in_every_state(fields, words):
-    run = make_run(original_filename="orgs.csv", **fields)
+    run = ImportRunFactory(original_filename="orgs.csv", **fields)
     message = views.run_started_message(run)
     kind = "Dry run" if run.dry_run else "Run"
     assert message == (

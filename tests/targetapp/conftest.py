@@ -1,5 +1,21 @@
-"""Fixtures shared with the other areas' tests: the remediation loop's
-(tests/dq) and the upload form's (tests/runs)."""
+"""The users the product target's surfaces are tested as."""
 
-from tests.dq.conftest import on_commit, requeue, steward  # noqa: F401
-from tests.runs.conftest import operator, operator_client  # noqa: F401
+import pytest
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(operator=True)
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def steward(db):
+    return UserFactory(steward=True)

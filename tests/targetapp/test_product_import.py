@@ -21,7 +21,7 @@ from ingest.models import ExternalIdMap
 from runs import services
 from runs.execution import runner
 from runs.models import ImportRun
-from tests.bad_input.conftest import import_bytes
+from tests.importing import import_checked
 from tests.targetapp.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -62,12 +62,12 @@ EXPECTED_ERRORS = {
 
 
 def import_products(content: str = PRODUCTS, **options):
-    return import_bytes(content.encode(), filename="products.csv", target="product", **options)
+    return import_checked(content.encode(), filename="products.csv", target="product", **options)
 
 
 @pytest.fixture
 def suppliers():
-    import_bytes(SUPPLIERS, filename="suppliers.csv")
+    import_checked(SUPPLIERS, filename="suppliers.csv")
     return Organization.objects.get()
 
 
@@ -142,7 +142,7 @@ def test_remediation_resolves_fixed_and_referenced_rows(suppliers, steward, requ
         violation=wrong_price, payload={**wrong_price.payload, "price": "12.50"}, actor=steward
     )
     # The missing supplier arrives; the row itself needs no change.
-    import_bytes(b"external_id,name,country\nORG-404,Late Supplies,FR\n", filename="late.csv")
+    import_checked(b"external_id,name,country\nORG-404,Late Supplies,FR\n", filename="late.csv")
 
     result = requeue(
         Violation.objects.filter(pk__in=[wrong_price.pk, unknown_supplier.pk]), steward
