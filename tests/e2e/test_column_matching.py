@@ -11,7 +11,8 @@ from common.roles import OPERATORS
 from core.models import Organization
 from ingest.models import Source
 from runs.models import ImportRun
-from tests.e2e.conftest import assert_inputs_labelled, log_in, make_user, screenshot
+from tests.e2e.browser import assert_inputs_labelled, log_in, screenshot
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +22,7 @@ CRM_EXPORT = settings.BASE_DIR / "fixtures" / "uploads" / "crm_export.csv"
 def test_operator_matches_a_crm_export_s_columns_and_imports_it(watched_page, run_jobs):
     page = watched_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    make_user("olivia", OPERATORS)
+    UserFactory(username="olivia", role=OPERATORS)
     log_in(page, "olivia")
 
     page.goto(f"{page.base_url}/admin/runs/importrun/add/")
@@ -55,10 +56,10 @@ def test_operator_matches_a_crm_export_s_columns_and_imports_it(watched_page, ru
     page.get_by_role("button", name="Import with these columns").click()
     page.wait_for_url("**/admin/runs/importrun/*/change/")
     run = ImportRun.objects.get()
-    expect(page.locator(".messagelist")).to_contain_text(f"Started run {run.pk} of crm_export.csv")
+    expect(page.locator(".messagelist")).to_contain_text(f"Run {run.pk} of crm_export.csv from crm")
     run_jobs()
     page.reload()
-    expect(page.locator(".field-status_display .run-badge")).to_have_text("Succeeded")
+    expect(page.locator(f'.run-badge[data-run-id="{run.pk}"]').first).to_have_text("Succeeded")
     run.refresh_from_db()
     assert (run.status, run.inserted, run.rows_total) == ("succeeded", 4, 4)
     assert run.ingest_params_json["column_map"] == {
