@@ -36,13 +36,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from runs import metrics as _defines_the_metrics  # noqa: F401 - registered on import
+from runs import telemetry
 from runs.metrics_archive import directory_lock, fold_dead_process, multiprocess_dir
-from runs.telemetry import (
-    backlog_by_status,
-    bounded_reads,
-    last_success_by_source,
-    open_violations_by_target,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +93,10 @@ class ImporterCollector:
 
         # Evaluate everything before yielding: a failure yields nothing half-way.
         now = timezone.now()
-        with bounded_reads():
-            backlog = backlog_by_status()
-            violations = open_violations_by_target()
-            last_success = last_success_by_source()
+        with telemetry.bounded_reads():
+            backlog = telemetry.backlog_by_status()
+            violations = telemetry.open_violations_by_target()
+            last_success = telemetry.last_success_by_source()
 
         runs = GaugeMetricFamily(
             "importer_runs_active", "Runs queued or running, by status.", labels=["status"]
