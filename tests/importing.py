@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import django_rq
+from django.conf import settings
 from django.core.files.base import ContentFile
+from rq import SimpleWorker
 
 from core.models import Organization
 from demo import golden
@@ -65,6 +68,13 @@ def import_bytes(
         runner.run_execute(run_id=run.pk, in_process=True)
     run.refresh_from_db()
     return run
+
+
+def drain_imports() -> None:
+    """Run every job waiting on the imports queue (a requeue's remediation
+    run, say) in this process; without Redis the jobs already ran."""
+    if not settings.IMPORTER_SYNC_JOBS:
+        django_rq.get_worker("imports", worker_class=SimpleWorker).work(burst=True)
 
 
 def import_golden(file: str, *, dry_run: bool = False) -> ImportRun:

@@ -9,7 +9,7 @@ from dq import services
 from dq.models import Violation
 from tests.e2e.browser import log_in, screenshot
 from tests.factories import UserFactory
-from tests.importing import import_golden
+from tests.importing import drain_imports, import_golden
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,6 +24,7 @@ def remediated(transactional_db):
         violations=Violation.objects.filter(pk__in=[fixed.pk, run.violations.get(row_number=5).pk]),
         actor=None,
     )
+    drain_imports()
     return run
 
 

@@ -103,11 +103,11 @@ def test_a_crash_quoting_row_values_reaches_neither_rq_nor_the_log(monkeypatch, 
         raise ValueError(f"could not write {SECRET}")
 
     monkeypatch.setattr(runner, "import_partition", crash)
-    log_file = tmp_path / "services.log"
+    log_file = tmp_path / "runner.log"
     handler = logging.FileHandler(log_file)
     handler.setFormatter(JsonFormatter())
-    services_logger = logging.getLogger("ingest.services")
-    services_logger.addHandler(handler)
+    runner_logger = logging.getLogger("runs.execution.runner")
+    runner_logger.addHandler(handler)
     queue = django_rq.get_queue("imports")
     queue.empty()
     try:
@@ -119,7 +119,7 @@ def test_a_crash_quoting_row_values_reaches_neither_rq_nor_the_log(monkeypatch, 
             burst=True
         )  # the horse is forked: it inherits the patch
     finally:
-        services_logger.removeHandler(handler)
+        runner_logger.removeHandler(handler)
         handler.close()
         queue.empty()
 
