@@ -16,9 +16,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# What a cache that is down or hangs raises (the Redis backend's connection
-# refused, reset or timed out).
-CACHE_ERRORS: tuple[type[Exception], ...] = (RedisError,)
+# What a cache that is down or hangs raises: the Redis backend's connection
+# refused, reset or timed out (RedisError), or a socket error it lets
+# through (OSError).
+CACHE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError)
 CACHE_UNREACHABLE = "Cache unreachable ({error}); {key!r} computed without it."
 
 

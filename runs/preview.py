@@ -20,9 +20,9 @@ from typing import Any
 
 from django.core.cache import cache
 
+from common.cache import CACHE_ERRORS
 from dq.selectors import MASK
 from runs.models import ImportRun
-from runs.progress import CACHE_ERRORS
 
 PER_PAGE = 50
 # Where pages start in the results file (byte offsets), remembered in the

@@ -20,11 +20,11 @@ import logging
 
 from django.core.cache import cache
 from django.core.files.storage import Storage
-from redis.exceptions import RedisError
+
+from common.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
-CACHE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError)
 PROGRESS_KEY = "run-progress:{run_id}"
 PROGRESS_TIMEOUT_S = 24 * 3600
 COUNT_BLOCK_BYTES = 1 << 20
