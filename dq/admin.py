@@ -23,7 +23,7 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from common.cache import cache_get_or_compute
-from dq import charts, editor, filters, forms, selectors, services
+from dq import charts, editor, filters, forms, selectors, services, stats
 from dq.editor import can_remediate, requeue_message
 from dq.models import RemediationAudit, ValueMapping, Violation
 from ingest import registry
@@ -209,9 +209,7 @@ class ViolationAdmin(admin.ModelAdmin):
         if self.has_view_permission(request):
             extra_context["remediation_stats"] = cache_get_or_compute(
                 CARDS_CACHE_KEY,
-                lambda: selectors.remediation_stats(
-                    since=selectors.parse_since(None), breakdown=False
-                ),
+                lambda: stats.remediation_stats(since=stats.parse_since(None), breakdown=False),
                 CARDS_CACHE_SECONDS,
             )
             extra_context["stats_url"] = reverse("dq_remediation_stats")

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from dq import charts, selectors
+from dq import charts, stats
 from dq.models import Violation
 from ingest.models import Source
 
@@ -28,10 +28,10 @@ def remediation_stats_view(request: HttpRequest) -> JsonResponse:
     if not request.user.has_perm(STATS_PERMISSION):
         raise PermissionDenied
     try:
-        since = selectors.parse_since(request.GET.get("since"))
+        since = stats.parse_since(request.GET.get("since"))
     except ValueError as exc:
         return JsonResponse({"detail": str(exc)}, status=400)
-    return JsonResponse(selectors.remediation_stats(since=since))
+    return JsonResponse(stats.remediation_stats(since=since))
 
 
 @require_GET
@@ -44,13 +44,13 @@ def remediation_dashboard_view(request: HttpRequest) -> HttpResponse:
     period = request.GET.get("since") or "30d"
     error = None
     try:
-        since = selectors.parse_since(period)
+        since = stats.parse_since(period)
     except ValueError as exc:
         error, period = str(exc), "30d"
-        since = selectors.parse_since(period)
-    stats = selectors.remediation_stats(since=since)
-    daily = selectors.remediation_daily(since=since)
-    health = selectors.run_health(since=since)
+        since = stats.parse_since(period)
+    figures = stats.remediation_stats(since=since)
+    daily = stats.remediation_daily(since=since)
+    health = stats.run_health(since=since)
     labels = [day["day"].strftime("%b %-d") for day in daily]
     inbox = reverse("admin:dq_violation_changelist")
     source_ids = dict(Source.objects.values_list("slug", "pk"))
@@ -63,8 +63,8 @@ def remediation_dashboard_view(request: HttpRequest) -> HttpResponse:
             {"key": key, "label": label, "current": key == period} for key, label in PERIODS.items()
         ],
         "stats": stats,
-        "median_text": charts.duration_text(stats["median_time_to_fix_s"]),
-        "success_text": charts.percent_text(stats["success_rate"]),
+        "median_text": charts.duration_text(figures["median_time_to_fix_s"]),
+        "success_text": charts.percent_text(figures["success_rate"]),
         "json_url": reverse("dq_remediation_stats") + "?" + urlencode({"since": period}),
         "success_chart": charts.line_chart(
             title="Requeue success rate per day",
@@ -89,14 +89,14 @@ def remediation_dashboard_view(request: HttpRequest) -> HttpResponse:
             fmt=charts.duration_text,
         ),
         "breakdowns": [
-            _breakdown("Target", stats["by_target"], lambda key: {"target": key}, inbox),
+            _breakdown("Target", figures["by_target"], lambda key: {"target": key}, inbox),
             _breakdown(
                 "Source",
-                stats["by_source"],
+                figures["by_source"],
                 lambda key: {"source__id__exact": source_ids.get(key, "")},
                 inbox,
             ),
-            _breakdown("Rule", stats["by_rule"], lambda key: {"code": key}, inbox),
+            _breakdown("Rule", figures["by_rule"], lambda key: {"code": key}, inbox),
         ],
         "failures": [
             {

@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from common.api import HasAnyPermission, ModelPermissions
 from common.api_schema import error_response
-from dq import selectors, services
+from dq import selectors, services, stats
 from dq.api_filters import ViolationFilter
 from dq.models import Violation
 from dq.serializers import (
@@ -340,7 +340,7 @@ class RemediationStatsView(APIView):
     )
     def get(self, request: Request) -> Response:
         try:
-            since = selectors.parse_since(request.query_params.get("since"))
+            since = stats.parse_since(request.query_params.get("since"))
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from None
-        return Response(selectors.remediation_stats(since=since))
+        return Response(stats.remediation_stats(since=since))

@@ -1,5 +1,5 @@
 """Issue 19: the remediation dashboard at /admin/imports/remediation/ (HTML,
-server-drawn SVG charts) beside its JSON, and the selectors it reads."""
+server-drawn SVG charts) beside its JSON, and the figures it reads (dq.stats)."""
 
 import datetime as dt
 
@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dq import charts, selectors, services
+from dq import charts, services, stats
 from dq.models import RemediationAudit, Violation
 from runs.models import ImportRun
 from tests.importing import violation_at
@@ -55,7 +55,7 @@ def test_the_period_is_chosen_and_a_bad_one_is_said(steward_client, remediated):
     week = steward_client.get(URL, {"since": "7d"}).content.decode()
     assert '<strong aria-current="true">last 7 days</strong>' in week
     bad = steward_client.get(URL, {"since": "whenever"})
-    assert bad.status_code == 200 and selectors.BAD_SINCE in bad.content.decode()
+    assert bad.status_code == 200 and stats.BAD_SINCE in bad.content.decode()
 
 
 def test_only_staff_who_see_violations_reach_it(client, nobody, remediated):
@@ -70,15 +70,15 @@ def test_the_inbox_cards_link_to_the_dashboard(steward_client, remediated):
 
 
 def test_the_breakdowns_have_their_own_median_time_to_fix(remediated):
-    stats = selectors.remediation_stats(since=timezone.now() - dt.timedelta(days=1))
-    assert stats["by_rule"]["invalid_format"]["median_time_to_fix_s"] is not None
-    assert stats["by_rule"]["invalid_choice"]["median_time_to_fix_s"] is None  # failed again
-    assert stats["by_target"]["organization"]["median_time_to_fix_s"] is not None
+    figures = stats.remediation_stats(since=timezone.now() - dt.timedelta(days=1))
+    assert figures["by_rule"]["invalid_format"]["median_time_to_fix_s"] is not None
+    assert figures["by_rule"]["invalid_choice"]["median_time_to_fix_s"] is None  # failed again
+    assert figures["by_target"]["organization"]["median_time_to_fix_s"] is not None
 
 
 def test_remediation_daily_counts_each_day(remediated):
     now = timezone.now()
-    days = selectors.remediation_daily(since=now - dt.timedelta(days=2), now=now)
+    days = stats.remediation_daily(since=now - dt.timedelta(days=2), now=now)
     assert len(days) == 3 and days[0]["success_rate"] is None
     today = days[-1]
     assert (today["resolved"], today["failed_again"], today["success_rate"]) == (1, 1, 0.5)
@@ -92,7 +92,7 @@ def test_run_health_percentiles_and_failure_rate(remediated):
     ImportRun.objects.filter(pk=slowest.pk).update(
         started_at=now - dt.timedelta(seconds=100), status=ImportRun.Status.FAILED
     )
-    health = selectors.run_health(since=now - dt.timedelta(days=1), now=now)
+    health = stats.run_health(since=now - dt.timedelta(days=1), now=now)
     today = health["by_day"][-1]
     runs = ImportRun.objects.count()
     assert today["runs"] == runs and today["p50_s"] == 10 and today["p95_s"] == 100
@@ -101,9 +101,9 @@ def test_run_health_percentiles_and_failure_rate(remediated):
 
 
 def test_percentile_is_nearest_rank():
-    assert selectors.percentile([], 0.5) is None
-    assert selectors.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.0
-    assert selectors.percentile([float(n) for n in range(1, 101)], 0.95) == 95.0
+    assert stats.percentile([], 0.5) is None
+    assert stats.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.0
+    assert stats.percentile([float(n) for n in range(1, 101)], 0.95) == 95.0
 
 
 def test_a_line_chart_leaves_gaps_and_escapes_its_words():
@@ -133,5 +133,5 @@ def test_durations_and_rates_read_as_words():
 
 def test_audit_rows_outside_the_period_are_left_out(remediated):
     RemediationAudit.objects.update(created_at=timezone.now() - dt.timedelta(days=40))
-    days = selectors.remediation_daily(since=timezone.now() - dt.timedelta(days=30))
+    days = stats.remediation_daily(since=timezone.now() - dt.timedelta(days=30))
     assert sum(day["resolved"] + day["failed_again"] for day in days) == 0
