@@ -27,6 +27,7 @@ from dq.editor import can_remediate, requeue_message
 from dq.models import RemediationAudit, ValueMapping, Violation
 from ingest import registry
 from ingest.errors import UsageError
+from ingest.filters import SourceFilter
 from ingest.models import Source
 
 CARDS_CACHE_KEY = "dq:inbox-cards"
@@ -51,7 +52,7 @@ class ViolationAdmin(admin.ModelAdmin):
     list_filter = [
         filters.StatusFilter,
         filters.TargetFilter,
-        "source",
+        ("source", SourceFilter),
         filters.CodeFilter,
         filters.FieldFilter,
         filters.RunFilter,
@@ -521,7 +522,7 @@ class ValueMappingAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["id"]
     list_editable = ["to_value", "active"]
-    list_filter = ["active", "source", "target", "field"]
+    list_filter = ["active", ("source", SourceFilter), "target", "field"]
     search_fields = ["from_value", "to_value"]
     fields = [
         "source",

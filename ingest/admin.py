@@ -18,6 +18,7 @@ from django.utils.html import format_html
 
 from ingest import errors, identity, registry, services
 from ingest.errors import ImporterError
+from ingest.filters import SourceFilter
 from ingest.models import ExternalIdMap, IdMapAudit, Source
 
 REPOINT_PERMISSION = "ingest.repoint_externalidmap"
@@ -227,7 +228,7 @@ class RepointForm(forms.Form):
 @admin.register(ExternalIdMap)
 class ExternalIdMapAdmin(admin.ModelAdmin):
     list_display = ["external_id", "source", "target", "record", "last_run"]
-    list_filter = ["target", "source"]
+    list_filter = ["target", ("source", SourceFilter)]
     search_fields = ["external_id"]
     raw_id_fields = ["first_run", "last_run"]
     show_full_result_count = False
@@ -364,7 +365,7 @@ class IdMapAuditAdmin(admin.ModelAdmin):
         "actor",
         "reason",
     ]
-    list_filter = ["target", "source"]
+    list_filter = ["target", ("source", SourceFilter)]
     search_fields = ["external_id", "reason"]
     list_select_related = ["source", "actor"]
     show_full_result_count = False

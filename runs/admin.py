@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 
 from dq.selectors import can_view_payload
 from ingest.errors import ImporterError
+from ingest.filters import SourceFilter
 from runs import selectors, services, views
 from runs.admin_run_page import RunPageAdminMixin, violations_url
 from runs.admin_upload import UploadAdminMixin
@@ -63,7 +64,7 @@ class ImportRunAdmin(UploadAdminMixin, RunPageAdminMixin):
     list_filter = [
         "status",
         TargetFilter,
-        "source",
+        ("source", SourceFilter),
         "dry_run",
         "kind",
         CreatedFilter,
