@@ -10,53 +10,31 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from common.cache import cache_get_or_compute
+from common.pagination import CappedPaginator
 from dq import charts, editor, filters, forms, selectors, services, stats
 from dq.editor import can_remediate, requeue_message
 from dq.models import RemediationAudit, ValueMapping, Violation
 from ingest import registry
 from ingest.errors import UsageError
+from ingest.filters import SourceFilter
 from ingest.models import Source
 
-COUNT_CAP = 10_000
 CARDS_CACHE_KEY = "dq:inbox-cards"
 CARDS_CACHE_SECONDS = 60
 MESSAGE_CHARS = 80
 NO_NEXT = "No other violation matches the inbox's filters: the list is done."
 EXTERNAL_ID_CHARS = 30
-
-
-class CappedPaginator(Paginator):
-    """Counts at most COUNT_CAP + 1 rows (``SELECT COUNT(*) FROM (... LIMIT
-    n)``): a full COUNT of a million open violations costs more than the
-    page itself. Past the cap the list says "10,000+" and pages stop there;
-    filters narrow the list."""
-
-    object_list: QuerySet[Any]  # the changelist's queryset
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: self.cap + 1].count()
-
-    @property
-    def cap(self) -> int:
-        return COUNT_CAP
-
-    @property
-    def capped(self) -> bool:
-        return self.count > self.cap
 
 
 SEARCH_HELP = (
@@ -74,7 +52,7 @@ class ViolationAdmin(admin.ModelAdmin):
     list_filter = [
         filters.StatusFilter,
         filters.TargetFilter,
-        "source",
+        ("source", SourceFilter),
         filters.CodeFilter,
         filters.FieldFilter,
         filters.RunFilter,
@@ -91,6 +69,7 @@ class ViolationAdmin(admin.ModelAdmin):
     search_help_text = SEARCH_HELP
     ordering = ["-id"]
     list_per_page = 50
+    paginator = CappedPaginator
     show_full_result_count = False
     actions = ["requeue_selected", "ignore_selected", "set_field_value", "assign_to_me"]
     change_list_template = "admin/dq/violation/change_list.html"
@@ -102,16 +81,6 @@ class ViolationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    def get_paginator(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet,
-        per_page: int,
-        orphans: int = 0,
-        allow_empty_first_page: bool = True,
-    ) -> Paginator:
-        return CappedPaginator(queryset, per_page, orphans, allow_empty_first_page)
 
     def has_remediate_permission(self, request: HttpRequest) -> bool:
         return can_remediate(request.user)
@@ -551,7 +520,7 @@ class ValueMappingAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["id"]
     list_editable = ["to_value", "active"]
-    list_filter = ["active", "source", "target", "field"]
+    list_filter = ["active", ("source", SourceFilter), "target", "field"]
     search_fields = ["from_value", "to_value"]
     fields = [
         "source",

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -17,6 +18,7 @@ from django.utils.html import format_html
 
 from ingest import errors, identity, registry, services
 from ingest.errors import ImporterError
+from ingest.filters import SourceFilter
 from ingest.models import ExternalIdMap, IdMapAudit, Source
 
 REPOINT_PERMISSION = "ingest.repoint_externalidmap"
@@ -226,14 +228,22 @@ class RepointForm(forms.Form):
 @admin.register(ExternalIdMap)
 class ExternalIdMapAdmin(admin.ModelAdmin):
     list_display = ["external_id", "source", "target", "record", "last_run"]
-    list_filter = ["target", "source"]
+    list_filter = ["target", ("source", SourceFilter)]
     search_fields = ["external_id"]
-    list_select_related = ["source"]
     raw_id_fields = ["first_run", "last_run"]
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ExternalIdMap]:
+        """The list and the page show runs by name (ImportRun.__str__ reads
+        the run's source): joined here, not fetched once per row."""
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("source", "first_run__source", "last_run__source")
+        )
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         """Never through the form: a move goes through the audited re-point view."""
@@ -355,7 +365,7 @@ class IdMapAuditAdmin(admin.ModelAdmin):
         "actor",
         "reason",
     ]
-    list_filter = ["target", "source"]
+    list_filter = ["target", ("source", SourceFilter)]
     search_fields = ["external_id", "reason"]
     list_select_related = ["source", "actor"]
     show_full_result_count = False

@@ -24,6 +24,11 @@ class Source(models.Model):
     def __str__(self) -> str:
         return self.slug
 
+    @property
+    def display_name(self) -> str:
+        """What people call it: its name, or its slug while it has none."""
+        return self.name or self.slug
+
 
 class ExternalIdMap(models.Model):
     """Which core record a source's external id stands for, and the hash of

@@ -72,7 +72,7 @@ def target_label(target: str) -> str:
 
 
 def source_name(run: ImportRun) -> str:
-    return run.source.name or run.source.slug
+    return run.source.display_name
 
 
 def run_title(run: ImportRun) -> str:

@@ -102,7 +102,11 @@ class ImportRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Run {self.pk} ({self.target}/{self.source_id}, {self.status})"
+        """ "Run 3208 · organization from CRM · partial": read where Django
+        names a run (breadcrumbs, raw-id fields, the history); it reads the
+        source, so lists that show runs select_related("source")."""
+        dry = " · dry run" if self.dry_run else ""
+        return f"Run {self.pk} · {self.target} from {self.source.display_name} · {self.status}{dry}"
 
     @property
     def is_finished(self) -> bool:

@@ -5,6 +5,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from common.pagination import CappedPaginator
 from dq import services
 from dq.models import RemediationAudit, Violation
 from dq.selectors import MASK
@@ -300,12 +301,12 @@ def test_the_stats_endpoint(steward_client, client, rules_run, requeue, steward)
 
 
 def test_the_count_is_capped(steward_client, rules_run, monkeypatch):
-    monkeypatch.setattr("dq.admin.COUNT_CAP", 3)
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
     response = steward_client.get(CHANGELIST)
     assert response.context["cl"].paginator.capped
     assert "More than 3 violations (narrow the filters)" in response.content.decode()
     assert "Select all violations matching the filter (more than 3)" in response.content.decode()
-    monkeypatch.setattr("dq.admin.COUNT_CAP", 10)
+    monkeypatch.setattr(CappedPaginator, "cap", 10)
     response = steward_client.get(CHANGELIST)
     assert not response.context["cl"].paginator.capped
     assert "10 violations" in response.content.decode()

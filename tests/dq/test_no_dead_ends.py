@@ -5,6 +5,7 @@ search, and its page shows only what changed."""
 import pytest
 from django.urls import reverse
 
+from common.pagination import CappedPaginator
 from dq import services
 from dq.models import RemediationAudit, Violation
 from tests.factories import UserFactory
@@ -16,13 +17,30 @@ AUDITS = "/admin/dq/remediationaudit/"
 
 
 def test_select_all_past_the_cap_gets_the_exact_count(steward_client, rules_run, monkeypatch):
-    monkeypatch.setattr("dq.admin.COUNT_CAP", 3)
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
     page = steward_client.get("/admin/dq/violation/", {"status": "all"}).content.decode()
     count_url = reverse("admin:dq_violation_count")
     assert f'data-count-url="{count_url}?status=all"' in page and "dq/inbox.js" in page
     assert steward_client.get(count_url, {"status": "all"}).json() == {"count": 10}
     assert steward_client.get(count_url, {"code": "invalid_choice"}).json() == {"count": 2}
     assert steward_client.get(count_url, {"status": "nope"}).status_code == 400
+
+
+def test_an_action_on_all_past_the_cap_takes_every_matching_row(
+    steward_client, rules_run, monkeypatch
+):
+    """The list counts 4 (cap 3 + 1); "select all" and its action mean all 10."""
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    page = steward_client.post(
+        "/admin/dq/violation/?status=all",
+        {
+            "action": "ignore_selected",
+            "select_across": "1",
+            "index": "0",
+            "_selected_action": [violation_at(rules_run, 3).pk],
+        },
+    )
+    assert "10 violations selected (all matching the filter)" in page.content.decode()
 
 
 def test_the_count_needs_view_permission(client, rules_run):

@@ -5,6 +5,7 @@ a long external id and a long message)."""
 
 import pytest
 
+from common.pagination import CappedPaginator
 from common.roles import STEWARDS
 from dq.models import Violation
 from tests.e2e.browser import log_in, screenshot
@@ -71,7 +72,7 @@ def test_the_inbox_does_not_scroll_sideways_at_1280_px(watched_page, realistic_i
 
 
 def test_select_all_past_the_cap_says_the_exact_number(watched_page, realistic_inbox, monkeypatch):
-    monkeypatch.setattr("dq.admin.COUNT_CAP", 3)
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
     page = watched_page
     UserFactory(username="stella", role=STEWARDS)
     log_in(page, "stella")

@@ -46,6 +46,42 @@ from ingest import fields, registry
             fields.Reference("org", target="organization"),
             "The external id of a organization from the same source, up to 255 characters",
         ),
+        (fields.Boolean("active"), "Yes or no (true/false, 1/0, y/n and on/off work too)"),
+        (
+            fields.Decimal("price", max_digits=12, decimal_places=2),
+            "A number with up to 2 decimal places, up to 10 digits before the point",
+        ),
+        (
+            fields.Decimal("price", max_digits=8, decimal_places=2, min_value=0),
+            "A number with up to 2 decimal places, 0 or more, up to 6 digits before the point",
+        ),
+        (
+            fields.Decimal("rate", max_digits=5, decimal_places=2, min_value=0, max_value=100),
+            "A number with up to 2 decimal places, from 0 to 100",
+        ),
+        (
+            fields.Decimal("share", max_digits=3, decimal_places=3, required=True),
+            "Required: a number with up to 3 decimal places, with no digits before the point "
+            "(such as 0.25)",
+        ),
+        (
+            fields.Decimal("n", max_digits=4, decimal_places=0, max_value=10),
+            "A whole number, 10 or less, up to 4 digits before the point",
+        ),
+        (fields.Decimal("x", decimal_places=1), "A number with up to 1 decimal place"),
+        (fields.Decimal("x"), "A number"),
+        (
+            fields.Choice("category", choices=[("hw", "Hardware"), ("sw", "Software")]),
+            "One of: hw, sw",
+        ),
+        (
+            fields.Choice("size", choices=[1, 2, 3], required=True),
+            "Required: one of: 1, 2, 3",
+        ),
+        (
+            fields.Choice("n", choices=[str(n) for n in range(25)]),
+            "One of: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, … (15 more)",
+        ),
     ],
 )
 def test_each_field_type_has_a_hint_in_words(field, hint):
@@ -79,3 +115,13 @@ def test_a_country_name_gets_its_code_suggested(value, message):
 def test_a_country_code_in_any_case_is_stored_upper_case():
     clean, errors = fields.validate_row([fields.Country("country")], {"country": "de"})
     assert (clean, errors) == ({"country": "DE"}, [])
+
+
+def test_a_model_targets_decimal_and_choice_fields_have_hints_in_words():
+    """As ingest.model_fields derives them from a model (tests/targetapp)."""
+    specs = {spec["name"]: spec for spec in registry.get("product").spec()["fields"]}
+    assert fields.field_hint(specs["price"]).endswith(
+        "a number with up to 2 decimal places, 0 or more, up to 6 digits before the point"
+    )
+    assert fields.field_hint(specs["category"]).endswith("one of: hardware, software, service")
+    assert fields.field_hint(specs["in_stock"]).lower().startswith("yes or no")

@@ -1,5 +1,5 @@
 """The runs list: every filter, search, badges, query counts that do not
-grow with the number of runs, and the capped count."""
+grow with the number of runs, and the exact count past 10,000 runs."""
 
 import datetime
 
@@ -9,7 +9,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from runs import pagination
 from runs.models import ImportRun
 from tests.factories import ImportRunFactory, SourceFactory
 
@@ -177,13 +176,15 @@ def test_list_queries_do_not_grow_with_runs(
     assert few <= 10
 
 
-def test_the_count_stops_at_the_cap(admin_client, monkeypatch):
-    monkeypatch.setattr(pagination, "COUNT_CAP", 5)
-    for _ in range(8):
-        ImportRunFactory()
-    html = admin_client.get(LIST).content.decode()
-    assert "More than 5 import runs" in html
-    for run in ImportRun.objects.all()[:3]:
-        run.delete()
-    html = admin_client.get(LIST).content.decode()
-    assert "More than" not in html and "5 import runs" in html
+def test_select_all_past_ten_thousand_runs_says_the_exact_number(admin_client):
+    """The list counted at most 10,001 runs, so "Select all" offered 10,001
+    of 10,002 (issue 19): the count is exact now."""
+    source = SourceFactory()
+    ImportRun.objects.bulk_create(
+        ImportRun(target="organization", source=source) for _ in range(10_002)
+    )
+    response = admin_client.get(LIST)
+    html = response.content.decode()
+    assert response.context["cl"].result_count == 10_002
+    assert "Select all 10002 import runs" in html
+    assert "10,002 import runs" in html and "More than" not in html
