@@ -4,6 +4,11 @@ Admin, API and commands call these; they never re-implement them. Every
 status change is a compare-and-set (``filter(status=...).update(...)``), so a
 double submit changes a row once, and every action writes a RemediationAudit
 row per violation it changed.
+
+Why one module of this length: the dq app owns every change of a
+violation's state (DESIGN.md), and keeping them side by side is what lets a
+reader check that each one claims its rows the same way (``_claim``) and
+audits them the same way.
 """
 
 from __future__ import annotations

@@ -42,6 +42,11 @@ MB loaded whole). Other sheets are loaded once per iteration of the reader
 -- the first iteration reuses the load that found the header, and
 ``Reader.close`` lets go of it -- and their rows converted to text one at
 a time, so only the loaded sheet grows with the file.
+
+Why one module of this length: it is one format's whole reading (sheet
+choice, header search, cell conversion, errors), and the behaviour list
+above is its contract; splitting it would put each rule away from the code
+that keeps it. The memory-bound piecewise loading is in xlsx_chunks.py.
 """
 
 from __future__ import annotations
