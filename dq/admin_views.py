@@ -62,7 +62,7 @@ def remediation_dashboard_view(request: HttpRequest) -> HttpResponse:
         "periods": [
             {"key": key, "label": label, "current": key == period} for key, label in PERIODS.items()
         ],
-        "stats": stats,
+        "stats": figures,
         "median_text": charts.duration_text(figures["median_time_to_fix_s"]),
         "success_text": charts.percent_text(figures["success_rate"]),
         "json_url": reverse("dq_remediation_stats") + "?" + urlencode({"since": period}),

@@ -43,6 +43,9 @@ def test_the_dashboard_renders_charts_and_tables(steward_client, remediated):
     ):
         assert title in page, title
     assert "50%" in page  # one resolved of two results
+    cards = page.split('class="dq-cards"')[1].split("</section>")[0]
+    for count, outcome in ((2, "requeued"), (1, "resolved"), (1, "failed again"), (0, "ignored")):
+        assert f'<span class="dq-card-n">{count}</span> {outcome}' in cards, outcome
     assert page.count("median time to fix</th>") == 3  # per target, source and rule
     inbox = reverse("admin:dq_violation_changelist")
     assert f'href="{inbox}?status=open&amp;code=invalid_format"' in page
@@ -119,10 +122,11 @@ def test_a_line_chart_leaves_gaps_and_escapes_its_words():
 
 
 def test_durations_and_rates_read_as_words():
-    assert [charts.duration_text(s) for s in (None, 0, 0.25, 5, 600, 7200, 3 * 86400)] == [
+    assert [charts.duration_text(s) for s in (None, 0, 0.25, 1.25, 5, 600, 7200, 3 * 86400)] == [
         "—",
         "0 s",
-        "0.2 s",
+        "250 ms",
+        "1.2 s",
         "5 s",
         "10 min",
         "2.0 h",
