@@ -33,9 +33,11 @@ def _n(value: float) -> str:
 
 
 def duration_text(seconds: float | None) -> str:
-    """A duration as a person reads it: 45 s, 12 min, 5.2 h, 3.1 days."""
+    """A duration as a person reads it: 40 ms, 45 s, 12 min, 5.2 h, 3.1 days."""
     if seconds is None:
         return "—"
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 10:
         return f"{seconds:.1f}".rstrip("0").rstrip(".") + " s"
     if seconds < 90:

@@ -26,10 +26,12 @@ OUTCOMES = [
 
 
 def format_duration(value: timedelta | float | None) -> str:
-    """1.2 s, 3 min 05 s, 2 h 04 min: a person reads it at a glance."""
+    """40 ms, 1.2 s, 3 min 05 s, 2 h 04 min: a person reads it at a glance."""
     if value is None:
         return "—"
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, seconds = divmod(int(round(seconds)), 60)

@@ -8,6 +8,7 @@ from django.db import connection
 
 from dq.models import Violation
 from runs import selectors
+from runs.display import format_duration
 from runs.models import ImportRun
 from tests.factories import ImportRunFactory, ViolationFactory
 
@@ -137,3 +138,14 @@ def test_progress_of_a_few_runs():
     assert rows[running.pk]["rows_processed"] == 4000 and rows[running.pk]["finished"] is False
     assert rows[running.pk]["status_label"] == "Running"
     assert rows[done.pk]["finished"] is True
+
+
+def test_durations_read_at_a_glance():
+    assert [format_duration(seconds) for seconds in (None, 0, 0.04, 1.25, 185, 7440)] == [
+        "—",
+        "0.0 s",
+        "40 ms",
+        "1.2 s",
+        "3 min 05 s",
+        "2 h 04 min",
+    ]
