@@ -190,7 +190,7 @@ class ViolationAdmin(admin.ModelAdmin):
         """Summary cards of the last 30 days above the list, cached for a
         minute (counting a busy month's audit rows takes about a second).
         With the cache down they are computed for this request."""
-        extra_context = extra_context or {}
+        extra_context = {"title": "DQ inbox", **(extra_context or {})}
         if self.has_view_permission(request):
             extra_context["remediation_stats"] = cache_get_or_compute(
                 CARDS_CACHE_KEY,

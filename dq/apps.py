@@ -4,6 +4,7 @@ from django.apps import AppConfig
 class DqConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "dq"
+    verbose_name = "Data quality"
 
     def ready(self) -> None:
         # Django's documented place to connect receivers (apps are loaded).
