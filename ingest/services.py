@@ -22,11 +22,12 @@ BAD_SOURCE = "A source must be a slug (letters, digits, - and _), got {slug!r}."
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
-def source_get_or_create(*, slug: str) -> Source:
+def source_get_or_create(*, slug: str, name: str = "") -> Source:
+    """The source of this slug; a new one is named ``name`` (else its slug)."""
     slug = (slug or "").strip()
     if not _SLUG.fullmatch(slug) or len(slug) > 64:
         raise UsageError(BAD_SOURCE.format(slug=slug))
-    source, _ = Source.objects.get_or_create(slug=slug.lower(), defaults={"name": slug})
+    source, _ = Source.objects.get_or_create(slug=slug.lower(), defaults={"name": name or slug})
     return source
 
 

@@ -1,12 +1,16 @@
 """The golden dataset, imported in order through the real pipeline, must give
 exactly the outcomes its manifest records."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 
 from core.models import Contact, Organization
 from demo import golden
 from ingest import registry
-from ingest.models import ExternalIdMap
+from ingest.models import ExternalIdMap, Source
+from runs.models import ImportRun
 
 MODELS = {"organization": Organization, "contact": Contact}
 
@@ -70,3 +74,17 @@ def test_every_rule_code_is_covered_by_the_golden_dataset():
     # The demo targets; the tests' own app adds one (tests/targetapp).
     core_targets = [t.name for t in registry.all_targets() if t.model._meta.app_label == "core"]
     assert core_targets == ["contact", "organization"]
+
+
+@pytest.mark.django_db
+def test_load_golden_names_the_demo_sources_and_loads_once():
+    out = io.StringIO()
+    call_command("load_golden", "--if-empty", stdout=out)
+    assert dict(Source.objects.values_list("slug", "name")) == {
+        "crm": "CRM export",
+        "erp": "ERP nightly feed",
+    }
+    assert ImportRun.objects.count() == len(golden.manifest()["steps"])
+    call_command("load_golden", "--if-empty", stdout=out)
+    assert ImportRun.objects.count() == len(golden.manifest()["steps"])
+    assert "not loaded again" in out.getvalue()

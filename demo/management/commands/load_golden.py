@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from demo import golden
+from ingest.services import source_get_or_create
 from runs import selectors
 from runs.models import ImportRun
 
@@ -17,6 +18,9 @@ class Command(BaseCommand):
         if options["if_empty"] and ImportRun.objects.exists():
             self.stdout.write("Runs exist already; golden dataset not loaded again.")
             return
-        for step in golden.manifest()["steps"]:
+        manifest = golden.manifest()
+        for slug, name in manifest.get("sources", {}).items():
+            source_get_or_create(slug=slug, name=name)
+        for step in manifest["steps"]:
             run = golden.golden_import_step(step)
             self.stdout.write(f"{step['name']}: {selectors.run_report_text(run=run)}")
