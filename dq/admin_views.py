@@ -3,6 +3,7 @@ remediation dashboard (HTML) and its numbers as JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -53,7 +54,14 @@ def remediation_dashboard_view(request: HttpRequest) -> HttpResponse:
     health = stats.run_health(since=since)
     labels = [day["day"].strftime("%b %-d") for day in daily]
     inbox = reverse("admin:dq_violation_changelist")
-    source_ids = dict(Source.objects.values_list("slug", "pk"))
+    sources = {source.slug: source for source in Source.objects.only("pk", "slug", "name")}
+
+    def source_query(slug: str) -> dict[str, Any]:
+        return {"source__id__exact": sources[slug].pk if slug in sources else ""}
+
+    def source_name(slug: str) -> str:
+        return sources[slug].display_name if slug in sources else slug
+
     context: dict[str, Any] = {
         **admin.site.each_context(request),
         "title": "Remediation dashboard",
@@ -90,22 +98,18 @@ def remediation_dashboard_view(request: HttpRequest) -> HttpResponse:
         ),
         "breakdowns": [
             _breakdown("Target", figures["by_target"], lambda key: {"target": key}, inbox),
-            _breakdown(
-                "Source",
-                figures["by_source"],
-                lambda key: {"source__id__exact": source_ids.get(key, "")},
-                inbox,
-            ),
+            _breakdown("Source", figures["by_source"], source_query, inbox, label=source_name),
             _breakdown("Rule", figures["by_rule"], lambda key: {"code": key}, inbox),
         ],
         "failures": [
             {
                 **row,
+                "label": source_name(row["source"]),
                 "rate_text": charts.percent_text(row["failure_rate"]),
                 "bar": charts.bar(row["failure_rate"]),
                 "runs_url": reverse("admin:runs_importrun_changelist")
                 + "?"
-                + urlencode({"source__id__exact": source_ids.get(row["source"], "")}),
+                + urlencode(source_query(row["source"])),
             }
             for row in health["by_source"]
         ],
@@ -113,14 +117,23 @@ def remediation_dashboard_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/dq/remediation.html", context)
 
 
-def _breakdown(name: str, rows: dict[str, Any], query: Any, inbox: str) -> dict[str, Any]:
-    """One table of the dashboard: a row per key with its counts, success
-    rate (with a bar) and a link to its open violations in the inbox."""
+def _breakdown(
+    name: str,
+    rows: dict[str, Any],
+    query: Callable[[str], dict[str, Any]],
+    inbox: str,
+    *,
+    label: Callable[[str], str] = str,
+) -> dict[str, Any]:
+    """One table of the dashboard: a row per key (shown as ``label`` gives
+    it) with its counts, success rate (with a bar) and a link to its open
+    violations in the inbox."""
     return {
         "name": name,
         "rows": [
             {
                 "key": key,
+                "label": label(key),
                 **summary,
                 "rate_text": charts.percent_text(summary["success_rate"]),
                 "bar": charts.bar(summary["success_rate"]),

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from dq import charts, services, stats
 from dq.models import RemediationAudit, Violation
+from ingest.models import Source
 from runs.models import ImportRun
 from tests.importing import violation_at
 
@@ -139,3 +140,14 @@ def test_audit_rows_outside_the_period_are_left_out(remediated):
     RemediationAudit.objects.update(created_at=timezone.now() - dt.timedelta(days=40))
     days = stats.remediation_daily(since=timezone.now() - dt.timedelta(days=30))
     assert sum(day["resolved"] + day["failed_again"] for day in days) == 0
+
+
+def test_sources_are_shown_by_name_and_link_by_id(steward_client, remediated):
+    source = Source.objects.get(slug="crm")
+    Source.objects.filter(pk=source.pk).update(name="CRM export")
+    page = steward_client.get(URL).content.decode()
+    inbox = reverse("admin:dq_violation_changelist")
+    assert f'href="{inbox}?status=open&amp;source__id__exact={source.pk}">CRM export</a>' in page
+    runs = reverse("admin:runs_importrun_changelist")
+    assert f'href="{runs}?source__id__exact={source.pk}">CRM export</a>' in page
+    assert ">crm</a>" not in page
