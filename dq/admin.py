@@ -126,7 +126,7 @@ class ViolationAdmin(admin.ModelAdmin):
             obj.external_id,
             Truncator(obj.external_id).chars(EXTERNAL_ID_CHARS) or "no external id",
             obj.target,
-            obj.source.slug,
+            obj.source.display_name,
             url,
             run,
             obj.row_number,

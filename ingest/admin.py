@@ -300,7 +300,7 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"{mapping.source.slug}/{mapping.external_id} now points to {mapping.target} {mapping.record_id}.",
+                    f"{mapping.external_id} from {mapping.source.display_name} now points to {mapping.target} {mapping.record_id}.",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(
@@ -309,7 +309,7 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Re-point {mapping.source.slug}/{mapping.external_id}",
+            "title": f"Re-point {mapping.external_id} from {mapping.source.display_name}",
             "mapping": mapping,
             "current_record": record_link(mapping.target, mapping.record_id),
             "audits": mapping.audits.select_related("actor")[:20],
