@@ -12,7 +12,7 @@ from django.contrib.admin import helpers
 
 from dq.services import MAX_REASON
 from ingest import registry
-from ingest.fields import field_hint
+from ingest.hints import field_hint
 
 FIELD_PREFIX = "field__"
 BAD_JSON = "The raw JSON is not valid JSON: {error}."
@@ -26,7 +26,7 @@ def input_name(field_name: str) -> str:
 
 class PayloadForm(forms.Form):
     """One text input per field of the target, in the target's order, with
-    what it wants in words (ingest.fields.field_hint) as help; plus the raw JSON."""
+    what it wants in words (ingest.hints.field_hint) as help; plus the raw JSON."""
 
     use_raw_json = forms.BooleanField(
         required=False, label="Save the raw JSON below instead of the fields above"

@@ -1,9 +1,9 @@
-"""ingest.fields.field_hint: what a field wants, in a person's words, for
+"""ingest.hints.field_hint: what a field wants, in a person's words, for
 every field type (issue 19: not "allow_future False" or "max_value 2147483647")."""
 
 import pytest
 
-from ingest import fields, registry
+from ingest import fields, hints, registry
 
 
 @pytest.mark.parametrize(
@@ -85,13 +85,13 @@ from ingest import fields, registry
     ],
 )
 def test_each_field_type_has_a_hint_in_words(field, hint):
-    assert fields.field_hint(field.spec()) == hint
+    assert hints.field_hint(field.spec()) == hint
 
 
 def test_no_hint_of_a_declared_target_reads_like_code():
     for name in registry.names():
         for spec in registry.get(name).spec()["fields"]:
-            hint = fields.field_hint(spec)
+            hint = hints.field_hint(spec)
             assert "_" not in hint.replace(spec["name"], "") or spec["type"] == "reference", hint
             assert "2147483647" not in hint and "False" not in hint and "True" not in hint
 
@@ -120,8 +120,8 @@ def test_a_country_code_in_any_case_is_stored_upper_case():
 def test_a_model_targets_decimal_and_choice_fields_have_hints_in_words():
     """As ingest.model_fields derives them from a model (tests/targetapp)."""
     specs = {spec["name"]: spec for spec in registry.get("product").spec()["fields"]}
-    assert fields.field_hint(specs["price"]).endswith(
+    assert hints.field_hint(specs["price"]).endswith(
         "a number with up to 2 decimal places, 0 or more, up to 6 digits before the point"
     )
-    assert fields.field_hint(specs["category"]).endswith("one of: hardware, software, service")
-    assert fields.field_hint(specs["in_stock"]).lower().startswith("yes or no")
+    assert hints.field_hint(specs["category"]).endswith("one of: hardware, software, service")
+    assert hints.field_hint(specs["in_stock"]).lower().startswith("yes or no")

@@ -11,7 +11,7 @@ from django.utils.html import escape
 
 from dq.models import Violation
 from ingest import fields as rules
-from ingest import registry
+from ingest import hints, registry
 from runs.models import ImportRun
 from tests.factories import NO_ROLE, OPERATOR, STEWARD, token_client, user_for
 from tests.targetapp.models import Product
@@ -81,7 +81,7 @@ def test_a_steward_finds_and_fixes_the_row_in_the_inbox(client, steward):
     assert escape(rules.MSG_DECIMAL_PLACES.format(limit=2)) in html
     specs = {spec["name"]: spec for spec in registry.get("product").spec()["fields"]}
     for name in ("price", "category"):
-        assert escape(rules.field_hint(specs[name])) in html, name
+        assert escape(hints.field_hint(specs[name])) in html, name
 
     still_wrong = {f"field__{name}": value for name, value in violation.payload.items()}
     response = client.post(page, {**still_wrong, "field__price": "1,5", "_save": "1"})
