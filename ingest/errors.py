@@ -94,6 +94,10 @@ FIELD_TOO_BIG = "A field is longer than {limit:,} characters; the row was not re
 BAD_CSV_HEADER = "The header row is not valid CSV: {detail}."
 BAD_CSV_ROW = "The row is not valid CSV: {detail}."
 NOT_JSON_LINES = "The file holds a JSON array, not JSON Lines; put one JSON object on each line."
+JSON_OVER_SEVERAL_LINES = (
+    "The file holds JSON objects spread over several lines (pretty-printed JSON), not JSON Lines; "
+    "put each JSON object on one line (jq -c does that) and upload that."
+)
 LONE_SURROGATE = "a \\u escape is half of a UTF-16 surrogate pair, which is not text"
 NESTED_JSON_VALUE = "A JSON object or array stands where one value belongs, in field(s): {fields}."
 

@@ -15,7 +15,7 @@ from ingest import errors
 from ingest.errors import FileError
 from ingest.readers import spreadsheets
 from ingest.readers.csv import CSV, delimiter_argument, open_csv
-from ingest.readers.jsonl import JSONL, open_jsonl
+from ingest.readers.jsonl import JSONL, check_jsonl, open_jsonl
 from ingest.readers.rows import Reader
 from ingest.readers.sniff import (
     GZIP_MAGIC,
@@ -94,8 +94,7 @@ def open_reader(
             column_map or {},
             max_malformed_rows,
         )
-    if first_char == "[":
-        raise FileError(errors.NOT_JSON_LINES)
+    check_jsonl(source, first_char, max_field_chars)
     return open_jsonl(
         source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
     )
