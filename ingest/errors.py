@@ -57,6 +57,13 @@ BINARY_FILE = (
     "This is a {kind} file, not CSV, JSON Lines or a spreadsheet (xlsx, xls, ods); "
     "export it as CSV and upload that."
 )
+MARKUP_FILE = (
+    "This is {kind}, not CSV, JSON Lines or a spreadsheet (xlsx, xls, ods), whatever its name "
+    "says (some systems export web pages and XML with an .xls name); open it in Excel and save "
+    "it as Excel Workbook (.xlsx) or CSV, and upload that."
+)
+KIND_HTML = "an HTML page"
+KIND_XML = "an XML file (such as an Excel 2003 XML spreadsheet)"
 KIND_ZIP = "ZIP (not an Excel or OpenDocument workbook)"
 KIND_OLE2 = "Microsoft Office 97-2003 (not an Excel workbook)"
 UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv, jsonl, xlsx, xls or ods."

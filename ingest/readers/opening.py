@@ -23,6 +23,7 @@ from ingest.readers.sniff import (
     encoding_name,
     read_head,
     read_head_gzip,
+    reject_markup,
     reject_signature,
 )
 from ingest.readers.text import TextSource
@@ -149,6 +150,7 @@ def check_file(
     encoding, first_char = decide_encoding(
         path, head, explicit_encoding, compressed, max_bytes, scan_bytes
     )
+    reject_markup(head, encoding, first_char)
     chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
     return TextFile(TextSource(path, encoding, compressed), chosen_format, first_char)
 

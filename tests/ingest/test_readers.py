@@ -207,6 +207,39 @@ def test_binary_files_are_named(tmp_path, content, kind):
     )
 
 
+HTML_TABLE = (
+    "<html><body><table>\n<tr><td>external_id</td><td>name</td></tr>\n"
+    "<tr><td>A1</td><td>Acme</td></tr>\n</table></body></html>\n"
+)
+
+
+@pytest.mark.parametrize(
+    "content, kind",
+    [
+        (HTML_TABLE.encode(), errors.KIND_HTML),  # what web apps send as "Excel"
+        (b"\xef\xbb\xbf\r\n  <!DOCTYPE html>\n" + HTML_TABLE.encode(), errors.KIND_HTML),
+        (codecs.BOM_UTF16_LE + HTML_TABLE.encode("utf-16-le"), errors.KIND_HTML),
+        (gzip.compress(HTML_TABLE.encode()), errors.KIND_HTML),
+        (
+            b'<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+            b'<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>\n',
+            errors.KIND_XML,
+        ),
+    ],
+)
+def test_web_pages_and_xml_are_named_not_read_as_csv(tmp_path, content, kind):
+    path = write(tmp_path, content, "export.xls")
+    assert file_error(path) == errors.MARKUP_FILE.format(kind=kind)
+    with pytest.raises(FileError) as info:
+        preview_file(path, fields=FIELDS)
+    assert str(info.value) == errors.MARKUP_FILE.format(kind=kind)
+
+
+def test_a_header_starting_with_a_bracket_is_still_csv(tmp_path):
+    path = write(tmp_path, "<external_id>,name\nA1,Acme\n", "tagged.csv")
+    assert len(read(path)) == 1
+
+
 def test_a_gzip_compressed_file_is_read_as_the_file_inside(tmp_path):
     csv_path = write(tmp_path, gzip.compress(("\ufeff" + SAMPLE).encode("utf-8")), "orgs.csv.gz")
     with open_reader(csv_path, fields=FIELDS) as reader:
