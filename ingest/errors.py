@@ -57,6 +57,13 @@ BINARY_FILE = (
     "This is a {kind} file, not CSV, JSON Lines or a spreadsheet (xlsx, xls, ods); "
     "export it as CSV and upload that."
 )
+MARKUP_FILE = (
+    "This is {kind}, not CSV, JSON Lines or a spreadsheet (xlsx, xls, ods), whatever its name "
+    "says (some systems export web pages and XML with an .xls name); open it in Excel and save "
+    "it as Excel Workbook (.xlsx) or CSV, and upload that."
+)
+KIND_HTML = "an HTML page"
+KIND_XML = "an XML file (such as an Excel 2003 XML spreadsheet)"
 KIND_ZIP = "ZIP (not an Excel or OpenDocument workbook)"
 KIND_OLE2 = "Microsoft Office 97-2003 (not an Excel workbook)"
 UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv, jsonl, xlsx, xls or ods."
@@ -94,6 +101,10 @@ FIELD_TOO_BIG = "A field is longer than {limit:,} characters; the row was not re
 BAD_CSV_HEADER = "The header row is not valid CSV: {detail}."
 BAD_CSV_ROW = "The row is not valid CSV: {detail}."
 NOT_JSON_LINES = "The file holds a JSON array, not JSON Lines; put one JSON object on each line."
+JSON_OVER_SEVERAL_LINES = (
+    "The file holds JSON objects spread over several lines (pretty-printed JSON), not JSON Lines; "
+    "put each JSON object on one line (jq -c does that) and upload that."
+)
 LONE_SURROGATE = "a \\u escape is half of a UTF-16 surrogate pair, which is not text"
 NESTED_JSON_VALUE = "A JSON object or array stands where one value belongs, in field(s): {fields}."
 

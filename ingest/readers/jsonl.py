@@ -8,6 +8,10 @@ reader's columns as the file is read.
 * A JSON object or array where one value belongs, and a lone UTF-16
   surrogate escape (which no database can store), make the line malformed.
 * A line over ``max_field_chars`` is not parsed: its row is too_long.
+* A JSON array, or objects spread over several lines (pretty-printed, as
+  ``json.dumps(indent=2)`` or ``jq .`` write them), is not JSON Lines: the
+  file fails before any row is read (``check_jsonl``), rather than each of
+  its lines becoming an unfixable malformed row.
 """
 
 from __future__ import annotations
@@ -112,6 +116,36 @@ def open_jsonl(
             source, keys, max_field_chars, skip_rows, damage_counter(max_malformed_rows)
         ),
     )
+
+
+def check_jsonl(source: TextSource, first_char: str, max_field_chars: int) -> None:
+    """Refuse a file that is JSON but not JSON Lines: an array, or an object
+    that opens on the first line and goes on over the next ones (its first
+    line runs out before the object closes; the next starts with a key or
+    closes it)."""
+    if first_char == "[":
+        raise errors.FileError(errors.NOT_JSON_LINES)
+    with source.open(newline=None) as text:
+        lines = CappedLines(text, max_field_chars + 1, replacement=None)
+        first = next_line = None
+        for line in lines:
+            if line is None:
+                return
+            if not (line := line.removeprefix("\ufeff").strip()):
+                continue
+            if first is not None:
+                next_line = line
+                break
+            first = line
+    if first is None or next_line is None or not next_line.startswith(('"', "}")):
+        return
+    try:
+        _JSON_DECODER.decode(first)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(first):  # the object is cut at the line's end
+            raise errors.FileError(errors.JSON_OVER_SEVERAL_LINES) from None
+    except RecursionError:
+        return
 
 
 def preview_jsonl(source: TextSource, max_field_chars: int, rows: int) -> Preview:

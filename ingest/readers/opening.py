@@ -15,7 +15,7 @@ from ingest import errors
 from ingest.errors import FileError
 from ingest.readers import spreadsheets
 from ingest.readers.csv import CSV, delimiter_argument, open_csv
-from ingest.readers.jsonl import JSONL, open_jsonl
+from ingest.readers.jsonl import JSONL, check_jsonl, open_jsonl
 from ingest.readers.rows import Reader
 from ingest.readers.sniff import (
     GZIP_MAGIC,
@@ -23,6 +23,7 @@ from ingest.readers.sniff import (
     encoding_name,
     read_head,
     read_head_gzip,
+    reject_markup,
     reject_signature,
 )
 from ingest.readers.text import TextSource
@@ -94,8 +95,7 @@ def open_reader(
             column_map or {},
             max_malformed_rows,
         )
-    if first_char == "[":
-        raise FileError(errors.NOT_JSON_LINES)
+    check_jsonl(source, first_char, max_field_chars)
     return open_jsonl(
         source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
     )
@@ -150,6 +150,7 @@ def check_file(
     encoding, first_char = decide_encoding(
         path, head, explicit_encoding, compressed, max_bytes, scan_bytes
     )
+    reject_markup(head, encoding, first_char)
     chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)
     return TextFile(TextSource(path, encoding, compressed), chosen_format, first_char)
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from ingest import errors
-from ingest.errors import FileError
 from ingest.readers import spreadsheets
 from ingest.readers.csv import CSV, delimiter_argument, preview_csv
-from ingest.readers.jsonl import preview_jsonl
+from ingest.readers.jsonl import check_jsonl, preview_jsonl
 from ingest.readers.opening import WorkbookFile, check_file
 from ingest.readers.rows import Preview
 from ingest.readers.text import BLOCK_SIZE
@@ -71,6 +69,5 @@ def preview_file(
             column_map or {},
             rows,
         )
-    if checked.first_char == "[":
-        raise FileError(errors.NOT_JSON_LINES)
+    check_jsonl(checked.source, checked.first_char, max_field_chars)
     return preview_jsonl(checked.source, max_field_chars, rows)

@@ -114,6 +114,30 @@ def reject_signature(head: bytes) -> None:
             raise FileError(errors.BINARY_FILE.format(kind=kind))
 
 
+# How an HTML page or an XML document starts (lower-cased, after any BOM
+# and whitespace); some systems send those named .xls, and read as CSV
+# they would fail on "missing required columns".
+_MARKUP_STARTS = (
+    (("<!doctype html", "<html", "<head", "<body", "<table", "<meta"), errors.KIND_HTML),
+    (("<?xml",), errors.KIND_XML),
+)
+
+
+def reject_markup(head: bytes, encoding: str, first_char: str) -> None:
+    """Name an HTML page or an XML document rather than read it as CSV;
+    ``head`` is the file's first bytes, in ``encoding``."""
+    if first_char != "<":
+        return
+    try:
+        start = head[:1024].decode(encoding, errors="ignore")
+    except UnicodeError:  # a codec that cannot ignore errors (idna); read as given
+        return
+    start = start.lstrip("\ufeff \t\r\n").lower()
+    for starts, kind in _MARKUP_STARTS:
+        if start.startswith(starts):
+            raise FileError(errors.MARKUP_FILE.format(kind=kind))
+
+
 # --- The encoding ----------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ingest import errors
 from ingest.errors import FileError
-from ingest.readers import ReadRow, csv_rows, open_reader
+from ingest.readers import ReadRow, csv_rows, open_reader, preview_file
 from ingest.readers.headers import normalize_header
 
 FIELDS = ["external_id", "name", "country", "registration_number"]
@@ -205,6 +205,39 @@ def test_binary_files_are_named(tmp_path, content, kind):
     assert file_error(write(tmp_path, content, "upload.csv")) == errors.BINARY_FILE.format(
         kind=kind
     )
+
+
+HTML_TABLE = (
+    "<html><body><table>\n<tr><td>external_id</td><td>name</td></tr>\n"
+    "<tr><td>A1</td><td>Acme</td></tr>\n</table></body></html>\n"
+)
+
+
+@pytest.mark.parametrize(
+    "content, kind",
+    [
+        (HTML_TABLE.encode(), errors.KIND_HTML),  # what web apps send as "Excel"
+        (b"\xef\xbb\xbf\r\n  <!DOCTYPE html>\n" + HTML_TABLE.encode(), errors.KIND_HTML),
+        (codecs.BOM_UTF16_LE + HTML_TABLE.encode("utf-16-le"), errors.KIND_HTML),
+        (gzip.compress(HTML_TABLE.encode()), errors.KIND_HTML),
+        (
+            b'<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+            b'<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>\n',
+            errors.KIND_XML,
+        ),
+    ],
+)
+def test_web_pages_and_xml_are_named_not_read_as_csv(tmp_path, content, kind):
+    path = write(tmp_path, content, "export.xls")
+    assert file_error(path) == errors.MARKUP_FILE.format(kind=kind)
+    with pytest.raises(FileError) as info:
+        preview_file(path, fields=FIELDS)
+    assert str(info.value) == errors.MARKUP_FILE.format(kind=kind)
+
+
+def test_a_header_starting_with_a_bracket_is_still_csv(tmp_path):
+    path = write(tmp_path, "<external_id>,name\nA1,Acme\n", "tagged.csv")
+    assert len(read(path)) == 1
 
 
 def test_a_gzip_compressed_file_is_read_as_the_file_inside(tmp_path):
@@ -940,6 +973,26 @@ def test_jsonl_with_bom_and_utf16(tmp_path):
 def test_json_array_is_not_json_lines(tmp_path):
     path = write(tmp_path, '[\n  {"name": "a"}\n]\n', "data.json")
     assert file_error(path) == errors.NOT_JSON_LINES
+
+
+@pytest.mark.parametrize("indent", [2, 4])
+def test_pretty_printed_json_is_not_json_lines(tmp_path, indent):
+    """What json.dumps(indent=...) and jq . write: every line of every
+    object would be a malformed row the steward could not fix."""
+    objects = [{"external_id": "1", "name": "a"}, {"external_id": "2", "name": "b"}]
+    text = "".join(json.dumps(obj, indent=indent) + "\n" for obj in objects)
+    path = write(tmp_path, "\ufeff" + text, "data.json")
+    assert file_error(path) == errors.JSON_OVER_SEVERAL_LINES
+    with pytest.raises(FileError) as info:
+        preview_file(path, fields=FIELDS)
+    assert str(info.value) == errors.JSON_OVER_SEVERAL_LINES
+
+
+def test_a_first_line_cut_short_is_one_malformed_row(tmp_path):
+    path = jsonl(tmp_path, '{"name": "a",', '{"name": "b"}')
+    rows = read(path)
+    assert [row.number for row in rows if row.error] == [1]
+    assert values(rows)[1] == {"name": "b"}
 
 
 def test_jsonl_does_not_check_required_columns(tmp_path):
