@@ -37,7 +37,12 @@ def _static_files_without_collectstatic(settings):
 @pytest.fixture(autouse=True)
 def _role_groups(request):
     """Transactional tests (live server, real workers) start from a flushed
-    database: give them back the role groups the data migration made."""
+    database: give them back the role groups the data migration made. (The
+    flush's post_migrate makes content types and permissions again; pytest-
+    django runs these tests after all others, so no other test sees the
+    flushed database. No test uses serialized_rollback: restoring its
+    snapshot after a flush collides with the content types post_migrate
+    made again, under other ids.)"""
     marker = request.node.get_closest_marker("django_db")
     transactional = marker is not None and (
         marker.kwargs.get("transaction") or "transaction" in marker.args
@@ -50,26 +55,7 @@ def _role_groups(request):
         request.getfixturevalue("transactional_db")
         from common.roles import ensure_role_groups
 
-        _restore_permissions()
         ensure_role_groups()
-
-
-def _restore_permissions() -> None:
-    """A serialized_rollback test (tests/api/test_runs.py) ends with a flush
-    that skips post_migrate, so the next transactional test would start with
-    no content types or permissions at all: make them again."""
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Permission
-    from django.contrib.contenttypes.management import create_contenttypes
-    from django.contrib.contenttypes.models import ContentType
-
-    if Permission.objects.exists():
-        return
-    ContentType.objects.clear_cache()
-    for app_config in apps.get_app_configs():
-        create_contenttypes(app_config, verbosity=0)
-        create_permissions(app_config, verbosity=0)
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def upload_while_redis_is_down(api, settings) -> tuple[object, dict]:
     return response, working
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_upload_while_redis_is_down_is_accepted_and_stays_queued(api, settings, caplog):
     response, _ = upload_while_redis_is_down(api, settings)
     assert response.status_code == 202, response.content
@@ -49,7 +49,7 @@ def test_an_upload_while_redis_is_down_is_accepted_and_stays_queued(api, setting
 
 
 @pytest.mark.redis
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_run_is_imported_once_redis_answers_again(api, settings):
     response, working = upload_while_redis_is_down(api, settings)
     run_id = response.json()["id"]

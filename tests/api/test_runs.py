@@ -40,7 +40,7 @@ def upload(client, content: bytes = CSV, **fields):
 
 
 # Committed for real: the job is enqueued when the upload's transaction commits.
-committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+committed = pytest.mark.django_db(transaction=True)
 
 
 @committed

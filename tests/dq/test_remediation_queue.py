@@ -12,7 +12,7 @@ from tests.importing import import_golden, violation_at
 
 pytestmark = [
     pytest.mark.redis,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("empty_imports_queue"),
 ]
 
