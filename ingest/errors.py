@@ -52,6 +52,10 @@ NO_BYTE_ORDER_MARK = (
     " Read as {encoding}, a file must start with a byte-order mark, and this one does not:"
     " give the byte order instead ({encoding}-le or {encoding}-be)."
 )
+GIVEN_ENCODING = (
+    " The encoding was given as {encoding} (by the upload or the source's profile):"
+    " leave it out to have it detected, or give the one the file was saved in."
+)
 CANNOT_DECODE = "The file is not readable text: it cannot be decoded as {encoding} ({detail})."
 BINARY_FILE = (
     "This is a {kind} file, not CSV, JSON Lines or a spreadsheet (xlsx, xls, ods); "

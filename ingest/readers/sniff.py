@@ -163,7 +163,16 @@ def decide_encoding(
     else:
         if not _is_wide_unicode(encoding):
             _reject_nul_heavy(head)
-        first_char = _scan_text(path, head, encoding, encoding, compressed, max_bytes, scan_bytes)
+        try:
+            first_char = _scan_text(
+                path, head, encoding, encoding, compressed, max_bytes, scan_bytes
+            )
+        except _Undecodable as wrong:
+            if explicit is None:  # from the byte-order mark or the NUL pattern
+                raise
+            raise FileError(
+                wrong.message + errors.GIVEN_ENCODING.format(encoding=explicit)
+            ) from None
     if first_char is None:
         raise FileError(errors.EMPTY_FILE)
     return encoding, first_char

@@ -124,7 +124,9 @@ def test_utf16_given_for_a_file_without_a_bom_fails_the_run_with_the_offset(api)
     assert body["status"] == "failed"
     assert body["error_message"] == errors.UNDECODABLE.format(
         byte=content[0], offset=0, encoding="utf-16"
-    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16")
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16") + errors.GIVEN_ENCODING.format(
+        encoding="utf-16"
+    )
 
 
 @committed

@@ -57,7 +57,7 @@ def test_undecodable_under_an_explicit_encoding(run_bytes):
     assert ended.status == ImportRun.Status.FAILED
     assert ended.run.error_message == errors.UNDECODABLE.format(
         byte=0xFC, offset=content.index(b"\xfc"), encoding="utf-8"
-    )
+    ) + errors.GIVEN_ENCODING.format(encoding="utf-8")
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
@@ -87,7 +87,9 @@ def test_utf16_or_utf32_given_for_a_file_without_a_bom_fails_with_the_offset(
     assert ended.status == ImportRun.Status.FAILED
     assert ended.run.error_message == errors.UNDECODABLE.format(
         byte=content[0], offset=0, encoding=given
-    ) + errors.NO_BYTE_ORDER_MARK.format(encoding=given)
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding=given) + errors.GIVEN_ENCODING.format(
+        encoding=given
+    )
     assert ended.names() == []
 
 
@@ -95,7 +97,9 @@ def test_utf16_given_for_a_utf8_file_fails_with_the_offset(run_bytes):
     ended = run_bytes(ROWS.encode(), encoding="UTF16")
     assert ended.run.error_message == errors.UNDECODABLE.format(
         byte=ord("e"), offset=0, encoding="utf-16"
-    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16")
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16") + errors.GIVEN_ENCODING.format(
+        encoding="utf-16"
+    )
 
 
 WIDE = ROWS.encode("utf-32-le")
@@ -122,7 +126,7 @@ def test_a_wide_encoding_cut_short_or_out_of_range_fails_with_the_offset(
     assert ended.status == ImportRun.Status.FAILED
     assert ended.run.error_message == errors.UNDECODABLE.format(
         byte=content[offset], offset=offset, encoding=given
-    )
+    ) + errors.GIVEN_ENCODING.format(encoding=given)
 
 
 def test_a_codec_error_without_a_position_is_a_clear_message(run_bytes):

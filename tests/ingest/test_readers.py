@@ -137,7 +137,9 @@ def test_undecodable_offset_is_exact_across_blocks(tmp_path):
     message = file_error(write(tmp_path, raw), encoding="utf-8")
     offset = raw.index(b"\xff")
     assert offset > 1 << 20
-    assert message == errors.UNDECODABLE.format(byte=0xFF, offset=offset, encoding="utf-8")
+    assert message == errors.UNDECODABLE.format(
+        byte=0xFF, offset=offset, encoding="utf-8"
+    ) + errors.GIVEN_ENCODING.format(encoding="utf-8")
 
 
 def test_explicit_encoding_is_used_and_validated(tmp_path):
@@ -146,7 +148,9 @@ def test_explicit_encoding_is_used_and_validated(tmp_path):
         assert reader.encoding == "iso8859-1"
         assert values(reader) == [{"name": "Åsa"}]
     message = file_error(write(tmp_path, b"name\n\xe9\n", "b.csv"), encoding="utf-8")
-    assert message == errors.UNDECODABLE.format(byte=0xE9, offset=5, encoding="utf-8")
+    assert message == errors.UNDECODABLE.format(
+        byte=0xE9, offset=5, encoding="utf-8"
+    ) + errors.GIVEN_ENCODING.format(encoding="utf-8")
 
 
 def test_explicit_utf8_on_a_bom_file_ignores_the_bom(tmp_path):

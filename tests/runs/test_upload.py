@@ -169,4 +169,6 @@ def test_utf16_given_for_a_file_without_a_bom_fails_the_run_with_the_offset(oper
     assert run.status == ImportRun.Status.FAILED
     assert run.error_message == errors.UNDECODABLE.format(
         byte=content[0], offset=0, encoding="utf-16"
-    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16")
+    ) + errors.NO_BYTE_ORDER_MARK.format(encoding="utf-16") + errors.GIVEN_ENCODING.format(
+        encoding="utf-16"
+    )
