@@ -74,7 +74,10 @@ UNSUPPORTED_FORMAT = "Unsupported format {format!r}; use csv, jsonl, xlsx, xls o
 TOO_LARGE = "The file is {size:,} bytes, over the limit of {limit:,} bytes."
 TOO_LARGE_DECOMPRESSED = "The compressed file holds over {limit:,} bytes, the limit."
 BAD_GZIP = "The gzip-compressed file is damaged or cut short ({detail})."
-UNKNOWN_ENCODING = "Unknown encoding {encoding!r}."
+UNKNOWN_ENCODING = (
+    "Unknown encoding {encoding!r}: give a Python codec name such as utf-8, cp1252,"
+    " latin-1 or utf-16-le, or leave it out to have it detected."
+)
 BAD_DELIMITER = "The delimiter must be a single character, got {delimiter!r}."
 FILE_MISSING = "The stored file for this run is missing."
 # Too many unreadable rows: the file fails rather than flood the DQ inbox.

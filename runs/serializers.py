@@ -11,7 +11,7 @@ from rest_framework import serializers
 from common.api import StrictBooleanField
 from ingest import errors, registry
 from ingest.errors import ImporterError
-from ingest.services import FORMATS, column_map_clean
+from ingest.services import FORMATS, column_map_clean, encoding_clean
 from runs.models import ImportRun
 
 SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
@@ -87,20 +87,6 @@ class ImportRunSerializer(serializers.ModelSerializer):
         return bool(run.results_file)
 
 
-# The API takes these by name; the CLI accepts any Python text codec.
-ENCODINGS = (
-    "utf-8",
-    "utf-8-sig",
-    "utf-16",
-    "utf-16-le",
-    "utf-16-be",
-    "cp1252",
-    "latin-1",
-    "iso-8859-15",
-    "ascii",
-    "cp850",
-    "mac-roman",
-)
 DELIMITERS = (",", ";", "|", ":", "\t", "tab")
 
 
@@ -209,8 +195,16 @@ class RunCreateSerializer(FormSerializer):
     format = serializers.ChoiceField(
         choices=FORMATS, required=False, help_text="Default: detected."
     )
-    encoding = serializers.ChoiceField(
-        choices=ENCODINGS, required=False, help_text="Default: detected."
+    encoding = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text=(
+            "Empty or left out: detected (UTF-8 with or without a BOM, UTF-16 and UTF-32 by their BOM, "
+            "else cp1252). Any Python text codec by any of its names, as for the CLI's "
+            "`--encoding`: `utf-8`, `utf-16-le`, `cp1252` (also `windows-1252`), `latin-1`, "
+            "`iso-8859-15`, `cp850`, `mac-roman`, …"
+        ),
     )
     delimiter = serializers.ChoiceField(
         choices=DELIMITERS, required=False, help_text="Default: detected from the header."
@@ -240,6 +234,12 @@ class RunCreateSerializer(FormSerializer):
         help_text="Save the `format`, `encoding`, `delimiter`, `sheet` and `column_map` given here on the "
         "source's profile; a later upload that leaves one out uses the saved value.",
     )
+
+    def validate_encoding(self, value: str) -> str | None:
+        try:
+            return encoding_clean(encoding=value)
+        except ImporterError as exc:
+            raise serializers.ValidationError(exc.message) from None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)

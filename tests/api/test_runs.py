@@ -74,6 +74,20 @@ def test_an_upload_passes_format_encoding_and_delimiter_to_the_run(api):
     assert (params["format"], params["encoding"], params["delimiter"]) == ("csv", "cp1252", ";")
 
 
+def test_an_encoding_sent_empty_is_detected(api):
+    response = upload(api("operator"), content=CSV, encoding="")
+    assert response.status_code == 202, response.json()
+    assert ImportRun.objects.get(pk=response.json()["id"]).ingest_params_json["encoding"] == ""
+
+
+def test_an_upload_takes_an_encoding_by_any_of_its_names(api):
+    response = upload(api("operator"), content=CSV, encoding="windows-1252")
+    assert response.status_code == 202, response.json()
+    assert ImportRun.objects.get(pk=response.json()["id"]).ingest_params_json["encoding"] == (
+        "windows-1252"
+    )
+
+
 @committed
 def test_a_spreadsheet_upload_reads_the_sheet_given(api, settings):
     client = api("operator")
@@ -185,7 +199,7 @@ def test_a_bad_column_map_is_400_on_its_field(api, column_map, message):
             "target",
             registry.UNKNOWN_TARGET.format(name="planet", choices=", ".join(registry.names())),
         ),
-        ({"encoding": "klingon"}, "encoding", '"klingon" is not a valid choice.'),
+        ({"encoding": "klingon"}, "encoding", errors.UNKNOWN_ENCODING.format(encoding="klingon")),
         ({"delimiter": ";;"}, "delimiter", '";;" is not a valid choice.'),
         ({"source": "not a slug!"}, "source", "A source is a slug: letters, digits, - and _."),
     ],
@@ -445,7 +459,7 @@ def test_strict_query_and_form_values_are_400(api):
     assert response.json() == {"source": ["Send this field once."]}
 
 
-@pytest.mark.parametrize("name", ["dry_run", "format", "encoding", "delimiter", "column_map"])
+@pytest.mark.parametrize("name", ["dry_run", "format", "delimiter", "column_map"])
 def test_an_optional_form_field_sent_empty_is_400(api, name):
     """DRF read it as left out: ``dry_run=`` was a real run, ``column_map=``
     no map, where the schema allows no empty value."""
