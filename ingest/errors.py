@@ -79,6 +79,10 @@ UNKNOWN_ENCODING = (
     " latin-1 or utf-16-le, or leave it out to have it detected."
 )
 BAD_DELIMITER = "The delimiter must be a single character, got {delimiter!r}."
+DELIMITER_SEEMS_WRONG = (
+    "With the delimiter {given!r} the header is one column, {header!r}, which looks separated"
+    " by {found!r}: give that delimiter, or leave it out to have it detected."
+)
 FILE_MISSING = "The stored file for this run is missing."
 # Too many unreadable rows: the file fails rather than flood the DQ inbox.
 MOSTLY_MALFORMED = (

@@ -32,6 +32,7 @@ from ingest.readers.headers import (
     header_below,
     map_header,
     names_required,
+    shown_name,
     target_field_by_key,
     trimmed_cells,
 )
@@ -150,7 +151,22 @@ def find_csv_header(
         )
         if below is not None:
             delimiter, cells, header_records = below
+        elif given and len(cells) == 1:
+            _refuse_a_wrong_delimiter(cells[0], given)
     return delimiter, cells, header_records
+
+
+def _refuse_a_wrong_delimiter(header: str, given: str) -> None:
+    """A header read as one cell that another delimiter splits was written
+    with that one: say so, rather than name every required field missing."""
+    counts = sorted(((header.count(d), d) for d in _DELIMITERS if d != given), reverse=True)
+    count, found = counts[0]
+    if count:
+        raise FileError(
+            errors.DELIMITER_SEEMS_WRONG.format(
+                given=given, header=shown_name(header), found="tab" if found == "\t" else found
+            )
+        )
 
 
 def _sniff_delimiter(source: TextSource, max_field_chars: int) -> str:

@@ -323,6 +323,24 @@ def test_delimiter_is_detected(tmp_path, delimiter):
         assert values(reader) == [{"external_id": "1", "name": "a, b; c|d"}]
 
 
+@pytest.mark.parametrize(
+    "given, found, shown", [(",", ";", ";"), (";", "\t", "tab"), ("|", ",", ",")]
+)
+def test_a_wrong_delimiter_given_is_named_not_every_column_missing(tmp_path, given, found, shown):
+    header = found.join(["external_id", "name", "country"])
+    path = write(tmp_path, header + "\n" + found.join(["1", "Acme", "DE"]) + "\n")
+    assert file_error(path, delimiter=given, required=["external_id", "name"]) == (
+        errors.DELIMITER_SEEMS_WRONG.format(given=given, header=header, found=shown)
+    )
+
+
+def test_a_given_delimiter_that_splits_nothing_else_still_names_the_missing_columns(tmp_path):
+    path = write(tmp_path, "external_id\n1\n")
+    assert file_error(path, delimiter=";", required=["external_id", "name"]) == (
+        errors.MISSING_COLUMNS.format(columns="name")
+    )
+
+
 def test_delimiters_inside_quotes_do_not_count(tmp_path):
     path = write(tmp_path, '"name, with, commas";external_id\nx;1\n')
     with open_reader(path, fields=FIELDS) as reader:
