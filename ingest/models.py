@@ -22,7 +22,7 @@ class Source(models.Model):
         ordering = ["slug"]
 
     def __str__(self) -> str:
-        return self.slug
+        return self.display_name
 
     @property
     def display_name(self) -> str:
