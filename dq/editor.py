@@ -20,6 +20,7 @@ from dq import forms, selectors, services
 from dq.models import Violation
 from ingest import registry
 from ingest.errors import ImporterError, UsageError
+from ingest.readers.rows import AS_READ_KEY
 from ingest.validation import errors_by_field
 
 READ_ONLY_STATUS = "This violation is {status}; only open violations can be edited or requeued."
@@ -203,7 +204,8 @@ def editor_view(model_admin: Any, request: HttpRequest, object_id: str) -> HttpR
         and violation.status == Violation.Status.OPEN
         and not violation.dry_run,
         "view_payload": view_payload,
-        "payload": selectors.payload_for(user, violation.payload),
+        "payload": (payload := selectors.payload_for(user, violation.payload)),
+        "as_read": payload.get(AS_READ_KEY),
         "validate_url": reverse("target-validate", kwargs={"name": violation.target})
         + "?"
         + urlencode({"source": violation.source.slug}),

@@ -30,6 +30,7 @@ from dq.models import RemediationAudit, ValueMapping, Violation, codes_of, field
 from dq.selectors import mask_payload
 from ingest import registry
 from ingest.errors import StateConflict, UsageError
+from ingest.readers.rows import AS_READ_KEY
 from ingest.validation import validate_payload
 from runs import services as run_services
 from runs.metrics import REMEDIATION
@@ -92,13 +93,16 @@ def payload_check(*, target: str, payload: Any) -> dict[str, str]:
     """The payload as the pipeline will read it (text values for the target's
     own fields), or PayloadInvalid with every error in the pipeline's words.
     References are not checked here: the referenced record may still arrive,
-    and the requeue decides."""
+    and the requeue decides. A malformed row's text as read (``AS_READ_KEY``)
+    is the reader's note, not a field: it is left out (the audit keeps it)."""
     if not isinstance(payload, Mapping):
         raise UsageError(NOT_A_PAYLOAD)
     spec = registry.get(target)
     errors: list[dict[str, str]] = []
     clean: dict[str, str] = {}
     for name, value in payload.items():
+        if name == AS_READ_KEY:
+            continue
         if name not in spec.field_names:
             # A key may hold a lone surrogate ("X\\ud800"), which no response can encode: spell it out.
             shown = str(name).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -41,7 +41,7 @@ from ingest import errors
 from ingest.fields import MALFORMED_ROW, TOO_LONG
 from ingest.readers.damage import Damage
 from ingest.readers.headers import trimmed_cells
-from ingest.readers.rows import ReadRow
+from ingest.readers.rows import ReadRow, as_read
 from ingest.readers.text import DOS_END_OF_FILE, CappedLines, TextSource
 
 # A line that strict csv parsing always rejects, whatever state the parser is
@@ -296,7 +296,9 @@ def _irregular_row(number: int, row: list[str], layout: CsvLayout) -> ReadRow | 
     if found == layout.width:
         return ReadRow(number, layout.values(row))
     message = errors.WRONG_FIELD_COUNT.format(expected=layout.width, found=found)
-    return ReadRow(number, layout.partial_values(row), message)
+    return ReadRow(
+        number, layout.partial_values(row), message, raw=as_read(layout.delimiter.join(row))
+    )
 
 
 def _repeats_header(row: list[str], layout: CsvLayout) -> bool:

@@ -32,7 +32,7 @@ from ingest.readers.headers import (
     shown_name,
     target_field_by_key,
 )
-from ingest.readers.rows import Preview, Reader, ReadRow
+from ingest.readers.rows import Preview, Reader, ReadRow, as_read
 from ingest.readers.text import DOS_END_OF_FILE, CappedLines, TextSource
 
 JSONL = "jsonl"
@@ -217,11 +217,17 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
         obj = _JSON_DECODER.decode(line)
         if type(obj) is not _JsonObject:
             return ReadRow(
-                number, {}, errors.NOT_A_JSON_OBJECT.format(detail=f"found {_json_kind(obj)}")
+                number,
+                {},
+                errors.NOT_A_JSON_OBJECT.format(detail=f"found {_json_kind(obj)}"),
+                raw=as_read(line.rstrip("\r\n")),
             )
         if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
             return ReadRow(
-                number, {}, errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE)
+                number,
+                {},
+                errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE),
+                raw=as_read(line.rstrip("\r\n")),
             )
         values = {}
         nested = []
@@ -232,14 +238,19 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
                 values[field] = _json_text(value)
         if nested:
             return ReadRow(
-                number, values, errors.NESTED_JSON_VALUE.format(fields=", ".join(nested))
+                number,
+                values,
+                errors.NESTED_JSON_VALUE.format(fields=", ".join(nested)),
+                raw=as_read(line.rstrip("\r\n")),
             )
         return ReadRow(number, values)
     except json.JSONDecodeError as exc:
         detail = f"{exc.msg} (column {exc.colno})"
     except RecursionError:
         detail = "it is nested too deeply"
-    return ReadRow(number, {}, errors.NOT_A_JSON_OBJECT.format(detail=detail))
+    return ReadRow(
+        number, {}, errors.NOT_A_JSON_OBJECT.format(detail=detail), raw=as_read(line.rstrip("\r\n"))
+    )
 
 
 def _has_lone_surrogate(obj: _JsonObject) -> bool:

@@ -22,6 +22,20 @@ class ReadRow:
     # The rule code the pipeline quarantines an ``error`` row under: a field
     # over ``max_field_chars`` is too_long, anything else malformed_row.
     code: str = MALFORMED_ROW
+    # A malformed row's text as read (``as_read``), kept on its violation so
+    # that a steward can fix the row from what the file said.
+    raw: str | None = None
+
+
+# Where a malformed row's text goes in its violation's payload (no field is
+# named so), and how much of it is kept.
+AS_READ_KEY = "_as_read"
+AS_READ_CHARS = 2000
+
+
+def as_read(text: str) -> str:
+    """A malformed row's text as kept: at most ``AS_READ_CHARS`` of it."""
+    return text if len(text) <= AS_READ_CHARS else text[: AS_READ_CHARS - 1] + "\u2026"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ingest import fields as rules
 from ingest.readers import ReadRow
+from ingest.readers.rows import AS_READ_KEY
 from ingest.registry import Target
 from ingest.steps.types import Row
 
@@ -22,7 +23,10 @@ class RowReader:
         ]
 
     def read(self, read_row: ReadRow) -> Row:
-        row = Row(number=read_row.number, payload=read_row.values)
+        payload = read_row.values
+        if read_row.raw is not None:
+            payload = {**payload, AS_READ_KEY: read_row.raw}
+        row = Row(number=read_row.number, payload=payload)
         if self.value_mappings and read_row.error is None:
             row.values_mapped = self.map_values(read_row.values)
         external_id = rules.trim(read_row.values.get(self.external_id_field) or "")

@@ -7,6 +7,7 @@ import pytest
 from core.models import Organization
 from ingest import errors
 from ingest import fields as rules
+from ingest.readers.rows import AS_READ_KEY
 from runs.execution import runner
 from runs.models import ImportRun
 from tests.importing import HEADER
@@ -37,8 +38,13 @@ def test_ragged_rows_are_malformed_and_the_rest_imported(run_bytes):
         errors.WRONG_FIELD_COUNT.format(expected=3, found=2),
         errors.WRONG_FIELD_COUNT.format(expected=3, found=4),
     ]
-    # What a short row has is kept for the steward.
-    assert ended.violations[0].payload == {"external_id": "2", "name": "Beta"}
+    # What a short row has is kept for the steward, and the row as read.
+    assert ended.violations[0].payload == {
+        "external_id": "2",
+        "name": "Beta",
+        AS_READ_KEY: "2,Beta",
+    }
+    assert ended.violations[1].payload[AS_READ_KEY] == "3,Gamma,FR,extra"
     assert ended.names() == ["Acme", "Delta"]  # trailing empty cells are no extra fields
 
 

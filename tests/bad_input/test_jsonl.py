@@ -5,10 +5,13 @@ import json
 import pytest
 
 from core.models import Organization
+from dq import services as dq_services
+from dq.models import Violation
 from ingest import errors
 from ingest import fields as rules
 from ingest.readers import open_reader
 from ingest.readers.headers import NUL_MARK
+from ingest.readers.rows import AS_READ_KEY
 from runs.models import ImportRun
 
 
@@ -40,7 +43,15 @@ def test_an_object_where_a_value_belongs_is_malformed_and_kept(run_bytes):
         "external_id": "2",
         "name": '{"first": "A"}',
         "country": '["DE"]',
+        AS_READ_KEY: row,
     }
+
+
+def test_a_line_that_is_not_json_is_kept_as_read_for_the_steward(run_bytes):
+    broken = '{"external_id": "2", "name": "Beta", "country": "DE"'  # the closing brace lost
+    ended = run_bytes(lines(GOOD, broken), filename="f.jsonl")
+    assert ended.codes() == [(2, rules.MALFORMED_ROW)]
+    assert ended.violations[0].payload == {AS_READ_KEY: broken}
 
 
 @pytest.mark.parametrize(
@@ -120,3 +131,15 @@ def test_nul_in_values_and_keys(run_bytes):
     with open_reader(ended.run.file.path, fields=["external_id", "name", "country"]) as reader:
         list(reader)
         assert reader.unknown_columns == [f"n{NUL_MARK}te"]
+
+
+def test_a_broken_line_fixed_from_its_text_and_requeued_is_imported(run_bytes, requeue):
+    broken = '{"external_id": "2", "name": "Beta", "country": "DE"'
+    ended = run_bytes(lines(GOOD, broken), filename="f.jsonl")
+    violation = ended.violations[0]
+    fixed = {**violation.payload, "external_id": "2", "name": "Beta", "country": "DE"}
+    dq_services.violation_edit(violation=violation, payload=fixed, actor=None)
+    requeue(Violation.objects.filter(pk=violation.pk))
+    violation.refresh_from_db()
+    assert violation.status == Violation.Status.RESOLVED
+    assert Organization.objects.get(name="Beta").country == "DE"

@@ -8,15 +8,17 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from common.roles import OPERATORS
 from core.models import Organization
 from dq import editor
 from dq.admin import NO_NEXT
 from dq.editor import NOTHING_REQUEUED
 from dq.models import Violation
-from dq.selectors import Change, audit_changes
+from dq.selectors import MASK, Change, audit_changes
 from ingest import fields as rules
 from tests.dq.test_admin_inbox import form_data
-from tests.importing import violation_at
+from tests.factories import UserFactory
+from tests.importing import import_bytes, violation_at
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +152,15 @@ def test_audit_changes():
     assert audit_changes(None, None) == []
     assert audit_changes({"a": 1}, None) == []  # a requeue's snapshot
     assert audit_changes("x", "y") == [Change("", "x", "y")]
+
+
+def test_a_broken_row_is_shown_as_read_to_fix_it_from(steward_client, client):
+    run = import_bytes(b"external_id,name,country\n1,Acme,DE\n2,Beta,FR,Berlin\n")
+    violation = violation_at(run, 3)
+    page = steward_client.get(editor_url(violation)).content.decode()
+    assert "The row as read from the file" in page and "<pre>2,Beta,FR,Berlin</pre>" in page
+    viewer = UserFactory(viewer=True, role=OPERATORS)
+    client.force_login(viewer)
+    hidden = client.get(editor_url(violation)).content.decode()
+    assert f"<pre>{MASK}</pre>" in hidden
+    assert "Berlin" not in hidden  # a payload value: only for those who may see payloads

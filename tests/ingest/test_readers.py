@@ -489,11 +489,13 @@ def test_ragged_rows(tmp_path):
             2,
             {"external_id": "1", "name": "a"},
             errors.WRONG_FIELD_COUNT.format(expected=3, found=2),
+            raw="1,a",
         ),
         ReadRow(
             3,
             {"external_id": "2", "name": "b", "country": "DE"},
             errors.WRONG_FIELD_COUNT.format(expected=3, found=4),
+            raw="2,b,DE,extra",
         ),
         ReadRow(4, {"external_id": "3", "name": "c", "country": "FR"}),
     ]
@@ -514,6 +516,7 @@ def test_trailing_empty_cells_are_ignored(tmp_path):
             5,
             {"external_id": "4", "name": "d"},
             errors.WRONG_FIELD_COUNT.format(expected=2, found=4),
+            raw="4,d,,x,",
         ),
     ]
 
@@ -542,7 +545,12 @@ def test_unknown_columns_are_reported_and_dropped(tmp_path):
         rows = list(reader)
     assert rows == [
         ReadRow(2, {"external_id": "1", "name": "a"}),
-        ReadRow(3, {"external_id": "2"}, errors.WRONG_FIELD_COUNT.format(expected=4, found=3)),
+        ReadRow(
+            3,
+            {"external_id": "2"},
+            errors.WRONG_FIELD_COUNT.format(expected=4, found=3),
+            raw="y,2,blue",
+        ),
     ]
 
 
@@ -672,7 +680,10 @@ def test_huge_quoted_field_over_several_lines(tmp_path):
     rows = read(write(tmp_path, text), max_field_chars=100)
     assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
     assert rows[1] == ReadRow(
-        3, {"external_id": "b" * 60}, errors.WRONG_FIELD_COUNT.format(expected=2, found=1)
+        3,
+        {"external_id": "b" * 60},
+        errors.WRONG_FIELD_COUNT.format(expected=2, found=1),
+        raw="b" * 60,
     )
     assert rows[2] == ReadRow(4, {"external_id": 'c"', "name": "end"})
     assert rows[3] == ReadRow(5, {"external_id": "2", "name": "x"})
