@@ -28,10 +28,8 @@ from django.utils.timesince import timesince
 
 from common.cache import cache_get_or_compute
 from common.pagination import CappedPaginator
-
-# Registers the audit log's and the value mappings' admins.
 from dq import (
-    admin_audit,  # noqa: F401
+    admin_audit,  # noqa: F401 (imported to register the audit log's and value mappings' admins)
     charts,
     editor,
     filters,
