@@ -6,6 +6,8 @@ import django_rq
 import pytest
 from rq import SimpleWorker
 
+from tests.factories import UserFactory
+
 # Browser tests: Playwright (pytest-playwright's `page` fixture) drives Debian's
 # chromium. Its sync API runs an event loop in the test's thread; the tests
 # still talk to the database synchronously, which is safe here.
@@ -14,6 +16,24 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 ON_REDIS = bool(os.environ.get("REDIS_URL"))
+
+
+# Users in each role, for any test folder: an operator (``operator_client``
+# logs in with the ``client`` fixture) and a steward.
+@pytest.fixture
+def operator(db):
+    return UserFactory(operator=True)
+
+
+@pytest.fixture
+def steward(db):
+    return UserFactory(steward=True)
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""Shared objects for the DQ tests: users in each role and runs with violations."""
+"""Shared objects for the DQ tests: a steward's own client, a user without
+a role, and runs with violations."""
 
 import pytest
 from django.test import Client
@@ -8,20 +9,10 @@ from tests.importing import import_golden
 
 
 @pytest.fixture
-def steward(db):
-    return UserFactory(steward=True)
-
-
-@pytest.fixture
 def steward_client(steward):
     client = Client()
     client.force_login(steward)
     return client
-
-
-@pytest.fixture
-def operator(db):
-    return UserFactory(operator=True)
 
 
 @pytest.fixture
