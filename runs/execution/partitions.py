@@ -43,6 +43,7 @@ from ingest.results import Ledger
 from ingest.seen import key64
 from runs import progress as live_progress
 from runs.execution import files, results
+from runs.execution.collector import fewer_collections
 from runs.models import ImportRun, RunPartition
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ def import_partition(
     )
     chunks = chunked(rows, settings.IMPORTER_CHUNK_SIZE)
     try:
-        with reader:
+        with reader, fewer_collections():
             if policy.rolls_back:
                 return _dry_run(run, part, processor, sink, ledger, handle, chunks, progress)
             return _standard_run(run, part, processor, sink, ledger, handle, chunks, progress)
