@@ -68,6 +68,12 @@ LIVE_PREDICATE = (
 )
 
 
+# What a valid row of the same fingerprint resolves at the source: an open
+# or requeued violation, and an ignored one too (the problem it was ignored
+# for is gone; left ignored, a reopen would bring back a row since fixed).
+RESOLVED_BY_A_VALID_ROW = (*Violation.LIVE, Violation.Status.IGNORED)
+
+
 def violations_record_chunk(
     *,
     run_id: int,
@@ -99,7 +105,7 @@ def violations_record_chunk(
         outcome.resolved_at_source += (
             Violation.objects.filter(
                 fingerprint__in=valid[start : start + BATCH],
-                status__in=Violation.LIVE,
+                status__in=RESOLVED_BY_A_VALID_ROW,
                 dry_run=False,
             )
             .exclude(fingerprint="")
@@ -211,15 +217,15 @@ def _revive(
     return set(kept.values())
 
 
-def live_external_ids(*, target: str, source_id: int, limit: int) -> set[str] | None:
-    """The external ids of the open or requeued violations of a source and
-    target, or None when there are more than ``limit``. A run looks its
-    valid rows up in this set, so that it only asks the database to resolve
-    rows that have a violation (a re-import of 98,000 good rows then issues
-    no UPDATE at all)."""
+def resolvable_external_ids(*, target: str, source_id: int, limit: int) -> set[str] | None:
+    """The external ids of the violations of a source and target that a
+    valid row resolves (``RESOLVED_BY_A_VALID_ROW``), or None when there are
+    more than ``limit``. A run looks its valid rows up in this set, so that
+    it only asks the database to resolve rows that have a violation (a
+    re-import of 98,000 good rows then issues no UPDATE at all)."""
     ids = list(
         Violation.objects.filter(
-            target=target, source_id=source_id, status__in=Violation.LIVE, dry_run=False
+            target=target, source_id=source_id, status__in=RESOLVED_BY_A_VALID_ROW, dry_run=False
         )
         .exclude(external_id="")
         .values_list("external_id", flat=True)[: limit + 1]

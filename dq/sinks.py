@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from dq import fingerprints
 from dq.models import Violation, codes_of, fields_of
-from dq.occurrences import Occurrence, live_external_ids, violations_record_chunk
+from dq.occurrences import Occurrence, resolvable_external_ids, violations_record_chunk
 from dq.services import violations_remediated
 from ingest.pipeline import QUARANTINED, Row
 from runs.models import ImportRun
@@ -42,10 +42,10 @@ class Sink(Protocol):
 class ViolationSink:
     """Each quarantined row of an upload is an occurrence of its violation
     (by fingerprint: dq.occurrences), and each valid row resolves its
-    fingerprint's open violation at the source."""
+    fingerprint's open, requeued or ignored violation at the source."""
 
-    # Past this many open violations of the source, every valid row is
-    # looked up by the database instead (see live_external_ids).
+    # Past this many such violations of the source, every valid row is
+    # looked up by the database instead (see resolvable_external_ids).
     LIVE_SET_LIMIT = 100_000
 
     def __init__(self, *, run_id: int, target: str, source_id: int) -> None:
@@ -56,12 +56,12 @@ class ViolationSink:
         self._live_loaded = False
 
     def _live_ids(self) -> set[str] | None:
-        """The external ids with an open violation, loaded at the first chunk
-        and kept up to date with this run's own quarantined rows. A violation
-        another run opens meanwhile is not resolved by this run's valid rows:
-        the next import of the source does it."""
+        """The external ids with a violation a valid row resolves, loaded at
+        the first chunk and kept up to date with this run's own quarantined
+        rows. A violation another run opens meanwhile is not resolved by this
+        run's valid rows: the next import of the source does it."""
         if not self._live_loaded:
-            self._live = live_external_ids(
+            self._live = resolvable_external_ids(
                 target=self.target, source_id=self.source_id, limit=self.LIVE_SET_LIMIT
             )
             self._live_loaded = True

@@ -126,6 +126,24 @@ def test_an_ignored_violation_stays_ignored_while_its_payload_is_the_same():
     assert violation.regressions == 0
 
 
+def test_a_valid_row_resolves_an_ignored_violation_at_the_source():
+    """Found by the lifecycle property test: left ignored, a steward's
+    reopen brought back an open violation of a row since imported valid."""
+    import_bytes(HEADER + BAD.format(n=1))
+    services.violations_ignore(
+        violations=Violation.objects.all(), reason="Known test row", actor=None
+    )
+    run = import_bytes(HEADER + GOOD.format(n=1))
+    (violation,) = Violation.objects.filter(dry_run=False)
+    assert (violation.status, violation.resolution, violation.resolved_by_run_id) == (
+        "resolved",
+        "source",
+        run.pk,
+    )
+    with pytest.raises(services.StateConflict):
+        services.violation_reopen(violation=violation, actor=None)
+
+
 def test_file_order_decides_within_a_run():
     """A valid row, then the same id with other values later in the file:
     the duplicate stays quarantined. A bad row, then a valid one: resolved."""
