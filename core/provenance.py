@@ -98,7 +98,7 @@ class Dumps:
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[dict[str, Any], str]] = {}
-        self._fields: dict[tuple[str, ...], tuple[str, str]] = {}
+        self._fields: dict[tuple[str, ...], str] = {}
 
     def __call__(self, provenance: dict[str, Any]) -> JSONText:
         if not provenance:
@@ -109,12 +109,36 @@ class Dumps:
         hit = self._entries.get(id(entry))
         if hit is None or hit[0] is not entry:
             hit = self._entries[id(entry)] = (entry, _dumps_entry(entry))
-        names = tuple(provenance)
-        pieces = self._fields.get(names)
-        if pieces is None:
-            fields = json.dumps({"fields": dict.fromkeys(names, 0)})
-            pieces = self._fields[names] = ('{"entries": [', "], " + fields[1:])
-        return JSONText(pieces[0] + hit[1] + pieces[1])
+        return JSONText('{"entries": [' + hit[1] + self.fields_tail(tuple(provenance)))
+
+    def fields_tail(self, names: tuple[str, ...]) -> str:
+        """What follows the one entry of a record whose fields are ``names``."""
+        tail = self._fields.get(names)
+        if tail is None:
+            tail = self._fields[names] = "], " + json.dumps({"fields": dict.fromkeys(names, 0)})[1:]
+        return tail
+
+
+class TimedEntries:
+    """The stored provenance of new records each filled by one row: every
+    field it filled shares one entry, which differs from row to row only by
+    its time. Gives the text ``Dumps`` gives for it, joined from pieces made
+    once (a fresh import makes one per row)."""
+
+    _AT = "\x01at\x01"
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        """``entry``: the entry, its "at" aside (any value there is replaced)."""
+        head, tail = _dumps_entry({**entry, "at": self._AT}).split(json.dumps(self._AT)[1:-1])
+        self.head = '{"entries": [' + head
+        self.tail = tail
+        self.dumps = Dumps()
+
+    def __call__(self, at: str, names: tuple[str, ...]) -> JSONText:
+        """``at``: an ISO 8601 time (no character JSON escapes)."""
+        if not names:
+            return JSONText("{}")
+        return JSONText(self.head + at + self.tail + self.dumps.fields_tail(names))
 
 
 class ProvenanceField(models.JSONField):

@@ -75,26 +75,6 @@ def merge(
     return changed_fields, touched
 
 
-def fill_new(
-    current: dict[str, Any],
-    provenance: dict[str, dict[str, Any]],
-    incoming: dict[str, Any],
-    *,
-    origin: dict[str, Any],
-) -> list[str]:
-    """``merge`` for a record that has no values and no provenance yet (a new
-    record's first row): every non-empty incoming value fills its field by
-    the non-null rule. Same result as ``merge``, without its per-field checks."""
-    entry = {**origin, "rule": RULE_NON_NULL}
-    changed_fields = []
-    for field, value in incoming.items():
-        if value is not None and value != "":
-            current[field] = value
-            provenance[field] = entry
-            changed_fields.append(field)
-    return changed_fields
-
-
 def mark_manual(
     provenance: dict[str, dict[str, Any]], fields: list[str], *, actor: str, at: dt.datetime
 ) -> None:

@@ -111,8 +111,8 @@ def resolve_identity(
         row.decision = row.decision or DECISION_RESOLVED
         merge(row)
         if row.decision == DECISION_INSERTED and fill_new_records:
-            # Filled from the row alone (survivorship.fill_new): the
-            # record's natural key is the row's, already worked out.
+            # Filled from the row alone (Merger.fill_new): the record's
+            # natural key is the row's, already worked out.
             record.key = key
             if key:
                 holders[key].append(record)

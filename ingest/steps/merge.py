@@ -1,12 +1,15 @@
 """Step 6: survivorship merge of one row into the record it resolved to
 (``ingest.survivorship``: manual > most recent > non-null), which sets the
-row's outcome: inserted, updated or unchanged."""
+row's outcome: inserted, updated or unchanged. A new record's first row
+(most rows of a fresh import) takes a shorter path, ``fill_new``, which
+also makes the record's stored provenance."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import cast
 
+from core.provenance import TimedEntries
 from ingest import survivorship
 from ingest.steps.layout import RecordLayout
 from ingest.steps.types import DECISION_INSERTED, INSERTED, UNCHANGED, UPDATED, Record, Row
@@ -29,10 +32,21 @@ class Merger:
         self.source_slug = source_slug
         self.run_id = run_id
         self.imported_at = survivorship.timestamp(imported_at)
+        self.new_entry = {
+            "source": source_slug,
+            "run": run_id,
+            "at": None,
+            "manual": False,
+            "rule": survivorship.RULE_NON_NULL,
+        }
+        self.stored_provenance = TimedEntries(self.new_entry)
 
     def merge(self, row: Row) -> None:
-        timestamp_field = self.timestamp_field
         record, clean = cast(Record, row.record), cast(dict, row.clean)  # resolved rows only
+        if self.fill_new_records and record.is_new and not record.provenance:
+            self.fill_new(row)
+            return
+        timestamp_field = self.timestamp_field
         stamp = clean.get(timestamp_field) if timestamp_field else None
         origin = {
             "source": self.source_slug,
@@ -41,21 +55,45 @@ class Merger:
             "manual": False,
         }
         incoming = {column: clean[name] for name, column in self.data_fields}
-        if self.fill_new_records and record.is_new and not record.provenance:
-            changed = survivorship.fill_new(
-                record.values, record.provenance, incoming, origin=origin
-            )
-            touched = True
-        else:
-            before = dict(record.values) if self.keeps_previous_values else None
-            changed, touched = survivorship.merge(
-                record.values, record.provenance, incoming, origin=origin
-            )
-            if before is not None and changed and not record.is_new:
-                row.previous = {column: before.get(column) for column in changed}
+        before = dict(record.values) if self.keeps_previous_values else None
+        changed, touched = survivorship.merge(
+            record.values, record.provenance, incoming, origin=origin
+        )
+        if before is not None and changed and not record.is_new:
+            row.previous = {column: before.get(column) for column in changed}
         row.changed_fields = changed
-        record.dirty = record.dirty or touched
-        if row.decision == DECISION_INSERTED:
-            row.outcome = INSERTED
-        else:
-            row.outcome = UPDATED if changed else UNCHANGED
+        if touched:
+            record.dirty = True
+            record.stored_provenance = None  # made by fill_new, for what it filled
+        row.outcome = _outcome(row, changed)
+
+    def fill_new(self, row: Row) -> None:
+        """``merge`` of a row into a new record that starts empty (as
+        ``RecordLayout.fill_new_records`` says) and that nothing filled yet:
+        every non-empty value fills its field by the non-null rule, the
+        result ``survivorship.merge`` gives without its per-field checks
+        (tests/ingest/test_fast_paths.py holds it to that). A fresh import
+        fills a record per row, so the stored provenance is made here too,
+        from pieces (``Record.stored_provenance``)."""
+        record, clean = cast(Record, row.record), cast(dict, row.clean)
+        timestamp_field = self.timestamp_field
+        stamp = clean.get(timestamp_field) if timestamp_field else None
+        at = survivorship.timestamp(stamp) if stamp else self.imported_at
+        values = record.values
+        changed = []
+        for name, column in self.data_fields:
+            value = clean[name]
+            if value is not None and value != "":
+                values[column] = value
+                changed.append(column)
+        record.provenance = dict.fromkeys(changed, {**self.new_entry, "at": at})
+        record.stored_provenance = self.stored_provenance(at, tuple(changed))
+        record.dirty = True
+        row.changed_fields = changed
+        row.outcome = _outcome(row, changed)
+
+
+def _outcome(row: Row, changed: list[str]) -> str:
+    if row.decision == DECISION_INSERTED:
+        return INSERTED
+    return UPDATED if changed else UNCHANGED

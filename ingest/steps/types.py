@@ -28,7 +28,16 @@ MATCHED_IN_FILE = "in_file"
 class Record:
     """A core record as the chunk sees it: loaded, or new and not yet inserted."""
 
-    __slots__ = ("id", "values", "provenance", "is_new", "dirty", "key", "sequence")
+    __slots__ = (
+        "id",
+        "values",
+        "provenance",
+        "is_new",
+        "dirty",
+        "key",
+        "sequence",
+        "stored_provenance",
+    )
 
     def __init__(self, id: int | None, values: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.id = id
@@ -38,6 +47,8 @@ class Record:
         self.dirty = False
         self.key: str | None = None  # its natural key as the chunk last saw it
         self.sequence = 0  # for a new record, the row number that created it
+        # Its provenance as stored, when made with its values (Merger.fill_new).
+        self.stored_provenance: str | None = None
 
     def rank(self) -> tuple[int, int]:
         """Oldest first: existing records by id, then new ones in row order."""

@@ -81,7 +81,7 @@ class ChunkWriter:
         return (
             *(values[column] for column in self.attnames),
             key,
-            provenance_json(record.provenance),
+            record.stored_provenance or provenance_json(record.provenance),
             now,
             now,
         )

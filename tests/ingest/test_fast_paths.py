@@ -8,7 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import provenance as stored
-from ingest import survivorship
+from ingest import registry, survivorship
+from ingest.steps.layout import RecordLayout
+from ingest.steps.merge import Merger
+from ingest.steps.types import DECISION_INSERTED, INSERTED, Record, Row
 from tests.identity.helpers import import_text
 
 ORIGIN = {"source": "crm", "run": 7, "at": "2024-05-01T12:00:00.000000+00:00", "manual": False}
@@ -16,24 +19,35 @@ FIELDS = ["name", "country", "registration_number", "website", "employees", "fou
 values = st.one_of(st.none(), st.just(""), st.text(max_size=5), st.integers(-3, 3))
 
 
-@given(st.fixed_dictionaries(dict.fromkeys(FIELDS, values)))
-def test_fill_new_matches_merge_on_an_empty_record(incoming):
-    defaults = {
-        "name": "",
-        "country": "",
-        "registration_number": "",
-        "website": "",
-        "employees": None,
-        "founded": None,
+IMPORTED_AT = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
+stamps = st.one_of(st.none(), st.datetimes(timezones=st.just(dt.UTC)))
+
+
+@given(
+    st.fixed_dictionaries(dict.fromkeys(FIELDS, values)), stamps, st.sampled_from(["crm", 'ä"b'])
+)
+def test_fill_new_gives_what_merge_gives_on_a_new_record(data, stamp, source):
+    layout = RecordLayout(registry.get("organization"))
+    merger = Merger(layout, source_slug=source, run_id=7, imported_at=IMPORTED_AT)
+    clean = {name: data.get(name) for name, _ in layout.data_fields} | {"updated_at": stamp}
+    row = Row(number=1, payload={}, clean=clean, decision=DECISION_INSERTED)
+    row.record = Record(None, dict(layout.defaults), {})
+    merger.fill_new(row)
+
+    values, provenance = dict(layout.defaults), {}
+    origin = {
+        "source": source,
+        "run": 7,
+        "at": survivorship.timestamp(stamp or IMPORTED_AT),
+        "manual": False,
     }
-    merged_values, merged_provenance = dict(defaults), {}
-    changed, _ = survivorship.merge(merged_values, merged_provenance, incoming, origin=ORIGIN)
-    filled_values, filled_provenance = dict(defaults), {}
-    assert (
-        survivorship.fill_new(filled_values, filled_provenance, incoming, origin=ORIGIN) == changed
-    )
-    assert filled_values == merged_values
-    assert filled_provenance == merged_provenance
+    incoming = {column: clean[name] for name, column in layout.data_fields}
+    changed, _ = survivorship.merge(values, provenance, incoming, origin=origin)
+    assert row.changed_fields == changed
+    assert row.record.values == values
+    assert row.record.provenance == provenance
+    assert row.record.stored_provenance == stored.Dumps()(provenance)
+    assert row.outcome == INSERTED
 
 
 @given(
@@ -134,3 +148,22 @@ def test_dry_run_values_are_json_with_iso_dates_whatever_the_encoder():
     assert "Núñez" in _encode_values(values)  # kept readable, not \\u-escaped
     huge = {"employees": 10**30}  # past orjson's 64 bits: json takes it
     assert json.loads(_encode_values(huge)) == huge
+
+
+@pytest.mark.django_db
+def test_a_new_record_a_later_row_merges_into_keeps_that_rows_provenance():
+    """The second row finds the first one's new record by natural key: the
+    record is filled from the first row, then merged with the second, and
+    what is stored says so (not the first row's fill alone)."""
+    from core.models import Organization
+
+    run = import_text(
+        "external_id,name,country,registration_number,updated_at\n"
+        "A,Acme,DE,HRB 1,2024-01-01T00:00:00Z\n"
+        "B,Acme GmbH,DE,HRB-1,2024-02-01T00:00:00Z\n"
+    )
+    assert (run.inserted, run.updated) == (1, 1)
+    record = Organization.objects.get()
+    assert record.name == "Acme GmbH"
+    assert record.provenance["name"]["at"] == "2024-02-01T00:00:00.000000+00:00"
+    assert record.registration_number == "HRB-1"
