@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import secrets
 import sys
 import time
@@ -61,8 +62,10 @@ def main(path: str, *options: str) -> None:
     wall, client = time.perf_counter() - wall_start, time.process_time() - client_start
     server = backend_cpu(pid) - server_start
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"wall {wall:.2f} s · client CPU {client:.2f} s · server CPU {server:.2f} s · "
+        f"peak RSS {rss:.0f} MB · "
         f"{summary['status']}: inserted {summary['inserted']}, updated {summary['updated']}, "
         f"unchanged {summary['unchanged']}, skipped {summary['skipped']}, quarantined {summary['quarantined']}"
     )
