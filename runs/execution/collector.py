@@ -4,13 +4,13 @@ CPython's cyclic collector runs a young-generation pass every 700 container
 objects allocated (net). An import allocates millions (a dict and a few
 lists per row) and keeps a chunk's worth alive, so the collector ran
 thousands of times per 100,000 rows, each pass traversing the chunk's live
-objects: about 0.6–0.9 of the ~4.3 CPU-seconds a fresh 100,000-row
-import took (``bench/cpu_split.py``). Nothing the pipeline keeps forms a
-reference cycle that must be freed early, so while a partition imports, the
-young generation's threshold is raised to ``YOUNG_THRESHOLD`` (memory grows
-by at most that many objects between passes); the older generations keep
-theirs. Process-wide, as the collector is: a counter restores the previous
-thresholds when the last import of the process (thread mode may run several) ends.
+objects: about 0.6 of the ~4.1 CPU-seconds a fresh 100,000-row import took
+(``bench/cpu_split.py``, bench/PROFILE.md's sixth round). While a partition
+imports, the young generation's threshold is raised to ``YOUNG_THRESHOLD``;
+the older generations keep theirs. 20,000 saves as much CPU as 50,000 or
+200,000 did, without the 13 MB more peak memory 50,000 cost. Process-wide,
+as the collector is: a counter restores the previous thresholds when the
+last import of the process (thread mode may run several) ends.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import gc
 import threading
 from collections.abc import Iterator
 
-YOUNG_THRESHOLD = 50_000
+YOUNG_THRESHOLD = 20_000
 
 _lock = threading.Lock()
 _active = 0
