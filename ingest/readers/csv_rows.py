@@ -33,7 +33,7 @@ import csv
 import itertools
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Any
 
@@ -142,6 +142,7 @@ def read_rows(
     ``MAX_RESYNCS`` times per file."""
     first_row = layout.header_records + skip_rows + 1
     skip_lines, number = 0, None
+    bad: ReadRow | None = None  # the record that made reading start again
     for resyncs in range(MAX_RESYNCS + 1):
         with source.open(newline="") as text:
             lines = CappedLines(
@@ -153,6 +154,13 @@ def read_rows(
             line_iter = iter(lines)
             for _ in itertools.islice(line_iter, skip_lines):
                 pass
+            if bad is not None:
+                if bad.number >= first_row:
+                    # The last line skipped is the bad record's first.
+                    first_line = lines.last_line
+                    raw = as_read(first_line.rstrip("\r\n")) if first_line is not None else None
+                    yield replace(bad, raw=raw)
+                bad = None
             reader = csv_reader(line_iter, layout.delimiter, max_field_chars)
             if number is None:
                 number = _skip_records(reader, layout.header_records)
@@ -177,7 +185,7 @@ def read_rows(
                     yield row
         if resume is None:
             return
-        lines_read, number = resume
+        lines_read, number, bad = resume
         skip_lines += lines_read
 
 
@@ -204,16 +212,17 @@ def _csv_records(
     resync: bool,
     damage: Damage | None = None,
     line_offset: int = 0,
-) -> Generator[ReadRow, None, tuple[int, int] | None]:
+) -> Generator[ReadRow, None, tuple[int, int, ReadRow] | None]:
     """The hot loop: a regular row costs a length check, a truth test and a
     dict; everything else (blank or ragged rows) goes to ``_irregular_row``.
 
     A record the csv module rejects after reading several lines (a stray
     quote swallows the lines up to the next quote) is one malformed row;
     with ``resync`` the generator then returns (lines read up to the end of
-    that record's first line, rows numbered so far) for reading to start
-    again on the next line, so no swallowed line is lost. Returns None at
-    the end of the file.
+    that record's first line, rows numbered so far, that row) for reading
+    to start again on the next line, so no swallowed line is lost. Returns
+    None at the end of the file. A malformed row keeps its text as read
+    (``ReadRow.raw``): its line, or for a record of several lines its first.
 
     ``damage`` counts the bad rows (see ``Damage``); ``line_offset``: the
     file lines before the first one ``reader`` read (a resync's skipped ones).
@@ -265,9 +274,14 @@ def _csv_records(
                     hint,
                     message,
                 )
-            yield ReadRow(number, {}, message, TOO_LONG if too_big else MALFORMED_ROW)
+            bad = ReadRow(number, {}, message, TOO_LONG if too_big else MALFORMED_ROW)
             if resync and reader.line_num > record_end + 1:
-                return record_end + 1, number
+                # Reading starts again after the record's first line, which
+                # read_rows gives the row as its text as read.
+                return record_end + 1, number, bad
+            if reader.line_num == record_end + 1 and lines.last_line is not None:
+                bad = replace(bad, raw=as_read(lines.last_line.rstrip("\r\n")))
+            yield bad
             record_end = reader.line_num
 
 

@@ -69,6 +69,9 @@ class CappedLines(Generic[Replacement]):
         self._cap = cap
         self._replacement = replacement
         self._watch = watch
+        # The last line yielded (None when it was the replacement): the text
+        # of a one-line record the csv module refused.
+        self.last_line: str | None = None
 
     def __iter__(self) -> Iterator[str | Replacement]:
         readline, cap, watch = self._text.readline, self._cap, self._watch
@@ -79,10 +82,12 @@ class CappedLines(Generic[Replacement]):
             if len(line) == cap and line[-1] not in "\r\n":
                 self._drain_line()
                 self.oversized += 1
+                self.last_line = None
                 yield self._replacement
             else:
                 if watch is not None and watch in line:
                     self.watched = True
+                self.last_line = line
                 yield line
 
     def _drain_line(self) -> None:

@@ -65,6 +65,8 @@ def test_a_stray_quote_costs_only_its_line(run_bytes):
 def test_a_stray_quote_never_closed_costs_only_its_line(run_bytes):
     ended = run_bytes((HEADER + '1,Acme,DE\n2,"Beta,FR\n3,Gamma,FR\n').encode())
     assert (ended.status, ended.counts) == ("partial", (3, 2, 1))
+    # The steward gets the line to fix the row from.
+    assert ended.violations[0].payload == {AS_READ_KEY: '2,"Beta,FR'}
     assert ended.messages() == [
         errors.BAD_CSV_ROW.format(
             detail="a quoted value is not closed before the end of the file (a stray quote?)"

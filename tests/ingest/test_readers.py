@@ -643,6 +643,7 @@ def test_stray_quote_reaching_the_end_costs_only_its_line(tmp_path):
             errors.BAD_CSV_ROW.format(
                 detail="a quoted value is not closed before the end of the file (a stray quote?)"
             ),
+            raw='2,"b',
         ),
         ReadRow(4, {"external_id": "3", "name": "c"}),
         ReadRow(5, {"external_id": "4", "name": "d"}),
@@ -656,7 +657,7 @@ def test_stray_quote_closed_by_a_later_quote_costs_only_its_line(tmp_path):
     text = 'external_id,name\n1,"a\n2,b\n3,"c"\n4,d\n'
     rows = read(write(tmp_path, text))
     assert rows == [
-        ReadRow(2, {}, errors.BAD_CSV_ROW.format(detail=AFTER_CLOSING_QUOTE)),
+        ReadRow(2, {}, errors.BAD_CSV_ROW.format(detail=AFTER_CLOSING_QUOTE), raw='1,"a'),
         ReadRow(3, {"external_id": "2", "name": "b"}),
         ReadRow(4, {"external_id": "3", "name": "c"}),
         ReadRow(5, {"external_id": "4", "name": "d"}),
@@ -667,7 +668,9 @@ def test_stray_quote_stops_at_the_field_limit(tmp_path):
     lines = [f"{i},name {i}" for i in range(2, 200)]
     text = 'external_id,name\n1,"oops\n' + "\n".join(lines) + "\n"
     rows = read(write(tmp_path, text), max_field_chars=100)
-    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
+    assert rows[0] == ReadRow(
+        2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long", raw='1,"oops'
+    )
     # Reading starts again on the line after the bad one: no line is lost.
     assert all(row.error is None for row in rows[1:])
     assert [row.values["external_id"] for row in rows[1:]] == [str(i) for i in range(2, 200)]
@@ -678,7 +681,9 @@ def test_huge_quoted_field_over_several_lines(tmp_path):
     # are read as rows of their own (usually malformed).
     text = 'external_id,name\n1,"' + "a" * 60 + "\n" + "b" * 60 + "\n" + 'c",end\n2,x\n'
     rows = read(write(tmp_path, text), max_field_chars=100)
-    assert rows[0] == ReadRow(2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long")
+    assert rows[0] == ReadRow(
+        2, {}, errors.FIELD_TOO_BIG.format(limit=100), "too_long", raw='1,"' + "a" * 60
+    )
     assert rows[1] == ReadRow(
         3,
         {"external_id": "b" * 60},
@@ -687,6 +692,20 @@ def test_huge_quoted_field_over_several_lines(tmp_path):
     )
     assert rows[2] == ReadRow(4, {"external_id": 'c"', "name": "end"})
     assert rows[3] == ReadRow(5, {"external_id": "2", "name": "x"})
+
+
+def test_a_one_line_record_the_csv_module_refuses_keeps_its_text(tmp_path):
+    rows = read(write(tmp_path, 'external_id,name\r\n1,"a"b\r\n2,c\r\n'))
+    assert rows == [
+        ReadRow(2, {}, errors.BAD_CSV_ROW.format(detail=AFTER_CLOSING_QUOTE), raw='1,"a"b'),
+        ReadRow(3, {"external_id": "2", "name": "c"}),
+    ]
+
+
+def test_a_swallowed_records_first_line_is_kept_only_past_skipped_rows(tmp_path):
+    text = 'external_id,name\n1,a\n2,"b\n3,c\n'
+    assert [row.raw for row in read(write(tmp_path, text), skip_rows=1)] == ['2,"b', None]
+    assert [row.number for row in read(write(tmp_path, text), skip_rows=2)] == [4]
 
 
 def test_resync_keeps_skip_rows_and_numbers(tmp_path):
