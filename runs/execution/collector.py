@@ -7,8 +7,9 @@ thousands of times per 100,000 rows, each pass traversing the chunk's live
 objects: about 0.6 of the ~4.1 CPU-seconds a fresh 100,000-row import took
 (``bench/cpu_split.py``, bench/PROFILE.md's sixth round). While a partition
 imports, the young generation's threshold is raised to ``YOUNG_THRESHOLD``;
-the older generations keep theirs. 20,000 saves as much CPU as 50,000 or
-200,000 did, without the 13 MB more peak memory 50,000 cost. Process-wide,
+the older generations keep theirs. 20,000 saves nearly as much CPU as
+50,000 or 200,000 (within 3%), without the 13 MB more peak memory 50,000
+cost. Process-wide,
 as the collector is: a counter restores the previous thresholds when the
 last import of the process (thread mode may run several) ends.
 """
