@@ -11,7 +11,6 @@ fields). Its rows are then read by ``ingest.readers.csv_rows``.
 from __future__ import annotations
 
 import csv
-import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -24,7 +23,6 @@ from ingest.readers.csv_rows import (
     csv_line_cap,
     csv_reader,
     read_rows,
-    unwrap_excel_text,
 )
 from ingest.readers.damage import damage_counter
 from ingest.readers.headers import (
@@ -34,7 +32,6 @@ from ingest.readers.headers import (
     names_required,
     shown_name,
     target_field_by_key,
-    trimmed_cells,
 )
 from ingest.readers.rows import Preview, Reader
 from ingest.readers.text import CappedLines, TextSource
@@ -97,20 +94,20 @@ def preview_csv(
 ) -> Preview:
     """The header, found as ``open_csv`` finds it, and the first ``rows``
     non-blank data rows, cut or padded to the header's width (see
-    ingest.readers.preview)."""
+    ingest.readers.preview). Rows are read as an import reads them
+    (``read_rows``): a row the csv module refuses (a stray quote) is left
+    out, and the rows after it are shown."""
     delimiter, cells, header_records = find_csv_header(
         source, fields, required, delimiter, max_field_chars, column_map
     )
-    header, width = tuple(cells), len(cells)
+    width = len(cells)
+    # Cells by position: header cells may be blank or repeat.
+    keys = [str(position) for position in range(width)]
+    layout = CsvLayout.of(delimiter, header_records, cells, keys, list(range(width)))
     sample: list[list[str]] = []
-    with source.open(newline="") as text:
-        lines = CappedLines(text, csv_line_cap(max_field_chars), replacement=CSV_POISON_LINE)
-        records = _until_csv_error(csv_reader(lines, delimiter, max_field_chars))
-        for record in itertools.islice(records, header_records, None):
-            if not any(cell.strip() for cell in record) or tuple(trimmed_cells(record)) == header:
-                continue
-            record = [unwrap_excel_text(cell) for cell in record[:width]]
-            sample.append(record + [""] * (width - len(record)))
+    for row in read_rows(source, layout, max_field_chars, skip_rows=0):
+        if row.values:
+            sample.append([row.values.get(key, "") for key in keys])
             if len(sample) == rows:
                 break
     return Preview(

@@ -46,6 +46,14 @@ def test_rows_are_cut_to_the_asked_number_and_padded_to_the_header(tmp_path):
     assert found.rows == [["0", "0", ""], ["1", "1", ""], ["2", "2", ""]]
 
 
+def test_a_stray_quote_hides_only_its_own_row(tmp_path):
+    """As the import reads it: the quote would swallow every line after it;
+    the row is left out and reading goes on with the next line."""
+    path = tmp_path / "export.csv"
+    path.write_text('Org ID,Company Name,Country Code\nA-1,Acme,DE\nA-2,"Beta,FR\nA-3,Gamma,IT\n')
+    assert preview(path).rows == [["A-1", "Acme", "DE"], ["A-3", "Gamma", "IT"]]
+
+
 def test_json_lines_keys_of_the_first_objects(tmp_path):
     path = tmp_path / "crm.jsonl"
     path.write_text(
