@@ -40,7 +40,9 @@ def test_a_running_run_shows_its_live_progress(operator_client):
     run = ImportRunFactory(
         status=ImportRun.Status.RUNNING,
         rows_processed=2_500,
-        started_at=timezone.now() - datetime.timedelta(seconds=50),
+        # 7,500 rows left at 62.5 rows/s: 120 s, far from the 150 s where
+        # "about 2 min" turns into "about 3 min" (a slow page once crossed it).
+        started_at=timezone.now() - datetime.timedelta(seconds=40),
         ingest_params_json={"detected": {"rows_estimate": 10_000}},
     )
     html = page(operator_client, run)
