@@ -138,6 +138,9 @@ def test_steward_fixes_requeues_and_goes_to_the_next_of_the_same_filter(
     expect(rows).to_have_count(2)
     first_id = rows.nth(0).locator(".field-id a").inner_text()
     rows.nth(0).locator(".field-id a").click()
+    # The editor's live validation is a deferred script: typing before it
+    # runs fires no check (a loaded CI machine once got there first).
+    page.wait_for_load_state()
 
     # A country written as a name: refused, with its code suggested.
     country = page.get_by_label("country", exact=True)
