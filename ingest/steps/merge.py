@@ -29,17 +29,10 @@ class Merger:
         self.timestamp_field = layout.target.timestamp_field
         self.data_fields = layout.data_fields
         self.fill_new_records = layout.fill_new_records
-        self.source_slug = source_slug
-        self.run_id = run_id
         self.imported_at = survivorship.timestamp(imported_at)
-        self.new_entry = {
-            "source": source_slug,
-            "run": run_id,
-            "at": None,
-            "manual": False,
-            "rule": survivorship.RULE_NON_NULL,
-        }
-        self.stored_provenance = TimedEntries(self.new_entry)
+        # Where this run's values come from; "at" is each row's time.
+        self.origin = {"source": source_slug, "run": run_id, "at": None, "manual": False}
+        self.stored_provenance = TimedEntries({**self.origin, "rule": survivorship.RULE_NON_NULL})
 
     def merge(self, row: Row) -> None:
         record, clean = cast(Record, row.record), cast(dict, row.clean)  # resolved rows only
@@ -49,10 +42,8 @@ class Merger:
         timestamp_field = self.timestamp_field
         stamp = clean.get(timestamp_field) if timestamp_field else None
         origin = {
-            "source": self.source_slug,
-            "run": self.run_id,
+            **self.origin,
             "at": survivorship.timestamp(stamp) if stamp else self.imported_at,
-            "manual": False,
         }
         incoming = {column: clean[name] for name, column in self.data_fields}
         before = dict(record.values) if self.keeps_previous_values else None
@@ -86,7 +77,8 @@ class Merger:
             if value is not None and value != "":
                 values[column] = value
                 changed.append(column)
-        record.provenance = dict.fromkeys(changed, {**self.new_entry, "at": at})
+        entry = {**self.origin, "at": at, "rule": survivorship.RULE_NON_NULL}
+        record.provenance = dict.fromkeys(changed, entry)
         record.stored_provenance = self.stored_provenance(at, tuple(changed))
         record.dirty = True
         row.changed_fields = changed
