@@ -46,26 +46,26 @@ class ViolationSink:
 
     # Past this many such violations of the source, every valid row is
     # looked up by the database instead (see resolvable_external_ids).
-    LIVE_SET_LIMIT = 100_000
+    RESOLVABLE_SET_LIMIT = 100_000
 
     def __init__(self, *, run_id: int, target: str, source_id: int) -> None:
         self.run_id = run_id
         self.target = target
         self.source_id = source_id
-        self._live: set[str] | None = None
-        self._live_loaded = False
+        self._resolvable: set[str] | None = None
+        self._resolvable_loaded = False
 
-    def _live_ids(self) -> set[str] | None:
+    def _resolvable_ids(self) -> set[str] | None:
         """The external ids with a violation a valid row resolves, loaded at
         the first chunk and kept up to date with this run's own quarantined
         rows. A violation another run opens meanwhile is not resolved by this
         run's valid rows: the next import of the source does it."""
-        if not self._live_loaded:
-            self._live = resolvable_external_ids(
-                target=self.target, source_id=self.source_id, limit=self.LIVE_SET_LIMIT
+        if not self._resolvable_loaded:
+            self._resolvable = resolvable_external_ids(
+                target=self.target, source_id=self.source_id, limit=self.RESOLVABLE_SET_LIMIT
             )
-            self._live_loaded = True
-        return self._live
+            self._resolvable_loaded = True
+        return self._resolvable
 
     def chunk_done(self, rows: Sequence[Row]) -> None:
         # File order decides: a fingerprint's last row in the chunk says
@@ -74,7 +74,7 @@ class ViolationSink:
         valid: dict[str, None] = {}
         of_external_id = fingerprints.of_external_id
         target, source_id = self.target, self.source_id
-        live = self._live_ids()
+        resolvable = self._resolvable_ids()
         for row in rows:
             if row.outcome == QUARANTINED:
                 # As stored (NUL made visible), as migration 0009 reads it.
@@ -99,11 +99,11 @@ class ViolationSink:
                     count=(earlier.count + 1) if earlier else 1,
                 )
                 valid.pop(fingerprint, None)
-                if live is not None and external_id:
-                    live.add(external_id)  # a later valid row of it resolves it
+                if resolvable is not None and external_id:
+                    resolvable.add(external_id)  # a later valid row of it resolves it
             elif row.external_id:
                 external_id = storable_text(row.external_id)
-                if live is None or external_id in live:
+                if resolvable is None or external_id in resolvable:
                     valid[
                         of_external_id(target=target, source_id=source_id, external_id=external_id)
                     ] = None
