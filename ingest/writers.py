@@ -240,6 +240,7 @@ class RecordWriter:
         self.inserter = TableWriter(model, names)
         self.upserter = TableWriter(model, ["id", *names])
         self.id_field = model._meta.pk
+        self.sequence: str | None = None  # PostgreSQL: the id sequence, read on first insert
         updatable = [
             column for name, column in zip(names, self.inserter.columns) if name != "created_at"
         ]
@@ -253,11 +254,19 @@ class RecordWriter:
             return []
         if not self.inserter.postgresql:
             return [row[0] for row in self.inserter.execute(rows, " RETURNING id")]
-        table = self.inserter.table
         with _pg_cursor() as cursor:
+            if self.sequence is None:
+                cursor.execute(
+                    "SELECT pg_get_serial_sequence(%s, %s)",
+                    [self.inserter.table, self.id_field.column],
+                )
+                (self.sequence,) = cursor.fetchone()
+            # The sequence is named once: pg_get_serial_sequence() in the
+            # select list would be looked up again for every id (ten times
+            # the cost of the nextval() calls themselves).
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, self.id_field.column, len(rows)],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                [self.sequence, len(rows)],
             )
             ids = sorted(record_id for (record_id,) in cursor.fetchall())
             self.upserter.copy(cursor, ((record_id, *row) for record_id, row in zip(ids, rows)))
