@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from core.models import Organization
 from ingest import resolve
@@ -64,3 +65,35 @@ def test_id_map_lookup_is_scoped_to_source_and_target():
     )
     assert {key: (m.record_id, m.payload_hash) for key, m in found.items()} == {"X-1": (1, "h")}
     assert resolve.id_map_lookup(source_id=crm.pk, target="organization", external_ids=[]) == {}
+
+
+# Text that a hand-made array or JSON literal could garble.
+AWKWARD = ['say "hi"', "back\\slash", "{a,b}", "it's", "NULL", "Zürich 東京", "tab\there", " "]
+
+
+def test_look_ups_find_values_with_quotes_braces_and_other_scripts():
+    source = Source.objects.create(slug="crm")
+    for number, value in enumerate(AWKWARD):
+        Organization.objects.create(name=value, country="DE", natural_key=value)
+        ExternalIdMap.objects.create(
+            source=source,
+            target="organization",
+            external_id=value,
+            record_id=number,
+            payload_hash="h",
+        )
+    mapped = resolve.id_map_lookup(
+        source_id=source.pk, target="organization", external_ids=[*AWKWARD, "absent"]
+    )
+    assert sorted(mapped) == sorted(AWKWARD)
+    assert [mapped[value].record_id for value in AWKWARD] == list(range(len(AWKWARD)))
+    holders = resolve.natural_key_lookup(model=Organization, keys=[*AWKWARD, "absent"])
+    assert sorted(holders) == sorted(AWKWARD)
+    resolve.lock_natural_keys(target="organization", keys=AWKWARD)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+            )
+            assert cursor.fetchone() == (len(AWKWARD),)
