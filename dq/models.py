@@ -36,9 +36,18 @@ class Violation(models.Model):
     # The statuses the one-per-fingerprint constraint covers.
     LIVE = (Status.OPEN, Status.REQUEUED)
 
-    run = models.ForeignKey("runs.ImportRun", on_delete=models.CASCADE, related_name="violations")
+    # The foreign keys without an index of their own are served by one in
+    # Meta.indexes: a composite that starts with them, or for the columns
+    # mostly empty, a partial one over the rows that have a value. Every
+    # index costs each violation an import writes or updates (a nightly feed
+    # that repeats its mistakes updates thousands per run).
+    run = models.ForeignKey(
+        "runs.ImportRun", on_delete=models.CASCADE, related_name="violations", db_index=False
+    )
     target = models.CharField(max_length=64)
-    source = models.ForeignKey("ingest.Source", on_delete=models.PROTECT, related_name="violations")
+    source = models.ForeignKey(
+        "ingest.Source", on_delete=models.PROTECT, related_name="violations", db_index=False
+    )
     row_number = models.PositiveIntegerField()
     external_id = models.CharField(max_length=255, blank=True, default="")
     payload = models.JSONField(default=dict)
@@ -61,11 +70,21 @@ class Violation(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     ignore_reason = models.TextField(blank=True, default="")
     resolved_by_run = models.ForeignKey(
-        "runs.ImportRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "runs.ImportRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     remediation_run = models.ForeignKey(
@@ -75,6 +94,7 @@ class Violation(models.Model):
         on_delete=models.SET_NULL,
         related_name="remediated_violations",
         help_text="The remediation run that last took this row (requeue).",
+        db_index=False,
     )
     action_token = models.CharField(
         max_length=32,
@@ -135,7 +155,17 @@ class Violation(models.Model):
             models.Index(fields=["action_token"], name="dq_violation_action_token"),
             models.Index(fields=["fingerprint", "-id"], name="dq_violation_fingerprint"),
             models.Index(
-                fields=["requeue_outcome", "status", "-id"], name="dq_violation_requeue_outcome"
+                fields=["requeue_outcome", "status", "-id"],
+                name="dq_violation_requeue_outcome",
+                condition=models.Q(requeue_outcome__isnull=False),
+            ),
+            *(
+                models.Index(
+                    fields=[name],
+                    name=f"dq_violation_{name}",
+                    condition=models.Q(**{f"{name}__isnull": False}),
+                )
+                for name in ("assignee", "resolved_by_run", "remediation_run")
             ),
         ]
         constraints = [
