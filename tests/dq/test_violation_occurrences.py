@@ -231,3 +231,14 @@ def test_reopening_an_ignored_violation_while_its_row_is_open_again_is_refused()
         services.violation_reopen(violation=old, actor=None)
     assert error.value.message == services.ALREADY_OPEN.format(pk=old.pk, other=newer.pk)
     assert Violation.objects.get(pk=old.pk).status == "ignored"
+
+
+def test_payload_and_errors_keep_quotes_backslashes_and_other_scripts_through_the_upsert():
+    name = 'Say "hi" \\ back\\slash, {braces}, Zürich 東京 \u2400'
+    text = HEADER + f'A-1,"{name.replace(chr(34), chr(34) * 2)}",XX,info1@example.org\n'
+    for _ in range(2):  # inserted, then updated by the repeat
+        import_bytes(text)
+        (violation,) = live()
+        assert violation.payload["name"] == name
+        assert violation.errors[0]["field"] == "country"
+    assert violation.occurrences == 2 and violation.history == []
