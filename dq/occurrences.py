@@ -127,12 +127,14 @@ def _revive(
     resolved (reopen it: a regression) or ignored (keep it while its payload
     is the same, else reopen). Returns the fingerprints kept ignored, which
     only count the occurrence."""
+    # One fetch: at most a few rows per fingerprint of one chunk (a server-side
+    # cursor, as iterator() opens on PostgreSQL, cost three round trips).
     found = Violation.objects.filter(
         fingerprint__in=list(by_fingerprint), dry_run=False
     ).values_list("fingerprint", "id", "status")
     live: set[str] = set()
     newest: dict[str, tuple[int, str]] = {}
-    for fingerprint, pk, status in found.iterator(chunk_size=BATCH):
+    for fingerprint, pk, status in found:
         if status in Violation.LIVE:
             live.add(fingerprint)
         elif pk > newest.get(fingerprint, (0, ""))[0]:
