@@ -290,13 +290,12 @@ def _upsert(
     On PostgreSQL the rows travel as one JSON parameter, which the server
     takes apart (``json_to_recordset``): as eight parameters a row, psycopg
     split and quoted the statement's 16,000 placeholders in Python for
-    every 2,000 violations (0.7 of the 1.3 client CPU-seconds that 20,235
-    violations cost, bench/PROFILE.md, seventh round). SQLite binds them
-    natively, in VALUES rows."""
+    every 2,000 violations (0.7 CPU-seconds for a file with 20,235 bad
+    rows, bench/PROFILE.md, seventh round). SQLite binds them natively, in
+    VALUES rows."""
     if not rows:
         return
     vendor = connection.vendor
-    # The history keeps payloads and errors that changed, not every night's repeat.
     if vendor == "postgresql":
         source = (
             "json_to_recordset(%s::json) AS v(row_number integer, external_id text,"
@@ -347,6 +346,8 @@ def _upsert(
                 row.fingerprint,
                 row.count,
             ]
+    # ``same``: the history keeps payloads and errors that changed, not every
+    # night's repeat.
     sql = f"""
         INSERT INTO dq_violation (
             run_id, first_seen_run_id, last_seen_run_id, target, source_id, created_at, updated_at,
