@@ -41,7 +41,7 @@ from ingest import errors
 from ingest.fields import MALFORMED_ROW, TOO_LONG
 from ingest.readers.damage import Damage
 from ingest.readers.headers import trimmed_cells
-from ingest.readers.rows import ReadRow, as_read
+from ingest.readers.rows import ReadRow, as_read, line_as_read
 from ingest.readers.text import DOS_END_OF_FILE, CappedLines, TextSource
 
 # A line that strict csv parsing always rejects, whatever state the parser is
@@ -158,7 +158,7 @@ def read_rows(
                 if bad.number >= first_row:
                     # The last line skipped is the bad record's first.
                     first_line = lines.last_line
-                    raw = as_read(first_line.rstrip("\r\n")) if first_line is not None else None
+                    raw = line_as_read(first_line) if first_line is not None else None
                     yield replace(bad, raw=raw)
                 bad = None
             reader = csv_reader(line_iter, layout.delimiter, max_field_chars)
@@ -280,7 +280,7 @@ def _csv_records(
                 # read_rows gives the row as its text as read.
                 return record_end + 1, number, bad
             if reader.line_num == record_end + 1 and lines.last_line is not None:
-                bad = replace(bad, raw=as_read(lines.last_line.rstrip("\r\n")))
+                bad = replace(bad, raw=line_as_read(lines.last_line))
             yield bad
             record_end = reader.line_num
 

@@ -32,7 +32,7 @@ from ingest.readers.headers import (
     shown_name,
     target_field_by_key,
 )
-from ingest.readers.rows import Preview, Reader, ReadRow, as_read
+from ingest.readers.rows import Preview, Reader, ReadRow, line_as_read
 from ingest.readers.text import DOS_END_OF_FILE, CappedLines, TextSource
 
 JSONL = "jsonl"
@@ -220,14 +220,14 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
                 number,
                 {},
                 errors.NOT_A_JSON_OBJECT.format(detail=f"found {_json_kind(obj)}"),
-                raw=as_read(line.rstrip("\r\n")),
+                raw=line_as_read(line),
             )
         if _SURROGATE_ESCAPE.search(line) and _has_lone_surrogate(obj):
             return ReadRow(
                 number,
                 {},
                 errors.NOT_A_JSON_OBJECT.format(detail=errors.LONE_SURROGATE),
-                raw=as_read(line.rstrip("\r\n")),
+                raw=line_as_read(line),
             )
         values = {}
         nested = []
@@ -241,7 +241,7 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
                 number,
                 values,
                 errors.NESTED_JSON_VALUE.format(fields=", ".join(nested)),
-                raw=as_read(line.rstrip("\r\n")),
+                raw=line_as_read(line),
             )
         return ReadRow(number, values)
     except json.JSONDecodeError as exc:
@@ -249,7 +249,7 @@ def _jsonl_row(number: int, line: str, keys: _JsonKeys) -> ReadRow:
     except RecursionError:
         detail = "it is nested too deeply"
     return ReadRow(
-        number, {}, errors.NOT_A_JSON_OBJECT.format(detail=detail), raw=as_read(line.rstrip("\r\n"))
+        number, {}, errors.NOT_A_JSON_OBJECT.format(detail=detail), raw=line_as_read(line)
     )
 
 

@@ -38,6 +38,11 @@ def as_read(text: str) -> str:
     return text if len(text) <= AS_READ_CHARS else text[: AS_READ_CHARS - 1] + "\u2026"
 
 
+def line_as_read(line: str) -> str:
+    """A malformed row's physical line as kept: ``as_read``, without its line break."""
+    return as_read(line.rstrip("\r\n"))
+
+
 @dataclass(frozen=True, slots=True)
 class Preview:
     """The start of a file, as the upload form shows it to match columns:
