@@ -39,12 +39,7 @@ class Merger:
         if self.fill_new_records and record.is_new and not record.provenance:
             self.fill_new(row)
             return
-        timestamp_field = self.timestamp_field
-        stamp = clean.get(timestamp_field) if timestamp_field else None
-        origin = {
-            **self.origin,
-            "at": survivorship.timestamp(stamp) if stamp else self.imported_at,
-        }
+        origin = {**self.origin, "at": self.row_time(clean)}
         incoming = {column: clean[name] for name, column in self.data_fields}
         before = dict(record.values) if self.keeps_previous_values else None
         changed, touched = survivorship.merge(
@@ -58,6 +53,12 @@ class Merger:
             record.stored_provenance = None  # made by fill_new, for what it filled
         row.outcome = _outcome(row, changed)
 
+    def row_time(self, clean: dict) -> str:
+        """What dates a row's values: its timestamp field when set, else the
+        import's time (survivorship's text form)."""
+        stamp = clean.get(self.timestamp_field) if self.timestamp_field else None
+        return survivorship.timestamp(stamp) if stamp else self.imported_at
+
     def fill_new(self, row: Row) -> None:
         """``merge`` of a row into a new record that starts empty (as
         ``RecordLayout.fill_new_records`` says) and that nothing filled yet:
@@ -67,9 +68,7 @@ class Merger:
         fills a record per row, so the stored provenance is made here too,
         from pieces (``Record.stored_provenance``)."""
         record, clean = cast(Record, row.record), cast(dict, row.clean)
-        timestamp_field = self.timestamp_field
-        stamp = clean.get(timestamp_field) if timestamp_field else None
-        at = survivorship.timestamp(stamp) if stamp else self.imported_at
+        at = self.row_time(clean)
         values = record.values
         changed = []
         for name, column in self.data_fields:
