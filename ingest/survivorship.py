@@ -23,7 +23,9 @@ RULE_NON_NULL = "non_null"
 
 def timestamp(value: dt.datetime) -> str:
     """The one textual form of a time in provenance, comparable as a string."""
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not dt.UTC:  # a row's timestamp is UTC already (fields.parse_datetime)
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def is_empty(value: Any) -> bool:

@@ -1,3 +1,6 @@
+import datetime as dt
+
+from ingest import survivorship
 from ingest.survivorship import merge, release_manual
 
 OLD = "2024-01-01T00:00:00.000000+00:00"
@@ -56,3 +59,10 @@ def test_the_same_value_later_refreshes_provenance_without_a_change():
     assert provenance["name"]["at"] == NEW and provenance["name"]["source"] == "erp"
     # An older confirmation of the same value changes nothing.
     assert merge(values, provenance, {"name": "Acme"}, origin=origin(OLD)) == ([], False)
+
+
+def test_a_time_is_written_in_utc_with_microseconds_whatever_its_zone():
+    utc = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
+    paris = dt.datetime(2026, 3, 1, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert survivorship.timestamp(utc) == "2026-03-01T10:00:00.000000+00:00"
+    assert survivorship.timestamp(paris) == survivorship.timestamp(utc)
