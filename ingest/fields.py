@@ -71,6 +71,9 @@ MSG_PHONE = "Enter a valid phone number."
 MSG_PHONE_NO_REGION = "Enter the phone number with its + country code, or give a valid country."
 MSG_PHONE_INTERNATIONAL = "Enter the phone number with its + country code."
 MSG_INTEGER = "Enter a whole number."
+MSG_INTEGER_GROUPED = (
+    "Enter a whole number without a thousands separator: {value} could be {whole} or {thousands}."
+)
 MSG_MIN = "Ensure this value is greater than or equal to {limit}."
 MSG_MAX = "Ensure this value is less than or equal to {limit}."
 MSG_DECIMAL = "Enter a number such as 1234.56: a point before the decimals, no thousands separator."
@@ -311,6 +314,9 @@ class Phone(Field):
 # A whole number; a zero fraction ("1200.0", as spreadsheets and float
 # columns write whole numbers) is accepted, as Django's IntegerField does.
 _INTEGER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
+# ... except a point then three zeros after one to three digits: "1.000" and
+# "250.000" are how German, Dutch or Italian exports group thousands.
+_GROUPED_THOUSANDS = re.compile(r"[+-]?[1-9][0-9]{0,2}\.000")
 
 
 class Integer(Field):
@@ -334,6 +340,11 @@ class Integer(Field):
         if match is None:
             raise FieldError(INVALID_FORMAT, MSG_INTEGER)
         value = int(match.group(1))
+        if raw.endswith(".000") and _GROUPED_THOUSANDS.fullmatch(raw):
+            raise FieldError(
+                INVALID_FORMAT,
+                MSG_INTEGER_GROUPED.format(value=raw, whole=value, thousands=value * 1000),
+            )
         if self.min_value is not None and value < self.min_value:
             raise FieldError(OUT_OF_RANGE, MSG_MIN.format(limit=self.min_value))
         if self.max_value is not None and value > self.max_value:

@@ -238,11 +238,35 @@ def test_utc_today_is_the_current_utc_date(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "raw, expected", [("1200.0", 1200), ("1200.", 1200), ("+7.000", 7), ("0.0", 0)]
+    "raw, expected",
+    [
+        ("1200.0", 1200),
+        ("1200.", 1200),
+        ("+7.00", 7),
+        ("7.0000", 7),
+        ("1200.000", 1200),
+        ("0.000", 0),
+    ],
 )
 def test_a_whole_number_with_a_zero_fraction_is_that_number(raw, expected):
     clean, errors = check({"employees": raw})
     assert errors == [] and clean["employees"] == expected
+
+
+@pytest.mark.parametrize("raw, whole", [("1.000", 1), ("250.000", 250), ("+7.000", 7)])
+def test_a_point_grouping_thousands_is_refused_not_read_as_a_fraction(raw, whole):
+    # A German export's 1.000 employees are a thousand, not one.
+    clean, errors = fields.validate_row(
+        ORG.fields, {"external_id": "X", "name": "N", "country": "DE", "employees": raw}
+    )
+    assert clean["employees"] is None
+    assert [(e["code"], e["message"]) for e in errors] == [
+        (
+            "invalid_format",
+            f"Enter a whole number without a thousands separator: {raw} could be "
+            f"{whole} or {whole * 1000}.",
+        )
+    ]
 
 
 @pytest.mark.parametrize(
