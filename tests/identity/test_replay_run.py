@@ -108,6 +108,8 @@ def test_usage_errors_exit_2_and_a_failed_replay_exits_1():
     os.remove(original.file.path)
     code, out, err = replay_command(original.pk, "--sync")
     assert code == 1 and "missing" in err
+    code, out, err = replay_command(original.pk, "--sync", "--json")
+    assert code == 1 and summary_of(out)["status"] == "failed" and "missing" in err
 
 
 @pytest.mark.django_db

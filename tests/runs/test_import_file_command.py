@@ -13,6 +13,7 @@ from demo import golden
 from dq.models import Violation
 from ingest.models import ExternalIdMap
 from runs.execution import queue as run_queue
+from runs.management.commands.import_file import RUN_FAILED
 from runs.models import ImportRun
 
 CLEAN = golden.GOLDEN_DIR / "01_organizations_clean.csv"
@@ -97,6 +98,8 @@ def test_file_level_problems_fail_the_run_and_write_nothing(tmp_path, content, m
     assert summary["status"] == "failed"
     run = ImportRun.objects.get(pk=summary["run_id"])
     assert message in run.error_message
+    # With --json too, the reason is on stderr (it was only on the run).
+    assert RUN_FAILED.format(run_id=run.pk, error=run.error_message) in err
     assert "Traceback" not in out + err
     assert Organization.objects.count() == 0 and Violation.objects.count() == 0
 

@@ -15,6 +15,7 @@ from runs.models import ImportRun
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 PROGRESS_EVERY_S = 5.0
+RUN_FAILED = "Run {run_id} failed: {error}"
 
 
 class Command(BaseCommand):
@@ -159,12 +160,13 @@ def progress_for(command: BaseCommand, run: ImportRun, options: dict) -> Progres
 
 def report(command: BaseCommand, run: ImportRun, *, as_json: bool) -> None:
     """Print the run's summary (as the last stdout line with ``--json``);
-    a failed run exits with EXIT_FAILED. Shared with replay_run."""
+    a failed run says why on stderr (with ``--json`` too: the summary's keys
+    are fixed by DESIGN.md) and exits with EXIT_FAILED. Shared with
+    replay_run."""
     if as_json:
         command.stdout.write(json.dumps(selectors.run_report(run=run)))
     else:
         command.stdout.write(selectors.run_report_text(run=run))
     if run.status == ImportRun.Status.FAILED:
-        if not as_json:
-            command.stderr.write(f"Run {run.pk} failed: {run.error_message}")
+        command.stderr.write(RUN_FAILED.format(run_id=run.pk, error=run.error_message))
         raise SystemExit(EXIT_FAILED)
