@@ -102,9 +102,8 @@ def run_create(
     format = format_clean(format=format)
     column_map = column_map_clean(target=target_spec, entries=column_map)
     encoding = encoding_clean(encoding=encoding)
+    delimiter = delimiter_clean(delimiter=delimiter)
     sheet = sheet_clean(sheet=sheet)
-    if remember:
-        delimiter = delimiter_clean(delimiter=delimiter)
     source_obj = source_get_or_create(slug=source)
     given: dict[str, Any] = {
         "format": format,

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from core.models import Organization
 from demo import golden
 from dq.models import Violation
+from ingest import errors
 from ingest.models import ExternalIdMap
 from runs.execution import queue as run_queue
 from runs.management.commands.import_file import RUN_FAILED
@@ -130,6 +131,11 @@ def test_over_the_size_limit_fails_without_storing(tmp_path, settings):
         (
             ["--target", "organization", "--source", "crm", "--encoding", "rot13"],
             "Unknown encoding 'rot13'",
+        ),
+        # A delimiter the reader cannot take made a failed run (exit 1) too.
+        (
+            ["--target", "organization", "--source", "crm", "--delimiter", "ab"],
+            errors.BAD_DELIMITER.format(delimiter="ab"),
         ),
     ],
 )
