@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from dq.models import Violation
@@ -266,7 +267,8 @@ def run_report_text(*, run: ImportRun) -> str:
     text = f"{label} {run.pk} ({run.target} from {run.source.slug}): {run.status}"
     if run.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
         return text
-    text += f"; {summary['rows_total']} rows: {counts}"
+    rows = summary["rows_total"]
+    text += f"; {rows} row{pluralize(rows)}: {counts}"
     if summary["duration_s"] is not None:
         text += f" in {summary['duration_s']:.2f}s"
     return text

@@ -222,6 +222,21 @@ def test_sync_shows_the_rows_done_on_stderr_as_it_goes(settings, monkeypatch, tm
     assert code == 0 and " rows done in " not in err
 
 
+@pytest.mark.django_db
+def test_the_text_summary_and_progress_say_1_row_not_1_rows(settings, monkeypatch, tmp_path):
+    from runs.management.commands import import_file
+
+    monkeypatch.setattr(import_file, "PROGRESS_EVERY_S", 0.0)  # a line per chunk
+    settings.IMPORTER_CHUNK_SIZE = 1
+    path = tmp_path / "orgs.csv"
+    path.write_text("external_id,name,country\nP-1,Org 1,DE\n")
+    code, out, err = run_command(str(path), "--target", "organization", "--source", "crm", "--sync")
+    run_id = ImportRun.objects.get().pk
+    assert code == 0 and "): succeeded; 1 row: 1 inserted, 0 updated" in out
+    assert f"Run {run_id}: 1 row done in " in err
+    assert "1 rows" not in out + err
+
+
 SPREADSHEETS = Path(settings.BASE_DIR) / "fixtures" / "spreadsheets"
 
 

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.template.defaultfilters import pluralize
 
 from ingest import registry
 from ingest import services as ingest_services
@@ -147,7 +148,8 @@ class ProgressLines:
             self.shown_at = now
             elapsed = max(now - self.started, 1e-6)
             self.stderr.write(
-                f"Run {self.run_id}: {self.rows:,} rows done in {elapsed:.0f} s ({self.rows / elapsed:,.0f} rows/s)"
+                f"Run {self.run_id}: {self.rows:,} row{pluralize(self.rows)} done in {elapsed:.0f} s "
+                f"({self.rows / elapsed:,.0f} rows/s)"
             )
 
 
