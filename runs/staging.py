@@ -261,6 +261,26 @@ def matching_for_file(*, path: str, upload: Upload) -> ColumnMatching | None:
     return ColumnMatching(None, found.preview, found.matching, found.target, found.truncated)
 
 
+def run_unknown_columns(*, run: ImportRun) -> tuple[list[matching.Suggestion], int]:
+    """The columns of a run's file that it did not import (the reader's
+    ``detected.unknown_columns``), each with the field the column matching
+    would give it (None: none; the fields the run read are taken), for
+    import_file to name; at most MAX_MATCH_COLUMNS of them, and how many
+    more there are."""
+    detected = run.ingest_params_json.get("detected") or {}
+    unknown = [str(column) for column in detected.get("unknown_columns") or []]
+    if not unknown:
+        return [], 0
+    target = registry.get(run.target)
+    read = set(detected.get("columns") or [])
+    found = matching.suggest(
+        columns=unknown[:MAX_MATCH_COLUMNS],
+        fields=[name for name in target.field_names if name not in read],
+        synonyms=target.column_synonyms,
+    )
+    return found.suggestions, len(unknown) - len(found.suggestions)
+
+
 # --- helpers ------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 import io
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -8,13 +9,14 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from core.models import Organization
+from core.models import Contact, Organization
 from demo import golden
 from dq.models import Violation
 from ingest import errors
 from ingest.models import ExternalIdMap
+from runs import staging
 from runs.execution import queue as run_queue
-from runs.management.commands.import_file import RUN_FAILED
+from runs.management.commands.import_file import COLUMNS_NOT_IMPORTED, RUN_FAILED
 from runs.models import ImportRun
 
 CLEAN = golden.GOLDEN_DIR / "01_organizations_clean.csv"
@@ -235,6 +237,39 @@ def test_the_text_summary_and_progress_say_1_row_not_1_rows(settings, monkeypatc
     assert code == 0 and "): succeeded; 1 row: 1 inserted, 0 updated" in out
     assert f"Run {run_id}: 1 row done in " in err
     assert "1 rows" not in out + err
+
+
+@pytest.mark.django_db
+def test_columns_not_imported_are_named_with_the_flag_that_reads_them(tmp_path, monkeypatch):
+    """A column the reader does not take as a field was dropped in silence:
+    "Account ID" (a synonym of organization_external_id) left every
+    contact without its organization, and the run "succeeded"."""
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("external_id,name,country\nCF1,Acme,DE\n")
+    assert run_command(str(orgs), "--target", "organization", "--source", "s", "--sync")[0] == 0
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "ID,Account ID,First Name,Last Name,Email,Notes\n"
+        "P1,CF1,Ann,Lee,ann@example.com,met in May\n"
+    )
+    args = [str(contacts), "--target", "contact", "--source", "s", "--column", "ID=external_id"]
+    code, out, err = run_command(*args, "--sync", "--json")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["status"] == "succeeded"
+    flag = "--column 'Account ID=organization_external_id'"
+    assert COLUMNS_NOT_IMPORTED.format(columns=f"Account ID ({flag}), Notes") in err
+    assert Contact.objects.get().organization is None
+
+    code, out, err = run_command(*args, *shlex.split(flag), "--sync")  # the flag, pasted
+    assert code == 0 and "succeeded" in out
+    assert COLUMNS_NOT_IMPORTED.format(columns="Notes") in err
+    assert Contact.objects.get().organization.name == "Acme"
+
+    code, _, err = run_command(*args, "--sync", "-v", "0")
+    assert code == 0 and "Columns not imported" not in err
+
+    monkeypatch.setattr(staging, "MAX_MATCH_COLUMNS", 1)  # a header of thousands of columns
+    code, _, err = run_command(*args, "--sync")
+    assert COLUMNS_NOT_IMPORTED.format(columns=f"Account ID ({flag}) and 1 more") in err
 
 
 SPREADSHEETS = Path(settings.BASE_DIR) / "fixtures" / "spreadsheets"

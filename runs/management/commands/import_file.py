@@ -17,6 +17,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 PROGRESS_EVERY_S = 5.0
 RUN_FAILED = "Run {run_id} failed: {error}"
+COLUMNS_NOT_IMPORTED = "Columns not imported: {columns}"
+MORE_COLUMNS = " and {count} more"
 
 
 class Command(BaseCommand):
@@ -95,7 +97,14 @@ class Command(BaseCommand):
         run.refresh_from_db()
         if run.status == ImportRun.Status.FAILED:
             suggest_columns(self, path, options)
+        if options["verbosity"] >= 1:
+            note_unknown_columns(self, run)
         report(self, run, as_json=options["json"])
+
+
+def column_flag(column: str, field: str) -> str:
+    """The --column flag that reads ``column`` as ``field``, quoted for a shell."""
+    return f"--column {shlex.quote(f'{column}={field}')}"
 
 
 def suggest_columns(command: BaseCommand, path: Path, options: dict) -> None:
@@ -120,14 +129,30 @@ def suggest_columns(command: BaseCommand, path: Path, options: dict) -> None:
     if shown is None:
         return
     flags = " ".join(
-        f"--column {shlex.quote(f'{column}={field}')}"
-        for column, field in shown.matching.column_map.items()
+        column_flag(column, field) for column, field in shown.matching.column_map.items()
     )
     if flags:
         command.stderr.write(f"Suggested columns: {flags}")
     if shown.matching.unmatched_required:
         unmatched = ", ".join(shown.matching.unmatched_required)
         command.stderr.write(f"No column found for: {unmatched}")
+
+
+def note_unknown_columns(command: BaseCommand, run: ImportRun) -> None:
+    """The columns the run did not import, on stderr: an unknown column is
+    not an error, but a column meant for a field (a synonym the reader
+    does not take as it) would leave that field empty unnoticed. Each one
+    the column matching gives a field comes with the flag that reads it."""
+    suggestions, more = staging.run_unknown_columns(run=run)
+    if not suggestions:
+        return
+    columns = ", ".join(
+        f"{s.column} ({column_flag(s.column, s.field)})" if s.field else s.column
+        for s in suggestions
+    )
+    if more:
+        columns += MORE_COLUMNS.format(count=more)
+    command.stderr.write(COLUMNS_NOT_IMPORTED.format(columns=columns))
 
 
 class ProgressLines:
