@@ -203,7 +203,8 @@ class RunCreateSerializer(FormSerializer):
             "Empty or left out: detected (UTF-8 with or without a BOM, UTF-16 and UTF-32 by their BOM, "
             "else cp1252). Any Python text codec by any of its names, as for the CLI's "
             "`--encoding`: `utf-8`, `utf-16-le`, `cp1252` (also `windows-1252`), `latin-1`, "
-            "`iso-8859-15`, `cp850`, `mac-roman`, …"
+            "`iso-8859-15`, `cp850`, `mac-roman`, … A file's byte-order mark wins over the "
+            "encoding given."
         ),
     )
     delimiter = serializers.ChoiceField(

@@ -49,8 +49,8 @@ def normalize_header(name: str) -> str:
 
 
 def trimmed_cells(row: list[str]) -> list[str]:
-    """Header cells as matched: trimmed, without a BOM (left in the text when
-    "utf-8" is given for a UTF-8-BOM file, or where joined files met)."""
+    """Header cells as matched: trimmed, without a BOM (left in the text
+    where joined files met)."""
     return [trim(cell.replace("\ufeff", "")) for cell in row]
 
 

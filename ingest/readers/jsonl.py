@@ -200,7 +200,7 @@ def _jsonl_rows(
             if line is None:
                 row = ReadRow(number, {}, too_big, TOO_LONG)
             else:
-                # A BOM: left by an explicit "utf-8" on a BOM file, or where joined files meet.
+                # A BOM where joined files meet.
                 line = line.removeprefix("\ufeff")
                 if not line or line.isspace() or line.strip() == DOS_END_OF_FILE:
                     continue

@@ -1,8 +1,8 @@
 """What a text file is, decided from its bytes before any row is read: a
 binary file uploaded by mistake (named by its magic bytes), a gzip file
-(read as the file inside it), and the encoding (a BOM, UTF-16 without one,
-else UTF-8 or cp1252), checked by decoding the whole file once, block by
-block.
+(read as the file inside it), and the encoding (a BOM, whatever encoding
+was given; else the one given; else UTF-16 without a BOM, UTF-8 or
+cp1252), checked by decoding the whole file once, block by block.
 
 * A gzip-compressed file (``orgs.csv.gz``) is read as the file inside it,
   streamed; decompressed, it must stay under ``max_bytes`` too, and a
@@ -153,10 +153,17 @@ def decide_encoding(
     (and, compressed, that it decompresses, within ``max_bytes``); with
     ``scan_bytes``, only about that many of its first bytes.
 
+    A byte-order mark decides, whatever encoding was given: it is
+    unambiguous, and Excel's "CSV UTF-8" starts with one whichever
+    encoding a source usually sends. Without one, ``explicit`` (the
+    caller's choice) is read as given.
+
     Returns the encoding and the first visible character; a file without
     one is empty, and that is raised here too.
     """
-    encoding = explicit or _encoding_from_bom(head) or _utf16_from_nul_pattern(head)
+    bom = _encoding_from_bom(head)
+    given = None if bom else explicit
+    encoding = bom or given or _utf16_from_nul_pattern(head)
     if encoding is None:
         _reject_nul_heavy(head)
         encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes, scan_bytes)
@@ -168,11 +175,9 @@ def decide_encoding(
                 path, head, encoding, encoding, compressed, max_bytes, scan_bytes
             )
         except _Undecodable as wrong:
-            if explicit is None:  # from the byte-order mark or the NUL pattern
+            if given is None:  # from the byte-order mark or the NUL pattern
                 raise
-            raise FileError(
-                wrong.message + errors.GIVEN_ENCODING.format(encoding=explicit)
-            ) from None
+            raise FileError(wrong.message + errors.GIVEN_ENCODING.format(encoding=given)) from None
     if first_char is None:
         raise FileError(errors.EMPTY_FILE)
     return encoding, first_char

@@ -5,6 +5,7 @@ import codecs
 import pytest
 
 from ingest import errors
+from ingest.models import Source
 from runs.models import ImportRun
 from tests.importing import HEADER
 
@@ -25,6 +26,33 @@ def test_utf16_with_bom(run_bytes, codec, bom):
     ended = run_bytes(bom + ROWS.encode(codec))
     assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
     assert ended.names() == ["Müller GmbH", "Société Générale"]
+
+
+BOMS = [
+    pytest.param(codecs.BOM_UTF8, "utf-8", "utf-8-sig", id="utf-8"),
+    pytest.param(codecs.BOM_UTF16_LE, "utf-16-le", "utf-16", id="utf-16-le"),
+    pytest.param(codecs.BOM_UTF16_BE, "utf-16-be", "utf-16", id="utf-16-be"),
+]
+
+
+@pytest.mark.parametrize("bom, codec, read_as", BOMS)
+@pytest.mark.parametrize("given", ["cp1252", "utf-8", "latin-1"])
+def test_a_byte_order_mark_wins_over_the_given_encoding(run_bytes, bom, codec, read_as, given):
+    # Excel's "CSV UTF-8" starts with a BOM; read as cp1252 it made the
+    # header "ï»¿external_id" (missing column), and UTF-16 looked binary.
+    ended = run_bytes(bom + ROWS.replace("\n", "\r\n").encode(codec), encoding=given)
+    assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
+    assert ended.names() == ["Müller GmbH", "Société Générale"]
+    assert ended.run.ingest_params_json["detected"]["encoding"] == read_as
+
+
+@pytest.mark.parametrize("bom, codec, read_as", BOMS)
+def test_a_byte_order_mark_wins_over_the_remembered_encoding(run_bytes, bom, codec, read_as):
+    Source.objects.create(slug="crm", profile_encoding="cp1252")
+    ended = run_bytes(bom + ROWS.encode(codec), source="crm")
+    assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
+    assert ended.names() == ["Müller GmbH", "Société Générale"]
+    assert ended.run.ingest_params_json["detected"]["encoding"] == read_as
 
 
 def test_utf16_without_bom_is_detected(run_bytes):
@@ -124,9 +152,11 @@ def test_a_wide_encoding_cut_short_or_out_of_range_fails_with_the_offset(
 ):
     ended = run_bytes(content, encoding=given)
     assert ended.status == ImportRun.Status.FAILED
+    # Where the BOM decided, what was given played no part: no advice on it.
+    hint = "" if content.startswith(codecs.BOM_UTF16_BE) else errors.GIVEN_ENCODING
     assert ended.run.error_message == errors.UNDECODABLE.format(
         byte=content[offset], offset=offset, encoding=given
-    ) + errors.GIVEN_ENCODING.format(encoding=given)
+    ) + hint.format(encoding=given)
 
 
 def test_a_codec_error_without_a_position_is_a_clear_message(run_bytes):
