@@ -219,7 +219,7 @@ def upload_params(
     runs.services.run_create decides them (given, checked; else the
     source's profile's), without creating the source or the run: for the
     upload form, which looks at the file's header first. Keys:
-    PROFILE_PARAMETERS."""
+    PROFILE_PARAMETERS, and ``profile_used`` (as on a run)."""
     target_spec = registry.get(target)
     given: dict[str, Any] = {
         "format": format_clean(format=format),
@@ -229,9 +229,22 @@ def upload_params(
         "column_map": column_map_clean(target=target_spec, entries=column_map),
     }
     slug = (source or "").strip().lower()
+    profile_used: list[str] = []
     if (source_obj := Source.objects.filter(slug=slug).first()) is not None:
-        with_profile(target=target_spec, source=source_obj, given=given)
-    return given
+        profile_used = with_profile(target=target_spec, source=source_obj, given=given)
+    return {**given, "profile_used": profile_used}
+
+
+def reader_encoding(*, params: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The reader's ``encoding`` and ``default_encoding`` for a run's
+    parameters (or ``upload_params``): an encoding the caller gave is read
+    as given (but for a byte-order mark); one taken from the source's
+    profile is what the source usually sends, a default the file's bytes
+    may overrule (a UTF-8 file from a source remembered as cp1252)."""
+    encoding = params.get("encoding") or None
+    if "encoding" in params.get("profile_used", ()):
+        return None, encoding
+    return encoding, None
 
 
 def profile_column_map(*, target: registry.Target, value: Any) -> dict[str, str] | None:

@@ -333,6 +333,7 @@ def _matching_for_path(*, path: str, upload: Upload, always: bool = False) -> Co
         column_map=upload.column_map,
     )
     column_map = params["column_map"] or {}
+    encoding, default_encoding = ingest_services.reader_encoding(params=params)
     hints = matching.header_hints(fields=target.field_names, synonyms=target.column_synonyms)
     try:
         preview = readers.preview_file(
@@ -340,7 +341,8 @@ def _matching_for_path(*, path: str, upload: Upload, always: bool = False) -> Co
             fields=target.field_names,
             required=target.required_names,
             format=params["format"],
-            encoding=params["encoding"],
+            encoding=encoding,
+            default_encoding=default_encoding,
             delimiter=params["delimiter"],
             sheet=params["sheet"],
             # Synonyms help find the header below title lines; only the

@@ -46,6 +46,7 @@ def open_reader(
     required: Sequence[str] = (),
     format: str | None = None,
     encoding: str | None = None,
+    default_encoding: str | None = None,
     delimiter: str | None = None,
     max_bytes: int | None = None,
     max_field_chars: int = 1_000_000,
@@ -62,6 +63,10 @@ def open_reader(
     reading; see the package docstring for what rows look like.
     ``column_map``: column names (or JSON keys) of the file → target fields,
     for columns not named as the fields are; matched as headers are.
+    ``encoding``: the one to read a text file with (a byte-order mark
+    wins); ``default_encoding``: the one a source usually sends (its
+    profile's), read unless the bytes say otherwise (see
+    sniff.decide_encoding).
     ``sheet``: which sheet of a workbook to read, by name or 0-based
     position (default: the first visible worksheet); text files ignore it.
     Workbooks are read by ingest.readers.spreadsheets.
@@ -70,7 +75,7 @@ def open_reader(
         raise ValueError("max_field_chars must be positive and skip_rows not negative")
     path = os.fspath(path)
     delimiter = delimiter_argument(delimiter)
-    checked = check_file(path, format, encoding, max_bytes)
+    checked = check_file(path, format, encoding, max_bytes, default_encoding=default_encoding)
     if isinstance(checked, WorkbookFile):
         return spreadsheets.open_workbook(
             path,
@@ -126,6 +131,7 @@ def check_file(
     encoding: str | None,
     max_bytes: int | None,
     scan_bytes: int | None = None,
+    default_encoding: str | None = None,
 ) -> WorkbookFile | TextFile:
     """The checks every file goes through before its header is looked for
     (by ``open_reader``, and by ``preview_file``): a workbook, or text.
@@ -133,6 +139,7 @@ def check_file(
     ``ingest.readers.preview``); None checks all of it."""
     chosen_format = _format_argument(format)
     explicit_encoding = encoding_name(encoding)
+    default_encoding = encoding_name(default_encoding)
     head = read_head(path, max_bytes)
     workbook = spreadsheets.workbook_format(path, head, chosen_format)
     if workbook is not None:
@@ -148,7 +155,7 @@ def check_file(
         head = read_head_gzip(path)
     reject_signature(head)
     encoding, first_char = decide_encoding(
-        path, head, explicit_encoding, compressed, max_bytes, scan_bytes
+        path, head, explicit_encoding, compressed, max_bytes, scan_bytes, default_encoding
     )
     reject_markup(head, encoding, first_char)
     chosen_format = chosen_format or _format_from_name(path) or _format_from_content(first_char)

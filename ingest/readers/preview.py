@@ -31,6 +31,7 @@ def preview_file(
     required: Sequence[str] = (),
     format: str | None = None,
     encoding: str | None = None,
+    default_encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | int | None = None,
     column_map: Mapping[str, str] | None = None,
@@ -47,7 +48,14 @@ def preview_file(
     the file as a whole raises ``FileError``, as ``open_reader`` would."""
     path = os.fspath(path)
     delimiter = delimiter_argument(delimiter)
-    checked = check_file(path, format, encoding, max_bytes, scan_bytes=PREVIEW_SCAN_BYTES)
+    checked = check_file(
+        path,
+        format,
+        encoding,
+        max_bytes,
+        scan_bytes=PREVIEW_SCAN_BYTES,
+        default_encoding=default_encoding,
+    )
     if isinstance(checked, WorkbookFile):
         return spreadsheets.preview_workbook(
             path,

@@ -1,8 +1,9 @@
 """What a text file is, decided from its bytes before any row is read: a
 binary file uploaded by mistake (named by its magic bytes), a gzip file
 (read as the file inside it), and the encoding (a BOM, whatever encoding
-was given; else the one given; else UTF-16 without a BOM, UTF-8 or
-cp1252), checked by decoding the whole file once, block by block.
+was given; else the one given; else UTF-16 without a BOM; else UTF-8
+beyond ASCII, or the source's remembered encoding, or cp1252), checked
+by decoding the whole file once, block by block.
 
 * A gzip-compressed file (``orgs.csv.gz``) is read as the file inside it,
   streamed; decompressed, it must stay under ``max_bytes`` too, and a
@@ -18,6 +19,7 @@ import gzip
 import io
 import os
 import re
+from typing import NamedTuple
 
 from ingest import errors
 from ingest.errors import FileError
@@ -148,6 +150,7 @@ def decide_encoding(
     compressed: bool = False,
     max_bytes: int | None = None,
     scan_bytes: int | None = None,
+    default: str | None = None,
 ) -> tuple[str, str]:
     """Pick the encoding and check that the whole file decodes with it
     (and, compressed, that it decompresses, within ``max_bytes``); with
@@ -156,7 +159,10 @@ def decide_encoding(
     A byte-order mark decides, whatever encoding was given: it is
     unambiguous, and Excel's "CSV UTF-8" starts with one whichever
     encoding a source usually sends. Without one, ``explicit`` (the
-    caller's choice) is read as given.
+    caller's choice) is read as given. ``default`` (the source's
+    remembered encoding) is what the source usually sends, not an order:
+    UTF-16 known by its NULs, or UTF-8 beyond ASCII, is read as what it
+    is (see _utf8_or_default); else the file is read as ``default``.
 
     Returns the encoding and the first visible character; a file without
     one is empty, and that is raised here too.
@@ -164,23 +170,41 @@ def decide_encoding(
     bom = _encoding_from_bom(head)
     given = None if bom else explicit
     encoding = bom or given or _utf16_from_nul_pattern(head)
-    if encoding is None:
+    if not _is_wide_unicode(encoding or default or ""):
         _reject_nul_heavy(head)
-        encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes, scan_bytes)
+    if encoding is not None:
+        first_char = _scan_as(path, head, encoding, given, compressed, max_bytes, scan_bytes)
+    elif default is not None:
+        encoding, first_char = _utf8_or_default(
+            path, head, default, compressed, max_bytes, scan_bytes
+        )
     else:
-        if not _is_wide_unicode(encoding):
-            _reject_nul_heavy(head)
-        try:
-            first_char = _scan_text(
-                path, head, encoding, encoding, compressed, max_bytes, scan_bytes
-            )
-        except _Undecodable as wrong:
-            if given is None:  # from the byte-order mark or the NUL pattern
-                raise
-            raise FileError(wrong.message + errors.GIVEN_ENCODING.format(encoding=given)) from None
+        encoding, first_char = _utf8_or_cp1252(path, head, compressed, max_bytes, scan_bytes)
     if first_char is None:
         raise FileError(errors.EMPTY_FILE)
     return encoding, first_char
+
+
+def _scan_as(
+    path: str,
+    head: bytes,
+    encoding: str,
+    given: str | None,
+    compressed: bool,
+    max_bytes: int | None,
+    scan_bytes: int | None,
+) -> str | None:
+    """``_scan_text`` in ``encoding``; where the caller or the source's
+    profile ``given`` it (not a BOM or the NUL pattern), an undecodable
+    file's message says so."""
+    try:
+        return _scan_text(
+            path, head, encoding, encoding, compressed, max_bytes, scan_bytes
+        ).first_char
+    except _Undecodable as wrong:
+        if given is None:
+            raise
+        raise FileError(wrong.message + errors.GIVEN_ENCODING.format(encoding=given)) from None
 
 
 def _is_wide_unicode(encoding: str) -> bool:
@@ -220,6 +244,32 @@ def _reject_nul_heavy(head: bytes) -> None:
         raise FileError(errors.BINARY_FILE.format(kind="binary"))
 
 
+def _utf8_or_default(
+    path: str,
+    head: bytes,
+    default: str,
+    compressed: bool,
+    max_bytes: int | None,
+    scan_bytes: int | None,
+) -> tuple[str, str | None]:
+    """UTF-8 if the file is valid UTF-8 and holds more than ASCII, else
+    ``default``, read as given.
+
+    Text in cp1252 (or any other single-byte encoding) practically never
+    forms UTF-8's multi-byte sequences, so such a file is UTF-8 whatever
+    the source sent before: read as cp1252, its "é" would be stored as
+    "Ã©" on every row, without a word. ASCII alone reads the same in
+    either, and is left to the default."""
+    try:
+        scanned = _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes, scan_bytes)
+    except _Undecodable:
+        pass
+    else:
+        if not scanned.only_ascii:
+            return "utf-8", scanned.first_char
+    return default, _scan_as(path, head, default, default, compressed, max_bytes, scan_bytes)
+
+
 def _utf8_or_cp1252(
     path: str, head: bytes, compressed: bool, max_bytes: int | None, scan_bytes: int | None = None
 ) -> tuple[str, str | None]:
@@ -230,13 +280,14 @@ def _utf8_or_cp1252(
     cp1252, every accented letter of its UTF-8 text would turn into two
     wrong ones ("Ã©" for "é"), on every row, without a word."""
     try:
-        return "utf-8", _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes, scan_bytes)
+        scanned = _scan_text(path, head, "utf-8", "utf-8", compressed, max_bytes, scan_bytes)
+        return "utf-8", scanned.first_char
     except _Undecodable as not_utf8:
         if _mostly_utf8(path, compressed, scan_bytes):
             raise FileError(not_utf8.message + errors.MIXED_ENCODINGS) from None
         return "cp1252", _scan_text(
             path, head, "cp1252", _FALLBACK_NAME, compressed, max_bytes, scan_bytes
-        )
+        ).first_char
 
 
 _UTF8_SEQUENCE = re.compile(
@@ -265,6 +316,14 @@ class _Undecodable(FileError):
     """The file's bytes are not text in the encoding tried."""
 
 
+class _Scanned(NamedTuple):
+    """What decoding the file found: its first visible character (None:
+    none), and whether all its text is ASCII."""
+
+    first_char: str | None
+    only_ascii: bool
+
+
 def _scan_text(
     path: str,
     head: bytes,
@@ -273,10 +332,10 @@ def _scan_text(
     compressed: bool = False,
     max_bytes: int | None = None,
     scan_bytes: int | None = None,
-) -> str | None:
+) -> _Scanned:
     """Decode the whole file (or its first ``scan_bytes``, rounded up to a
     block) block by block, raising UNDECODABLE (under ``name``) at the
-    first bad byte; return the first visible character. A compressed file
+    first bad byte; return what it found. A compressed file
     is decompressed on the way, within ``max_bytes``.
 
     The BOM is skipped and the file decoded with the plain codec, so that
@@ -290,6 +349,7 @@ def _scan_text(
         )
     decoder = codecs.getincrementaldecoder(codec)("strict")
     first_char = None
+    only_ascii = True
     with open_binary(path, compressed) as file:
         file.seek(start)
         offset = start
@@ -315,12 +375,13 @@ def _scan_text(
                 raise _Undecodable(errors.CANNOT_DECODE.format(encoding=name, detail=exc)) from None
             if first_char is None:
                 first_char = _first_visible(text)
+            only_ascii = only_ascii and text.isascii()
             offset += len(block)
             if compressed and max_bytes is not None and offset > max_bytes:
                 raise FileError(errors.TOO_LARGE_DECOMPRESSED.format(limit=max_bytes))
             del block, text  # before the next read: one block and its text in memory at a time
             if final or (scan_bytes is not None and offset >= scan_bytes):
-                return first_char
+                return _Scanned(first_char, only_ascii)
 
 
 def _first_visible(text: str) -> str | None:

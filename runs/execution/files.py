@@ -14,6 +14,7 @@ from django.core.files.storage import Storage
 from ingest import registry
 from ingest.errors import FILE_MISSING, TOO_LARGE, FileError
 from ingest.readers import Reader, open_reader
+from ingest.services import reader_encoding
 from runs import progress as live_progress
 from runs.models import ImportRun
 
@@ -29,6 +30,7 @@ def run_reader(run: ImportRun) -> Reader:
     params = run.ingest_params_json
     if not run.file.name:
         raise FileError(FILE_MISSING)
+    encoding, default_encoding = reader_encoding(params=params)
     path, cleanup = local_copy(
         run.file.storage, run.file.name, max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES
     )
@@ -38,7 +40,8 @@ def run_reader(run: ImportRun) -> Reader:
             fields=target.field_names,
             required=target.required_names,
             format=params.get("format") or None,
-            encoding=params.get("encoding") or None,
+            encoding=encoding,
+            default_encoding=default_encoding,
             delimiter=params.get("delimiter") or None,
             sheet=params.get("sheet") or None,
             max_bytes=settings.IMPORTER_MAX_UPLOAD_BYTES,

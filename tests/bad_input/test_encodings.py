@@ -55,6 +55,53 @@ def test_a_byte_order_mark_wins_over_the_remembered_encoding(run_bytes, bom, cod
     assert ended.run.ingest_params_json["detected"]["encoding"] == read_as
 
 
+def test_a_utf8_file_is_read_as_utf8_whatever_encoding_the_source_remembers(run_bytes):
+    # Remembered, cp1252 is a default: it stored "SociÃ©tÃ© GÃ©nÃ©rale".
+    Source.objects.create(slug="crm", profile_encoding="cp1252")
+    ended = run_bytes(ROWS.encode(), source="crm")
+    assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
+    assert ended.names() == ["Müller GmbH", "Société Générale"]
+    params = ended.run.ingest_params_json
+    assert (params["encoding"], params["profile_used"]) == ("cp1252", ["encoding"])
+    assert params["detected"]["encoding"] == "utf-8"
+
+
+def test_utf16_without_bom_is_read_as_utf16_whatever_encoding_the_source_remembers(run_bytes):
+    Source.objects.create(slug="crm", profile_encoding="cp1252")
+    ended = run_bytes(ROWS.encode("utf-16-le"), source="crm")
+    assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))
+    assert ended.names() == ["Müller GmbH", "Société Générale"]
+    assert ended.run.ingest_params_json["detected"]["encoding"] == "utf-16-le"
+
+
+@pytest.mark.parametrize(
+    "content, read_as",
+    [
+        # cp850 (DOS): ü is 0x81, which cp1252 has no letter for.
+        (ROWS.encode("cp850"), "cp850"),
+        ((HEADER + "1,Acme,DE\n").encode(), "cp850"),  # ASCII reads the same in either
+    ],
+)
+def test_a_file_not_utf8_beyond_ascii_is_read_with_the_remembered_encoding(
+    run_bytes, content, read_as
+):
+    Source.objects.create(slug="crm", profile_encoding="cp850")
+    ended = run_bytes(content, source="crm")
+    assert ended.status == "succeeded"
+    assert ended.run.ingest_params_json["detected"]["encoding"] == read_as
+    assert ended.names() == sorted(
+        line.split(",")[1] for line in content.decode(read_as).splitlines()[1:]
+    )
+
+
+def test_a_given_encoding_without_a_bom_is_read_as_given(run_bytes):
+    # The caller's choice, even where the bytes look like UTF-8.
+    ended = run_bytes(ROWS.encode(), encoding="cp1252")
+    assert ended.status == "succeeded"
+    assert ended.names() == ["MÃ¼ller GmbH", "SociÃ©tÃ© GÃ©nÃ©rale"]
+    assert ended.run.ingest_params_json["detected"]["encoding"] == "cp1252"
+
+
 def test_utf16_without_bom_is_detected(run_bytes):
     ended = run_bytes(ROWS.encode("utf-16-le"))
     assert (ended.status, ended.counts) == ("succeeded", (2, 2, 0))

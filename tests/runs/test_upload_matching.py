@@ -113,6 +113,14 @@ def test_the_map_is_remembered_on_the_source_when_asked(operator_client):
     assert response.status_code == 302 and ImportRun.objects.count() == 2
 
 
+def test_a_utf8_header_shows_as_utf8_for_a_source_remembered_as_cp1252(operator_client):
+    # The preview reads the file as the run will: UTF-8 beyond ASCII is UTF-8.
+    Source.objects.create(slug="crm", profile_encoding="cp1252")
+    content = "Société,Country Code,Org ID\nAcme,DE,A-1\n".encode()
+    html = upload(operator_client, content=content).content.decode()
+    assert ">Société</label>" in html
+
+
 def test_a_remembered_map_is_suggested_before_synonyms(operator_client):
     Source.objects.create(slug="crm", profile_column_map={"Notes": "industry"})
     form = upload(operator_client).context["form"]
