@@ -56,6 +56,11 @@ GIVEN_ENCODING = (
     " The encoding was given as {encoding} (by the upload or the source's profile):"
     " leave it out to have it detected, or give the one the file was saved in."
 )
+UTF16_GIVEN_AS = (
+    "The file is not readable as {encoding}: it looks like UTF-16 text ({found}), with a NUL"
+    " byte beside each letter. The encoding was given as {encoding}: give {found} instead, or"
+    " leave it out to have it detected."
+)
 CANNOT_DECODE = "The file is not readable text: it cannot be decoded as {encoding} ({detail})."
 BINARY_FILE = (
     "This is a {kind} file, not CSV, JSON Lines or a spreadsheet (xlsx, xls, ods); "

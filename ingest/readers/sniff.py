@@ -169,6 +169,8 @@ def decide_encoding(
     """
     bom = _encoding_from_bom(head)
     given = None if bom else explicit
+    if given is not None and not _is_wide_unicode(given):
+        _reject_utf16_given_as(head, given)
     encoding = bom or given or _utf16_from_nul_pattern(head)
     if not _is_wide_unicode(encoding or default or ""):
         _reject_nul_heavy(head)
@@ -232,6 +234,13 @@ def _utf16_from_nul_pattern(head: bytes) -> str | None:
     if even * 10 >= half * 4 and odd * 10 <= even:
         return "utf-16-be"
     return None
+
+
+def _reject_utf16_given_as(head: bytes, given: str) -> None:
+    """UTF-16 given as a single-byte encoding: say so, rather than call it
+    binary for its NULs (a NUL in every other byte is no text in those)."""
+    if (found := _utf16_from_nul_pattern(head)) is not None:
+        raise FileError(errors.UTF16_GIVEN_AS.format(encoding=given, found=found))
 
 
 def _reject_nul_heavy(head: bytes) -> None:

@@ -168,6 +168,20 @@ def test_utf16_or_utf32_given_for_a_file_without_a_bom_fails_with_the_offset(
     assert ended.names() == []
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("given", ["utf-8", "cp1252", "latin-1"])
+def test_utf16_without_a_bom_given_as_another_encoding_says_it_looks_like_utf16(
+    run_bytes, codec, given
+):
+    # It was called "a binary file, not CSV" for its NULs.
+    ended = run_bytes(ROWS.encode(codec), encoding=given)
+    assert ended.status == ImportRun.Status.FAILED
+    assert ended.run.error_message == errors.UTF16_GIVEN_AS.format(
+        encoding=codecs.lookup(given).name, found=codec
+    )
+    assert ended.names() == []
+
+
 def test_utf16_given_for_a_utf8_file_fails_with_the_offset(run_bytes):
     ended = run_bytes(ROWS.encode(), encoding="UTF16")
     assert ended.run.error_message == errors.UNDECODABLE.format(
