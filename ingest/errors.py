@@ -71,6 +71,10 @@ MARKUP_FILE = (
     "says (some systems export web pages and XML with an .xls name); open it in Excel and save "
     "it as Excel Workbook (.xlsx) or CSV, and upload that."
 )
+XLSB_FILE = (
+    "This is an Excel Binary Workbook (.xlsb), which cannot be read: open it in Excel and save it"
+    " as Excel Workbook (.xlsx) (File > Save As) or CSV, and upload that."
+)
 KIND_HTML = "an HTML page"
 KIND_XML = "an XML file (such as an Excel 2003 XML spreadsheet)"
 KIND_ZIP = "ZIP (not an Excel or OpenDocument workbook)"

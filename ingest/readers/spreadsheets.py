@@ -106,7 +106,8 @@ _VISIBLE = python_calamine.SheetVisibleEnum.Visible
 
 def workbook_format(path: str, head: bytes, format: str | None) -> str | None:
     """The workbook format to read the file as, or None when it is not a
-    workbook (text; or a ZIP of something else, refused by the caller)."""
+    workbook (text; or a ZIP of something else, refused by the caller).
+    An Excel Binary Workbook (.xlsb) raises XLSB_FILE."""
     if format is not None and format not in FORMATS:
         return None
     if head.startswith(OLE2_MAGIC):
@@ -133,12 +134,15 @@ def _format_from_extension(path: str) -> str | None:
 
 def _zip_workbook_format(path: str) -> str | None:
     """xlsx or ods by the parts the ZIP holds; None for another ZIP or one
-    that cannot be opened."""
+    that cannot be opened. An .xlsb (its workbook part is binary) is
+    refused by name, not as "a ZIP": only a save as .xlsx or CSV helps."""
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "xl/workbook.xml" in names:
                 return XLSX
+            if "xl/workbook.bin" in names:
+                raise FileError(errors.XLSB_FILE)
             if "content.xml" in names and "mimetype" in names:
                 with archive.open("mimetype") as mimetype:
                     if mimetype.read(len(_ODS_MIMETYPE) + 16).strip() == _ODS_MIMETYPE:

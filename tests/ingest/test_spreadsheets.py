@@ -376,6 +376,24 @@ def test_a_zip_that_is_not_a_workbook_is_refused_as_a_zip(tmp_path):
     assert file_error(path) == errors.BINARY_FILE.format(kind=errors.KIND_ZIP)
 
 
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("orgs.xlsb", {}),
+        ("orgs.csv", {}),
+        ("orgs.xlsb", {"format": "xlsx"}),
+        ("orgs.xlsb", {"format": "csv"}),
+    ],
+)
+def test_an_excel_binary_workbook_is_named_with_how_to_save_it(tmp_path, name, options):
+    # It was "a ZIP (not an Excel or OpenDocument workbook) file".
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    assert file_error(path, **options) == errors.XLSB_FILE
+
+
 def test_a_workbook_format_given_for_text_fails_as_unreadable(tmp_path):
     path = tmp_path / "orgs.csv"
     path.write_text("external_id,name,country\nA1,Acme,DE\n")
