@@ -142,9 +142,8 @@ def map_header(
             positions.append(position)
     duplicates = [cell for same in cells_by_name.values() if len(same) > 1 for cell in same]
     if duplicates:
-        raise FileError(
-            errors.DUPLICATE_HEADER.format(columns=", ".join(map(shown_name, duplicates)))
-        )
+        shown = dict.fromkeys(map(shown_name, duplicates))  # "name,name" says name once
+        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(shown)))
     missing = [field for field in required if field not in cells_by_name]
     if missing:
         raise FileError(errors.MISSING_COLUMNS.format(columns=", ".join(missing)))

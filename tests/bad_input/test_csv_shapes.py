@@ -90,6 +90,7 @@ def test_a_quote_inside_an_unquoted_value_is_kept(run_bytes):
     "header, message",
     [
         ("external_id,name,Name,country\n", errors.DUPLICATE_HEADER.format(columns="name, Name")),
+        ("external_id,name,name,country\n", errors.DUPLICATE_HEADER.format(columns="name")),
         (
             "external_id,External-ID,name,country\n",
             errors.DUPLICATE_HEADER.format(columns="external_id, External-ID"),
