@@ -36,7 +36,6 @@ class StateConflict(UsageError):
 # File-level messages.
 EMPTY_FILE = "The file is empty."
 NO_HEADER = "The file has no header row."
-BLANK_HEADER = "The header has a blank column name (column {position})."
 DUPLICATE_HEADER = "The header names these columns more than once: {columns}."
 MISSING_COLUMNS = "The file is missing required column(s): {columns}."
 COLUMN_MAP_ABSENT = "The column map names column(s) the header does not have: {columns}."

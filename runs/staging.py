@@ -370,12 +370,9 @@ def _matching_for_path(*, path: str, upload: Upload, always: bool = False) -> Co
 
 
 def _misses_required(preview: Preview, target: registry.Target, column_map: dict) -> bool:
-    """The header names too few required fields, and nothing else keeps
-    the run from reading it (a nameless header cell fails the run whatever
-    is matched: the run says so)."""
+    """The header names too few required fields (a column without a name
+    counts for none: the reader does not read it)."""
     if not preview.columns:
-        return False
-    if preview.format != JSONL and not all(preview.columns):
         return False
     field_by_key = headers.target_field_by_key(target.field_names, column_map)
     named = headers.names_required(preview.columns, field_by_key, target.required_names)

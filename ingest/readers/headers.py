@@ -117,8 +117,10 @@ def map_header(
     column_map: Mapping[str, str],
 ) -> tuple[list[str], list[int], list[str]]:
     """Target field names and positions of the mapped cells, and the unknown
-    header names; raises for blank, duplicate and missing columns, and for
-    column map entries the header does not have. ``field_by_key``: see
+    header names; raises for duplicate and missing columns, and for column
+    map entries the header does not have. A cell without a name (the index
+    column pandas' ``to_csv`` writes) can mean no field, so its column is
+    not read, as trailing blank cells are not. ``field_by_key``: see
     ``target_field_by_key``."""
     header_keys = {normalize_header(cell) for cell in cells}
     absent = [column for column in column_map if normalize_header(column) not in header_keys]
@@ -130,7 +132,7 @@ def map_header(
     cells_by_name: dict[str, list[str]] = {}
     for position, cell in enumerate(cells):
         if not cell:
-            raise FileError(errors.BLANK_HEADER.format(position=position + 1))
+            continue
         name = field_by_key.get(normalize_header(cell))
         if name is None:
             if len(unknown) < MAX_UNKNOWN_COLUMNS:

@@ -95,7 +95,6 @@ def test_a_quote_inside_an_unquoted_value_is_kept(run_bytes):
             "external_id,External-ID,name,country\n",
             errors.DUPLICATE_HEADER.format(columns="external_id, External-ID"),
         ),
-        ("external_id,,name,country\n", errors.BLANK_HEADER.format(position=2)),
         ("external_id,name\n", errors.MISSING_COLUMNS.format(columns="country")),
     ],
 )
@@ -149,6 +148,21 @@ def test_a_first_line_missing_a_column_is_still_the_header(run_bytes):
 def test_trailing_blank_header_cells_are_ignored(run_bytes):
     ended = run_bytes(b"external_id,name,country,,\n1,Acme,DE,,\n")
     assert (ended.status, ended.counts) == ("succeeded", (1, 1, 0))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ",external_id,name,country\n",  # pandas' to_csv, with its index column
+        "external_id, ,name,country\n",
+    ],
+)
+def test_a_column_without_a_name_is_not_imported(run_bytes, header):
+    row = "0,1,Acme,DE\n" if header.startswith(",") else "1,note,Acme,DE\n"
+    ended = run_bytes((header + row).encode())
+    assert (ended.status, ended.counts) == ("succeeded", (1, 1, 0))
+    assert ended.names() == ["Acme"]
+    assert ended.run.ingest_params_json["detected"]["unknown_columns"] == []
 
 
 @pytest.mark.parametrize("content", [b"", b"\n\n", b"   \r\n", b"\xef\xbb\xbf", b"\xff\xfe"])

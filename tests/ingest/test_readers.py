@@ -572,10 +572,16 @@ def test_duplicate_header(tmp_path):
     assert message == errors.DUPLICATE_HEADER.format(columns="External ID, external_id, name, Name")
 
 
-def test_blank_header_cell(tmp_path):
-    assert file_error(write(tmp_path, "external_id, ,name\n")) == errors.BLANK_HEADER.format(
-        position=2
-    )
+def test_columns_without_a_name_are_not_read(tmp_path):
+    # pandas' to_csv writes its index so: a first column without a name.
+    text = ",external_id, ,name\n0,1,x,a\n,2,,b\n"
+    with open_reader(write(tmp_path, text), fields=FIELDS) as reader:
+        assert (reader.columns, reader.unknown_columns) == (["external_id", "name"], [])
+        rows = list(reader)
+    assert rows == [
+        ReadRow(2, {"external_id": "1", "name": "a"}),
+        ReadRow(3, {"external_id": "2", "name": "b"}),
+    ]
 
 
 def test_missing_required_columns_in_the_order_given(tmp_path):

@@ -284,6 +284,14 @@ def test_a_column_map_and_header_checks_work_as_for_csv(tmp_path):
     assert file_error(path) == errors.MISSING_COLUMNS.format(columns="external_id, name")
 
 
+def test_a_column_without_a_name_is_not_read(tmp_path):
+    cells = table([["external_id", None, "name", "country"], ["A1", "note", "Acme", "DE"]])
+    path = xlsx(tmp_path, {"S": [cell for cell in cells if cell[2] is not None]})
+    reader, rows = read(path)
+    assert (reader.columns, reader.unknown_columns) == (["external_id", "name", "country"], [])
+    assert rows == [(2, {"external_id": "A1", "name": "Acme", "country": "DE"})]
+
+
 def test_an_empty_sheet_has_no_header(tmp_path):
     assert file_error(xlsx(tmp_path, {"Empty": []})) == errors.NO_HEADER
 

@@ -17,6 +17,7 @@ from common.roles import OPERATORS
 from ingest import errors
 from ingest.models import Source
 from runs import staging
+from runs.execution import runner
 from runs.models import ImportRun
 from tests.factories import UserFactory
 from tests.importing import ORGS_CSV
@@ -136,10 +137,30 @@ def test_a_matching_header_goes_straight_through(operator_client):
 
 
 def test_a_file_the_reader_refuses_fails_its_run_as_before(operator_client):
-    upload(operator_client, content=b"Company Name,,Org ID\nAcme,DE,A-1\n")
+    upload(operator_client, content=b'Company Name,"Country Code,Org ID\nAcme,DE,A-1\n')
     run = ImportRun.objects.get()
     assert run.status == ImportRun.Status.QUEUED  # the worker fails it with the reader's message
     assert staged_files() == []
+
+
+def test_a_column_without_a_name_is_left_out_and_the_run_imports(operator_client):
+    # pandas' to_csv writes its index as a first column without a name.
+    content = b",Company Name,Country Code,Org ID\n0,Acme,DE,A-1\n"
+    response = upload(operator_client, content=content)
+    form = response.context["form"]
+    assert [form[f"column_{i}"].value() for i in range(4)] == ["", "name", "country", "external_id"]
+    match(
+        operator_client,
+        token_of(response),
+        column_0="",
+        column_1="name",
+        column_2="country",
+        column_3="external_id",
+    )
+    run = ImportRun.objects.get()
+    runner.run_execute(run_id=run.pk, in_process=True)
+    run.refresh_from_db()
+    assert (run.status, run.rows_total, run.inserted) == (ImportRun.Status.SUCCEEDED, 1, 1)
 
 
 @pytest.mark.parametrize(
