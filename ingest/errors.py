@@ -39,6 +39,7 @@ NO_HEADER = "The file has no header row."
 DUPLICATE_HEADER = "The header names these columns more than once: {columns}."
 MISSING_COLUMNS = "The file is missing required column(s): {columns}."
 COLUMN_MAP_ABSENT = "The column map names column(s) the header does not have: {columns}."
+COLUMN_MAP_FIELD_TWICE = "The column map sends more than one column to {field}: {columns}."
 UNDECODABLE = (
     "The file is not readable text: byte 0x{byte:02x} at byte offset {offset} "
     "cannot be decoded as {encoding}."

@@ -6,11 +6,13 @@ turns a person's choices back into a column map.
 
 How a column is matched, the first rule that finds an untaken field winning:
 
-1. The column is named as a field (``normalize_header``, as the readers
-   match it): the reader reads it as that field whatever is chosen, so it
-   is fixed first.
-2. A map given with the upload, then the source's remembered one (its
-   profile's column map): previous decisions beat every guess below.
+1. A map given with the upload, then the source's remembered one (its
+   profile's column map): previous decisions beat every guess below, and
+   the reader reads a mapped column as its field (a column named as that
+   field is then not read).
+2. The column is named as a field (``normalize_header``, as the readers
+   match it): unless a map sends another column there, the reader reads
+   it as that field, so it goes before the guesses below.
 3. The same name once case, separators and camelCase are set aside
    ("ExternalID", "E-mail").
 4. A known synonym: the target's own (``Target.column_synonyms``), then
@@ -250,12 +252,12 @@ def suggest(
             if key not in mapped and normalize_header(name) in by_name:
                 mapped[key] = (by_name[normalize_header(name)], reason)
     keys = [normalize_header(column) for column in columns]
-    for index, key in enumerate(keys):  # 1: what the reader reads as a field anyway
-        if key not in mapped:
-            take(index, by_name.get(key), NAME)
-    for index, key in enumerate(keys):  # 2: previous decisions
+    for index, key in enumerate(keys):  # 1: previous decisions
         if key in mapped:
             take(index, *mapped[key])
+    for index, key in enumerate(keys):  # 2: what the reader reads as a field unless mapped
+        if key not in mapped:
+            take(index, by_name.get(key), NAME)
     rules = (
         lambda column: (by_loose.get(loose_key(column)), SIMILAR),
         lambda column: (synonym_of.get(loose_key(column)), SYNONYM),
@@ -277,8 +279,10 @@ def header_hints(
 ) -> dict[str, str]:
     """The synonyms as a column map (synonym -> field): given to the header
     search, they let it find a header like "Company Name, Country Code"
-    below a report's title lines, as it finds one named as the fields."""
-    hints: dict[str, str] = {}
+    below a report's title lines, as it finds one named as the fields. The
+    fields' own names are in it too: a field a map sends a column to is
+    not found by its own name (``headers.target_field_by_key``)."""
+    hints: dict[str, str] = {name: name for name in fields}
     for table in (synonyms or {}, COMMON_SYNONYMS):
         for name, words in table.items():
             if name in fields:
@@ -354,19 +358,21 @@ def choices_check(
 ) -> dict[str, str]:
     """The column map of a person's choices (a field or None per column),
     once they can be imported: no field for two columns, a column named as
-    a field is not left out (the reader would read it anyway), a nameless
-    column gets no field, and every required field has a column. Raises
-    ChoicesInvalid naming each problem."""
+    a field is not left out unless another column is chosen for that field
+    (else the reader would read it anyway), a nameless column gets no
+    field, and every required field has a column. Raises ChoicesInvalid
+    naming each problem."""
     by_name = {normalize_header(name): name for name in fields}
+    chosen = {choice for choice in choices if choice}
     by_column: dict[int, str] = {}
     columns_of: dict[str, list[int]] = {}
     for index, (column, choice) in enumerate(zip(columns, choices)):
         own = by_name.get(normalize_header(column))
         if choice and not column.strip():
             by_column[index] = errors.MATCH_BLANK_COLUMN
-        elif choice is None and own is not None:
+        elif choice is None and own is not None and own not in chosen:
             by_column[index] = errors.MATCH_NAMED_AS_FIELD.format(field=own)
-        read_as = choice or own
+        read_as = choice or (own if own not in chosen else None)
         if read_as:
             columns_of.setdefault(read_as, []).append(index)
     for name, indexes in columns_of.items():

@@ -35,9 +35,12 @@ def shown_name(name: str) -> str:
 
 
 def target_field_by_key(fields: Sequence[str], column_map: Mapping[str, str]) -> dict[str, str]:
-    """Target field of each normalized column name: the fields' own names,
-    then the column map's."""
-    by_key = {normalize_header(field): field for field in fields}
+    """Target field of each normalized column name: the column map's, and
+    the fields' own names for the fields it sends no column to. The map
+    says which column holds a field, so a column named as that field is
+    then an unknown column (not read), not a second column for it."""
+    mapped = set(column_map.values())
+    by_key = {normalize_header(field): field for field in fields if field not in mapped}
     by_key.update({normalize_header(column): field for column, field in column_map.items()})
     return by_key
 
@@ -117,11 +120,11 @@ def map_header(
     column_map: Mapping[str, str],
 ) -> tuple[list[str], list[int], list[str]]:
     """Target field names and positions of the mapped cells, and the unknown
-    header names; raises for duplicate and missing columns, and for column
-    map entries the header does not have. A cell without a name (the index
-    column pandas' ``to_csv`` writes) can mean no field, so its column is
-    not read, as trailing blank cells are not. ``field_by_key``: see
-    ``target_field_by_key``."""
+    header names; raises for duplicate and missing columns, for column map
+    entries the header does not have, and for two columns the map sends to
+    one field. A cell without a name (the index column pandas' ``to_csv``
+    writes) can mean no field, so its column is not read, as trailing blank
+    cells are not. ``field_by_key``: see ``target_field_by_key``."""
     header_keys = {normalize_header(cell) for cell in cells}
     absent = [column for column in column_map if normalize_header(column) not in header_keys]
     if absent:
@@ -142,11 +145,22 @@ def map_header(
         if len(cells_by_name[name]) == 1:
             names.append(name)
             positions.append(position)
-    duplicates = [cell for same in cells_by_name.values() if len(same) > 1 for cell in same]
-    if duplicates:
-        shown = dict.fromkeys(map(shown_name, duplicates))  # "name,name" says name once
-        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(shown)))
+    _refuse_two_columns_for_a_field(cells_by_name)
     missing = [field for field in required if field not in cells_by_name]
     if missing:
         raise FileError(errors.MISSING_COLUMNS.format(columns=", ".join(missing)))
     return names, positions, unknown
+
+
+def _refuse_two_columns_for_a_field(cells_by_name: Mapping[str, list[str]]) -> None:
+    """Columns read as one field: named otherwise, the map sends each there
+    (a field's own name is not read beside a mapped column); named alike,
+    the header names a column twice ("name,Name")."""
+    for name, cells in cells_by_name.items():
+        if len({normalize_header(cell) for cell in cells}) > 1:
+            columns = ", ".join(repr(shown_name(cell)) for cell in cells)
+            raise FileError(errors.COLUMN_MAP_FIELD_TWICE.format(field=name, columns=columns))
+    duplicates = [cell for same in cells_by_name.values() if len(same) > 1 for cell in same]
+    if duplicates:
+        shown = dict.fromkeys(map(shown_name, duplicates))  # "name,name" says name once
+        raise FileError(errors.DUPLICATE_HEADER.format(columns=", ".join(shown)))

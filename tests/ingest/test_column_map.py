@@ -114,6 +114,29 @@ def test_the_cli_imports_a_file_through_its_map_and_a_replay_uses_it_again(tmp_p
 
 
 @pytest.mark.django_db
+def test_a_mapped_column_wins_over_one_named_as_its_field(tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text("ID,Company Name,Country Code,Name\nCM1,Mapped Co,de,Other\n")
+    code, out = import_file(path, *MAP[:6])
+    run = ImportRun.objects.get(pk=json.loads(out.strip().splitlines()[-1])["run_id"])
+    assert (code, run.status, run.inserted) == (0, "succeeded", 1)
+    assert Organization.objects.get().name == "Mapped Co"
+    assert run.ingest_params_json["detected"]["unknown_columns"] == ["Name"]
+
+
+@pytest.mark.django_db
+def test_a_map_sending_two_columns_to_one_field_fails_saying_so(tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_text("ID,Company Name,Org Name,Country Code\nCM1,Mapped Co,Other,de\n")
+    code, out = import_file(path, *MAP[:6], "--column", "Org Name=name")
+    run = ImportRun.objects.get(pk=json.loads(out.strip().splitlines()[-1])["run_id"])
+    assert (code, run.status) == (1, "failed")
+    assert run.error_message == errors.COLUMN_MAP_FIELD_TWICE.format(
+        field="name", columns="'Company Name', 'Org Name'"
+    )
+
+
+@pytest.mark.django_db
 def test_without_the_map_the_file_fails_with_its_missing_columns(tmp_path):
     path = tmp_path / "crm.csv"
     path.write_text(CRM_EXPORT)

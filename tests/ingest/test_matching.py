@@ -96,6 +96,15 @@ def test_a_given_map_beats_the_remembered_one():
     assert fields["Org ID"] == "registration_number"
 
 
+def test_a_given_map_beats_a_column_named_as_the_field():
+    # As the reader reads it: the mapped column is name, "Name" is not read.
+    found, fields = suggest(
+        ["ID", "Company Name", "Country Code", "Name"], given={"Company Name": "name"}
+    )
+    assert (fields["Company Name"], fields["Name"]) == ("name", None)
+    assert found.suggestions[1].reason == matching.GIVEN
+
+
 def test_remembered_entries_for_other_targets_or_absent_columns_are_ignored():
     _, fields = suggest(
         ["Org ID", "Company Name"],
@@ -106,7 +115,7 @@ def test_remembered_entries_for_other_targets_or_absent_columns_are_ignored():
 
 def test_no_two_columns_get_one_field():
     found, fields = suggest(["Company", "Company Name", "Name", "ID", "Org ID"])
-    # "Name" is read as name by the reader whatever is chosen: it keeps it.
+    # "Name" is read as name by the reader unless a map says otherwise: it keeps it.
     assert fields == {
         "Company": None,
         "Company Name": None,
@@ -163,6 +172,12 @@ def test_choices_with_one_field_twice_name_both_columns():
     message = errors.MATCH_FIELD_TWICE.format(field="name", columns="'Company', 'Company Name'")
     assert caught.value.by_column == {1: message, 2: message, 3: caught.value.by_column[3]}
     assert caught.value.by_column[3] == errors.MATCH_NAMED_AS_FIELD.format(field="country")
+
+
+def test_a_column_named_as_a_field_may_be_left_out_when_another_is_chosen_for_it():
+    assert check(
+        ["ID", "Company Name", "Country Code", "Name"], ["external_id", "name", "country", None]
+    ) == {"ID": "external_id", "Company Name": "name", "Country Code": "country"}
 
 
 def test_choices_that_leave_a_required_field_out_say_which():

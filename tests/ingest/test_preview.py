@@ -39,6 +39,12 @@ def test_title_lines_are_skipped_when_synonyms_help_find_the_header(tmp_path):
     assert found.rows[0] == ["Acme", "DE", "A-1"]
 
 
+def test_hints_find_a_header_named_as_the_fields_too(tmp_path):
+    path = tmp_path / "report.csv"
+    path.write_text("CRM report\nexternal_id,name,country\nA-1,Acme,DE\n")
+    assert preview(path, column_map=HINTS).header_row == 2
+
+
 def test_rows_are_cut_to_the_asked_number_and_padded_to_the_header(tmp_path):
     path = tmp_path / "many.csv"
     path.write_text("a,b,c\n" + "".join(f"{i},{i}\n" for i in range(50)))

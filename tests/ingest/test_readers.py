@@ -451,10 +451,28 @@ def test_a_column_map_entry_the_header_lacks_fails_the_file(tmp_path):
     assert message == errors.COLUMN_MAP_ABSENT.format(columns="'Compnay'")
 
 
-def test_a_mapped_column_beside_the_field_s_own_column_is_a_duplicate(tmp_path):
+def test_a_mapped_column_wins_over_the_one_named_as_its_field(tmp_path):
     path = write(tmp_path, "external_id,name,Company\nA1,Acme,Acme Inc\n")
-    message = file_error(path, column_map={"Company": "name"})
-    assert message == errors.DUPLICATE_HEADER.format(columns="name, Company")
+    with open_reader(path, fields=FIELDS, column_map={"Company": "name"}) as reader:
+        assert (reader.columns, reader.unknown_columns) == (["external_id", "name"], ["name"])
+        assert values(list(reader)) == [{"external_id": "A1", "name": "Acme Inc"}]
+
+
+def test_a_map_sending_two_columns_to_one_field_fails_the_file_saying_so(tmp_path):
+    path = write(tmp_path, "external_id,Company,Org Name\nA1,Acme,Acme Inc\n")
+    message = file_error(path, column_map={"Company": "name", "Org Name": "name"})
+    assert message == errors.COLUMN_MAP_FIELD_TWICE.format(
+        field="name", columns="'Company', 'Org Name'"
+    )
+
+
+def test_a_mapped_json_key_wins_over_the_one_named_as_its_field(tmp_path):
+    text = '{"ID": "A1", "Company Name": "Acme Inc", "name": "Acme"}\n{"name": "Beta"}\n'
+    path = write(tmp_path, text, "data.jsonl")
+    with open_reader(path, fields=FIELDS, column_map={"Company Name": "name"}) as reader:
+        rows = list(reader)
+        assert reader.unknown_columns == ["ID", "name"]
+    assert values(rows) == [{"name": "Acme Inc"}, {}]
 
 
 def test_the_header_repeated_by_joined_files_is_skipped_but_numbered(tmp_path):

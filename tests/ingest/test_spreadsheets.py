@@ -284,6 +284,15 @@ def test_a_column_map_and_header_checks_work_as_for_csv(tmp_path):
     assert file_error(path) == errors.MISSING_COLUMNS.format(columns="external_id, name")
 
 
+def test_a_mapped_column_wins_over_the_one_named_as_its_field(tmp_path):
+    cells = table([["ID", "Company Name", "Country", "Name"], ["A1", "Acme Inc", "DE", "Acme"]])
+    reader, rows = read(
+        xlsx(tmp_path, {"S": cells}), column_map={"ID": "external_id", "Company Name": "name"}
+    )
+    assert reader.unknown_columns == ["Name"]
+    assert rows == [(2, {"external_id": "A1", "name": "Acme Inc", "country": "DE"})]
+
+
 def test_a_column_without_a_name_is_not_read(tmp_path):
     cells = table([["external_id", None, "name", "country"], ["A1", "note", "Acme", "DE"]])
     path = xlsx(tmp_path, {"S": [cell for cell in cells if cell[2] is not None]})

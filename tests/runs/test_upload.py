@@ -114,7 +114,11 @@ def test_a_sheet_name_with_nul_is_a_form_error(operator_client):
 
 def test_the_column_map_lines_reach_the_run(operator_client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        upload(operator_client, column_map="ID=external_id\r\n\r\n Company Name = name \r\n")
+        upload(
+            operator_client,
+            file=SimpleUploadedFile("crm.csv", b"ID,Company Name,country\nA-1,Acme,DE\n"),
+            column_map="ID=external_id\r\n\r\n Company Name = name \r\n",
+        )
     assert ImportRun.objects.get().ingest_params_json["column_map"] == {
         "ID": "external_id",
         "Company Name": "name",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from common.roles import OPERATORS
+from core.models import Organization
 from ingest import errors
 from ingest.models import Source
 from runs import staging
@@ -161,6 +162,44 @@ def test_a_column_without_a_name_is_left_out_and_the_run_imports(operator_client
     runner.run_execute(run_id=run.pk, in_process=True)
     run.refresh_from_db()
     assert (run.status, run.rows_total, run.inserted) == (ImportRun.Status.SUCCEEDED, 1, 1)
+
+
+COLLIDING = b"ID,Company Name,Country Code,Name\nCM1,Mapped Co,de,Other\n"
+
+
+def imported(run: ImportRun) -> ImportRun:
+    run = runner.run_execute(run_id=run.pk, in_process=True)
+    assert (run.status, run.inserted) == (ImportRun.Status.SUCCEEDED, 1)
+    return run
+
+
+def test_a_given_map_wins_over_a_column_named_as_its_field(operator_client):
+    given = "ID=external_id\nCompany Name=name\nCountry Code=country"
+    response = upload(operator_client, content=COLLIDING, column_map=given, dry_run=None)
+    assert response.status_code == 302 and staged_files() == []
+    run = imported(ImportRun.objects.get())
+    assert run.ingest_params_json["detected"]["unknown_columns"] == ["Name"]
+    assert Organization.objects.get().name == "Mapped Co"
+
+
+def test_a_column_named_as_a_field_is_left_out_when_another_is_chosen(operator_client):
+    token = token_of(upload(operator_client, content=COLLIDING, dry_run=None))
+    response = match(
+        operator_client,
+        token,
+        column_0="external_id",
+        column_1="name",
+        column_2="country",
+        column_3="",
+    )
+    assert response.status_code == 302
+    run = imported(ImportRun.objects.get())
+    assert run.ingest_params_json["column_map"] == {
+        "ID": "external_id",
+        "Company Name": "name",
+        "Country Code": "country",
+    }
+    assert Organization.objects.get().name == "Mapped Co"
 
 
 @pytest.mark.parametrize(
