@@ -121,6 +121,14 @@ FIELD_TOO_BIG = "A field is longer than {limit:,} characters; the row was not re
 BAD_CSV_HEADER = "The header row is not valid CSV: {detail}."
 BAD_CSV_ROW = "The row is not valid CSV: {detail}."
 NOT_JSON_LINES = "The file holds a JSON array, not JSON Lines; put one JSON object on each line."
+NOT_JSON_LINES_FIRST_LINE = (
+    "The file does not look like JSON Lines (one JSON object on each line): its first line, "
+    "{line!r}, is not JSON."
+)
+LOOKS_LIKE_CSV = (
+    " It looks like CSV, with a header row: to import it as CSV, give the format csv"
+    " (--format csv on the command line) or name the file .csv."
+)
 JSON_OVER_SEVERAL_LINES = (
     "The file holds JSON objects spread over several lines (pretty-printed JSON), not JSON Lines; "
     "put each JSON object on one line (jq -c does that) and upload that."

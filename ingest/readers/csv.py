@@ -175,11 +175,17 @@ def _sniff_delimiter(source: TextSource, max_field_chars: int) -> str:
                 break
         else:
             return ","
-    if line.startswith("\ufeff"):
-        line = line[1:]
+    return header_delimiter(line.removeprefix("\ufeff")) or ","
+
+
+def header_delimiter(line: str) -> str | None:
+    """The candidate found most often outside quotes in a header line, a
+    comma on a tie; None when the line holds none of them."""
     unquoted = "".join(line.split('"')[::2])
     counts = sorted(((unquoted.count(d), d) for d in _DELIMITERS), reverse=True)
     (best, delimiter), (runner_up, _) = counts[0], counts[1]
+    if not best:
+        return None
     return delimiter if best > runner_up else ","
 
 

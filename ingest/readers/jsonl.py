@@ -11,11 +11,13 @@ reader's columns as the file is read.
 * A JSON array, or objects spread over several lines (pretty-printed, as
   ``json.dumps(indent=2)`` or ``jq .`` write them), is not JSON Lines: the
   file fails before any row is read (``check_jsonl``), rather than each of
-  its lines becoming an unfixable malformed row.
+  its lines becoming an unfixable malformed row; so does a file whose first
+  line is not JSON at all (a CSV file named .jsonl, said to look like CSV).
 """
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import re
@@ -24,6 +26,7 @@ from typing import Any
 
 from ingest import errors
 from ingest.fields import TOO_LONG
+from ingest.readers.csv import header_delimiter
 from ingest.readers.damage import Damage, damage_counter
 from ingest.readers.headers import (
     HEADER_SEARCH_RECORDS,
@@ -118,11 +121,18 @@ def open_jsonl(
     )
 
 
-def check_jsonl(source: TextSource, first_char: str, max_field_chars: int) -> None:
-    """Refuse a file that is JSON but not JSON Lines: an array, or an object
-    that opens on the first line and goes on over the next ones (its first
-    line runs out before the object closes; the next starts with a key or
-    closes it)."""
+def check_jsonl(
+    source: TextSource,
+    first_char: str,
+    max_field_chars: int,
+    fields: Sequence[str],
+    column_map: Mapping[str, str],
+) -> None:
+    """Refuse a file that is not JSON Lines: a first line that is not JSON
+    at all (a CSV file named .jsonl: each of its lines would be a malformed
+    row), a JSON array, or an object that opens on the first line and goes
+    on over the next ones (its first line runs out before the object
+    closes; the next starts with a key or closes it)."""
     if first_char == "[":
         raise errors.FileError(errors.NOT_JSON_LINES)
     with source.open(newline=None) as text:
@@ -131,12 +141,15 @@ def check_jsonl(source: TextSource, first_char: str, max_field_chars: int) -> No
         for line in lines:
             if line is None:
                 return
-            if not (line := line.removeprefix("\ufeff").strip()):
+            line = line.removeprefix("\ufeff").strip()
+            if not line or line == DOS_END_OF_FILE:
                 continue
             if first is not None:
                 next_line = line
                 break
             first = line
+    if first is not None and not first.startswith("{") and not _is_json(first):
+        raise errors.FileError(_not_json_lines(first, fields, column_map))
     if first is None or next_line is None or not next_line.startswith(('"', "}")):
         return
     try:
@@ -146,6 +159,32 @@ def check_jsonl(source: TextSource, first_char: str, max_field_chars: int) -> No
             raise errors.FileError(errors.JSON_OVER_SEVERAL_LINES) from None
     except RecursionError:
         return
+
+
+def _is_json(line: str) -> bool:
+    """Any JSON value; one nested too deeply to parse counts (its row says so)."""
+    try:
+        _JSON_DECODER.decode(line)
+    except json.JSONDecodeError:
+        return False
+    except RecursionError:
+        pass
+    return True
+
+
+def _not_json_lines(first: str, fields: Sequence[str], column_map: Mapping[str, str]) -> str:
+    """Why the file is refused; a first line that splits at a delimiter, or
+    names a target field, is a CSV header, and the message says so."""
+    message = errors.NOT_JSON_LINES_FIRST_LINE.format(line=shown_name(first))
+    delimiter = header_delimiter(first)
+    try:
+        cells = next(csv.reader([first], delimiter=delimiter)) if delimiter else [first]
+    except csv.Error:  # a cell over the csv module's size limit
+        cells = [first]
+    field_by_key = target_field_by_key(fields, column_map)
+    if delimiter or any(normalize_header(cell) in field_by_key for cell in cells):
+        message += errors.LOOKS_LIKE_CSV
+    return message
 
 
 def preview_jsonl(source: TextSource, max_field_chars: int, rows: int) -> Preview:

@@ -100,7 +100,7 @@ def open_reader(
             column_map or {},
             max_malformed_rows,
         )
-    check_jsonl(source, first_char, max_field_chars)
+    check_jsonl(source, first_char, max_field_chars, fields, column_map or {})
     return open_jsonl(
         source, fields, max_field_chars, skip_rows, column_map or {}, max_malformed_rows
     )

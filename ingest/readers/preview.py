@@ -77,5 +77,5 @@ def preview_file(
             column_map or {},
             rows,
         )
-    check_jsonl(checked.source, checked.first_char, max_field_chars)
+    check_jsonl(checked.source, checked.first_char, max_field_chars, fields, column_map or {})
     return preview_jsonl(checked.source, max_field_chars, rows)

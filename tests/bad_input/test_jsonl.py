@@ -110,6 +110,19 @@ def test_a_json_array_file_fails_with_advice(run_bytes):
     )
 
 
+@pytest.mark.parametrize("filename, format", [("orgs.jsonl", None), ("orgs.csv", "jsonl")])
+def test_a_csv_file_read_as_json_lines_fails_instead_of_flooding_the_inbox(
+    run_bytes, filename, format
+):
+    content = b"external_id,name,country\nA1,Acme,DE\nA2,Beta,FR\n"
+    ended = run_bytes(content, filename=filename, format=format)
+    assert (ended.status, ended.counts, ended.violations) == ("failed", (0, 0, 0), [])
+    assert ended.run.error_message == (
+        errors.NOT_JSON_LINES_FIRST_LINE.format(line="external_id,name,country")
+        + errors.LOOKS_LIKE_CSV
+    )
+
+
 def test_a_lone_surrogate_escape_is_a_malformed_row_not_a_crash(run_bytes):
     rows = [GOOD, '{"external_id": "2\\ud800", "name": "B", "country": "FR", "x\\udc00": 1}']
     rows.append(

@@ -1071,6 +1071,31 @@ def test_a_first_line_cut_short_is_one_malformed_row(tmp_path):
     assert values(rows)[1] == {"name": "b"}
 
 
+@pytest.mark.parametrize(
+    "name, format, header",
+    [
+        ("orgs.jsonl", None, "external_id,name,country"),
+        ("orgs.csv", "jsonl", "external_id;name;country"),
+        ("ids.ndjson", None, "External ID"),  # one column: a field's name says it
+    ],
+)
+def test_a_csv_file_read_as_json_lines_fails_saying_it_looks_like_csv(
+    tmp_path, name, format, header
+):
+    """Not one malformed row per line: the file fails before any row."""
+    path = write(tmp_path, f"\ufeff{header}\nA1;Acme;DE\n", name)
+    expected = errors.NOT_JSON_LINES_FIRST_LINE.format(line=header) + errors.LOOKS_LIKE_CSV
+    assert file_error(path, format=format) == expected
+    with pytest.raises(FileError) as info:
+        preview_file(path, fields=FIELDS, format=format)
+    assert str(info.value) == expected
+
+
+def test_a_first_line_neither_json_nor_a_header_fails_the_file(tmp_path):
+    path = jsonl(tmp_path, "# exported 2024-05-01", '{"name": "a"}')
+    assert file_error(path) == errors.NOT_JSON_LINES_FIRST_LINE.format(line="# exported 2024-05-01")
+
+
 def test_jsonl_does_not_check_required_columns(tmp_path):
     rows = read(jsonl(tmp_path, '{"name": "a"}'), required=["external_id"])
     assert values(rows) == [{"name": "a"}]
