@@ -129,6 +129,11 @@ LOOKS_LIKE_CSV = (
     " It looks like CSV, with a header row: to import it as CSV, give the format csv"
     " (--format csv on the command line) or name the file .csv."
 )
+LOOKS_LIKE_JSON_LINES = (
+    "The file looks like JSON Lines, not CSV: its first line is a JSON object. To import it as "
+    "JSON Lines, give the format jsonl (--format jsonl on the command line) or name the file "
+    ".jsonl."
+)
 JSON_OVER_SEVERAL_LINES = (
     "The file holds JSON objects spread over several lines (pretty-printed JSON), not JSON Lines; "
     "put each JSON object on one line (jq -c does that) and upload that."

@@ -11,6 +11,7 @@ fields). Its rows are then read by ``ingest.readers.csv_rows``.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -40,6 +41,8 @@ CSV = "csv"
 _DELIMITERS = (",", ";", "\t", "|")
 _EXCEL_SEP_LINE = re.compile(r'"?sep=([^"\r\n])"?[ \t]*(?:\r\n|\r|\n)?', re.IGNORECASE)
 _TAB_SPELLINGS = ("\\t", "tab")
+# Raw tabs inside strings accepted, as the JSON Lines reader accepts them.
+_JSON_DECODER = json.JSONDecoder(strict=False)
 
 
 def delimiter_argument(delimiter: str | None) -> str | None:
@@ -132,6 +135,8 @@ def find_csv_header(
     including it: the first non-blank record, or one below title lines
     that names more of the required fields."""
     declared = _declared_delimiter(source)
+    if not declared:
+        _refuse_json_lines(source, max_field_chars)
     given = delimiter or declared
     delimiter = given or _sniff_delimiter(source, max_field_chars)
     cells, header_records = _read_header(
@@ -151,6 +156,27 @@ def find_csv_header(
         elif given and len(cells) == 1:
             _refuse_a_wrong_delimiter(cells[0], given)
     return delimiter, cells, header_records
+
+
+def _refuse_json_lines(source: TextSource, max_field_chars: int) -> None:
+    """A JSON Lines file named .csv (or given as csv): its first line is a
+    JSON object. Say so, rather than what its quotes do to a CSV header."""
+    with source.open(newline=None) as text:
+        for line in CappedLines(text, max_field_chars + 1, replacement=None):
+            if line is None:
+                return
+            if line := line.removeprefix("\ufeff").strip():
+                break
+        else:
+            return
+    if not line.startswith("{"):
+        return
+    try:
+        found = _JSON_DECODER.decode(line)
+    except (ValueError, RecursionError):  # not JSON: a CSV header that starts with "{"
+        return
+    if isinstance(found, dict):
+        raise FileError(errors.LOOKS_LIKE_JSON_LINES)
 
 
 def _refuse_a_wrong_delimiter(header: str, given: str) -> None:

@@ -123,6 +123,11 @@ def test_a_csv_file_read_as_json_lines_fails_instead_of_flooding_the_inbox(
     )
 
 
+def test_a_json_lines_file_named_csv_fails_saying_it_looks_like_json_lines(run_bytes):
+    ended = run_bytes(lines(GOOD), filename="orgs.csv")
+    assert (ended.status, ended.run.error_message) == ("failed", errors.LOOKS_LIKE_JSON_LINES)
+
+
 def test_a_lone_surrogate_escape_is_a_malformed_row_not_a_crash(run_bytes):
     rows = [GOOD, '{"external_id": "2\\ud800", "name": "B", "country": "FR", "x\\udc00": 1}']
     rows.append(

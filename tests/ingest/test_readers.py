@@ -1107,7 +1107,7 @@ def test_jsonl_does_not_check_required_columns(tmp_path):
 @pytest.mark.parametrize(
     "name, content, expected",
     [
-        ("a.csv", '{"name": "x"}\n', "csv"),  # the extension wins
+        ("a.csv", "{id},name\n", "csv"),  # the extension wins
         ("a.TSV", "name\tcountry\n", "csv"),
         ("a.txt", "name\n", "csv"),
         ("a.ndjson", '{"name": "x"}\n', "jsonl"),
@@ -1120,6 +1120,20 @@ def test_jsonl_does_not_check_required_columns(tmp_path):
 def test_format_detection(tmp_path, name, content, expected):
     with open_reader(write(tmp_path, content, name), fields=FIELDS) as reader:
         assert reader.format == expected
+
+
+@pytest.mark.parametrize(
+    "name, format", [("orgs.csv", None), ("orgs.txt", None), ("orgs.jsonl", "csv")]
+)
+def test_a_json_lines_file_read_as_csv_fails_saying_it_looks_like_json_lines(
+    tmp_path, name, format
+):
+    """Not "the header row is not valid CSV" about its quotes."""
+    path = jsonl(tmp_path, "", '\ufeff{"external_id": "A1", "name": "Acme\tGmbH"}', name=name)
+    assert file_error(path, format=format) == errors.LOOKS_LIKE_JSON_LINES
+    with pytest.raises(FileError) as info:
+        preview_file(path, fields=FIELDS, format=format)
+    assert str(info.value) == errors.LOOKS_LIKE_JSON_LINES
 
 
 def test_explicit_format(tmp_path):
