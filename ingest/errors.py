@@ -168,6 +168,11 @@ SHEET_NOT_FOUND = (
     "The workbook has no sheet {sheet!r}. Its sheets, by position counting from 0: {sheets}. "
     "Give a sheet's name or its position."
 )
+SHEET_READ_BY_DEFAULT = (
+    " The sheet read was {sheet!r}, the first visible one, as no sheet was chosen; the workbook's"
+    " sheets, by position counting from 0: {sheets}. Choose the sheet to read: --sheet NAME on the"
+    " command line (the upload form and the API take a sheet too)."
+)
 WORKBOOK_GIVEN_AS_TEXT = (
     "This file is a spreadsheet ({found}), but the format given is {given}: "
     "leave the format out (or give {found}) to read it as the spreadsheet it is."

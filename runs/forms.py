@@ -48,7 +48,8 @@ class UploadForm(forms.Form):
         required=False,
         max_length=100,
         help_text="Spreadsheets only: the sheet's name, or its position counting from 0 "
-        "(0 = the first sheet). Default: the first visible sheet.",
+        "(0 = the first sheet). Default: the first visible sheet (or, when it lacks a required "
+        "column, the one other sheet that has them all).",
     )
     column_map = forms.CharField(
         required=False,

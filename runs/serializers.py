@@ -217,7 +217,8 @@ class RunCreateSerializer(FormSerializer):
         help_text=(
             "Spreadsheets only (ignored for text files): the sheet to read, by name, or by position "
             "counting from 0 (`0` = the first sheet; a sheet named like a number wins). Empty or left "
-            "out: the first visible sheet. A sheet the workbook lacks fails the run, naming its sheets."
+            "out: the first visible sheet (or, when it lacks a required column, the one other sheet "
+            "that has them all). A sheet the workbook lacks fails the run, naming its sheets."
         ),
     )
     column_map = ColumnMapField(

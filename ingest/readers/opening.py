@@ -68,7 +68,8 @@ def open_reader(
     profile's), read unless the bytes say otherwise (see
     sniff.decide_encoding).
     ``sheet``: which sheet of a workbook to read, by name or 0-based
-    position (default: the first visible worksheet); text files ignore it.
+    position (default: the first visible worksheet, see spreadsheets); text
+    files ignore it.
     Workbooks are read by ingest.readers.spreadsheets.
     """
     if max_field_chars < 1 or skip_rows < 0:

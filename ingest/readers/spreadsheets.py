@@ -9,11 +9,14 @@ text (as many systems export) is read as CSV. The rows come out as the same
 
 Behaviour worth knowing (see tests/ingest/test_spreadsheets.py):
 
-* The sheet: the first visible worksheet by default; else the one named
-  ``sheet`` (exactly, else ignoring case), else, when ``sheet`` is a whole
-  number, the one at that position counting from 0 in workbook order
-  (hidden sheets included, as calamine and pandas count). An unknown sheet
-  fails the file with the workbook's sheet names.
+* The sheet: the one named ``sheet`` (exactly, else ignoring case), else,
+  when ``sheet`` is a whole number, the one at that position counting from
+  0 in workbook order (hidden sheets included, as calamine and pandas
+  count); an unknown sheet fails the file with the workbook's sheet names.
+  By default, the first visible worksheet -- unless its header lacks a
+  required field and exactly one other visible worksheet's header names
+  them all (a cover sheet first): then that one. When none or several do,
+  what is wrong with the first one's header is said with the sheets.
 * The header is found as in a CSV file (``headers.first_header`` and
   ``headers.header_below``): title rows above it are skipped.
 * Row numbers are the ones Excel shows: row 1 is the sheet's first row,
@@ -51,6 +54,7 @@ that keeps it. The memory-bound piecewise loading is in xlsx_chunks.py.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import os
@@ -192,7 +196,12 @@ def open_workbook(
     other Office document, refused as such)."""
     found = _find_header(path, format, by_content, fields, required, sheet, column_map)
     field_by_key = target_field_by_key(fields, column_map)
-    names, positions, unknown = map_header(found.cells, field_by_key, required, column_map)
+    try:
+        names, positions, unknown = map_header(found.cells, field_by_key, required, column_map)
+    except FileError as exc:
+        if not found.sheet_note:
+            raise
+        raise FileError(exc.message + found.sheet_note) from None
     layout = _Layout(
         names=tuple(names),
         positions=tuple(positions),
@@ -260,8 +269,10 @@ def preview_workbook(
 class _Found:
     """A sheet's header as found: the sheet's name, the workbook's
     worksheets, its cells (without empty columns left of it: ``lead``),
-    its row number, the first rows read to find it, and how to read the
-    sheet's rows from the top."""
+    its row number, the first rows read to find it, how to read the
+    sheet's rows from the top, and how many required fields it names.
+    ``sheet_note``: said after what is wrong with the header of a sheet
+    read by default (see ``_find_header``)."""
 
     name: str
     sheets: list[str]
@@ -270,6 +281,8 @@ class _Found:
     header_row: int
     head: list[tuple[int, list[Any]]]
     numbered_rows: Callable[[], Iterator[tuple[int, list[Any]]]]
+    named: int
+    sheet_note: str = ""
 
 
 def _find_header(
@@ -281,14 +294,52 @@ def _find_header(
     sheet: str | int | None,
     column_map: Mapping[str, str],
 ) -> _Found:
+    """The header of the sheet asked for, else of the first visible one.
+    When no sheet is asked for and the first one's header lacks a required
+    field (a cover sheet, notes, an empty sheet), the one other visible
+    sheet whose header names them all is read instead; failing that, what
+    is wrong names the sheet read and the workbook's sheets."""
+    chosen = sheet_argument(sheet)
+    field_by_key = target_field_by_key(fields, column_map)
     workbook = _load_workbook(path, format, by_content)
     try:
-        name = _sheet_name(workbook, sheet_argument(sheet))
+        name = _sheet_name(workbook, chosen)
         sheets = [meta.name for meta in workbook.sheets_metadata if meta.typ == _WORKSHEET]
-        part = xlsx_chunks.sheet_part(path, name) if format == XLSX else None
-        loaded = _load_sheet(workbook, name) if part is None else None
+        found = _sheet_header(workbook, path, format, name, sheets, field_by_key, required)
+        if chosen is None and (found is None or found.named < len(required)):
+            others = (
+                _sheet_header(workbook, path, format, other, sheets, field_by_key, required)
+                for other in _default_sheets(workbook)
+                if other != name
+            )
+            complete = [
+                other for other in others if other is not None and other.named == len(required)
+            ]
+            if len(complete) == 1:
+                return complete[0]
+            note = _sheet_note(workbook, name)
+            if found is None:
+                raise FileError(errors.NO_HEADER + note)
+            found = dataclasses.replace(found, sheet_note=note)
     finally:
         workbook.close()
+    if found is None:
+        raise FileError(errors.NO_HEADER)
+    return found
+
+
+def _sheet_header(
+    workbook: python_calamine.CalamineWorkbook,
+    path: str,
+    format: str,
+    name: str,
+    sheets: list[str],
+    field_by_key: Mapping[str, str],
+    required: Sequence[str],
+) -> _Found | None:
+    """The header of the sheet ``name``; None when its first rows are empty."""
+    part = xlsx_chunks.sheet_part(path, name) if format == XLSX else None
+    loaded = _load_sheet(workbook, name) if part is None else None
     first_load = [loaded] if loaded is not None else []
 
     def numbered_rows() -> Iterator[tuple[int, list[Any]]]:
@@ -304,13 +355,15 @@ def _find_header(
         first_load.append(loaded)
     del loaded
     records = [_cells(cells) for _, cells in head]
-    field_by_key = target_field_by_key(fields, column_map)
-    cells, count = first_header(records)
+    try:
+        cells, count = first_header(records)
+    except FileError:  # NO_HEADER
+        return None
     named = names_required(cells, field_by_key, required)
     if named < len(required):
         below = header_below(records, count, field_by_key, required, named)
         if below is not None:
-            _, cells, count = below
+            named, cells, count = below
     # Empty columns left of the header are layout, not nameless columns.
     lead = next(position for position, cell in enumerate(cells) if cell)
     return _Found(
@@ -321,7 +374,17 @@ def _find_header(
         header_row=head[count - 1][0],
         head=head,
         numbered_rows=numbered_rows,
+        named=named,
     )
+
+
+def _sheet_note(workbook: python_calamine.CalamineWorkbook, name: str) -> str:
+    """Which sheet was read by default, and how to choose another; nothing
+    for a workbook of one sheet."""
+    names = [meta.name for meta in workbook.sheets_metadata]
+    if len(names) < 2:
+        return ""
+    return errors.SHEET_READ_BY_DEFAULT.format(sheet=shown_name(name), sheets=_listed(names))
 
 
 def _read_in_pieces(path: str, name: str, part: Any) -> Iterator[tuple[int, list[Any]]]:
@@ -480,16 +543,12 @@ def _is_encrypted_ooxml(path: str) -> bool:
 
 def _sheet_name(workbook: python_calamine.CalamineWorkbook, sheet: str | int | None) -> str:
     """The name of the sheet to read (see the module docstring)."""
-    sheets = workbook.sheets_metadata
-    names = [meta.name for meta in sheets]
+    names = [meta.name for meta in workbook.sheets_metadata]
     if sheet is None:
-        worksheets = [meta.name for meta in sheets if meta.typ == _WORKSHEET]
-        visible = [
-            meta.name for meta in sheets if meta.typ == _WORKSHEET and meta.visible == _VISIBLE
-        ]
-        if not (visible or worksheets):
+        default = _default_sheets(workbook)
+        if not default:
             raise FileError(errors.NO_WORKSHEET)
-        return (visible or worksheets)[0]
+        return default[0]
     if isinstance(sheet, str):
         if sheet in names:
             return sheet
@@ -504,6 +563,19 @@ def _sheet_name(workbook: python_calamine.CalamineWorkbook, sheet: str | int | N
     raise _no_such_sheet(sheet, names)
 
 
+def _default_sheets(workbook: python_calamine.CalamineWorkbook) -> list[str]:
+    """The sheets read when none is chosen, the first first: the visible
+    worksheets, else (all hidden) every worksheet."""
+    sheets = workbook.sheets_metadata
+    worksheets = [meta.name for meta in sheets if meta.typ == _WORKSHEET]
+    visible = [meta.name for meta in sheets if meta.typ == _WORKSHEET and meta.visible == _VISIBLE]
+    return visible or worksheets
+
+
 def _no_such_sheet(sheet: str | int, names: list[str]) -> FileError:
-    listed = ", ".join(f"{position}: {shown_name(name)!r}" for position, name in enumerate(names))
-    return FileError(errors.SHEET_NOT_FOUND.format(sheet=sheet, sheets=listed))
+    return FileError(errors.SHEET_NOT_FOUND.format(sheet=sheet, sheets=_listed(names)))
+
+
+def _listed(names: list[str]) -> str:
+    """The workbook's sheets by position, as messages list them."""
+    return ", ".join(f"{position}: {shown_name(name)!r}" for position, name in enumerate(names))

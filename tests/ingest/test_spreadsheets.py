@@ -21,7 +21,7 @@ from core.models import Organization
 from dq.models import Violation
 from ingest import errors
 from ingest.errors import FileError
-from ingest.readers import open_reader, xlsx_chunks
+from ingest.readers import open_reader, preview_file, xlsx_chunks
 from ingest.readers.spreadsheets import cell_text
 from runs import services
 from runs.execution import runner
@@ -222,6 +222,47 @@ def test_the_default_is_the_first_visible_sheet(tmp_path):
     assert file_error(path, sheet=0) == errors.MISSING_COLUMNS.format(
         columns="external_id, name, country"
     )
+
+
+DATA = table([["external_id", "name", "country"], ["A1", "Acme", "DE"]])
+
+
+@pytest.mark.parametrize("first", [[(0, 0, "Exported from CRM on 2024-05-01")], []])
+def test_a_cover_sheet_first_gives_way_to_the_one_sheet_with_the_header(tmp_path, first):
+    """A cover, notes or empty first sheet, and one sheet whose header names
+    every required field: that one is read, as a person would."""
+    path = xlsx(tmp_path, {"Read me": first, "Data": DATA, "Lists": [(0, 0, "countries")]})
+    reader, rows = read(path)
+    assert reader.sheet == "Data"
+    assert rows == [(2, {"external_id": "A1", "name": "Acme", "country": "DE"})]
+    assert preview_file(path, fields=FIELDS, required=REQUIRED).sheet == "Data"
+
+
+@pytest.mark.parametrize(
+    "first, message",
+    [
+        (
+            [(0, 0, "Exported from CRM")],
+            errors.MISSING_COLUMNS.format(columns="external_id, name, country"),
+        ),
+        ([], errors.NO_HEADER),
+    ],
+)
+def test_without_one_sheet_to_read_instead_the_message_names_the_sheets(tmp_path, first, message):
+    path = xlsx(tmp_path, {"Read me": first, "2023": DATA, "2024": DATA})
+    assert file_error(path) == message + errors.SHEET_READ_BY_DEFAULT.format(
+        sheet="Read me", sheets="0: 'Read me', 1: '2023', 2: '2024'"
+    )
+    # A sheet chosen is read as chosen, and the message is about it alone.
+    assert file_error(path, sheet="Read me") == message
+
+
+@pytest.mark.django_db
+def test_the_sheet_read_instead_is_recorded_on_the_run(tmp_path):
+    path = xlsx(tmp_path, {"Read me": [(0, 0, "Exported from CRM")], "Data": DATA})
+    run = import_bytes(path.read_bytes(), filename="export.xlsx")
+    assert (run.status, run.inserted) == ("succeeded", 1)
+    assert run.ingest_params_json["detected"]["sheet"] == "Data"
 
 
 # --- Shapes and values -------------------------------------------------------

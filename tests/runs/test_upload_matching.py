@@ -288,17 +288,33 @@ def test_json_lines_are_matched_by_their_keys(operator_client):
     }
 
 
-def workbook_bytes(tmp_path) -> bytes:
+def workbook_bytes(tmp_path, exports=("Export", "Archive")) -> bytes:
+    """A notes sheet first, then export sheets: with two, neither is read
+    in place of the notes (see ingest.readers.spreadsheets)."""
     path = tmp_path / "crm.xlsx"
     workbook = xlsxwriter.Workbook(path)
     notes = workbook.add_worksheet("Notes")
     notes.write_row(0, 0, ["Read me"])
-    export = workbook.add_worksheet("Export")
-    export.write_row(0, 0, ["CRM export"])
-    export.write_row(2, 0, ["Company Name", "Country Code", "Org ID"])
-    export.write_row(3, 0, ["Acme", "DE", "A-1"])
+    for name in exports:
+        export = workbook.add_worksheet(name)
+        export.write_row(0, 0, ["CRM export"])
+        export.write_row(2, 0, ["Company Name", "Country Code", "Org ID"])
+        export.write_row(3, 0, ["Acme", "DE", "A-1"])
     workbook.close()
     return path.read_bytes()
+
+
+def test_the_form_opens_on_the_one_sheet_with_the_columns(operator_client, tmp_path):
+    content = workbook_bytes(tmp_path, exports=("Export",))
+    response = upload(operator_client, content=content, name="crm.xlsx")
+    form = response.context["form"]
+    assert form["sheet"].value() == "Export" and form["column_0"].label == "Company Name"
+    match(operator_client, token_of(response), shown_sheet="Export", sheet="Export")
+    # No sheet given: the run reads the one the form showed, as the form did.
+    assert not ImportRun.objects.get().ingest_params_json["sheet"]
+    run = runner.run_execute(run_id=ImportRun.objects.get().pk, in_process=True)
+    assert (run.status, run.rows_total) == ("succeeded", 1)
+    assert run.ingest_params_json["detected"]["sheet"] == "Export"
 
 
 def test_a_workbook_s_sheet_is_chosen_in_the_form(operator_client, tmp_path):

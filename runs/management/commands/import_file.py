@@ -42,7 +42,8 @@ class Command(BaseCommand):
             "--sheet",
             metavar="NAME|INDEX",
             help="spreadsheets: the sheet to read, by name or by position counting from 0 "
-            "(0 = the first sheet; a sheet named like a number wins); default: the first visible sheet",
+            "(0 = the first sheet; a sheet named like a number wins); default: the first visible sheet "
+            "(or, when it lacks a required column, the one other sheet that has them all)",
         )
         parser.add_argument("--encoding", help="e.g. utf-8, cp1252, utf-16 (default: detected)")
         parser.add_argument("--delimiter", help="one character, or 'tab' (default: detected)")
