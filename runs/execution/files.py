@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import Storage
+from django.db import transaction
 
 from ingest import registry
 from ingest.errors import FILE_MISSING, TOO_LARGE, FileError
@@ -115,3 +116,22 @@ def note_detected(run: ImportRun, reader: Reader) -> None:
             storage=run.file.storage, name=run.file.name, header_rows=reader.header_row or 1
         )
     ImportRun.objects.filter(pk=run.pk).update(ingest_params_json=params)
+
+
+def note_keys_read(run: ImportRun, reader: Reader) -> None:
+    """JSON Lines has no header: its keys are known once its rows are read.
+    Keep them on the run as a header's columns are kept (``note_detected``
+    ran before any row), so that unknown keys are named as unknown columns
+    are. Every partition reads every row, so each finds the same keys."""
+    if reader.format != "jsonl":
+        return
+    with transaction.atomic():
+        params = (
+            ImportRun.objects.select_for_update()
+            .values_list("ingest_params_json", flat=True)
+            .get(pk=run.pk)
+        )
+        params.setdefault("detected", {}).update(
+            columns=reader.columns, unknown_columns=reader.unknown_columns
+        )
+        ImportRun.objects.filter(pk=run.pk).update(ingest_params_json=params)

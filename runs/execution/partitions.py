@@ -238,9 +238,10 @@ def import_partition(
     chunks = chunked(rows, settings.IMPORTER_CHUNK_SIZE)
     try:
         with reader, fewer_collections():
-            if policy.rolls_back:
-                return _dry_run(run, part, processor, sink, ledger, handle, chunks, progress)
-            return _standard_run(run, part, processor, sink, ledger, handle, chunks, progress)
+            run_chunks = _dry_run if policy.rolls_back else _standard_run
+            stopped = run_chunks(run, part, processor, sink, ledger, handle, chunks, progress)
+            files.note_keys_read(run, reader)
+            return stopped
     finally:
         handle.close()
 

@@ -272,6 +272,25 @@ def test_columns_not_imported_are_named_with_the_flag_that_reads_them(tmp_path, 
     assert COLUMNS_NOT_IMPORTED.format(columns=f"Account ID ({flag}) and 1 more") in err
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_json_lines_keys_not_imported_are_named_as_columns_are(tmp_path, dry_run):
+    """JSON Lines has no header: its keys are known only once its rows are
+    read, after the run noted its columns; the unknown ones were never named."""
+    contacts = tmp_path / "contacts.jsonl"
+    contacts.write_text(
+        '{"external_id": "P1", "first_name": "Ann", "last_name": "Lee", "Account ID": "CF1"}\n'
+        '{"external_id": "P2", "first_name": "Bob", "last_name": "Ray", "notes": "met in May"}\n'
+    )
+    args = [str(contacts), "--target", "contact", "--source", "s", "--sync"]
+    code, _, err = run_command(*args, *(["--dry-run"] if dry_run else []))
+    flag = "--column 'Account ID=organization_external_id'"
+    assert code == 0 and COLUMNS_NOT_IMPORTED.format(columns=f"Account ID ({flag}), notes") in err
+    detected = ImportRun.objects.get().ingest_params_json["detected"]
+    assert detected["unknown_columns"] == ["Account ID", "notes"]
+    assert detected["columns"] == ["external_id", "first_name", "last_name"]
+
+
 SPREADSHEETS = Path(settings.BASE_DIR) / "fixtures" / "spreadsheets"
 
 
