@@ -17,8 +17,8 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.keys import normalize_email, normalize_registration_number
 from core.models import Contact, Organization
-from core.targets import normalize_email, normalize_registration_number
 from ingest import identity
 from ingest.errors import ImporterError
 

@@ -1,21 +1,10 @@
 """How the golden records are imported (see ingest/registry.py)."""
 
-import re
 from typing import Any
 
+from core.keys import normalize_email, organization_key
 from core.models import Contact, Organization
 from ingest import fields, registry
-
-_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
-
-
-def normalize_registration_number(value: str | None) -> str:
-    """Upper-case, with spaces, dots, dashes and slashes dropped: 'hrb 123-45' -> 'HRB12345'."""
-    return _NOT_ALNUM.sub("", value.upper()) if value else ""
-
-
-def normalize_email(value: str | None) -> str:
-    return value.strip().lower() if value else ""
 
 
 @registry.register
@@ -37,9 +26,7 @@ class OrganizationTarget(registry.Target):
     ]
 
     def natural_key(self, values: dict[str, Any]) -> str | None:
-        number = normalize_registration_number(values.get("registration_number"))
-        country = values.get("country")
-        return f"{country}:{number}" if number and country else None
+        return organization_key(values.get("country"), values.get("registration_number"))
 
 
 @registry.register
