@@ -5,6 +5,7 @@ Plain functions of plain values, importing nothing of ours, so that the
 targets (the importer's dedupe), the core admin's search and the data
 migrations that recompute stored keys all use these very ones."""
 
+import re
 import unicodedata
 
 # Registration numbers that say there is none, in their normalized form
@@ -27,6 +28,9 @@ NO_REGISTRATION_NUMBER = frozenset(
 )
 
 
+_NOT_ASCII_ALNUM = re.compile(r"[^0-9A-Z]")
+
+
 def _key_character(character: str) -> str:
     """A letter or digit of any script as the key keeps it (a decimal digit
     as its ASCII digit: '٣' is '3'), combining marks kept with their letter;
@@ -47,8 +51,11 @@ def normalize_registration_number(value: str | None) -> str:
     same as its usual form; NFC after upper-casing for the same reason."""
     if not value:
         return ""
-    text = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", value).upper())
-    number = "".join(_key_character(character) for character in text)
+    if value.isascii():  # nearly every number: the same result, a tenth of the cost
+        number = _NOT_ASCII_ALNUM.sub("", value.upper())
+    else:
+        text = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", value).upper())
+        number = "".join(_key_character(character) for character in text)
     if number in NO_REGISTRATION_NUMBER or not number.strip("0"):
         return ""
     return number
