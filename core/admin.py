@@ -1,6 +1,7 @@
-"""The golden records' admin. A steward's edit makes the edited fields
-manual (imports leave them alone), an action releases that, and each
-record's page shows every field's lineage. Logic lives in ingest.identity."""
+"""The golden records' admin. A steward's edit is checked and normalised by
+the target's import rules (core.forms) and makes the edited fields manual
+(imports leave them alone), an action releases that, and each record's
+page shows every field's lineage. Logic lives in ingest.identity."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.forms import GoldenRecordForm
 from core.keys import normalize_email, normalize_registration_number
 from core.models import Contact, Organization
 from ingest import identity
@@ -58,6 +60,8 @@ def local_time(value: str) -> str:
 
 
 class GoldenRecordAdmin(admin.ModelAdmin):
+    # The target's import rules check and normalise what a steward types.
+    form = GoldenRecordForm
     readonly_fields = ["natural_key", "external_ids", "lineage", "created_at", "modified_at"]
     actions = ["release_manual_override"]
     show_full_result_count = False

@@ -8,7 +8,7 @@ ingest/survivorship.py, the one module the pipeline uses too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from core.models import GoldenRecord
+from ingest import fields as rules
 from ingest import registry, survivorship
 from ingest.errors import UsageError
 from ingest.models import ExternalIdMap, IdMapAudit
@@ -49,6 +50,43 @@ def natural_key_of(record: GoldenRecord) -> str | None:
 def survivorship_columns(model: type[models.Model]) -> list[str]:
     """The record's fields that imports fill (attnames, as provenance keys them)."""
     return [field.column for field in target_for_model(model).data_fields if field.column]
+
+
+def record_check(
+    *, model: type[models.Model], values: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """A steward's edit of a record, checked and normalised by its target's
+    import rules, as a file's row is (a lower-case country stored upper-case,
+    a phone in E.164...): a hand edit must not store what an import would
+    refuse, nor a natural key that the next import cannot find.
+
+    ``values`` maps columns (attnames) to what was typed; columns without a
+    rule (references, what no import fills) are left out. Returns the
+    cleaned values of the valid columns (an empty one as the column's empty
+    value) and the rules' messages by column."""
+    checked = [
+        field
+        for field in target_for_model(model).record_fields
+        if field.column is not None and field.column in values
+    ]
+    columns = {field.name: str(field.column) for field in checked}
+    clean, errors = rules.validate_row(
+        checked, {name: values[column] for name, column in columns.items()}
+    )
+    messages: dict[str, list[str]] = {}
+    for error in errors:
+        messages.setdefault(columns[error["field"]], []).append(error["message"])
+    model_fields = {field.attname: field for field in model._meta.concrete_fields}
+    cleaned: dict[str, Any] = {}
+    for name, column in columns.items():
+        if column in messages:
+            continue
+        value = clean[name]
+        if value is None:
+            column_field = model_fields[column]
+            value = "" if column_field.empty_strings_allowed and not column_field.null else None
+        cleaned[column] = value
+    return cleaned, messages
 
 
 def record_save_by_hand(*, record: GoldenRecord, fields: Iterable[str], actor: str) -> list[str]:

@@ -98,6 +98,12 @@ class Target:
         """Fields stored on the model, subject to survivorship."""
         return [field for field in self.fields if field.column]
 
+    @cached_property
+    def record_fields(self) -> list[Field]:
+        """Stored fields a steward edits on the record itself (its admin
+        form): all but references, for which the form picks the record."""
+        return [field for field in self.data_fields if not isinstance(field, Reference)]
+
     def spec(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -1,11 +1,13 @@
 """The core admin and the id map admin as a steward uses them: hand edits
-become manual and survive imports until released, each field's lineage on
-the record page, search by normalized keys, audited re-pointing."""
+are checked and normalised by the import rules and become manual and survive
+imports until released, each field's lineage on the record page, search by
+normalized keys, audited re-pointing."""
 
 import pytest
 from django.urls import reverse
 
 from core.models import Contact, Organization
+from ingest import fields as rules
 from ingest import identity
 from ingest.models import ExternalIdMap, IdMapAudit
 from tests.factories import UserFactory
@@ -229,7 +231,7 @@ def test_a_record_added_by_hand_is_found_by_its_natural_key_and_stays_manual(adm
     """Stewards change records; adding one takes core.add_organization (here a superuser)."""
     data = {
         "name": "Hand Made GmbH",
-        "country": "DE",
+        "country": "de",
         "registration_number": "HRB 7",
         "website": "",
         "email": "",
@@ -240,9 +242,130 @@ def test_a_record_added_by_hand_is_found_by_its_natural_key_and_stays_manual(adm
     }
     assert admin_client.post(reverse("admin:core_organization_add"), data).status_code == 302
     organization = Organization.objects.get()
-    assert organization.natural_key == "DE:HRB7"
+    assert (organization.country, organization.natural_key) == ("DE", "DE:HRB7")
     assert organization.provenance["name"]["manual"] is True
     run = import_text(HEADER + "A,Imported Name,DE,hrb7,+49301234567\n")
     assert (run.inserted, run.resolved) == (0, 1)
     organization.refresh_from_db()
     assert (organization.name, organization.phone) == ("Hand Made GmbH", "+49301234567")
+
+
+def form_errors(response) -> dict[str, list[str]]:
+    """The messages beside each field of the admin page answered."""
+    assert response.status_code == 200, response.status_code
+    return dict(response.context["adminform"].form.errors)
+
+
+@pytest.mark.django_db
+def test_a_hand_edit_the_import_rules_refuse_is_not_saved(steward):
+    import_text(HEADER + "A,Acme,DE,HRB 1,+49301234567\n")
+    organization = Organization.objects.get()
+    before = Organization.objects.values().get()
+    response = steward.post(
+        change_url(organization),
+        form_data(organization, country="de", registration_number="hrb 999", phone="call me maybe"),
+    )
+    assert form_errors(response) == {"phone": [rules.MSG_PHONE]}
+    assert rules.MSG_PHONE in response.content.decode()
+    assert Organization.objects.values().get() == before
+
+
+@pytest.mark.django_db
+def test_a_hand_edit_is_stored_as_an_import_stores_it_and_dedupe_finds_it(steward):
+    import_text(HEADER + "A,Acme,FR,1,\n")
+    organization = Organization.objects.get()
+    response = steward.post(
+        change_url(organization),
+        form_data(
+            organization,
+            country=" de ",
+            registration_number="hrb 999",
+            phone="030 1234567",
+            email="Info@ACME.Example",
+            website="www.acme.example",
+            employees="1200.0",
+            founded="2003-02-01",
+        ),
+    )
+    assert response.status_code == 302, form_errors(response)
+    organization.refresh_from_db()
+    assert (organization.country, organization.natural_key, organization.phone) == (
+        "DE",
+        "DE:HRB999",
+        "+49301234567",
+    )
+    assert (organization.email, organization.website, organization.employees) == (
+        "Info@acme.example",
+        "https://www.acme.example",
+        1200,
+    )
+    assert organization.provenance["country"]["manual"] is True
+    assert organization.provenance["name"]["manual"] is False
+
+    run = import_text(
+        "external_id,name,country,registration_number\nC1,Other Source Co,DE,HRB-999\n",
+        source="erp",
+    )
+    assert (run.inserted, run.resolved) == (0, 1)
+    assert Organization.objects.get().pk == organization.pk
+
+
+@pytest.mark.django_db
+def test_a_value_typed_as_stored_is_no_change(steward):
+    """The form compares cleaned values: an edit elsewhere leaves the country imported."""
+    import_text(HEADER + "A,Acme,DE,HRB 1,+49301234567\n")
+    organization = Organization.objects.get()
+    response = steward.post(
+        change_url(organization),
+        form_data(organization, country="de", phone="+49 30 1234567", industry="Retail"),
+    )
+    assert response.status_code == 302, form_errors(response)
+    organization.refresh_from_db()
+    manual = identity.record_manual_fields(record=organization)
+    assert manual == ["industry"]
+
+
+@pytest.mark.django_db
+def test_each_rule_says_what_is_wrong_beside_its_field(steward):
+    import_text(HEADER + "A,Acme,DE,HRB 1,\n")
+    organization = Organization.objects.get()
+    response = steward.post(
+        change_url(organization),
+        form_data(
+            organization,
+            name=" ",
+            country="Germany",
+            email="info@",
+            employees="1.000",
+            founded="2999-01-01",
+        ),
+    )
+    assert form_errors(response) == {
+        "name": [rules.MSG_REQUIRED],
+        "country": [rules.MSG_COUNTRY_NAMED.format(code="DE", name="Germany")],
+        "email": [rules.MSG_EMAIL],
+        "employees": [rules.MSG_INTEGER_GROUPED.format(value="1.000", whole=1, thousands=1000)],
+        "founded": [rules.MSG_FUTURE_DATE],
+    }
+    organization.refresh_from_db()
+    assert organization.name == "Acme"
+
+
+@pytest.mark.django_db
+def test_a_contact_edit_follows_the_contact_rules(steward):
+    import_text("external_id,last_name,email\nC1,Smith,smith@example.com\n", target="contact")
+    contact = Contact.objects.get()
+    url = reverse("admin:core_contact_change", args=[contact.pk])
+    data = {"organization": "", "first_name": "", "last_name": "Smith", "title": ""}
+    response = steward.post(url, {**data, "email": "Alice@EXAMPLE.com", "phone": "030 1234567"})
+    assert form_errors(response) == {"phone": [rules.MSG_PHONE_INTERNATIONAL]}
+    response = steward.post(
+        url, {**data, "email": "Alice@EXAMPLE.com", "phone": "+1 (555) 010-0199"}
+    )
+    assert response.status_code == 302, form_errors(response)
+    contact.refresh_from_db()
+    assert (contact.email, contact.phone, contact.natural_key) == (
+        "Alice@example.com",
+        "+15550100199",
+        "alice@example.com",
+    )

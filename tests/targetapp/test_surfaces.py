@@ -4,6 +4,9 @@ and the record's own admin with its lineage."""
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -11,7 +14,7 @@ from django.utils.html import escape
 
 from dq.models import Violation
 from ingest import fields as rules
-from ingest import hints, registry
+from ingest import hints, identity, registry
 from runs.models import ImportRun
 from tests.factories import NO_ROLE, OPERATOR, STEWARD, token_client, user_for
 from tests.targetapp.models import Product
@@ -116,3 +119,53 @@ def test_the_roles_reach_products_as_their_migration_grants(
     page = client.get(reverse("admin:targetapp_product_change", args=[product.pk]))
     assert page.status_code == change_page
     assert ('name="_save"' in page.content.decode()) is editable
+
+
+def test_a_hand_edit_of_a_product_follows_the_products_import_rules(client, settings):
+    """The rules derived from the model (and the target's override) check
+    the admin form of any target's records, not only core's."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    import_products(HEADER + "P-1,Widget,19.90,yes,hardware,,,,\n")
+    product = Product.objects.get()
+    client.force_login(user_for(STEWARD))
+    url = reverse("admin:targetapp_product_change", args=[product.pk])
+    data = {
+        "sku": "P-1",
+        "name": "Widget",
+        "price": "12.505",
+        "in_stock": "on",
+        "category": "hardware",
+        "launched": "",
+        "released_at_0": "2024-03-01",
+        "released_at_1": "12:00:00",
+        "stock": "",
+        "weight_grams": "",
+        "homepage": "widget.example",
+        "support_email": "",
+        "origin_country": "de",
+        "notes": "",
+        "supplier": "",
+        "rating": "",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "price": [rules.MSG_DECIMAL_PLACES.format(limit=2)]
+    }
+    assert Product.objects.get().price == product.price
+
+    assert client.post(url, {**data, "price": "12.5"}).status_code == 302
+    product.refresh_from_db()
+    assert (product.price, product.origin_country, product.homepage) == (
+        decimal.Decimal("12.50"),
+        "DE",
+        "https://widget.example",
+    )
+    # Typed in the site's time zone, as the admin shows it.
+    assert product.released_at == dt.datetime(2024, 3, 1, 11, tzinfo=dt.UTC)
+    assert identity.record_manual_fields(record=product) == [
+        "price",
+        "released_at",
+        "homepage",
+        "origin_country",
+    ]
