@@ -114,6 +114,14 @@ class Violation(models.Model):
         help_text="sha256 of target|source|external id (or of the raw row without a usable id): "
         "one open or requeued violation per fingerprint.",
     )
+    read_payload_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="sha256 of the payload as an import last read it (dq.fingerprints.raw_hash); "
+        "a steward's edit leaves it, so a row fixed by a steward and sent again unchanged "
+        "stays resolved.",
+    )
     occurrences = models.PositiveIntegerField(
         default=1, help_text="How many times runs quarantined this row."
     )

@@ -5,14 +5,18 @@ fingerprint (dq.fingerprints), the way an error tracker groups exceptions:
   updates it (occurrences + 1, ``run`` and ``last_seen_run`` = this run,
   latest payload and errors; the previous ones go to ``history`` when they
   differ from the new ones);
-- a resolved one reopens (regressions + 1); an ignored one stays ignored
-  while the payload is the one it was ignored with, and reopens otherwise;
+- a resolved one reopens (regressions + 1), unless a steward's fix resolved
+  it and the row comes with the payload it was fixed from (the source
+  re-sends what the steward already fixed: it stays resolved); an ignored
+  one stays ignored while the payload is the one it was ignored with, and
+  reopens otherwise (the ones kept only count the occurrence);
 - otherwise a new open violation;
 - a valid row resolves its fingerprint's open or requeued violation with
   resolution ``source``.
 
 Set-based: per chunk one look-up of the fingerprints' violations, at most
-one UPDATE to reopen and one for the ignored, one INSERT … ON CONFLICT for
+one UPDATE to reopen the resolved and one the ignored, one per count for
+those kept, one INSERT … ON CONFLICT for
 the upsert (on the partial unique index dq_violation_one_live_per_fingerprint,
 so two runs quarantining the same row at once make one violation), and one
 UPDATE for the rows resolved at the source. Called by ingest's sink; the
@@ -30,10 +34,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from dq.fingerprints import raw_hash
 from dq.models import RemediationAudit, Violation
 
 HISTORY_LIMIT = 20
-BATCH = 2000  # rows per statement: 8 parameters each stays under SQLite's 32,766
+BATCH = 2000  # rows per statement: 9 parameters each stays under SQLite's 32,766
 
 # Audit of a reopen by an import (actor: none; run: the import).
 
@@ -52,11 +57,16 @@ class Occurrence:
     error_fields: str
     count: int = 1
 
+    def payload_hash(self) -> str:
+        """The payload as read, hashed: kept as ``read_payload_hash``."""
+        return raw_hash(self.payload)
+
 
 @dataclass
 class ChunkOutcome:
     reopened: int = 0
     kept_ignored: int = 0
+    kept_resolved: int = 0
     resolved_at_source: int = 0
     kept_ignored_ids: list[int] = field(default_factory=list)
 
@@ -124,31 +134,38 @@ def _revive(
     by_fingerprint: dict[str, Occurrence], *, run_id: int, now: Any, outcome: ChunkOutcome
 ) -> set[str]:
     """Fingerprints with no open or requeued violation whose newest one is
-    resolved (reopen it: a regression) or ignored (keep it while its payload
-    is the same, else reopen). Returns the fingerprints kept ignored, which
-    only count the occurrence."""
+    resolved (reopen it: a regression, unless a steward's fix resolved it
+    and the row comes as it was read when fixed: keep it) or ignored (keep
+    it while its payload is the same, else reopen). Returns the fingerprints
+    kept, which only count the occurrence."""
     # One fetch: at most a few rows per fingerprint of one chunk (a server-side
     # cursor, as iterator() opens on PostgreSQL, cost three round trips).
     found = Violation.objects.filter(
         fingerprint__in=list(by_fingerprint), dry_run=False
-    ).values_list("fingerprint", "id", "status")
+    ).values_list("fingerprint", "id", "status", "resolution", "read_payload_hash")
     live: set[str] = set()
-    newest: dict[str, tuple[int, str]] = {}
-    for fingerprint, pk, status in found:
+    newest: dict[str, tuple[int, str, str | None, str]] = {}
+    for fingerprint, pk, status, resolution, read_hash in found:
         if status in Violation.LIVE:
             live.add(fingerprint)
-        elif pk > newest.get(fingerprint, (0, ""))[0]:
-            newest[fingerprint] = (pk, status)
-    resolved = [
-        pk
-        for fp, (pk, status) in newest.items()
-        if fp not in live and status == Violation.Status.RESOLVED
-    ]
-    ignored = {
-        pk: fp
-        for fp, (pk, status) in newest.items()
-        if fp not in live and status == Violation.Status.IGNORED
-    }
+        elif pk > newest.get(fingerprint, (0, "", None, ""))[0]:
+            newest[fingerprint] = (pk, status, resolution, read_hash)
+    resolved: list[int] = []
+    kept_resolved: dict[int, str] = {}
+    ignored: dict[int, str] = {}
+    for fp, (pk, status, resolution, read_hash) in newest.items():
+        if fp in live:
+            continue
+        if status == Violation.Status.IGNORED:
+            ignored[pk] = fp
+        elif status == Violation.Status.RESOLVED:
+            # The source sends again the very row the steward fixed (the fix
+            # is in core; this bad copy is quarantined and cannot undo it).
+            fixed = resolution == Violation.Resolution.STEWARD
+            if fixed and read_hash and read_hash == by_fingerprint[fp].payload_hash():
+                kept_resolved[pk] = fp
+            else:
+                resolved.append(pk)
     changed: list[int] = []
     kept: dict[int, str] = {}
     if ignored:
@@ -203,20 +220,35 @@ def _revive(
         ]
     RemediationAudit.objects.bulk_create(audits, batch_size=500)
     outcome.reopened = len(audits)
+    _count_kept(kept, Violation.Status.IGNORED, by_fingerprint, run_id=run_id, now=now)
+    _count_kept(kept_resolved, Violation.Status.RESOLVED, by_fingerprint, run_id=run_id, now=now)
+    outcome.kept_ignored = len(kept)
+    outcome.kept_ignored_ids = sorted(kept)
+    outcome.kept_resolved = len(kept_resolved)
+    return set(kept.values()) | set(kept_resolved.values())
+
+
+def _count_kept(
+    kept: dict[int, str],
+    status: str,
+    by_fingerprint: dict[str, Occurrence],
+    *,
+    run_id: int,
+    now: Any,
+) -> None:
+    """Count the occurrence of violations that stay as they are (ignored or
+    resolved): payload, errors and status untouched."""
     # Usually one row per fingerprint and chunk: one statement per distinct count.
     by_count: dict[int, list[int]] = {}
     for pk, fingerprint in kept.items():
         by_count.setdefault(by_fingerprint[fingerprint].count, []).append(pk)
     for count, pks in by_count.items():
-        Violation.objects.filter(pk__in=pks, status=Violation.Status.IGNORED).update(
+        Violation.objects.filter(pk__in=pks, status=status).update(
             occurrences=F("occurrences") + count,
             run_id=run_id,
             last_seen_run_id=run_id,
             updated_at=now,
         )
-    outcome.kept_ignored = len(kept)
-    outcome.kept_ignored_ids = sorted(kept)
-    return set(kept.values())
 
 
 def resolvable_external_ids(*, target: str, source_id: int, limit: int) -> set[str] | None:
@@ -300,11 +332,11 @@ def _upsert(
         source = (
             "json_to_recordset(%s::json) AS v(row_number integer, external_id text,"
             " payload jsonb, errors jsonb, codes text, error_fields text, fingerprint text,"
-            " occurrences integer)"
+            " occurrences integer, read_payload_hash text)"
         )
         columns = (
             "v.row_number, v.external_id, v.payload, v.errors,"
-            " v.codes, v.error_fields, v.fingerprint, v.occurrences"
+            " v.codes, v.error_fields, v.fingerprint, v.occurrences, v.read_payload_hash"
         )
         empty_list = "CAST('[]' AS jsonb)"
         same = "dq_violation.payload = excluded.payload AND dq_violation.errors = excluded.errors"
@@ -320,6 +352,7 @@ def _upsert(
                         "error_fields": row.error_fields,
                         "fingerprint": row.fingerprint,
                         "occurrences": row.count,
+                        "read_payload_hash": row.payload_hash(),
                     }
                     for row in rows
                 ],
@@ -327,10 +360,12 @@ def _upsert(
             )
         ]
     else:
-        source = "(VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows)) + ") AS v"
+        source = (
+            "(VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows)) + ") AS v"
+        )
         columns = (
             "CAST(v.column1 AS integer), v.column2, v.column3, v.column4,"
-            " v.column5, v.column6, v.column7, CAST(v.column8 AS integer)"
+            " v.column5, v.column6, v.column7, CAST(v.column8 AS integer), v.column9"
         )
         empty_list = "'[]'"
         same = "json(dq_violation.payload) = json(excluded.payload) AND json(dq_violation.errors) = json(excluded.errors)"
@@ -345,6 +380,7 @@ def _upsert(
                 row.error_fields,
                 row.fingerprint,
                 row.count,
+                row.payload_hash(),
             ]
     # ``same``: the history keeps payloads and errors that changed, not every
     # night's repeat.
@@ -352,7 +388,7 @@ def _upsert(
         INSERT INTO dq_violation (
             run_id, first_seen_run_id, last_seen_run_id, target, source_id, created_at, updated_at,
             row_number, external_id, payload, errors, codes, error_fields, fingerprint, occurrences,
-            dry_run, status, regressions, history, ignore_reason, action_token
+            read_payload_hash, dry_run, status, regressions, history, ignore_reason, action_token
         )
         SELECT %s, %s, %s, %s, %s, %s, %s, {columns},
             false, 'open', 0, {empty_list}, '', ''
@@ -367,6 +403,7 @@ def _upsert(
             row_number = excluded.row_number,
             external_id = excluded.external_id,
             payload = excluded.payload,
+            read_payload_hash = excluded.read_payload_hash,
             errors = excluded.errors,
             codes = excluded.codes,
             error_fields = excluded.error_fields,

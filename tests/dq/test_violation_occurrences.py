@@ -1,10 +1,12 @@
 """Issue 18: a bad row imported again is the same violation seen again
 (fingerprint, occurrences, first/last seen), a valid row resolves it at the
-source, a resolved one that breaks again reopens (regression), an ignored
-one stays ignored while its payload is the same."""
+source, a resolved one that breaks again reopens (regression) unless it is
+the row a steward fixed sent again unchanged, an ignored one stays ignored
+while its payload is the same."""
 
 import pytest
 
+from core.models import Organization
 from dq import fingerprints, services
 from dq.models import RemediationAudit, Violation
 from dq.occurrences import HISTORY_LIMIT
@@ -105,6 +107,64 @@ def test_a_resolved_violation_that_breaks_again_reopens_as_a_regression():
         ).count()
         == 1
     )
+
+
+EMPLOYEES = "external_id,name,country,employees\nA-1,Org 1,DE,{employees}\n"
+
+
+def fixed_by_the_steward(requeue) -> Violation:
+    """A row with employees "12a" imported, fixed to "12" through the
+    service the API's PATCH uses, and requeued: resolved, in core."""
+    import_bytes(EMPLOYEES.format(employees="12a"))
+    violation = Violation.objects.get(dry_run=False)
+    services.violation_edit(
+        violation=violation, payload={**violation.payload, "employees": "12"}, actor=None
+    )
+    requeue(Violation.objects.filter(pk=violation.pk))
+    violation.refresh_from_db()
+    assert (violation.status, violation.resolution) == ("resolved", "steward")
+    assert Organization.objects.get(name="Org 1").employees == 12
+    return violation
+
+
+def test_a_row_the_steward_fixed_sent_again_unchanged_stays_resolved(requeue):
+    """The nightly feed sends the bad row the steward already fixed: the fix
+    stands (in core and in the inbox), the occurrence is counted."""
+    violation = fixed_by_the_steward(requeue)
+    again = import_bytes(EMPLOYEES.format(employees="12a"))
+    assert again.quarantined == 1  # the bad copy is quarantined, it cannot reach core
+    violation.refresh_from_db()
+    assert (violation.status, violation.resolution, violation.requeue_outcome) == (
+        "resolved",
+        "steward",
+        "resolved",
+    )
+    assert (violation.regressions, violation.occurrences, violation.last_seen_run_id) == (
+        0,
+        2,
+        again.pk,
+    )
+    assert violation.payload["employees"] == "12"  # the editor keeps the steward's fix
+    assert not RemediationAudit.objects.filter(violation=violation, action="reopen").exists()
+    assert Organization.objects.get(name="Org 1").employees == 12
+    assert Violation.objects.filter(dry_run=False).count() == 1
+
+
+def test_a_row_the_steward_fixed_sent_again_differently_bad_regresses(requeue):
+    violation = fixed_by_the_steward(requeue)
+    import_bytes(EMPLOYEES.format(employees="12a"))
+    import_bytes(EMPLOYEES.format(employees="twelve"))
+    violation.refresh_from_db()
+    assert (violation.status, violation.regressions, violation.occurrences) == ("open", 1, 3)
+    assert (violation.resolution, violation.requeue_outcome) == (None, None)
+    assert violation.payload["employees"] == "twelve"
+    assert (
+        RemediationAudit.objects.filter(
+            violation=violation, action="reopen", outcome="regressed"
+        ).count()
+        == 1
+    )
+    assert Organization.objects.get(name="Org 1").employees == 12
 
 
 def test_an_ignored_violation_stays_ignored_while_its_payload_is_the_same():
