@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from dq.models import Violation
+from dq.models import RemediationAudit, Violation
 from ingest.models import ExternalIdMap
 from runs.models import ImportRun
 
@@ -126,15 +126,56 @@ def audit_changes(before: Any, after: Any) -> list[Change]:
 REMEDIATION_LIST_LIMIT = 500
 
 
+@dataclass(frozen=True, slots=True)
+class RequeuedRow:
+    """A violation a remediation run took, and what that run made of it:
+    ``outcome`` "resolved", "failed_again" (with that run's ``errors``) or
+    None when the run ended before its row."""
+
+    violation: Violation
+    outcome: str | None
+    errors: list[dict[str, str]]
+
+
 def remediation_run_violations(
     *, run_id: int, limit: int = REMEDIATION_LIST_LIMIT
-) -> list[Violation]:
-    """The violations a remediation run took, with what came of each, in its row order."""
-    return list(
+) -> list[RequeuedRow]:
+    """The violations a remediation run took, with what came of each in that
+    run, in its row order. The outcome is the run's own result audit: the
+    violation's ``requeue_outcome`` is cleared or replaced by what happens to
+    it later (a regression reopens it), which would make a row this run
+    imported read "not reached"."""
+    violations = list(
         Violation.objects.filter(remediation_run_id=run_id)
         .only("pk", "external_id", "status", "requeue_outcome", "errors", "run_id", "row_number")
         .order_by("pk")[:limit]
     )
+    results = {
+        violation_id: (outcome, after, reason)
+        for violation_id, outcome, after, reason in RemediationAudit.objects.filter(
+            run_id=run_id,
+            action=RemediationAudit.Action.RESULT,
+            violation_id__in=[v.pk for v in violations],
+        )
+        .order_by("id")
+        .values_list("violation_id", "outcome", "after", "reason")
+    }
+    rows = []
+    for violation in violations:
+        outcome, after, reason = results.get(violation.pk, ("", None, ""))
+        if outcome == RemediationAudit.Outcome.RESOLVED:
+            rows.append(RequeuedRow(violation, Violation.RequeueOutcome.RESOLVED, []))
+        elif outcome == RemediationAudit.Outcome.FAILED and not reason:
+            # An audit past its retention lost its errors (purge_remediation_audit).
+            errors = (after or {}).get("errors") or (
+                violation.errors
+                if violation.requeue_outcome == Violation.RequeueOutcome.FAILED_AGAIN
+                else []
+            )
+            rows.append(RequeuedRow(violation, Violation.RequeueOutcome.FAILED_AGAIN, errors))
+        else:  # no result yet, or the run ended before the row (a reason says so)
+            rows.append(RequeuedRow(violation, None, []))
+    return rows
 
 
 def code_filter(code: str) -> Q:

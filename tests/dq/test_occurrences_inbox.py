@@ -147,6 +147,27 @@ def test_the_remediation_run_page_lists_each_requeued_violation_with_its_outcome
     assert "A-3" in page and "A-4" in page and "failed again" in page
 
 
+def test_the_remediation_run_page_keeps_each_outcome_once_the_violation_reopens(steward, story):
+    """A-3, resolved by the run, breaks again in a later import (a regression
+    clears its requeue outcome): the run still imported it."""
+    import_bytes(HEADER + "A-3,Org 3,YY,info3@example.org\n")
+    assert Violation.objects.get(external_id="A-3").requeue_outcome is None
+    client = Client()
+    client.force_login(steward)
+    page = client.get(
+        reverse("admin:runs_importrun_change", args=[story["remediation"].pk])
+    ).content.decode()
+    rows = {
+        external_id: row
+        for row in page.split("<tr>")
+        for external_id in ("A-3", "A-4")
+        if f"<td>{external_id}</td>" in row
+    }
+    assert "<td>resolved</td>" in rows["A-3"] and "<td>open</td>" in rows["A-3"]
+    assert "failed again" in rows["A-4"] and "country: " in rows["A-4"]
+    assert "not reached" not in page
+
+
 def test_an_earlier_run_whose_rows_moved_on_does_not_say_it_has_none(steward, story):
     client = Client()
     client.force_login(steward)
