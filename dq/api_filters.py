@@ -13,7 +13,11 @@ from ingest import fields as rules
 
 class ViolationFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=Violation.Status.choices)
-    run = IdFilter(field_name="run_id")
+    run = IdFilter(
+        field_name="run_id",
+        label="the last run that quarantined the row (a dry run: its own); a run's own "
+        "quarantined rows are runs/{id}/results/?kind=violations",
+    )
     target = django_filters.CharFilter()
     source = django_filters.CharFilter(field_name="source__slug")
     rule = django_filters.ChoiceFilter(

@@ -30,6 +30,7 @@ HEADER = [
     "record_id",
     "changed_fields",
     "error_codes",
+    "field_codes",
 ]
 # A dry run's lines also say the would-be record's values and, for an
 # update, the changed fields' values before it (its preview: old → new).
@@ -47,6 +48,13 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.lstrip(_LEADING_BLANKS).startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def field_codes(errors: Sequence[dict[str, str]]) -> str:
+    """A quarantined row's errors as ``field:code`` pairs (``:code`` for a
+    row-level error), so a run's breakdown by rule and field is read from
+    its own results file. Field names are the target's, never the file's."""
+    return " ".join(sorted({f"{e.get('field') or ''}:{e['code']}" for e in errors}))
 
 
 def _json_default(value: Any) -> str:
@@ -106,6 +114,7 @@ class Ledger:
                 " ".join(sorted({e["code"] for e in row.errors}))
                 if row.outcome == QUARANTINED
                 else "",
+                field_codes(row.errors) if row.outcome == QUARANTINED else "",
             ]
             if shows_values:
                 values = record.values if record is not None and row.changed_fields else None

@@ -270,6 +270,9 @@ class RunPageAdminMixin(admin.ModelAdmin):
                 "first_seen_url": violations_url(first_seen_run=run.pk, status="all"),
                 "violations_url": violations_url(run=run.pk, status="all"),
                 "open_violations_url": violations_url(run=run.pk),
+                "quarantined_rows_url": reverse("run-results", args=[run.pk]) + "?kind=violations"
+                if run.quarantined and user.has_perm("dq.view_violation")
+                else None,
                 "child_runs": run.child_runs.select_related("source").order_by(
                     "-created_at", "-id"
                 )[:50],

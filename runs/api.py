@@ -206,8 +206,11 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             "`kind=upserts` (default): the run's results file, one line per row with its outcome "
             "and dedupe decision; for a dry run also the would-be record values (masked, like the "
             "natural key a row was matched on, for callers who may not view payloads). "
-            "`kind=violations`: the run's quarantined rows (payload values only for callers who "
-            "may view payloads). Cells a spreadsheet would run as formulas are quoted."
+            "`kind=violations`: every row the run quarantined, from its results file, whatever "
+            "later runs did; each with the id and current status of the violation it belongs to, "
+            "and the messages and payload this run found when the violation still knows them "
+            "(payload values only for callers who may view payloads). Cells a spreadsheet would "
+            "run as formulas are quoted."
         ),
         parameters=[OpenApiParameter("kind", str, enum=list(RESULT_KINDS), required=False)],
         responses={

@@ -20,13 +20,31 @@ from dq.models import Violation
 from dq.selectors import MASK, mask_payload
 from ingest.pipeline import MATCHED_BY_NATURAL_KEY
 from ingest.results import safe_cell
+from runs import quarantine
 from runs.models import ImportRun
 
 VIOLATION_HEADER = ["violation_id", "row_number", "external_id", "status", "error_codes", "errors"]
 
 
+def _errors_text(errors: list[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"{error.get('field') or 'row'}: {error.get('message', '')}" for error in errors
+    )
+
+
 def violation_csv_rows(*, run: ImportRun, include_payload: bool) -> Iterator[list[Any]]:
-    """The header, then one line per violation in row order, streamed from the database."""
+    """The header, then one line per quarantined row of the run in row order.
+
+    A standard or remediation run's rows come from its results file (its
+    own rows, whatever later runs did: ``runs.quarantine``), each with the
+    violation it belongs to now (id, status) and the messages and payload
+    this run found when the violation still knows them. A row whose
+    violation is gone or no longer knows them keeps the ledger's rule codes
+    (``field: code``). A dry run's violations are its own; a run without its
+    results file (running, or purged) lists the violations it last saw."""
+    if quarantine.has_ledger(run):
+        yield from _ledger_csv_rows(run=run, include_payload=include_payload)
+        return
     yield VIOLATION_HEADER + (["payload"] if include_payload else [])
     fields = ["id", "row_number", "external_id", "status", "errors"] + (
         ["payload"] if include_payload else []
@@ -41,12 +59,35 @@ def violation_csv_rows(*, run: ImportRun, include_payload: bool) -> Iterator[lis
             external_id,
             status,
             " ".join(sorted({str(error.get("code", "")) for error in errors})),
-            "; ".join(
-                f"{error.get('field') or 'row'}: {error.get('message', '')}" for error in errors
-            ),
+            _errors_text(errors),
         ]
         if include_payload:
             line.append(json.dumps(values[5], ensure_ascii=False, sort_keys=True))
+        yield [safe_cell(cell) for cell in line]
+
+
+def _ledger_csv_rows(*, run: ImportRun, include_payload: bool) -> Iterator[list[Any]]:
+    yield VIOLATION_HEADER + (["payload"] if include_payload else [])
+    for row in quarantine.run_quarantined_rows(run=run, include_payload=include_payload):
+        found = row.line
+        errors = _errors_text(row.errors) or "; ".join(
+            f"{name or 'row'}: {code}" for name, code in found.field_codes
+        )
+        line = [
+            row.violation_id or "",
+            found.row_number,
+            found.external_id,
+            row.status,
+            " ".join(found.codes),
+            errors,
+        ]
+        if include_payload:
+            payload = row.payload
+            line.append(
+                json.dumps(payload, ensure_ascii=False, sort_keys=True)
+                if payload is not None
+                else ""
+            )
         yield [safe_cell(cell) for cell in line]
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dq.models import Violation
 from runs import progress as live_progress
+from runs import quarantine
 from runs.models import ImportRun
 
 PERCENTILES = (0.5, 0.95)
@@ -117,7 +118,25 @@ def run_summary(*, queryset: QuerySet[ImportRun]) -> dict[str, Any]:
 
 
 def run_violation_breakdown(*, run: ImportRun) -> list[dict[str, Any]]:
-    """Violations of one run counted by (rule code, field), all and open,
+    """The run's quarantined rows counted by (rule code, field), most
+    frequent first: ``count`` from the run's own results file (its rows,
+    whatever later runs did: ``runs.quarantine``), ``open`` the open
+    violations the run was the last to see (what the inbox's ``run=``
+    filter lists). A dry run, or a run without its results file, counts the
+    violations it last saw."""
+    own = quarantine.run_quarantine_breakdown(run=run)
+    last_seen = _last_seen_breakdown(run=run)
+    if own is None:
+        return last_seen
+    open_counts = {(row["code"], row["field"]): row["open"] for row in last_seen}
+    return [
+        {"code": code, "field": name, "count": n, "open": open_counts.get((code, name), 0)}
+        for code, name, n in own
+    ]
+
+
+def _last_seen_breakdown(*, run: ImportRun) -> list[dict[str, Any]]:
+    """Violations whose latest run is this one counted by (rule code, field), all and open,
     most frequent first. Each violation's ``errors`` is a JSON list; the database unnests it
     (jsonb_array_elements on PostgreSQL, json_each on SQLite) and groups."""
     if connection.vendor == "postgresql":

@@ -34,7 +34,7 @@ def test_steward_fixes_a_row_in_the_editor_and_requeues_it(watched_page, run_job
 
     # From the run's page, its violations link leads into the inbox.
     page.goto(f"{page.base_url}/admin/runs/importrun/{rules_run.pk}/change/")
-    page.get_by_role("link", name="All violations of this run in the DQ inbox").click()
+    page.get_by_role("link", name="Violations last seen in this run").click()
     page.wait_for_url(f"**/admin/dq/violation/?run={rules_run.pk}&status=all")
     expect(page.locator("#result_list tbody tr")).to_have_count(10)
     assert_inputs_labelled(page)

@@ -171,6 +171,7 @@ def big_dry_run(rows: int) -> ImportRun:
                     number,
                     "name",
                     "",
+                    "",
                     json.dumps({"name": f"new {number}"}),
                     json.dumps({"name": f"old {number}"}),
                 ]
@@ -185,6 +186,7 @@ def big_dry_run(rows: int) -> ImportRun:
                     "external_id",
                     "",
                     number,
+                    "",
                     "",
                     "",
                     "",
