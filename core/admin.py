@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from common.admin_lookups import IdLookupsMixin
 from core.forms import GoldenRecordForm
 from core.keys import normalize_email, normalize_registration_number
 from core.models import Contact, Organization
@@ -59,7 +60,7 @@ def local_time(value: str) -> str:
     )
 
 
-class GoldenRecordAdmin(admin.ModelAdmin):
+class GoldenRecordAdmin(IdLookupsMixin):
     # The target's import rules check and normalise what a steward types.
     form = GoldenRecordForm
     readonly_fields = ["natural_key", "external_ids", "lineage", "created_at", "modified_at"]

@@ -26,6 +26,7 @@ from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
+from common.admin_lookups import IdLookupsMixin
 from common.cache import cache_get_or_compute
 from common.pagination import CappedPaginator
 from dq import (
@@ -57,7 +58,7 @@ SEARCH_HELP = (
 
 
 @admin.register(Violation)
-class ViolationAdmin(admin.ModelAdmin):
+class ViolationAdmin(IdLookupsMixin):
     # Four columns that fit beside the navigation and filter sidebars at
     # 1280 px (issue 19): what the row is and where it came from, what is
     # wrong, and where it stands. tests/e2e/test_inbox_layout.py checks it.

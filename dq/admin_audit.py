@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from common.admin_lookups import IdLookupsMixin
 from dq import selectors
 from dq.models import RemediationAudit, ValueMapping
 from ingest import registry
@@ -19,7 +20,7 @@ from ingest.filters import SourceFilter
 
 
 @admin.register(ValueMapping)
-class ValueMappingAdmin(admin.ModelAdmin):
+class ValueMappingAdmin(IdLookupsMixin):
     """The remembered replacements, per source, target and field; editable
     (value, active) by Stewards. A change applies to runs created after it."""
 
@@ -68,7 +69,7 @@ class AuditTargetFilter(admin.SimpleListFilter):
 
 
 @admin.register(RemediationAudit)
-class RemediationAuditAdmin(admin.ModelAdmin):
+class RemediationAuditAdmin(IdLookupsMixin):
     """Who did what to which violation. Searched by the violation's external
     id or number, the actor, or the reason; filtered by action, outcome,
     target, source and time."""

@@ -12,6 +12,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from common.admin_lookups import id_param
 from dq.models import Violation
 from dq.selectors import code_filter, field_filter
 from ingest import fields as rules
@@ -21,13 +22,9 @@ ALL = "all"
 
 
 def run_id_param(value: str | None) -> int | None:
-    """The ``run`` parameter as an id; anything else is a bad link, not a 500."""
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise IncorrectLookupParameters(f"run must be a run id, got {value!r}") from None
+    """The ``run`` parameter as an id; anything else (``abc``, a number
+    past a bigint) is a bad link, not a 500."""
+    return id_param(value, name="run")
 
 
 class StatusFilter(admin.SimpleListFilter):

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
+from common.admin_lookups import IdLookupsMixin
 from ingest import errors, identity, registry, services
 from ingest.errors import ImporterError
 from ingest.filters import SourceFilter
@@ -136,7 +137,7 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(IdLookupsMixin):
     form = SourceForm
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
@@ -226,7 +227,7 @@ class RepointForm(forms.Form):
 
 
 @admin.register(ExternalIdMap)
-class ExternalIdMapAdmin(admin.ModelAdmin):
+class ExternalIdMapAdmin(IdLookupsMixin):
     list_display = ["external_id", "source", "target", "record", "last_run"]
     list_filter = ["target", ("source", SourceFilter)]
     search_fields = ["external_id"]
@@ -354,7 +355,7 @@ class ExternalIdMapAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdMapAudit)
-class IdMapAuditAdmin(admin.ModelAdmin):
+class IdMapAuditAdmin(IdLookupsMixin):
     list_display = [
         "created_at",
         "source",

@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from common.admin_lookups import IdLookupsMixin
 from dq.selectors import can_view_payload
 from ingest.errors import ImporterError
 from ingest.filters import SourceFilter
@@ -49,7 +50,7 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(UploadAdminMixin, RunPageAdminMixin):
+class ImportRunAdmin(IdLookupsMixin, UploadAdminMixin, RunPageAdminMixin):
     # What people triage by, in a table that fits 1280 px with the sidebar
     # open; the rest of a run is on its page.
     list_display = [

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from common.admin_lookups import id_param
 from ingest import registry
 
 BAD_DATE = "Enter dates as YYYY-MM-DD."
@@ -72,9 +73,7 @@ class CreatedByFilter(admin.SimpleListFilter):
             return queryset
         if value == self.NOBODY:
             return queryset.filter(created_by__isnull=True)
-        if not value.isdigit():
-            raise IncorrectLookupParameters(f"created_by must be a user id, got {value!r}.")
-        return queryset.filter(created_by_id=int(value))
+        return queryset.filter(created_by_id=id_param(value, name="created_by"))
 
 
 class CreatedRangeForm(forms.Form):

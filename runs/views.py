@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.admin import ModelAdmin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import (
     FileResponse,
@@ -25,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.admin_lookups import id_param
 from dq.selectors import can_view_payload
 from ingest.errors import ImporterError
 from runs import display, preview, selectors, services
@@ -368,10 +370,10 @@ def run_progress_view(request: HttpRequest) -> JsonResponse:
     _require(request, "runs.view_importrun")
     raw = request.GET.get("ids", "")
     try:
-        ids = [int(part) for part in raw.split(",") if part.strip()]
-    except ValueError:
+        ids = [id_param(part, name="ids") for part in raw.split(",") if part.strip()]
+    except IncorrectLookupParameters:
         return JsonResponse({"detail": BAD_IDS}, status=400)
-    runs = selectors.run_progress(ids=ids)
+    runs = selectors.run_progress(ids=[run_id for run_id in ids if run_id is not None])
     for run in runs:
         run["time_left"] = display.format_time_left(run["seconds_left"])
     return JsonResponse({"runs": runs})

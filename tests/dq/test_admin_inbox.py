@@ -68,6 +68,24 @@ def test_bad_filter_values_are_not_a_server_error(steward_client, rules_run):
         assert response.status_code in (200, 302), params
 
 
+@pytest.mark.parametrize(
+    "param",
+    ["run", "first_seen_run", "last_seen_run", "remediation_run", "run__in", "run_id", "assignee"],
+)
+@pytest.mark.parametrize("value", ["9223372036854775808", "999999999999999999999999", "-1"])
+def test_an_id_past_a_bigint_is_a_bad_link_like_a_word_not_a_500(
+    steward_client, rules_run, param, value
+):
+    """SQLite's driver raised OverflowError on such an id; PostgreSQL
+    compared it as a numeric. Both now redirect to ?e=1, as ``run=abc``."""
+    response = steward_client.get(CHANGELIST, {param: value})
+    if value == "-1" and param in ("run__in", "run_id", "assignee"):
+        assert response.status_code == 200  # a plain lookup: no such row
+    else:
+        assert (response.status_code, response["Location"]) == (302, f"{CHANGELIST}?e=1")
+    assert steward_client.get(CHANGELIST, {param: "abc"})["Location"] == f"{CHANGELIST}?e=1"
+
+
 def test_a_dry_runs_violations_show_only_when_filtering_by_its_run(steward_client, db):
     import_golden("01_organizations_clean.csv")
     dry = import_golden("03_organizations_dry_run.csv", dry_run=True)

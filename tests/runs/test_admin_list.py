@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from runs.models import ImportRun
+from runs.views import BAD_IDS
 from tests.factories import ImportRunFactory, SourceFactory
 
 LIST = reverse("admin:runs_importrun_changelist")
@@ -104,6 +105,35 @@ def test_bad_filter_values_redirect_with_a_message_not_a_500(admin_client, runs,
     response = admin_client.get(LIST, params, follow=True)
     assert response.status_code == 200
     assert response.redirect_chain[-1][0].endswith("?e=1")
+
+
+HUGE = "999999999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"parent_run": HUGE},
+        {"parent_run": "9223372036854775808"},
+        {"parent_run__in": f"1,{HUGE}"},
+        {"created_by": HUGE},
+        {"source__id__exact": HUGE},
+        {"id__in": HUGE},
+    ],
+)
+def test_an_id_past_a_bigint_redirects_like_a_word_not_a_500(admin_client, runs, params):
+    """SQLite's driver raised OverflowError ("Python int too large to
+    convert to SQLite INTEGER") for these."""
+    response = admin_client.get(LIST, params)
+    assert (response.status_code, response["Location"]) == (302, f"{LIST}?e=1")
+
+
+def test_progress_refuses_an_id_past_a_bigint(admin_client, runs):
+    url = reverse("admin:runs_importrun_progress")
+    for ids in (HUGE, f"{runs['today_replay'].pk},{HUGE}", "abc"):
+        response = admin_client.get(url, {"ids": ids})
+        assert (response.status_code, response.json()) == (400, {"detail": BAD_IDS}), ids
+    assert admin_client.get(url, {"ids": str(runs["today_replay"].pk)}).status_code == 200
 
 
 def test_bad_date_says_why(admin_client, runs):
