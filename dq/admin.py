@@ -279,12 +279,12 @@ class ViolationAdmin(IdLookupsMixin):
                 )
                 if changed is None:
                     return None
-                text = f"Set {field_name} on {len(changed)} violation(s)."
+                text = format_html("Set {} on {} violation(s).", field_name, len(changed))
                 if form.cleaned_data["requeue"] and changed:
                     result = services.violations_requeue(
                         violations=Violation.objects.filter(pk__in=changed), actor=request.user
                     )
-                    text += " " + requeue_message(result)
+                    text = format_html("{} {}", text, requeue_message(result))
                 self.message_user(request, text, messages.SUCCESS)
                 return None
         return self._confirmation(

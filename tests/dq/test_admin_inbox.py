@@ -287,6 +287,11 @@ def test_set_field_value_previews_then_applies_and_requeues(steward_client, rule
     )  # country and employees still bad
     assert RemediationAudit.objects.filter(action="bulk_edit").count() == 2
     assert any(t.startswith("Set email on 2 violation(s). Requeued 2") for t in toasts(done))
+    # The remediation run is a link, as after "Replace value" and "Requeue", not escaped HTML.
+    page = steward_client.get(done["Location"]).content.decode()
+    run = row4.remediation_run_id
+    assert f'remediation run(s) <a href="/admin/runs/importrun/{run}/change/">{run}</a>' in page
+    assert "&lt;a href" not in page
 
 
 def test_the_stats_endpoint(steward_client, client, rules_run, requeue, steward):
