@@ -21,6 +21,10 @@ from ingest import fields as rules
 from ingest import registry
 
 BULK_NEEDS_ONE = "Give either ids or filter."
+FILTER_NEEDS_ONE = (
+    "Give at least one criterion (status, run, target, source, rule, field or "
+    "requeue_outcome): an empty filter would take the whole inbox."
+)
 
 
 class ViolationSerializer(serializers.ModelSerializer):
@@ -206,7 +210,7 @@ class StrictSerializer(serializers.Serializer):
 
 class BulkFilterSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Violation.Status.choices, required=False)
-    run = StrictInteger(required=False, min_value=1)
+    run = StrictInteger(required=False, min_value=1, max_value=2**63 - 1)
     target = StrictText(required=False, min_length=1, max_length=64)
     source = StrictText(required=False, min_length=1, max_length=64)  # type: ignore[assignment]
     rule = serializers.ChoiceField(choices=list(rules.RULE_CODES), required=False)
@@ -214,6 +218,23 @@ class BulkFilterSerializer(StrictSerializer):
     requeue_outcome = serializers.ChoiceField(
         choices=Violation.RequeueOutcome.choices, required=False
     )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A bulk action acts on what the filter names, never on every
+        target and source for want of a criterion (``{"filter": {}}``), as
+        an empty query-string filter is a 400."""
+        if not data:
+            raise ValidationError({"non_field_errors": [FILTER_NEEDS_ONE]})
+        return data
+
+
+class BulkFilterSchema(OpenApiSerializerExtension):
+    """The filter as validated: at least one criterion."""
+
+    target_class = BulkFilterSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {**super().map_serializer(auto_schema, direction), "minProperties": 1}
 
 
 class BulkRequeueSerializer(StrictSerializer):
@@ -238,9 +259,10 @@ def bulk_request_schema() -> dict[str, Any]:
     filter_schema = {
         "type": "object",
         "additionalProperties": False,
+        "minProperties": 1,
         "properties": {
             "status": {"type": "string", "enum": list(Violation.Status.values)},
-            "run": {"type": "integer", "minimum": 1},
+            "run": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
             "target": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
             "source": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
             "rule": {"type": "string", "enum": list(rules.RULE_CODES)},

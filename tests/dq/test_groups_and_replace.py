@@ -133,6 +133,7 @@ def test_replace_with_remember_saves_a_value_mapping(as_steward, feed):
         (replace_body(to="Germany"), "detail"),
         ({**replace_body(), "filter": {"colour": "red"}}, "filter"),
         ({"filter": {}, "field": "country", "from": "Germany"}, "to"),
+        ({**replace_body(), "filter": {}}, "filter"),  # the whole inbox: a criterion, please
         (replace_body(extra=1), "extra"),
     ],
 )

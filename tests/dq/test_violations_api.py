@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from dq import services
 from dq.models import Violation
 from dq.selectors import MASK
+from dq.serializers import FILTER_NEEDS_ONE
 from ingest import fields as rules
 from ingest import registry
 from runs.models import ImportRun
@@ -238,6 +239,19 @@ def test_bulk_requeue_by_ids_and_by_filter(as_steward, rules_run, on_commit):
         [],
     ):
         assert as_steward.post(API + "requeue/", body, format="json").status_code == 400, body
+
+
+@pytest.mark.parametrize("body", [{"filter": {}}, {"filter": {"run": 10**24}}])
+def test_bulk_requeue_refuses_a_filter_that_would_take_the_whole_inbox(as_steward, rules_run, body):
+    """``{"filter": {}}`` requeued every open violation of every target and
+    source, as an empty query-string filter would not."""
+    response = as_steward.post(API + "requeue/", body, format="json")
+    assert response.status_code == 400
+    assert Violation.objects.filter(status="open").count() == 10
+    if body == {"filter": {}}:
+        assert response.json() == {"filter": {"non_field_errors": [FILTER_NEEDS_ONE]}}
+    else:
+        assert "run" in response.json()["filter"]
 
 
 def test_stats(as_steward, rules_run):
