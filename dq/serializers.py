@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from common.api import StrictBooleanField
 from common.api_schema import TEXT_PATTERN
 from dq import selectors, services
 from dq.models import Violation
@@ -353,12 +354,12 @@ class ReplaceSerializer(StrictSerializer):
         min_length=1, max_length=64, help_text="The payload field whose value is replaced."
     )
     to = StrictText(max_length=1000, allow_blank=True, trim_whitespace=False)
-    requeue = serializers.BooleanField(default=False)
-    remember = serializers.BooleanField(
+    requeue = StrictBooleanField(default=False)
+    remember = StrictBooleanField(
         default=False,
         help_text="Save as a value mapping of each source concerned, applied to its later imports.",
     )
-    preview = serializers.BooleanField(default=False, help_text="Only count; change nothing.")
+    preview = StrictBooleanField(default=False, help_text="Only count; change nothing.")
 
 
 # "from" is a Python keyword: declared after the class, in the body's order.

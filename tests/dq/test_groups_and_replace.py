@@ -135,6 +135,12 @@ def test_replace_with_remember_saves_a_value_mapping(as_steward, feed):
         ({"filter": {}, "field": "country", "from": "Germany"}, "to"),
         ({**replace_body(), "filter": {}}, "filter"),  # the whole inbox: a criterion, please
         (replace_body(extra=1), "extra"),
+        # JSON booleans only, as replay's dry_run (DRF's own field took these).
+        (replace_body(preview="yes"), "preview"),
+        (replace_body(preview=1), "preview"),
+        (replace_body(requeue="true"), "requeue"),
+        (replace_body(remember="on"), "remember"),
+        (replace_body(preview=None), "preview"),
     ],
 )
 def test_bad_replace_bodies_are_400s_and_change_nothing(as_steward, feed, body, field):
