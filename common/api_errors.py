@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -37,11 +35,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # Too many fields or files in a form: the caller's fault, in JSON.
         exc = exceptions.ParseError(str(exc))
     return drf_exception_handler(exc, context)
-
-
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """``handler404``: a URL under /api/ that matches no route (``runs/abc/``)
-    answers JSON like every other API error; elsewhere Django's page."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)

@@ -12,6 +12,7 @@ from django.urls import get_urlconf, is_valid_path
 logger = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again in a moment."
+NOT_FOUND = "Not found."
 NUL_IN_QUERY = "Query parameters cannot contain NUL characters."
 RETRY_AFTER_S = 10
 
@@ -33,6 +34,27 @@ class APITrailingSlashMiddleware:
                 request.path_info = path + "/"
                 request.path = request.path + "/"
         return self.get_response(request)
+
+
+class APINotFoundMiddleware:
+    """A path under /api/ that matches no URL (``runs/abc/``, ``nope/``)
+    answers the API's JSON 404, like every other API error; elsewhere
+    Django's page. A middleware rather than ``handler404``, which Django
+    skips under DEBUG for its technical HTML page. Only when no URL
+    matched: a view's own 404 is the view's (DRF's are JSON already)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.resolver_match is None
+            and request.path.startswith("/api/")
+        ):
+            return JsonResponse({"detail": NOT_FOUND}, status=404)
+        return response
 
 
 class QueryNulMiddleware:

@@ -108,6 +108,7 @@ MIDDLEWARE = [
     # whitenoise's docs ask, so they skip the session and CSRF work below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "importer_project.middleware.APINotFoundMiddleware",
     "importer_project.middleware.APITrailingSlashMiddleware",
     "importer_project.middleware.QueryNulMiddleware",
     "importer_project.middleware.DatabaseUnavailableMiddleware",

@@ -23,5 +23,3 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("metrics", metrics_view, name="prometheus-django-metrics"),
 ]
-
-handler404 = "common.api_errors.not_found"
