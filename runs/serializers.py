@@ -18,6 +18,12 @@ SOURCE_SLUG = r"^[-a-zA-Z0-9_]+$"
 UNKNOWN_FIELDS = "Unknown field(s): {names}."
 REPEATED_FIELD = "Send this field once."
 EMPTY_FIELD = "Give a value, or leave the field out."
+# curl -F reads ";" as the start of a part's attributes: -F "delimiter=;"
+# (or ";;") sends the field empty, so the server never sees the value typed.
+EMPTY_DELIMITER = (
+    f"{EMPTY_FIELD} The delimiter arrived empty; curl -F cuts a value at ';' "
+    "(-F 'delimiter=;' sends nothing): send it with --form-string 'delimiter=;'."
+)
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
@@ -171,7 +177,9 @@ class FormSerializer(serializers.Serializer):
             if getlist(name) == [""] and not getattr(self.fields[name], "allow_blank", False)
         ]
         if empty:
-            raise serializers.ValidationError({name: [EMPTY_FIELD] for name in empty})
+            raise serializers.ValidationError(
+                {name: [EMPTY_DELIMITER if name == "delimiter" else EMPTY_FIELD] for name in empty}
+            )
         return attrs
 
 

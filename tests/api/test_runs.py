@@ -19,7 +19,7 @@ from ingest import errors, registry
 from runs import services
 from runs.api import BAD_RESULT_KIND
 from runs.models import ImportRun
-from runs.serializers import COLUMN_MAP_TOO_LONG, EMPTY_FIELD
+from runs.serializers import COLUMN_MAP_TOO_LONG, EMPTY_DELIMITER, EMPTY_FIELD
 from tests.api.helpers import CSV, work_queued_jobs
 from tests.importing import create_run, import_bytes
 
@@ -464,8 +464,21 @@ def test_an_optional_form_field_sent_empty_is_400(api, name):
     """DRF read it as left out: ``dry_run=`` was a real run, ``column_map=``
     no map, where the schema allows no empty value."""
     response = upload(api("operator"), **{name: ""})
-    assert (response.status_code, response.json()) == (400, {name: [EMPTY_FIELD]})
+    message = EMPTY_DELIMITER if name == "delimiter" else EMPTY_FIELD
+    assert (response.status_code, response.json()) == (400, {name: [message]})
     assert not ImportRun.objects.exists()
+
+
+def test_a_delimiter_curl_sent_empty_says_how_to_send_it(api):
+    """``curl -F 'delimiter=;;'`` (or ``;``) sends the field empty: curl
+    reads ";" as the start of the part's attributes. The server cannot
+    tell it from ``delimiter=``, so the message says how to send it; a
+    value that arrives (``;;``, ``ab``) is refused as not a valid choice."""
+    response = upload(api("operator"), delimiter="")
+    assert "--form-string 'delimiter=;'" in response.json()["delimiter"][0]
+    for value in (";;", "ab"):
+        response = upload(api("operator"), delimiter=value)
+        assert response.json() == {"delimiter": [f'"{value}" is not a valid choice.']}
 
 
 @pytest.mark.parametrize(
