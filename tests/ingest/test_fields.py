@@ -41,6 +41,13 @@ def test_country_any_case(payload, expected):
             "+442079460958",
         ),  # (0): the trunk prefix, not dialled from abroad
         ("+49 (0) 30 1234567", "DE", "+49301234567"),
+        # A trunk 0 without its brackets: phonenumbers takes it off ...
+        ("+49 030 1234567", "DE", "+49301234567"),
+        ("+49 (030) 1234567", "DE", "+49301234567"),
+        ("+36 06 1 234 5678", "HU", "+3612345678"),  # Hungary's trunk prefix is 06
+        # ... but Italy's leading 0 is part of the number.
+        ("+39 06 1234 5678", "IT", "+390612345678"),
+        ("+390212345678", "IT", "+390212345678"),
         ("020 7946 0958", "GB", "+442079460958"),
         ("01 42 68 53 00", "FR", "+33142685300"),
     ],
@@ -55,6 +62,20 @@ def test_phone_is_stored_in_e164(phone, country, expected):
 )
 def test_bad_phones_are_invalid_format(phone):
     assert check({"phone": phone})[1] == [("phone", "invalid_format")]
+
+
+@pytest.mark.parametrize("phone", ["+0049 30 1234567", "+999 1234567", "+00 44 20 7946 0958"])
+def test_a_phone_whose_digits_after_the_plus_are_no_calling_code_is_refused(phone):
+    _, errors = fields.validate_row(
+        ORG.fields, {"external_id": "X", "name": "N", "country": "DE", "phone": phone}
+    )
+    assert errors == [
+        {"field": "phone", "code": "invalid_format", "message": fields.MSG_PHONE_CALLING_CODE}
+    ]
+
+
+def test_a_plus_phone_with_a_trunk_0_is_refused_when_phonenumbers_refuses_it():
+    assert check({"phone": "+49 0 12 34"})[1] == [("phone", "invalid_format")]
 
 
 def test_national_phone_without_a_valid_country_is_invalid_format():
