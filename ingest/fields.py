@@ -70,6 +70,7 @@ MSG_COUNTRY_NAMED = "Enter the two-letter ISO 3166-1 country code: {code} for {n
 MSG_PHONE = "Enter a valid phone number."
 MSG_PHONE_NO_REGION = "Enter the phone number with its + country code, or give a valid country."
 MSG_PHONE_INTERNATIONAL = "Enter the phone number with its + country code."
+MSG_PHONE_AREA_CODE = "Enter the phone number with its area code, or with + and its country code."
 MSG_PHONE_CALLING_CODE = (
     "Enter the phone number with + and its country calling code, such as +49 30 1234567 "
     "(no 00 after the +)."
@@ -310,7 +311,8 @@ class Phone(Field):
     country calling code and no 0 follows it; the few others go through
     phonenumbers, which takes off a trunk 0 written without its brackets
     (``+49 030 …`` is +4930…). A national number is parsed with the row's
-    country."""
+    country and must be a valid number there: one without its area code is
+    refused."""
 
     type_name = "phone"
 
@@ -342,13 +344,30 @@ class Phone(Field):
 def _e164(raw: str, region: str | None) -> str:
     """``raw`` parsed by phonenumbers (with ``region`` for a national number)
     and written in E.164, or FieldError. Costs ~25 µs: only national numbers
-    and the rare ``+`` numbers the cheap path cannot take come here."""
+    and the rare ``+`` numbers the cheap path cannot take come here.
+
+    A national number must be a whole one: "possible" alone lets through a
+    local number dialled without its area code (US 555-0100, GB 7946 0958:
+    "possible local only"; DE 1234567: possible, but no German number),
+    which would be stored as a wrong international one (+15550100)."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         raise FieldError(INVALID_FORMAT, MSG_PHONE) from None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if not (8 <= len(e164) <= 16 and phonenumbers.is_possible_number(number)):
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if region is not None and (
+        possible == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
+        or (
+            possible == phonenumbers.ValidationResult.IS_POSSIBLE
+            # The row's country first: is_valid_number tries each country
+            # of a shared calling code (+44: GB, GG, IM, JE), at twice the cost.
+            and not phonenumbers.is_valid_number_for_region(number, region)
+            and not phonenumbers.is_valid_number(number)
+        )
+    ):
+        raise FieldError(INVALID_FORMAT, MSG_PHONE_AREA_CODE)
+    if not (8 <= len(e164) <= 16 and possible == phonenumbers.ValidationResult.IS_POSSIBLE):
         raise FieldError(INVALID_FORMAT, MSG_PHONE)
     return e164
 

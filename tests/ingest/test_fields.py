@@ -78,6 +78,24 @@ def test_a_plus_phone_with_a_trunk_0_is_refused_when_phonenumbers_refuses_it():
     assert check({"phone": "+49 0 12 34"})[1] == [("phone", "invalid_format")]
 
 
+@pytest.mark.parametrize(
+    "phone, country",
+    [
+        ("1234567", "DE"),  # possible, but no German number starts with 12
+        ("555-0100", "US"),  # "possible local only": no area code
+        ("7946 0958", "GB"),
+    ],
+)
+def test_a_national_phone_without_its_area_code_is_refused(phone, country):
+    # Stored, it would be a wrong international number: +491234567, +15550100.
+    _, errors = fields.validate_row(
+        ORG.fields, {"external_id": "X", "name": "N", "country": country, "phone": phone}
+    )
+    assert errors == [
+        {"field": "phone", "code": "invalid_format", "message": fields.MSG_PHONE_AREA_CODE}
+    ]
+
+
 def test_national_phone_without_a_valid_country_is_invalid_format():
     assert check({"phone": "020 7946 0958", "country": "XX"})[1] == [
         ("country", "invalid_choice"),
