@@ -243,15 +243,22 @@ COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 COUNTRY_LOOKUP_CHARS = 80
 
 
+# Two-letter codes in use that ISO 3166-1 reserves for something else: the
+# United Kingdom's domain .uk and the EU's code for Greece. Suggested, never
+# accepted: the design fixes ISO 3166-1 alpha-2.
+COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+
+
 @functools.lru_cache(maxsize=1024)
 def country_suggestion(value: str) -> tuple[str, str] | None:
     """The (alpha-2 code, name) of a country written by its name, official
-    name or three-letter code ("Germany", "DEU"), for the message; None
-    when pycountry does not know it. Cached: a file repeats its values."""
+    name, three-letter code or a code in use outside ISO ("Germany", "DEU",
+    "UK"), for the message; None when pycountry does not know it. Cached: a
+    file repeats its values."""
     if len(value) > COUNTRY_LOOKUP_CHARS:
         return None
     try:
-        country = pycountry.countries.lookup(value)
+        country = pycountry.countries.lookup(COUNTRY_ALIASES.get(value.upper(), value))
     except LookupError:
         return None
     return country.alpha_2, country.name

@@ -102,6 +102,9 @@ def test_no_hint_of_a_declared_target_reads_like_code():
         ("Germany", "Enter the two-letter ISO 3166-1 country code: DE for Germany."),
         ("united states", "Enter the two-letter ISO 3166-1 country code: US for United States."),
         ("DEU", "Enter the two-letter ISO 3166-1 country code: DE for Germany."),
+        ("UK", "Enter the two-letter ISO 3166-1 country code: GB for United Kingdom."),
+        ("uk", "Enter the two-letter ISO 3166-1 country code: GB for United Kingdom."),
+        ("EL", "Enter the two-letter ISO 3166-1 country code: GR for Greece."),  # the EU's code
         ("Atlantis", fields.MSG_COUNTRY),
         ("XX", fields.MSG_COUNTRY),
         ("x" * 500, fields.MSG_COUNTRY),
