@@ -79,6 +79,7 @@ MSG_INTEGER = "Enter a whole number."
 MSG_INTEGER_GROUPED = (
     "Enter a whole number without a thousands separator: {value} could be {whole} or {thousands}."
 )
+MSG_INTEGER_COMMAS = "Enter a whole number without a thousands separator: {whole}, not {value}."
 MSG_MIN = "Ensure this value is greater than or equal to {limit}."
 MSG_MAX = "Ensure this value is less than or equal to {limit}."
 MSG_DECIMAL = "Enter a number such as 1234.56: a point before the decimals, no thousands separator."
@@ -385,6 +386,10 @@ _INTEGER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
 # ... except a point then three zeros after one to three digits: "1.000" and
 # "250.000" are how German, Dutch or Italian exports group thousands.
 _GROUPED_THOUSANDS = re.compile(r"[+-]?[1-9][0-9]{0,2}\.000")
+# Thousands grouped by commas, as English-language exports write them
+# ("1,200", "12,345,678"): refused as Django's IntegerField refuses them
+# (1,200 is 1.2 in half the world), with the separator named.
+_COMMA_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:,[0-9]{3})+")
 
 
 class Integer(Field):
@@ -406,6 +411,9 @@ class Integer(Field):
     def clean(self, raw: str, row: Mapping[str, Any]) -> int:
         match = _INTEGER.fullmatch(raw)
         if match is None:
+            if "," in raw and _COMMA_GROUPED.fullmatch(raw):
+                whole = int(raw.replace(",", ""))
+                raise FieldError(INVALID_FORMAT, MSG_INTEGER_COMMAS.format(whole=whole, value=raw))
             raise FieldError(INVALID_FORMAT, MSG_INTEGER)
         value = int(match.group(1))
         if raw.endswith(".000") and _GROUPED_THOUSANDS.fullmatch(raw):

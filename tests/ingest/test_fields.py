@@ -376,6 +376,30 @@ def test_grouped_thousands_are_invalid_format_as_for_djangos_integer_field(raw):
     assert check({"employees": raw})[1] == [("employees", "invalid_format")]
 
 
+@pytest.mark.parametrize(
+    "raw, whole", [("1,200", 1200), ("12,345,678", 12345678), ("-1,000", -1000)]
+)
+def test_a_comma_grouping_thousands_is_refused_with_the_separator_named(raw, whole):
+    _, errors = fields.validate_row(
+        ORG.fields, {"external_id": "X", "name": "N", "country": "DE", "employees": raw}
+    )
+    assert errors == [
+        {
+            "field": "employees",
+            "code": "invalid_format",
+            "message": f"Enter a whole number without a thousands separator: {whole}, not {raw}.",
+        }
+    ]
+
+
+@pytest.mark.parametrize("raw", ["1,2", "1,20", "1234,567", "1,2345", ",200", "1,200.5"])
+def test_other_commas_in_a_whole_number_get_the_plain_message(raw):
+    _, errors = fields.validate_row(
+        ORG.fields, {"external_id": "X", "name": "N", "country": "DE", "employees": raw}
+    )
+    assert [e["message"] for e in errors] == [fields.MSG_INTEGER]
+
+
 def test_invisible_characters_around_a_value_are_trimmed_but_not_inside_it():
     clean, errors = check(
         {
