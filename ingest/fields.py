@@ -13,6 +13,7 @@ a message and the check that raises it are reviewed side by side.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import decimal
 import functools
@@ -88,6 +89,8 @@ MSG_DECIMAL_WHOLE = "Ensure there are no more than {limit} digits before the dec
 MSG_BOOLEAN = "Enter yes or no (true/false, 1/0, y/n and on/off work too)."
 MSG_CHOICE = "Select one of: {choices}."
 MSG_DATE = "Enter a valid date as YYYY-MM-DD."
+MSG_DATE_DAYS = "{value} is not a date: {month} {year} has {days} days."
+MSG_DATE_CALENDAR = "{value} is not a day of the calendar."
 MSG_FUTURE_DATE = "The date cannot be in the future."
 MSG_DATETIME = "Enter a valid ISO 8601 date and time, for example 2024-05-01T12:00:00Z."
 MSG_DATETIME_RANGE = "The date and time is outside the years 1 to 9999 once converted to UTC."
@@ -476,13 +479,30 @@ class Date(Field):
         try:
             value = dt.date.fromisoformat(match.group(1))
         except ValueError:
-            raise FieldError(INVALID_FORMAT, MSG_DATE) from None
+            raise FieldError(INVALID_FORMAT, not_a_day(match.group(1))) from None
         if not self.allow_future and value > utc_today():
             raise FieldError(OUT_OF_RANGE, MSG_FUTURE_DATE)
         return value
 
     def constraints(self) -> dict[str, Any]:
         return super().constraints() | {"format": "YYYY-MM-DD", "allow_future": self.allow_future}
+
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def not_a_day(value: str) -> str:
+    """What is wrong with ``value``, YYYY-MM-DD in shape but no date
+    ("2020-02-30"): said so, rather than asking for the format it has."""
+    year, month, day = int(value[:4]), int(value[5:7]), int(value[8:10])
+    if year >= 1 and 1 <= month <= 12 and day >= 1:
+        days = 29 if month == 2 and calendar.isleap(year) else _DAYS_IN_MONTH[month - 1]
+        return MSG_DATE_DAYS.format(value=value, month=_MONTHS[month - 1], year=year, days=days)
+    return MSG_DATE_CALENDAR.format(value=value)
 
 
 class Decimal(Field):

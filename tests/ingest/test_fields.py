@@ -400,6 +400,24 @@ def test_other_commas_in_a_whole_number_get_the_plain_message(raw):
     assert [e["message"] for e in errors] == [fields.MSG_INTEGER]
 
 
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("2020-02-30", "2020-02-30 is not a date: February 2020 has 29 days."),
+        ("2021-02-29", "2021-02-29 is not a date: February 2021 has 28 days."),
+        ("2021-04-31 00:00:00", "2021-04-31 is not a date: April 2021 has 30 days."),
+        ("2021-13-01", "2021-13-01 is not a day of the calendar."),
+        ("2021-01-00", "2021-01-00 is not a day of the calendar."),
+        ("0000-01-01", "0000-01-01 is not a day of the calendar."),
+    ],
+)
+def test_a_date_in_the_right_shape_but_not_in_the_calendar_is_told_so(raw, message):
+    _, errors = fields.validate_row(
+        ORG.fields, {"external_id": "X", "name": "N", "country": "DE", "founded": raw}
+    )
+    assert errors == [{"field": "founded", "code": "invalid_format", "message": message}]
+
+
 def test_invisible_characters_around_a_value_are_trimmed_but_not_inside_it():
     clean, errors = check(
         {
