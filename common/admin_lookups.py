@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
-BIGINT_MAX = 2**63 - 1
+BIGINT_MAX = models.BigIntegerField.MAX_BIGINT
 
 
 def id_param(value: str | None, *, name: str) -> int | None:

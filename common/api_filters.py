@@ -10,6 +10,7 @@ from typing import Any
 import django_filters
 import django_filters.fields
 from django import forms
+from django.db import models
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -33,7 +34,9 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = _StrictBooleanFormField
 
 
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+@extend_schema_field(
+    {"type": "integer", "minimum": 1, "maximum": models.BigIntegerField.MAX_BIGINT}
+)
 class IdFilter(django_filters.NumberFilter):
     """A primary key: a whole number that fits a bigint, else a 400 (a wild
     number must not reach the database)."""
@@ -43,7 +46,7 @@ class IdFilter(django_filters.NumberFilter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
+        kwargs.setdefault("max_value", models.BigIntegerField.MAX_BIGINT)
         super().__init__(*args, **kwargs)
 
 

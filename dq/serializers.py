@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -20,6 +21,8 @@ from dq import selectors, services
 from dq.models import Violation
 from ingest import fields as rules
 from ingest import registry
+
+ID_MAX = models.BigIntegerField.MAX_BIGINT  # a primary key
 
 BULK_NEEDS_ONE = "Give either ids or filter."
 FILTER_NEEDS_ONE = (
@@ -211,7 +214,7 @@ class StrictSerializer(serializers.Serializer):
 
 class BulkFilterSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Violation.Status.choices, required=False)
-    run = StrictInteger(required=False, min_value=1, max_value=2**63 - 1)
+    run = StrictInteger(required=False, min_value=1, max_value=ID_MAX)
     target = StrictText(required=False, min_length=1, max_length=64)
     source = StrictText(required=False, min_length=1, max_length=64)  # type: ignore[assignment]
     rule = serializers.ChoiceField(choices=list(rules.RULE_CODES), required=False)
@@ -240,7 +243,7 @@ class BulkFilterSchema(OpenApiSerializerExtension):
 
 class BulkRequeueSerializer(StrictSerializer):
     ids = serializers.ListField(
-        child=StrictInteger(min_value=1, max_value=2**63 - 1),
+        child=StrictInteger(min_value=1, max_value=ID_MAX),
         required=False,
         min_length=1,
         max_length=services.MAX_PER_ACTION,
@@ -263,7 +266,7 @@ def bulk_request_schema() -> dict[str, Any]:
         "minProperties": 1,
         "properties": {
             "status": {"type": "string", "enum": list(Violation.Status.values)},
-            "run": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            "run": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
             "target": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
             "source": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
             "rule": {"type": "string", "enum": list(rules.RULE_CODES)},
@@ -275,7 +278,7 @@ def bulk_request_schema() -> dict[str, Any]:
         "type": "array",
         "minItems": 1,
         "maxItems": services.MAX_PER_ACTION,
-        "items": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
     }
     return {
         "oneOf": [
