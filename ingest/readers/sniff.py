@@ -15,6 +15,7 @@ by decoding the whole file once, block by block.
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import io
 import os
@@ -276,7 +277,20 @@ def _utf8_or_default(
     else:
         if not scanned.only_ascii:
             return "utf-8", scanned.first_char
+        if _reads_ascii_as_ascii(default):  # the same text: no second pass over the file
+            return default, scanned.first_char
     return default, _scan_as(path, head, default, default, compressed, max_bytes, scan_bytes)
+
+
+@functools.cache
+def _reads_ascii_as_ascii(encoding: str) -> bool:
+    """Whether ``encoding`` decodes every ASCII byte as that character
+    (cp1252, latin-1, cp850: yes; UTF-16, UTF-7, EBCDIC: no)."""
+    ascii_bytes = bytes(range(128))
+    try:
+        return ascii_bytes.decode(encoding) == ascii_bytes.decode("ascii")
+    except UnicodeDecodeError:
+        return False
 
 
 def _utf8_or_cp1252(
