@@ -5,8 +5,8 @@ batches, writing only what changed. Run forward from 0002 on real rows."""
 import importlib
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,18 +15,11 @@ AFTER = [("core", "0003_recompute_organization_keys")]
 MIGRATION = importlib.import_module("core.migrations.0003_recompute_organization_keys")
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def at_0002():
     apps = migrate(BEFORE)
     yield apps
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate(latest())
 
 
 def test_stored_keys_are_recomputed_in_batches(at_0002, monkeypatch):

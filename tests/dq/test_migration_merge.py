@@ -7,9 +7,9 @@ import time
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from dq import fingerprints
+from tests.migrating import latest, migrate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,22 +22,11 @@ BEFORE = [("dq", "0008_occurrences"), *OTHERS]
 AFTER = [("dq", "0010_one_live_violation_per_fingerprint"), *OTHERS]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def at_0008():
     apps = migrate(BEFORE)
     yield apps
-    migrate(executor_leaf_nodes())
-
-
-def executor_leaf_nodes():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+    migrate(latest())
 
 
 def _runs_and_source(apps):
