@@ -17,6 +17,7 @@ import calendar
 import datetime as dt
 import decimal
 import functools
+import hashlib
 import logging
 import re
 import sys
@@ -708,6 +709,16 @@ _NEVER = float("-inf")
 _latest_allowed: tuple[float, dt.datetime] = (_NEVER, dt.datetime.max.replace(tzinfo=dt.UTC))
 
 
+def latest_allowed() -> dt.datetime:
+    """The latest timestamp a ``Timestamp`` accepts now (now plus
+    ``IMPORTER_MAX_FUTURE_SKEW``, to the second)."""
+    now = time.time()
+    start, latest = _latest_allowed
+    if not start <= now < start + 1.0:
+        start, latest = _latest_allowed_at(now)
+    return latest
+
+
 def _latest_allowed_at(now: float) -> tuple[float, dt.datetime]:
     """The latest timestamp accepted in the second ``now`` falls in."""
     global _latest_allowed
@@ -770,6 +781,14 @@ def trim(value: str) -> str:
     trimmed before it is checked, hashed or used as an external id."""
     value = value.strip()
     return value if value.isascii() else value.strip(_BLANK)
+
+
+def trimmed_hash(trimmed: Sequence[str]) -> str:
+    """The payload hash of a row's values, trimmed and in field order: the
+    same row with other whitespace or column order hashes the same. Defined
+    here, next to ``trim``, so the row check's callers and the column-wise
+    check (``ingest.columns``) hash alike."""
+    return hashlib.blake2b("\x1f".join(trimmed).encode(), digest_size=16).hexdigest()
 
 
 def error(field: str, code: str, message: str) -> dict[str, str]:
