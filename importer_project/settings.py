@@ -225,6 +225,16 @@ IMPORTER_STAGED_UPLOAD_SECONDS = env_int("IMPORTER_STAGED_UPLOAD_SECONDS", 3600)
 
 # Rows per transaction in the import pipeline.
 IMPORTER_CHUNK_SIZE = env_int("IMPORTER_CHUNK_SIZE", 2000)
+# The row engine (issue 22): "rows" checks and resolves row by row (the
+# default until the other is proven equal everywhere); "columns" checks
+# whole columns at once (polars) and inserts new records as sets. Both
+# must write exactly the same (tests/ingest/test_engine_parity.py).
+IMPORTER_ENGINES = ("rows", "columns")
+IMPORTER_ENGINE = os.environ.get("IMPORTER_ENGINE", "rows")
+if IMPORTER_ENGINE not in IMPORTER_ENGINES:
+    raise ImproperlyConfigured(
+        f'IMPORTER_ENGINE must be "rows" or "columns", not {IMPORTER_ENGINE!r}'
+    )
 # A single field longer than this quarantines its row instead of being read.
 IMPORTER_MAX_FIELD_CHARS = env_int("IMPORTER_MAX_FIELD_CHARS", 1_000_000)
 # A file with more malformed rows than this, and more than half of the rows
