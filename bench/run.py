@@ -25,6 +25,7 @@ Environment: BENCH_SIZES=10000,100000 · BENCH_DATABASES=postgresql,sqlite ·
 BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/importer_bench; the
 database and ``<name>_template`` are dropped and re-created) ·
 BENCH_PEER_MAX_ROWS=100000 · BENCH_PEER_DATABASES (default: all) · BENCH_XLSX_SIZES=100000 (empty: none) ·
+BENCH_ENGINE_SIZES=100000 (sizes also imported by the per-row engine; empty: none) ·
 BENCH_DIR (data files, default /tmp/importer-bench).
 """
 
@@ -64,6 +65,9 @@ PROJECT = "importer"
 PEER = "django-import-export"
 FLOOR = "floor (COPY + INSERT … ON CONFLICT)"
 XLSX_MODE = "fresh, from xlsx"
+# The per-row engine (IMPORTER_ENGINE=rows), measured next to the default
+# one at BENCH_ENGINE_SIZES: what the column-wise engine changes, one run.
+ROWS_ENGINE_MODE = "fresh, rows engine"
 
 
 @dataclass
@@ -253,9 +257,12 @@ def measure_xlsx(dbs: Databases, database: str, rows: int, workbook: Path) -> li
 
 
 def measure_project(
-    dbs: Databases, database: str, rows: int, base: Path, changed: Path
+    dbs: Databases, database: str, rows: int, base: Path, changed: Path, *, engines: bool
 ) -> list[Measurement]:
-    def one(mode: str, path: Path, *extra: str) -> Measurement:
+    def one(mode: str, path: Path, *extra: str, engine: str | None = None) -> Measurement:
+        env = dbs.env(database)
+        if engine is not None:
+            env["IMPORTER_ENGINE"] = engine
         summary, rss, cpu = run_measured(
             [
                 PYTHON,
@@ -270,7 +277,7 @@ def measure_project(
                 "--json",
                 *extra,
             ],
-            dbs.env(database),
+            env,
         )
         return Measurement(database, rows, PROJECT, mode, summary["duration_s"], rss, cpu, summary)
 
@@ -278,6 +285,9 @@ def measure_project(
     results = [one("fresh", base), one("same file again", base), one("10% changed", changed)]
     dbs.fresh(database)
     results.append(one("dry run", base, "--dry-run"))
+    if engines:
+        dbs.fresh(database)
+        results.append(one(ROWS_ENGINE_MODE, base, engine="rows"))
     return results
 
 
@@ -454,6 +464,7 @@ def main() -> None:
     peer_max = int(os.environ.get("BENCH_PEER_MAX_ROWS", "100000"))
     peer_databases = env_list("BENCH_PEER_DATABASES", ",".join(databases))
     xlsx_sizes = {int(size) for size in env_list("BENCH_XLSX_SIZES", "100000")}
+    engine_sizes = {int(size) for size in env_list("BENCH_ENGINE_SIZES", "100000")}
     data_dir = Path(os.environ.get("BENCH_DIR", Path(tempfile.gettempdir()) / "importer-bench"))
     started = dt.datetime.now()
     results: list[Measurement] = []
@@ -465,7 +476,11 @@ def main() -> None:
             for rows in sizes:
                 base, changed = data_files(data_dir, rows)
                 for database in databases:
-                    steps = [lambda: measure_project(dbs, database, rows, base, changed)]
+                    steps = [
+                        lambda: measure_project(
+                            dbs, database, rows, base, changed, engines=rows in engine_sizes
+                        )
+                    ]
                     if rows in xlsx_sizes:
                         steps.append(lambda: measure_xlsx(dbs, database, rows, xlsx_file(base)))
                     if rows <= peer_max and database in peer_databases:

@@ -225,12 +225,12 @@ IMPORTER_STAGED_UPLOAD_SECONDS = env_int("IMPORTER_STAGED_UPLOAD_SECONDS", 3600)
 
 # Rows per transaction in the import pipeline.
 IMPORTER_CHUNK_SIZE = env_int("IMPORTER_CHUNK_SIZE", 2000)
-# The row engine (issue 22): "rows" checks and resolves row by row (the
-# default until the other is proven equal everywhere); "columns" checks
-# whole columns at once (polars) and inserts new records as sets. Both
-# must write exactly the same (tests/ingest/test_engine_parity.py).
+# The row engine (issue 22): "columns" takes a chunk of new records column
+# by column (polars) and every other chunk row by row; "rows" takes every
+# chunk row by row. Both write exactly the same
+# (tests/ingest/test_engine_parity.py); docs/performance.md has the figures.
 IMPORTER_ENGINES = ("rows", "columns")
-IMPORTER_ENGINE = os.environ.get("IMPORTER_ENGINE", "rows")
+IMPORTER_ENGINE = os.environ.get("IMPORTER_ENGINE", "columns")
 if IMPORTER_ENGINE not in IMPORTER_ENGINES:
     raise ImproperlyConfigured(
         f'IMPORTER_ENGINE must be "rows" or "columns", not {IMPORTER_ENGINE!r}'

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -37,6 +38,28 @@ from typing import Any
 import polars as pl
 
 from ingest import fields as rules
+
+# polars works on a pool of threads, which a fork does not copy: a process
+# forked from one that had polars loaded (RQ's default worker forking a
+# work horse from a test process, say) would wait for them forever. Such a
+# child leaves every chunk to the row check (``runs_here``). The worker of
+# runs.execution never loads polars itself: its horses load it after the
+# fork, and use it.
+_forked = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked
+    _forked = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def runs_here() -> bool:
+    """Whether polars can run in this process (not forked after loading it)."""
+    return not _forked
+
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)

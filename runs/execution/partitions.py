@@ -227,6 +227,7 @@ def import_partition(
         imported_at=run.started_at or timezone.now(),
         policy=policy,
         value_mappings=run.ingest_params_json.get("value_mappings"),
+        engine=settings.IMPORTER_ENGINE,
     )
     sink = sink_for(run, target=target, source=source, policy=policy)
     reader = reader or files.run_reader(run)

@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import os
 from collections import UserDict
 
 import polars as pl
@@ -17,8 +18,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from demo import datagen
+from ingest import columns, registry
 from ingest import fields as rules
-from ingest import registry
 from ingest.columns import ColumnCheck
 from ingest.steps import validate
 
@@ -445,3 +446,18 @@ def test_nearly_every_valid_row_of_a_generated_file_is_vouched(target):
                 vouched += 1
     assert valid > 0.97 * len(payloads)
     assert vouched >= 0.99 * valid
+
+
+def test_a_process_forked_after_polars_ran_cannot_run_it():
+    """polars' threads are not copied by a fork: a child of a process that
+    ran polars would wait for them forever (RQ's default worker forking
+    from a test process did), so the lane asks ``runs_here`` first."""
+    check = ColumnCheck(registry.get("organization").fields)
+    chunk = check.read([{"external_id": "A-1", "name": "Acme", "country": "DE"}])
+    assert chunk is not None and check.check_columns(chunk)[0] == [0]
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if not columns.runs_here() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert columns.runs_here()

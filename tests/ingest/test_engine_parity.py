@@ -17,6 +17,7 @@ scenario that stopped exercising its case fails instead of passing empty.
 
 from __future__ import annotations
 
+import collections
 import csv
 import datetime as dt
 import functools
@@ -25,6 +26,7 @@ import json
 import runpy
 from collections.abc import Sequence
 from pathlib import Path
+from unittest import mock
 
 import django_rq
 import pytest
@@ -41,6 +43,7 @@ from dq.models import Violation
 from ingest import identity
 from ingest.models import ExternalIdMap
 from ingest.services import source_get_or_create
+from ingest.steps.lane import NewRecordsLane
 from runs import services as run_services
 from runs.execution import runner
 from runs.models import ImportRun
@@ -70,10 +73,24 @@ def assert_engines_agree(
     *,
     covers: set[str],
     start: dt.datetime = parity.START,
+    lane: collections.Counter | None = None,
 ) -> parity.Dump:
-    """Run ``steps`` under each engine and compare everything they wrote."""
+    """Run ``steps`` under each engine and compare everything they wrote.
+    ``lane``: the chunks the column-wise engine's lane took and declined
+    (``NewRecordsLane.process``), so a scenario can say it exercised both."""
     rows = parity.execute(steps, engine="rows", media_root=tmp_path / "rows", start=start)
-    columns = parity.execute(steps, engine="columns", media_root=tmp_path / "columns", start=start)
+    lane = collections.Counter() if lane is None else lane
+    process = NewRecordsLane.process
+
+    def counted(self, chunk, **options):
+        taken = process(self, chunk, **options)
+        lane["taken" if taken else "declined"] += 1
+        return taken
+
+    with mock.patch.object(NewRecordsLane, "process", counted):
+        columns = parity.execute(
+            steps, engine="columns", media_root=tmp_path / "columns", start=start
+        )
     parity.assert_same(rows, columns)
     assert covers <= parity.coverage(rows), covers - parity.coverage(rows)
     return rows
@@ -243,7 +260,9 @@ def test_a_generated_file(target, invalid_rate, chunk_size, tmp_path):
     covers = {"outcome:inserted"} | ({"outcome:quarantined"} if invalid_rate else set())
     if target == CONTACT and invalid_rate:
         covers.add("code:unknown_reference")
-    assert_engines_agree(steps, tmp_path, covers=covers)
+    lane: collections.Counter = collections.Counter()
+    assert_engines_agree(steps, tmp_path, covers=covers, lane=lane)
+    assert lane["taken"]  # the organizations' chunks (contacts reference: never the lane)
 
 
 @pytest.mark.django_db
@@ -359,9 +378,11 @@ def test_in_file_duplicates(chunk_size, tmp_path):
         Import(organization_file, settings=chunks),  # again: the repeats' occurrences
         Import(contact_file, target=CONTACT, settings=chunks),
     ]
+    lane: collections.Counter = collections.Counter()
     assert_engines_agree(
         steps,
         tmp_path,
+        lane=lane,
         covers={
             "outcome:skipped",
             "code:duplicate_in_file",
@@ -371,6 +392,8 @@ def test_in_file_duplicates(chunk_size, tmp_path):
             "matched_by:in_file",
         },
     )
+    assert lane["declined"]  # repeats in a chunk decline it
+    assert lane["taken"] or chunk_size > len(DUPLICATES)
 
 
 # --- 6. A dry run, JSON Lines, a workbook, value mappings, a requeue -------------
@@ -629,9 +652,11 @@ def test_messy_values(chunk_size, tmp_path):
         Import(b"", settings=chunks),
         Import("external_id,name,country\nM-31,Caf\xe9,FR\n".encode("cp1252"), settings=chunks),
     ]
+    lane: collections.Counter = collections.Counter()
     dumped = assert_engines_agree(
         steps,
         tmp_path,
+        lane=lane,
         covers={
             "outcome:inserted",
             "outcome:updated",
@@ -648,14 +673,14 @@ def test_messy_values(chunk_size, tmp_path):
             "code:unknown_reference",
         },
     )
+    assert lane["taken"] and lane["declined"]
     assert [run["status"] for run in dumped["runs.ImportRun"]][3:5] == ["failed", "failed"]
     assert all(run["error_message"] for run in dumped["runs.ImportRun"][3:5])
 
 
 # --- The harness itself -------------------------------------------------------------
-# Both settings run one engine until the columns engine is wired in, so the
-# tests above pass trivially today: these show that any difference in what
-# an engine writes, made here by hand under "columns" only, fails them.
+# The harness itself: any difference in what an engine writes, made here by
+# hand under "columns" only, fails the comparison at its place.
 
 
 def tamper_with_a_record_field() -> None:
@@ -742,9 +767,9 @@ def test_two_executions_start_from_the_same_ids(tmp_path):
 def test_the_engine_setting_is_rows_or_columns(monkeypatch):
     path = str(Path(settings.BASE_DIR) / "importer_project" / "settings.py")
     monkeypatch.delenv("IMPORTER_ENGINE", raising=False)
-    assert runpy.run_path(path)["IMPORTER_ENGINE"] == "rows"
-    monkeypatch.setenv("IMPORTER_ENGINE", "columns")
     assert runpy.run_path(path)["IMPORTER_ENGINE"] == "columns"
+    monkeypatch.setenv("IMPORTER_ENGINE", "rows")
+    assert runpy.run_path(path)["IMPORTER_ENGINE"] == "rows"
     monkeypatch.setenv("IMPORTER_ENGINE", "polars")
     with pytest.raises(ImproperlyConfigured, match='IMPORTER_ENGINE must be "rows" or "columns"'):
         runpy.run_path(path)

@@ -1,0 +1,170 @@
+"""The column-wise engine's lane (``IMPORTER_ENGINE=columns``): a chunk
+whose every valid row makes a new record of its own (no external id in the
+id map, none seen earlier in the file, no natural key held by a record or
+shared by two rows: most chunks of a fresh import or a dry run) is checked,
+filled and written column by column, without the per-row steps. Any other
+chunk goes through the steps row by row: the lane decides before it writes
+anything, and the only rows it leaves with a result are those the validate
+step would have quarantined, with the same errors (the row check's).
+
+What it gives is what the steps give, byte for byte: the same records, ids
+(new records in row order), provenance, id map, violations and results
+(tests/ingest/test_engine_parity.py holds the two engines together).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from core.provenance import TimedEntries
+from ingest import fields as rules
+from ingest import resolve, survivorship
+from ingest.columns import ColumnCheck, runs_here
+from ingest.seen import key64
+from ingest.steps.dedupe import InFileDedupe
+from ingest.steps.layout import RecordLayout
+from ingest.steps.merge import Merger
+from ingest.steps.policy import WritePolicy
+from ingest.steps.types import DECISION_INSERTED, INSERTED, Record, Row
+from ingest.steps.write import ChunkWriter
+
+
+class NewRecordsLane:
+    def __init__(
+        self,
+        layout: RecordLayout,
+        *,
+        merger: Merger,
+        writer: ChunkWriter,
+        in_file: InFileDedupe,
+        policy: WritePolicy,
+    ) -> None:
+        target = layout.target
+        self.target = target
+        self.columns = ColumnCheck(target.fields)
+        self.check_row = rules.compile_row_check(target.fields)
+        self.in_file = in_file
+        self.writer = writer
+        self.policy = policy
+        self.names = list(target.field_names)
+        position = {name: index for index, name in enumerate(self.names)}
+        # Per data column: where its value is among the fields, and what a
+        # new record holds when the row leaves it empty.
+        self.data = [
+            (position[name], column, layout.defaults[column]) for name, column in layout.data_fields
+        ]
+        self.timestamp = (
+            position[target.timestamp_field] if target.timestamp_field in position else None
+        )
+        self.imported_at = merger.imported_at
+        self.stored_provenance: TimedEntries = merger.stored_provenance
+        # A reference resolves per row against other records; a record that
+        # does not start empty needs survivorship: neither takes the lane. Nor
+        # does a process that cannot run polars (ingest.columns.runs_here).
+        self.usable = (
+            layout.fill_new_records
+            and not any(isinstance(field, rules.Reference) for field in target.fields)
+            and runs_here()
+        )
+
+    def process(self, rows: list[Row], *, lock: bool) -> bool:
+        """Import the chunk's rows (none of them in the id map) and return
+        True, or return False for the per-row steps to take them all."""
+        if not self.usable:
+            return False
+        candidates = [row for row in rows if row.outcome is None]
+        columns = self.columns.read([row.payload for row in candidates])
+        if columns is None:
+            return False
+        positions, values = self.columns.check_columns(columns)
+        if len(positions) != len(candidates):
+            vouched = set(positions)
+            for index, row in enumerate(candidates):
+                if index not in vouched:
+                    _, errors, _ = self.check_row(row.payload)
+                    if not errors:
+                        return False  # valid in a way the columns do not vouch for
+                    row.quarantine(errors)  # as the validate step would
+        valid = [candidates[index] for index in positions]
+        hashes = [columns.hashes[index] for index in positions]
+
+        # In-file dedupe: nothing seen before, no external id twice.
+        keys64 = [key64(row.external_id) for row in valid]
+        if len(set(keys64)) != len(keys64) or any(self.in_file.seen.lookup(keys64)):
+            return False
+        natural_key, names = self.target.natural_key, self.names
+        natural_keys = [natural_key(dict(zip(names, clean))) for clean in zip(*values)]
+        asked = [key for key in natural_keys if key]
+        if len(set(asked)) != len(asked):
+            return False
+        if lock:
+            resolve.lock_natural_keys(target=self.target.name, keys=asked)
+        if resolve.natural_key_lookup(model=self.writer.layout.model, keys=asked):
+            return False
+
+        self.in_file.seen.add(keys64, [int(h[:16], 16) for h in hashes], [r.number for r in valid])
+        self._write(valid, hashes, values, natural_keys)
+        return True
+
+    def _write(
+        self,
+        rows: list[Row],
+        hashes: list[str],
+        values: list[list[Any]],
+        natural_keys: list[str | None],
+    ) -> None:
+        """``Merger.fill_new`` and ``ChunkWriter.write``, column by column."""
+        record_columns: list[list[Any]] = []
+        masks = [0] * len(rows)
+        for bit, (index, _, default) in enumerate(self.data):
+            flag = 1 << bit
+            column = values[index]
+            record_columns.append(
+                [value if value is not None and value != "" else default for value in column]
+            )
+            masks = [
+                mask | flag if value is not None and value != "" else mask
+                for mask, value in zip(masks, column)
+            ]
+        filled = {
+            mask: [column for bit, (_, column, _) in enumerate(self.data) if mask >> bit & 1]
+            for mask in set(masks)
+        }
+        names = {mask: tuple(columns) for mask, columns in filled.items()}
+        # What dates each row's values (Merger.row_time): its timestamp, else the import's time.
+        as_text, imported_at = survivorship.timestamp, self.imported_at
+        times = (
+            [imported_at if value is None else as_text(value) for value in values[self.timestamp]]
+            if self.timestamp is not None
+            else [imported_at] * len(rows)
+        )
+        provenance = list(map(self.stored_provenance, times, map(names.__getitem__, masks)))
+        now = dt.datetime.now(dt.UTC)
+        writer = self.writer
+        ids = writer.record_writer.insert(
+            list(
+                zip(*record_columns, natural_keys, provenance, [now] * len(rows), [now] * len(rows))
+            )
+        )
+        if self.policy.writes_id_map:
+            source_id, target, run_id = writer.source_id, writer.target_name, writer.run_id
+            writer.id_map_writer.insert(
+                [
+                    (source_id, target, row.external_id, record_id, payload_hash, run_id, run_id)
+                    for row, record_id, payload_hash in zip(rows, ids, hashes)
+                ]
+            )
+        attnames = [column for _, column, _ in self.data]
+        shows_values = self.policy.ledger_shows_values
+        for row, record_id, mask, payload_hash, record_values in zip(
+            rows, ids, masks, hashes, zip(*record_columns)
+        ):
+            record = Record(
+                record_id, dict(zip(attnames, record_values)) if shows_values else {}, {}
+            )
+            row.record = record
+            row.payload_hash = payload_hash
+            row.decision = DECISION_INSERTED
+            row.changed_fields = filled[mask]
+            row.outcome = INSERTED
