@@ -4,8 +4,9 @@ id map, none seen earlier in the file, no natural key held by a record or
 shared by two rows: most chunks of a fresh import or a dry run) is checked,
 filled and written column by column, without the per-row steps. Any other
 chunk goes through the steps row by row: the lane decides before it writes
-anything, and the only rows it leaves with a result are those the validate
-step would have quarantined, with the same errors (the row check's).
+anything, and leaves the rows as the validate step would: the invalid ones
+quarantined with the row check's errors, the others with their clean values
+and hash (the steps do not check them again).
 
 What it gives is what the steps give, byte for byte: the same records, ids
 (new records in row order), provenance, id map, violations and results
@@ -78,30 +79,44 @@ class NewRecordsLane:
         if columns is None:
             return False
         positions, values = self.columns.check_columns(columns)
+        unvouched = False  # a valid row the columns do not vouch for
         if len(positions) != len(candidates):
             vouched = set(positions)
             for index, row in enumerate(candidates):
                 if index not in vouched:
-                    _, errors, _ = self.check_row(row.payload)
-                    if not errors:
-                        return False  # valid in a way the columns do not vouch for
-                    row.quarantine(errors)  # as the validate step would
+                    clean, errors, _ = self.check_row(row.payload)
+                    if errors:
+                        row.quarantine(errors)  # as the validate step would
+                    else:
+                        row.clean, row.payload_hash = clean, columns.hashes[index]
+                        unvouched = True
         valid = [candidates[index] for index in positions]
         hashes = [columns.hashes[index] for index in positions]
+        names = self.names
+        cleans = [dict(zip(names, clean)) for clean in zip(*values)]
 
+        def checked() -> bool:
+            """Leave the chunk to the steps, each valid row with its clean
+            values and hash: they are not checked a second time."""
+            for row, clean, payload_hash in zip(valid, cleans, hashes):
+                row.clean, row.payload_hash = clean, payload_hash
+            return False
+
+        if unvouched:
+            return checked()
         # In-file dedupe: nothing seen before, no external id twice.
         keys64 = [key64(row.external_id) for row in valid]
         if len(set(keys64)) != len(keys64) or any(self.in_file.seen.lookup(keys64)):
-            return False
-        natural_key, names = self.target.natural_key, self.names
-        natural_keys = [natural_key(dict(zip(names, clean))) for clean in zip(*values)]
+            return checked()
+        natural_key = self.target.natural_key
+        natural_keys = [natural_key(clean) for clean in cleans]
         asked = [key for key in natural_keys if key]
         if len(set(asked)) != len(asked):
-            return False
+            return checked()
         if lock:
             resolve.lock_natural_keys(target=self.target.name, keys=asked)
         if resolve.natural_key_lookup(model=self.writer.layout.model, keys=asked):
-            return False
+            return checked()
 
         self.in_file.seen.add(keys64, [int(h[:16], 16) for h in hashes], [r.number for r in valid])
         self._write(valid, hashes, values, natural_keys)

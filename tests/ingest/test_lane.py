@@ -1,0 +1,71 @@
+"""The column-wise engine's lane (ingest/steps/lane.py): which chunks it
+takes, and that a chunk it leaves to the steps is not checked twice.
+What it writes is held to the per-row engine's by test_engine_parity.py."""
+
+from unittest import mock
+
+import pytest
+
+from ingest.steps.lane import NewRecordsLane
+from ingest.steps.validate import Validator
+from tests.importing import import_bytes
+
+HEADER = "external_id,name,country,email\n"
+
+
+def import_counting(content: str):
+    """Import under the columns engine; returns the run, how many chunks the
+    lane took and declined, and how many rows the validate step checked."""
+    lane, checked = {"taken": 0, "declined": 0}, []
+    process, validate_row = NewRecordsLane.process, Validator.validate_row
+
+    def counted(self, rows, **options):
+        taken = process(self, rows, **options)
+        lane["taken" if taken else "declined"] += 1
+        return taken
+
+    def counted_row(self, row, mapping):
+        checked.append(row.number)
+        return validate_row(self, row, mapping)
+
+    with (
+        mock.patch.object(NewRecordsLane, "process", counted),
+        mock.patch.object(Validator, "validate_row", counted_row),
+    ):
+        run = import_bytes(content)
+    return run, lane, checked
+
+
+@pytest.mark.django_db
+def test_a_chunk_of_new_records_is_taken_whole():
+    run, lane, checked = import_counting(
+        HEADER + "A-1,Acme,DE,info@acme.example\nA-2,Beta,FR,\nA-3,,IT,\n"
+    )
+    assert (run.inserted, run.quarantined) == (2, 1)
+    assert lane == {"taken": 1, "declined": 0}
+    assert checked == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "rows",
+    [
+        "A-1,Acme,DE,\nA-1,Acme GmbH,DE,\n",  # an external id twice
+        "A-1,Acme,DE,info@bäckerei.de\nA-2,Beta,FR,\n",  # valid, not vouched for
+    ],
+    ids=["repeat", "unvouched"],
+)
+def test_a_chunk_left_to_the_steps_is_not_checked_again(rows):
+    run, lane, checked = import_counting(HEADER + rows)
+    assert run.rows_total == 2
+    assert lane == {"taken": 0, "declined": 1}
+    assert checked == []
+
+
+@pytest.mark.django_db
+def test_a_chunk_with_an_external_id_known_to_the_id_map_never_reaches_the_lane():
+    import_bytes(HEADER + "A-1,Acme,DE,\n")
+    run, lane, checked = import_counting(HEADER + "A-1,Acme AG,DE,\nA-2,Beta,FR,\n")
+    assert (run.updated, run.inserted) == (1, 1)
+    assert lane == {"taken": 0, "declined": 0}
+    assert checked == [2, 3]
