@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 
+from ingest import columns
 from ingest.steps.lane import NewRecordsLane
 from ingest.steps.validate import Validator
 from tests.importing import import_bytes
@@ -69,3 +70,22 @@ def test_a_chunk_with_an_external_id_known_to_the_id_map_never_reaches_the_lane(
     assert (run.updated, run.inserted) == (1, 1)
     assert lane == {"taken": 0, "declined": 0}
     assert checked == [2, 3]
+
+
+@pytest.mark.django_db
+def test_a_file_the_columns_cannot_vouch_for_is_looked_at_one_chunk_in_ten(settings):
+    """Times without their seconds: valid, but not a shape the columns
+    vouch for. After the first chunk the lane rests nine, then looks again."""
+    settings.IMPORTER_CHUNK_SIZE = 1
+    rows = "".join(f"A-{n},Org {n},DE,2024-05-01T12:00Z\n" for n in range(12))
+    looked = []
+    check_columns = columns.ColumnCheck.check_columns
+
+    def counted(self, chunk):
+        looked.append(chunk.frame.height)
+        return check_columns(self, chunk)
+
+    with mock.patch.object(columns.ColumnCheck, "check_columns", counted):
+        run = import_bytes("external_id,name,country,updated_at\n" + rows)
+    assert run.inserted == 12
+    assert len(looked) == 2  # chunks 1 and 11
