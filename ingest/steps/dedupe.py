@@ -24,7 +24,7 @@ class InFileDedupe:
         new_numbers: list[int] = []
         kept = []
         for row, key, seen in zip(rows, keys, earlier):
-            hash64 = int(row.payload_hash[:16], 16)
+            hash64 = _hash64(row.payload_hash)
             seen = seen or in_chunk.get(key)
             if seen is None:
                 in_chunk[key] = (hash64, row.number)
@@ -44,3 +44,21 @@ class InFileDedupe:
                 )
         self.seen.add(list(in_chunk), new_hashes, new_numbers)
         return kept
+
+    def unseen(self, rows: list[Row]) -> list[int] | None:
+        """The rows' keys when each is the first row of its external id in
+        the file (none seen in an earlier chunk, none twice among ``rows``),
+        else None. The column-wise engine's lane takes only such chunks,
+        and then ``remember``s them as ``dedupe`` would."""
+        keys = [key64(row.external_id) for row in rows]
+        if len(set(keys)) != len(keys) or any(self.seen.lookup(keys)):
+            return None
+        return keys
+
+    def remember(self, keys: list[int], payload_hashes: list[str], rows: list[Row]) -> None:
+        self.seen.add(keys, list(map(_hash64, payload_hashes)), [row.number for row in rows])
+
+
+def _hash64(payload_hash: str) -> int:
+    """What the tracker keeps of a row's payload hash: its first 64 bits."""
+    return int(payload_hash[:16], 16)

@@ -22,7 +22,6 @@ from core.provenance import TimedEntries
 from ingest import fields as rules
 from ingest import resolve, survivorship
 from ingest.columns import ColumnCheck, runs_here
-from ingest.seen import key64
 from ingest.steps.dedupe import InFileDedupe
 from ingest.steps.layout import RecordLayout
 from ingest.steps.merge import Merger
@@ -119,8 +118,8 @@ class NewRecordsLane:
         if unvouched:
             return checked()
         # In-file dedupe: nothing seen before, no external id twice.
-        keys64 = [key64(row.external_id) for row in valid]
-        if len(set(keys64)) != len(keys64) or any(self.in_file.seen.lookup(keys64)):
+        keys64 = self.in_file.unseen(valid)
+        if keys64 is None:
             return checked()
         natural_key = self.target.natural_key
         natural_keys = [natural_key(clean) for clean in cleans]
@@ -132,7 +131,7 @@ class NewRecordsLane:
         if resolve.natural_key_lookup(model=self.writer.layout.model, keys=asked):
             return checked()
 
-        self.in_file.seen.add(keys64, [int(h[:16], 16) for h in hashes], [r.number for r in valid])
+        self.in_file.remember(keys64, hashes, valid)
         self._write(valid, hashes, values, natural_keys)
         return True
 
