@@ -1,5 +1,6 @@
 """How the golden records are imported (see ingest/registry.py)."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.keys import normalize_email, organization_key
@@ -27,6 +28,9 @@ class OrganizationTarget(registry.Target):
 
     def natural_key(self, values: dict[str, Any]) -> str | None:
         return organization_key(values.get("country"), values.get("registration_number"))
+
+    def natural_keys(self, values: Mapping[str, Sequence[Any]]) -> list[str | None]:
+        return list(map(organization_key, values["country"], values["registration_number"]))
 
 
 @registry.register

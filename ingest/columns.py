@@ -30,7 +30,7 @@ import datetime as dt
 import functools
 import hashlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -486,8 +486,9 @@ class ColumnCheck:
         frame = columns.frame
         if len(indexes) != frame.height or list(indexes) != list(range(frame.height)):
             frame = frame[list(indexes)]
-        positions, values = self._vouched(frame)
+        positions, vouched = self._vouched(frame)
         names = self.names
+        values = [vouched.values(index) for index in range(len(names))]
         rows = [dict(zip(names, clean)) for clean in zip(*values)]
         for position, row in zip(positions, rows):
             result[position] = row
@@ -498,11 +499,17 @@ class ColumnCheck:
         positions, ascending) and their clean values, one list per field in
         field order: what ``check`` gives as dicts, for callers that keep
         the chunk in columns."""
+        positions, vouched = self.check_frame(columns)
+        return positions, [vouched.values(index) for index in range(len(self.names))]
+
+    def check_frame(self, columns: Columns) -> tuple[list[int], Vouched]:
+        """``check_columns``, the clean values left in polars: Python values
+        are made only for the fields asked for (``Vouched.values``)."""
         if not self._mirrors or columns.frame.height == 0:
-            return [], [[] for _ in self.names]
+            return [], Vouched(pl.DataFrame(), [], self.names)
         return self._vouched(columns.frame)
 
-    def _vouched(self, frame: pl.DataFrame) -> tuple[list[int], list[list[Any]]]:
+    def _vouched(self, frame: pl.DataFrame) -> tuple[list[int], Vouched]:
         out = self._plan.run(frame).select(self._outputs)
         ok = out.get_column("ok")
         for index, mirror in enumerate(self._mirrors):
@@ -514,22 +521,75 @@ class ColumnCheck:
                     ok = ok & ~later
         everything = ok.all()
         vouched = out if everything else out.filter(ok)
-        values = [
-            mirror.to_python(vouched.get_column(f"c{index}"))
-            for index, mirror in enumerate(self._mirrors)
-        ]
-        refused = {
-            at
-            for index, mirror in enumerate(self._mirrors)
-            if mirror.national is not None
-            for at in _national(vouched, index, values[index])
-        }
         positions = list(range(frame.height)) if everything else ok.arg_true().to_list()
+        refused: set[int] = set()
+        for index, mirror in enumerate(self._mirrors):
+            if mirror.national is not None:
+                numbers = mirror.to_python(vouched.get_column(f"c{index}"))
+                refused.update(_national(vouched, index, numbers))
+                vouched = vouched.with_columns(pl.Series(f"c{index}", numbers, dtype=pl.String))
         if refused:
             kept = [at for at in range(len(positions)) if at not in refused]
             positions = [positions[at] for at in kept]
-            values = [[column[at] for at in kept] for column in values]
-        return positions, values
+            vouched = vouched[kept]
+        return positions, Vouched(vouched, self._mirrors, self.names)
+
+
+class Vouched:
+    """The clean values of the vouched rows of a chunk, column ``c{i}`` of
+    ``frame`` for field ``i``; ``values(i)`` as the row check's Python
+    values (made once per field)."""
+
+    def __init__(self, frame: pl.DataFrame, mirrors: Sequence[_Mirror], names: Sequence[str]):
+        self.frame = frame
+        self._mirrors = mirrors
+        self._index = {name: index for index, name in enumerate(names)}
+        self._values: dict[int, list[Any]] = {}
+
+    def column(self, index: int) -> pl.Series:
+        return self.frame.get_column(f"c{index}")
+
+    def values(self, index: int) -> list[Any]:
+        values = self._values.get(index)
+        if values is None:
+            if self.frame.height == 0:
+                return []
+            values = self._values[index] = self._mirrors[index].to_python(self.column(index))
+        return values
+
+    def iso_utc(self, index: int) -> list[str | None] | None:
+        """A date-time field's values (held as microseconds since the epoch
+        in UTC) as ISO 8601 text to the microsecond, as
+        ``datetime.isoformat(timespec="microseconds")`` writes a UTC time,
+        None where empty; None for a field of another type."""
+        if self.frame.height == 0:
+            return []
+        if self._mirrors[index].to_python is not _datetimes:
+            return None
+        micros = self.column(index)
+        return (
+            pl.from_epoch(micros, time_unit="us")
+            .dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+            .to_list()
+        )
+
+    def by_name(self) -> Mapping[str, Sequence[Any]]:
+        """Each field's Python values by field name, made as they are read."""
+        return _LazyValues(self)
+
+
+class _LazyValues(Mapping[str, Sequence[Any]]):
+    def __init__(self, vouched: Vouched) -> None:
+        self._vouched = vouched
+
+    def __getitem__(self, name: str) -> Sequence[Any]:
+        return self._vouched.values(self._vouched._index[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._vouched._index)
+
+    def __len__(self) -> int:
+        return len(self._vouched._index)
 
 
 def _national(vouched: pl.DataFrame, index: int, numbers: list[Any]) -> list[int]:

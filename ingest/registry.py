@@ -73,6 +73,15 @@ class Target:
         """The normalized dedupe key of a record's values, or None when it has none."""
         return None
 
+    def natural_keys(self, values: Mapping[str, Sequence[Any]]) -> list[str | None]:
+        """``natural_key`` of each row of a chunk held column-wise: each
+        field's clean values by field name, one list per field. A target
+        whose key reads a few fields may override it to read only those
+        (the column-wise engine makes a field's values as they are read)."""
+        names = list(values)
+        columns = [values[name] for name in names]
+        return [self.natural_key(dict(zip(names, row))) for row in zip(*columns)]
+
     @cached_property
     def field_names(self) -> list[str]:
         return [field.name for field in self.fields]

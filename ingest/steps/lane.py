@@ -21,7 +21,7 @@ from typing import Any
 from core.provenance import TimedEntries
 from ingest import fields as rules
 from ingest import resolve, survivorship
-from ingest.columns import ColumnCheck, runs_here
+from ingest.columns import ColumnCheck, Vouched, runs_here
 from ingest.steps.dedupe import InFileDedupe
 from ingest.steps.layout import RecordLayout
 from ingest.steps.merge import Merger
@@ -89,12 +89,12 @@ class NewRecordsLane:
         columns = self.columns.read([row.payload for row in candidates])
         if columns is None:
             return False
-        positions, values = self.columns.check_columns(columns)
+        positions, vouched = self.columns.check_frame(columns)
         unvouched = 0  # valid rows the columns do not vouch for
         if len(positions) != len(candidates):
-            vouched = set(positions)
+            sure = set(positions)
             for index, row in enumerate(candidates):
-                if index not in vouched:
+                if index not in sure:
                     clean, errors, _ = self.check_row(row.payload)
                     if errors:
                         row.quarantine(errors)  # as the validate step would
@@ -105,14 +105,15 @@ class NewRecordsLane:
             self.resting = self.UNVOUCHED_REST
         valid = [candidates[index] for index in positions]
         hashes = [columns.hashes[index] for index in positions]
-        names = self.names
-        cleans = [dict(zip(names, clean)) for clean in zip(*values)]
+        values = vouched.by_name()  # each field's Python values, made when first read
 
         def checked() -> bool:
             """Leave the chunk to the steps, each valid row with its clean
             values and hash: they are not checked a second time."""
+            names = self.names
+            cleans = zip(*(values[name] for name in names)) if valid else ()
             for row, clean, payload_hash in zip(valid, cleans, hashes):
-                row.clean, row.payload_hash = clean, payload_hash
+                row.clean, row.payload_hash = dict(zip(names, clean)), payload_hash
             return False
 
         if unvouched:
@@ -121,8 +122,7 @@ class NewRecordsLane:
         keys64 = self.in_file.unseen(valid)
         if keys64 is None:
             return checked()
-        natural_key = self.target.natural_key
-        natural_keys = [natural_key(clean) for clean in cleans]
+        natural_keys = self.target.natural_keys(values) if valid else []
         asked = [key for key in natural_keys if key]
         if len(set(asked)) != len(asked):
             return checked()
@@ -132,14 +132,14 @@ class NewRecordsLane:
             return checked()
 
         self.in_file.remember(keys64, hashes, valid)
-        self._write(valid, hashes, values, natural_keys)
+        self._write(valid, hashes, vouched, natural_keys)
         return True
 
     def _write(
         self,
         rows: list[Row],
         hashes: list[str],
-        values: list[list[Any]],
+        vouched: Vouched,
         natural_keys: list[str | None],
     ) -> None:
         """``Merger.fill_new`` and ``ChunkWriter.write``, column by column."""
@@ -147,7 +147,7 @@ class NewRecordsLane:
         masks = [0] * len(rows)
         for bit, (index, _, default) in enumerate(self.data):
             flag = 1 << bit
-            column = values[index]
+            column = vouched.values(index)
             record_columns.append(
                 [value if value is not None and value != "" else default for value in column]
             )
@@ -160,13 +160,20 @@ class NewRecordsLane:
             for mask in set(masks)
         }
         names = {mask: tuple(columns) for mask, columns in filled.items()}
-        # What dates each row's values (Merger.row_time): its timestamp, else the import's time.
-        as_text, imported_at = survivorship.timestamp, self.imported_at
-        times = (
-            [imported_at if value is None else as_text(value) for value in values[self.timestamp]]
-            if self.timestamp is not None
-            else [imported_at] * len(rows)
-        )
+        # What dates each row's values (Merger.row_time): its timestamp
+        # (survivorship.timestamp's text), else the import's time.
+        imported_at = self.imported_at
+        if self.timestamp is None:
+            times = [imported_at] * len(rows)
+        else:
+            texts = vouched.iso_utc(self.timestamp)
+            if texts is None:
+                as_text = survivorship.timestamp
+                texts = [
+                    None if value is None else as_text(value)
+                    for value in vouched.values(self.timestamp)
+                ]
+            times = [imported_at if text is None else text for text in texts]
         provenance = list(map(self.stored_provenance, times, map(names.__getitem__, masks)))
         now = dt.datetime.now(dt.UTC)
         writer = self.writer

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from demo import datagen
-from ingest import columns, registry
+from ingest import columns, registry, survivorship
 from ingest import fields as rules
 from ingest.columns import ColumnCheck
 from ingest.steps import validate
@@ -184,7 +184,25 @@ def assert_parity(fields: list[rules.Field], chunk: list, indexes=None) -> int:
     for index, clean in zip(indexes, vouched, strict=True):
         if clean is not None:
             assert_same(clean, check_row(chunk[index]), chunk[index])
+    assert_frame_parity(check_columns, columns, vouched if indexes == range(len(chunk)) else None)
     return sum(clean is not None for clean in vouched)
+
+
+def assert_frame_parity(check_columns, columns, vouched) -> None:
+    """``check_frame`` vouches for the rows ``check`` does, with the same
+    values, and writes a date-time's text as provenance does."""
+    positions, frame = check_columns.check_frame(columns)
+    if vouched is not None:
+        assert positions == [at for at, clean in enumerate(vouched) if clean is not None]
+        for index, name in enumerate(check_columns.names):
+            assert frame.values(index) == [vouched[at][name] for at in positions]
+    for index in range(len(check_columns.names)):
+        texts = frame.iso_utc(index)
+        if texts is not None:
+            assert texts == [
+                None if value is None else survivorship.timestamp(value)
+                for value in frame.values(index)
+            ]
 
 
 def row_hash(fields, payload, checked) -> str:
@@ -295,6 +313,14 @@ def near_generated(draw, target: str) -> dict[str, str | None]:
 def test_a_vouched_row_of_a_target_is_the_row_checks_valid_row(target, data):
     chunk = data.draw(st.lists(near_generated(target), max_size=6))
     assert_parity(registry.get(target).fields, chunk)
+    # The natural keys of the vouched rows, column-wise, are each row's.
+    fields = registry.get(target).fields
+    check_columns, _ = _checks(tuple(fields))
+    _, frame = check_columns.check_frame(check_columns.read(chunk))
+    by_name = frame.by_name()
+    rows = [dict(zip(by_name, row)) for row in zip(*by_name.values())]
+    natural_key = registry.get(target).natural_key
+    assert registry.get(target).natural_keys(by_name) == [natural_key(row) for row in rows]
 
 
 @pytest.mark.parametrize(

@@ -79,13 +79,13 @@ def test_a_file_the_columns_cannot_vouch_for_is_looked_at_one_chunk_in_ten(setti
     settings.IMPORTER_CHUNK_SIZE = 1
     rows = "".join(f"A-{n},Org {n},DE,2024-05-01T12:00Z\n" for n in range(12))
     looked = []
-    check_columns = columns.ColumnCheck.check_columns
+    check_frame = columns.ColumnCheck.check_frame
 
     def counted(self, chunk):
         looked.append(chunk.frame.height)
-        return check_columns(self, chunk)
+        return check_frame(self, chunk)
 
-    with mock.patch.object(columns.ColumnCheck, "check_columns", counted):
+    with mock.patch.object(columns.ColumnCheck, "check_frame", counted):
         run = import_bytes("external_id,name,country,updated_at\n" + rows)
     assert run.inserted == 12
     assert len(looked) == 2  # chunks 1 and 11

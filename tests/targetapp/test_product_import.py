@@ -17,6 +17,7 @@ from core.models import Organization
 from dq import services as dq_services
 from dq.models import Violation
 from ingest import fields as rules
+from ingest import registry
 from ingest.models import ExternalIdMap
 from runs import services
 from runs.execution import runner
@@ -216,3 +217,12 @@ def test_a_dry_run_writes_nothing_and_shows_the_would_be_values(suppliers):
         "2024-03-01",
     )
     assert values["supplier_id"] == suppliers.pk
+
+
+def test_natural_keys_of_a_chunk_held_column_wise_are_each_rows():
+    """``Target.natural_keys`` (the column-wise engine's) gives what
+    ``natural_key`` gives row by row, here for a key declared by names."""
+    target = registry.get("product")
+    values = {"sku": ["P-1", "", "P-3"], "name": ["Widget", "Gadget", None]}
+    assert target.natural_keys(values) == ["P-1", None, "P-3"]
+    assert target.natural_keys({"sku": [], "name": []}) == []
