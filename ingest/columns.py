@@ -101,14 +101,17 @@ _GROUPED_THOUSANDS = _pattern(rules._GROUPED_THOUSANDS)
 _ISO_DATE = _pattern(rules._ISO_DATE, "(?i)")
 _PHONE_PUNCTUATION = _char_class("".join(map(chr, rules._PHONE_PUNCTUATION)))
 _PHONE_DIGITS = "^[0-9]{7,15}$"
-# The date-times vouched for: YYYY-MM-DD, T (or t, or a space), HH:MM:SS,
-# up to six decimals of a second, then Z, an offset ±HH:MM, " UTC" or
-# nothing (UTC). datetime.fromisoformat reads every one of them, and every
-# field sits at a fixed place but the decimals: the offset is the last six
-# characters when the sixth from the end is a sign.
+# The date-times vouched for: YYYY-MM-DD, alone (midnight, UTC) or then T
+# (or t, or a space) and HH:MM, then :SS with up to six decimals of a second
+# or nothing (spreadsheets write times without their seconds), then Z, an
+# offset ±HH:MM, " UTC" or nothing (UTC). datetime.fromisoformat reads every
+# one of them. ``_datetime`` writes each as YYYY-MM-DDTHH:MM:SS and what
+# followed: then every field sits at a fixed place but the decimals, and the
+# offset is the last six characters when the sixth from the end is a sign.
 _DATETIME = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]| [Uu][Tt][Cc])?$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]| [Uu][Tt][Cc])?)?$"
 )
 # Boolean words are ASCII; a longer or other value is not vouched for.
 _WORD = "^[A-Za-z0-9]{1,5}$"
@@ -287,15 +290,23 @@ def _datetime(
 ) -> _Mirror:
     """``parse_datetime`` for the shapes of ``_DATETIME``, as microseconds
     since the epoch in UTC (``_datetimes`` makes them Python datetimes)."""
+    # Written out in full first: a date alone at midnight, HH:MM with :00.
+    full = part(
+        pl.when(value.str.len_bytes() == 10)
+        .then(pl.concat_str([value, pl.lit("T00:00:00")]))
+        .when(value.str.slice(16, 1) != ":")
+        .then(pl.concat_str([value.str.slice(0, 16), pl.lit(":00"), value.str.slice(16)]))
+        .otherwise(value)
+    )
     local = (
-        value.str.slice(0, 19)
+        full.str.slice(0, 19)
         .str.replace("[t ]", "T", n=1)
         .str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
         .cast(pl.Int64)
     )
-    fraction = value.str.extract(r"^.{19}\.([0-9]+)", 1).str.pad_end(6, "0")
-    sign = value.str.slice(-6, 1)
-    offset = (_number(value, -5, 2) * 3600 + _number(value, -2, 2) * 60) * 1_000_000
+    fraction = full.str.extract(r"^.{19}\.([0-9]+)", 1).str.pad_end(6, "0")
+    sign = full.str.slice(-6, 1)
+    offset = (_number(full, -5, 2) * 3600 + _number(full, -2, 2) * 60) * 1_000_000
     offset = pl.when(sign == "+").then(offset).when(sign == "-").then(-offset).otherwise(0)
     utc = part(local + fraction.cast(pl.Int64, strict=False).fill_null(0) - offset)
     # Year 0 and 10000, which polars reads and Python has not, are out.

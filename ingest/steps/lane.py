@@ -71,7 +71,7 @@ class NewRecordsLane:
         self.resting = 0
 
     # A file whose valid rows the columns cannot vouch for (a time written
-    # without its seconds, say) would pay the column-wise checks and the row
+    # to the hour only, say) would pay the column-wise checks and the row
     # check for every row: after a chunk with a quarter of its valid rows
     # unvouched, the lane leaves this many chunks to the steps unseen, then
     # looks again. A file keeps its formats, so one chunk in ten is paid.

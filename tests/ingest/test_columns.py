@@ -116,16 +116,20 @@ def datetimes() -> st.SearchStrategy[str]:
         ["", "Z", "Z", "z", "+00:00", "-00:00", "+05:30", "-05:00", "+14:00", "-23:59", "+24:00",
          "+0530", "+05", " UTC", " utc", "UTC", "+05:30:15"]
     )  # fmt: skip
-    built = st.tuples(moment | soon, separator, fraction, offset).map(
-        lambda parts: (
-            parts[0].date().isoformat()
-            + parts[1]
-            + parts[0].time().isoformat("seconds")
-            + parts[2]
-            + parts[3]
-        )
+    # A date alone (None), or with its time to the hour, minute or second.
+    timespec = st.sampled_from(["seconds", "seconds", "minutes", "hours", None])
+
+    def build(parts) -> str:
+        moment, separator, timespec, fraction, offset = parts
+        day = moment.date().isoformat()
+        if timespec is None:
+            return day + offset
+        return day + separator + moment.time().isoformat(timespec) + fraction + offset
+
+    built = st.tuples(moment | soon, separator, timespec, fraction, offset).map(build)
+    shaped = _text(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,3})?)?Z?)?"
     )
-    shaped = _text(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,3})?Z?")
     return built | shaped
 
 
@@ -332,6 +336,10 @@ def test_a_vouched_row_of_a_target_is_the_row_checks_valid_row(target, data):
         (FIELD_LISTS["integer"], {"employees": " +0012.00 "}),
         (FIELD_LISTS["date"], {"founded": "2003-02-01t00:00:00.000z"}),
         (FIELD_LISTS["datetime"], {"seen": "2024-05-01 12:00:00.5 UTC"}),
+        (FIELD_LISTS["datetime"], {"seen": "2024-05-01 12:00"}),
+        (FIELD_LISTS["datetime"], {"seen": "2024-05-01T12:00+02:00"}),
+        (FIELD_LISTS["datetime"], {"seen": "2024-05-01t23:59 utc"}),
+        (FIELD_LISTS["datetime"], {"seen": "2024-05-01"}),
         (FIELD_LISTS["datetime"], {"seen": "0001-01-01T05:00:00+05:00"}),
         (FIELD_LISTS["datetime"], {"seen": "2024-05-01T12:00:00-05:30"}),
         (FIELD_LISTS["email"], {"email": "Info@Example.COM"}),
@@ -364,7 +372,9 @@ def test_the_common_and_the_less_common_shapes_are_vouched(fields, payload):
         (FIELD_LISTS["timestamp"], {"updated_at": "9999-01-01T00:00:00Z"}),
         # The row check takes these; the columns leave them to it.
         (FIELD_LISTS["email"], {"email": "jürgen@example.de"}),
-        (FIELD_LISTS["datetime"], {"seen": "2024-05-01T12:00"}),
+        (FIELD_LISTS["datetime"], {"seen": "2024-05-01T12"}),
+        (FIELD_LISTS["datetime"], {"seen": "2024-05-01T12:00:00+0100"}),
+        (FIELD_LISTS["datetime"], {"seen": "2024-05-01 UTC"}),
         (FIELD_LISTS["decimal"], {"price": "9.9"}),
         (FIELD_LISTS["own rule"], {"code": "x", "name": "y"}),
         (FIELD_LISTS["mixed choice"], {"mixed": "a"}),

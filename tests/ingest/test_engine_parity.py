@@ -600,6 +600,12 @@ MESSY = [
         updated_at="2024-02-29T23:59:59Z",
     ),
     organization("M-24", "Bracket GmbH", phone="+49 (0)30 1234567", registration_number="hrb 77"),
+    # Times as spreadsheets write them: without seconds, or a date alone.
+    organization("M-25", "Minutes Co", updated_at="2024-05-01 10:30"),
+    organization("M-26", "Minutes Offset Co", updated_at="2024-05-01T10:30+02:00"),
+    organization("M-27", "Minutes UTC Co", updated_at="2024-05-01t10:30 utc"),
+    organization("M-28", "Day Co", updated_at="2024-05-01"),
+    organization("M-29", "Hour Co", updated_at="2024-05-01T10"),
     organization("M-40", "Dot Thousands", employees="1.000"),
     organization("M-41", "Comma Thousands", employees="1,000"),
     organization("M-42", "Space Thousands", employees="1 000"),
