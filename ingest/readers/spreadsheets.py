@@ -341,18 +341,26 @@ def _sheet_header(
     part = xlsx_chunks.sheet_part(path, name) if format == XLSX else None
     loaded = _load_sheet(workbook, name) if part is None else None
     first_load = [loaded] if loaded is not None else []
+    # A big xlsx: the rows read to find the header, then the rest of the
+    # same reading (its first piece is not read twice).
+    first_reading: list[Iterator[tuple[int, list[Any]]]] = []
 
     def numbered_rows() -> Iterator[tuple[int, list[Any]]]:
         """(row number, cells) of the sheet: read in pieces (a big xlsx), or
-        loaded whole, the first time from the load that found the header."""
+        loaded whole, the first time from the reading that found the header."""
+        if first_reading:
+            return first_reading.pop()
         if part is not None:
             return _read_in_pieces(path, name, part)
         sheet_now = first_load.pop() if first_load else _reload(path, format, name)
         return enumerate(sheet_now.iter_rows(), 1)
 
-    head = list(itertools.islice(numbered_rows(), HEADER_SEARCH_RECORDS))
+    reading = numbered_rows()
+    head = list(itertools.islice(reading, HEADER_SEARCH_RECORDS))
     if loaded is not None:
         first_load.append(loaded)
+    else:
+        first_reading.append(itertools.chain(head, reading))
     del loaded
     records = [_cells(cells) for _, cells in head]
     try:

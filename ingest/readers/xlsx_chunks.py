@@ -18,13 +18,14 @@ relative positions (``number-rows-repeated``), so those are read whole.
 
 from __future__ import annotations
 
+import heapq
 import posixpath
 import re
 import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree
@@ -54,9 +55,6 @@ _ROOT = re.compile(rb"<(" + _NAME + rb")worksheet\b")
 _DIMENSION = re.compile(rb"<" + _NAME + rb"dimension\b[^>]*/>")
 _ROW_START = re.compile(rb"<" + _NAME + rb"row\b[^<>]*>")
 _CELL_START = re.compile(rb"<" + _NAME + rb"c\b[^<>]*>")
-# The end of a row: its closing tag, or a row element without cells. Cell
-# text cannot hold them: "<" is always escaped in XML text.
-_ROW_END = re.compile(rb"</" + _NAME + rb"row>|<" + _NAME + rb"row\b[^<>]*/>")
 
 
 def sheet_part(path: str, sheet: str) -> zipfile.ZipInfo | None:
@@ -163,10 +161,10 @@ def _pieces(stream: IO[bytes]) -> Iterator[bytes]:
     buffer = buffer[opening.end() :]
     parts: list[bytes] = []
     rows = 0
+    row_ends = _row_ends(opening.group(1))
     while True:
         taken = last = 0
-        for end in _ROW_END.finditer(buffer):
-            last = end.end()
+        for last in row_ends(buffer):
             rows += 1
             if rows == ROWS_PER_CHUNK:
                 parts.append(buffer[taken:last])
@@ -183,6 +181,25 @@ def _pieces(stream: IO[bytes]) -> Iterator[bytes]:
         buffer += block
     if rows:
         yield head + b"".join(parts) + tail
+
+
+def _row_ends(prefix: bytes) -> Callable[[bytes], Iterator[int]]:
+    """Where each row of some sheet XML ends, in order: after its closing
+    tag, or after a row element without cells (``<row r="7"/>``). Rows are
+    tagged as their ``sheetData`` is (``prefix``: ``x:`` or none). Cell text
+    cannot hold either: "<" is always escaped in XML text. Each is a literal
+    the regex engine finds by skipping ahead, not a pattern tried at every
+    "<" (a fifth of the time for a 70 MB sheet)."""
+    closing = re.compile(re.escape(b"</" + prefix + b"row>"))
+    empty = re.compile(re.escape(b"<" + prefix + b"row") + rb"\b[^<>]*/>")
+
+    def ends(buffer: bytes) -> Iterator[int]:
+        return heapq.merge(
+            (end.end() for end in closing.finditer(buffer)),
+            (end.end() for end in empty.finditer(buffer)),
+        )
+
+    return ends
 
 
 def _write_piece(archive: zipfile.ZipFile, sheet_name: str, piece: bytes, path: Path) -> None:

@@ -617,6 +617,50 @@ def test_pieces_keep_row_numbers_and_columns_where_the_data_is_offset(tmp_path, 
         assert read(path)[1] == whole
 
 
+def test_the_first_piece_is_read_once(pieces_of, monkeypatch):
+    """The rows read to find the header are the data's first rows: the
+    sheet's first piece is not cut and loaded a second time."""
+    pieces_of(2)
+    written = []
+    write_piece = xlsx_chunks._write_piece
+    monkeypatch.setattr(
+        xlsx_chunks,
+        "_write_piece",
+        lambda archive, name, piece, path: (
+            written.append(piece) or write_piece(archive, name, piece, path)
+        ),
+    )
+    reader, read_rows = read(FIXTURES / "orgs.xlsx")
+    assert read_rows == ORGS_ROWS
+    with zipfile.ZipFile(FIXTURES / "orgs.xlsx") as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml")
+    rows = len(re.findall(rb"</row>|<row\b[^<>]*/>", xml))
+    assert len(written) == -(-rows // 2)
+
+
+@pytest.mark.parametrize("prefix", [b"", b"x:"])
+def test_row_ends_are_found_with_or_without_a_prefix(prefix):
+    """Closing tags and rows without cells, in order; a tag of another
+    element or text that only looks like one is not a row's end."""
+    row, cell = prefix + b"row", prefix + b"c"
+    xml = (
+        b"<" + row + b' r="1"><' + cell + b' r="A1"><' + prefix + b"v>1</" + prefix + b"v></"
+        + cell + b"></" + row + b">"
+        + b"<" + row + b' r="2" ht="20"/>'
+        + b"<" + row + b' r="3"><' + cell + b' r="A3" t="inlineStr"><' + prefix + b"is><"
+        + prefix + b"t>arrow&gt; row/&gt;</" + prefix + b"t></" + prefix + b"is></" + cell
+        + b"></" + row + b">"
+        + b"<" + prefix + b'rows r="9"/>'
+        + b"<" + row + b"/>"
+    )  # fmt: skip
+    ends = list(xlsx_chunks._row_ends(prefix)(xml))
+    expected = [
+        match.end()
+        for match in re.finditer(rb"</(?:[\w.-]+:)?row>|<(?:[\w.-]+:)?row\b[^<>]*/>", xml)
+    ]
+    assert ends == expected and len(ends) == 4
+
+
 def test_a_sheet_without_cell_positions_is_read_whole(tmp_path, pieces_of):
     """Cells without ``r`` are placed by counting: pieces would restart it."""
     path = tmp_path / "unnumbered.xlsx"
