@@ -64,3 +64,6 @@ class ContactTarget(registry.Target):
 
     def natural_key(self, values: dict[str, Any]) -> str | None:
         return normalize_email(values.get("email")) or None
+
+    def natural_keys(self, values: Mapping[str, Sequence[Any]]) -> list[str | None]:
+        return [normalize_email(email) or None for email in values["email"]]

@@ -560,6 +560,14 @@ class Vouched:
     def column(self, index: int) -> pl.Series:
         return self.frame.get_column(f"c{index}")
 
+    def subset(self, positions: list[int]) -> Vouched:
+        """These rows only (positions among the vouched rows, ascending)."""
+        kept = Vouched(self.frame[positions], self._mirrors, list(self._index))
+        kept._values = {
+            index: [values[at] for at in positions] for index, values in self._values.items()
+        }
+        return kept
+
     def values(self, index: int) -> list[Any]:
         values = self._values.get(index)
         if values is None:

@@ -2,8 +2,10 @@
 whose every valid row makes a new record of its own (no external id in the
 id map, none seen earlier in the file, no natural key held by a record or
 shared by two rows: most chunks of a fresh import or a dry run) is checked,
-filled and written column by column, without the per-row steps. Any other
-chunk goes through the steps row by row: the lane decides before it writes
+filled and written column by column, without the per-row steps; its
+references are resolved through the id map for the whole chunk at once, as
+the references step resolves them (a row with an unknown one is
+quarantined). Any other chunk goes through the steps row by row: the lane decides before it writes
 anything, and leaves the rows as the validate step would: the invalid ones
 quarantined with the row check's errors, the others with their clean values
 and hash (the steps do not check them again).
@@ -16,6 +18,7 @@ What it gives is what the steps give, byte for byte: the same records, ids
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from core.provenance import TimedEntries
@@ -59,14 +62,16 @@ class NewRecordsLane:
         )
         self.imported_at = merger.imported_at
         self.stored_provenance: TimedEntries = merger.stored_provenance
-        # A reference resolves per row against other records; a record that
-        # does not start empty needs survivorship: neither takes the lane. Nor
-        # does a process that cannot run polars (ingest.columns.runs_here).
-        self.usable = (
-            layout.fill_new_records
-            and not any(isinstance(field, rules.Reference) for field in target.fields)
-            and runs_here()
-        )
+        # Each reference: its field's index and the field.
+        self.references = [
+            (position[field.name], field)
+            for field in target.fields
+            if isinstance(field, rules.Reference)
+        ]
+        # A record that does not start empty needs survivorship: it does not
+        # take the lane. Nor does a process that cannot run polars
+        # (ingest.columns.runs_here).
+        self.usable = layout.fill_new_records and runs_here()
         # Chunks still to leave to the steps without a look (see UNVOUCHED_REST).
         self.resting = 0
 
@@ -122,7 +127,18 @@ class NewRecordsLane:
         keys64 = self.in_file.unseen(valid)
         if keys64 is None:
             return checked()
-        natural_keys = self.target.natural_keys(values) if valid else []
+        # References, as resolve_references resolves them: through the id
+        # map of the same source; a row with one it does not hold is
+        # quarantined (its first such reference, in field order).
+        resolved, unknown = self._resolve_references(vouched)
+        kept = [at for at in range(len(valid)) if at not in unknown]
+        written = vouched.subset(kept) if unknown else vouched
+        ids = {index: [column[at] for at in kept] for index, column in resolved.items()}
+        # The natural keys of the records to be: references as record ids.
+        record_values = _Replaced(
+            written.by_name(), {self.names[index]: column for index, column in ids.items()}
+        )
+        natural_keys = self.target.natural_keys(record_values) if kept else []
         asked = [key for key in natural_keys if key]
         if len(set(asked)) != len(asked):
             return checked()
@@ -131,9 +147,42 @@ class NewRecordsLane:
         if resolve.natural_key_lookup(model=self.writer.layout.model, keys=asked):
             return checked()
 
+        # The steps remember a row before its references are resolved.
         self.in_file.remember(keys64, hashes, valid)
-        self._write(valid, hashes, vouched, natural_keys)
+        for at, error in unknown.items():
+            valid[at].quarantine([error])
+        self._write(
+            [valid[at] for at in kept], [hashes[at] for at in kept], written, natural_keys, ids
+        )
         return True
+
+    def _resolve_references(
+        self, vouched: Vouched
+    ) -> tuple[dict[int, list[Any]], dict[int, dict[str, str]]]:
+        """Each reference field's record ids (by field index; None where the
+        row leaves it empty or its value is unknown), and the error of each
+        row (by position) with an unknown one."""
+        resolved: dict[int, list[Any]] = {}
+        unknown: dict[int, dict[str, str]] = {}
+        writer = self.writer
+        for index, reference in self.references:
+            column = vouched.values(index)
+            found = resolve.id_map_lookup(
+                source_id=writer.source_id,
+                target=reference.target,
+                external_ids={value for value in column if value},
+            )
+            ids = []
+            for at, value in enumerate(column):
+                entry = found.get(value) if value else None
+                ids.append(None if entry is None else entry.record_id)
+                if value and entry is None and at not in unknown:
+                    message = rules.MSG_UNKNOWN_REFERENCE.format(
+                        target=reference.target, value=value
+                    )
+                    unknown[at] = rules.error(reference.name, rules.UNKNOWN_REFERENCE, message)
+            resolved[index] = ids
+        return resolved, unknown
 
     def _write(
         self,
@@ -141,13 +190,15 @@ class NewRecordsLane:
         hashes: list[str],
         vouched: Vouched,
         natural_keys: list[str | None],
+        resolved: dict[int, list[Any]],
     ) -> None:
-        """``Merger.fill_new`` and ``ChunkWriter.write``, column by column."""
+        """``Merger.fill_new`` and ``ChunkWriter.write``, column by column;
+        ``resolved``: the record ids of the reference fields, by field index."""
         record_columns: list[list[Any]] = []
         masks = [0] * len(rows)
         for bit, (index, _, default) in enumerate(self.data):
             flag = 1 << bit
-            column = vouched.values(index)
+            column = resolved[index] if index in resolved else vouched.values(index)
             record_columns.append(
                 [value if value is not None and value != "" else default for value in column]
             )
@@ -203,3 +254,22 @@ class NewRecordsLane:
             row.decision = DECISION_INSERTED
             row.changed_fields = filled[mask]
             row.outcome = INSERTED
+
+
+class _Replaced(Mapping[str, Sequence[Any]]):
+    """Each field's values by name, some of them replaced (references by
+    their record ids, as a record holds them)."""
+
+    def __init__(self, values: Mapping[str, Sequence[Any]], replaced: dict[str, list[Any]]):
+        self._values = values
+        self._replaced = replaced
+
+    def __getitem__(self, name: str) -> Sequence[Any]:
+        replaced = self._replaced.get(name)
+        return self._values[name] if replaced is None else replaced
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)

@@ -85,6 +85,11 @@ def assert_engines_agree(
     def counted(self, chunk, **options):
         taken = process(self, chunk, **options)
         lane["taken" if taken else "declined"] += 1
+        lane[f"{'taken' if taken else 'declined'}:{self.target.name}"] += 1
+        if taken and any(
+            error["code"] == "unknown_reference" for row in chunk for error in row.errors
+        ):
+            lane[f"taken with an unknown reference:{self.target.name}"] += 1
         return taken
 
     with mock.patch.object(NewRecordsLane, "process", counted):
@@ -262,7 +267,9 @@ def test_a_generated_file(target, invalid_rate, chunk_size, tmp_path):
         covers.add("code:unknown_reference")
     lane: collections.Counter = collections.Counter()
     assert_engines_agree(steps, tmp_path, covers=covers, lane=lane)
-    assert lane["taken"]  # the organizations' chunks (contacts reference: never the lane)
+    assert lane[f"taken:{target}"]
+    if target == CONTACT and invalid_rate:
+        assert lane["taken with an unknown reference:contact"]
 
 
 @pytest.mark.django_db

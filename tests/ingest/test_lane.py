@@ -6,6 +6,8 @@ from unittest import mock
 
 import pytest
 
+from core.models import Contact
+from dq.models import Violation
 from ingest import columns
 from ingest.steps.lane import NewRecordsLane
 from ingest.steps.validate import Validator
@@ -14,7 +16,7 @@ from tests.importing import import_bytes
 HEADER = "external_id,name,country,email\n"
 
 
-def import_counting(content: str):
+def import_counting(content: str, **options):
     """Import under the columns engine; returns the run, how many chunks the
     lane took and declined, and how many rows the validate step checked."""
     lane, checked = {"taken": 0, "declined": 0}, []
@@ -33,7 +35,7 @@ def import_counting(content: str):
         mock.patch.object(NewRecordsLane, "process", counted),
         mock.patch.object(Validator, "validate_row", counted_row),
     ):
-        run = import_bytes(content)
+        run = import_bytes(content, **options)
     return run, lane, checked
 
 
@@ -89,3 +91,30 @@ def test_a_file_the_columns_cannot_vouch_for_is_looked_at_one_chunk_in_ten(setti
         run = import_bytes("external_id,name,country,updated_at\n" + rows)
     assert run.inserted == 12
     assert len(looked) == 2  # chunks 1 and 11
+
+
+@pytest.mark.django_db
+def test_a_chunk_with_references_takes_the_lane():
+    """A contact's organization resolves through the id map for the whole
+    chunk: known ones become the organization's id, an unknown one
+    quarantines its row with the references step's message."""
+    import_bytes(HEADER + "ORG-1,Acme,DE,\n")
+    run, lane, checked = import_counting(
+        "external_id,organization_external_id,last_name\n"
+        "C-1,ORG-1,Known\nC-2,ORG-9,Unknown\nC-3,,None\n",
+        target="contact",
+    )
+    assert (run.inserted, run.quarantined, lane["taken"], checked) == (2, 1, 1, [])
+    contacts = dict(Contact.objects.values_list("last_name", "organization__name"))
+    assert contacts == {"Known": "Acme", "None": None}
+    violation = Violation.objects.get(run=run)
+    assert (violation.row_number, violation.errors) == (
+        3,
+        [
+            {
+                "field": "organization_external_id",
+                "code": "unknown_reference",
+                "message": "No organization with external id 'ORG-9' is known for this source.",
+            }
+        ],
+    )
