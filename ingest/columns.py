@@ -21,7 +21,7 @@ paid for every chunk (bench/PROFILE.md, sixth round). What stays per row in
 Python: the hash and the national phone numbers (once per distinct value).
 ``check`` gives each vouched row's clean values as a dict; the column-wise
 engine's lane (``ingest.steps.lane``) takes them as columns
-(``check_columns``).
+(``check_frame``).
 """
 
 from __future__ import annotations
@@ -505,17 +505,11 @@ class ColumnCheck:
             result[position] = row
         return result
 
-    def check_columns(self, columns: Columns) -> tuple[list[int], list[list[Any]]]:
-        """The rows of the whole chunk that every field vouches for (their
-        positions, ascending) and their clean values, one list per field in
-        field order: what ``check`` gives as dicts, for callers that keep
-        the chunk in columns."""
-        positions, vouched = self.check_frame(columns)
-        return positions, [vouched.values(index) for index in range(len(self.names))]
-
     def check_frame(self, columns: Columns) -> tuple[list[int], Vouched]:
-        """``check_columns``, the clean values left in polars: Python values
-        are made only for the fields asked for (``Vouched.values``)."""
+        """The rows of the whole chunk that every field vouches for (their
+        positions, ascending) and their clean values, left in polars: what
+        ``check`` gives as dicts, for callers that keep the chunk in columns.
+        Python values are made only for the fields read (``Vouched.values``)."""
         if not self._mirrors or columns.frame.height == 0:
             return [], Vouched(pl.DataFrame(), [], self.names)
         return self._vouched(columns.frame)

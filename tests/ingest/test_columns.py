@@ -490,7 +490,7 @@ def test_a_process_forked_after_polars_ran_cannot_run_it():
     from a test process did), so the lane asks ``runs_here`` first."""
     check = ColumnCheck(registry.get("organization").fields)
     chunk = check.read([{"external_id": "A-1", "name": "Acme", "country": "DE"}])
-    assert chunk is not None and check.check_columns(chunk)[0] == [0]
+    assert chunk is not None and check.check_frame(chunk)[0] == [0]
     child = os.fork()
     if child == 0:
         os._exit(0 if not columns.runs_here() else 1)
