@@ -586,16 +586,23 @@ class Vouched:
             .to_list()
         )
 
-    def by_name(self) -> Mapping[str, Sequence[Any]]:
-        """Each field's Python values by field name, made as they are read."""
-        return _LazyValues(self)
+    def by_name(
+        self, replaced: Mapping[str, list[Any]] | None = None
+    ) -> Mapping[str, Sequence[Any]]:
+        """Each field's Python values by field name, made as they are read;
+        ``replaced``: other values for some fields (a reference's record ids)."""
+        return _LazyValues(self, replaced or {})
 
 
 class _LazyValues(Mapping[str, Sequence[Any]]):
-    def __init__(self, vouched: Vouched) -> None:
+    def __init__(self, vouched: Vouched, replaced: Mapping[str, list[Any]]) -> None:
         self._vouched = vouched
+        self._replaced = replaced
 
     def __getitem__(self, name: str) -> Sequence[Any]:
+        replaced = self._replaced.get(name)
+        if replaced is not None:
+            return replaced
         return self._vouched.values(self._vouched._index[name])
 
     def __iter__(self) -> Iterator[str]:

@@ -18,7 +18,6 @@ What it gives is what the steps give, byte for byte: the same records, ids
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from core.provenance import TimedEntries
@@ -29,6 +28,7 @@ from ingest.steps.dedupe import InFileDedupe
 from ingest.steps.layout import RecordLayout
 from ingest.steps.merge import Merger
 from ingest.steps.policy import WritePolicy
+from ingest.steps.references import unknown_reference
 from ingest.steps.types import DECISION_INSERTED, INSERTED, Record, Row
 from ingest.steps.write import ChunkWriter
 
@@ -135,8 +135,8 @@ class NewRecordsLane:
         written = vouched.subset(kept) if unknown else vouched
         ids = {index: [column[at] for at in kept] for index, column in resolved.items()}
         # The natural keys of the records to be: references as record ids.
-        record_values = _Replaced(
-            written.by_name(), {self.names[index]: column for index, column in ids.items()}
+        record_values = written.by_name(
+            {self.names[index]: column for index, column in ids.items()}
         )
         natural_keys = self.target.natural_keys(record_values) if kept else []
         asked = [key for key in natural_keys if key]
@@ -177,10 +177,7 @@ class NewRecordsLane:
                 entry = found.get(value) if value else None
                 ids.append(None if entry is None else entry.record_id)
                 if value and entry is None and at not in unknown:
-                    message = rules.MSG_UNKNOWN_REFERENCE.format(
-                        target=reference.target, value=value
-                    )
-                    unknown[at] = rules.error(reference.name, rules.UNKNOWN_REFERENCE, message)
+                    unknown[at] = unknown_reference(reference, value)
             resolved[index] = ids
         return resolved, unknown
 
@@ -254,22 +251,3 @@ class NewRecordsLane:
             row.decision = DECISION_INSERTED
             row.changed_fields = filled[mask]
             row.outcome = INSERTED
-
-
-class _Replaced(Mapping[str, Sequence[Any]]):
-    """Each field's values by name, some of them replaced (references by
-    their record ids, as a record holds them)."""
-
-    def __init__(self, values: Mapping[str, Sequence[Any]], replaced: dict[str, list[Any]]):
-        self._values = values
-        self._replaced = replaced
-
-    def __getitem__(self, name: str) -> Sequence[Any]:
-        replaced = self._replaced.get(name)
-        return self._values[name] if replaced is None else replaced
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)

@@ -29,7 +29,12 @@ def resolve_references(rows: list[Row], *, target: Target, source_id: int) -> li
                 row.clean[reference.name] = found[value].record_id
                 kept.append(row)
             else:
-                message = rules.MSG_UNKNOWN_REFERENCE.format(target=reference.target, value=value)
-                row.quarantine([rules.error(reference.name, rules.UNKNOWN_REFERENCE, message)])
+                row.quarantine([unknown_reference(reference, value)])
         rows = kept
     return rows
+
+
+def unknown_reference(reference: rules.Reference, value: str) -> dict[str, str]:
+    """The error of a row whose reference the id map does not hold."""
+    message = rules.MSG_UNKNOWN_REFERENCE.format(target=reference.target, value=value)
+    return rules.error(reference.name, rules.UNKNOWN_REFERENCE, message)
