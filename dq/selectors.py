@@ -10,8 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Count, Func, Q, QuerySet, TextField
 
 from dq.models import RemediationAudit, Violation
 from ingest.models import ExternalIdMap
@@ -192,20 +191,38 @@ def field_filter(field_name: str) -> Q:
     return Q(error_fields__contains=f",{field_name},")
 
 
+class PayloadValues(Func):
+    """A payload's values, without its field names, as the text of a JSON
+    array: what the inbox's search looks in, so that a term such as "email"
+    or "name" does not match every violation by a field name. PostgreSQL's
+    trigram index (migration dq.0017) is on ``UPPER`` of exactly this
+    expression, which ``icontains`` produces."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "(jsonb_path_query_array(%(expressions)s, '$.*'))::text"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "(SELECT json_group_array(value) FROM json_each(%(expressions)s))"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
 def violations_search(
     queryset: QuerySet[Violation], *, term: str, in_payload: bool
 ) -> QuerySet[Violation]:
     """External id (exact or prefix, on its index) and, when allowed, text
-    anywhere in the payload, case-insensitive. On PostgreSQL that is
-    ``UPPER(payload::text) LIKE``, which a trigram index on the same
-    expression (migration 0005) serves at a million rows."""
+    in any of the payload's values, case-insensitive. On PostgreSQL that is
+    ``UPPER(<the values>::text) LIKE``, which a trigram index on the same
+    expression serves at a million rows."""
     term = term.strip()[:200]
     if not term:
         return queryset
     match = Q(external_id=term) | Q(external_id__startswith=term)
     if in_payload:
-        queryset = queryset.annotate(payload_text=Cast("payload", TextField()))
-        match |= Q(payload_text__icontains=term)
+        queryset = queryset.annotate(payload_values=PayloadValues("payload"))
+        match |= Q(payload_values__icontains=term)
     return queryset.filter(match)
 
 

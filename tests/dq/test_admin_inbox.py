@@ -115,6 +115,12 @@ def test_search_by_external_id_and_payload_text(steward_client, operator_client,
     }
     # Without the payload permission, payload text is not searched (a hit would reveal a value).
     assert listed(operator_client.get(CHANGELIST, {"q": "negative staff"})) == set()
+    # Values are searched, not field names: every payload has a registration_number.
+    assert listed(steward_client.get(CHANGELIST, {"q": "registration_number"})) == set()
+    bad_country = violation_at(rules_run, 13)
+    assert bad_country.pk in listed(
+        steward_client.get(CHANGELIST, {"q": bad_country.payload["country"]})
+    )
 
 
 def test_the_editor_shows_errors_beside_fields_and_focuses_the_first(steward_client, rules_run):

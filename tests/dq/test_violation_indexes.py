@@ -7,6 +7,7 @@ looks its violations up this way."""
 import pytest
 from django.db import connection
 
+from dq import selectors
 from dq.models import Violation
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -41,3 +42,13 @@ def test_the_mostly_empty_foreign_keys_are_indexed_only_where_set():
         assert f"WHERE ({name}_id IS NOT NULL)" in definitions[f"dq_violation_{name}"]
     indexed_alone = [d for d in definitions.values() if d.endswith("(run_id)")]
     assert indexed_alone == []
+
+
+def test_payload_search_is_served_by_the_trigram_index_of_the_values():
+    """Migration 0017: the index is on exactly the expression the search
+    produces (dq.selectors.PayloadValues)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    found = selectors.violations_search(Violation.objects.all(), term="acme", in_payload=True)
+    plan = found.explain()
+    assert "dq_violation_payload_values_trgm" in plan and "Seq Scan" not in plan, plan
