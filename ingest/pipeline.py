@@ -19,7 +19,7 @@ otherwise leaves it to the steps; ``rows`` always runs the steps.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ingest.models import Source
@@ -103,17 +103,25 @@ class ChunkProcessor:
                 layout, merger=self.merger, writer=self.writer, in_file=self.in_file, policy=policy
             )
 
-    def process(self, read_rows: Sequence[ReadRow], *, write: bool = True) -> list[Row]:
+    def process(
+        self,
+        read_rows: Sequence[ReadRow],
+        *,
+        write: bool = True,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> list[Row]:
         """All the chunk's rows, each with its result. Without ``write`` (a
         resumed partition replaying rows committed before a crash) nothing
-        is written: the in-file duplicate tracker is rebuilt."""
+        is written: the in-file duplicate tracker is rebuilt. ``meanwhile``:
+        the caller's own work (reading on), which the lane does while
+        PostgreSQL stores its new records; it may not be called at all."""
         rows = list(map(self.reader.read, read_rows))
         mappings = id_map_entries(rows, target=self.target.name, source_id=self.source_id)
         if (
             self.lane is not None
             and write
             and not mappings
-            and self.lane.process(rows, lock=self.policy.locks_natural_keys)
+            and self.lane.process(rows, lock=self.policy.locks_natural_keys, meanwhile=meanwhile)
         ):
             return rows
         valid = self.validator.validate(rows, mappings)

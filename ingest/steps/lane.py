@@ -18,6 +18,7 @@ What it gives is what the steps give, byte for byte: the same records, ids
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from core.provenance import TimedEntries
@@ -82,9 +83,13 @@ class NewRecordsLane:
     # looks again. A file keeps its formats, so one chunk in ten is paid.
     UNVOUCHED_REST = 9
 
-    def process(self, rows: list[Row], *, lock: bool) -> bool:
+    def process(
+        self, rows: list[Row], *, lock: bool, meanwhile: Callable[[], None] | None = None
+    ) -> bool:
         """Import the chunk's rows (none of them in the id map) and return
-        True, or return False for the per-row steps to take them all."""
+        True, or return False for the per-row steps to take them all.
+        ``meanwhile``: the caller's work to do while the database stores the
+        records (``RecordWriter.insert``); called only when True is returned."""
         if not self.usable:
             return False
         if self.resting:
@@ -152,7 +157,12 @@ class NewRecordsLane:
         for at, error in unknown.items():
             valid[at].quarantine([error])
         self._write(
-            [valid[at] for at in kept], [hashes[at] for at in kept], written, natural_keys, ids
+            [valid[at] for at in kept],
+            [hashes[at] for at in kept],
+            written,
+            natural_keys,
+            ids,
+            meanwhile,
         )
         return True
 
@@ -188,6 +198,7 @@ class NewRecordsLane:
         vouched: Vouched,
         natural_keys: list[str | None],
         resolved: dict[int, list[Any]],
+        meanwhile: Callable[[], None] | None,
     ) -> None:
         """``Merger.fill_new`` and ``ChunkWriter.write``, column by column;
         ``resolved``: the record ids of the reference fields, by field index."""
@@ -228,7 +239,8 @@ class NewRecordsLane:
         ids = writer.record_writer.insert(
             list(
                 zip(*record_columns, natural_keys, provenance, [now] * len(rows), [now] * len(rows))
-            )
+            ),
+            meanwhile=meanwhile,
         )
         if self.policy.writes_id_map:
             source_id, target, run_id = writer.source_id, writer.target_name, writer.run_id

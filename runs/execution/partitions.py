@@ -26,7 +26,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
@@ -65,6 +65,42 @@ def chunked(rows: Iterable[ReadRow], size: int) -> Iterator[list[ReadRow]]:
     iterator = iter(rows)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
+
+
+_END = object()
+
+
+class ReadAhead:
+    """A partition's chunks, the next one read early when asked
+    (``read_next``): the pipeline asks while PostgreSQL stores a chunk's new
+    records, so that reading the file overlaps with the server's work
+    instead of following it (``ChunkProcessor.process``'s ``meanwhile``).
+    An error reading that next chunk is raised when the chunk is asked for,
+    so the chunk being written commits first, as without reading ahead."""
+
+    def __init__(self, chunks: Iterator[list[ReadRow]]) -> None:
+        self._chunks = chunks
+        self._ahead: object = None  # None, the next chunk, _END or the error reading it
+
+    def __iter__(self) -> ReadAhead:
+        return self
+
+    def __next__(self) -> list[ReadRow]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return next(self._chunks)
+        if ahead is _END:
+            raise StopIteration
+        if isinstance(ahead, Exception):
+            raise ahead
+        return cast(list[ReadRow], ahead)
+
+    def read_next(self) -> None:
+        if self._ahead is None:
+            try:
+                self._ahead = next(self._chunks, _END)
+            except Exception as exc:
+                self._ahead = exc
 
 
 # --- Partitions ---------------------------------------------------------------
@@ -236,7 +272,7 @@ def import_partition(
     rows = partition_rows(
         reader, field=target.external_id_field, partitions=run.partitions, index=part.index
     )
-    chunks = chunked(rows, settings.IMPORTER_CHUNK_SIZE)
+    chunks = ReadAhead(chunked(rows, settings.IMPORTER_CHUNK_SIZE))
     try:
         with reader, fewer_collections():
             run_chunks = _dry_run if policy.rolls_back else _standard_run
@@ -262,7 +298,7 @@ def _standard_run(run, part, processor, sink, ledger, handle, chunks, progress) 
             return True
         with transaction.atomic():
             _commit_without_waiting_for_disk()
-            results = processor.process(chunk)
+            results = processor.process(chunk, meanwhile=chunks.read_next)
             sink.chunk_done(results)
             ledger.chunk_done(results)
             handle.flush()
@@ -299,7 +335,7 @@ def _dry_run(run, part, processor, sink, ledger, handle, chunks, progress) -> bo
                 if _should_stop(run):
                     cancelled = True
                     break
-                results = processor.process(chunk)
+                results = processor.process(chunk, meanwhile=chunks.read_next)
                 sink.chunk_done(results)
                 ledger.chunk_done(results)
                 counts.add_rows(results)

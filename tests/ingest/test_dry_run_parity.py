@@ -77,11 +77,11 @@ def test_a_chunk_that_finds_the_lock_table_full_is_tried_again(monkeypatch):
     process = pipeline.ChunkProcessor.process
     calls = []
 
-    def full_once(self, read_rows, *, write=True):
+    def full_once(self, read_rows, *, write=True, **options):
         calls.append(write)
         if len(calls) == 2:  # the second chunk, once
             raise _LockTableFull("out of shared memory")
-        return process(self, read_rows, write=write)
+        return process(self, read_rows, write=write, **options)
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", full_once)
     run = import_text(FIRST)

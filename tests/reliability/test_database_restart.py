@@ -37,7 +37,7 @@ def terminate_backend_during_chunk(monkeypatch, chunk: int) -> list[int]:
     written = {"chunks": 0}
     terminated: list[int] = []
 
-    def process(self, rows, write=True):
+    def process(self, rows, write=True, **options):
         if write:
             written["chunks"] += 1
             if written["chunks"] == chunk:
@@ -47,7 +47,7 @@ def terminate_backend_during_chunk(monkeypatch, chunk: int) -> list[int]:
                 with psycopg.connect(**params, autocommit=True) as admin:
                     admin.execute("SELECT pg_terminate_backend(%s)", [pid])
                 terminated.append(pid)
-        return real(self, rows, write=write)
+        return real(self, rows, write=write, **options)
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", process)
     return terminated

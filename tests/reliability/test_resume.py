@@ -65,12 +65,12 @@ def kill_after(monkeypatch, chunks: int) -> None:
     real = pipeline.ChunkProcessor.process
     written = {"chunks": 0}
 
-    def process(self, rows, write=True):
+    def process(self, rows, write=True, **options):
         if write:
             written["chunks"] += 1
             if written["chunks"] > chunks:
                 raise Killed
-        return real(self, rows, write=write)
+        return real(self, rows, write=write, **options)
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", process)
 
@@ -177,11 +177,11 @@ def test_a_worker_given_up_for_dead_cannot_commit_another_chunk(monkeypatch):
     real = pipeline.ChunkProcessor.process
     seen = {"chunks": 0}
 
-    def process(self, rows, write=True):
+    def process(self, rows, write=True, **options):
         seen["chunks"] += 1
         if seen["chunks"] == 2:  # meanwhile the reconciler gave the partition to another worker
             RunPartition.objects.filter(run=run).update(attempt=99)
-        return real(self, rows, write=write)
+        return real(self, rows, write=write, **options)
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", process)
     assert run_runner.run_execute(run_id=run.pk).status == ImportRun.Status.RUNNING

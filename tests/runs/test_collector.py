@@ -48,9 +48,9 @@ def test_a_partition_imports_its_chunks_with_fewer_collections(monkeypatch):
     seen = []
     process = pipeline.ChunkProcessor.process
 
-    def spy(self, rows, write=True):
+    def spy(self, rows, **options):
         seen.append(gc.get_threshold()[0])
-        return process(self, rows, write=write)
+        return process(self, rows, **options)
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", spy)
     import_bytes()

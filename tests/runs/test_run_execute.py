@@ -14,7 +14,7 @@ CSV = b"external_id,name,country\nA-1,Acme,DE\nA-2,Beta,FR\n"
 def test_an_unexpected_error_fails_the_run_with_its_message_and_never_leaves_it_running(
     monkeypatch,
 ):
-    def explode(self, rows, write=True):
+    def explode(self, rows, write=True, **options):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(pipeline.ChunkProcessor, "process", explode)
