@@ -91,8 +91,8 @@ def files(draw: st.DrawFn, values: Values, required: list[str]) -> bytes:
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> list[Import]:
-    """One to three organization files from one or two sources, then
-    perhaps a contacts file; the first file perhaps as a dry run first."""
+    """One to three organization files from one or two sources, perhaps a
+    dry run of the first before it, and perhaps a contacts file after them."""
     chunks = chunks_of(draw(st.sampled_from([1, 2, 3, 5, 2000])))
     imports = [
         Import(
