@@ -272,12 +272,8 @@ class RecordWriter:
         biggest write of a chunk (about 40% of the server's time), which
         the process used to wait for doing nothing. SQLite writes in this
         process, so there it is simply called after the insert."""
-        if not rows:
-            if meanwhile is not None:
-                meanwhile()
-            return []
-        if not self.inserter.postgresql:
-            ids = [row[0] for row in self.inserter.execute(rows, " RETURNING id")]
+        if not rows or not self.inserter.postgresql:
+            ids = [row[0] for row in self.inserter.execute(rows, " RETURNING id")] if rows else []
             if meanwhile is not None:
                 meanwhile()
             return ids

@@ -20,26 +20,24 @@ PAYLOAD_TRGM = (
 )
 
 
-def has_trgm(schema_editor) -> bool:
+def swap_index(schema_editor, drop: str, create: str) -> None:
+    """Drop the index named ``drop`` and create the other, where pg_trgm is."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(f"DROP INDEX IF EXISTS {drop}")
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
-        return cursor.fetchone() is not None
+        has_trgm = cursor.fetchone() is not None
+    if has_trgm:
+        schema_editor.execute(create)
 
 
 def values_only(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("DROP INDEX IF EXISTS dq_violation_payload_trgm")
-    if has_trgm(schema_editor):
-        schema_editor.execute(VALUES_TRGM)
+    swap_index(schema_editor, "dq_violation_payload_trgm", VALUES_TRGM)
 
 
 def whole_payload(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("DROP INDEX IF EXISTS dq_violation_payload_values_trgm")
-    if has_trgm(schema_editor):
-        schema_editor.execute(PAYLOAD_TRGM)
+    swap_index(schema_editor, "dq_violation_payload_values_trgm", PAYLOAD_TRGM)
 
 
 class Migration(migrations.Migration):
