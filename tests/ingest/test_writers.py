@@ -149,10 +149,12 @@ def test_a_mapping_whose_record_was_deleted_points_at_the_new_record():
 
 
 @pytest.mark.django_db
-def test_new_mappings_that_exist_after_all_are_upserted():
+@pytest.mark.parametrize("meanwhile", [None, lambda: None], ids=["alone", "with work meanwhile"])
+def test_new_mappings_that_exist_after_all_are_upserted(meanwhile):
     """The straight insert of new mappings falls back to the upsert when the
     unique key refuses it (a mapping committed by someone else meanwhile),
-    in the same transaction."""
+    in the same transaction; also when the COPY's end was sent first, for
+    work to be done meanwhile, and its answer is the refusal."""
     from django.db import transaction
 
     from ingest.writers import IdMapWriter
@@ -169,7 +171,9 @@ def test_new_mappings_that_exist_after_all_are_upserted():
     ).get(external_id="A-1")
     fresh = (row[0], row[1], "A-9", 99, "h9", run.pk, run.pk)
     with transaction.atomic():
-        IdMapWriter().insert([fresh, row[:3] + (42, "other-hash", run.pk, run.pk)])
+        IdMapWriter().insert(
+            [fresh, row[:3] + (42, "other-hash", run.pk, run.pk)], meanwhile=meanwhile
+        )
         assert ExternalIdMap.objects.count() == 4  # the transaction is still usable
     assert _mappings()["A-1"] == (42, "other-hash", run.pk, run.pk)
     assert _mappings()["A-9"] == (99, "h9", run.pk, run.pk)
@@ -203,6 +207,32 @@ EDGE_TEXTS = [
     "\\",
     "'quoted' \"double\"",
 ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_failure_of_the_work_done_meanwhile_is_raised_once_the_copy_has_ended():
+    """The COPY's end is sent before the work done meanwhile: should that
+    work fail, the COPY's answer is still read first, so the connection
+    goes on in its transaction and the failure reaches the caller."""
+    from django.db import transaction
+
+    from ingest.writers import IdMapWriter, _pg_cursor
+
+    run = import_bytes(BASE)
+    source_id = ExternalIdMap.objects.values_list("source_id", flat=True).first()
+
+    def fail():
+        raise ValueError("reading on failed")
+
+    with transaction.atomic():
+        with _pg_cursor() as cursor, pytest.raises(ValueError, match="reading on failed"):
+            IdMapWriter().writer.copy(
+                cursor,
+                [(source_id, "organization", "A-9", 99, "h9", run.pk, run.pk)],
+                meanwhile=fail,
+            )
+        assert ExternalIdMap.objects.filter(external_id="A-9").exists()
 
 
 @pytest.mark.django_db
