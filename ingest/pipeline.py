@@ -103,19 +103,33 @@ class ChunkProcessor:
                 layout, merger=self.merger, writer=self.writer, in_file=self.in_file, policy=policy
             )
 
+    def read(self, read_rows: Sequence[ReadRow]) -> list[Row]:
+        """A chunk's rows as read (value mappings applied, external ids
+        trimmed, undecodable rows quarantined): the first step, which needs
+        no database, so a partition takes it when it reads the chunk."""
+        return list(map(self.reader.read, read_rows))
+
+    def check_ahead(self, rows: list[Row]) -> None:
+        """Check a chunk's values column-wise before it is processed (the
+        lane's part that needs no database), while the chunk before it is
+        stored; ``process`` uses what was found."""
+        if self.lane is not None:
+            self.lane.check_ahead(rows)
+
     def process(
         self,
-        read_rows: Sequence[ReadRow],
+        rows: list[Row],
         *,
         write: bool = True,
         meanwhile: Callable[[], None] | None = None,
     ) -> list[Row]:
-        """All the chunk's rows, each with its result. Without ``write`` (a
-        resumed partition replaying rows committed before a crash) nothing
-        is written: the in-file duplicate tracker is rebuilt. ``meanwhile``:
-        the caller's own work (reading on), which the lane does while
-        PostgreSQL stores its new records; it may not be called at all."""
-        rows = list(map(self.reader.read, read_rows))
+        """The chunk's rows (from ``read``), each with its result. Without
+        ``write`` (a resumed partition replaying rows committed before a
+        crash) nothing is written: the in-file duplicate tracker is rebuilt.
+        ``meanwhile``: the caller's own work on the next chunk, a piece at a
+        time, which the lane does while PostgreSQL stores its new records
+        and again while it stores their id map; it may not be called at
+        all."""
         mappings = id_map_entries(rows, target=self.target.name, source_id=self.source_id)
         if (
             self.lane is not None

@@ -24,7 +24,7 @@ from typing import Any
 from core.provenance import TimedEntries
 from ingest import fields as rules
 from ingest import resolve, survivorship
-from ingest.columns import ColumnCheck, Vouched, runs_here
+from ingest.columns import ColumnCheck, Columns, Vouched, runs_here
 from ingest.steps.dedupe import InFileDedupe
 from ingest.steps.layout import RecordLayout
 from ingest.steps.merge import Merger
@@ -32,6 +32,9 @@ from ingest.steps.policy import WritePolicy
 from ingest.steps.references import unknown_reference
 from ingest.steps.types import DECISION_INSERTED, INSERTED, Record, Row
 from ingest.steps.write import ChunkWriter
+
+# What the column-wise checks found for a chunk (NewRecordsLane._check).
+_Checked = tuple[list[Row], Columns, list[int], Vouched]
 
 
 class NewRecordsLane:
@@ -75,6 +78,8 @@ class NewRecordsLane:
         self.usable = layout.fill_new_records and runs_here()
         # Chunks still to leave to the steps without a look (see UNVOUCHED_REST).
         self.resting = 0
+        # A chunk checked ahead (check_ahead), with what its check found.
+        self.ahead: tuple[list[Row], _Checked | None] | None = None
 
     # A file whose valid rows the columns cannot vouch for (a time written
     # to the hour only, say) would pay the column-wise checks and the row
@@ -89,17 +94,18 @@ class NewRecordsLane:
         """Import the chunk's rows (none of them in the id map) and return
         True, or return False for the per-row steps to take them all.
         ``meanwhile``: the caller's work to do while the database stores the
-        records (``RecordWriter.insert``); called only when True is returned."""
+        records and again while it stores their id map (``RecordWriter`` and
+        ``IdMapWriter.insert``); called only when True is returned."""
         if not self.usable:
             return False
         if self.resting:
             self.resting -= 1
             return False
-        candidates = [row for row in rows if row.outcome is None]
-        columns = self.columns.read([row.payload for row in candidates])
-        if columns is None:
+        ahead, self.ahead = self.ahead, None
+        found = ahead[1] if ahead is not None and ahead[0] is rows else self._check(rows)
+        if found is None:
             return False
-        positions, vouched = self.columns.check_frame(columns)
+        candidates, columns, positions, vouched = found
         unvouched = 0  # valid rows the columns do not vouch for
         if len(positions) != len(candidates):
             sure = set(positions)
@@ -165,6 +171,24 @@ class NewRecordsLane:
             meanwhile,
         )
         return True
+
+    def check_ahead(self, rows: list[Row]) -> None:
+        """Check a chunk's columns before it is processed: its partition
+        asks while the database stores the chunk before it (``meanwhile``).
+        Not when the chunk will be left to the steps unseen."""
+        if self.usable and not self.resting:
+            self.ahead = (rows, self._check(rows))
+
+    def _check(self, rows: list[Row]) -> _Checked | None:
+        """The column-wise checks of the rows not yet quarantined: those
+        rows, their columns, the positions of the rows the columns vouch
+        for, and those rows' values; None when the columns cannot be read."""
+        candidates = [row for row in rows if row.outcome is None]
+        columns = self.columns.read([row.payload for row in candidates])
+        if columns is None:
+            return None
+        positions, vouched = self.columns.check_frame(columns)
+        return candidates, columns, positions, vouched
 
     def _resolve_references(
         self, vouched: Vouched
@@ -248,7 +272,8 @@ class NewRecordsLane:
                 [
                     (source_id, target, row.external_id, record_id, payload_hash, run_id, run_id)
                     for row, record_id, payload_hash in zip(rows, ids, hashes)
-                ]
+                ],
+                meanwhile=meanwhile,
             )
         attnames = [column for _, column, _ in self.data]
         shows_values = self.policy.ledger_shows_values

@@ -37,7 +37,7 @@ from dq.sinks import DryRunSink, RemediationSink, Sink, ViolationSink
 from ingest import registry
 from ingest.fields import trim
 from ingest.models import Source
-from ingest.pipeline import ChunkProcessor, Counts, WritePolicy, write_policy
+from ingest.pipeline import ChunkProcessor, Counts, Row, WritePolicy, write_policy
 from ingest.readers import Reader, ReadRow
 from ingest.results import Ledger
 from ingest.seen import key64
@@ -71,36 +71,51 @@ _END = object()
 
 
 class ReadAhead:
-    """A partition's chunks, the next one read early when asked
-    (``read_next``): the pipeline asks while PostgreSQL stores a chunk's new
-    records, so that reading the file overlaps with the server's work
-    instead of following it (``ChunkProcessor.process``'s ``meanwhile``).
-    An error reading that next chunk is raised when the chunk is asked for,
-    so the chunk being written commits first, as without reading ahead."""
+    """A partition's chunks, each read as the pipeline takes it
+    (``ChunkProcessor.read``), with the next one worked on early when
+    asked (``work_ahead``): the pipeline asks while PostgreSQL stores a
+    chunk's new records and then their id map, so that reading the file
+    and checking its next chunk overlap with the server's work instead of
+    following it (``ChunkProcessor.process``'s ``meanwhile``). An error
+    reading that next chunk is raised when the chunk is asked for, so the
+    chunk being written commits first, as without reading ahead."""
 
-    def __init__(self, chunks: Iterator[list[ReadRow]]) -> None:
+    def __init__(
+        self, chunks: Iterator[list[Row]], check: Callable[[list[Row]], None] | None = None
+    ) -> None:
         self._chunks = chunks
+        self._check = check
         self._ahead: object = None  # None, the next chunk, _END or the error reading it
+        self._checked = False
 
     def __iter__(self) -> ReadAhead:
         return self
 
-    def __next__(self) -> list[ReadRow]:
+    def __next__(self) -> list[Row]:
         ahead, self._ahead = self._ahead, None
+        self._checked = False
         if ahead is None:
             return next(self._chunks)
         if ahead is _END:
             raise StopIteration
         if isinstance(ahead, Exception):
             raise ahead
-        return cast(list[ReadRow], ahead)
+        return cast(list[Row], ahead)
 
-    def read_next(self) -> None:
+    def work_ahead(self) -> None:
+        """The next piece of work on the next chunk: read it, then check it
+        (``check``); nothing once both are done."""
         if self._ahead is None:
             try:
                 self._ahead = next(self._chunks, _END)
             except Exception as exc:
                 self._ahead = exc
+        elif self._check is not None and not self._checked and isinstance(self._ahead, list):
+            self._checked = True
+            try:
+                self._check(self._ahead)
+            except Exception:  # checked again, and raised, when the chunk is processed
+                logger.debug("checking a chunk ahead failed", exc_info=True)
 
 
 # --- Partitions ---------------------------------------------------------------
@@ -272,7 +287,9 @@ def import_partition(
     rows = partition_rows(
         reader, field=target.external_id_field, partitions=run.partitions, index=part.index
     )
-    chunks = ReadAhead(chunked(rows, settings.IMPORTER_CHUNK_SIZE))
+    chunks = ReadAhead(
+        map(processor.read, chunked(rows, settings.IMPORTER_CHUNK_SIZE)), processor.check_ahead
+    )
     try:
         with reader, fewer_collections():
             run_chunks = _dry_run if policy.rolls_back else _standard_run
@@ -298,7 +315,7 @@ def _standard_run(run, part, processor, sink, ledger, handle, chunks, progress) 
             return True
         with transaction.atomic():
             _commit_without_waiting_for_disk()
-            results = processor.process(chunk, meanwhile=chunks.read_next)
+            results = processor.process(chunk, meanwhile=chunks.work_ahead)
             sink.chunk_done(results)
             ledger.chunk_done(results)
             handle.flush()
@@ -335,7 +352,7 @@ def _dry_run(run, part, processor, sink, ledger, handle, chunks, progress) -> bo
                 if _should_stop(run):
                     cancelled = True
                     break
-                results = processor.process(chunk, meanwhile=chunks.read_next)
+                results = processor.process(chunk, meanwhile=chunks.work_ahead)
                 sink.chunk_done(results)
                 ledger.chunk_done(results)
                 counts.add_rows(results)

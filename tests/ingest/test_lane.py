@@ -118,3 +118,67 @@ def test_a_chunk_with_references_takes_the_lane():
             }
         ],
     )
+
+
+@pytest.mark.django_db
+def test_each_chunk_is_checked_once_the_next_while_this_one_is_stored(settings):
+    """The partition has the lane check a chunk's columns while the chunk
+    before it is stored (``check_ahead``): every chunk is still checked
+    once, the first in its turn and each later one ahead."""
+    settings.IMPORTER_CHUNK_SIZE = 2
+    calls = []
+    check, check_ahead = NewRecordsLane._check, NewRecordsLane.check_ahead
+
+    def counted_check(self, rows):
+        calls.append(("check", [row.number for row in rows]))
+        return check(self, rows)
+
+    def counted_ahead(self, rows):
+        calls.append(("ahead", [row.number for row in rows]))
+        return check_ahead(self, rows)
+
+    rows = "".join(f"A-{n},Org {n},DE,\n" for n in range(5))
+    with (
+        mock.patch.object(NewRecordsLane, "_check", counted_check),
+        mock.patch.object(NewRecordsLane, "check_ahead", counted_ahead),
+    ):
+        run = import_bytes(HEADER + rows)
+    assert run.inserted == 5
+    assert calls == [
+        ("check", [2, 3]),
+        ("ahead", [4, 5]),
+        ("check", [4, 5]),
+        ("ahead", [6]),
+        ("check", [6]),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_check_made_ahead_for_other_rows_is_not_used():
+    """What was found ahead belongs to the chunk it was made for (a resumed
+    partition, say, processes only the chunk's rows after its checkpoint)."""
+    from django.utils import timezone
+
+    from ingest import registry
+    from ingest.pipeline import ChunkProcessor
+    from ingest.readers import ReadRow
+    from ingest.services import source_get_or_create
+    from runs.models import ImportRun
+    from tests.factories import ImportRunFactory
+
+    source = source_get_or_create(slug="crm")
+    run = ImportRunFactory(source=source, status=ImportRun.Status.RUNNING)
+    processor = ChunkProcessor(
+        target=registry.get("organization"),
+        source=source,
+        run_id=run.pk,
+        imported_at=timezone.now(),
+        engine="columns",
+    )
+    ahead = processor.read([ReadRow(number=2, values={"external_id": "A-1", "country": "DE"})])
+    processor.check_ahead(ahead)  # A-1 has no name: the check found it invalid
+    rows = processor.read(
+        [ReadRow(number=3, values={"external_id": "A-2", "name": "Beta", "country": "FR"})]
+    )
+    (result,) = processor.process(rows)
+    assert (result.outcome, result.record is not None) == ("inserted", True)

@@ -52,7 +52,7 @@ def test_a_second_writer_of_the_same_new_natural_key_waits_and_finds_the_first_r
     def first_writer():
         try:
             with transaction.atomic():
-                results["first"] = first.process([row("CRM-1")])[0]
+                results["first"] = first.process(first.read([row("CRM-1")]))[0]
                 locked.set()
                 release.wait(10)
         finally:
@@ -61,7 +61,7 @@ def test_a_second_writer_of_the_same_new_natural_key_waits_and_finds_the_first_r
     def second_writer():
         try:
             with transaction.atomic():
-                results["second"] = second.process([row("ERP-9")])[0]
+                results["second"] = second.process(second.read([row("ERP-9")]))[0]
         finally:
             connection.close()
 

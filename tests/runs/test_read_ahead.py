@@ -1,6 +1,7 @@
 """A partition reads its next chunk while PostgreSQL stores the current
-chunk's new records (``ReadAhead``, ``RecordWriter.insert``'s ``meanwhile``),
-and that changes nothing of what is read, written or failed."""
+chunk's new records, and checks it while PostgreSQL stores their id map
+(``ReadAhead``, the writers' ``meanwhile``), and that changes nothing of
+what is read, written or failed."""
 
 import pytest
 from django.db import connection
@@ -23,8 +24,8 @@ def test_the_chunks_come_in_order_and_each_is_read_once():
 
     ahead = ReadAhead(chunks())
     assert next(ahead) == [0]
-    ahead.read_next()
-    ahead.read_next()  # asked again before the chunk is taken: read once
+    ahead.work_ahead()
+    ahead.work_ahead()  # asked again before the chunk is taken: read once
     assert reads == [0, 1]
     assert list(ahead) == [[1], [2]]
 
@@ -32,7 +33,7 @@ def test_the_chunks_come_in_order_and_each_is_read_once():
 def test_reading_ahead_at_the_end_of_the_file_ends_the_chunks():
     ahead = ReadAhead(iter([["only"]]))
     assert next(ahead) == ["only"]
-    ahead.read_next()
+    ahead.work_ahead()
     assert list(ahead) == []
 
 
@@ -46,25 +47,57 @@ def test_an_error_reading_ahead_is_raised_when_that_chunk_is_asked_for():
 
     ahead = ReadAhead(chunks())
     assert next(ahead) == ["fine"]
-    ahead.read_next()
+    ahead.work_ahead()
     with pytest.raises(ImporterError, match="damaged from row 3"):
         next(ahead)
 
 
+def test_the_next_chunk_is_read_then_checked_once_each():
+    checked = []
+    ahead = ReadAhead(iter([[1], [2], [3]]), checked.append)
+    assert next(ahead) == [1]
+    for _ in range(3):  # asked more often than there is work: each done once
+        ahead.work_ahead()
+    assert checked == [[2]]
+    assert next(ahead) == [2]
+    ahead.work_ahead()
+    assert checked == [[2]]  # [3] is read, not yet checked
+    assert list(ahead) == [[3]]
+
+
+def test_a_failure_checking_ahead_is_left_to_the_chunk_itself():
+    """Checking ahead is an early start on the next chunk's work: should it
+    fail, the chunk is processed (and fails, if it does) in its own turn,
+    never in the turn of the chunk being written."""
+
+    def check(chunk):
+        raise ValueError("not now")
+
+    ahead = ReadAhead(iter([[1], [2]]), check)
+    assert next(ahead) == [1]
+    ahead.work_ahead()
+    ahead.work_ahead()
+    assert list(ahead) == [[2]]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_the_next_chunk_is_read_while_the_records_copy_is_under_way(monkeypatch, settings):
+def test_the_next_chunk_is_worked_on_once_each_copy_has_ended(monkeypatch, settings):
+    """Read during the records' COPY and checked during the id map's, both
+    after the COPY's end is sent (the connection waits for its answer):
+    PostgreSQL does part of a COPY's work only once it ends."""
     settings.IMPORTER_CHUNK_SIZE = 2
     states = []
-    read_next = ReadAhead.read_next
+    work_ahead = ReadAhead.work_ahead
 
     def watched(self):
-        states.append(connection.connection.pgconn.transaction_status)
-        read_next(self)
+        pgconn = connection.connection.pgconn
+        states.append((pgconn.transaction_status, pgconn.is_busy()))
+        work_ahead(self)
 
-    monkeypatch.setattr(partitions.ReadAhead, "read_next", watched)
+    monkeypatch.setattr(partitions.ReadAhead, "work_ahead", watched)
     rows = "".join(f"A-{number},Org {number},DE\n" for number in range(7))
     run = import_bytes("external_id,name,country\n" + rows)
     assert (run.status, run.inserted) == (ImportRun.Status.SUCCEEDED, 7)
-    # One read ahead per chunk, each while the COPY's command is active.
-    assert states == [pq.TransactionStatus.ACTIVE] * 4
+    # Two pieces of work ahead per chunk, each while a COPY's end is awaited.
+    assert states == [(pq.TransactionStatus.ACTIVE, True)] * 8
