@@ -95,7 +95,8 @@ class NewRecordsLane:
         True, or return False for the per-row steps to take them all.
         ``meanwhile``: the caller's work to do while the database stores the
         records and again while it stores their id map (``RecordWriter`` and
-        ``IdMapWriter.insert``); called only when True is returned."""
+        ``IdMapWriter.insert``; a dry run, which writes no id map, calls it
+        twice for its records); called only when True is returned."""
         if not self.usable:
             return False
         if self.resting:
@@ -264,7 +265,11 @@ class NewRecordsLane:
             list(
                 zip(*record_columns, natural_keys, provenance, [now] * len(rows), [now] * len(rows))
             ),
-            meanwhile=meanwhile,
+            # The caller's work comes a piece per COPY; a dry run writes no
+            # id map, so its records' COPY takes both pieces.
+            meanwhile=meanwhile
+            if meanwhile is None or self.policy.writes_id_map
+            else _twice(meanwhile),
         )
         if self.policy.writes_id_map:
             source_id, target, run_id = writer.source_id, writer.target_name, writer.run_id
@@ -288,3 +293,11 @@ class NewRecordsLane:
             row.decision = DECISION_INSERTED
             row.changed_fields = filled[mask]
             row.outcome = INSERTED
+
+
+def _twice(work: Callable[[], None]) -> Callable[[], None]:
+    def both() -> None:
+        work()
+        work()
+
+    return both

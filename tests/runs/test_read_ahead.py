@@ -82,10 +82,12 @@ def test_a_failure_checking_ahead_is_left_to_the_chunk_itself():
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_the_next_chunk_is_worked_on_once_each_copy_has_ended(monkeypatch, settings):
-    """Read during the records' COPY and checked during the id map's, both
-    after the COPY's end is sent (the connection waits for its answer):
-    PostgreSQL does part of a COPY's work only once it ends."""
+@pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry run"])
+def test_the_next_chunk_is_worked_on_once_each_copy_has_ended(monkeypatch, settings, dry_run):
+    """Read during the records' COPY and checked during the id map's (a dry
+    run writes no id map: both during the records'), each time after the
+    COPY's end is sent (the connection waits for its answer): PostgreSQL
+    does part of a COPY's work only once it ends."""
     settings.IMPORTER_CHUNK_SIZE = 2
     states = []
     work_ahead = ReadAhead.work_ahead
@@ -97,7 +99,7 @@ def test_the_next_chunk_is_worked_on_once_each_copy_has_ended(monkeypatch, setti
 
     monkeypatch.setattr(partitions.ReadAhead, "work_ahead", watched)
     rows = "".join(f"A-{number},Org {number},DE\n" for number in range(7))
-    run = import_bytes("external_id,name,country\n" + rows)
+    run = import_bytes("external_id,name,country\n" + rows, dry_run=dry_run)
     assert (run.status, run.inserted) == (ImportRun.Status.SUCCEEDED, 7)
     # Two pieces of work ahead per chunk, each while a COPY's end is awaited.
     assert states == [(pq.TransactionStatus.ACTIVE, True)] * 8
