@@ -92,16 +92,25 @@ class ChunkProcessor:
             keeps_previous_values=policy.keeps_previous_values,
         )
         self.writer = ChunkWriter(layout, policy=policy, source_id=source.pk, run_id=run_id)
-        # The column-wise engine's lane for chunks of new records.
+        # The column-wise engine's lane for chunks of new records, made when
+        # the first chunk is offered to it: polars (about 20 MB, 0.1 s to
+        # import) stays out of the processes that never import a file, such
+        # as the web's, and out of runs whose every row is in the id map.
+        self.uses_lane = engine == "columns"
         self.lane: NewRecordsLane | None = None
-        if engine == "columns":
-            # Imported with its engine: polars (about 20 MB) stays out of the
-            # processes that never import a file, such as the web's.
+
+    def _lane(self) -> NewRecordsLane:
+        if self.lane is None:
             from ingest.steps.lane import NewRecordsLane
 
             self.lane = NewRecordsLane(
-                layout, merger=self.merger, writer=self.writer, in_file=self.in_file, policy=policy
+                self.layout,
+                merger=self.merger,
+                writer=self.writer,
+                in_file=self.in_file,
+                policy=self.policy,
             )
+        return self.lane
 
     def read(self, read_rows: Sequence[ReadRow]) -> list[Row]:
         """A chunk's rows as read (value mappings applied, external ids
@@ -132,10 +141,10 @@ class ChunkProcessor:
         all."""
         mappings = id_map_entries(rows, target=self.target.name, source_id=self.source_id)
         if (
-            self.lane is not None
+            self.uses_lane
             and write
             and not mappings
-            and self.lane.process(rows, lock=self.policy.locks_natural_keys, meanwhile=meanwhile)
+            and self._lane().process(rows, lock=self.policy.locks_natural_keys, meanwhile=meanwhile)
         ):
             return rows
         valid = self.validator.validate(rows, mappings)

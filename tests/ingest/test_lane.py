@@ -182,3 +182,23 @@ def test_a_check_made_ahead_for_other_rows_is_not_used():
     )
     (result,) = processor.process(rows)
     assert (result.outcome, result.record is not None) == ("inserted", True)
+
+
+@pytest.mark.django_db
+def test_a_run_whose_every_row_is_in_the_id_map_never_makes_the_lane():
+    """The lane (and polars, imported with it) is made for the first chunk
+    offered to it: a re-import of known rows does not pay for it."""
+    content = HEADER + "A-1,Acme,DE,\nA-2,Beta,FR,\n"
+    import_bytes(content)
+    made = []
+    init = NewRecordsLane.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(self)
+        init(self, *args, **kwargs)
+
+    with mock.patch.object(NewRecordsLane, "__init__", counted):
+        again = import_bytes(content.replace("Beta", "Beta GmbH"))
+        assert (again.skipped, again.updated, made) == (1, 1, [])
+        import_bytes(HEADER + "A-3,Gamma,NL,\n")
+    assert len(made) == 1
