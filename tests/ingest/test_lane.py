@@ -175,10 +175,18 @@ def test_a_check_made_ahead_for_other_rows_is_not_used():
         imported_at=timezone.now(),
         engine="columns",
     )
-    ahead = processor.read([ReadRow(number=2, values={"external_id": "A-1", "country": "DE"})])
+    # The lane is made for the first chunk offered to it, as in a partition
+    # (which checks ahead only once a chunk of new records was written).
+    first = processor.read(
+        [ReadRow(number=2, values={"external_id": "A-0", "name": "Acme", "country": "DE"})]
+    )
+    assert processor.process(first)[0].outcome == "inserted"
+    assert processor.lane is not None
+    ahead = processor.read([ReadRow(number=3, values={"external_id": "A-1", "country": "DE"})])
     processor.check_ahead(ahead)  # A-1 has no name: the check found it invalid
+    assert processor.lane.ahead is not None
     rows = processor.read(
-        [ReadRow(number=3, values={"external_id": "A-2", "name": "Beta", "country": "FR"})]
+        [ReadRow(number=4, values={"external_id": "A-2", "name": "Beta", "country": "FR"})]
     )
     (result,) = processor.process(rows)
     assert (result.outcome, result.record is not None) == ("inserted", True)
